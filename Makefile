@@ -1,0 +1,47 @@
+# spyglass developer entry points. The README's Quick start uses two:
+#   make demo   -- install spyglass into a venv and run it on examples/julia.py
+#   make test   -- the whole test suite (C units, all CPythons 3.8-3.13, ASan)
+PYTHON ?= python3
+VENVS ?= $(CURDIR)/.venvs
+DEMO := $(VENVS)/demo
+DRIVER := $(VENVS)/driver
+SG := $(DEMO)/bin/spyglass
+
+.PHONY: demo test test-fast sanitize build clean bench
+
+$(DEMO)/bin/python:
+	$(PYTHON) -m venv $(DEMO)
+	$(DEMO)/bin/pip install -q --disable-pip-version-check meson-python meson ninja
+
+demo: $(DEMO)/bin/python
+	$(DEMO)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -Cbuild-dir=$(DEMO)/build .
+	@echo '== spyglass time: the whole program (small grid), 5 runs'
+	$(SG) time -n 5 -- $(DEMO)/bin/python examples/julia.py 300 300
+	@echo '== spyglass timeit: three ways to build a string'
+	$(SG) timeit "'-'.join(str(n) for n in range(100))" "'-'.join([str(n) for n in range(100)])" "'-'.join(map(str, range(100)))"
+
+$(DRIVER)/bin/pytest:
+	$(PYTHON) -m venv $(DRIVER)
+	$(DRIVER)/bin/pip install -q --disable-pip-version-check pytest
+
+# The whole suite; then the ASan+UBSan build runs the tests again on one
+# CPython (3.12) to keep CI within its time.
+test: $(DRIVER)/bin/pytest
+	$(DRIVER)/bin/pytest -q tests
+	SPYGLASS_SANITIZE=1 SPYGLASS_TEST_PYTHONS=3.12 $(DRIVER)/bin/pytest -q tests
+
+test-fast: $(DRIVER)/bin/pytest
+	SPYGLASS_TEST_PYTHONS=$${SPYGLASS_TEST_PYTHONS:-3.12} $(DRIVER)/bin/pytest -q -x tests
+
+sanitize: $(DRIVER)/bin/pytest
+	SPYGLASS_SANITIZE=1 $(DRIVER)/bin/pytest -q tests
+
+build:
+	meson setup build --reconfigure -Dtests=true >/dev/null 2>&1 || meson setup build -Dtests=true
+	ninja -C build
+
+bench:
+	$(MAKE) -C bench
+
+clean:
+	rm -rf build .venvs

@@ -1,0 +1,30 @@
+"""spyglass: a fast native profiler toolkit for CPython.
+
+The work is done in C: the ``spyglass`` executable and the ``_agent``
+extension module. This package is thin glue around them. The extension is
+imported on first use, so that ``python -m spyglass`` works even where a
+source checkout's ``spyglass/`` directory shadows the installed package.
+"""
+import os as _os
+import sysconfig as _sysconfig
+
+
+def executable():
+    """Path of the ``spyglass`` executable installed with this package."""
+    path = _os.path.join(_sysconfig.get_path("scripts"), "spyglass")
+    if _os.access(path, _os.X_OK):
+        return path
+    import shutil
+
+    found = shutil.which("spyglass")
+    if found is None:
+        raise FileNotFoundError("the spyglass executable is not installed")
+    return found
+
+
+def __getattr__(name):
+    if name == "__version__":
+        from spyglass import _agent
+
+        return _agent.__version__
+    raise AttributeError(f"module 'spyglass' has no attribute {name!r}")

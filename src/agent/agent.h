@@ -1,0 +1,21 @@
+/* agent.h -- the in-process half of spyglass (the spyglass._agent module).
+ *
+ * Each feature is one file exposing two things to module.c:
+ *   - agent_<feature>_main(argc, argv): the command run by `spyglass
+ *     <feature>` after the executable hands over (returns the exit status);
+ *   - agent_<feature>_init(module): adds the feature's Python API (types,
+ *     functions) to the module; returns 0, or -1 with an exception set.
+ */
+#ifndef SG_AGENT_H
+#define SG_AGENT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+int agent_timeit_main(int argc, char **argv);
+
+/* Print the current Python exception with its traceback, as the interpreter
+ * would, without exiting on SystemExit (PyErr_Print would); clears it. */
+void agent_print_exception(void);
+
+#endif

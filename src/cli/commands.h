@@ -1,0 +1,13 @@
+/* commands.h -- the command table's entry points.
+ *
+ * Each command is one file in src/cli/ with one entry point that takes the
+ * command's own argv (argv[0] is the command name) and returns the exit
+ * status. main.c maps names to these.
+ */
+#ifndef SG_COMMANDS_H
+#define SG_COMMANDS_H
+
+int cmd_time(int argc, char **argv);
+int cmd_timeit(int argc, char **argv);
+
+#endif

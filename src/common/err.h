@@ -1,0 +1,41 @@
+/* err.h -- the one way spyglass reports a problem to the user.
+ *
+ * Every user-facing failure is one line on stderr, "spyglass: error: ...",
+ * followed by a non-zero exit: SG_EXIT_USAGE for bad command lines,
+ * SG_EXIT_NOEXEC when a program cannot be started, SG_EXIT_FAIL otherwise.
+ */
+#ifndef SG_ERR_H
+#define SG_ERR_H
+
+#include <stdarg.h>
+
+#define SG_EXIT_OK 0
+#define SG_EXIT_FAIL 1
+#define SG_EXIT_USAGE 2
+#define SG_EXIT_NOEXEC 127
+
+#if defined(__GNUC__)
+#define SG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SG_NORETURN __attribute__((noreturn))
+#else
+#define SG_PRINTF(a, b)
+#define SG_NORETURN
+#endif
+
+/* Print "spyglass: error: <msg>" on stderr. */
+void sg_error(const char *fmt, ...) SG_PRINTF(1, 2);
+void sg_verror(const char *fmt, va_list ap);
+/* Print "spyglass: warning: <msg>" on stderr. */
+void sg_warn(const char *fmt, ...) SG_PRINTF(1, 2);
+/* sg_error, then exit(code). Only for the executable: the agent returns. */
+SG_NORETURN void sg_die(int code, const char *fmt, ...) SG_PRINTF(2, 3);
+
+/* Allocation that cannot fail quietly: on out-of-memory the executable
+ * reports and exits (there is nothing better to do in a CLI tool). The agent
+ * uses PyMem_* instead where Python owns the failure path. */
+void *sg_xmalloc(size_t n);
+void *sg_xcalloc(size_t n, size_t size);
+void *sg_xrealloc(void *p, size_t n);
+char *sg_xstrdup(const char *s);
+
+#endif

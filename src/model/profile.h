@@ -1,0 +1,164 @@
+/* profile.h -- the one profile model every collector fills and every writer
+ * reads.
+ *
+ * Layers, each interned so that equal things share one id:
+ *   strings    -> const char * owned by the profile
+ *   functions  -> (kind, name, file, first_line)       sg_func_id
+ *   frames     -> (function, line)                      sg_frame_id
+ *   nodes      -> a calling-context tree: (parent node, frame); node 0 is the
+ *                 root. Each node carries SELF weights in up to SG_MAX_METRICS
+ *                 metrics; inclusive weights are derived (sg_profile_totals).
+ *   lines      -> (function, line) -> hits, time and the same metrics, for
+ *                 the line and memory profilers.
+ *
+ * The metrics are declared per profile (names such as "samples", "calls",
+ * "ns", "bytes"); metric 0 is the primary one that flame graphs size by.
+ * A sampler adds 1 to "samples" at the leaf of each stack. A deterministic
+ * profiler adds to "calls" and "ns" on each node as calls return: since self
+ * time is additive up the tree, inclusive time is derived, never stored.
+ *
+ * Threads and processes are synthetic frames (SG_FUNC_THREAD / _PROCESS) at
+ * the top of the tree, always present for threads; writers drop them unless
+ * the user asked for per-thread roots, and use them to split per thread.
+ * A frame with line 0 is function-level (e.g. cProfile-style data).
+ *
+ * Ids are indices: they stay valid as the tables grow, pointers do not.
+ */
+#ifndef SG_PROFILE_H
+#define SG_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/hashmap.h"
+
+#define SG_MAX_METRICS 4
+#define SG_ROOT_NODE 0u
+#define SG_NO_ID UINT32_MAX
+
+typedef uint32_t sg_func_id;
+typedef uint32_t sg_frame_id;
+typedef uint32_t sg_node_id;
+
+typedef enum sg_func_kind {
+    SG_FUNC_PYTHON = 0,  /* Python code object */
+    SG_FUNC_BUILTIN = 1, /* C function or method called from Python */
+    SG_FUNC_THREAD = 2,  /* synthetic: a thread root; `id` holds its tid */
+    SG_FUNC_PROCESS = 3, /* synthetic: a process root; `id` holds its pid */
+    SG_FUNC_OTHER = 4,   /* anything else a collector wants to show */
+} sg_func_kind;
+
+typedef struct sg_func {
+    const char *name; /* qualified name where known */
+    const char *file; /* absolute path, or "~" for builtins (as pstats) */
+    int32_t first_line;
+    uint8_t kind; /* sg_func_kind */
+    uint64_t id;  /* tid or pid for synthetic frames, else 0 */
+} sg_func;
+
+typedef struct sg_frame {
+    sg_func_id func;
+    int32_t line; /* 0: function-level */
+} sg_frame;
+
+typedef struct sg_node {
+    sg_frame_id frame; /* SG_NO_ID for the root */
+    sg_node_id parent; /* SG_NO_ID for the root */
+    sg_node_id first_child;
+    sg_node_id next_sibling;
+    uint32_t depth; /* root is 0 */
+    uint64_t self[SG_MAX_METRICS];
+} sg_node;
+
+typedef struct sg_line {
+    sg_func_id func;
+    int32_t line;
+    uint64_t hits;
+    uint64_t m[SG_MAX_METRICS]; /* e.g. ns, bytes */
+} sg_line;
+
+typedef struct sg_meta_kv {
+    const char *key;
+    const char *value;
+} sg_meta_kv;
+
+typedef struct sg_profile {
+    /* Declared metrics. */
+    int n_metrics;
+    const char *metric_names[SG_MAX_METRICS];
+
+    /* Tables (public for reading; use the functions below to add). */
+    sg_func *funcs;
+    size_t n_funcs, cap_funcs;
+    sg_frame *frames;
+    size_t n_frames, cap_frames;
+    sg_node *nodes;
+    size_t n_nodes, cap_nodes;
+    sg_line *lines;
+    size_t n_lines, cap_lines;
+
+    /* Free-form metadata (command line, python version, rate, ...), in the
+     * order set; writers that have a place for it copy it. */
+    sg_meta_kv *meta;
+    size_t n_meta, cap_meta;
+
+    /* Private. */
+    idxset str_index;
+    char **strs;
+    size_t n_strs, cap_strs;
+    idxset func_index;
+    hm64 frame_index;
+    hm64 node_index;
+    hm64 line_index;
+} sg_profile;
+
+sg_profile *sg_profile_new(int n_metrics, const char *const *metric_names);
+void sg_profile_free(sg_profile *p);
+
+/* Index of the metric called name, or -1. */
+int sg_profile_metric(const sg_profile *p, const char *name);
+
+const char *sg_profile_intern(sg_profile *p, const char *s);
+const char *sg_profile_intern_n(sg_profile *p, const char *s, size_t n);
+
+sg_func_id sg_profile_func(sg_profile *p, sg_func_kind kind, const char *name,
+                           const char *file, int32_t first_line, uint64_t id);
+sg_frame_id sg_profile_frame(sg_profile *p, sg_func_id func, int32_t line);
+/* The child of parent for frame, created when missing. */
+sg_node_id sg_profile_child(sg_profile *p, sg_node_id parent,
+                            sg_frame_id frame);
+/* Walk frames (outermost first) down from parent, creating nodes as needed,
+ * add value to metric at the leaf, and return the leaf. */
+sg_node_id sg_profile_add_stack(sg_profile *p, sg_node_id parent,
+                                const sg_frame_id *frames, size_t n,
+                                int metric, uint64_t value);
+/* The line entry for (func, line), created when missing. */
+sg_line *sg_profile_line(sg_profile *p, sg_func_id func, int32_t line);
+/* Thread and process roots: synthetic functions under the given parent. */
+sg_node_id sg_profile_thread_root(sg_profile *p, sg_node_id parent,
+                                  uint64_t tid, const char *name);
+sg_node_id sg_profile_process_root(sg_profile *p, uint64_t pid,
+                                   const char *cmdline);
+
+void sg_profile_set_meta(sg_profile *p, const char *key, const char *value);
+const char *sg_profile_get_meta(const sg_profile *p, const char *key);
+
+/* Inclusive weights: out[node * n_metrics + m] = self of node + inclusive of
+ * its children. out must hold n_nodes * n_metrics entries. Children always
+ * have larger ids than their parent, so one reverse pass suffices. */
+void sg_profile_totals(const sg_profile *p, uint64_t *out);
+
+static inline const sg_func *
+sg_profile_frame_func(const sg_profile *p, sg_frame_id f)
+{
+    return &p->funcs[p->frames[f].func];
+}
+
+static inline bool
+sg_func_is_synthetic(const sg_func *f)
+{
+    return f->kind == SG_FUNC_THREAD || f->kind == SG_FUNC_PROCESS;
+}
+
+#endif

@@ -1,0 +1,85 @@
+/* Unit tests for src/model/profile.c. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "model/profile.h"
+
+static void
+test_interning(void)
+{
+    const char *metrics[] = {"samples"};
+    sg_profile *p = sg_profile_new(1, metrics);
+    char a[] = "main", b[] = "main";
+    CHECK(sg_profile_intern(p, a) == sg_profile_intern(p, b));
+    sg_func_id f1 = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/a.py", 3, 0);
+    sg_func_id f2 = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/a.py", 3, 0);
+    sg_func_id f3 = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/b.py", 3, 0);
+    CHECK(f1 == f2 && f1 != f3);
+    CHECK(sg_profile_frame(p, f1, 10) == sg_profile_frame(p, f1, 10));
+    CHECK(sg_profile_frame(p, f1, 10) != sg_profile_frame(p, f1, 11));
+    CHECK(sg_profile_metric(p, "samples") == 0);
+    CHECK(sg_profile_metric(p, "bytes") == -1);
+    sg_profile_free(p);
+}
+
+static void
+test_stacks_and_totals(void)
+{
+    const char *metrics[] = {"samples", "ns"};
+    sg_profile *p = sg_profile_new(2, metrics);
+    sg_func_id fm = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/m.py", 1, 0);
+    sg_func_id fa = sg_profile_func(p, SG_FUNC_PYTHON, "a", "/m.py", 5, 0);
+    sg_func_id fb = sg_profile_func(p, SG_FUNC_PYTHON, "b", "/m.py", 9, 0);
+    sg_frame_id m = sg_profile_frame(p, fm, 2);
+    sg_frame_id a = sg_profile_frame(p, fa, 6);
+    sg_frame_id b = sg_profile_frame(p, fb, 10);
+    sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 0x10, "Main");
+    sg_frame_id s1[] = {m, a, b};
+    sg_frame_id s2[] = {m, a};
+    sg_frame_id s3[] = {m, b};
+    sg_node_id leaf = sg_profile_add_stack(p, t, s1, 3, 0, 1);
+    CHECK(sg_profile_add_stack(p, t, s1, 3, 0, 2) == leaf);
+    sg_profile_add_stack(p, t, s2, 2, 0, 4);
+    sg_profile_add_stack(p, t, s3, 2, 1, 100);
+    CHECK(p->nodes[leaf].self[0] == 3);
+    CHECK(p->nodes[leaf].depth == 4); /* thread, main, a, b */
+    uint64_t *tot = calloc(p->n_nodes * 2, sizeof *tot);
+    sg_profile_totals(p, tot);
+    CHECK(tot[SG_ROOT_NODE * 2 + 0] == 7);
+    CHECK(tot[SG_ROOT_NODE * 2 + 1] == 100);
+    CHECK(tot[t * 2 + 0] == 7);
+    /* Every node's parent precedes it: the invariant totals relies on. */
+    int ordered = 1;
+    for (size_t i = 1; i < p->n_nodes; i++)
+        ordered &= p->nodes[i].parent < i;
+    CHECK(ordered);
+    /* Children of the thread root: only main. */
+    CHECK(p->nodes[p->nodes[t].first_child].next_sibling == SG_NO_ID);
+    CHECK(sg_func_is_synthetic(sg_profile_frame_func(p, p->nodes[t].frame)));
+    free(tot);
+    sg_profile_free(p);
+}
+
+static void
+test_lines_and_meta(void)
+{
+    const char *metrics[] = {"ns"};
+    sg_profile *p = sg_profile_new(1, metrics);
+    sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/x.py", 1, 0);
+    sg_line *l = sg_profile_line(p, f, 3);
+    l->hits += 2;
+    l->m[0] += 50;
+    for (int i = 0; i < 500; i++) /* force growth: old pointers go stale */
+        sg_profile_line(p, f, 100 + i);
+    l = sg_profile_line(p, f, 3);
+    CHECK(l->hits == 2 && l->m[0] == 50);
+    CHECK(p->n_lines == 501);
+    sg_profile_set_meta(p, "python", "3.12.1");
+    sg_profile_set_meta(p, "python", "3.13.0");
+    CHECK_STR(sg_profile_get_meta(p, "python"), "3.13.0");
+    CHECK(p->n_meta == 1);
+    CHECK(sg_profile_get_meta(p, "nope") == NULL);
+    sg_profile_free(p);
+}
+
+TESTS(test_interning, test_stacks_and_totals, test_lines_and_meta)

@@ -1,0 +1,41 @@
+"""Run the C unit tests (tests/c/test_*.c), one pytest test per binary.
+
+They are built in their own meson build directory with -Dtests=true, with the
+same warnings-as-errors flags as the product (and ASan+UBSan under
+SPYGLASS_SANITIZE=1).
+"""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SANITIZE, VENVS
+
+UNITS = sorted(p.stem for p in (ROOT / "tests" / "c").glob("test_*.c"))
+
+
+@pytest.fixture(scope="session")
+def unit_build():
+    build = VENVS / "cunits"
+    args = ["meson", "setup", str(build), str(ROOT), "-Dtests=true",
+            "-Dbuildtype=debug"]
+    if SANITIZE:
+        args += ["-Db_sanitize=address,undefined", "-Db_lundef=false"]
+    if (build / "build.ninja").exists():
+        args.insert(2, "--reconfigure")
+    proc = subprocess.run(args, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run(["ninja", "-C", str(build)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return build
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_c_unit(unit_build, name):
+    exe = Path(unit_build) / "tests" / "c" / name
+    assert exe.exists(), f"{name} is not listed in tests/c/meson.build"
+    proc = subprocess.run([str(exe)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " 0 failed" in proc.stdout

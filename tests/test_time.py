@@ -1,0 +1,169 @@
+"""`spyglass time`: figures against GNU /usr/bin/time -v, formats, failures."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+GNU_TIME = Path("/usr/bin/time")
+ALLOC = "x = [0] * 10**7"  # about 80 MB resident, for a clear max RSS
+
+
+def parse_gnu(text):
+    """The `Key: value` fields of a GNU time -v report."""
+    fields = {}
+    for line in text.splitlines():
+        if line.startswith("\t") and ": " in line:
+            key, _, value = line.strip().rpartition(": ")
+            fields[key] = value
+    return fields
+
+
+@pytest.mark.skipif(not GNU_TIME.exists(), reason="GNU time not installed")
+def test_verbose_agrees_with_gnu_time(any_py):
+    cmd = [any_py.python, "-c", ALLOC]
+    ours = parse_gnu(any_py.spy("time", "-v", "--", *cmd).stderr)
+    gnu = parse_gnu(subprocess.run([str(GNU_TIME), "-v", *cmd],
+                                   capture_output=True, text=True).stderr)
+    assert set(ours) == set(gnu)  # same field names
+    assert ours["Command being timed"] == gnu["Command being timed"]
+    assert ours["Exit status"] == gnu["Exit status"] == "0"
+    assert ours["Page size (bytes)"] == gnu["Page size (bytes)"]
+    rss_ours = int(ours["Maximum resident set size (kbytes)"])
+    rss_gnu = int(gnu["Maximum resident set size (kbytes)"])
+    assert abs(rss_ours - rss_gnu) < 0.1 * rss_gnu, (rss_ours, rss_gnu)
+    minor_ours = int(ours["Minor (reclaiming a frame) page faults"])
+    minor_gnu = int(gnu["Minor (reclaiming a frame) page faults"])
+    assert abs(minor_ours - minor_gnu) < 0.2 * minor_gnu
+    cpu_ours = (float(ours["User time (seconds)"])
+                + float(ours["System time (seconds)"]))
+    cpu_gnu = (float(gnu["User time (seconds)"])
+               + float(gnu["System time (seconds)"]))
+    assert abs(cpu_ours - cpu_gnu) < max(0.5 * cpu_gnu, 0.05)
+    assert re.fullmatch(r"\d+:\d\d\.\d\d",
+                        ours["Elapsed (wall clock) time (h:mm:ss or m:ss)"])
+
+
+def test_verbose_propagates_status_and_keeps_stdio(any_py):
+    proc = any_py.spy("time", "-v", "--", "sh", "-c",
+                      "read x; echo got $x; exit 5", input="hello\n")
+    assert proc.returncode == 5
+    assert proc.stdout == "got hello\n"
+    assert "Command exited with non-zero status 5" in proc.stderr
+    assert "\tExit status: 5" in proc.stderr
+
+
+def test_json_has_every_run(any_py, tmp_path):
+    out = tmp_path / "r.json"
+    proc = any_py.spy("time", "-n", "4", "-o", out, "--", any_py.python,
+                      "-c", ALLOC)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    (r,) = data["results"]
+    assert len(r["times"]) == 4 and len(r["exit_codes"]) == 4
+    assert r["min"] <= r["median"] <= r["max"]
+    assert abs(r["mean"] - sum(r["times"]) / 4) < 1e-9
+    # Each run's RSS reflects the 80 MB list.
+    assert all(kb > 60_000 for kb in r["max_rss_kb"])
+    assert r["memory_usage_byte"][0] == r["max_rss_kb"][0] * 1024
+    assert r["shell"] is False
+    assert all(u + s <= t * 1.05 + 0.01 for u, s, t in
+               zip(r["user_times"], r["system_times"], r["times"]))
+
+
+def test_min_runs_and_min_time_default(any_py, tmp_path):
+    out = tmp_path / "r.json"
+    proc = any_py.spy("time", "-f", "json", "-o", out, "true")
+    assert proc.returncode == 0
+    (r,) = json.loads(out.read_text())["results"]
+    assert len(r["times"]) >= 10
+    # Fast command: runs keep going until about 3 s have passed.
+    assert sum(r["times"]) > 1.0 or len(r["times"]) > 100
+
+
+def test_compare_commands_summary(any_py):
+    proc = any_py.spy("time", "-n", "3", "sleep 0.01", "sleep 0.05")
+    assert proc.returncode == 0, proc.stderr
+    assert "Benchmark 1: sleep 0.01" in proc.stdout
+    assert "Benchmark 2: sleep 0.05" in proc.stdout
+    m = re.search(r"sleep 0.01 ran\n\s+([\d.]+) ± ([\d.]+) times faster "
+                  r"than sleep 0.05", proc.stdout)
+    assert m, proc.stdout
+    assert 2.0 < float(m.group(1)) < 6.0
+
+
+def test_shell_syntax_uses_shell(any_py, tmp_path):
+    out = tmp_path / "r.json"
+    proc = any_py.spy("time", "-n", "2", "-o", out, "echo a | cat", "true")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(out.read_text())["results"]
+    assert [r["shell"] for r in res] == [True, False]
+
+
+def test_csv_and_markdown(any_py, tmp_path):
+    csv = tmp_path / "r.csv"
+    md = tmp_path / "r.md"
+    assert any_py.spy("time", "-n", "2", "-o", csv, "true").returncode == 0
+    assert any_py.spy("time", "-n", "2", "-o", md, "true").returncode == 0
+    lines = csv.read_text().splitlines()
+    assert lines[0].startswith("command,mean,stddev,median,user,system,min,"
+                               "max")
+    assert lines[1].startswith("true,")
+    assert len(lines) == 2
+    assert md.read_text().startswith("| Command | Mean [ms] |")
+
+
+def test_output_discarded_unless_asked(any_py):
+    quiet = any_py.spy("time", "-n", "2", "--", "echo", "MARK")
+    assert "MARK" not in quiet.stdout.splitlines()
+    shown = any_py.spy("time", "-n", "2", "--show-output", "--", "echo",
+                       "MARK")
+    assert shown.stdout.splitlines().count("MARK") == 2
+    single = any_py.spy("time", "-n", "1", "--", "echo", "MARK")
+    assert single.stdout.startswith("MARK\n")
+
+
+def test_failing_command_stops(any_py):
+    proc = any_py.spy("time", "-n", "3", "--", "sh", "-c", "exit 3")
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("spyglass: error: time: command 'sh -c "
+                                  "exit 3' failed with exit status 3")
+    ok = any_py.spy("time", "-n", "3", "--ignore-failure", "--", "sh", "-c",
+                    "exit 3")
+    assert ok.returncode == 0
+    assert "3 runs" in ok.stdout
+
+
+@pytest.mark.parametrize("args,code,msg", [
+    ([], 2, "no command to time"),
+    (["--"], 2, "no command to time"),
+    (["-n", "0", "--", "true"], 2, "-n/--runs takes a whole number"),
+    (["-n", "x", "true"], 2, "-n/--runs takes a whole number"),
+    (["--frob", "true"], 2, "unknown option '--frob'"),
+    (["-f", "yaml", "true"], 2, "unknown format 'yaml'"),
+    (["-n"], 2, "needs a value"),
+    (["--", "/no/such/program"], 127, "cannot run '/no/such/program'"),
+])
+def test_bad_input(any_py, args, code, msg):
+    proc = any_py.spy("time", *args)
+    assert proc.returncode == code
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spyglass: error: time: ")
+    assert msg in lines[0]
+
+
+def test_ctrl_c_still_reports(any_py):
+    proc = subprocess.Popen([any_py.spyglass, "time", "-n", "1000", "--",
+                             "sleep", "0.1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    m = re.search(r"(\d+) runs", out)
+    assert m and 3 <= int(m.group(1)) < 1000, out + err
