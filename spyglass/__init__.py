@@ -4,6 +4,8 @@ The work is done in C: the ``spyglass`` executable and the ``_agent``
 extension module. This package is thin glue around them. The extension is
 imported on first use, so that ``python -m spyglass`` works even where a
 source checkout's ``spyglass/`` directory shadows the installed package.
+Public names of the agent (its ``__all__``) are re-exported here: e.g.
+``spyglass.profile``.
 """
 import os as _os
 import sysconfig as _sysconfig
@@ -23,8 +25,10 @@ def executable():
 
 
 def __getattr__(name):
-    if name == "__version__":
-        from spyglass import _agent
+    from spyglass import _agent
 
+    if name == "__version__":
         return _agent.__version__
+    if name in getattr(_agent, "__all__", ()):
+        return getattr(_agent, name)
     raise AttributeError(f"module 'spyglass' has no attribute {name!r}")

@@ -13,6 +13,8 @@
 #include <Python.h>
 
 int agent_timeit_main(int argc, char **argv);
+/* profile (issue 5) */
+/* lines (issue 6) */
 
 /* Print the current Python exception with its traceback, as the interpreter
  * would, without exiting on SystemExit (PyErr_Print would); clears it. */

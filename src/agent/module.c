@@ -13,10 +13,14 @@ typedef struct agent_command {
 
 static const agent_command agent_commands[] = {
     {"timeit", agent_timeit_main},
+    /* profile (issue 5) */
+    /* lines (issue 6) */
 };
 
 /* Features that add a Python API; NULL-terminated. */
 static int (*const agent_inits[])(PyObject *) = {
+    /* profile (issue 5) */
+    /* lines (issue 6) */
     NULL,
 };
 

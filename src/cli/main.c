@@ -17,6 +17,9 @@ typedef struct command {
 static const command commands[] = {
     {"time", cmd_time, "time whole commands (/usr/bin/time -v, hyperfine)"},
     {"timeit", cmd_timeit, "time Python statements side by side (timeit)"},
+    /* profile (issue 5) */
+    /* lines (issue 6) */
+    /* dump (issue 3) */
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

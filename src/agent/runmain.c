@@ -1,0 +1,269 @@
+/* runmain.c -- in-process `python SCRIPT | -m MODULE | -c CODE`. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/runmain.h"
+#include "common/err.h"
+
+static int
+set_argv(const runmain_target *t)
+{
+    PyObject *list = PyList_New(0);
+    if (!list)
+        return -1;
+    const char *argv0 = t->kind == RUNMAIN_SCRIPT ? t->what
+                        : t->kind == RUNMAIN_CODE ? "-c"
+                                                  : "-m";
+    PyObject *s = PyUnicode_DecodeFSDefault(argv0);
+    if (!s || PyList_Append(list, s) < 0)
+        goto fail;
+    Py_DECREF(s);
+    for (int i = 0; i < t->argc; i++) {
+        s = PyUnicode_DecodeFSDefault(t->argv[i]);
+        if (!s || PyList_Append(list, s) < 0)
+            goto fail;
+        Py_DECREF(s);
+    }
+    int rc = PySys_SetObject("argv", list);
+    Py_DECREF(list);
+    return rc;
+fail:
+    Py_XDECREF(s);
+    Py_DECREF(list);
+    return -1;
+}
+
+/* sys.path[0] as python sets it: the script's directory (absolute, links
+ * resolved), the current directory for -m, '' for -c. */
+static int
+set_path0(const runmain_target *t)
+{
+    char buf[PATH_MAX];
+    const char *p0 = "";
+    if (t->kind == RUNMAIN_SCRIPT) {
+        if (!realpath(t->what, buf))
+            return -1;
+        char *slash = strrchr(buf, '/');
+        if (slash == buf)
+            slash[1] = '\0';
+        else if (slash)
+            *slash = '\0';
+        p0 = buf;
+    } else if (t->kind == RUNMAIN_MODULE) {
+        if (!getcwd(buf, sizeof buf))
+            return -1;
+        p0 = buf;
+    }
+    PyObject *path = PySys_GetObject("path"); /* borrowed */
+    PyObject *s = PyUnicode_DecodeFSDefault(p0);
+    if (!path || !PyList_Check(path) || !s) {
+        Py_XDECREF(s);
+        return -1;
+    }
+    int rc = PyList_GET_SIZE(path) > 0 ? PyList_SetItem(path, 0, s)
+                                       : PyList_Append(path, s);
+    if (PyList_GET_SIZE(path) == 0)
+        Py_DECREF(s);
+    return rc;
+}
+
+int
+runmain_prepare(const runmain_target *t)
+{
+    if (t->kind == RUNMAIN_SCRIPT && access(t->what, R_OK) != 0) {
+        int err = errno;
+        /* python's own wording, and its status 2. */
+        sg_error("can't open file '%s': [Errno %d] %s", t->what, err,
+                 strerror(err));
+        return 2;
+    }
+    if (set_argv(t) < 0 || set_path0(t) < 0) {
+        if (PyErr_Occurred())
+            agent_print_exception();
+        sg_error("cannot set up sys.argv and sys.path for '%s'", t->what);
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+        return NULL;
+    }
+    PyObject *data = NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 131072;
+            char *nb = PyMem_Realloc(buf, cap);
+            if (!nb) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+        goto done;
+    }
+    data = PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
+done:
+    PyMem_Free(buf);
+    fclose(f);
+    return data;
+}
+
+/* Execute source (bytes or str) as __main__ with the given __file__. */
+static PyObject *
+exec_in_main(PyObject *source, const char *filename, int set_file)
+{
+    PyObject *main_mod = PyImport_AddModule("__main__"); /* borrowed */
+    if (!main_mod)
+        return NULL;
+    PyObject *d = PyModule_GetDict(main_mod); /* borrowed */
+    if (set_file) {
+        PyObject *f = PyUnicode_DecodeFSDefault(filename);
+        if (!f || PyDict_SetItemString(d, "__file__", f) < 0 ||
+            PyDict_SetItemString(d, "__cached__", Py_None) < 0) {
+            Py_XDECREF(f);
+            return NULL;
+        }
+        Py_DECREF(f);
+    }
+    if (!PyDict_GetItemString(d, "__builtins__") &&
+        PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins()) < 0)
+        return NULL;
+    /* compile() honours a PEP 263 coding cookie in bytes. */
+    PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
+    PyObject *compile = PyDict_GetItemString(builtins, "compile");
+    PyObject *code = compile ? PyObject_CallFunction(compile, "Osss", source,
+                                                     filename, "exec")
+                             : NULL;
+    if (!code)
+        return NULL;
+    PyObject *r = PyEval_EvalCode(code, d, d);
+    Py_DECREF(code);
+    return r;
+}
+
+static PyObject *
+run_script(const char *path)
+{
+    /* Since 3.9 python makes the script path absolute (joined to the
+     * current directory, not normalised) for __file__ and code filenames;
+     * 3.8 keeps it as typed. */
+    const char *name = path;
+    char abs[2 * PATH_MAX + 2];
+    if (PY_VERSION_HEX >= 0x03090000 && path[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) &&
+            strlen(cwd) + strlen(path) + 2 <= sizeof abs) {
+            strcpy(abs, cwd);
+            strcat(abs, "/");
+            strcat(abs, path);
+            name = abs;
+        }
+    }
+    PyObject *src = read_file(path);
+    if (!src)
+        return NULL;
+    PyObject *r = exec_in_main(src, name, 1);
+    Py_DECREF(src);
+    return r;
+}
+
+static PyObject *
+run_module(const char *name)
+{
+    PyObject *runpy = PyImport_ImportModule("runpy");
+    if (!runpy)
+        return NULL;
+    /* What `python -m` itself calls: sets sys.argv[0] to the module's file
+     * and runs it as __main__. */
+    PyObject *r = PyObject_CallMethod(runpy, "_run_module_as_main", "si",
+                                      name, 1);
+    Py_DECREF(runpy);
+    return r;
+}
+
+static PyObject *
+run_code(const char *code)
+{
+    PyObject *src = PyUnicode_FromString(code);
+    if (!src)
+        return NULL;
+    PyObject *r = exec_in_main(src, "<string>", 0);
+    Py_DECREF(src);
+    return r;
+}
+
+/* The status of a SystemExit, printing its message as python does. */
+static int
+system_exit_status(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    int status = 0;
+    PyObject *code = value ? PyObject_GetAttrString(value, "code") : NULL;
+    PyErr_Clear();
+    if (code && code != Py_None) {
+        if (PyLong_Check(code)) {
+            long v = PyLong_AsLong(code);
+            PyErr_Clear();
+            status = (int)(v & 0xff);
+        } else {
+            PyObject *s = PyObject_Str(code);
+            PyErr_Clear();
+            PyObject *err = PySys_GetObject("stderr");
+            if (s && err && err != Py_None) {
+                PyFile_WriteObject(s, err, Py_PRINT_RAW);
+                PyFile_WriteString("\n", err);
+            }
+            PyErr_Clear();
+            Py_XDECREF(s);
+            status = 1;
+        }
+    }
+    Py_XDECREF(code);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return status;
+}
+
+int
+runmain_run(const runmain_target *t)
+{
+    PyObject *r;
+    switch (t->kind) {
+    case RUNMAIN_SCRIPT: r = run_script(t->what); break;
+    case RUNMAIN_MODULE: r = run_module(t->what); break;
+    default: r = run_code(t->what); break;
+    }
+    if (r) {
+        Py_DECREF(r);
+        return 0;
+    }
+    if (PyErr_ExceptionMatches(PyExc_SystemExit))
+        return system_exit_status();
+    int status = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ? 130 : 1;
+    /* Not SystemExit, so PyErr_Print will not exit: it calls
+     * sys.excepthook like the interpreter does. */
+    PyErr_Print();
+    return status;
+}
