@@ -25,8 +25,13 @@ def executable():
 
 
 def __getattr__(name):
-    from spyglass import _agent
+    # `from spyglass import _agent` looks the name up here first: answer
+    # private names with AttributeError so the import system loads them.
+    if name.startswith("_") and name != "__version__":
+        raise AttributeError(name)
+    import importlib
 
+    _agent = importlib.import_module("spyglass._agent")
     if name == "__version__":
         return _agent.__version__
     if name in getattr(_agent, "__all__", ()):

@@ -1,181 +1,24 @@
 """The test matrix: every test that runs Python runs on each CPython 3.8-3.13.
 
-For each version found under pyenv (or named in SPYGLASS_TEST_PYTHONS) a venv
-is made under $SPYGLASS_TEST_VENVS (default: .venvs/ in the repo) and spyglass
-is installed into it the way a user would, `pip install .`, with a persistent
-meson build directory per venv so that a re-run only recompiles what changed.
-A version that is missing is a visible skip, never a silent pass.
-
-Set SPYGLASS_SANITIZE=1 to build with ASan+UBSan (separate venvs); the
-interpreters then run with libasan preloaded.
+tests/venvs.py makes one venv per version with spyglass installed the way a
+user installs it. A version that is missing is a visible skip, never a
+silent pass.
 """
-import hashlib
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
-SANITIZE = os.environ.get("SPYGLASS_SANITIZE") == "1"
-VENVS = Path(os.environ.get("SPYGLASS_TEST_VENVS", ROOT / ".venvs"))
-if SANITIZE:
-    VENVS = VENVS / "sanitize"
-# Packages every test venv gets: the build backend (installs use
-# --no-build-isolation so the meson build dir is reused) and oracles.
-VENV_PACKAGES = {
-    "default": ["meson-python", "meson", "ninja"],
-}
-EXTRA_PACKAGES = os.environ.get("SPYGLASS_TEST_EXTRA", "").split()
+from venvs import (NEUTRAL_CWD, ROOT, SANITIZE, VENVS, VERSIONS, Py,  # noqa
+                   find_interpreter, install, selected_versions)
 
-
-def _pyenv_root():
-    root = os.environ.get("PYENV_ROOT")
-    if root:
-        return Path(root)
-    try:
-        out = subprocess.run(["pyenv", "root"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        return Path(out)
-    except (OSError, subprocess.CalledProcessError):
-        return Path.home() / ".pyenv"
-
-
-def find_interpreter(version):
-    """The newest pyenv CPython of `version` (e.g. "3.11"), or None."""
-    base = _pyenv_root() / "versions"
-    found = []
-    if base.is_dir():
-        for d in base.iterdir():
-            parts = d.name.split(".")
-            if (len(parts) == 3 and ".".join(parts[:2]) == version
-                    and parts[2].isdigit()):
-                exe = d / "bin" / f"python{version}"
-                if exe.exists():
-                    found.append((int(parts[2]), exe))
-    if found:
-        return max(found)[1]
-    exe = shutil.which(f"python{version}")
-    return Path(exe) if exe else None
-
-
-def selected_versions():
-    env = os.environ.get("SPYGLASS_TEST_PYTHONS")
-    return env.split(",") if env else VERSIONS
-
-
-def _source_digest():
-    """Hash of everything that goes into the build."""
-    h = hashlib.sha256()
-    files = [ROOT / "meson.build", ROOT / "meson.options",
-             ROOT / "pyproject.toml"]
-    for sub in ("src", "spyglass"):
-        files += sorted((ROOT / sub).rglob("*"))
-    for f in files:
-        if f.is_file() and "__pycache__" not in f.parts:
-            h.update(str(f.relative_to(ROOT)).encode())
-            h.update(f.read_bytes())
-    h.update(b"sanitize" if SANITIZE else b"plain")
-    return h.hexdigest()
-
-
-def _asan_preload():
-    out = subprocess.run(["gcc", "-print-file-name=libasan.so"],
-                         capture_output=True, text=True).stdout.strip()
-    return out
-
-
-class Py:
-    """One CPython version with spyglass installed in a venv."""
-
-    def __init__(self, version, venv):
-        self.version = version
-        self.venv = venv
-        self.python = str(venv / "bin" / "python")
-        self.spyglass = str(venv / "bin" / "spyglass")
-        self.env = dict(os.environ)
-        self.env.pop("PYTHONPATH", None)
-        self.env["PYTHONDONTWRITEBYTECODE"] = "1"
-        if SANITIZE:
-            self.env["LD_PRELOAD"] = _asan_preload()
-            self.env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
-            self.env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
-
-    def __repr__(self):
-        return f"Py({self.version})"
-
-    def run(self, args, **kw):
-        """Run a command (list) with this venv's environment."""
-        kw.setdefault("capture_output", True)
-        kw.setdefault("text", True)
-        kw.setdefault("timeout", 300)
-        kw.setdefault("env", self.env)
-        # A neutral directory: the repo root's spyglass/ would shadow the
-        # installed package.
-        kw.setdefault("cwd", NEUTRAL_CWD)
-        return subprocess.run([str(a) for a in args], **kw)
-
-    def spy(self, *args, **kw):
-        """Run the installed `spyglass` executable."""
-        return self.run([self.spyglass, *args], **kw)
-
-    def py(self, *args, **kw):
-        """Run this venv's python."""
-        return self.run([self.python, *args], **kw)
-
-
-def _install(version, interp, venv):
-    stamp = venv / ".spyglass-digest"
-    digest = _source_digest()
-    py = venv / "bin" / "python"
-    if not py.exists():
-        subprocess.run([str(interp), "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q",
-                        "--disable-pip-version-check",
-                        *VENV_PACKAGES["default"], *EXTRA_PACKAGES],
-                       check=True)
-    if stamp.exists() and stamp.read_text() == digest:
-        return
-    build_dir = venv / "build"
-    args = [str(py), "-m", "pip", "install", "-q",
-            "--disable-pip-version-check", "--no-build-isolation",
-            "--no-deps", f"-Cbuild-dir={build_dir}"]
-    if SANITIZE:
-        args += ["-Csetup-args=-Db_sanitize=address,undefined",
-                 "-Csetup-args=-Dbuildtype=debug",
-                 "-Csetup-args=-Db_lundef=false"]
-    args.append(str(ROOT))
-    proc = subprocess.run(args, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"pip install . failed for Python {version}:\n"
-                           f"{proc.stdout}\n{proc.stderr}")
-    stamp.write_text(digest)
-
-
-NEUTRAL_CWD = "/tmp"
 _cache = {}
 
 
 def get_py(version):
     """The Py for a version, installing on first use; skips when absent."""
-    if version in _cache:
-        result = _cache[version]
-    else:
-        interp = find_interpreter(version)
-        if interp is None:
-            result = None
-        else:
-            venv = VENVS / version
-            VENVS.mkdir(parents=True, exist_ok=True)
-            _install(version, interp, venv)
-            result = Py(version, venv)
-        _cache[version] = result
-    if result is None:
+    if version not in _cache:
+        _cache[version] = install(version)
+    if _cache[version] is None:
         pytest.skip(f"CPython {version} not found (pyenv or PATH)")
-    return result
+    return _cache[version]
 
 
 def pytest_generate_tests(metafunc):

@@ -29,7 +29,8 @@ def test_verbose_agrees_with_gnu_time(any_py):
     cmd = [any_py.python, "-c", ALLOC]
     ours = parse_gnu(any_py.spy("time", "-v", "--", *cmd).stderr)
     gnu = parse_gnu(subprocess.run([str(GNU_TIME), "-v", *cmd],
-                                   capture_output=True, text=True).stderr)
+                                   capture_output=True, text=True,
+                                   env=any_py.env).stderr)
     assert set(ours) == set(gnu)  # same field names
     assert ours["Command being timed"] == gnu["Command being timed"]
     assert ours["Exit status"] == gnu["Exit status"] == "0"
@@ -160,10 +161,37 @@ def test_bad_input(any_py, args, code, msg):
 def test_ctrl_c_still_reports(any_py):
     proc = subprocess.Popen([any_py.spyglass, "time", "-n", "1000", "--",
                              "sleep", "0.1"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            env=any_py.env)
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
+    assert "error" not in err  # stopping is not the command failing
     m = re.search(r"(\d+) runs", out)
     assert m and 3 <= int(m.group(1)) < 1000, out + err
+
+
+def test_progress_on_a_terminal(any_py):
+    """Progress goes to stderr only when it is a terminal."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: stderr is the pty, stdout too
+        os.execv(any_py.spyglass, [any_py.spyglass, "time", "-n", "3", "--",
+                                   "sleep", "0.3"])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    text = b"".join(chunks).decode()
+    assert "run 1/3" in text and "ETA" in text
+    # Not a terminal: no progress at all.
+    plain = any_py.spy("time", "-n", "2", "--", "true")
+    assert "ETA" not in plain.stderr and plain.stderr == ""

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "cli/timeit.h"
@@ -258,6 +259,24 @@ print_comparison(stmt_state *st, int n, const timeit_opts *o)
     PyMem_Free(order);
 }
 
+/* One live line on stderr while measuring, when it is a terminal and the
+ * run is not already printing its steps (-v). */
+static void
+progress(const timeit_opts *o, const char *what, int i, long r)
+{
+    if (o->verbose || !isatty(2))
+        return;
+    if (!what) {
+        fprintf(stderr, "\r\033[K");
+    } else if (r < 0) {
+        fprintf(stderr, "\r\033[Ktimeit: %s statement %d/%d", what, i + 1,
+                o->n_stmts);
+    } else {
+        fprintf(stderr, "\r\033[Ktimeit: repeat %ld/%ld", r + 1, o->repeat);
+    }
+    fflush(stderr);
+}
+
 static int
 run_all(const timeit_opts *o, stmt_state *st, const char *setup)
 {
@@ -276,11 +295,13 @@ run_all(const timeit_opts *o, stmt_state *st, const char *setup)
     }
     for (int i = 0; i < o->n_stmts; i++) {
         st[i].number = o->number;
+        progress(o, "calibrating", i, -1);
         if (st[i].number == 0 && autorange(&st[i], o, gc, mark) < 0)
             goto done;
     }
     /* Interleave: repeat r of every statement before repeat r + 1. */
     for (long r = 0; r < o->repeat; r++) {
+        progress(o, "", 0, r);
         for (int i = 0; i < o->n_stmts; i++) {
             double t = run_once(st[i].inner, st[i].number, gc, mark);
             if (t < 0)
@@ -288,6 +309,7 @@ run_all(const timeit_opts *o, stmt_state *st, const char *setup)
             st[i].raw[r] = t;
         }
     }
+    progress(o, NULL, 0, 0);
     for (int i = 0; i < o->n_stmts; i++) {
         stmt_state *s = &st[i];
         double *per = PyMem_Calloc((size_t)o->repeat, sizeof *per);
@@ -312,6 +334,7 @@ run_all(const timeit_opts *o, stmt_state *st, const char *setup)
     rc = SG_EXIT_OK;
 done:
     if (rc != SG_EXIT_OK && PyErr_Occurred()) {
+        progress(o, NULL, 0, 0);
         fflush(stdout);
         agent_print_exception();
     }

@@ -157,6 +157,8 @@ check_run(const bench_cmd *c, const run_result *r, int err,
         sg_error("time: cannot run '%s': %s", c->argv[0], strerror(err));
         return SG_EXIT_NOEXEC;
     }
+    if (runner_interrupted())
+        return -1; /* the user stopped us: not the command's failure */
     if (r->exit_code != 0 && !o->ignore_failure) {
         if (r->term_signal)
             sg_error("time: command '%s' was killed by signal %d (use "
@@ -253,8 +255,10 @@ run_verbose(const time_opts *o, bench_cmd *cmds, size_t n)
         report_gnu_verbose(&sb, &cmds[i], &r);
         status = r.exit_code;
     }
-    if (o->output && o->format && strcmp(o->format, "text") != 0)
+    if (o->output && o->format && strcmp(o->format, "text") != 0) {
+        sb_free(&sb);
         return write_report(o, cmds, n) ? SG_EXIT_FAIL : status;
+    }
     if (o->output) {
         if (sb_write_file(&sb, o->output) < 0) {
             sg_error("time: cannot write '%s': %s", o->output,
@@ -307,56 +311,67 @@ parse(int argc, char **argv, time_opts *o)
     return -1;
 }
 
-int
-cmd_time(int argc, char **argv)
+static void
+free_cmds(bench_cmd *cmds, size_t n)
 {
-    time_opts o;
-    int rc = parse(argc, argv, &o);
-    if (rc >= 0)
-        return rc;
-    bool dashdash = optind > 0 && optind <= argc &&
-                    strcmp(argv[optind - 1], "--") == 0;
-    int nops = argc - optind;
-    if (nops == 0) {
-        sg_error("time: no command to time (e.g. spyglass time -- sleep "
-                 "0.1, or spyglass time 'cmd 1' 'cmd 2')");
-        return SG_EXIT_USAGE;
+    for (size_t i = 0; i < n; i++) {
+        free(cmds[i].runs);
+        if (cmds[i].uses_shell) {
+            free(cmds[i].argv);
+        } else if (cmds[i].owns_argv) {
+            for (size_t k = 0; cmds[i].argv[k]; k++)
+                free(cmds[i].argv[k]);
+            free(cmds[i].argv);
+        }
     }
-    size_t n = dashdash ? 1 : (size_t)nops;
+    free(cmds);
+}
+
+/* Build the commands from the operands: one argv after `--`, else one
+ * command line per operand. Returns NULL after an error line. */
+static bench_cmd *
+make_cmds(int argc, char **argv, bool dashdash, size_t *n_out, strbuf *disp)
+{
+    size_t n = dashdash ? 1 : (size_t)(argc - optind);
     bench_cmd *cmds = sg_xcalloc(n, sizeof *cmds);
-    strbuf disp = STRBUF_INIT;
+    *n_out = n;
     if (dashdash) {
         cmds[0].argv = argv + optind;
         for (int i = optind; i < argc; i++) {
             if (i > optind)
-                sb_putc(&disp, ' ');
-            sb_puts(&disp, argv[i]);
+                sb_putc(disp, ' ');
+            sb_puts(disp, argv[i]);
         }
-        cmds[0].display = sb_str(&disp);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            const char *line = argv[optind + (int)i];
-            cmds[i].display = line;
-            if (has_shell_syntax(line)) {
-                char **v = sg_xcalloc(4, sizeof *v);
-                v[0] = "/bin/sh";
-                v[1] = "-c";
-                v[2] = (char *)line;
-                cmds[i].argv = v;
-                cmds[i].uses_shell = 1;
-            } else {
-                cmds[i].argv = split_words(line);
-                if (!cmds[i].argv[0]) {
-                    sg_error("time: empty command");
-                    return SG_EXIT_USAGE;
-                }
+        cmds[0].display = sb_str(disp);
+        return cmds;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *line = argv[optind + (int)i];
+        cmds[i].display = line;
+        if (has_shell_syntax(line)) {
+            char **v = sg_xcalloc(4, sizeof *v);
+            v[0] = "/bin/sh";
+            v[1] = "-c";
+            v[2] = (char *)line;
+            cmds[i].argv = v;
+            cmds[i].uses_shell = 1;
+        } else {
+            cmds[i].argv = split_words(line);
+            cmds[i].owns_argv = 1;
+            if (!cmds[i].argv[0]) {
+                sg_error("time: empty command");
+                free_cmds(cmds, i + 1);
+                return NULL;
             }
         }
     }
-    runner_install_signals();
-    if (o.verbose)
-        return run_verbose(&o, cmds, n);
+    return cmds;
+}
 
+static int
+run_benchmarks(const time_opts *o_in, bench_cmd *cmds, size_t n)
+{
+    time_opts o = *o_in;
     if (o.runs == 1)
         o.show_output = true; /* a single run shows its output */
     bool tty = isatty(2) && !o.show_output;
@@ -376,4 +391,32 @@ cmd_time(int argc, char **argv)
     if (o.runs == 1 && n == 1)
         return cmds[0].runs[0].exit_code;
     return SG_EXIT_OK;
+}
+
+int
+cmd_time(int argc, char **argv)
+{
+    time_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    bool dashdash = optind > 0 && optind <= argc &&
+                    strcmp(argv[optind - 1], "--") == 0;
+    if (argc - optind == 0) {
+        sg_error("time: no command to time (e.g. spyglass time -- sleep "
+                 "0.1, or spyglass time 'cmd 1' 'cmd 2')");
+        return SG_EXIT_USAGE;
+    }
+    strbuf disp = STRBUF_INIT;
+    size_t n;
+    bench_cmd *cmds = make_cmds(argc, argv, dashdash, &n, &disp);
+    if (!cmds) {
+        sb_free(&disp);
+        return SG_EXIT_USAGE;
+    }
+    runner_install_signals();
+    rc = o.verbose ? run_verbose(&o, cmds, n) : run_benchmarks(&o, cmds, n);
+    free_cmds(cmds, n);
+    sb_free(&disp);
+    return rc;
 }

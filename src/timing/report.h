@@ -13,7 +13,8 @@
 typedef struct bench_cmd {
     const char *display; /* the command as the user wrote it */
     char **argv;         /* what is executed */
-    int uses_shell;
+    int uses_shell;      /* argv is {"/bin/sh", "-c", line} */
+    int owns_argv;       /* argv and its strings were allocated for it */
     run_result *runs;
     size_t n_runs, cap_runs;
 } bench_cmd;
