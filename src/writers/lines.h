@@ -1,0 +1,39 @@
+/* lines.h -- the line profiler's two formats, read from the profile model's
+ * line table (sg_profile_line entries: hits, and time in one metric):
+ *
+ *   linetext: the table `kernprof -l -v` prints (line_profiler's show_text),
+ *             byte for byte, source lines re-read from disk as it does;
+ *   lprof:    the pickle that `kernprof -l` writes and `python -m
+ *             line_profiler FILE.lprof` loads (line_profiler 4.x and 5.x).
+ *
+ * The functions reported are the model's SG_FUNC_PYTHON functions, in id
+ * order; a function without line entries is shown with no hits, as kernprof
+ * shows a decorated function that never ran.
+ */
+#ifndef SG_WRITERS_LINES_H
+#define SG_WRITERS_LINES_H
+
+#include "common/strbuf.h"
+#include "model/profile.h"
+
+/* Append the kernprof table. ns_metric holds each line's time in
+ * nanoseconds; output_unit is the seconds per displayed time unit
+ * (kernprof -u; 1e-6 by default). */
+void sg_write_linetext(strbuf *sb, const sg_profile *p, int ns_metric,
+                       double output_unit);
+
+/* Append a pickle of line_profiler's LineStats: timings keyed by
+ * (filename, first line, function name) with (line, hits, ns) triples, and
+ * unit 1e-9. */
+void sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric);
+
+/* The last line of the block (decorators, def/class header and body) that
+ * starts at line `first` of the source text, as inspect.getblock finds it;
+ * `first` when the text has no such line. Exposed for tests. */
+int sg_source_block_end(const char *text, size_t len, int first);
+
+/* The lines of one function in the model, sorted by line number. The caller
+ * frees *out with free(). */
+size_t sg_lines_of_func(const sg_profile *p, sg_func_id f, sg_line **out);
+
+#endif
