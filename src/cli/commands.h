@@ -9,5 +9,6 @@
 
 int cmd_time(int argc, char **argv);
 int cmd_timeit(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
 
 #endif

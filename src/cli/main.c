@@ -20,6 +20,7 @@ static const command commands[] = {
     /* profile (issue 5) */
     /* lines (issue 6) */
     /* dump (issue 3) */
+    {"dump", cmd_dump, "print the Python stacks of a running process (py-spy dump)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

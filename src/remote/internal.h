@@ -1,0 +1,92 @@
+/* internal.h -- the remote reader's handle, shared by its source files. */
+#ifndef SG_REMOTE_INTERNAL_H
+#define SG_REMOTE_INTERNAL_H
+
+#include "common/hashmap.h"
+#include "common/strbuf.h"
+#include "model/profile.h"
+#include "remote/layout.h"
+#include "remote/linetable.h"
+#include "remote/procmem.h"
+#include "remote/remote.h"
+
+/* A code object seen before, keyed by its address. Valid while the code
+ * object at that address still has the same identity fields. */
+typedef struct code_entry {
+    uint64_t addr;
+    uint64_t type, filename, name, qualname, linetable; /* identity */
+    int32_t first_line;
+    int32_t firsttraceable; /* code units before which a frame is hidden */
+    uint32_t func;          /* sg_func_id in r->names */
+    uint8_t *table;
+    size_t table_len;
+    uint64_t checked; /* sample number of the last validation */
+    int64_t memo_addrq;
+    int32_t memo_line;
+} code_entry;
+
+typedef struct stat_fd {
+    uint64_t tid;
+    int fd;
+    uint64_t seen; /* sample number */
+} stat_fd;
+
+struct remote {
+    rm_info info;
+    procmem pm;
+    sg_layout L;
+    lt_format ltfmt;
+    int lasti_scale; /* <=3.10: bytes per f_lasti unit */
+    uint64_t runtime;
+    uint64_t code_type, unicode_type, bytes_type, frame_type;
+    char cwd[4096];
+    uint32_t rt_window; /* bytes of _PyRuntime read per sample */
+    uint32_t is_window; /* bytes of PyInterpreterState read per sample */
+    uint8_t *rtbuf, *isbuf;
+
+    sg_profile *names; /* interns strings and functions */
+    code_entry *codes;
+    size_t n_codes, cap_codes;
+    hm64 code_index;
+    stat_fd *fds;
+    size_t n_fds, cap_fds;
+
+    uint64_t sample_no;
+    rm_stats st;
+};
+
+/* stack.c */
+int rm_walk(remote *r, rm_sample *s, rm_error *err);
+/* code.c */
+bool rm_read_str(remote *r, uint64_t addr, strbuf *out);
+void rm_codes_free(remote *r);
+code_entry *rm_code_lookup(remote *r, uint64_t addr, const uint8_t *co);
+int32_t rm_code_line(remote *r, code_entry *e, int64_t addrq);
+void rm_set_error(rm_error *err, rm_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline uint64_t
+rm_u64(const uint8_t *buf, uint32_t off)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, buf + off, 8);
+    return v;
+}
+
+static inline uint32_t
+rm_u32(const uint8_t *buf, uint32_t off)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, buf + off, 4);
+    return v;
+}
+
+static inline int32_t
+rm_i32(const uint8_t *buf, uint32_t off)
+{
+    int32_t v;
+    __builtin_memcpy(&v, buf + off, 4);
+    return v;
+}
+
+#endif

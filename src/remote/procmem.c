@@ -1,0 +1,266 @@
+/* procmem.c -- process_vm_readv wrappers, /proc/PID/maps and a block cache.
+ *
+ * process_vm_readv is used rather than ptrace or /proc/PID/mem: it does not
+ * stop the target, needs no open file, and takes several remote ranges per
+ * call, which is how independent reads are batched into one syscall.
+ */
+#include "remote/procmem.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "common/err.h"
+
+#define BLOCK_MAX (64 * 1024)
+
+void
+pm_maps_free(pm_maps *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].path);
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+void
+pm_maps_parse(const char *text, pm_maps *m)
+{
+    const char *p = text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[4096 + 256];
+        size_t copy = len < sizeof line ? len : sizeof line - 1;
+        memcpy(line, p, copy);
+        line[copy] = '\0';
+        p = eol ? eol + 1 : p + len;
+
+        unsigned long long start, end, off;
+        char perms[8] = {0};
+        int pathpos = 0;
+        if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms,
+                   &off, &pathpos) < 4)
+            continue;
+        if (m->n == m->cap) {
+            m->cap = m->cap ? m->cap * 2 : 64;
+            m->v = sg_xrealloc(m->v, m->cap * sizeof *m->v);
+        }
+        pm_map *e = &m->v[m->n++];
+        e->start = start;
+        e->end = end;
+        e->offset = off;
+        memcpy(e->perms, perms, 4);
+        e->perms[4] = '\0';
+        const char *path = pathpos > 0 ? line + pathpos : "";
+        e->path = *path ? sg_xstrdup(path) : NULL;
+    }
+}
+
+int
+pm_maps_load(pid_t pid, pm_maps *m)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t cap = 1 << 16, len = 0;
+    char *text = sg_xmalloc(cap);
+    size_t got;
+    while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len - 1 == 0)
+            text = sg_xrealloc(text, cap *= 2);
+    }
+    int failed = ferror(f);
+    fclose(f);
+    text[len] = '\0';
+    if (failed) {
+        free(text);
+        errno = EIO;
+        return -1;
+    }
+    pm_maps_free(m);
+    pm_maps_parse(text, m);
+    free(text);
+    return 0;
+}
+
+const pm_map *
+pm_maps_find(const pm_maps *m, uint64_t addr)
+{
+    /* /proc lists mappings in address order: binary search. */
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (addr < m->v[mid].start)
+            hi = mid;
+        else if (addr >= m->v[mid].end)
+            lo = mid + 1;
+        else
+            return &m->v[mid];
+    }
+    return NULL;
+}
+
+void
+pm_init(procmem *pm, pid_t pid)
+{
+    memset(pm, 0, sizeof *pm);
+    pm->pid = pid;
+}
+
+void
+pm_free(procmem *pm)
+{
+    pm_maps_free(&pm->maps);
+    for (int i = 0; i < PM_BLOCKS; i++)
+        free(pm->blocks[i].buf);
+    memset(pm, 0, sizeof *pm);
+}
+
+int
+pm_read(procmem *pm, uint64_t addr, void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (addr == 0 || addr + len < addr) {
+        pm->stats.failures++;
+        errno = EFAULT;
+        return -1;
+    }
+    struct iovec local = {buf, len};
+    struct iovec remote = {(void *)(uintptr_t)addr, len};
+    pm->stats.reads++;
+    ssize_t n = process_vm_readv(pm->pid, &local, 1, &remote, 1, 0);
+    if (n == (ssize_t)len) {
+        pm->stats.bytes += len;
+        return 0;
+    }
+    pm->stats.failures++;
+    if (n >= 0)
+        errno = EFAULT;
+    return -1;
+}
+
+size_t
+pm_readv(procmem *pm, pm_iov *v, size_t n)
+{
+    size_t ok = 0;
+    struct iovec local[IOV_MAX < 1024 ? IOV_MAX : 1024];
+    struct iovec remote[sizeof local / sizeof local[0]];
+    const size_t max = sizeof local / sizeof local[0];
+    size_t i = 0;
+    while (i < n) {
+        size_t k = 0, first = i;
+        for (; i < n && k < max; i++) {
+            v[i].ok = false;
+            if (v[i].addr == 0 || v[i].len == 0 ||
+                v[i].addr + v[i].len < v[i].addr)
+                continue;
+            local[k] = (struct iovec){v[i].buf, v[i].len};
+            remote[k] = (struct iovec){(void *)(uintptr_t)v[i].addr, v[i].len};
+            k++;
+        }
+        if (k == 0)
+            continue;
+        pm->stats.reads++;
+        ssize_t got = process_vm_readv(pm->pid, local, k, remote, k, 0);
+        if (got < 0)
+            got = 0;
+        pm->stats.bytes += (uint64_t)got;
+        /* The kernel stops at the first range that faults: everything before
+         * it is complete. Ranges after it are retried in the next round. */
+        size_t done = (size_t)got;
+        size_t j = first;
+        for (; j < i; j++) {
+            if (v[j].addr == 0 || v[j].len == 0 ||
+                v[j].addr + v[j].len < v[j].addr)
+                continue;
+            if (done >= v[j].len) {
+                done -= v[j].len;
+                v[j].ok = true;
+                ok++;
+            } else {
+                break;
+            }
+        }
+        if (j < i) {
+            /* v[j] faulted (or came back short): count it, resume after. */
+            pm->stats.failures++;
+            i = j + 1;
+        }
+    }
+    return ok;
+}
+
+void
+pm_cache_reset(procmem *pm)
+{
+    for (int i = 0; i < PM_BLOCKS; i++)
+        pm->blocks[i].len = 0;
+    pm->next_block = 0;
+    pm->reloaded = false;
+}
+
+int
+pm_maps_reload(procmem *pm)
+{
+    pm->maps_reloads++;
+    return pm_maps_load(pm->pid, &pm->maps);
+}
+
+int
+pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
+               size_t fwd)
+{
+    if (addr == 0 || addr + len < addr) {
+        pm->stats.failures++;
+        errno = EFAULT;
+        return -1;
+    }
+    for (int i = 0; i < PM_BLOCKS; i++) {
+        pm_block *b = &pm->blocks[i];
+        if (b->len && addr >= b->addr && addr + len <= b->addr + b->len) {
+            memcpy(buf, b->buf + (addr - b->addr), len);
+            pm->stats.cache_hits++;
+            return 0;
+        }
+    }
+    const pm_map *m = pm_maps_find(&pm->maps, addr);
+    if (!m && !pm->reloaded) {
+        /* A new mapping (thread stack, data-stack chunk): refresh, at most
+         * once per sample. */
+        pm->reloaded = true;
+        if (pm_maps_reload(pm) == 0)
+            m = pm_maps_find(&pm->maps, addr);
+    }
+    if (!m || m->perms[0] != 'r' || addr + len > m->end ||
+        len > BLOCK_MAX / 2) {
+        /* Unknown or odd range: a plain read decides. */
+        return pm_read(pm, addr, buf, len);
+    }
+    if (back + fwd + len > BLOCK_MAX) {
+        back = BLOCK_MAX / 2;
+        fwd = BLOCK_MAX / 2 - len;
+    }
+    uint64_t lo = addr - back < m->start || addr < back ? m->start : addr - back;
+    uint64_t hi = addr + len + fwd > m->end ? m->end : addr + len + fwd;
+    pm_block *b = &pm->blocks[pm->next_block];
+    pm->next_block = (pm->next_block + 1) % PM_BLOCKS;
+    if (!b->buf)
+        b->buf = sg_xmalloc(BLOCK_MAX);
+    b->len = 0;
+    if (pm_read(pm, lo, b->buf, (size_t)(hi - lo)) != 0) {
+        /* The map may be stale: fall back to the exact range. */
+        return pm_read(pm, addr, buf, len);
+    }
+    b->addr = lo;
+    b->len = (uint32_t)(hi - lo);
+    memcpy(buf, b->buf + (addr - lo), len);
+    return 0;
+}

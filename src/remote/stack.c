@@ -1,0 +1,417 @@
+/* stack.c -- one sample: every interpreter's threads and their stacks.
+ *
+ * The walk is split in two passes so that reads batch well:
+ *   1. follow pointers: runtime -> interpreters -> thread states -> frames,
+ *      recording for each frame only (code address, instruction offset,
+ *      owner). Dependent reads go through the block cache, so frames that
+ *      sit together on a 3.11+ data stack (or in one pymalloc pool on <=3.10)
+ *      cost one read between them.
+ *   2. read every distinct code object of the sample in one batched
+ *      process_vm_readv, validate each against the code cache, and turn
+ *      the raw frames into (function, line).
+ * Every loop is bounded (RM_MAX_THREADS, RM_MAX_DEPTH, 64 interpreters) and
+ * every pointer followed is checked (non-NULL, type or back-pointer where
+ * the version allows), so a torn read ends a thread's walk as an error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "remote/internal.h"
+
+#define MAX_INTERPS 64
+/* glibc x86_64: struct pthread's tid field (see cpython-internals.md 2.2);
+ * used on <=3.10 only, and checked against /proc/PID/task. */
+#define GLIBC_PTHREAD_TID 0x2d0
+
+typedef struct raw_frame {
+    uint64_t code;
+    int64_t addrq; /* byte offset of the instruction, <0: not started */
+    uint8_t owner;
+} raw_frame;
+
+typedef struct walk {
+    raw_frame *raw;
+    size_t n_raw, cap_raw;
+} walk;
+
+static walk W; /* scratch reused between samples (the CLI is one thread) */
+
+static void
+push_raw(const raw_frame *f)
+{
+    if (W.n_raw == W.cap_raw) {
+        W.cap_raw = W.cap_raw ? W.cap_raw * 2 : 1024;
+        W.raw = sg_xrealloc(W.raw, W.cap_raw * sizeof *W.raw);
+    }
+    W.raw[W.n_raw++] = *f;
+}
+
+static rm_thread *
+push_thread(rm_sample *s)
+{
+    if (s->n_threads == s->cap_threads) {
+        s->cap_threads = s->cap_threads ? s->cap_threads * 2 : 16;
+        s->threads = sg_xrealloc(s->threads,
+                                 s->cap_threads * sizeof *s->threads);
+    }
+    rm_thread *t = &s->threads[s->n_threads++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+static void
+push_frame(rm_sample *s, uint32_t func, int32_t line)
+{
+    if (s->n_frames == s->cap_frames) {
+        s->cap_frames = s->cap_frames ? s->cap_frames * 2 : 256;
+        s->frames = sg_xrealloc(s->frames, s->cap_frames * sizeof *s->frames);
+    }
+    s->frames[s->n_frames++] = (rm_frame){func, line};
+}
+
+static uint32_t
+window(uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+    uint32_t m = 0;
+    uint32_t v[4] = {a, b, c, d};
+    for (int i = 0; i < 4; i++)
+        if (v[i] != LAYOUT_NONE && v[i] > m)
+            m = v[i];
+    return m + 8;
+}
+
+/* Pass 1 for one thread: raw frames innermost first. */
+static int
+walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
+{
+    const sg_layout *L = &r->L;
+    uint8_t buf[512];
+    uint64_t f;
+    if (r->info.minor == 11 || r->info.minor == 12) {
+        /* tstate->cframe points into the target's C stack. */
+        uint64_t cf = rm_u64(ts, L->ts_frame);
+        if (!cf)
+            return 0;
+        if (pm_read_cached(&r->pm, cf + L->cf_current_frame, &f, 8, 0, 64))
+            return errno ? errno : EFAULT;
+    } else {
+        f = rm_u64(ts, L->ts_frame);
+    }
+    bool objects = r->info.minor <= 10;
+    uint32_t fw = objects ? window(L->fr_back, L->fr_code, L->fr_lasti,
+                                   L->ob_type)
+                          : window(L->fr_back, L->fr_code, L->fr_instr,
+                                   L->fr_owner);
+    if (fw > sizeof buf)
+        return EINVAL;
+    size_t depth = 0;
+    while (f) {
+        if (depth >= RM_MAX_DEPTH) {
+            t->truncated = true;
+            break;
+        }
+        /* Older frames sit below newer ones on a data stack; frame objects
+         * are spread around one pool. */
+        if (pm_read_cached(&r->pm, f, buf, fw, objects ? 8192 : 32768,
+                           objects ? 8192 : 1024) != 0)
+            return errno ? errno : EFAULT;
+        raw_frame rf = {0};
+        if (objects) {
+            if (r->frame_type && rm_u64(buf, L->ob_type) != r->frame_type)
+                return EILSEQ;
+            rf.code = rm_u64(buf, L->fr_code);
+            int32_t lasti = rm_i32(buf, L->fr_lasti);
+            rf.addrq = lasti < 0 ? -1 : (int64_t)lasti * r->lasti_scale;
+        } else {
+            rf.owner = buf[L->fr_owner];
+            rf.code = rm_u64(buf, L->fr_code);
+            uint64_t instr = rm_u64(buf, L->fr_instr);
+            rf.addrq = (int64_t)(instr - (rf.code + L->co_code_adaptive));
+        }
+        uint64_t back = rm_u64(buf, L->fr_back);
+        bool shim = L->frame_owned_by_cstack != LAYOUT_NONE &&
+                    rf.owner >= L->frame_owned_by_cstack;
+        if (!shim) {
+            if (!rf.code)
+                return EILSEQ;
+            push_raw(&rf);
+            t->n_frames++;
+        }
+        f = back;
+        depth++;
+    }
+    return 0;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Pass 2: read all distinct code objects at once, resolve raw frames. */
+static void
+resolve(remote *r, rm_sample *s)
+{
+    const sg_layout *L = &r->L;
+    size_t n = W.n_raw;
+    uint64_t *addrs = sg_xmalloc((n ? n : 1) * sizeof *addrs);
+    for (size_t i = 0; i < n; i++)
+        addrs[i] = W.raw[i].code;
+    qsort(addrs, n, sizeof *addrs, cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || addrs[u - 1] != addrs[i])
+            addrs[u++] = addrs[i];
+    uint8_t *bytes = sg_xmalloc((u ? u : 1) * L->co_size);
+    pm_iov *iov = sg_xmalloc((u ? u : 1) * sizeof *iov);
+    for (size_t i = 0; i < u; i++)
+        iov[i] = (pm_iov){addrs[i], bytes + i * L->co_size, L->co_size,
+                          false};
+    pm_readv(&r->pm, iov, u);
+    code_entry **entries = sg_xcalloc(u ? u : 1, sizeof *entries);
+    for (size_t i = 0; i < u; i++)
+        if (iov[i].ok)
+            entries[i] = rm_code_lookup(r, addrs[i], bytes + i * L->co_size);
+
+    size_t ri = 0;
+    s->n_frames = 0;
+    for (size_t ti = 0; ti < s->n_threads; ti++) {
+        rm_thread *t = &s->threads[ti];
+        size_t raw_n = t->n_frames;
+        t->first_frame = s->n_frames;
+        t->n_frames = 0;
+        for (size_t k = 0; k < raw_n; k++, ri++) {
+            const raw_frame *rf = &W.raw[ri];
+            uint64_t *hit = bsearch(&rf->code, addrs, u, sizeof *addrs,
+                                    cmp_u64);
+            code_entry *e = hit ? entries[hit - addrs] : NULL;
+            if (!e) {
+                /* 3.13: an entry frame's f_executable may be any object
+                 * (None for the C-stack shim); otherwise a torn read. */
+                if (!(r->info.minor >= 13 && r->code_type)) {
+                    t->error = EILSEQ;
+                    push_frame(s, UINT32_MAX, -1);
+                    t->n_frames++;
+                }
+                continue;
+            }
+            /* Hidden like CPython's tracebacks hide them: a frame that has
+             * not reached its first traceable instruction (3.11+). */
+            if (r->info.minor >= 11 && rf->owner != 1 /* generator */ &&
+                rf->addrq < (int64_t)e->firsttraceable * 2)
+                continue;
+            push_frame(s, e->func, rm_code_line(r, e, rf->addrq));
+            t->n_frames++;
+        }
+    }
+    free(entries);
+    free(iov);
+    free(bytes);
+    free(addrs);
+}
+
+/* The cached /proc/PID/task/TID/stat descriptor of tid, or -1. */
+static int
+stat_fd_for(remote *r, uint64_t tid)
+{
+    for (size_t i = 0; i < r->n_fds; i++)
+        if (r->fds[i].tid == tid) {
+            r->fds[i].seen = r->sample_no;
+            return r->fds[i].fd;
+        }
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", (int)r->info.pid,
+             (unsigned long long)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (r->n_fds == r->cap_fds) {
+        r->cap_fds = r->cap_fds ? r->cap_fds * 2 : 16;
+        r->fds = sg_xrealloc(r->fds, r->cap_fds * sizeof *r->fds);
+    }
+    r->fds[r->n_fds++] = (stat_fd){tid, fd, r->sample_no};
+    return fd;
+}
+
+/* Close the descriptors of threads not seen in this sample. */
+static void
+prune_fds(remote *r)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_fds; i++) {
+        if (r->fds[i].seen == r->sample_no)
+            r->fds[k++] = r->fds[i];
+        else
+            close(r->fds[i].fd);
+    }
+    r->n_fds = k;
+}
+
+/* Whether the kernel thread is running (state R); false when unknown. */
+static bool
+thread_running(remote *r, uint64_t tid, bool *exists)
+{
+    *exists = false;
+    int fd = stat_fd_for(r, tid);
+    if (fd < 0)
+        return false;
+    char buf[512];
+    r->pm.stats.proc_reads++;
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    *exists = true;
+    return p && p[1] == ' ' && p[2] == 'R';
+}
+
+/* <=3.10: the kernel tid from struct pthread, for all threads at once. */
+static void
+native_ids_from_pthread(remote *r, rm_sample *s)
+{
+    size_t n = s->n_threads;
+    if (n == 0)
+        return;
+    int32_t *tids = sg_xcalloc(n, sizeof *tids);
+    pm_iov *iov = sg_xmalloc(n * sizeof *iov);
+    for (size_t i = 0; i < n; i++)
+        iov[i] = (pm_iov){s->threads[i].thread_id + GLIBC_PTHREAD_TID,
+                          &tids[i], sizeof tids[i], false};
+    pm_readv(&r->pm, iov, n);
+    for (size_t i = 0; i < n; i++)
+        s->threads[i].native_id = iov[i].ok && tids[i] > 0
+                                      ? (uint64_t)tids[i] : 0;
+    free(iov);
+    free(tids);
+}
+
+static int
+fail(rm_error *err, remote *r, const char *what)
+{
+    if (errno == ESRCH)
+        rm_set_error(err, RM_ENOPROC, "process %d has exited",
+                     (int)r->info.pid);
+    else
+        rm_set_error(err, RM_EREAD, "torn read of %s: %s", what,
+                     strerror(errno ? errno : EFAULT));
+    return -1;
+}
+
+int
+rm_walk(remote *r, rm_sample *s, rm_error *err)
+{
+    const sg_layout *L = &r->L;
+    s->n_threads = s->n_frames = 0;
+    s->interp_count = 0;
+    W.n_raw = 0;
+    r->sample_no++;
+    pm_cache_reset(&r->pm);
+    errno = 0;
+    if (pm_read(&r->pm, r->runtime, r->rtbuf, r->rt_window) != 0)
+        return fail(err, r, "_PyRuntime");
+    uint64_t interp = rm_u64(r->rtbuf, L->rt_interpreters_head);
+    uint64_t main_thread = rm_u64(r->rtbuf, L->rt_main_thread);
+    uint64_t tstate_current = L->rt_tstate_current != LAYOUT_NONE
+                                  ? rm_u64(r->rtbuf, L->rt_tstate_current) : 0;
+    if (!interp) {
+        rm_set_error(err, RM_ENOTINIT, "no interpreter (finalising?)");
+        return -1;
+    }
+    uint8_t ts[2048];
+    if (L->ts_size > sizeof ts) {
+        rm_set_error(err, RM_EVERSION, "thread state too large");
+        return -1;
+    }
+    size_t total_threads = 0;
+    for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
+        if (pm_read(&r->pm, interp, r->isbuf, r->is_window) != 0)
+            return fail(err, r, "an interpreter state");
+        s->interp_count++;
+        uint64_t gil_locked = 0, gil_holder = 0;
+        if (L->is_ceval_gil != LAYOUT_NONE) {
+            uint64_t gil = rm_u64(r->isbuf, L->is_ceval_gil);
+            if (gil == interp + L->is_gil) {
+                /* The interpreter's own GIL: already in isbuf. */
+                gil_locked = rm_u32(r->isbuf, L->is_gil + L->gil_locked);
+                gil_holder = rm_u64(r->isbuf, L->is_gil + L->gil_last_holder);
+            } else if (gil) {
+                uint8_t g[64];
+                uint32_t gw = window(L->gil_locked, L->gil_last_holder,
+                                     LAYOUT_NONE, LAYOUT_NONE);
+                if (gw <= sizeof g && pm_read(&r->pm, gil, g, gw) == 0) {
+                    gil_locked = rm_u32(g, L->gil_locked);
+                    gil_holder = rm_u64(g, L->gil_last_holder);
+                }
+            }
+        }
+        uint64_t tstate = rm_u64(r->isbuf, L->is_threads_head);
+        while (tstate) {
+            if (total_threads++ >= RM_MAX_THREADS) {
+                r->st.thread_errors++;
+                break;
+            }
+            if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 16384,
+                               16384) != 0) {
+                r->st.thread_errors++;
+                break; /* the list cannot be followed past this one */
+            }
+            if (rm_u64(ts, L->ts_interp) != interp) {
+                /* Freed or reused while we read: the rest of the list is
+                 * not trustworthy. */
+                r->st.thread_errors++;
+                break;
+            }
+            rm_thread *t = push_thread(s);
+            t->tstate = tstate;
+            t->thread_id = rm_u64(ts, L->ts_thread_id);
+            if (L->ts_native_thread_id != LAYOUT_NONE)
+                t->native_id = rm_u64(ts, L->ts_native_thread_id);
+            t->is_main = ni == 0 && t->thread_id == main_thread;
+            if (L->rt_tstate_current != LAYOUT_NONE)
+                t->holds_gil = tstate_current == tstate;
+            else if (L->ts_holds_gil_bit != LAYOUT_NONE)
+                t->holds_gil = (rm_u32(ts, L->ts_status) >>
+                                L->ts_holds_gil_bit) & 1;
+            else
+                t->holds_gil = gil_locked && gil_holder == tstate;
+            int e = walk_frames(r, ts, t);
+            if (e) {
+                t->error = e;
+                r->st.thread_errors++;
+            }
+            tstate = rm_u64(ts, L->ts_next);
+        }
+        interp = rm_u64(r->isbuf, L->is_next);
+    }
+    if (L->ts_native_thread_id == LAYOUT_NONE)
+        native_ids_from_pthread(r, s);
+    for (size_t i = 0; i < s->n_threads; i++) {
+        rm_thread *t = &s->threads[i];
+        bool exists = false;
+        if (t->native_id)
+            t->active = thread_running(r, t->native_id, &exists);
+        if (!exists && L->ts_native_thread_id == LAYOUT_NONE)
+            t->native_id = 0; /* the glibc guess did not name a thread */
+    }
+    prune_fds(r);
+    resolve(r, s);
+    return 0;
+}
+
+int
+remote_sample(remote *r, rm_sample *s, rm_error *err)
+{
+    r->st.samples++;
+    int rc = rm_walk(r, s, err);
+    if (rc != 0)
+        r->st.samples_failed++;
+    return rc;
+}
