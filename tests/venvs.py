@@ -25,7 +25,7 @@ if SANITIZE:
 # Packages every test venv gets: the build backend (installs use
 # --no-build-isolation so the meson build dir is reused) and oracles.
 VENV_PACKAGES = {
-    "default": ["meson-python", "meson", "ninja"],
+    "default": ["meson-python", "meson", "ninja", "line_profiler"],
 }
 EXTRA_PACKAGES = os.environ.get("SPYGLASS_TEST_EXTRA", "").split()
 

@@ -15,6 +15,8 @@
 int agent_timeit_main(int argc, char **argv);
 /* profile (issue 5) */
 /* lines (issue 6) */
+int agent_lines_main(int argc, char **argv);
+int agent_lines_init(PyObject *module);
 
 /* Print the current Python exception with its traceback, as the interpreter
  * would, without exiting on SystemExit (PyErr_Print would); clears it. */

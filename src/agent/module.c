@@ -15,12 +15,14 @@ static const agent_command agent_commands[] = {
     {"timeit", agent_timeit_main},
     /* profile (issue 5) */
     /* lines (issue 6) */
+    {"lines", agent_lines_main},
 };
 
 /* Features that add a Python API; NULL-terminated. */
 static int (*const agent_inits[])(PyObject *) = {
     /* profile (issue 5) */
     /* lines (issue 6) */
+    agent_lines_init,
     NULL,
 };
 

@@ -150,7 +150,7 @@ exec_in_main(PyObject *source, const char *filename, int set_file)
     /* compile() honours a PEP 263 coding cookie in bytes. */
     PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
     PyObject *compile = PyDict_GetItemString(builtins, "compile");
-    PyObject *code = compile ? PyObject_CallFunction(compile, "Osss", source,
+    PyObject *code = compile ? PyObject_CallFunction(compile, "Oss", source,
                                                      filename, "exec")
                              : NULL;
     if (!code)

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"timeit", cmd_timeit, "time Python statements side by side (timeit)"},
     /* profile (issue 5) */
     /* lines (issue 6) */
+    {"lines", cmd_lines, "line-by-line hits and time (kernprof -l -v)"},
     /* dump (issue 3) */
     {"dump", cmd_dump, "print the Python stacks of a running process (py-spy dump)"},
 };

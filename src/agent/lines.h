@@ -1,0 +1,175 @@
+/* lines.h -- the line profiler's parts inside the agent, and what they
+ * share.
+ *
+ *   lines.c         code states, per-thread frame stacks, the recording
+ *                   primitives both backends call, results into the model;
+ *   lines_select.c  which code objects are profiled: files, MODULE:QUALNAME
+ *                   targets, and the default (the script's own file);
+ *   lines_mon.c     the 3.12+ backend: sys.monitoring, local events on the
+ *                   selected code objects only;
+ *   lines_trace.c   the 3.8-3.11 backend: a C trace function that turns line
+ *                   events off in every frame of unselected code;
+ *   lines_api.c     the Python API (spyglass.LineProfiler, spyglass.profile)
+ *                   and `spyglass lines` (agent_lines_main).
+ *
+ * Counting: a line's hits are its line events; its time runs from its line
+ * event to the next line event or return of the same frame, as
+ * line_profiler measures (so a line's time includes the calls it makes).
+ * Everything runs with the GIL held; frame stacks are per thread.
+ */
+#ifndef SG_AGENT_LINES_H
+#define SG_AGENT_LINES_H
+
+#include <stdint.h>
+
+#include "agent/agent.h"
+#include "common/clock.h"
+#include "model/profile.h"
+
+struct lines_prof;
+
+/* One profiled code object: hits and nanoseconds per line. */
+typedef struct lines_code {
+    PyObject *code;          /* strong reference */
+    struct lines_prof *prof; /* the profiler that owns this state */
+    int32_t base;            /* line number of slot 0 */
+    int32_t n;               /* slots */
+    uint64_t *hits;
+    uint64_t *ns;
+} lines_code;
+
+/* A profiler: the object behind spyglass.LineProfiler. */
+typedef struct lines_prof {
+    PyObject_HEAD
+    lines_code **codes;      /* in the order they were added */
+    Py_ssize_t n_codes, cap_codes;
+    int enabled;             /* enable() nesting depth */
+    int auto_enabled;        /* enabled by use as a decorator */
+    int print_at_exit;       /* spyglass.profile prints when Python exits */
+    int atexit_registered;
+    double output_unit;      /* seconds per displayed unit */
+    /* Selection by file and by (file, first line, name): NULL when unused.
+     * Only code objects created by a `def` are matched. */
+    PyObject *sel_files;     /* set of normalised paths */
+    PyObject *sel_keys;      /* set of (path, firstlineno, co_name) */
+} lines_prof;
+
+/* A frame of profiled code being run by this thread. */
+typedef struct lines_frame {
+    lines_code *lc;
+    const void *key;         /* frame object (3.8-3.11), or NULL */
+    int32_t line;            /* last line event, -1 before the first */
+    uint64_t t;              /* its time */
+} lines_frame;
+
+typedef struct lines_stack {
+    lines_frame *v;
+    int depth, cap;
+    uint64_t gen;            /* stale when != lines_gen */
+} lines_stack;
+
+extern _Thread_local lines_stack lines_tls;
+/* Bumped whenever a profiler starts or stops: every thread's stack is then
+ * stale and restarts empty, so no stack points to a freed code state. */
+extern uint64_t lines_gen;
+
+/* ---- lines.c ---- */
+
+/* The state of a code object of an enabled profiler, or NULL. */
+lines_code *lines_lookup(PyObject *code);
+/* The state of code in prof, created when missing (NULL on memory error,
+ * with an exception set). */
+lines_code *lines_code_add(lines_prof *prof, PyObject *code);
+void lines_code_free(lines_code *lc);
+/* Grow lc so that line has a slot. */
+int lines_code_reserve(lines_code *lc, int32_t line);
+/* Push a frame of lc on this thread's stack (NULL on memory error). */
+lines_frame *lines_push(lines_code *lc, const void *key, uint64_t now);
+/* Close the topmost frame of code (charging its last line) and every
+ * frame above it, which missed their exit; nothing when code has none. */
+void lines_pop(PyObject *code, uint64_t now);
+
+static inline lines_frame *
+lines_top(void)
+{
+    lines_stack *st = &lines_tls;
+    if (st->depth == 0 || st->gen != lines_gen)
+        return NULL;
+    return &st->v[st->depth - 1];
+}
+
+static inline void
+lines_close(lines_frame *fr, uint64_t now)
+{
+    if (fr->line >= 0)
+        fr->lc->ns[fr->line - fr->lc->base] += now - fr->t;
+}
+
+/* A line event in frame fr. */
+static inline void
+lines_on_line(lines_frame *fr, int32_t line, uint64_t now)
+{
+    lines_code *lc = fr->lc;
+    lines_close(fr, now);
+    int32_t i = line - lc->base;
+    if ((uint32_t)i >= (uint32_t)lc->n) {
+        if (lines_code_reserve(lc, line) < 0) {
+            fr->line = -1;
+            return;
+        }
+        i = line - lc->base;
+    }
+    lc->hits[i]++;
+    fr->line = line;
+    fr->t = now;
+}
+
+/* Start/stop counting for prof (nested calls count); 0, or -1 with an
+ * exception set. */
+int lines_enable(lines_prof *prof);
+int lines_disable(lines_prof *prof);
+
+/* Results of prof into a new model with one metric, "ns". */
+sg_profile *lines_to_model(lines_prof *prof);
+/* Write prof's table to stream (a file-like object; NULL: sys.stdout, or
+ * C's stdout when that fails). Returns 0, or -1 with an exception set. */
+int lines_print(lines_prof *prof, PyObject *stream, double output_unit);
+/* Write prof's results to path: a pickle for *.lprof, else the text. */
+int lines_dump(lines_prof *prof, const char *path);
+
+/* ---- lines_select.c ---- */
+
+/* The selected state for a code object met at run time under prof's file
+ * and key selection, or NULL (not selected). Never leaves an exception. */
+lines_code *lines_select(lines_prof *prof, PyObject *code);
+/* Normalised path of a code filename as used in selections (a str, new
+ * reference): realpath, except for pseudo-files such as "<string>". */
+PyObject *lines_norm_path(PyObject *filename);
+/* Add --file PATH / --func MODULE:QUALNAME / the default selection; on a
+ * bad target print one error line and return an exit status, else -1. */
+int lines_select_file(lines_prof *prof, const char *path);
+int lines_select_func(lines_prof *prof, const char *spec,
+                      const char *main_file);
+/* 1 when source file `path` refers to the name `profile` anywhere (so it
+ * uses @profile), 0 when not, -1 on error (exception set). */
+int lines_file_uses_profile(const char *path, const char *code);
+/* Every code object a function-like object runs (its __code__, following
+ * __wrapped__, __func__, fget/fset/fdel, and a class's methods), added to
+ * prof. Returns 0, or -1 with TypeError when there is none. */
+int lines_add_callable(lines_prof *prof, PyObject *obj);
+
+/* ---- backends (lines_mon.c on 3.12+, lines_trace.c before) ---- */
+
+/* The profiler whose file/key selection must see every new code object
+ * (at most one: the command line's). */
+extern lines_prof *lines_lazy;
+int lines_backend_start(void);
+void lines_backend_stop(void);
+/* Start delivering events for a newly profiled code object. */
+int lines_backend_watch(lines_code *lc);
+/* Stop delivering events for lc (its profiler is disabled or freed). */
+void lines_backend_unwatch(lines_code *lc);
+/* Whether the backend is running. */
+extern int lines_running;
+
+#endif
