@@ -56,11 +56,15 @@ def test_seed_three_statements_side_by_side(py):
         assert f"[{i}] {stmt}\n" in proc.stdout
     assert len(RESULT.findall(proc.stdout.replace("    ", ""))) == 3
     table = proc.stdout.split("Relative to the fastest")[1]
+    fastest = re.findall(r"^  \[(\d)\] +\S+ \S+ +1.00 \(fastest\)  (.*)$",
+                         table, re.M)
     rows = re.findall(r"^  \[(\d)\] +\S+ \S+ +([\d.]+) ± ([\d.]+)  (.*)$",
                       table, re.M)
-    assert sorted(int(r[0]) for r in rows) == [1, 2, 3]
-    assert float(rows[0][1]) == 1.0
+    assert len(fastest) == 1 and len(rows) == 2, table
+    assert sorted(int(r[0]) for r in rows + fastest) == [1, 2, 3]
     assert all(float(r[1]) >= 1.0 for r in rows)
+    # Sorted fastest first.
+    assert table.index("(fastest)") < table.index(" ± ")
 
 
 def test_setup_lines_and_unit(py):

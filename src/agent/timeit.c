@@ -250,6 +250,12 @@ print_comparison(stmt_state *st, int n, const timeit_opts *o)
     for (int i = 0; i < n; i++) {
         const stmt_state *s = order[i];
         char b[64];
+        if (s == fast) {
+            printf("  [%d] %-11s %6.2f (fastest)  %s\n", (int)(s - st) + 1,
+                   sg_fmt_timeit(b, sizeof b, s->best, o->unit), 1.0,
+                   s->stmt);
+            continue;
+        }
         double r, sd;
         sg_ratio(&s->per_loop, &fast->per_loop, &r, &sd);
         printf("  [%d] %-11s %6.2f ± %.2f  %s\n", (int)(s - st) + 1,
