@@ -19,6 +19,8 @@
 #define Py_BUILD_CORE 1
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE
+#else
+#include <frameobject.h> /* PyFrameObject's fields */
 #endif
 
 #include "common/err.h"
