@@ -1,0 +1,94 @@
+/* loop.c -- fixed-rate sampling on absolute deadlines; see loop.h. */
+#include <assert.h>
+#include <errno.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "sampler/loop.h"
+
+int
+loop_classify(uint64_t d, uint64_t now, uint64_t i)
+{
+    if (now <= d + i / 10)
+        return 0;
+    if (now < d + i)
+        return 1;
+    return 2;
+}
+
+static void
+sleep_until(uint64_t deadline, volatile sig_atomic_t *stop)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline / 1000000000u);
+    ts.tv_nsec = (long)(deadline % 1000000000u);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+           EINTR) {
+        if (stop && *stop)
+            return;
+    }
+}
+
+int
+loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
+         void *ctx, volatile sig_atomic_t *stop, loop_stats *st)
+{
+    assert(cfg->rate_hz > 0);
+    uint64_t interval = (uint64_t)(1e9 / cfg->rate_hz);
+    if (interval == 0)
+        interval = 1;
+    uint64_t start = sg_now_ns();
+    uint64_t end = cfg->duration_s > 0
+                       ? start + (uint64_t)(cfg->duration_s * 1e9)
+                       : UINT64_MAX;
+    uint64_t next_report = cfg->report_ns ? start + cfg->report_ns
+                                          : UINT64_MAX;
+    uint64_t k = 0;
+    int why = 0;
+    *st = (loop_stats){0};
+    for (;;) {
+        uint64_t deadline = start + k * interval;
+        if (deadline >= end)
+            break;
+        sleep_until(deadline, stop);
+        if (stop && *stop)
+            break;
+        uint64_t now = sg_now_ns();
+        int bucket = loop_classify(deadline, now, interval);
+        if (bucket == 2) {
+            /* Skip every deadline already past; the one at or before now
+             * is taken late rather than dropped. */
+            uint64_t behind = (now - deadline) / interval;
+            if (end != UINT64_MAX) {
+                /* Deadlines at or after the end were never due. */
+                uint64_t due = (end - deadline + interval - 1) / interval;
+                if (behind >= due) {
+                    st->missed += due;
+                    break;
+                }
+            }
+            st->missed += behind;
+            k += behind;
+            st->late++;
+        } else if (bucket == 1) {
+            st->late++;
+        } else {
+            st->on_time++;
+        }
+        int r = tick(ctx, now);
+        if (r == LOOP_ERROR)
+            st->errors++;
+        k++;
+        if (r == LOOP_STOP) {
+            why = LOOP_STOP;
+            break;
+        }
+        if (report && now >= next_report) {
+            st->elapsed_ns = now - start;
+            report(ctx, st);
+            next_report = now + cfg->report_ns;
+        }
+    }
+    st->elapsed_ns = sg_now_ns() - start;
+    return why;
+}

@@ -1,0 +1,50 @@
+/* loop.h -- the sampler's clock: call a function at a fixed rate, on
+ * absolute deadlines, and account for every deadline.
+ *
+ * Deadline k is start + k * interval, so the rate does not drift however
+ * long each sample takes. Each deadline ends up in exactly one bucket:
+ *   on time  the sample started within a tenth of an interval after it;
+ *   late     it started later, but before the next deadline;
+ *   missed   the next deadline had already passed: it was skipped (the loop
+ *            never runs samples back to back to catch up, which would
+ *            distort the rate the profile claims).
+ */
+#ifndef SG_SAMPLER_LOOP_H
+#define SG_SAMPLER_LOOP_H
+
+#include <signal.h>
+#include <stdint.h>
+
+typedef struct loop_stats {
+    uint64_t on_time, late, missed; /* deadlines, see above */
+    uint64_t errors;                /* ticks that reported a failed sample */
+    uint64_t elapsed_ns;            /* from the first deadline to the stop */
+} loop_stats;
+
+/* What a tick says. */
+enum { LOOP_OK = 0, LOOP_ERROR = 1, LOOP_STOP = 2 };
+
+/* Called once per deadline taken; returns LOOP_OK, LOOP_ERROR (a failed
+ * sample, counted) or LOOP_STOP (the target is gone: end the loop). */
+typedef int (*loop_tick_fn)(void *ctx, uint64_t now_ns);
+/* Called about every report_ns with the stats so far (may be NULL). */
+typedef void (*loop_report_fn)(void *ctx, const loop_stats *st);
+
+typedef struct loop_config {
+    double rate_hz;     /* > 0 */
+    double duration_s;  /* 0: until stopped */
+    uint64_t report_ns; /* 0: never report */
+} loop_config;
+
+/* Run until the tick says stop, *stop becomes non-zero, or the duration
+ * has passed. Returns the reason: LOOP_STOP (target), 0 (duration or
+ * *stop). */
+int loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
+             void *ctx, volatile sig_atomic_t *stop, loop_stats *st);
+
+/* The bucket for a sample started at now for deadline d (interval i):
+ * 0 on time, 1 late, 2 missed (now is at or past the next deadline).
+ * Exposed for the unit tests. */
+int loop_classify(uint64_t d, uint64_t now, uint64_t i);
+
+#endif

@@ -1,0 +1,87 @@
+/* proctree.c -- descendants of a process, from /proc.
+ *
+ * /proc/PID/task/TID/children would be cheaper but only exists with
+ * CONFIG_PROC_CHILDREN, and misses children of threads other than the ones
+ * listed; one scan of /proc/[0-9]* /stat is portable and, at the few Hz the
+ * sampler polls it, cheap.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "sampler/proctree.h"
+
+pid_t
+proctree_parent(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name is in parentheses and may itself contain ") ": the
+     * fields resume after the last ')'. */
+    char *rp = strrchr(buf, ')');
+    if (!rp)
+        return -1;
+    char state;
+    int ppid;
+    if (sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+        return -1;
+    return (pid_t)ppid;
+}
+
+typedef struct pp {
+    pid_t pid, ppid;
+} pp;
+
+size_t
+proctree_descendants(pid_t root, pid_t *out, size_t cap)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    size_t n = 0, cap_all = 256;
+    pp *all = sg_xmalloc(cap_all * sizeof *all);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        pid_t pid = (pid_t)atoi(e->d_name);
+        pid_t ppid = proctree_parent(pid);
+        if (ppid < 0)
+            continue;
+        if (n == cap_all)
+            all = sg_xrealloc(all, (cap_all *= 2) * sizeof *all);
+        all[n].pid = pid;
+        all[n].ppid = ppid;
+        n++;
+    }
+    closedir(d);
+    /* Breadth first from root over the parent links. */
+    size_t found = 0;
+    pid_t *queue = sg_xmalloc((n + 1) * sizeof *queue);
+    size_t head = 0, tail = 0;
+    queue[tail++] = root;
+    while (head < tail) {
+        pid_t p = queue[head++];
+        for (size_t i = 0; i < n; i++) {
+            if (all[i].ppid != p || all[i].pid == root)
+                continue;
+            if (tail <= n)
+                queue[tail++] = all[i].pid;
+            if (found < cap)
+                out[found] = all[i].pid;
+            found++;
+        }
+    }
+    free(queue);
+    free(all);
+    return found;
+}

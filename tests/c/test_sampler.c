@@ -1,0 +1,126 @@
+/* Unit tests for src/sampler: deadline accounting and the process tree. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "common/clock.h"
+#include "sampler/loop.h"
+#include "sampler/proctree.h"
+
+static void
+test_classify(void)
+{
+    uint64_t i = 1000000; /* 1 ms */
+    CHECK(loop_classify(5000000, 5000000, i) == 0);
+    CHECK(loop_classify(5000000, 5000000 + i / 10, i) == 0);
+    CHECK(loop_classify(5000000, 5000000 + i / 10 + 1, i) == 1);
+    CHECK(loop_classify(5000000, 5000000 + i - 1, i) == 1);
+    CHECK(loop_classify(5000000, 5000000 + i, i) == 2);
+}
+
+typedef struct tick_ctx {
+    int n;
+    int stop_after;
+    long sleep_ns; /* busy time per tick */
+} tick_ctx;
+
+static int
+tick(void *ctx, uint64_t now)
+{
+    tick_ctx *c = ctx;
+    c->n++;
+    if (c->sleep_ns) {
+        struct timespec ts = {0, c->sleep_ns};
+        nanosleep(&ts, NULL);
+    }
+    if (c->stop_after && c->n >= c->stop_after)
+        return LOOP_STOP;
+    return (c->n % 3 == 0) ? LOOP_ERROR : LOOP_OK;
+}
+
+static void
+test_rate_and_accounting(void)
+{
+    tick_ctx c = {0, 0, 0};
+    loop_config cfg = {200.0, 0.25, 0};
+    loop_stats st;
+    int why = loop_run(&cfg, tick, NULL, &c, NULL, &st);
+    CHECK(why == 0);
+    /* 0.25 s at 200 Hz: 50 deadlines, every one accounted for. */
+    CHECK(st.on_time + st.late + st.missed == 50);
+    CHECK((uint64_t)c.n == st.on_time + st.late);
+    CHECK(st.errors == (uint64_t)(c.n / 3));
+    CHECK(st.elapsed_ns >= 245000000u && st.elapsed_ns < 2000000000u);
+}
+
+static void
+test_slow_ticks_are_missed_not_bunched(void)
+{
+    /* Each tick takes 2.5 intervals: deadlines in between are missed, and
+     * the loop never runs ticks back to back to catch up. */
+    tick_ctx c = {0, 0, 5000000};
+    loop_config cfg = {500.0, 0.2, 0}; /* 2 ms interval, 100 deadlines */
+    loop_stats st;
+    loop_run(&cfg, tick, NULL, &c, NULL, &st);
+    CHECK(st.missed > 30);
+    CHECK(c.n < 50);
+    CHECK(st.on_time + st.late + st.missed >= 95);
+    CHECK(st.on_time + st.late + st.missed <= 101);
+}
+
+static void
+test_stop_from_tick_and_flag(void)
+{
+    tick_ctx c = {0, 7, 0};
+    loop_config cfg = {1000.0, 0, 0};
+    loop_stats st;
+    CHECK(loop_run(&cfg, tick, NULL, &c, NULL, &st) == LOOP_STOP);
+    CHECK(c.n == 7);
+    volatile sig_atomic_t stop = 1;
+    tick_ctx c2 = {0, 0, 0};
+    loop_run(&cfg, tick, NULL, &c2, &stop, &st);
+    CHECK(c2.n == 0);
+}
+
+static void
+test_proctree_finds_grandchildren(void)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        /* child: start a grandchild, then both wait for the pipe. */
+        close(fds[1]);
+        if (fork() == 0) {
+            char b;
+            ssize_t r = read(fds[0], &b, 1);
+            _exit(r < 0);
+        }
+        char b;
+        ssize_t r = read(fds[0], &b, 1);
+        wait(NULL);
+        _exit(r < 0);
+    }
+    close(fds[0]);
+    pid_t found[16];
+    size_t n = 0;
+    for (int tries = 0; tries < 200 && n < 2; tries++) {
+        n = proctree_descendants(getpid(), found, 16);
+        if (n < 2)
+            usleep(5000);
+    }
+    CHECK(n == 2);
+    CHECK(found[0] == child);
+    CHECK(proctree_parent(found[1]) == child);
+    CHECK(proctree_parent(getpid()) == getppid());
+    CHECK(proctree_parent(-5) == -1);
+    close(fds[1]); /* release both */
+    waitpid(child, NULL, 0);
+}
+
+TESTS(test_classify, test_rate_and_accounting,
+      test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag,
+      test_proctree_finds_grandchildren)
