@@ -1,0 +1,368 @@
+"""`spyglass dump`: stacks read from outside, checked against the target's
+own faulthandler dump (the oracle), on every CPython 3.8-3.13 and Debian's
+static python3.11; thread status; a stress run; bad input.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TARGETS = Path(__file__).resolve().parent / "targets"
+ORACLE = "dump_oracle.py"
+UNICODE = "dump_ünï_名.py"
+DEBIAN_PY = Path("/usr/bin/python3.11")
+
+
+def _unescape(s):
+    """faulthandler writes non-ASCII as \\xNN, \\uNNNN, \\UNNNNNNNN."""
+    return re.sub(r"\\x([0-9a-f]{2})|\\u([0-9a-f]{4})|\\U([0-9a-f]{8})",
+                  lambda m: chr(int(next(g for g in m.groups() if g), 16)),
+                  s)
+
+
+def parse_faulthandler(text):
+    """{thread ident: (is_current, [(file, line, name)], truncated)}."""
+    threads = {}
+    cur = None
+    for line in text.splitlines():
+        m = re.match(r"(Current thread|Thread) (0x[0-9a-f]+) \(most recent "
+                     r"call first\):", line)
+        if m:
+            cur = int(m.group(2), 16)
+            threads[cur] = (m.group(1) == "Current thread", [], [False])
+            continue
+        m = re.match(r'  File "(.*)", line (\d+|\?\?\?) in (.*)$', line)
+        if m and cur is not None:
+            lineno = int(m.group(2)) if m.group(2) != "???" else -1
+            threads[cur][1].append((_unescape(m.group(1)), lineno,
+                                    _unescape(m.group(3))))
+        elif line.strip() == "..." and cur is not None:
+            threads[cur][2][0] = True
+    return {k: (c, f, t[0]) for k, (c, f, t) in threads.items()}
+
+
+def marked_line(path, marker):
+    for i, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if marker in line:
+            return i
+    raise AssertionError(marker)
+
+
+class Target:
+    """A target script run in a scratch dir by relative path; killed at the
+    end of the test."""
+
+    def __init__(self, python, script, args, tmp_path, env=None):
+        self.dir = tmp_path
+        shutil.copy(TARGETS / script, tmp_path / script)
+        self.tb = tmp_path / "tb.txt"
+        self.ready = tmp_path / "ready.txt"
+        self.script = tmp_path / script
+        self.proc = subprocess.Popen(
+            [str(python), script, *args, str(self.tb), str(self.ready)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while not self.ready.exists() or not self.ready.read_text():
+            if self.proc.poll() is not None:
+                raise AssertionError("target died: "
+                                     + self.proc.stderr.read().decode())
+            assert time.monotonic() < deadline, "target never got ready"
+            time.sleep(0.02)
+        time.sleep(0.05)  # from writing the file to sleeping in park()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def target(tmp_path):
+    started = []
+
+    def start(python, script, *args, env=None):
+        t = Target(python, script, args, tmp_path, env)
+        started.append(t)
+        t.wait_ready()
+        return t
+
+    yield start
+    for t in started:
+        t.kill()
+
+
+def run_spyglass(exe, *args, timeout=60):
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def dump_json(exe, pid):
+    proc = run_spyglass(exe, "dump", "--pid", pid, "-f", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def check_against_oracle(data, t, minor):
+    """Every thread faulthandler saw, frame for frame, line numbers too."""
+    oracle = parse_faulthandler(t.tb.read_text())
+    ours = {th["thread_id"]: th for th in data["threads"]}
+    assert set(oracle) == set(ours), (oracle.keys(), ours.keys())
+    park_sleep = marked_line(t.script, "# PARK_SLEEP")
+    for ident, (current, frames, truncated) in oracle.items():
+        th = ours[ident]
+        assert th["error"] is None, th
+        got = [(f["filename"], f["line"], f["name"]) for f in th["frames"]]
+        # faulthandler stops at 100 frames (3.13 without saying so).
+        if truncated or len(frames) == 100:
+            assert len(got) > len(frames)
+            got = got[:len(frames)]
+        assert len(got) == len(frames), (got, frames)
+        for i, ((ofile, oline, oname), (file, line, name)) in enumerate(
+                zip(frames, got)):
+            ofile = os.path.join(str(t.dir), ofile)  # relative on 3.8
+            assert file == os.path.normpath(ofile), (i, file, ofile)
+            # faulthandler prints co_name; 3.11+ gives us co_qualname.
+            assert name.rsplit(".", 1)[-1] == oname, (i, name, oname)
+            if current and i == 0:
+                # faulthandler ran in park(); now it sleeps further down.
+                assert (name, line) == ("park", park_sleep)
+            else:
+                assert line == oline, (i, name, line, oline)
+    return oracle
+
+
+SCENARIOS = ["nested", "recursion", "threads", "generator", "coroutine",
+             "lambda", "method", "staticmethod"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_matches_faulthandler(py, target, scenario):
+    t = target(py.python, ORACLE, scenario)
+    data = dump_json(py.spyglass, t.proc.pid)
+    assert data["python_version"].startswith(py.version + ".")
+    oracle = check_against_oracle(data, t, py.version)
+    main = [th for th in data["threads"] if th["is_main"]]
+    assert len(main) == 1 and main[0]["thread_id"] == int(t.ready.read_text())
+    names = [f["name"] for f in main[0]["frames"]]
+    minor = int(py.version.split(".")[1])
+    if scenario == "recursion":
+        assert names.count("recurse") == 500 and len(names) == 503
+    if scenario == "method":
+        assert names[1] == ("Parker.method" if minor >= 11 else "method")
+    if scenario == "staticmethod":
+        assert names[1] == ("Parker.static" if minor >= 11 else "static")
+    if scenario == "lambda":
+        assert names[1] == "<lambda>" if minor < 11 else "run.<locals>.<lambda>"
+    if scenario == "generator":
+        assert names[1:3] == ["inner_gen", "outer_gen"]
+    if scenario == "coroutine":
+        assert names[1:3] == ["inner_coro", "outer_coro"]
+    if scenario == "threads":
+        assert len(oracle) == 4
+        by_func = {th["frames"][0]["name"]: th for th in data["threads"]
+                   if not th["is_main"]}
+        spin = [th for th in data["threads"]
+                if th["frames"] and th["frames"][0]["name"] == "spin"]
+        assert len(spin) == 1
+        assert spin[0]["status"] == "active+gil", spin[0]
+        others = [th for th in data["threads"] if th is not spin[0]]
+        for th in others:
+            assert th["status"] == "idle", th
+            assert not th["holds_gil"]
+        assert by_func  # every thread has a stack
+    assert data["errors"] == 0
+    assert data["pid"] == t.proc.pid
+
+
+def test_text_format(py, target):
+    t = target(py.python, ORACLE, "threads")
+    proc = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"Process {t.proc.pid}: {py.python} {ORACLE} " \
+                       f"threads {t.tb} {t.ready}"
+    assert re.fullmatch(rf"Python v{re.escape(py.version)}\.\d+ \(.+\)",
+                        lines[1])
+    assert lines[2] == ""
+    heads = [l for l in lines if l.startswith("Thread ")]
+    assert len(heads) == 4
+    for h in heads:
+        assert re.fullmatch(r"Thread 0x[0-9A-F]+ \(tid \d+\) "
+                            r"\((idle|active|active\+gil|idle\+gil)\)"
+                            r"(: main thread)?", h), h
+    assert sum("(active+gil)" in h for h in heads) == 1
+    frames = [l for l in lines if l.startswith("    ")]
+    assert all(re.fullmatch(r"    \S+ \(.+:\d+\)", f) for f in frames), frames
+    park = marked_line(t.script, "# PARK_SLEEP")
+    assert f"    park ({t.script}:{park})" in lines
+    # -o writes the same thing to a file.
+    out = t.dir / "dump.txt"
+    proc = run_spyglass(py.spyglass, "dump", "-p", t.proc.pid, "-o", out)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert out.read_text().splitlines()[:2] == lines[:2]
+
+
+def test_non_ascii_names(py, target):
+    t = target(py.python, UNICODE)
+    data = dump_json(py.spyglass, t.proc.pid)
+    check_against_oracle(data, t, py.version)
+    (main,) = [th for th in data["threads"] if th["is_main"]]
+    names = [f["name"] for f in main["frames"]]
+    assert names == ["park", "𠀀𠀁", "函数", "grüße", "<module>"]
+    assert main["frames"][0]["filename"] == str(t.script)
+    assert "名" in main["frames"][0]["filename"]
+    text = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid).stdout
+    assert "    grüße (" in text and "    函数 (" in text
+
+
+@pytest.mark.skipif(not DEBIAN_PY.exists(), reason="no /usr/bin/python3.11")
+@pytest.mark.parametrize("scenario", ["threads", "recursion", "coroutine",
+                                      "method"])
+def test_debian_static_python(any_py, target, scenario):
+    """Debian's python3.11: a static, non-PIE, stripped executable."""
+    t = target(DEBIAN_PY, ORACLE, scenario)
+    data = dump_json(any_py.spyglass, t.proc.pid)
+    assert data["libpython"] == str(DEBIAN_PY)  # the runtime is in the exe
+    assert data["python_version"].startswith("3.11.")
+    check_against_oracle(data, t, "3.11")
+
+
+def test_debian_static_non_ascii(any_py, target):
+    if not DEBIAN_PY.exists():
+        pytest.skip("no /usr/bin/python3.11")
+    t = target(DEBIAN_PY, UNICODE)
+    check_against_oracle(dump_json(any_py.spyglass, t.proc.pid), t, "3.11")
+
+
+# -- stress -----------------------------------------------------------------
+
+STRESS_DUMPS = int(os.environ.get("SPYGLASS_STRESS_DUMPS", "1000"))
+
+
+def test_stress_churn(py, tmp_path):
+    """Dump a target that keeps starting and ending threads and redefining
+    functions: no crash, no hang; torn reads are counted, not fatal."""
+    shutil.copy(TARGETS / "dump_churn.py", tmp_path)
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([py.python, "dump_churn.py", str(ready)],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        # One process, STRESS_DUMPS samples in a row: the sampler's loop.
+        run = run_spyglass(py.spyglass, "dump", "--pid", proc.pid,
+                           "--repeat", STRESS_DUMPS, "--stats", "-f", "json",
+                           timeout=120)
+        assert run.returncode == 0, run.stderr
+        stats = dict(kv.split("=") for kv in
+                     run.stderr.split("stats: ", 1)[1].split())
+        assert int(stats["samples"]) == STRESS_DUMPS
+        # Torn samples are allowed but must stay rare and be counted.
+        assert int(stats["failed"]) < STRESS_DUMPS // 10, stats
+        data = json.loads(run.stdout)
+        assert data["errors"] == int(stats["failed"]) + \
+            int(stats["thread_errors"])
+        print(f"\n{py.version}: {STRESS_DUMPS} samples, "
+              f"failed={stats['failed']} "
+              f"thread_errors={stats['thread_errors']} "
+              f"code_invalidated={stats['code_invalidated']} "
+              f"us_per_sample={stats['us_per_sample']}")
+        # And separate dump processes (attach each time) in a row.
+        errors = 0
+        for _ in range(STRESS_DUMPS // 10):
+            one = run_spyglass(py.spyglass, "dump", "--pid", proc.pid,
+                               "-f", "json", timeout=30)
+            assert one.returncode in (0, 1), one.stderr
+            assert "Traceback" not in one.stderr
+            if one.returncode:
+                errors += 1
+            else:
+                errors += json.loads(one.stdout)["errors"] > 0
+        assert errors < STRESS_DUMPS // 20
+        assert proc.poll() is None  # the target was not disturbed
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# -- bad input ----------------------------------------------------------------
+
+def test_dead_pid(any_py):
+    p = subprocess.Popen(["true"])
+    p.wait()
+    proc = any_py.spy("dump", "--pid", str(p.pid))
+    assert proc.returncode == 1
+    assert proc.stderr == f"spyglass: error: no such process: {p.pid}\n"
+
+
+def test_not_python(any_py):
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        time.sleep(0.1)
+        proc = any_py.spy("dump", "--pid", str(p.pid))
+        assert proc.returncode == 1
+        assert proc.stderr == (
+            f"spyglass: error: process {p.pid} (sleep) is not a Python "
+            "process: no CPython runtime (_PyRuntime) in its executable or "
+            "libraries\n")
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_python_starting_up_is_retried(py, tmp_path):
+    """dump right after launch: retried while Python initialises."""
+    shutil.copy(TARGETS / ORACLE, tmp_path)
+    p = subprocess.Popen([py.python, ORACLE, "nested", tmp_path / "tb",
+                          tmp_path / "ready"], cwd=tmp_path)
+    try:
+        proc = py.spy("dump", "--pid", str(p.pid), "-f", "json")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["threads"]
+    finally:
+        p.kill()
+        p.wait()
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "dump: --pid PID is required"),
+    (["--pid"], "dump: option '--pid' needs a value"),
+    (["--pid", "x1"], "dump: --pid takes a whole number from 1 to"),
+    (["--pid", "0"], "dump: --pid takes a whole number from 1 to"),
+    (["--pid", "-5"], "dump: --pid takes a whole number from 1 to"),
+    (["--pid", "1", "-f", "xml"], "dump: --format takes text or json"),
+    (["--pid", "1", "extra"], "dump: unexpected argument 'extra'"),
+    (["--bogus"], "dump: unknown option '--bogus'"),
+])
+def test_garbage_arguments(any_py, args, message):
+    proc = any_py.spy("dump", *args)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("spyglass: error: " + message), proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_help(any_py):
+    proc = any_py.spy("dump", "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("usage: spyglass dump --pid PID")
+    assert "dump" in any_py.spy("--help").stdout
+
+
+def test_unwritable_output(py, target):
+    t = target(py.python, ORACLE, "nested")
+    proc = py.spy("dump", "--pid", str(t.proc.pid), "-o", "/nonexistent/x")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("spyglass: error: dump: cannot write")
