@@ -14,6 +14,8 @@
 
 int agent_timeit_main(int argc, char **argv);
 /* profile (issue 5) */
+int agent_profile_main(int argc, char **argv);
+int agent_profile_init(PyObject *module);
 /* lines (issue 6) */
 int agent_lines_main(int argc, char **argv);
 int agent_lines_init(PyObject *module);

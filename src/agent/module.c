@@ -14,6 +14,7 @@ typedef struct agent_command {
 static const agent_command agent_commands[] = {
     {"timeit", agent_timeit_main},
     /* profile (issue 5) */
+    {"profile", agent_profile_main},
     /* lines (issue 6) */
     {"lines", agent_lines_main},
 };
@@ -21,6 +22,7 @@ static const agent_command agent_commands[] = {
 /* Features that add a Python API; NULL-terminated. */
 static int (*const agent_inits[])(PyObject *) = {
     /* profile (issue 5) */
+    agent_profile_init,
     /* lines (issue 6) */
     agent_lines_init,
     NULL,

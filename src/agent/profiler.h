@@ -1,0 +1,241 @@
+/* profiler.h -- the deterministic function profiler's state and hot path.
+ *
+ * One profiler records, per thread, a shadow call stack and, shared by all
+ * threads, a calling-context tree (CCT): node = (parent node, function),
+ * with the number of calls and the self time spent there. Everything that
+ * cProfile reports (and every stack format) derives from it afterwards
+ * (model/funcstats.c); the hot path only counts.
+ *
+ * Hot path (one event): the thread's state comes from a thread-local
+ * pointer; entering looks the child up in a one-entry cache on the parent
+ * node (a loop calling the same function, or recursion, always hits), else
+ * in a hash table; the clock is the TSC when it is invariant (calibrated
+ * against CLOCK_MONOTONIC over the run), else vDSO clock_gettime. No system
+ * calls, no Python objects, no allocation except when a table doubles.
+ *
+ * Functions are keyed as cProfile keys them: a code object (kept alive by a
+ * reference) or, for C functions, their PyMethodDef, so a method called on
+ * different objects is one function. Events are the hooks' business
+ * (profiler_hooks.c: sys.monitoring on 3.12+, the C profile function on
+ * 3.8-3.11); all callbacks run with the GIL held, which is what makes the
+ * shared tables safe.
+ *
+ * A generator or coroutine resume counts as a call, and a yield as a return,
+ * exactly as cProfile counts them on every version (each resume is one more
+ * ncalls; its time between resume and yield is its own).
+ */
+#ifndef SG_AGENT_PROFILER_H
+#define SG_AGENT_PROFILER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/agent.h"
+#include "common/hashmap.h"
+#include "model/profile.h"
+
+#ifndef Py_IS_TYPE /* 3.8 */
+#define Py_IS_TYPE(ob, type) (Py_TYPE(ob) == (type))
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define PROF_HAVE_TSC 1
+#else
+#define PROF_HAVE_TSC 0
+#endif
+
+typedef enum prof_kind {
+    PROF_PYTHON = 0,
+    PROF_BUILTIN = 1,
+    PROF_THREAD = 2,
+} prof_kind;
+
+typedef struct prof_func {
+    const void *key;   /* code object, PyMethodDef, or prof_thread */
+    PyObject *code;    /* strong reference (Python functions) */
+    PyObject *label;   /* C functions: cProfile's label, a str */
+    uint8_t kind;
+} prof_func;
+
+typedef struct prof_node {
+    uint32_t func;
+    uint32_t parent;
+    uint64_t calls;
+    uint64_t ticks;          /* self time, in clock ticks */
+    const void *cache_key;   /* the child last entered from here */
+    uint32_t cache_child;
+} prof_node;
+
+typedef struct prof_frame {
+    uint32_t node;
+    const void *key;
+    uint64_t start;
+    uint64_t child; /* ticks spent in callees */
+} prof_frame;
+
+typedef struct prof_thread {
+    struct prof_thread *next;
+    unsigned long ident;
+    char name[64];
+    int name_tries;   /* lookups of the thread's name still allowed */
+    uint32_t root;    /* its node under the CCT root */
+    prof_frame *stack; /* stack[0] is the thread root itself */
+    size_t depth, cap;
+} prof_thread;
+
+typedef struct profiler {
+    PyObject_HEAD
+    PyObject *dict; /* instance attributes (pstats sets .stats) */
+    bool builtins;
+    bool enabled;
+    uint64_t epoch; /* identifies this profiler's enabled period in TLS */
+    uint64_t uid;   /* identifies this profiler's threads in TLS */
+    prof_func *funcs;
+    size_t n_funcs, cap_funcs;
+    hm64 func_index;  /* key pointer -> func */
+    prof_node *nodes;
+    size_t n_nodes, cap_nodes;
+    hm64 child_index; /* (parent << 32 | func) -> node */
+    prof_thread *threads;
+    /* Clock calibration: ticks and ns at the first enable and at the
+     * last disable. */
+    uint64_t tick0, ns0, tick1, ns1;
+    bool use_tsc;
+    int tool_id;      /* sys.monitoring tool id while enabled, or -1 */
+    bool failed;      /* out of memory in a callback: stop recording */
+} profiler;
+
+/* The profiler whose hooks are installed (at most one at a time). */
+extern profiler *prof_active;
+extern bool prof_tsc_ok;
+
+/* Thread-local cache of the current thread's state for prof_active. Being
+ * per OS thread, it also tells a new thread from an old one whose ident
+ * (pthread_t) was reused: each gets its own prof_thread. */
+extern _Thread_local prof_thread *prof_tls_thread;
+extern _Thread_local uint64_t prof_tls_epoch;
+extern _Thread_local uint64_t prof_tls_uid;
+/* A new profiler identity (at creation and on clear). */
+uint64_t prof_new_uid(void);
+
+static inline uint64_t
+prof_ticks(void)
+{
+#if PROF_HAVE_TSC
+    if (prof_tsc_ok)
+        return __rdtsc();
+#endif
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Decide the clock once, at module import. */
+void prof_clock_init(void);
+
+/* Slow paths (profiler_core.c). */
+prof_thread *prof_thread_slow(profiler *P);
+uint32_t prof_child_slow(profiler *P, uint32_t parent, const void *key,
+                         PyObject *obj, prof_kind kind);
+void prof_grow_stack(prof_thread *t);
+void prof_try_name(prof_thread *t);
+void prof_unwind_to(profiler *P, prof_thread *t, size_t depth,
+                    uint64_t now);
+
+static inline prof_thread *
+prof_thread_get(profiler *P)
+{
+    if (prof_tls_epoch == P->epoch && prof_tls_thread)
+        return prof_tls_thread;
+    return prof_thread_slow(P);
+}
+
+/* Enter function `key`; obj describes it the first time it is seen (the
+ * code object, or the C callable). */
+static inline void
+prof_enter(profiler *P, prof_thread *t, const void *key, PyObject *obj,
+           prof_kind kind, uint64_t now)
+{
+    uint32_t parent = t->stack[t->depth - 1].node;
+    prof_node *pn = &P->nodes[parent];
+    uint32_t child;
+    if (pn->cache_key == key) {
+        child = pn->cache_child;
+    } else {
+        child = prof_child_slow(P, parent, key, obj, kind);
+        if (child == UINT32_MAX)
+            return;
+        pn = &P->nodes[parent]; /* the table may have moved */
+        pn->cache_key = key;
+        pn->cache_child = child;
+    }
+    if (t->depth == t->cap)
+        prof_grow_stack(t);
+    prof_frame *f = &t->stack[t->depth++];
+    f->node = child;
+    f->key = key;
+    f->start = now;
+    f->child = 0;
+    P->nodes[child].calls++;
+    if (t->name_tries > 0 && t->depth > 2)
+        prof_try_name(t);
+}
+
+static inline void
+prof_pop(profiler *P, prof_thread *t, uint64_t now)
+{
+    prof_frame *f = &t->stack[--t->depth];
+    uint64_t dt = now > f->start ? now - f->start : 0;
+    P->nodes[f->node].ticks += dt > f->child ? dt - f->child : 0;
+    t->stack[t->depth - 1].child += dt;
+}
+
+/* Leave function `key`. A return that does not match the top of the stack
+ * belongs to a frame entered before profiling began (ignored), or follows
+ * events the interpreter did not report; then the frames above the match
+ * are closed too, so that the stack never drifts. */
+static inline void
+prof_leave(profiler *P, prof_thread *t, const void *key, uint64_t now)
+{
+    if (t->depth <= 1)
+        return;
+    if (t->stack[t->depth - 1].key == key) {
+        prof_pop(P, t, now);
+        return;
+    }
+    for (size_t i = t->depth - 1; i >= 1; i--) {
+        if (t->stack[i].key == key) {
+            prof_unwind_to(P, t, i + 1, now);
+            prof_pop(P, t, now);
+            return;
+        }
+    }
+}
+
+/* C functions: the key cProfile uses, or NULL when the callable is not one
+ * that cProfile records (only builtin functions and method descriptors). */
+static inline const void *
+prof_cfunc_key(PyObject *callable)
+{
+    if (PyCFunction_Check(callable))
+        return ((PyCFunctionObject *)callable)->m_ml;
+    if (Py_IS_TYPE(callable, &PyMethodDescr_Type))
+        return ((PyMethodDescrObject *)callable)->d_method;
+    return NULL;
+}
+
+/* profiler_core.c */
+extern PyTypeObject profiler_type;
+int profiler_enable(profiler *P);
+int profiler_disable(profiler *P);
+/* Build the profile model; NULL with an exception set on failure. */
+sg_profile *profiler_build(profiler *P);
+/* Drop everything recorded. */
+void profiler_clear(profiler *P);
+
+/* profiler_hooks.c: install and remove the event hooks for P. */
+int prof_hooks_install(profiler *P);
+int prof_hooks_remove(profiler *P);
+
+#endif

@@ -1,0 +1,787 @@
+/* profiler_api.c -- the profiler's faces: the `spyglass.profile` type
+ * (context manager, decorator, cProfile-like methods) and `spyglass
+ * profile`, the command that runs a program under it. */
+#include "agent/profiler.h" /* Python.h first */
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <structmember.h>
+
+#include "agent/runmain.h"
+#include "cli/profile.h"
+#include "common/err.h"
+#include "model/funcstats.h"
+#include "writers/writers.h"
+
+/* ---- rendering --------------------------------------------------------- */
+
+/* pstats' integer sort codes, and str (or SortKey, a str) as is. */
+static const char *
+prof_sort_arg(PyObject *sort)
+{
+    if (!sort || sort == Py_None)
+        return "stdname";
+    if (PyLong_Check(sort)) {
+        long v = PyLong_AsLong(sort);
+        switch (v) {
+        case -1: return "stdname";
+        case 0: return "calls";
+        case 1: return "time";
+        case 2: return "cumulative";
+        default:
+            PyErr_Format(PyExc_ValueError,
+                         "sort code %ld: use -1, 0, 1, 2 or a key name", v);
+            return NULL;
+        }
+    }
+    if (PyUnicode_Check(sort))
+        return PyUnicode_AsUTF8(sort);
+    PyErr_SetString(PyExc_TypeError, "sort must be a str or an int");
+    return NULL;
+}
+
+/* Render P with writer w into out; -1 with an exception set on failure. */
+static int
+prof_render(profiler *P, const sg_writer *w, const writer_opts *o,
+            strbuf *out)
+{
+    if (o->sort) {
+        sg_sort_spec spec;
+        strbuf err = STRBUF_INIT;
+        if (sg_sort_parse(o->sort, &spec, &err) < 0) {
+            PyErr_SetString(PyExc_ValueError, sb_str(&err));
+            sb_free(&err);
+            return -1;
+        }
+        sb_free(&err);
+    }
+    sg_profile *p = profiler_build(P);
+    if (!p)
+        return -1;
+    int rc = w->write(p, o, out);
+    sg_profile_free(p);
+    if (rc < 0)
+        PyErr_Format(PyExc_ValueError, "cannot write the %s format",
+                     w->name);
+    return rc;
+}
+
+/* Write text to sys.stdout (so that redirection and capture work). */
+static int
+prof_print(const strbuf *sb)
+{
+    PyObject *out = PySys_GetObject("stdout"); /* borrowed */
+    if (!out || out == Py_None) {
+        fputs(sb_str(sb), stdout);
+        fflush(stdout);
+        return 0;
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(sb_str(sb), (Py_ssize_t)sb->len,
+                                       "replace");
+    if (!s)
+        return -1;
+    PyObject *r = PyObject_CallMethod(out, "write", "O", s);
+    Py_DECREF(s);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* ---- the profile type -------------------------------------------------- */
+
+static PyObject *
+profiler_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    profiler *P = (profiler *)type->tp_alloc(type, 0);
+    if (!P)
+        return NULL;
+    P->builtins = true;
+    P->tool_id = -1;
+    P->uid = prof_new_uid();
+    hm64_init(&P->func_index);
+    hm64_init(&P->child_index);
+    return (PyObject *)P;
+}
+
+static int
+profiler_init(profiler *P, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"builtins", NULL};
+    int builtins = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|$p:profile", kwlist,
+                                     &builtins))
+        return -1;
+    if (P->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "the profiler is running");
+        return -1;
+    }
+    P->builtins = builtins != 0;
+    return 0;
+}
+
+static int
+profiler_traverse(profiler *P, visitproc visit, void *arg)
+{
+    Py_VISIT(P->dict);
+    return 0;
+}
+
+static int
+profiler_tp_clear(profiler *P)
+{
+    Py_CLEAR(P->dict);
+    return 0;
+}
+
+static void
+profiler_dealloc(profiler *P)
+{
+    PyObject_GC_UnTrack(P);
+    if (P->enabled)
+        profiler_disable(P);
+    profiler_clear(P);
+    hm64_free(&P->func_index);
+    hm64_free(&P->child_index);
+    Py_CLEAR(P->dict);
+    Py_TYPE(P)->tp_free((PyObject *)P);
+}
+
+static PyObject *
+profiler_enable_m(profiler *P, PyObject *unused)
+{
+    if (profiler_enable(P) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+profiler_disable_m(profiler *P, PyObject *unused)
+{
+    if (profiler_disable(P) < 0 && PyErr_Occurred())
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+profiler_clear_m(profiler *P, PyObject *unused)
+{
+    if (P->enabled) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "cannot clear a running profiler");
+        return NULL;
+    }
+    profiler_clear(P);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+profiler_enter(profiler *P, PyObject *unused)
+{
+    if (profiler_enable(P) < 0)
+        return NULL;
+    Py_INCREF(P);
+    return (PyObject *)P;
+}
+
+static PyObject *
+profiler_exit(profiler *P, PyObject *args)
+{
+    if (profiler_disable(P) < 0 && PyErr_Occurred())
+        return NULL;
+    Py_RETURN_FALSE;
+}
+
+static PyObject *
+profiler_print_stats(profiler *P, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"sort", "threads", "limit", NULL};
+    PyObject *sort = NULL;
+    int threads = 0, limit = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O$pi:print_stats", kwlist,
+                                     &sort, &threads, &limit))
+        return NULL;
+    writer_opts o = {0};
+    o.sort = prof_sort_arg(sort);
+    if (!o.sort)
+        return NULL;
+    o.strip_dirs = true; /* as cProfile.Profile.print_stats */
+    o.per_thread = threads != 0;
+    o.limit = limit;
+    strbuf sb = STRBUF_INIT;
+    int rc = prof_render(P, sg_writer_by_name("text"), &o, &sb);
+    if (rc == 0)
+        rc = prof_print(&sb);
+    sb_free(&sb);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static const sg_writer *
+prof_writer_arg(const char *format, const char *path)
+{
+    const sg_writer *w = NULL;
+    if (format) {
+        w = sg_writer_by_name(format);
+        if (!w)
+            PyErr_Format(PyExc_ValueError,
+                         "unknown format '%s' (formats: %s)", format,
+                         sg_writer_names());
+        return w;
+    }
+    w = path ? sg_writer_for_path(path) : NULL;
+    return w ? w : sg_writer_by_name("pstats");
+}
+
+/* Render and write to path; -1 with an exception set on failure. */
+static int
+prof_dump_to(profiler *P, const sg_writer *w, const writer_opts *o,
+             const char *path)
+{
+    strbuf sb = STRBUF_INIT;
+    int rc = prof_render(P, w, o, &sb);
+    if (rc == 0 && sb_write_file(&sb, path) < 0) {
+        PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+        rc = -1;
+    }
+    sb_free(&sb);
+    return rc;
+}
+
+/* dump(path, format=None, *, sort=None): the format follows the extension
+ * (pstats when it says nothing). */
+static PyObject *
+profiler_dump(profiler *P, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"path", "format", "sort", NULL};
+    PyObject *path_obj;
+    const char *format = NULL;
+    PyObject *sort = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|z$O:dump", kwlist,
+                                     PyUnicode_FSConverter, &path_obj,
+                                     &format, &sort))
+        return NULL;
+    const char *path = PyBytes_AS_STRING(path_obj);
+    const sg_writer *w = prof_writer_arg(format, path);
+    writer_opts o = {0};
+    if (w && sort) {
+        o.sort = prof_sort_arg(sort);
+        if (!o.sort)
+            w = NULL;
+    }
+    int rc = w ? prof_dump_to(P, w, &o, path) : -1;
+    Py_DECREF(path_obj);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* cProfile's name for writing a pstats file. */
+static PyObject *
+profiler_dump_stats(profiler *P, PyObject *args)
+{
+    PyObject *path_obj;
+    if (!PyArg_ParseTuple(args, "O&:dump_stats", PyUnicode_FSConverter,
+                          &path_obj))
+        return NULL;
+    writer_opts o = {0};
+    int rc = prof_dump_to(P, sg_writer_by_name("pstats"), &o,
+                          PyBytes_AS_STRING(path_obj));
+    Py_DECREF(path_obj);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* render(format="text", *, sort=None, threads=False) -> str or bytes */
+static PyObject *
+profiler_render_m(profiler *P, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"format", "sort", "threads", NULL};
+    const char *format = "text";
+    PyObject *sort = NULL;
+    int threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|s$Op:render", kwlist,
+                                     &format, &sort, &threads))
+        return NULL;
+    const sg_writer *w = prof_writer_arg(format, NULL);
+    if (!w)
+        return NULL;
+    writer_opts o = {0};
+    o.per_thread = threads != 0;
+    o.strip_dirs = strcmp(w->name, "text") == 0;
+    if (sort || strcmp(w->name, "text") == 0) {
+        o.sort = sort ? prof_sort_arg(sort) : "cumulative";
+        if (!o.sort)
+            return NULL;
+    }
+    strbuf sb = STRBUF_INIT;
+    PyObject *r = NULL;
+    if (prof_render(P, w, &o, &sb) == 0)
+        r = w->binary ? PyBytes_FromStringAndSize(sb_str(&sb),
+                                                  (Py_ssize_t)sb.len)
+                      : PyUnicode_DecodeUTF8(sb_str(&sb), (Py_ssize_t)sb.len,
+                                             "replace");
+    sb_free(&sb);
+    return r;
+}
+
+/* create_stats(): self.stats = the pstats dict, so that
+ * pstats.Stats(profiler) works as with a cProfile.Profile. */
+static PyObject *
+profiler_create_stats(profiler *P, PyObject *unused)
+{
+    if (profiler_disable(P) < 0 && PyErr_Occurred())
+        return NULL;
+    writer_opts o = {0};
+    strbuf sb = STRBUF_INIT;
+    PyObject *stats = NULL;
+    if (prof_render(P, sg_writer_by_name("pstats"), &o, &sb) == 0) {
+        PyObject *marshal = PyImport_ImportModule("marshal");
+        if (marshal) {
+            stats = PyObject_CallMethod(marshal, "loads", "y#", sb_str(&sb),
+                                        (Py_ssize_t)sb.len);
+            Py_DECREF(marshal);
+        }
+    }
+    sb_free(&sb);
+    if (!stats)
+        return NULL;
+    int rc = PyObject_SetAttrString((PyObject *)P, "stats", stats);
+    Py_DECREF(stats);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* ---- decorator --------------------------------------------------------- */
+
+typedef struct profiled {
+    PyObject_HEAD
+    profiler *prof;
+    PyObject *func;
+    PyObject *dict;
+    vectorcallfunc vectorcall;
+} profiled;
+
+static PyObject *
+profiled_call(PyObject *self, PyObject *const *args, size_t nargsf,
+              PyObject *kwnames)
+{
+    profiled *w = (profiled *)self;
+    /* Nested calls (recursion, or an outer profiled function) are already
+     * being recorded. */
+    bool outer = !w->prof->enabled;
+    if (outer && profiler_enable(w->prof) < 0)
+        return NULL;
+#if PY_VERSION_HEX >= 0x03090000
+    PyObject *r = PyObject_Vectorcall(w->func, args, nargsf, kwnames);
+#else
+    PyObject *r = _PyObject_Vectorcall(w->func, args, nargsf, kwnames);
+#endif
+    /* Disabling keeps the function's exception, if any. */
+    if (outer)
+        profiler_disable(w->prof);
+    return r;
+}
+
+static int
+profiled_traverse(profiled *w, visitproc visit, void *arg)
+{
+    Py_VISIT(w->prof);
+    Py_VISIT(w->func);
+    Py_VISIT(w->dict);
+    return 0;
+}
+
+static int
+profiled_clear(profiled *w)
+{
+    Py_CLEAR(w->prof);
+    Py_CLEAR(w->func);
+    Py_CLEAR(w->dict);
+    return 0;
+}
+
+static void
+profiled_dealloc(profiled *w)
+{
+    PyObject_GC_UnTrack(w);
+    profiled_clear(w);
+    Py_TYPE(w)->tp_free((PyObject *)w);
+}
+
+static PyObject *
+profiled_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    /* Decorating a method: bind like a function does. */
+    if (obj == NULL || obj == Py_None) {
+        Py_INCREF(self);
+        return self;
+    }
+    return PyMethod_New(self, obj);
+}
+
+static PyGetSetDef profiled_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL,
+     NULL},
+    {NULL},
+};
+
+static PyMemberDef profiled_members[] = {
+    {"profiler", T_OBJECT, offsetof(profiled, prof), READONLY,
+     "the spyglass.profile that records this function's calls"},
+    {NULL},
+};
+
+static PyTypeObject profiled_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spyglass._agent.profiled",
+    .tp_basicsize = sizeof(profiled),
+    .tp_dealloc = (destructor)profiled_dealloc,
+    .tp_vectorcall_offset = offsetof(profiled, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_getattro = PyObject_GenericGetAttr,
+    .tp_setattro = PyObject_GenericSetAttr,
+#if PY_VERSION_HEX >= 0x03090000
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+                Py_TPFLAGS_HAVE_VECTORCALL,
+#else
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+                _Py_TPFLAGS_HAVE_VECTORCALL,
+#endif
+    .tp_doc = "A function whose calls are profiled by a spyglass.profile.",
+    .tp_traverse = (traverseproc)profiled_traverse,
+    .tp_clear = (inquiry)profiled_clear,
+    .tp_members = profiled_members,
+    .tp_getset = profiled_getset,
+    .tp_descr_get = profiled_get,
+    .tp_dictoffset = offsetof(profiled, dict),
+};
+
+/* profile(func): the decorator. */
+static PyObject *
+profiler_call(profiler *P, PyObject *args, PyObject *kw)
+{
+    PyObject *func;
+    if (kw && PyDict_GET_SIZE(kw)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "a profile decorates one function");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "O:profile", &func))
+        return NULL;
+    if (!PyCallable_Check(func)) {
+        PyErr_SetString(PyExc_TypeError, "profile() decorates a callable");
+        return NULL;
+    }
+    profiled *w = PyObject_GC_New(profiled, &profiled_type);
+    if (!w)
+        return NULL;
+    Py_INCREF(P);
+    w->prof = P;
+    Py_INCREF(func);
+    w->func = func;
+    w->dict = NULL;
+    w->vectorcall = profiled_call;
+    PyObject_GC_Track(w);
+    /* functools.update_wrapper: __name__, __doc__, __wrapped__, ... */
+    PyObject *functools = PyImport_ImportModule("functools");
+    PyObject *r = functools ? PyObject_CallMethod(functools,
+                                                  "update_wrapper", "OO",
+                                                  (PyObject *)w, func)
+                            : NULL;
+    Py_XDECREF(functools);
+    if (!r) {
+        Py_DECREF(w);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return (PyObject *)w;
+}
+
+/* runcall(func, *args, **kw), as cProfile.Profile.runcall. */
+static PyObject *
+profiler_runcall(profiler *P, PyObject *args, PyObject *kw)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n < 1) {
+        PyErr_SetString(PyExc_TypeError, "runcall() needs a function");
+        return NULL;
+    }
+    PyObject *rest = PyTuple_GetSlice(args, 1, n);
+    if (!rest)
+        return NULL;
+    PyObject *r = NULL;
+    if (profiler_enable(P) == 0) {
+        r = PyObject_Call(PyTuple_GET_ITEM(args, 0), rest, kw);
+        profiler_disable(P);
+    }
+    Py_DECREF(rest);
+    return r;
+}
+
+static PyObject *
+profiler_get_enabled(profiler *P, void *closure)
+{
+    return PyBool_FromLong(P->enabled);
+}
+
+static PyObject *
+profiler_get_threads(profiler *P, void *closure)
+{
+    PyObject *d = PyDict_New();
+    for (prof_thread *t = P->threads; d && t; t = t->next) {
+        PyObject *k = PyLong_FromUnsignedLong(t->ident);
+        PyObject *v = PyUnicode_FromString(t->name);
+        if (!k || !v || PyDict_SetItem(d, k, v) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+    }
+    return d;
+}
+
+static PyGetSetDef profiler_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL,
+     NULL},
+    {"enabled", (getter)profiler_get_enabled, NULL,
+     "whether calls are being recorded", NULL},
+    {"threads", (getter)profiler_get_threads, NULL,
+     "{thread ident: name} of the threads seen", NULL},
+    {NULL},
+};
+
+static PyMethodDef profiler_methods[] = {
+    {"enable", (PyCFunction)profiler_enable_m, METH_NOARGS,
+     "Start recording calls (in every thread)."},
+    {"disable", (PyCFunction)profiler_disable_m, METH_NOARGS,
+     "Stop recording; calls still running are closed now."},
+    {"clear", (PyCFunction)profiler_clear_m, METH_NOARGS,
+     "Forget everything recorded."},
+    {"__enter__", (PyCFunction)profiler_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)profiler_exit, METH_VARARGS, NULL},
+    {"print_stats", (PyCFunction)(void (*)(void))profiler_print_stats,
+     METH_VARARGS | METH_KEYWORDS,
+     "print_stats(sort=-1, *, threads=False, limit=0)\n\ncProfile's table "
+     "on sys.stdout; sort is a pstats key (or -1, 0, 1, 2)."},
+    {"dump", (PyCFunction)(void (*)(void))profiler_dump,
+     METH_VARARGS | METH_KEYWORDS,
+     "dump(path, format=None, *, sort=None)\n\nWrite the profile; the "
+     "format follows the extension (.pstats/.prof, .txt, .svg, .json, "
+     ".collapsed, .trace.json), pstats otherwise."},
+    {"dump_stats", (PyCFunction)profiler_dump_stats, METH_VARARGS,
+     "dump_stats(path)\n\nWrite a pstats file, as cProfile does."},
+    {"render", (PyCFunction)(void (*)(void))profiler_render_m,
+     METH_VARARGS | METH_KEYWORDS,
+     "render(format='text', *, sort=None, threads=False) -> str | bytes"},
+    {"create_stats", (PyCFunction)profiler_create_stats, METH_NOARGS,
+     "Set self.stats to the pstats dict (pstats.Stats(p) calls this)."},
+    {"runcall", (PyCFunction)(void (*)(void))profiler_runcall,
+     METH_VARARGS | METH_KEYWORDS,
+     "runcall(func, *args, **kw): call func under the profiler."},
+    {NULL},
+};
+
+PyTypeObject profiler_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spyglass._agent.profile",
+    .tp_basicsize = sizeof(profiler),
+    .tp_dealloc = (destructor)profiler_dealloc,
+    .tp_call = (ternaryfunc)profiler_call,
+    .tp_getattro = PyObject_GenericGetAttr,
+    .tp_setattro = PyObject_GenericSetAttr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "profile(*, builtins=True)\n\nspyglass's deterministic "
+              "profiler: cProfile's numbers for every thread.\n\n"
+              "    with spyglass.profile() as p:\n        work()\n"
+              "    p.print_stats(sort='cumulative')\n"
+              "    p.dump('work.pstats')\n\n"
+              "An instance is also a decorator: @p records each call of "
+              "the function.",
+    .tp_traverse = (traverseproc)profiler_traverse,
+    .tp_clear = (inquiry)profiler_tp_clear,
+    .tp_methods = profiler_methods,
+    .tp_getset = profiler_getset,
+    .tp_dictoffset = offsetof(profiler, dict),
+    .tp_init = (initproc)profiler_init,
+    .tp_new = profiler_new,
+};
+
+int
+agent_profile_init(PyObject *m)
+{
+    prof_clock_init();
+    if (PyType_Ready(&profiler_type) < 0 || PyType_Ready(&profiled_type) < 0)
+        return -1;
+    /* Re-exported by spyglass/__init__.py: spyglass.profile (the name
+     * issue 5 gives it) and spyglass.Profile (as cProfile.Profile). */
+    PyObject *all = PyObject_GetAttrString(m, "__all__");
+    if (!all) {
+        PyErr_Clear();
+        all = PyList_New(0);
+        if (!all || PyModule_AddObject(m, "__all__", all) < 0) {
+            Py_XDECREF(all);
+            return -1;
+        }
+        Py_INCREF(all);
+    }
+    static const char *const names[] = {"profile", "Profile"};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        PyObject *name = PyUnicode_FromString(names[i]);
+        rc = name ? PyList_Append(all, name) : -1;
+        Py_XDECREF(name);
+        Py_INCREF(&profiler_type);
+        if (rc == 0 &&
+            PyModule_AddObject(m, names[i], (PyObject *)&profiler_type) < 0) {
+            Py_DECREF(&profiler_type);
+            rc = -1;
+        } else if (rc < 0) {
+            Py_DECREF(&profiler_type);
+        }
+    }
+    Py_DECREF(all);
+    return rc;
+}
+
+/* ---- spyglass profile -------------------------------------------------- */
+
+static volatile sig_atomic_t prof_got_sigterm;
+
+/* SIGTERM, seen by Python's signal machinery between bytecodes: unwind the
+ * program like sys.exit so that its finally blocks run and the profile is
+ * written, then die of the signal as it would have. */
+static PyObject *
+prof_on_sigterm(PyObject *self, PyObject *args)
+{
+    prof_got_sigterm = 1;
+    PyObject *code = PyLong_FromLong(128 + SIGTERM);
+    if (code) {
+        PyErr_SetObject(PyExc_SystemExit, code);
+        Py_DECREF(code);
+    }
+    return NULL;
+}
+
+static PyMethodDef sigterm_def = {"_on_sigterm", prof_on_sigterm,
+                                  METH_VARARGS, NULL};
+
+static void
+prof_install_sigterm(void)
+{
+    PyObject *signal_mod = PyImport_ImportModule("signal");
+    PyObject *handler = PyCFunction_New(&sigterm_def, NULL);
+    PyObject *r = NULL;
+    if (signal_mod && handler)
+        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM,
+                                handler);
+    /* Without it SIGTERM just ends the program, as under plain python. */
+    PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(handler);
+    Py_XDECREF(signal_mod);
+}
+
+static void
+prof_flush_python_stdout(void)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    for (int i = 0; i < 2; i++) {
+        PyObject *f = PySys_GetObject(i ? "stderr" : "stdout");
+        if (f && f != Py_None) {
+            PyObject *r = PyObject_CallMethod(f, "flush", NULL);
+            Py_XDECREF(r);
+        }
+    }
+    PyErr_Clear();
+    PyErr_Restore(t, v, tb);
+}
+
+static int
+prof_write_output(profiler *P, const profile_opts *o, const char *command)
+{
+    sg_profile *p = profiler_build(P);
+    if (!p) {
+        agent_print_exception();
+        return -1;
+    }
+    sg_profile_set_meta(p, "command", command);
+    writer_opts wo = {0};
+    wo.sort = o->sort;
+    wo.limit = o->limit;
+    wo.per_thread = o->threads;
+    const sg_writer *w = o->writer ? o->writer : sg_writer_by_name("text");
+    wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
+    int rc;
+    if (o->output) {
+        rc = sg_writer_write_file(w, p, &wo, o->output);
+        if (rc == 0)
+            fprintf(stderr, "spyglass: profile written to %s (%s)\n",
+                    o->output, w->name);
+    } else {
+        /* After everything the program printed, as cProfile does. */
+        prof_flush_python_stdout();
+        rc = sg_writer_write_file(w, p, &wo, "-");
+    }
+    sg_profile_free(p);
+    return rc;
+}
+
+int
+agent_profile_main(int argc, char **argv)
+{
+    profile_opts o;
+    int rc = profile_parse(argc, argv, &o);
+    if (rc >= 0 || o.help) {
+        if (o.help)
+            profile_usage();
+        return rc >= 0 ? rc : SG_EXIT_OK;
+    }
+    runmain_target t = {o.kind == PROFILE_MODULE   ? RUNMAIN_MODULE
+                        : o.kind == PROFILE_CODE ? RUNMAIN_CODE
+                                                 : RUNMAIN_SCRIPT,
+                        o.what, o.argc, o.argv};
+    rc = runmain_prepare(&t);
+    if (rc != 0)
+        return rc;
+    strbuf cmd = STRBUF_INIT;
+    sb_puts(&cmd, o.kind == PROFILE_MODULE ? "-m " : o.kind == PROFILE_CODE
+                                                         ? "-c "
+                                                         : "");
+    sb_puts(&cmd, o.what);
+    for (int i = 0; i < o.argc; i++) {
+        sb_putc(&cmd, ' ');
+        sb_puts(&cmd, o.argv[i]);
+    }
+    profiler *P = (profiler *)PyObject_CallObject((PyObject *)&profiler_type,
+                                                NULL);
+    if (!P) {
+        agent_print_exception();
+        sb_free(&cmd);
+        return SG_EXIT_FAIL;
+    }
+    P->builtins = o.builtins;
+    prof_install_sigterm();
+    if (profiler_enable(P) < 0) {
+        agent_print_exception();
+        Py_DECREF(P);
+        sb_free(&cmd);
+        return SG_EXIT_FAIL;
+    }
+    int status = runmain_run(&t);
+    profiler_disable(P);
+    if (prof_write_output(P, &o, sb_str(&cmd)) < 0 && status == 0)
+        status = SG_EXIT_FAIL;
+    Py_DECREF(P);
+    sb_free(&cmd);
+    if (prof_got_sigterm) {
+        /* Die of the signal, as the program would have. */
+        prof_flush_python_stdout();
+        fflush(NULL);
+        signal(SIGTERM, SIG_DFL);
+        raise(SIGTERM);
+    }
+    return status;
+}

@@ -1,0 +1,162 @@
+/* profile.c -- `spyglass profile`: options, help, and the hand-over to the
+ * agent, which runs the program under the deterministic profiler
+ * (src/agent/profiler*.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/opts.h"
+#include "cli/profile.h"
+#include "cli/pylaunch.h"
+#include "common/err.h"
+#include "model/funcstats.h"
+
+void
+profile_usage(void)
+{
+    printf(
+        "usage: spyglass profile [-s SORT] [-o FILE] [-f FORMAT] "
+        "[--no-builtins]\n"
+        "                        [--threads] [--limit N] [-p PYTHON]\n"
+        "                        (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n\n"
+        "Profile every function call of a Python program, as cProfile does "
+        "(same\ncounts, same table, pstats files), in every thread, with "
+        "less overhead.\n\n"
+        "  -s, --sort KEYS     sort the table by pstats keys, comma-separated "
+        "(default\n"
+        "                      cumulative): %s\n"
+        "  -o, --output FILE   write the profile to FILE instead of printing "
+        "the table;\n"
+        "                      the format follows the extension (see "
+        "below)\n"
+        "  -f, --format NAME   output format: %s\n"
+        "      --no-builtins   do not record C functions (builtins, "
+        "methods)\n"
+        "      --threads       also print one table per thread\n"
+        "      --limit N       print at most N rows\n"
+        "  -p, --python P      run under interpreter P (it needs spyglass "
+        "installed)\n"
+        "  -m MODULE           run a library module as a script "
+        "(python -m)\n"
+        "  -c CODE             run CODE (python -c)\n"
+        "  -h, --help          show this help\n\n"
+        "Formats and the extensions that select them:\n",
+        sg_sort_keys(), sg_writer_names());
+    for (const sg_writer *const *w = sg_writers(); *w; w++) {
+        char exts[128] = "";
+        size_t k = 0;
+        for (const char *const *e = (*w)->extensions; *e; e++)
+            k += (size_t)snprintf(exts + k, sizeof exts - k, "%s.%s",
+                                  k ? " " : "", *e);
+        printf("  %-12s %-26s %s\n", (*w)->name, exts, (*w)->description);
+    }
+    printf("\nThe table goes to stdout after the program's own output, as "
+           "with\n`python -m cProfile`. The program keeps its arguments, "
+           "stdin/stdout/stderr\nand exit status; its profile is written "
+           "even when it exits with an error,\nis interrupted (Ctrl-C) or "
+           "gets SIGTERM.\n");
+}
+
+static const struct option long_opts[] = {
+    {"sort", required_argument, NULL, 's'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"no-builtins", no_argument, NULL, 'B'},
+    {"threads", no_argument, NULL, 'T'},
+    {"limit", required_argument, NULL, 'L'},
+    {"python", required_argument, NULL, 'p'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+int
+profile_parse(int argc, char **argv, profile_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->builtins = true;
+    o->sort = "cumulative";
+    const char *format = NULL;
+    bool have_target = false;
+    opts_reset();
+    int c;
+    while (!have_target &&
+           (c = getopt_long(argc, argv, "+:s:o:f:p:m:c:h", long_opts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 's': o->sort = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 'f': format = optarg; break;
+        case 'B': o->builtins = false; break;
+        case 'T': o->threads = true; break;
+        case 'L': {
+            long v;
+            if (!opts_long("profile", "--limit", optarg, 1, 1000000000, &v))
+                return SG_EXIT_USAGE;
+            o->limit = (int)v;
+            break;
+        }
+        case 'p': o->python = optarg; break;
+        case 'm':
+        case 'c':
+            /* Like python: what follows belongs to the program. */
+            o->kind = c == 'm' ? PROFILE_MODULE : PROFILE_CODE;
+            o->what = optarg;
+            have_target = true;
+            break;
+        case 'h': o->help = true; return -1;
+        default: opts_report("profile", c, argv); return SG_EXIT_USAGE;
+        }
+    }
+    if (!have_target) {
+        if (optind >= argc) {
+            sg_error("profile: nothing to run: give a SCRIPT, -m MODULE or "
+                     "-c CODE (see 'spyglass profile --help')");
+            return SG_EXIT_USAGE;
+        }
+        o->kind = PROFILE_SCRIPT;
+        o->what = argv[optind++];
+    }
+    o->argc = argc - optind;
+    o->argv = argv + optind;
+
+    strbuf err = STRBUF_INIT;
+    sg_sort_spec spec;
+    if (sg_sort_parse(o->sort, &spec, &err) < 0) {
+        sg_error("profile: %s", sb_str(&err));
+        sb_free(&err);
+        return SG_EXIT_USAGE;
+    }
+    sb_free(&err);
+    if (format) {
+        o->writer = sg_writer_by_name(format);
+        if (!o->writer) {
+            sg_error("profile: unknown format '%s' (formats: %s)", format,
+                     sg_writer_names());
+            return SG_EXIT_USAGE;
+        }
+    } else if (o->output) {
+        o->writer = sg_writer_for_path(o->output);
+        if (!o->writer) {
+            sg_error("profile: cannot tell the format of '%s' from its "
+                     "extension: give -f FORMAT (%s)",
+                     o->output, sg_writer_names());
+            return SG_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+int
+cmd_profile(int argc, char **argv)
+{
+    profile_opts o;
+    int rc = profile_parse(argc, argv, &o);
+    if (rc < 0 && o.help) {
+        profile_usage();
+        return SG_EXIT_OK;
+    }
+    if (rc >= 0)
+        return rc;
+    return pylaunch_exec(o.python, "profile", argc, argv);
+}

@@ -1,0 +1,557 @@
+"""`spyglass profile` and `spyglass.profile` against cProfile, on every CPython.
+
+cProfile is the oracle: each program is run under `python -m cProfile -o`
+and under `spyglass profile -o x.pstats` in the same venv, both files are
+loaded with that version's pstats, and the call counts (total and primitive,
+per function and per caller edge) must be equal. The only entries allowed to
+differ are cProfile's own: the exec() it runs the program with and its
+Profiler.disable().
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+JULIA = ROOT / "examples" / "julia.py"
+
+# Runs in the venv's python: a pstats file as JSON, keys "file:line:name".
+LOAD = r"""
+import json, pstats, sys
+st = pstats.Stats(sys.argv[1]).stats
+def k(t):
+    return "%s:%d:%s" % t
+out = {}
+for key, (cc, nc, tt, ct, callers) in st.items():
+    out[k(key)] = [cc, nc, tt, ct,
+                   {k(c): list(v) for c, v in callers.items()}]
+print(json.dumps(out))
+"""
+CPROFILE_OWN = ("~:0:<built-in method builtins.exec>",
+                "~:0:<method 'disable' of '_lsprof.Profiler' objects>")
+
+
+def load(py, path):
+    proc = py.py("-c", LOAD, str(path))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def counts(stats, keep=None):
+    """{key: (nc, cc, {caller: (nc, cc)})} without cProfile's own entries."""
+    out = {}
+    for key, (cc, nc, tt, ct, callers) in stats.items():
+        if key in CPROFILE_OWN or (keep and not keep(key)):
+            continue
+        edges = {c: (v[0], v[1]) for c, v in callers.items()
+                 if c not in CPROFILE_OWN and (not keep or keep(c))}
+        out[key] = (nc, cc, edges)
+    return out
+
+
+def write(tmp_path, name, src):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(src))
+    return path
+
+
+def run_both(py, tmp_path, target, *args, cwd=None):
+    """Profile target (a list of python arguments) with cProfile and with
+    spyglass; return both loaded stats and spyglass's process."""
+    ours, theirs = tmp_path / "ours.pstats", tmp_path / "theirs.prof"
+    cwd = cwd or tmp_path
+    p1 = py.py("-m", "cProfile", "-o", theirs, *target, *args, cwd=cwd)
+    assert theirs.exists(), p1.stderr
+    p2 = py.spy("profile", "-o", ours, *target, *args, cwd=cwd)
+    assert ours.exists(), p2.stderr
+    assert p2.returncode == p1.returncode, (p1.stderr, p2.stderr)
+    took = re.compile(r"took [\d.e-]+ seconds")  # julia.py's own timing
+    assert took.sub("", p2.stdout) == took.sub("", p1.stdout)
+    return load(py, theirs), load(py, ours), p2
+
+
+def assert_same_counts(theirs, ours, keep=None):
+    t, o = counts(theirs, keep), counts(ours, keep)
+    assert set(o) == set(t), (set(o) ^ set(t))
+    for key in t:
+        assert o[key][:2] == t[key][:2], (key, o[key], t[key])
+        assert o[key][2] == t[key][2], (key, o[key][2], t[key][2])
+
+
+RECURSION = """
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def is_even(n):
+    return True if n == 0 else is_odd(n - 1)
+
+def is_odd(n):
+    return False if n == 0 else is_even(n - 1)
+
+def walk(d, depth):
+    if depth:
+        for k in sorted(d):
+            walk({k * 2: 1, k * 2 + 1: 1}, depth - 1)
+
+fib(18)
+is_even(50)
+walk({0: 1, 1: 1}, 5)
+print("done")
+"""
+
+EXCEPTIONS = """
+class Boom(Exception):
+    pass
+
+def inner(i):
+    if i % 3 == 0:
+        raise Boom(i)
+    return int("x" if i % 3 == 1 else "7")
+
+def middle(i):
+    return inner(i) + 1
+
+def outer():
+    n = 0
+    for i in range(30):
+        try:
+            n += middle(i)
+        except Boom:
+            n -= 1
+        except ValueError:
+            n += 100
+    return n
+
+print(outer())
+"""
+
+GENERATORS = """
+def numbers(n):
+    for i in range(n):
+        yield i * i
+
+def pipeline(n):
+    yield from (x + 1 for x in numbers(n))
+
+async def leaf(x):
+    return x * 2
+
+async def coro(n):
+    total = 0
+    for i in range(n):
+        total += await leaf(i)
+    return total
+
+def drive(c):
+    try:
+        while True:
+            c.send(None)
+    except StopIteration as e:
+        return e.value
+
+g = numbers(5)
+print(next(g), next(g))
+g.close()
+print(sum(pipeline(20)), list(numbers(4)))
+print(drive(coro(10)))
+print([x for x in numbers(3)])
+"""
+
+THREADS = """
+import threading
+
+def helper(i):
+    return i * 2
+
+def work(n):
+    return sum(helper(i) for i in range(n))
+
+threads = [threading.Thread(target=work, args=(100,)) for _ in range(3)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(work(10))
+"""
+
+
+def test_julia_counts_match_cprofile(py, tmp_path):
+    theirs, ours, proc = run_both(py, tmp_path, [JULIA], "60", "40")
+    assert_same_counts(theirs, ours)
+    o = counts(ours)
+    assert o["~:0:<built-in method builtins.abs>"][0] > 10000
+    assert o["~:0:<method 'append' of 'list' objects>"][0] == \
+        counts(theirs)["~:0:<method 'append' of 'list' objects>"][0]
+
+
+def test_recursion_primitive_and_cumulative(py, tmp_path):
+    script = write(tmp_path, "rec.py", RECURSION)
+    theirs, ours, _ = run_both(py, tmp_path, [script])
+    assert_same_counts(theirs, ours)
+    fib = ours[f"{script}:2:fib"]
+    cc, nc, tt, ct = fib[:4]
+    assert (nc, cc) == (8361, 1)
+    # cumtime is not counted twice: fib's cumulative time is at most the
+    # whole program's, and at least its own time.
+    module = ours[f"{script}:1:<module>"]
+    assert tt <= ct <= module[3] + 1e-9
+    # Mutual recursion: primitive calls are the outermost only.
+    even = ours[f"{script}:5:is_even"]
+    assert (even[1], even[0]) == (26, 1)
+
+
+def test_exceptions_through_frames(py, tmp_path):
+    script = write(tmp_path, "exc.py", EXCEPTIONS)
+    theirs, ours, proc = run_both(py, tmp_path, [script])
+    assert_same_counts(theirs, ours)
+    assert ours[f"{script}:5:inner"][1] == 30
+    assert ours[f"{script}:10:middle"][1] == 30
+    assert ours[f"{script}:13:outer"][1] == 1
+
+
+def test_generators_and_coroutines(py, tmp_path):
+    script = write(tmp_path, "gen.py", GENERATORS)
+    theirs, ours, _ = run_both(py, tmp_path, [script])
+    assert_same_counts(theirs, ours)
+    # Every resume is a call, as in cProfile: numbers(5) is resumed twice
+    # and closed once, numbers(20) 21 times, numbers(4) 5, numbers(3) 4.
+    assert ours[f"{script}:2:numbers"][1] == 3 + 21 + 5 + 4
+
+
+def test_module_mode(py, tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "__main__.py").write_text(textwrap.dedent("""
+        import sys
+        from pkg.work import run
+        print(run(int(sys.argv[1])), sys.argv[1:])
+    """))
+    (pkg / "work.py").write_text(textwrap.dedent("""
+        def square(x):
+            return x * x
+
+        def run(n):
+            return sum(square(i) for i in range(n))
+    """))
+    theirs, ours, proc = run_both(py, tmp_path, ["-m", "pkg"], "50")
+    assert "['50']" in proc.stdout
+    # runpy's own frames differ (cProfile runs run_module from exec); the
+    # program's functions must agree.
+    in_pkg = lambda key: key.startswith(str(pkg))  # noqa: E731
+    assert_same_counts(theirs, ours, keep=in_pkg)
+    assert ours[f"{pkg}/work.py:2:square"][1] == 50
+
+
+def test_threads_profiled_on_every_version(py, tmp_path):
+    script = write(tmp_path, "thr.py", THREADS)
+    out = tmp_path / "thr.pstats"
+    proc = py.spy("profile", "-o", out, script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ours = load(py, out)
+    # 3 threads x 100 + the main thread's 10 (cProfile sees the threads
+    # only on 3.12+).
+    assert ours[f"{script}:4:helper"][1] == 310
+    assert ours[f"{script}:7:work"][1] == 4
+    if py.version >= "3.12":
+        theirs = tmp_path / "theirs.prof"
+        py.py("-m", "cProfile", "-o", theirs, script, cwd=tmp_path)
+        t = load(py, theirs)
+        for fn in ("4:helper", "7:work"):
+            assert ours[f"{script}:{fn}"][1] == t[f"{script}:{fn}"][1]
+    # The per-thread breakdown: one table per thread after the merged one.
+    proc = py.spy("profile", "--threads", "-s", "ncalls", script,
+                  cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    heads = re.findall(r"^Thread (.+) \(id \d+\)$", proc.stdout, re.M)
+    assert "MainThread" in heads and len(heads) == 4, proc.stdout
+
+
+def test_table_matches_cprofile_layout(py, tmp_path):
+    script = write(tmp_path, "rec.py", RECURSION)
+    proc = py.spy("profile", "-s", "tottime", script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    # The program's output first, then the table, as cProfile prints it.
+    assert lines[0] == "done"
+    assert re.match(r"^         \d+ function calls \(\d+ primitive calls\) "
+                    r"in \d+\.\d{3} seconds$", lines[1]), lines[1]
+    assert lines[2] == ""
+    assert lines[3] == "   Ordered by: internal time"
+    assert lines[4] == ""
+    assert lines[5] == ("   ncalls  tottime  percall  cumtime  percall "
+                        "filename:lineno(function)")
+    rows = lines[6:]
+    assert re.match(r"^ +8361/1 +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +"
+                    r"\d+\.\d{3} rec\.py:2\(fib\)$",
+                    next(r for r in rows if "fib" in r))
+    assert any(r.endswith(" {built-in method builtins.sorted}")
+               for r in rows)
+    tot = [float(r.split()[1]) for r in rows if r.strip()]
+    assert tot == sorted(tot, reverse=True)
+    assert proc.stdout.endswith("\n\n\n")
+
+
+def test_pstats_file_like_cprofiles_dump(py, tmp_path):
+    theirs, ours, _ = run_both(py, tmp_path, [JULIA], "30", "20")
+    t, o = counts(theirs), counts(ours)
+    assert set(o) == set(t)
+    for key, (cc, nc, tt, ct, callers) in ours.items():
+        assert 0 <= tt <= ct + 1e-9
+        for caller in callers:
+            # gprof2dot needs every caller to be a function of its own.
+            assert caller in ours
+    # The same file loads in pstats' printer too.
+    proc = py.py("-c", "import pstats, sys; "
+                 "pstats.Stats(sys.argv[1]).sort_stats('cumulative')"
+                 ".print_stats(5).print_callers(3)",
+                 tmp_path / "ours.pstats")
+    assert proc.returncode == 0, proc.stderr
+    assert "calc_pure_python" in proc.stdout
+
+
+def test_no_builtins(py, tmp_path):
+    script = write(tmp_path, "rec.py", RECURSION)
+    out = tmp_path / "nb.pstats"
+    proc = py.spy("profile", "--no-builtins", "-o", out, script)
+    assert proc.returncode == 0, proc.stderr
+    stats = load(py, out)
+    assert not [k for k in stats if k.startswith("~:")]
+    assert stats[f"{script}:2:fib"][1] == 8361
+
+
+def test_exit_status_and_traceback_kept(py, tmp_path):
+    exiting = write(tmp_path, "ex.py", """
+        import sys
+        def work():
+            return sum(range(100))
+        work()
+        sys.exit(3)
+    """)
+    out = tmp_path / "ex.pstats"
+    proc = py.spy("profile", "-o", out, exiting)
+    assert proc.returncode == 3, proc.stderr
+    assert f"{exiting}:3:work" in load(py, out)
+
+    raising = write(tmp_path, "raise.py", """
+        def fail():
+            raise ValueError("boom")
+        fail()
+    """)
+    out = tmp_path / "raise.pstats"
+    proc = py.spy("profile", "-o", out, raising)
+    plain = py.py(raising)
+    assert proc.returncode == plain.returncode == 1
+    assert proc.stderr.splitlines()[:len(plain.stderr.splitlines())] == \
+        plain.stderr.splitlines()
+    assert f"{raising}:2:fail" in load(py, out)
+    # Without -o the table is still printed.
+    proc = py.spy("profile", raising)
+    assert proc.returncode == 1
+    assert "raise.py:2(fail)" in proc.stdout
+
+
+def test_sigterm_still_writes_the_profile(py, tmp_path):
+    script = write(tmp_path, "sleepy.py", """
+        import sys, time
+        def nap():
+            time.sleep(60)
+        print("ready", flush=True)
+        nap()
+    """)
+    out = tmp_path / "term.pstats"
+    proc = subprocess.Popen([py.spyglass, "profile", "-o", str(out),
+                             str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=py.env,
+                            cwd="/tmp")
+    assert proc.stdout.readline() == "ready\n"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM, err
+    stats = load(py, out)
+    assert stats[f"{script}:3:nap"][1] == 1
+    assert "~:0:<built-in method time.sleep>" in stats
+
+
+def test_bad_input(py, tmp_path):
+    proc = py.spy("profile", tmp_path / "missing.py")
+    assert proc.returncode == 2
+    assert "can't open file" in proc.stderr
+
+    bad = write(tmp_path, "bad.py", "def f(:\n    pass\n")
+    proc = py.spy("profile", bad)
+    plain = py.py(bad)
+    assert proc.returncode == plain.returncode == 1
+    assert "SyntaxError" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == plain.stderr.splitlines()[-1]
+
+    proc = py.spy("profile", "-s", "bogus", bad)
+    assert proc.returncode == 2
+    assert "unknown sort key 'bogus'" in proc.stderr
+    for key in ("cumulative", "tottime", "ncalls", "stdname", "pcalls"):
+        assert key in proc.stderr
+    proc = py.spy("profile", "-f", "nope", bad)
+    assert proc.returncode == 2 and "pstats" in proc.stderr
+    proc = py.spy("profile", "-o", tmp_path / "x.unknown", bad)
+    assert proc.returncode == 2 and "-f FORMAT" in proc.stderr
+
+
+def test_help_without_python(any_py):
+    proc = any_py.spy("profile", "--help")
+    assert proc.returncode == 0
+    assert "usage: spyglass profile" in proc.stdout
+    for name in ("pstats", "flamegraph", "speedscope", "collapsed",
+                 "chrometrace", "text"):
+        assert name in proc.stdout
+
+
+API = """
+import sys, pstats, io
+import spyglass
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+with spyglass.Profile() as p:
+    fib(12)
+p.print_stats(sort="cumulative")
+p.dump(sys.argv[1])
+p.dump(sys.argv[2])          # .svg: the format follows the extension
+st = pstats.Stats(p)        # like a cProfile.Profile
+fib_key = [k for k in st.stats if k[2] == "fib"][0]
+print("fib calls", st.stats[fib_key][1], st.stats[fib_key][0])
+
+q = spyglass.Profile(builtins=False)
+
+@q
+def work(n):
+    return [fib(i) for i in range(n)]
+
+work(8)
+work(8)
+print("wrapped", work.__name__, work.__wrapped__.__name__)
+qs = pstats.Stats(q).stats
+counts = {k[2]: v[1] for k, v in qs.items()}
+print("work", counts["work"], "builtins", any(k[0] == "~" for k in qs))
+"""
+
+
+def test_python_api(py, tmp_path):
+    script = write(tmp_path, "api.py", API)
+    out, svg = tmp_path / "api.pstats", tmp_path / "api.svg"
+    proc = py.py(script, out, svg)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^\s+465/1 .* api\.py:5\(fib\)$", proc.stdout, re.M), \
+        proc.stdout
+    assert "fib calls 465 1" in proc.stdout
+    assert "wrapped work work" in proc.stdout
+    assert "work 2 builtins False" in proc.stdout
+    assert load(py, out)[f"{script}:5:fib"][1] == 465
+    ET.parse(svg)
+
+
+XSS = '''
+import os
+
+def make(name):
+    def f(n):
+        return sum(range(n))
+    f.__code__ = f.__code__.replace(co_name=name)
+    return f
+
+evil = make("<script>alert(1)</script>")
+amp = make('a&b "quoted" \\'x\\'')
+for _ in range(3):
+    evil(1000)
+    amp(10)
+'''
+
+
+@pytest.mark.xfail(reason="issue 6 (lines) also exports its line profiler "
+                   "as spyglass.profile and its init runs after this one; "
+                   "the name must be settled between issues 5 and 6",
+                   strict=False)
+def test_spyglass_profile_is_the_function_profiler(py):
+    proc = py.py("-c", "import spyglass; "
+                 "assert spyglass.profile is spyglass.Profile")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_flamegraph_svg_escapes_names(py, tmp_path):
+    d = tmp_path / 'we&ird "dir"'
+    d.mkdir()
+    script = write(d, "xss.py", XSS)
+    out = tmp_path / "x.svg"
+    proc = py.spy("profile", "-o", out, script)
+    assert proc.returncode == 0, proc.stderr
+    tree = ET.parse(out)
+    ns = "{http://www.w3.org/2000/svg}"
+    scripts = tree.getroot().findall(f".//{ns}script")
+    assert len(scripts) == 1  # our own, holding no data
+    assert "alert(1)" not in scripts[0].text
+    titles = [t.text for t in tree.getroot().iter(f"{ns}title")]
+    assert any(t.startswith("<script>alert(1)</script> (") for t in titles)
+    assert any(t.startswith('a&b "quoted" \'x\' (') and 'we&ird "dir"' in t
+               for t in titles)
+    raw = out.read_text()
+    assert "<script>alert" not in raw
+    groups = tree.getroot().findall(f".//{ns}g[@class='f']")
+    assert len(groups) >= 4
+
+
+def test_speedscope_and_collapsed_and_chrome(py, tmp_path):
+    script = write(tmp_path, "thr.py", THREADS)
+    ss, col, ct = (tmp_path / "p.json", tmp_path / "p.collapsed",
+                   tmp_path / "p.trace.json")
+    for out in (ss, col, ct):
+        proc = py.spy("profile", "-o", out, script)
+        assert proc.returncode == 0, proc.stderr
+
+    doc = json.loads(ss.read_text())
+    assert doc["$schema"] == \
+        "https://www.speedscope.app/file-format-schema.json"
+    frames = doc["shared"]["frames"]
+    assert {"helper", "work"} <= {f["name"] for f in frames}
+    assert len(doc["profiles"]) == 4  # one per thread
+    for prof in doc["profiles"]:
+        assert prof["type"] == "sampled" and prof["unit"] == "nanoseconds"
+        assert len(prof["samples"]) == len(prof["weights"])
+        assert all(0 <= i < len(frames) for s in prof["samples"] for i in s)
+        assert prof["endValue"] == sum(prof["weights"])
+
+    line_re = re.compile(r"^(.+) (\d+)$")
+    frame_re = re.compile(r"^[^ ]+ \((?P<file>.*):(?P<line>\d+)\)$")
+    stacks = {}
+    for line in col.read_text().splitlines():
+        m = line_re.match(line)
+        assert m, line
+        stacks[m.group(1)] = int(m.group(2))
+        for fr in m.group(1).split(";"):
+            assert frame_re.match(fr) or fr.startswith("<"), fr
+    assert any(s.endswith(f"helper ({script}:4)") for s in stacks)
+
+    trace = json.loads(ct.read_text())
+    events = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    assert {e["name"] for e in events} >= {"helper", "work"}
+    meta = [e for e in trace["traceEvents"] if e["ph"] == "M"]
+    assert len({e["tid"] for e in meta}) == 4  # reused idents kept apart
+    # Children lie within their parents: per tid, events nest.
+    for tid in {e["tid"] for e in events}:
+        evs = sorted((e for e in events if e["tid"] == tid),
+                     key=lambda e: (e["ts"], -e["dur"]))
+        stack = []
+        for e in evs:
+            while stack and e["ts"] >= stack[-1] - 1e-6:
+                stack.pop()
+            if stack:
+                assert e["ts"] + e["dur"] <= stack[-1] + 1e-3
+            stack.append(e["ts"] + e["dur"])
