@@ -1,0 +1,177 @@
+/* Unit tests for src/writers/: the registry, pstats marshal bytes, the
+ * text table, collapsed stacks, and escaping in the flame graph. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "writers/writers.h"
+
+static const char *const metrics[] = {"ns", "calls"};
+
+static sg_profile *
+small_profile(const char *evil)
+{
+    sg_profile *p = sg_profile_new(2, metrics);
+    sg_func_id m = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/d/m.py", 3, 0);
+    sg_func_id e = sg_profile_func(p, SG_FUNC_PYTHON, evil, "/d/a&b.py", 7, 0);
+    sg_func_id l = sg_profile_func(p, SG_FUNC_BUILTIN,
+                                   "<built-in method builtins.len>", "~", 0,
+                                   0);
+    sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 42, "MainThread");
+    sg_node_id nm = sg_profile_child(p, t, sg_profile_frame(p, m, 0));
+    p->nodes[nm].self[0] = 2000000;
+    p->nodes[nm].self[1] = 1;
+    sg_node_id ne = sg_profile_child(p, nm, sg_profile_frame(p, e, 0));
+    p->nodes[ne].self[0] = 6000000;
+    p->nodes[ne].self[1] = 3;
+    sg_node_id nl = sg_profile_child(p, ne, sg_profile_frame(p, l, 0));
+    p->nodes[nl].self[0] = 1000000;
+    p->nodes[nl].self[1] = 3;
+    return p;
+}
+
+static void
+test_registry(void)
+{
+    CHECK_STR(sg_writer_for_path("out.pstats")->name, "pstats");
+    CHECK_STR(sg_writer_for_path("a/b.prof")->name, "pstats");
+    CHECK_STR(sg_writer_for_path("x.svg")->name, "flamegraph");
+    CHECK_STR(sg_writer_for_path("x.json")->name, "speedscope");
+    CHECK_STR(sg_writer_for_path("x.speedscope.json")->name, "speedscope");
+    CHECK_STR(sg_writer_for_path("x.trace.json")->name, "chrometrace");
+    CHECK_STR(sg_writer_for_path("x.folded")->name, "collapsed");
+    CHECK_STR(sg_writer_for_path("x.collapsed")->name, "collapsed");
+    CHECK_STR(sg_writer_for_path("x.txt")->name, "text");
+    CHECK(sg_writer_for_path("x") == NULL);
+    CHECK(sg_writer_for_path(".json") == NULL);
+    CHECK(sg_writer_for_path("dir.svg/x") == NULL);
+    CHECK(sg_writer_by_name("nope") == NULL);
+    CHECK(strstr(sg_writer_names(), "chrometrace") != NULL);
+    int n = 0;
+    for (const sg_writer *const *w = sg_writers(); *w; w++, n++)
+        CHECK(sg_writer_by_name((*w)->name) == *w);
+    CHECK(n == 6);
+}
+
+static uint32_t
+u32_at(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    return u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 |
+           (uint32_t)u[3] << 24;
+}
+
+static void
+test_pstats_bytes(void)
+{
+    /* One function, called 2**40 times: the big-int form. */
+    sg_profile *p = sg_profile_new(2, metrics);
+    sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "x.py", 1, 0);
+    sg_node_id n = sg_profile_child(p, SG_ROOT_NODE, sg_profile_frame(p, f, 0));
+    p->nodes[n].self[1] = 1ull << 40;
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_write_pstats(p, &o, &sb) == 0);
+    const char *s = sb_str(&sb);
+    CHECK(s[0] == '{' && s[1] == '(' && u32_at(s + 2) == 3);
+    CHECK(s[6] == 'u' && u32_at(s + 7) == 4 && memcmp(s + 11, "x.py", 4) == 0);
+    CHECK(s[15] == 'i' && u32_at(s + 16) == 1);
+    CHECK(s[20] == 'u' && u32_at(s + 21) == 1 && s[25] == 'f');
+    CHECK(s[26] == '(' && u32_at(s + 27) == 5);
+    /* cc: 6c 03000000 0000 0000 0004 */
+    static const unsigned char big[] = {'l', 3, 0, 0, 0, 0, 0, 0, 0, 0, 4};
+    CHECK(memcmp(s + 31, big, sizeof big) == 0);
+    CHECK(memcmp(s + 42, big, sizeof big) == 0);
+    CHECK(s[53] == 'g' && s[62] == 'g');
+    CHECK(s[71] == '{' && s[72] == '0' && s[73] == '0');
+    CHECK(sb.len == 74);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+static void
+test_text_table(void)
+{
+    sg_profile *p = small_profile("work");
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    o.sort = "tottime";
+    o.strip_dirs = true;
+    CHECK(sg_write_text(p, &o, &sb) == 0);
+    CHECK_STR(sb_str(&sb),
+              "         7 function calls in 0.009 seconds\n\n"
+              "   Ordered by: internal time\n\n"
+              "   ncalls  tottime  percall  cumtime  percall "
+              "filename:lineno(function)\n"
+              "        3    0.006    0.002    0.007    0.002 a&b.py:7(work)\n"
+              "        1    0.002    0.002    0.009    0.009 m.py:3(main)\n"
+              "        3    0.001    0.000    0.001    0.000 "
+              "{built-in method builtins.len}\n\n\n");
+    sb_clear(&sb);
+    o.sort = "bogus";
+    CHECK(sg_write_text(p, &o, &sb) < 0);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+static void
+test_collapsed(void)
+{
+    sg_profile *p = small_profile("a;b");
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_write_collapsed(p, &o, &sb) == 0);
+    CHECK_STR(sb_str(&sb),
+              "main (/d/m.py:3) 2000000\n"
+              "main (/d/m.py:3);a:b (/d/a&b.py:7) 6000000\n"
+              "main (/d/m.py:3);a:b (/d/a&b.py:7);"
+              "<built-in method builtins.len> 1000000\n");
+    sb_clear(&sb);
+    o.per_thread = true;
+    CHECK(sg_write_collapsed(p, &o, &sb) == 0);
+    CHECK(strncmp(sb_str(&sb), "thread (0x2A): MainThread;main", 30) == 0);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+static void
+test_flamegraph_escapes(void)
+{
+    sg_profile *p = small_profile("<script>alert(1)</script>");
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_write_flamegraph(p, &o, &sb) == 0);
+    const char *s = sb_str(&sb);
+    CHECK(strstr(s, "<script>alert") == NULL);
+    CHECK(strstr(s, "&lt;script&gt;alert(1)&lt;/script&gt;") != NULL);
+    CHECK(strstr(s, "a&amp;b.py") != NULL);
+    /* Exactly one script element: ours. */
+    const char *first = strstr(s, "<script");
+    CHECK(first && strstr(first + 1, "<script") == NULL);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+static void
+test_speedscope_and_chrome(void)
+{
+    sg_profile *p = small_profile("work");
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_write_speedscope(p, &o, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "\"samples\":[[0],[0,1],[0,1,2]]") != NULL);
+    CHECK(strstr(sb_str(&sb), "\"weights\":[2000000,6000000,1000000]") !=
+          NULL);
+    CHECK(strstr(sb_str(&sb), "\"name\":\"Thread 42 \\\"MainThread\\\"\""));
+    sb_clear(&sb);
+    CHECK(sg_write_chrometrace(p, &o, &sb) == 0);
+    /* main covers 9 ms from 0; work starts with it; len with work. */
+    CHECK(strstr(sb_str(&sb), "\"name\":\"main\",\"cat\":\"python\","
+                              "\"ph\":\"X\",\"ts\":0,\"dur\":9000") != NULL);
+    CHECK(strstr(sb_str(&sb), "\"name\":\"work\",\"cat\":\"python\","
+                              "\"ph\":\"X\",\"ts\":0,\"dur\":7000") != NULL);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+TESTS(test_registry, test_pstats_bytes, test_text_table, test_collapsed,
+      test_flamegraph_escapes, test_speedscope_and_chrome)
