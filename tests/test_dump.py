@@ -280,18 +280,23 @@ def test_stress_churn(py, tmp_path):
               f"thread_errors={stats['thread_errors']} "
               f"code_invalidated={stats['code_invalidated']} "
               f"us_per_sample={stats['us_per_sample']}")
-        # And separate dump processes (attach each time) in a row.
-        errors = 0
-        for _ in range(STRESS_DUMPS // 10):
+        # And STRESS_DUMPS separate `spyglass dump` runs in a row (attach,
+        # sample, detach each time), spread over the target's churn.
+        failed_runs = torn = 0
+        t0 = time.monotonic()
+        for _ in range(STRESS_DUMPS):
             one = run_spyglass(py.spyglass, "dump", "--pid", proc.pid,
                                "-f", "json", timeout=30)
             assert one.returncode in (0, 1), one.stderr
-            assert "Traceback" not in one.stderr
+            assert one.stderr.count("\n") <= 1, one.stderr
             if one.returncode:
-                errors += 1
+                failed_runs += 1
             else:
-                errors += json.loads(one.stdout)["errors"] > 0
-        assert errors < STRESS_DUMPS // 20
+                torn += json.loads(one.stdout)["errors"] > 0
+        print(f"{py.version}: {STRESS_DUMPS} dump runs in "
+              f"{time.monotonic() - t0:.1f} s, failed={failed_runs} "
+              f"with_torn_threads={torn}")
+        assert failed_runs + torn < STRESS_DUMPS // 20
         assert proc.poll() is None  # the target was not disturbed
     finally:
         proc.kill()
