@@ -175,6 +175,9 @@ def test_matches_faulthandler(py, target, scenario):
                 if th["frames"] and th["frames"][0]["name"] == "spin"]
         assert len(spin) == 1
         assert spin[0]["status"] == "active+gil", spin[0]
+        assert spin[0]["name"] == "spinner-ünï"
+        assert sorted(th["name"] for th in data["threads"]) == [
+            "MainThread", "sleeper", "sleeper-nested", "spinner-ünï"]
         others = [th for th in data["threads"] if th is not spin[0]]
         for th in others:
             assert th["status"] == "idle", th
@@ -199,8 +202,10 @@ def test_text_format(py, target):
     for h in heads:
         assert re.fullmatch(r"Thread 0x[0-9A-F]+ \(tid \d+\) "
                             r"\((idle|active|active\+gil|idle\+gil)\)"
-                            r"(: main thread)?", h), h
+                            r': "[^"]+"', h), h
     assert sum("(active+gil)" in h for h in heads) == 1
+    assert sum(h.endswith(': "MainThread"') for h in heads) == 1
+    assert sum(h.endswith(': "spinner-ünï"') for h in heads) == 1
     frames = [l for l in lines if l.startswith("    ")]
     assert all(re.fullmatch(r"    \S+ \(.+:\d+\)", f) for f in frames), frames
     park = marked_line(t.script, "# PARK_SLEEP")

@@ -37,6 +37,11 @@ PROBE = r'''
 #  include <frameobject.h>
 #else
 #  include "internal/pycore_frame.h"
+#  include "internal/pycore_dict.h"
+#  include "internal/pycore_object.h"
+#endif
+#if PY_MINOR_VERSION >= 10
+#  include "internal/pycore_moduleobject.h"
 #endif
 #define F(name, type, member) \
     printf("%s %zu\n", name, (size_t)offsetof(type, member));
@@ -165,6 +170,73 @@ int main(void)
         memset(&o, 0, sizeof o); o.state.ascii = 1;
         memcpy(&w, &o.state, sizeof w); V("u_ascii_mask", w)
     }
+    /* Dicts, modules, ints and instance dicts: for thread names, read from
+     * threading._active. */
+    F("dict_ma_keys", PyDictObject, ma_keys)
+    F("dict_ma_values", PyDictObject, ma_values)
+#if PY_MINOR_VERSION <= 10
+    /* PyDictKeysObject and its entries are private to Objects/ in these
+     * versions (Objects/dict-common.h is not installed): the layout is
+     * {Py_ssize_t dk_refcnt, dk_size; lookup fn; Py_ssize_t dk_usable,
+     * dk_nentries; char dk_indices[]} followed by {hash, key, value}
+     * entries. Spelled out here, the one place. */
+    V("dk_size", 8)
+    V("dk_nentries", 32)
+    V("dk_indices", 40)
+    V("dk_entry_size", 24)
+#else
+    F("dk_log2_size", PyDictKeysObject, dk_log2_size)
+    F("dk_log2_index_bytes", PyDictKeysObject, dk_log2_index_bytes)
+    F("dk_kind", PyDictKeysObject, dk_kind)
+    F("dk_nentries", PyDictKeysObject, dk_nentries)
+    F("dk_indices", PyDictKeysObject, dk_indices)
+    S("dk_entry_size", PyDictKeyEntry)
+    S("dk_uentry_size", PyDictUnicodeEntry)
+    F("dv_values", PyDictValues, values)
+    V("tpflags_managed_dict", Py_TPFLAGS_MANAGED_DICT)
+    {
+        /* Where an instance's managed dict pointer sits, relative to the
+         * object (negative): asked of the version's own accessor. */
+        static char buf[256];
+        PyObject *o = (PyObject *)(buf + 128);
+#  if PY_MINOR_VERSION == 12
+        V("managed_dict_offset",
+          (char *)_PyObject_DictOrValuesPointer(o) - (char *)o)
+#  else
+        V("managed_dict_offset", MANAGED_DICT_OFFSET)
+#  endif
+#  if PY_MINOR_VERSION == 11
+        V("managed_values_offset",
+          (char *)_PyObject_ValuesPointer(o) - (char *)o)
+#  endif
+    }
+#endif
+#if PY_MINOR_VERSION >= 13
+    V("tpflags_inline_values", Py_TPFLAGS_INLINE_VALUES)
+#endif
+#if PY_MINOR_VERSION >= 10
+    F("md_dict", PyModuleObject, md_dict)
+#else
+    /* PyModuleObject is private to Objects/moduleobject.c before 3.10:
+     * {PyObject_HEAD; PyObject *md_dict; ...}. */
+    V("md_dict", 16)
+#endif
+    F("tp_basicsize", PyTypeObject, tp_basicsize)
+    F("tp_dictoffset", PyTypeObject, tp_dictoffset)
+    F("ht_cached_keys", PyHeapTypeObject, ht_cached_keys)
+#if PY_MINOR_VERSION <= 11
+    F("long_size", PyVarObject, ob_size)
+    F("long_digit", PyLongObject, ob_digit)
+#else
+    F("long_size", PyLongObject, long_value.lv_tag)
+    F("long_digit", PyLongObject, long_value.ob_digit)
+#endif
+    V("long_shift", PyLong_SHIFT)
+#if PY_MINOR_VERSION >= 12
+    F("is_modules", PyInterpreterState, imports.modules)
+#else
+    F("is_modules", PyInterpreterState, modules)
+#endif
 #if PY_MINOR_VERSION >= 13
     /* Where each value lives inside _Py_DebugOffsets (read from the
      * target at attach time). */
@@ -228,6 +300,12 @@ FIELDS = [
     "ob_type", "var_ob_size", "tp_name", "tp_flags", "bytes_sval",
     "u_length", "u_state", "u_ascii_size", "u_compact_size", "u_data",
     "u_kind_mask", "u_compact_mask", "u_ascii_mask",
+    "dict_ma_keys", "dict_ma_values", "dk_size", "dk_log2_size",
+    "dk_log2_index_bytes", "dk_kind", "dk_nentries", "dk_indices",
+    "dk_entry_size", "dk_uentry_size", "dv_values", "tpflags_managed_dict",
+    "managed_dict_offset", "managed_values_offset", "tpflags_inline_values", "md_dict",
+    "tp_basicsize", "tp_dictoffset", "ht_cached_keys", "long_size",
+    "long_digit", "long_shift", "is_modules",
 ]
 DBG_FIELDS = [
     "dbg_size", "dbg_version", "dbg_free_threaded", "dbg_rt_size",
@@ -265,7 +343,7 @@ def probe(prefix):
         src = Path(tmp, "probe.c")
         exe = Path(tmp, "probe")
         src.write_text(PROBE)
-        cmd = ["gcc", "-std=gnu11", "-w", f"-I{inc}", f"-I{inc}/internal",
+        cmd = ["gcc", "-std=gnu11", "-w", "-DNDEBUG", f"-I{inc}", f"-I{inc}/internal",
                str(src), "-o", str(exe)]
         subprocess.run(cmd, check=True)
         out = subprocess.run([str(exe)], capture_output=True, text=True,

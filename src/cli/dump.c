@@ -81,7 +81,9 @@ print_text(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
         if (t->native_id)
             sb_printf(sb, " (tid %llu)", (unsigned long long)t->native_id);
         sb_printf(sb, " (%s)", status_of(t));
-        if (t->is_main)
+        if (t->name)
+            sb_printf(sb, ": \"%s\"", t->name);
+        else if (t->is_main)
             sb_puts(sb, ": main thread");
         sb_putc(sb, '\n');
         for (size_t k = 0; k < t->n_frames; k++) {
@@ -139,7 +141,10 @@ print_json(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
         else
             json_null(&j);
         json_key(&j, "name");
-        json_null(&j);
+        if (t->name)
+            json_string(&j, t->name);
+        else
+            json_null(&j);
         json_key(&j, "is_main");
         json_bool(&j, t->is_main);
         json_key(&j, "status");
@@ -328,6 +333,8 @@ cmd_dump(int argc, char **argv)
                 (double)st.reads / (double)st.samples,
                 (double)(st.reads + st.proc_reads) / (double)st.samples);
     }
+    if (ok)
+        remote_thread_names(r, &s);
     if (!ok) {
         sg_error("%s", err.msg);
         rm_sample_free(&s);

@@ -38,6 +38,14 @@ typedef struct sg_layout {
     uint32_t ob_type, var_ob_size, tp_name, tp_flags, bytes_sval;
     uint32_t u_length, u_state, u_ascii_size, u_compact_size, u_data,
         u_kind_mask, u_compact_mask, u_ascii_mask;
+    /* dicts, modules, ints, instance dicts (thread names); dk_size is for
+     * <=3.10, dk_log2_* for 3.11+; managed_dict_offset is negative */
+    uint32_t dict_ma_keys, dict_ma_values, dk_size, dk_log2_size,
+        dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices, dk_entry_size,
+        dk_uentry_size, dv_values, tpflags_managed_dict;
+    int32_t managed_dict_offset, managed_values_offset;
+    uint32_t tpflags_inline_values, md_dict, tp_basicsize, tp_dictoffset,
+        ht_cached_keys, long_size, long_digit, long_shift, is_modules;
 } sg_layout;
 
 /* Byte positions of values inside _Py_DebugOffsets (3.13+). */

@@ -142,6 +142,10 @@ pm_read(procmem *pm, uint64_t addr, void *buf, size_t len)
         return 0;
     }
     pm->stats.failures++;
+    if (getenv("SG_DEBUG_READS"))
+        fprintf(stderr, "read fail %llx len %zu n %zd errno %d map %s\n",
+                (unsigned long long)addr, len, n, errno,
+                pm_maps_find(&pm->maps, addr) ? "known" : "unknown");
     if (n >= 0)
         errno = EFAULT;
     return -1;
@@ -192,6 +196,9 @@ pm_readv(procmem *pm, pm_iov *v, size_t n)
         if (j < i) {
             /* v[j] faulted (or came back short): count it, resume after. */
             pm->stats.failures++;
+            if (getenv("SG_DEBUG_READS"))
+                fprintf(stderr, "readv fail %llx len %zu\n",
+                        (unsigned long long)v[j].addr, v[j].len);
             i = j + 1;
         }
     }
@@ -248,15 +255,22 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
         back = BLOCK_MAX / 2;
         fwd = BLOCK_MAX / 2 - len;
     }
-    uint64_t lo = addr - back < m->start || addr < back ? m->start : addr - back;
-    uint64_t hi = addr + len + fwd > m->end ? m->end : addr + len + fwd;
     pm_block *b = &pm->blocks[pm->next_block];
     pm->next_block = (pm->next_block + 1) % PM_BLOCKS;
     if (!b->buf)
         b->buf = sg_xmalloc(BLOCK_MAX);
     b->len = 0;
+    uint64_t lo = addr - back < m->start || addr < back ? m->start : addr - back;
+    uint64_t hi = addr + len + fwd > m->end ? m->end : addr + len + fwd;
     if (pm_read(pm, lo, b->buf, (size_t)(hi - lo)) != 0) {
-        /* The map may be stale: fall back to the exact range. */
+        /* The window crossed memory unmapped since the maps were read (a
+         * thread and its stacks went away): re-read the maps once per
+         * sample so later samples do not fail the same way, and settle for
+         * the exact range now. */
+        if (!pm->reloaded) {
+            pm->reloaded = true;
+            pm_maps_reload(pm);
+        }
         return pm_read(pm, addr, buf, len);
     }
     b->addr = lo;

@@ -6,6 +6,7 @@
  * nearby addresses (frames on a 3.11+ data stack, tstates, frame objects
  * in one pymalloc pool) into one larger read; windows are clipped to the
  * target's mappings so a read never straddles into unmapped memory.
+ * SG_DEBUG_READS=1 in the environment prints every failed read.
  */
 #ifndef SG_REMOTE_PROCMEM_H
 #define SG_REMOTE_PROCMEM_H

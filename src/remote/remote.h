@@ -59,6 +59,8 @@ typedef struct rm_thread {
     uint64_t thread_id;  /* threading.get_ident() (pthread_t) */
     uint64_t native_id;  /* kernel tid, 0 when unknown */
     uint64_t tstate;     /* address of the PyThreadState */
+    const char *name;    /* threading's name; NULL unless looked up with
+                            remote_thread_names */
     bool holds_gil;
     bool active;         /* on CPU (state R) per /proc */
     bool is_main;
@@ -104,6 +106,10 @@ void remote_close(remote *r);
  * reason in err when not NULL). */
 int remote_sample(remote *r, rm_sample *s, rm_error *err);
 void rm_sample_free(rm_sample *s);
+/* Fill the threads' names from threading._active (a few dozen reads: call
+ * it once per dump, or when a sampler meets a new thread id). Returns how
+ * many were named, or -1 when threading's table could not be read. */
+int remote_thread_names(remote *r, rm_sample *s);
 /* The function of a frame: kind SG_FUNC_PYTHON, name (qualified on 3.11+),
  * absolute file, first line. The pointer is valid until the next
  * remote_sample; its strings until remote_close. */

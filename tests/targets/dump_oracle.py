@@ -94,9 +94,12 @@ def run(scenario):
         recurse(int(os.environ.get("DEPTH", "500")) - 1)
     elif scenario == "threads":
         ev = threading.Event()
-        for target in (sleeper, sleeper_nested):
-            threading.Thread(target=target, args=(ev,), daemon=True).start()
-        threading.Thread(target=spin, daemon=True).start()
+        for name, target in (("sleeper", sleeper),
+                             ("sleeper-nested", sleeper_nested)):
+            threading.Thread(target=target, args=(ev,), name=name,
+                             daemon=True).start()
+        threading.Thread(target=spin, name="spinner-ünï",
+                         daemon=True).start()
         while len(started) < 3:
             time.sleep(0.01)
         time.sleep(0.2)  # let them reach their parking places

@@ -1,0 +1,357 @@
+/* test_remote.c -- unit tests of the remote reader's pure parts: line
+ * tables, str transcoding, the ELF parser (including truncated and garbage
+ * images), _Py_DebugOffsets validation, maps parsing and batched reads. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "common/strbuf.h"
+#include "remote/elf.h"
+#include "remote/layout.h"
+#include "remote/linetable.h"
+#include "remote/procmem.h"
+#include "remote/pystr.h"
+
+static void
+test_lnotab(void)
+{
+    /* 3.8/3.9: (addr incr, line incr) */
+    const uint8_t t[] = {6, 1, 4, 2, 2, (uint8_t)-3};
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, 0) == 10);
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, 5) == 10);
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, 6) == 11);
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, 9) == 11);
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, 10) == 13);
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, 12) == 10);
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, 500) == 10);
+    CHECK(lt_line(LT_LNOTAB, t, sizeof t, 10, -1) == 10);
+    CHECK(lt_line(LT_LNOTAB, t, 3, 10, 12) == 11); /* truncated */
+}
+
+static void
+test_linetable310(void)
+{
+    /* 3.10: (bytes covered, line delta; -128 = no line) */
+    const uint8_t t[] = {4, 0, 6, 2, 2, (uint8_t)-128, 4, (uint8_t)-1};
+    CHECK(lt_line(LT_LINETABLE310, t, sizeof t, 20, 0) == 20);
+    CHECK(lt_line(LT_LINETABLE310, t, sizeof t, 20, 3) == 20);
+    CHECK(lt_line(LT_LINETABLE310, t, sizeof t, 20, 4) == 22);
+    CHECK(lt_line(LT_LINETABLE310, t, sizeof t, 20, 9) == 22);
+    CHECK(lt_line(LT_LINETABLE310, t, sizeof t, 20, 10) == -1);
+    CHECK(lt_line(LT_LINETABLE310, t, sizeof t, 20, 12) == 21);
+    CHECK(lt_line(LT_LINETABLE310, t, sizeof t, 20, 16) == -1); /* past */
+}
+
+static void
+test_locations(void)
+{
+    /* 3.11+: one entry of each form. */
+    const uint8_t t[] = {
+        0x80 | 13 << 3 | 0, 0x00,             /* no column, +0, 1 unit */
+        0x80 | 11 << 3 | 1, 3, 9,             /* one-line, +1, 2 units */
+        0x80 | 14 << 3 | 0, 0x03, 0, 1, 2,    /* long, -1, 1 unit */
+        0x80 | 15 << 3 | 0,                   /* no location, 1 unit */
+        0x80 | 0 << 3 | 0, 5,                 /* short, +0, 1 unit */
+        0x80 | 13 << 3 | 2, 0x0a,             /* no column, +5, 3 units */
+    };
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 0) == 10);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 2) == 11);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 4) == 11);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 6) == 10);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 8) == -1);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 10) == 10);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 12) == 15);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 16) == 15);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 18) == -1);
+    CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, -2) == 10);
+    /* Garbage and truncation never read past the buffer. */
+    uint8_t junk[64];
+    srand(7);
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)rand() % sizeof junk;
+        for (size_t i = 0; i < n; i++)
+            junk[i] = (uint8_t)rand();
+        for (int f = LT_LNOTAB; f <= LT_LOCATIONS; f++)
+            (void)lt_line((lt_format)f, junk, n, 1, rand() % 300);
+    }
+    CHECK(lt_line(LT_LOCATIONS, t, 1, 10, 0) == -1); /* cut mid-entry */
+}
+
+static void
+test_pystr(void)
+{
+    strbuf sb = STRBUF_INIT;
+    const uint8_t latin1[] = {'g', 'r', 0xfc, 0xdf, 'e'};
+    pystr_to_utf8(&sb, latin1, 5, 1);
+    CHECK_STR(sb_str(&sb), "gr\xc3\xbc\xc3\x9f" "e");
+    sb_clear(&sb);
+    const uint16_t ucs2[] = {0x51fd, 0x6570, 0xd800};
+    pystr_to_utf8(&sb, ucs2, 3, 2);
+    CHECK_STR(sb_str(&sb), "\xe5\x87\xbd\xe6\x95\xb0\xef\xbf\xbd");
+    sb_clear(&sb);
+    const uint32_t ucs4[] = {0x20000, 'a', 0x110000};
+    pystr_to_utf8(&sb, ucs4, 3, 4);
+    CHECK_STR(sb_str(&sb), "\xf0\xa0\x80\x80" "a\xef\xbf\xbd");
+    sb_free(&sb);
+}
+
+static uint8_t *
+read_self(size_t *n)
+{
+    FILE *f = fopen("/proc/self/exe", "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 20, len = 0;
+    uint8_t *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        if (len == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    *n = len;
+    return buf;
+}
+
+/* Run every lookup the reader makes; the result does not matter. */
+static void
+poke(const uint8_t *data, size_t n)
+{
+    elf_image img;
+    if (elf_parse(&img, data, n) != 0)
+        return;
+    elf_symbol s;
+    uint64_t a, z;
+    char v[32];
+    (void)elf_find_symbol(&img, "_PyRuntime", &s);
+    (void)elf_find_symbol(&img, "main", &s);
+    (void)elf_find_section(&img, ".PyRuntime", &a, &z);
+    (void)elf_find_string(&img, ".rodata", "3.1", v, sizeof v);
+}
+
+static void
+test_elf_self(void)
+{
+    size_t n = 0;
+    uint8_t *self = read_self(&n);
+    CHECK(self != NULL);
+    if (!self)
+        return;
+    elf_image img;
+    CHECK(elf_parse(&img, self, n) == 0);
+    elf_symbol s;
+    CHECK(elf_find_symbol(&img, "main", &s) && s.value != 0);
+    CHECK(!elf_find_symbol(&img, "no_such_symbol_here", &s));
+    uint64_t addr, size;
+    CHECK(elf_find_section(&img, ".text", &addr, &size) && size > 0);
+    CHECK(!elf_find_section(&img, ".PyRuntime", &addr, &size));
+    CHECK(img.has_load);
+    /* The same through the file API. */
+    elf_image f;
+    CHECK(elf_open_file(&f, "/proc/self/exe") == 0);
+    CHECK(elf_find_symbol(&f, "main", &s));
+    elf_close(&f);
+    CHECK(elf_open_file(&f, "/proc/self/status") == -1); /* not ELF */
+    CHECK(elf_open_file(&f, "/nonexistent") == -1);
+
+    /* Every truncation of the image. */
+    size_t step = n / 4000 + 1;
+    for (size_t k = 0; k < n; k += step) {
+        uint8_t *cut = malloc(k ? k : 1);
+        memcpy(cut, self, k);
+        poke(cut, k);
+        free(cut);
+    }
+    /* Random corruption of headers and tables. */
+    uint8_t *copy = malloc(n);
+    srand(42);
+    for (int round = 0; round < 300; round++) {
+        memcpy(copy, self, n);
+        for (int b = 0; b < 16; b++) {
+            size_t pos = (size_t)rand() % (round % 2 ? 4096 : n);
+            copy[pos] = (uint8_t)rand();
+        }
+        /* Aim at the section header table too. */
+        uint64_t shoff;
+        memcpy(&shoff, copy + 40, 8);
+        if (shoff < n && n - shoff > 64) {
+            size_t pos = (size_t)shoff + (size_t)rand() % (n - shoff);
+            copy[pos] ^= (uint8_t)(1u << (rand() % 8));
+        }
+        poke(copy, n);
+    }
+    free(copy);
+    /* Pure garbage with an ELF magic. */
+    uint8_t junk[512];
+    for (int round = 0; round < 500; round++) {
+        for (size_t i = 0; i < sizeof junk; i++)
+            junk[i] = (uint8_t)rand();
+        memcpy(junk, "\x7f" "ELF\x02\x01", 6);
+        junk[18] = 62;
+        junk[19] = 0;
+        poke(junk, sizeof junk);
+    }
+    free(self);
+}
+
+static void
+put64(uint8_t *buf, uint32_t pos, uint64_t v)
+{
+    memcpy(buf + pos, &v, 8);
+}
+
+/* A _Py_DebugOffsets image holding the generated 3.13 values. */
+static void
+fake_debug(uint8_t *buf, const sg_debug_layout *d, const sg_layout *L)
+{
+    memset(buf, 0, d->size);
+    memcpy(buf, "xdebugpy", 8);
+    put64(buf, d->version, L->version);
+    put64(buf, d->rt_size, L->rt_size);
+    put64(buf, d->rt_interpreters_head, L->rt_interpreters_head);
+    put64(buf, d->is_size, 200000);
+    put64(buf, d->is_next, L->is_next);
+    put64(buf, d->is_threads_head, L->is_threads_head);
+    put64(buf, d->is_ceval_gil, L->is_ceval_gil);
+    put64(buf, d->is_gil, L->is_gil);
+    put64(buf, d->is_gil_locked, L->is_gil + L->gil_locked);
+    put64(buf, d->is_gil_holder, L->is_gil + L->gil_last_holder);
+    put64(buf, d->ts_size, L->ts_size);
+    put64(buf, d->ts_next, L->ts_next);
+    put64(buf, d->ts_interp, L->ts_interp);
+    put64(buf, d->ts_frame, L->ts_frame);
+    put64(buf, d->ts_thread_id, L->ts_thread_id);
+    put64(buf, d->ts_native_thread_id, L->ts_native_thread_id);
+    put64(buf, d->ts_status, L->ts_status);
+    put64(buf, d->fr_size, L->fr_size);
+    put64(buf, d->fr_back, L->fr_back);
+    put64(buf, d->fr_code, L->fr_code);
+    put64(buf, d->fr_instr, L->fr_instr);
+    put64(buf, d->fr_owner, L->fr_owner);
+    put64(buf, d->co_size, L->co_size);
+    put64(buf, d->co_filename, L->co_filename);
+    put64(buf, d->co_name, L->co_name);
+    put64(buf, d->co_qualname, L->co_qualname);
+    put64(buf, d->co_linetable, L->co_linetable);
+    put64(buf, d->co_firstlineno, L->co_firstlineno);
+    put64(buf, d->co_code_adaptive, L->co_code_adaptive);
+    put64(buf, d->ob_type, L->ob_type);
+    put64(buf, d->tp_name, L->tp_name);
+    put64(buf, d->tp_flags, L->tp_flags);
+    put64(buf, d->bytes_sval, L->bytes_sval);
+    put64(buf, d->var_ob_size, L->var_ob_size);
+    put64(buf, d->u_size, L->u_data + 8);
+    put64(buf, d->u_state, L->u_state);
+    put64(buf, d->u_length, L->u_length);
+    put64(buf, d->u_ascii_size, L->u_ascii_size);
+}
+
+static void
+test_layouts(void)
+{
+    for (unsigned m = 8; m <= 13; m++) {
+        const sg_layout *L = layout_for_minor(m);
+        CHECK(L != NULL);
+        if (!L)
+            continue;
+        CHECK(L->minor == m);
+        CHECK(((L->version >> 16) & 0xff) == m);
+        /* Facts that hold on every version (cpython-offsets.md). */
+        CHECK(L->ob_type == 8 && L->var_ob_size == 16 && L->ts_next == 8);
+        CHECK(L->bytes_sval == 32 && L->u_length == 16 && L->u_state == 32);
+    }
+    CHECK(layout_for_minor(7) == NULL && layout_for_minor(14) == NULL);
+    CHECK(layout_for_minor(8)->rt_tstate_current == 1368);
+    CHECK(layout_for_minor(12)->is_gil == 1040);
+    CHECK(layout_for_minor(13)->ts_holds_gil_bit == 5);
+
+    const sg_debug_layout *d = layout_debug_for_minor(13);
+    const sg_layout *L13 = layout_for_minor(13);
+    CHECK(d && d->size == 584);
+    if (!d || !L13)
+        return;
+    uint8_t buf[1024];
+    sg_layout out;
+    char why[200];
+    fake_debug(buf, d, L13);
+    CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) == 0);
+    CHECK(out.rt_interpreters_head == 632 && out.is_threads_head == 7344);
+    CHECK(out.gil_locked == 16 && out.gil_last_holder == 8);
+    CHECK(out.u_compact_size == 56 && out.u_data == 56);
+    CHECK(out.ts_frame == 72 && out.fr_owner == 70);
+
+    fake_debug(buf, d, L13);
+    buf[0] = 'X';
+    CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
+    fake_debug(buf, d, L13);
+    put64(buf, d->version, 0x030e00f0); /* a 3.14 struct read as 3.13 */
+    CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
+    fake_debug(buf, d, L13);
+    put64(buf, d->free_threaded, 1);
+    CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
+    fake_debug(buf, d, L13);
+    put64(buf, d->ts_frame, 5000); /* outside PyThreadState */
+    CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
+    fake_debug(buf, d, L13);
+    put64(buf, d->co_size, 1ull << 40);
+    CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
+    CHECK(layout_from_debug(buf, 100, 13, &out, why, sizeof why) != 0);
+    CHECK(layout_from_debug(buf, d->size, 12, &out, why, sizeof why) != 0);
+}
+
+static void
+test_maps(void)
+{
+    pm_maps m = {0};
+    pm_maps_parse(
+        "00400000-00452000 r-xp 00000000 08:02 173521  /usr/bin/py thon\n"
+        "7f0000000000-7f0000001000 rw-p 00001000 00:00 0\n"
+        "garbage line\n"
+        "7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0   [stack]",
+        &m);
+    CHECK(m.n == 3);
+    CHECK_STR(m.v[0].path, "/usr/bin/py thon");
+    CHECK(m.v[0].start == 0x400000 && m.v[0].end == 0x452000);
+    CHECK(m.v[1].path == NULL && m.v[1].offset == 0x1000);
+    CHECK_STR(m.v[2].path, "[stack]");
+    CHECK(pm_maps_find(&m, 0x400100) == &m.v[0]);
+    CHECK(pm_maps_find(&m, 0x7f0000000fff) == &m.v[1]);
+    CHECK(pm_maps_find(&m, 0x7f0000001000) == NULL);
+    CHECK(pm_maps_find(&m, 0) == NULL);
+    pm_maps_free(&m);
+}
+
+static void
+test_reads_self(void)
+{
+    procmem pm;
+    pm_init(&pm, getpid());
+    CHECK(pm_maps_load(getpid(), &pm.maps) == 0 && pm.maps.n > 0);
+    static uint64_t a = 0x1122334455667788ull, b = 42;
+    uint64_t x = 0, y = 0, z = 0;
+    CHECK(pm_read(&pm, (uint64_t)(uintptr_t)&a, &x, 8) == 0 &&
+          x == a);
+    CHECK(pm_read(&pm, 8, &x, 8) == -1);
+    pm_iov v[3] = {
+        {(uint64_t)(uintptr_t)&a, &x, 8, false},
+        {16, &y, 8, false}, /* unmapped */
+        {(uint64_t)(uintptr_t)&b, &z, 8, false},
+    };
+    x = 0;
+    CHECK(pm_readv(&pm, v, 3) == 2);
+    CHECK(v[0].ok && !v[1].ok && v[2].ok && x == a && z == 42);
+    pm_cache_reset(&pm);
+    uint64_t before = pm.stats.reads;
+    CHECK(pm_read_cached(&pm, (uint64_t)(uintptr_t)&a, &x, 8, 64, 64) == 0);
+    CHECK(pm_read_cached(&pm, (uint64_t)(uintptr_t)&b, &z, 8, 64, 64) == 0);
+    CHECK(x == a && z == 42);
+    CHECK(pm.stats.reads - before <= 2 && pm.stats.cache_hits >= 1);
+    pm_free(&pm);
+}
+
+TESTS(test_lnotab, test_linetable310, test_locations, test_pystr,
+      test_elf_self, test_layouts, test_maps, test_reads_self)
