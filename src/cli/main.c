@@ -23,6 +23,8 @@ static const command commands[] = {
     {"lines", cmd_lines, "line-by-line hits and time (kernprof -l -v)"},
     /* dump (issue 3) */
     {"dump", cmd_dump, "print the Python stacks of a running process (py-spy dump)"},
+    /* record (issue 4) */
+    {"record", cmd_record, "sample a program's stacks into a flame graph (py-spy record)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -14,8 +14,9 @@
 #include "common/err.h"
 #include "sampler/proctree.h"
 
-pid_t
-proctree_parent(pid_t pid)
+/* The state letter and parent of pid, from /proc/PID/stat; -1 on error. */
+static int
+read_stat(pid_t pid, char *state, pid_t *ppid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -30,11 +31,28 @@ proctree_parent(pid_t pid)
     char *rp = strrchr(buf, ')');
     if (!rp)
         return -1;
-    char state;
-    int ppid;
-    if (sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+    int pp;
+    if (sscanf(rp + 1, " %c %d", state, &pp) != 2)
         return -1;
-    return (pid_t)ppid;
+    *ppid = (pid_t)pp;
+    return 0;
+}
+
+pid_t
+proctree_parent(pid_t pid)
+{
+    char state;
+    pid_t ppid;
+    return read_stat(pid, &state, &ppid) == 0 ? ppid : -1;
+}
+
+bool
+proctree_alive(pid_t pid)
+{
+    char state;
+    pid_t ppid;
+    return read_stat(pid, &state, &ppid) == 0 && state != 'Z' &&
+           state != 'X';
 }
 
 typedef struct pp {

@@ -7,6 +7,7 @@
 #ifndef SG_PROCTREE_H
 #define SG_PROCTREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,5 +18,8 @@ size_t proctree_descendants(pid_t root, pid_t *out, size_t cap);
 
 /* The parent of pid from /proc/PID/stat, or -1. Exposed for tests. */
 pid_t proctree_parent(pid_t pid);
+
+/* Does pid exist and run (not a zombie)? */
+bool proctree_alive(pid_t pid);
 
 #endif

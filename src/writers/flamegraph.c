@@ -47,8 +47,9 @@ merged_tree(const sg_profile *p, int m, bool keep_threads)
         const sg_node *n = &p->nodes[i];
         sg_node_id parent = nmap[n->parent];
         const sg_func *f = sg_profile_frame_func(p, n->frame);
-        bool skip = f->kind == SG_FUNC_THREAD ? !keep_threads
-                                              : f->kind == SG_FUNC_PROCESS;
+        /* Process roots stay: they exist only when the user asked to
+         * follow subprocesses. */
+        bool skip = f->kind == SG_FUNC_THREAD && !keep_threads;
         nmap[i] = skip ? parent : sg_profile_child(t, parent, fmap[n->frame]);
         t->nodes[nmap[i]].self[0] += n->self[m];
     }

@@ -14,10 +14,11 @@
 #include "common/json.h"
 #include "writers/writers.h"
 
-/* Frames of node from the outermost, without synthetic frames unless
- * keep_synthetic. Returns the count; *buf grows as needed. */
+/* Frames of node from the outermost. Process roots are kept (a collector
+ * adds them only when asked to follow subprocesses); thread roots only with
+ * keep_threads. Returns the count; *buf grows as needed. */
 static size_t
-node_path(const sg_profile *p, sg_node_id node, bool keep_synthetic,
+node_path(const sg_profile *p, sg_node_id node, bool keep_threads,
           sg_frame_id **buf, size_t *cap)
 {
     size_t depth = p->nodes[node].depth;
@@ -29,7 +30,8 @@ node_path(const sg_profile *p, sg_node_id node, bool keep_synthetic,
     for (sg_node_id n = node; n != SG_ROOT_NODE && n != SG_NO_ID;
          n = p->nodes[n].parent) {
         sg_frame_id f = p->nodes[n].frame;
-        if (!keep_synthetic && sg_func_is_synthetic(sg_profile_frame_func(p, f)))
+        if (!keep_threads &&
+            sg_profile_frame_func(p, f)->kind == SG_FUNC_THREAD)
             continue;
         (*buf)[--k] = f;
     }

@@ -1,0 +1,311 @@
+/* record.c -- `spyglass record`: the sampling profiler's command line.
+ *
+ * Parses options, launches the program (or attaches to --pid), runs the
+ * sampling session (src/sampler/record.c), writes the profile through the
+ * writer registry, and prints the end report on stderr. In launch mode the
+ * program's exit status is spyglass's.
+ */
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/opts.h"
+#include "common/err.h"
+#include "model/funcstats.h"
+#include "sampler/launch.h"
+#include "sampler/record.h"
+#include "writers/writers.h"
+
+typedef struct record_opts {
+    record_config cfg;
+    pid_t pid;
+    bool threads;
+    const char *output;
+    const char *format;
+    char **cmd;
+} record_opts;
+
+static void
+record_usage(void)
+{
+    printf(
+        "usage: spyglass record [-r RATE] [-d SECONDS] [-o FILE] "
+        "[-f FORMAT] [--idle]\n"
+        "                       [--gil] [--threads] [--subprocesses] "
+        "[--function]\n"
+        "                       (--pid PID | -- CMD [ARGS...])\n\n"
+        "Sample a running program's Python stacks from outside at a fixed "
+        "rate, with\nno instrumentation, and write a profile.\n\n"
+        "  -r, --rate HZ       samples per second (default 100)\n"
+        "  -d, --duration S    stop after S seconds (default: until the "
+        "program ends)\n"
+        "  -o, --output FILE   where to write (default: "
+        "spyglass-PID-TIME.svg)\n"
+        "  -f, --format F      %s\n"
+        "                      (default: from -o's extension, else "
+        "flamegraph)\n"
+        "      --idle          keep threads that are not running on a CPU\n"
+        "      --gil           keep only the thread holding the GIL\n"
+        "      --threads       a root frame per thread\n"
+        "      --subprocesses  follow child Python processes, a root frame "
+        "per process\n"
+        "      --function      one frame per function (no line numbers)\n"
+        "      --pid PID       attach to a running process\n"
+        "  -h, --help          show this help\n\n"
+        "Launched with -- CMD, the program keeps its stdin, stdout and "
+        "stderr, and\nits exit status is spyglass's. Ctrl-C or SIGTERM "
+        "stops sampling and the\nprofile is still written.\n",
+        sg_writer_names());
+}
+
+static const struct option long_opts[] = {
+    {"rate", required_argument, NULL, 'r'},
+    {"duration", required_argument, NULL, 'd'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"idle", no_argument, NULL, 'I'},
+    {"gil", no_argument, NULL, 'G'},
+    {"threads", no_argument, NULL, 'T'},
+    {"subprocesses", no_argument, NULL, 'S'},
+    {"function", no_argument, NULL, 'F'},
+    {"pid", required_argument, NULL, 'p'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int
+parse(int argc, char **argv, record_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->cfg.rate_hz = 100;
+    opts_reset();
+    int c;
+    long pid;
+    while ((c = getopt_long(argc, argv, "+:r:d:o:f:h", long_opts, NULL)) !=
+           -1) {
+        switch (c) {
+        case 'r':
+            if (!opts_double("record", "-r/--rate", optarg, 0.01, 100000,
+                             &o->cfg.rate_hz))
+                return SG_EXIT_USAGE;
+            break;
+        case 'd':
+            if (!opts_double("record", "-d/--duration", optarg, 0.001,
+                             1e9, &o->cfg.duration_s))
+                return SG_EXIT_USAGE;
+            break;
+        case 'o': o->output = optarg; break;
+        case 'f':
+            if (!sg_writer_by_name(optarg)) {
+                sg_error("record: unknown format '%s': use one of %s",
+                         optarg, sg_writer_names());
+                return SG_EXIT_USAGE;
+            }
+            o->format = optarg;
+            break;
+        case 'I': o->cfg.idle = true; break;
+        case 'G': o->cfg.gil = true; break;
+        case 'T': o->threads = true; break;
+        case 'S': o->cfg.subprocesses = true; break;
+        case 'F': o->cfg.function = true; break;
+        case 'p':
+            if (!opts_long("record", "--pid", optarg, 1, INT_MAX, &pid))
+                return SG_EXIT_USAGE;
+            o->pid = (pid_t)pid;
+            break;
+        case 'h': record_usage(); return SG_EXIT_OK;
+        default: opts_report("record", c, argv); return SG_EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        o->cmd = argv + optind;
+    if (o->pid && o->cmd) {
+        sg_error("record: give either --pid PID or -- CMD, not both");
+        return SG_EXIT_USAGE;
+    }
+    if (!o->pid && !o->cmd) {
+        sg_error("record: nothing to record: give --pid PID or -- CMD "
+                 "[ARGS...]");
+        return SG_EXIT_USAGE;
+    }
+    if (o->output && !o->format && !sg_writer_for_path(o->output)) {
+        sg_error("record: cannot tell the format of '%s' from its "
+                 "extension: add -f FORMAT (%s)",
+                 o->output, sg_writer_names());
+        return SG_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static const sg_writer *
+pick_writer(const record_opts *o)
+{
+    if (o->format)
+        return sg_writer_by_name(o->format);
+    if (o->output)
+        return sg_writer_for_path(o->output);
+    return sg_writer_by_name("flamegraph");
+}
+
+static void
+default_output(char *buf, size_t n, const sg_writer *w, pid_t pid)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(buf, n, "spyglass-%d-%s.%s", (int)pid, stamp,
+             w->extensions ? w->extensions[0] : "out");
+}
+
+/* The end report's top functions, by own and by total share. */
+static void
+print_top(const sg_profile *p, uint64_t stacks)
+{
+    sg_funcstats fs;
+    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
+    double total = fs.total_tt;
+    if (fs.n == 0 || total <= 0) {
+        sg_funcstats_free(&fs);
+        return;
+    }
+    static const char *titles[] = {"own", "total"};
+    uint32_t *order = sg_xmalloc(fs.n * sizeof *order);
+    for (int pass = 0; pass < 2; pass++) {
+        sg_sort_spec spec;
+        strbuf err = STRBUF_INIT;
+        sg_sort_parse(pass == 0 ? "tottime" : "cumulative", &spec, &err);
+        sb_free(&err);
+        sg_funcstats_sort(&fs, &spec, order);
+        fprintf(stderr, "\nTop functions by %s share of %llu samples:\n",
+                titles[pass], (unsigned long long)stacks);
+        for (size_t i = 0; i < fs.n && i < 10; i++) {
+            const sg_fstat *f = &fs.f[order[i]];
+            double v = pass == 0 ? f->tt : f->ct;
+            if (v <= 0)
+                break;
+            fprintf(stderr, "  %5.1f%%  %s (%s:%d)\n", 100.0 * v / total,
+                    f->name, f->file, f->line);
+        }
+    }
+    free(order);
+    sg_funcstats_free(&fs);
+}
+
+static void
+print_report(const record_session *s, const sg_profile *p)
+{
+    record_counts c;
+    record_get_counts(s, &c);
+    uint64_t taken = c.loop.on_time + c.loop.late;
+    fprintf(stderr,
+            "spyglass record: %llu samples in %.2f s (%llu on time, %llu "
+            "late, %llu missed), %llu stacks from %u process%s; %llu "
+            "samples and %llu thread walks dropped as errors; %llu reads\n",
+            (unsigned long long)taken, (double)c.loop.elapsed_ns / 1e9,
+            (unsigned long long)c.loop.on_time,
+            (unsigned long long)c.loop.late,
+            (unsigned long long)c.loop.missed,
+            (unsigned long long)c.stacks, c.processes,
+            c.processes == 1 ? "" : "es",
+            (unsigned long long)c.failed_samples,
+            (unsigned long long)c.thread_errors,
+            (unsigned long long)c.reads);
+    print_top(p, c.stacks);
+}
+
+static int
+write_profile(const record_opts *o, const record_session *s, sg_profile *p,
+              pid_t pid)
+{
+    const sg_writer *w = pick_writer(o);
+    char path[256];
+    const char *out = o->output;
+    if (!out) {
+        default_output(path, sizeof path, w, pid);
+        out = path;
+    }
+    const rm_info *in = record_root_info(s);
+    if (in) {
+        sg_profile_set_meta(p, "python", in->version);
+        sg_profile_set_meta(p, "command", in->cmdline);
+    }
+    writer_opts wo = {0};
+    wo.per_thread = o->threads;
+    wo.title = "spyglass record";
+    print_report(s, p);
+    if (sg_writer_write_file(w, p, &wo, out) < 0)
+        return -1;
+    if (strcmp(out, "-") != 0)
+        fprintf(stderr, "\nspyglass record: wrote %s (%s)\n", out, w->name);
+    return 0;
+}
+
+static const char *
+rm_hint(const rm_error *e)
+{
+    return e->msg[0] ? e->msg : "cannot read the process";
+}
+
+int
+cmd_record(int argc, char **argv)
+{
+    record_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    o.cfg.progress = isatty(2);
+    static volatile sig_atomic_t stop;
+    pid_t pid = o.pid;
+    bool launched = o.cmd != NULL;
+    if (launched) {
+        int err = launch_start(o.cmd, &pid);
+        if (err) {
+            sg_error("record: cannot run '%s': %s", o.cmd[0],
+                     strerror(err));
+            return SG_EXIT_NOEXEC;
+        }
+    }
+    launch_handle_signals(launched ? pid : 0, &stop);
+
+    const char *metrics[] = {"samples"};
+    sg_profile *p = sg_profile_new(1, metrics);
+    record_session *s = record_new(&o.cfg, p);
+    rm_error err = {0};
+    int status = SG_EXIT_OK;
+    if (record_attach(s, pid, launched, &stop, &err) < 0) {
+        if (launched && err.code == RM_ENOTPY)
+            sg_error("record: '%s' is not a Python program (%s); "
+                     "--subprocesses follows Python started by it",
+                     o.cmd[0], rm_hint(&err));
+        else if (!(launched && stop))
+            sg_error("record: %s", rm_hint(&err));
+        status = launched ? launch_wait(pid) : SG_EXIT_FAIL;
+        if (status == 0)
+            status = SG_EXIT_FAIL; /* no profile: not a success */
+        record_free(s);
+        sg_profile_free(p);
+        return status;
+    }
+    record_run(s, &stop);
+    if (write_profile(&o, s, p, pid) < 0)
+        status = SG_EXIT_FAIL;
+    if (launched) {
+        int child = launch_wait(pid);
+        if (child != 0 || status == SG_EXIT_OK)
+            status = child;
+    } else if (stop) {
+        status = SG_EXIT_OK; /* the user stopped an attached recording */
+    }
+    record_free(s);
+    sg_profile_free(p);
+    return status;
+}

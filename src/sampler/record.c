@@ -1,0 +1,336 @@
+/* record.c -- the sampling session; see record.h. */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "sampler/launch.h"
+#include "sampler/proctree.h"
+#include "sampler/record.h"
+
+#define SCAN_INTERVAL_NS 100000000u  /* look for new subprocesses at 10 Hz */
+#define NOTPY_GRACE_NS 2000000000u   /* a launcher may take this to exec */
+#define MAX_TARGETS 1024
+
+typedef struct rec_target {
+    pid_t pid;
+    remote *r;           /* NULL: not (yet) Python */
+    sg_node_id root;     /* process root, or SG_ROOT_NODE */
+    sg_func_id *map;     /* remote func id -> profile func id + 1 */
+    size_t cap_map;
+    uint64_t first_seen_ns;
+    bool gone;
+    bool given_up;       /* not Python after the grace period */
+} rec_target;
+
+struct record_session {
+    record_config cfg;
+    sg_profile *p;
+    rec_target *t;
+    size_t n_t;
+    pid_t root_pid;
+    bool launched;
+    rm_sample sample;
+    sg_frame_id *stack;
+    size_t cap_stack;
+    uint64_t last_scan_ns;
+    uint64_t stacks, failed, thread_errors, reads_closed;
+    loop_stats loop;
+    uint64_t start_ns;
+    rm_info root_info;  /* of the first process attached */
+    bool have_info;
+};
+
+record_session *
+record_new(const record_config *cfg, sg_profile *p)
+{
+    record_session *s = sg_xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->p = p;
+    s->t = sg_xcalloc(MAX_TARGETS, sizeof *s->t);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu",
+             (unsigned long long)(1e9 / cfg->rate_hz));
+    sg_profile_set_meta(p, "sample_interval_ns", buf);
+    return s;
+}
+
+static void
+target_close(record_session *s, rec_target *t)
+{
+    if (t->r) {
+        rm_stats st;
+        remote_stats(t->r, &st);
+        s->reads_closed += st.reads;
+        remote_close(t->r);
+        t->r = NULL;
+    }
+}
+
+void
+record_free(record_session *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_t; i++) {
+        target_close(s, &s->t[i]);
+        free(s->t[i].map);
+    }
+    free(s->t);
+    rm_sample_free(&s->sample);
+    free(s->stack);
+    free(s);
+}
+
+static rec_target *
+target_add(record_session *s, pid_t pid)
+{
+    if (s->n_t == MAX_TARGETS)
+        return NULL;
+    rec_target *t = &s->t[s->n_t++];
+    memset(t, 0, sizeof *t);
+    t->pid = pid;
+    t->root = SG_ROOT_NODE;
+    t->first_seen_ns = sg_now_ns();
+    return t;
+}
+
+/* Make t's reader, if it is Python now. Returns 0, or -1 with err set. */
+static int
+target_open(record_session *s, rec_target *t, rm_error *err)
+{
+    t->r = remote_open(t->pid, err);
+    if (!t->r)
+        return -1;
+    if (!s->have_info) {
+        s->root_info = *remote_info(t->r);
+        s->have_info = true;
+    }
+    if (s->cfg.subprocesses) {
+        const rm_info *in = remote_info(t->r);
+        char name[4200];
+        snprintf(name, sizeof name, "process %d: %s", (int)t->pid,
+                 in->cmdline);
+        t->root = sg_profile_process_root(s->p, (uint64_t)t->pid, name);
+    }
+    return 0;
+}
+
+static bool
+retriable(rm_errcode c)
+{
+    return c == RM_ENOTINIT || c == RM_EREAD || c == RM_ENOTPY;
+}
+
+static void
+pause_1ms(void)
+{
+    struct timespec ts = {0, 1000000};
+    nanosleep(&ts, NULL);
+}
+
+int
+record_attach(record_session *s, pid_t pid, bool launched,
+              volatile sig_atomic_t *stop, rm_error *err)
+{
+    s->root_pid = pid;
+    s->launched = launched;
+    s->start_ns = sg_now_ns();
+    rec_target *t = target_add(s, pid);
+    for (;;) {
+        if (target_open(s, t, err) == 0)
+            return 0;
+        if (!launched || !retriable(err->code))
+            break;
+        if (launch_exited(pid) || (stop && *stop))
+            break;
+        if (err->code == RM_ENOTPY &&
+            sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
+            break;
+        pause_1ms();
+    }
+    if (s->cfg.subprocesses && (err->code == RM_ENOTPY ||
+                                err->code == RM_ENOTINIT)) {
+        /* Follow the children of a launcher (a shell, a script runner). */
+        t->given_up = true;
+        return 0;
+    }
+    return -1;
+}
+
+static bool
+target_gone(const record_session *s, const rec_target *t)
+{
+    if (t->pid == s->root_pid && s->launched)
+        return launch_exited(t->pid);
+    return !proctree_alive(t->pid);
+}
+
+static void
+scan_children(record_session *s, uint64_t now)
+{
+    pid_t kids[256];
+    size_t n = proctree_descendants(s->root_pid, kids, 256);
+    if (n > 256)
+        n = 256;
+    for (size_t i = 0; i < n; i++) {
+        rec_target *t = NULL;
+        for (size_t k = 0; k < s->n_t; k++)
+            if (s->t[k].pid == kids[i] && !s->t[k].gone)
+                t = &s->t[k];
+        if (!t)
+            t = target_add(s, kids[i]);
+        if (!t || t->r || t->given_up)
+            continue;
+        rm_error err;
+        if (target_open(s, t, &err) < 0 &&
+            (!retriable(err.code) ||
+             (err.code == RM_ENOTPY &&
+              now - t->first_seen_ns > NOTPY_GRACE_NS)))
+            t->given_up = true;
+    }
+}
+
+static sg_func_id
+map_func(record_session *s, rec_target *t, uint32_t id)
+{
+    if (id >= t->cap_map) {
+        size_t cap = t->cap_map ? t->cap_map : 256;
+        while (cap <= id)
+            cap *= 2;
+        t->map = sg_xrealloc(t->map, cap * sizeof *t->map);
+        memset(t->map + t->cap_map, 0,
+               (cap - t->cap_map) * sizeof *t->map);
+        t->cap_map = cap;
+    }
+    if (t->map[id] == 0) {
+        const sg_func *f = remote_func(t->r, id);
+        t->map[id] = sg_profile_func(s->p, (sg_func_kind)f->kind, f->name,
+                                     f->file, f->first_line, 0) + 1;
+    }
+    return t->map[id] - 1;
+}
+
+static void
+add_threads(record_session *s, rec_target *t)
+{
+    const rm_sample *sm = &s->sample;
+    for (size_t i = 0; i < sm->n_threads; i++) {
+        const rm_thread *th = &sm->threads[i];
+        if (th->error) {
+            s->thread_errors++;
+            continue;
+        }
+        if ((!s->cfg.idle && !th->active) || (s->cfg.gil && !th->holds_gil))
+            continue;
+        if (th->n_frames == 0)
+            continue;
+        if (th->n_frames > s->cap_stack) {
+            s->cap_stack = th->n_frames * 2;
+            s->stack = sg_xrealloc(s->stack,
+                                   s->cap_stack * sizeof *s->stack);
+        }
+        /* The reader gives innermost first; the model wants outermost. */
+        for (size_t k = 0; k < th->n_frames; k++) {
+            const rm_frame *fr = &sm->frames[th->first_frame + k];
+            sg_func_id f = map_func(s, t, fr->func);
+            int32_t line = (s->cfg.function || fr->line < 0) ? 0 : fr->line;
+            s->stack[th->n_frames - 1 - k] = sg_profile_frame(s->p, f, line);
+        }
+        sg_node_id troot = sg_profile_thread_root(s->p, t->root,
+                                                  th->thread_id, NULL);
+        sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);
+        s->stacks++;
+    }
+}
+
+static int
+tick(void *ctx, uint64_t now)
+{
+    record_session *s = ctx;
+    if (s->cfg.subprocesses && now - s->last_scan_ns >= SCAN_INTERVAL_NS) {
+        scan_children(s, now);
+        s->last_scan_ns = now;
+    }
+    int rc = LOOP_OK;
+    size_t live = 0;
+    for (size_t i = 0; i < s->n_t; i++) {
+        rec_target *t = &s->t[i];
+        if (t->gone || !t->r)
+            continue;
+        if (remote_sample(t->r, &s->sample, NULL) != 0) {
+            if (target_gone(s, t)) {
+                t->gone = true;
+                target_close(s, t);
+                continue;
+            }
+            s->failed++;
+            rc = LOOP_ERROR;
+            live++;
+            continue;
+        }
+        live++;
+        add_threads(s, t);
+    }
+    if (live == 0) {
+        /* Nothing left to sample: the end, unless following subprocesses
+         * of a root that still runs (a launcher may start Python later). */
+        if (!s->cfg.subprocesses || !proctree_alive(s->root_pid) ||
+            (s->launched && launch_exited(s->root_pid)))
+            return LOOP_STOP;
+    }
+    return rc;
+}
+
+static void
+report(void *ctx, const loop_stats *st)
+{
+    const record_session *s = ctx;
+    fprintf(stderr,
+            "\r\033[Kspyglass record: %llu samples, %llu errors, %.1f s",
+            (unsigned long long)(st->on_time + st->late),
+            (unsigned long long)(s->failed + s->thread_errors),
+            (double)st->elapsed_ns / 1e9);
+    fflush(stderr);
+}
+
+void
+record_run(record_session *s, volatile sig_atomic_t *stop)
+{
+    loop_config cfg = {s->cfg.rate_hz, s->cfg.duration_s,
+                       s->cfg.progress ? 250000000u : 0};
+    loop_run(&cfg, tick, s->cfg.progress ? report : NULL, s, stop, &s->loop);
+    if (s->cfg.progress)
+        fprintf(stderr, "\r\033[K");
+}
+
+void
+record_get_counts(const record_session *s, record_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->loop = s->loop;
+    out->stacks = s->stacks;
+    out->failed_samples = s->failed;
+    out->thread_errors = s->thread_errors;
+    out->reads = s->reads_closed;
+    for (size_t i = 0; i < s->n_t; i++) {
+        if (s->t[i].r) {
+            rm_stats st;
+            remote_stats(s->t[i].r, &st);
+            out->reads += st.reads;
+        }
+        if (s->t[i].r || s->t[i].gone)
+            out->processes++;
+    }
+}
+
+const rm_info *
+record_root_info(const record_session *s)
+{
+    return s->have_info ? &s->root_info : NULL;
+}

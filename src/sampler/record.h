@@ -1,0 +1,61 @@
+/* record.h -- a sampling session: attach to one process (and, on request,
+ * its descendants), sample every thread's stack at a fixed rate through the
+ * remote reader, and aggregate the stacks into the profile model.
+ *
+ * The profile has one metric, "samples"; meta "sample_interval_ns" lets
+ * writers turn samples into seconds. Stacks go under a thread root node per
+ * thread (writers show those only with --threads), under a process root per
+ * process when following subprocesses.
+ */
+#ifndef SG_RECORD_H
+#define SG_RECORD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "model/profile.h"
+#include "remote/remote.h"
+#include "sampler/loop.h"
+
+typedef struct record_config {
+    double rate_hz;
+    double duration_s;  /* 0: until the target ends or a signal */
+    bool idle;          /* keep threads that are not on a CPU */
+    bool gil;           /* keep only the thread holding the GIL */
+    bool subprocesses;  /* follow descendant Python processes */
+    bool function;      /* one frame per function, not per line */
+    bool progress;      /* live line on stderr */
+} record_config;
+
+typedef struct record_counts {
+    loop_stats loop;          /* deadlines on time / late / missed */
+    uint64_t stacks;          /* thread stacks added to the profile */
+    uint64_t failed_samples;  /* remote_sample calls that were dropped */
+    uint64_t thread_errors;   /* torn thread walks, dropped */
+    uint64_t reads;           /* memory reads (syscalls) in all */
+    uint32_t processes;       /* Python processes sampled */
+} record_counts;
+
+typedef struct record_session record_session;
+
+record_session *record_new(const record_config *cfg, sg_profile *p);
+void record_free(record_session *s);
+
+/* Attach to the root process. launched: pid is our child that may still be
+ * starting its interpreter, so retriable errors are retried while it lives
+ * (and "not Python" for up to two seconds, the time a wrapper may take to
+ * exec Python). Returns 0, or -1 with err set. With subprocesses, a root
+ * that is not Python is not an error: its descendants are followed. */
+int record_attach(record_session *s, pid_t pid, bool launched,
+                  volatile sig_atomic_t *stop, rm_error *err);
+
+/* Sample until the duration passes, *stop is set, or every target ended. */
+void record_run(record_session *s, volatile sig_atomic_t *stop);
+
+void record_get_counts(const record_session *s, record_counts *out);
+/* The first attached process's info (NULL when none was). */
+const rm_info *record_root_info(const record_session *s);
+
+#endif
