@@ -69,6 +69,10 @@ lines_select(lines_prof *prof, PyObject *code)
         return NULL;
     lines_code *lc = NULL;
     PyObject *key = NULL;
+    /* A frame may start with an exception pending (generator.throw and
+     * close): keep it out of the way. */
+    PyObject *et, *ev, *etb;
+    PyErr_Fetch(&et, &ev, &etb);
     PyObject *path = lines_norm_path(co->co_filename);
     if (!path)
         goto done;
@@ -82,6 +86,7 @@ lines_select(lines_prof *prof, PyObject *code)
 done:
     /* Selection must never break the program: an error means "no". */
     PyErr_Clear();
+    PyErr_Restore(et, ev, etb);
     Py_XDECREF(key);
     Py_XDECREF(path);
     return lc;

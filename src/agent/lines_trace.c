@@ -1,14 +1,16 @@
-/* lines_trace.c -- the line profiler's 3.8-3.11 backend: a C trace
- * function (PyEval_SetTrace), confined to the selected code objects.
+/* lines_trace.c -- the line profiler's 3.8-3.11 backend: C tracing,
+ * switched on only while a selected code object runs.
  *
- * The eval loop calls the trace function for line events only in frames
- * whose f_trace_lines is set. At each frame's call event we look the code
- * object up (a per-code cache in co_extra: the state's address, or a tag
- * meaning "not selected") and clear f_trace_lines in every frame of code
- * that is not selected, so those frames never call us per line. The thread
- * that enables the profiler and every thread started afterwards (through
- * threading.settrace, whose hook swaps itself for the C function on its
- * first call) are traced.
+ * A frame-evaluation hook (PEP 523, installed for the interpreter, so for
+ * every thread) looks at each frame about to run: unselected code goes
+ * straight to the default evaluator with no tracing at all; a selected code
+ * object turns the C trace function (PyEval_SetTrace) on for its thread
+ * for as long as it runs, and restores the thread's previous tracer when
+ * the outermost selected frame returns or yields. While tracing is on,
+ * frames of unselected callees get f_trace_lines cleared at their call
+ * event, so they never call back per line. Code objects are classified
+ * once: a co_extra slot caches the state's address, or a tag meaning "not
+ * selected".
  */
 #include "agent/lines.h"
 
@@ -22,6 +24,13 @@
 #else
 #include <frameobject.h> /* PyFrameObject's fields */
 #endif
+#if PY_VERSION_HEX < 0x03090000
+/* 3.8 has no setter for the frame evaluator: PyInterpreterState's
+ * eval_frame field is internal. */
+#define Py_BUILD_CORE 1
+#include "internal/pycore_pystate.h"
+#undef Py_BUILD_CORE
+#endif
 
 #include "common/err.h"
 
@@ -32,8 +41,12 @@ static Py_ssize_t extra_index = -1;
 /* co_extra value for "not selected": odd, and renewed whenever the backend
  * starts, so that a new selection looks at every code object again. */
 static uintptr_t unselected_tag = 1;
-static Py_tracefunc saved_func;
-static PyObject *saved_obj;
+static _Thread_local int classifying;
+/* Selected frames running in this thread, and its tracer before them. */
+static _Thread_local int active;
+static _Thread_local Py_tracefunc saved_func;
+static _Thread_local PyObject *saved_obj;
+static _PyFrameEvalFunction prev_eval; /* the evaluator before ours */
 
 static inline PyObject *
 frame_code(PyFrameObject *frame)
@@ -62,8 +75,15 @@ classify(PyObject *code)
         }
     }
     lines_code *lc = lines_lookup(code);
-    if (!lc && lines_lazy)
+    if (!lc && lines_lazy) {
+        /* Selection runs Python code (os.path.realpath), whose frames come
+         * back here: they are left unclassified until it is done. */
+        if (classifying)
+            return NULL;
+        classifying = 1;
         lc = lines_select(lines_lazy, code); /* watch() sets co_extra */
+        classifying = 0;
+    }
     if (!lc && _PyCode_SetExtra(code, extra_index, (void *)unselected_tag) <
                    0)
         PyErr_Clear();
@@ -114,43 +134,62 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return 0;
 }
 
-/* threading.settrace hook: the first event in a new thread installs the C
- * trace function in its place and is handled as a call event. */
+#if PY_VERSION_HEX >= 0x030B0000
+typedef struct _PyInterpreterFrame eval_frame;
+#else
+typedef PyFrameObject eval_frame;
+#endif
+
 static PyObject *
-lines_thread_hook(PyObject *self, PyObject *args)
+eval_default(PyThreadState *ts, eval_frame *f, int throwflag)
 {
-    PyObject *frame, *event, *arg;
-    if (!PyArg_ParseTuple(args, "OOO", &frame, &event, &arg))
-        return NULL;
-    if (lines_running) {
-        PyEval_SetTrace(lines_trace, NULL);
-        if (PyFrame_Check(frame))
-            lines_trace(NULL, (PyFrameObject *)frame, PyTrace_CALL, NULL);
-    } else {
-        PyEval_SetTrace(NULL, NULL);
-    }
-    Py_RETURN_NONE;
+#if PY_VERSION_HEX < 0x03090000
+    return prev_eval ? prev_eval(f, throwflag)
+                     : _PyEval_EvalFrameDefault(f, throwflag);
+#else
+    return prev_eval ? prev_eval(ts, f, throwflag)
+                     : _PyEval_EvalFrameDefault(ts, f, throwflag);
+#endif
 }
 
-static PyMethodDef hook_def = {"_lines_thread_hook", lines_thread_hook,
-                               METH_VARARGS, NULL};
-
-static int
-set_thread_hook(int on)
+/* Swap this thread's tracer, keeping any pending exception (a frame
+ * evaluated with throwflag has one; PyEval_SetTrace runs audit hooks). */
+static void
+set_trace(Py_tracefunc func, PyObject *obj)
 {
-    PyObject *threading = PyImport_ImportModule("threading");
-    if (!threading)
-        return -1;
-    PyObject *hook = on ? PyCFunction_New(&hook_def, NULL) : Py_None;
-    if (!on)
-        Py_INCREF(hook);
-    PyObject *r = hook ? PyObject_CallMethod(threading, "settrace", "O",
-                                             hook)
-                       : NULL;
-    Py_XDECREF(hook);
-    Py_DECREF(threading);
-    Py_XDECREF(r);
-    return r ? 0 : -1;
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyEval_SetTrace(func, obj);
+    PyErr_Clear();
+    PyErr_Restore(t, v, tb);
+}
+
+#if PY_VERSION_HEX < 0x03090000
+static PyObject *
+lines_eval(PyFrameObject *f, int throwflag)
+{
+    PyThreadState *ts = PyThreadState_GET();
+#else
+static PyObject *
+lines_eval(PyThreadState *ts, eval_frame *f, int throwflag)
+{
+#endif
+    if (!lines_running || !classify((PyObject *)f->f_code))
+        return eval_default(ts, f, throwflag);
+    if (active++ == 0) {
+        saved_func = ts->c_tracefunc;
+        saved_obj = ts->c_traceobj;
+        Py_XINCREF(saved_obj);
+        set_trace(lines_trace, NULL);
+    }
+    PyObject *r = eval_default(ts, f, throwflag);
+    if (--active == 0) {
+        PyObject *obj = saved_obj;
+        set_trace(saved_func, obj);
+        saved_obj = NULL;
+        Py_XDECREF(obj);
+    }
+    return r;
 }
 
 int
@@ -165,15 +204,17 @@ lines_backend_start(void)
         }
     }
     unselected_tag += 2;
-    if (set_thread_hook(1) < 0)
-        return -1;
-    /* Keep the tracer that was there (a debugger, coverage) to restore. */
-    PyThreadState *ts = PyThreadState_Get();
-    saved_func = ts->c_tracefunc;
-    saved_obj = ts->c_traceobj;
-    Py_XINCREF(saved_obj);
+    PyInterpreterState *interp = PyThreadState_Get()->interp;
+#if PY_VERSION_HEX < 0x03090000
+    prev_eval = interp->eval_frame;
+    interp->eval_frame = lines_eval;
+#else
+    prev_eval = _PyInterpreterState_GetEvalFrameFunc(interp);
+    _PyInterpreterState_SetEvalFrameFunc(interp, lines_eval);
+#endif
+    if (prev_eval == _PyEval_EvalFrameDefault)
+        prev_eval = NULL;
     lines_running = 1;
-    PyEval_SetTrace(lines_trace, NULL);
     return 0;
 }
 
@@ -183,14 +224,15 @@ lines_backend_stop(void)
     if (!lines_running)
         return;
     lines_running = 0;
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyEval_SetTrace(saved_func, saved_obj);
-    Py_CLEAR(saved_obj);
-    saved_func = NULL;
-    if (set_thread_hook(0) < 0)
-        PyErr_Clear();
-    PyErr_Restore(t, v, tb);
+    PyInterpreterState *interp = PyThreadState_Get()->interp;
+    _PyFrameEvalFunction prev = prev_eval ? prev_eval
+                                          : _PyEval_EvalFrameDefault;
+#if PY_VERSION_HEX < 0x03090000
+    interp->eval_frame = prev;
+#else
+    _PyInterpreterState_SetEvalFrameFunc(interp, prev);
+#endif
+    prev_eval = NULL;
 }
 
 int
