@@ -268,9 +268,10 @@ def test_stress_churn(py, tmp_path):
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.02)
         # One process, STRESS_DUMPS samples in a row: the sampler's loop.
+        # Paced (1 ms apart) so the replayed blocks meet a changed target.
         run = run_spyglass(py.spyglass, "dump", "--pid", proc.pid,
-                           "--repeat", STRESS_DUMPS, "--stats", "-f", "json",
-                           timeout=120)
+                           "--repeat", STRESS_DUMPS, "--interval-us", 1000,
+                           "--stats", "-f", "json", timeout=120)
         assert run.returncode == 0, run.stderr
         stats = dict(kv.split("=") for kv in
                      run.stderr.split("stats: ", 1)[1].split())
@@ -278,6 +279,13 @@ def test_stress_churn(py, tmp_path):
         # Torn samples are allowed but must stay rare and be counted.
         assert int(stats["failed"]) < STRESS_DUMPS // 10, stats
         data = json.loads(run.stdout)
+        for th in data["threads"]:  # what was read is what the target runs
+            for f in th["frames"]:
+                if f["name"] and re.fullmatch(r"f\d+", f["name"]):
+                    assert f["filename"] == "<string>", f
+                else:
+                    assert f["filename"] is None or f["filename"].endswith(
+                        ("dump_churn.py", "threading.py")), f
         assert data["errors"] == int(stats["failed"]) + \
             int(stats["thread_errors"])
         print(f"\n{py.version}: {STRESS_DUMPS} samples, "

@@ -3,8 +3,8 @@
  * A thin user of the remote reader (src/remote/remote.h): open, one sample,
  * print, close. The text form follows py-spy dump; the JSON form carries
  * the same data. Hidden options for tests and benchmarks: --repeat N takes
- * N samples (the last one is printed) and --stats reports reads, cache use
- * and time per sample on stderr.
+ * N samples (the last one is printed), --interval-us N sleeps between them,
+ * and --stats reports reads, cache use and time per sample on stderr.
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,6 +30,7 @@ typedef struct dump_opts {
     const char *format;
     const char *output;
     long repeat;
+    long interval_us;
     bool stats;
 } dump_opts;
 
@@ -57,6 +58,7 @@ static const struct option long_opts[] = {
     {"output", required_argument, NULL, 'o'},
     {"repeat", required_argument, NULL, 'R'},
     {"stats", no_argument, NULL, 'S'},
+    {"interval-us", required_argument, NULL, 'I'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -270,6 +272,11 @@ parse(int argc, char **argv, dump_opts *o)
                 return SG_EXIT_USAGE;
             break;
         case 'S': o->stats = true; break;
+        case 'I':
+            if (!opts_long("dump", "--interval-us", optarg, 0, 10000000,
+                           &o->interval_us))
+                return SG_EXIT_USAGE;
+            break;
         case 'h': dump_usage(); return -1;
         default: opts_report("dump", c, argv); return SG_EXIT_USAGE;
         }
@@ -289,7 +296,7 @@ parse(int argc, char **argv, dump_opts *o)
 int
 cmd_dump(int argc, char **argv)
 {
-    dump_opts o = {0, "text", "-", 1, false};
+    dump_opts o = {0, "text", "-", 1, 0, false};
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc < 0 ? SG_EXIT_OK : rc;
@@ -302,12 +309,21 @@ cmd_dump(int argc, char **argv)
     rm_sample s = {0};
     int ok = 0;
     uint64_t t0 = sg_now_ns();
-    for (long i = 0; i < o.repeat; i++)
+    uint64_t slept = 0;
+    for (long i = 0; i < o.repeat; i++) {
         if (remote_sample(r, &s, &err) == 0)
             ok++;
         else if (err.code == RM_ENOPROC)
             break;
-    uint64_t t1 = sg_now_ns();
+        if (o.interval_us && i + 1 < o.repeat) {
+            uint64_t z = sg_now_ns();
+            struct timespec ts = {o.interval_us / 1000000,
+                                  (o.interval_us % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+            slept += sg_now_ns() - z;
+        }
+    }
+    uint64_t t1 = sg_now_ns() - slept;
     rm_stats st;
     remote_stats(r, &st);
     if (o.stats) {

@@ -113,6 +113,10 @@ build_entry(remote *r, code_entry *e, uint64_t addr, const uint8_t *co)
 {
     const sg_layout *L = &r->L;
     strbuf name = STRBUF_INIT, file = STRBUF_INIT;
+    /* Strings and the line table are read once per code object: keep them
+     * out of the blocks the next sample replays. */
+    bool was = r->pm.transient;
+    r->pm.transient = true;
     uint64_t qual = L->co_qualname != LAYOUT_NONE ? rm_u64(co, L->co_qualname)
                                                   : 0;
     uint64_t fn = rm_u64(co, L->co_filename);
@@ -123,6 +127,7 @@ build_entry(remote *r, code_entry *e, uint64_t addr, const uint8_t *co)
     uint8_t *table = NULL;
     size_t tlen = 0;
     ok = ok && read_bytes_obj(r, lt, &table, &tlen);
+    r->pm.transient = was;
     if (!ok) {
         sb_free(&name);
         sb_free(&file);

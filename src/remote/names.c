@@ -244,11 +244,22 @@ read_int(remote *r, uint64_t obj, uint64_t *out)
     return true;
 }
 
+static int lookup_names(remote *r, rm_sample *s);
+
 int
 remote_thread_names(remote *r, rm_sample *s)
 {
+    bool was = r->pm.transient;
+    r->pm.transient = true; /* one-off reads: not replayed by samples */
+    int named = lookup_names(r, s);
+    r->pm.transient = was;
+    return named;
+}
+
+static int
+lookup_names(remote *r, rm_sample *s)
+{
     const sg_layout *L = &r->L;
-    pm_cache_reset(&r->pm);
     uint64_t interp = rm_u64(r->rtbuf, L->rt_interpreters_head), modules;
     if (!interp || L->is_modules == LAYOUT_NONE ||
         pm_read(&r->pm, interp + L->is_modules, &modules, 8) != 0)

@@ -118,7 +118,7 @@ void
 pm_free(procmem *pm)
 {
     pm_maps_free(&pm->maps);
-    for (int i = 0; i < PM_BLOCKS; i++)
+    for (unsigned i = 0; i < PM_BLOCKS; i++)
         free(pm->blocks[i].buf);
     memset(pm, 0, sizeof *pm);
 }
@@ -205,13 +205,96 @@ pm_readv(procmem *pm, pm_iov *v, size_t n)
     return ok;
 }
 
+/* A slot for a new block of len bytes: a free one, else one this sample
+ * has not used; NULL when every slot is in use (then reads bypass). */
+static pm_block *
+new_block(procmem *pm, size_t len)
+{
+    pm_block *b = NULL;
+    if (pm->n_blocks < PM_BLOCKS) {
+        b = &pm->blocks[pm->n_blocks++];
+    } else {
+        for (unsigned i = 0; i < PM_BLOCKS && !b; i++)
+            if (!pm->blocks[i].used)
+                b = &pm->blocks[i];
+        if (!b)
+            return NULL;
+    }
+    if (b->cap < len) {
+        free(b->buf);
+        b->buf = sg_xmalloc(len);
+        b->cap = (uint32_t)len;
+    }
+    b->len = 0;
+    b->used = false;
+    return b;
+}
+
 void
 pm_cache_reset(procmem *pm)
 {
-    for (int i = 0; i < PM_BLOCKS; i++)
-        pm->blocks[i].len = 0;
-    pm->next_block = 0;
     pm->reloaded = false;
+    pm->hint = 0;
+    /* Keep the used blocks (compacted to the front), replay them. */
+    unsigned k = 0;
+    for (unsigned i = 0; i < pm->n_blocks; i++) {
+        if (pm->blocks[i].used && pm->blocks[i].len) {
+            if (i != k) {
+                pm_block t = pm->blocks[k];
+                pm->blocks[k] = pm->blocks[i];
+                pm->blocks[i] = t;
+            }
+            k++;
+        }
+    }
+    for (unsigned i = k; i < pm->n_blocks; i++)
+        pm->blocks[i].len = 0;
+    pm->n_blocks = k;
+    if (k == 0)
+        return;
+    pm_iov v[PM_BLOCKS];
+    for (unsigned i = 0; i < k; i++)
+        v[i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
+                        pm->blocks[i].len, false};
+    pm_readv(pm, v, k);
+    for (unsigned i = 0; i < k; i++) {
+        if (!v[i].ok)
+            pm->blocks[i].len = 0; /* gone: this sample reads it anew */
+        pm->blocks[i].used = false;
+    }
+}
+
+int
+pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len)
+{
+    unsigned n = pm->n_blocks;
+    for (unsigned j = 0; j < n; j++) {
+        /* Start at the last block that served: walks hit it in a row. */
+        unsigned i = (pm->hint + j) % n;
+        pm_block *b = &pm->blocks[i];
+        if (b->len && addr >= b->addr && addr + len <= b->addr + b->len) {
+            memcpy(buf, b->buf + (addr - b->addr), len);
+            b->used |= !pm->transient;
+            pm->hint = i;
+            pm->stats.cache_hits++;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void
+pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len)
+{
+    if (len == 0 || len > BLOCK_MAX)
+        return;
+    pm_block *b = new_block(pm, len);
+    if (!b)
+        return;
+    memcpy(b->buf, buf, len);
+    b->addr = addr;
+    b->len = (uint32_t)len;
+    b->used = true;
 }
 
 int
@@ -230,14 +313,8 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
         errno = EFAULT;
         return -1;
     }
-    for (int i = 0; i < PM_BLOCKS; i++) {
-        pm_block *b = &pm->blocks[i];
-        if (b->len && addr >= b->addr && addr + len <= b->addr + b->len) {
-            memcpy(buf, b->buf + (addr - b->addr), len);
-            pm->stats.cache_hits++;
-            return 0;
-        }
-    }
+    if (pm_cache_lookup(pm, addr, buf, len) == 0)
+        return 0;
     const pm_map *m = pm_maps_find(&pm->maps, addr);
     if (!m && !pm->reloaded) {
         /* A new mapping (thread stack, data-stack chunk): refresh, at most
@@ -255,13 +332,11 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
         back = BLOCK_MAX / 2;
         fwd = BLOCK_MAX / 2 - len;
     }
-    pm_block *b = &pm->blocks[pm->next_block];
-    pm->next_block = (pm->next_block + 1) % PM_BLOCKS;
-    if (!b->buf)
-        b->buf = sg_xmalloc(BLOCK_MAX);
-    b->len = 0;
     uint64_t lo = addr - back < m->start || addr < back ? m->start : addr - back;
     uint64_t hi = addr + len + fwd > m->end ? m->end : addr + len + fwd;
+    pm_block *b = new_block(pm, (size_t)(hi - lo));
+    if (!b)
+        return pm_read(pm, addr, buf, len);
     if (pm_read(pm, lo, b->buf, (size_t)(hi - lo)) != 0) {
         /* The window crossed memory unmapped since the maps were read (a
          * thread and its stacks went away): re-read the maps once per
@@ -275,6 +350,7 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
     }
     b->addr = lo;
     b->len = (uint32_t)(hi - lo);
+    b->used = !pm->transient;
     memcpy(buf, b->buf + (addr - lo), len);
     return 0;
 }

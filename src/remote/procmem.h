@@ -5,8 +5,9 @@
  * in one place. A per-sample block cache turns pointer chasing through
  * nearby addresses (frames on a 3.11+ data stack, tstates, frame objects
  * in one pymalloc pool) into one larger read; windows are clipped to the
- * target's mappings so a read never straddles into unmapped memory.
- * SG_DEBUG_READS=1 in the environment prints every failed read.
+ * target's mappings so a read never straddles into unmapped memory. Each
+ * sample starts by replaying the previous sample's blocks in one batched
+ * read. SG_DEBUG_READS=1 in the environment prints every failed read.
  */
 #ifndef SG_REMOTE_PROCMEM_H
 #define SG_REMOTE_PROCMEM_H
@@ -43,12 +44,13 @@ typedef struct pm_stats {
     uint64_t proc_reads; /* /proc file reads (thread states) */
 } pm_stats;
 
-#define PM_BLOCKS 16
+#define PM_BLOCKS 128
 
 typedef struct pm_block {
     uint64_t addr;
-    uint32_t len;
+    uint32_t len, cap;
     uint8_t *buf;
+    bool used; /* read from during this sample: replayed next sample */
 } pm_block;
 
 typedef struct procmem {
@@ -57,8 +59,11 @@ typedef struct procmem {
     pm_maps maps;
     uint64_t maps_reloads;
     pm_block blocks[PM_BLOCKS];
-    unsigned next_block;
-    bool reloaded; /* maps re-read during this sample */
+    unsigned n_blocks; /* slots in use */
+    unsigned hint;     /* the block that served the last hit */
+    bool reloaded;     /* maps re-read during this sample */
+    bool transient;    /* reads now are one-off (strings of a new code
+                          object): do not replay them next sample */
 } procmem;
 
 void pm_init(procmem *pm, pid_t pid);
@@ -77,13 +82,20 @@ typedef struct pm_iov {
  * IOV_MAX ranges). Sets each ok; returns the number that succeeded. */
 size_t pm_readv(procmem *pm, pm_iov *v, size_t n);
 
-/* Forget the block cache (call at the start of each sample: blocks are a
- * snapshot of one moment). */
+/* Start a sample. The blocks the previous sample used are read again, all
+ * in one process_vm_readv: when the target's structures have not moved
+ * (the common case for a sampler), the whole walk then costs that one
+ * syscall. Blocks are a snapshot of this moment; nothing older is kept. */
 void pm_cache_reset(procmem *pm);
 /* Read len bytes at addr through the block cache: on a miss, read a window
  * around addr (back bytes below, fwd above), clipped to addr's mapping. */
 int pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len,
                    size_t back, size_t fwd);
+/* Serve len bytes at addr from the cache only (no read): 0 or -1. */
+int pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len);
+/* Enter bytes just read some other way (a batch) as a block, so the next
+ * sample replays them. */
+void pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len);
 /* Re-read /proc/PID/maps (after a miss that falls outside the known map). */
 int pm_maps_reload(procmem *pm);
 

@@ -117,8 +117,8 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
         }
         /* Older frames sit below newer ones on a data stack; frame objects
          * are spread around one pool. */
-        if (pm_read_cached(&r->pm, f, buf, fw, objects ? 8192 : 32768,
-                           objects ? 8192 : 1024) != 0)
+        if (pm_read_cached(&r->pm, f, buf, fw, objects ? 4096 : 8192,
+                           objects ? 4096 : 256) != 0)
             return errno ? errno : EFAULT;
         raw_frame rf = {0};
         if (objects) {
@@ -171,10 +171,33 @@ resolve(remote *r, rm_sample *s)
             addrs[u++] = addrs[i];
     uint8_t *bytes = sg_xmalloc((u ? u : 1) * L->co_size);
     pm_iov *iov = sg_xmalloc((u ? u : 1) * sizeof *iov);
-    for (size_t i = 0; i < u; i++)
-        iov[i] = (pm_iov){addrs[i], bytes + i * L->co_size, L->co_size,
-                          false};
-    pm_readv(&r->pm, iov, u);
+    size_t nmiss = 0;
+    for (size_t i = 0; i < u; i++) {
+        uint8_t *dst = bytes + i * L->co_size;
+        iov[i] = (pm_iov){addrs[i], dst, L->co_size, false};
+        /* Replayed from the last sample, or in a block already read. */
+        if (pm_cache_lookup(&r->pm, addrs[i], dst, L->co_size) == 0)
+            iov[i].ok = true;
+        else
+            nmiss++;
+    }
+    if (nmiss) {
+        /* The rest in one batch, entered as blocks for the next sample. */
+        pm_iov *miss = sg_xmalloc(nmiss * sizeof *miss);
+        size_t k = 0;
+        for (size_t i = 0; i < u; i++)
+            if (!iov[i].ok)
+                miss[k++] = iov[i];
+        pm_readv(&r->pm, miss, nmiss);
+        for (size_t i = 0, j = 0; i < u; i++) {
+            if (iov[i].ok)
+                continue;
+            iov[i].ok = miss[j++].ok;
+            if (iov[i].ok)
+                pm_cache_add(&r->pm, addrs[i], iov[i].buf, L->co_size);
+        }
+        free(miss);
+    }
     code_entry **entries = sg_xcalloc(u ? u : 1, sizeof *entries);
     for (size_t i = 0; i < u; i++)
         if (iov[i].ok)
@@ -282,13 +305,21 @@ native_ids_from_pthread(remote *r, rm_sample *s)
         return;
     int32_t *tids = sg_xcalloc(n, sizeof *tids);
     pm_iov *iov = sg_xmalloc(n * sizeof *iov);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t at = s->threads[i].thread_id + GLIBC_PTHREAD_TID;
+        /* Replayed blocks first; the rest in one batch. */
+        if (pm_cache_lookup(&r->pm, at, &tids[i], sizeof tids[i]) != 0)
+            iov[k++] = (pm_iov){at, &tids[i], sizeof tids[i], false};
+    }
+    pm_readv(&r->pm, iov, k);
+    for (size_t j = 0; j < k; j++)
+        if (iov[j].ok)
+            pm_cache_add(&r->pm, iov[j].addr, iov[j].buf, iov[j].len);
+        else
+            *(int32_t *)iov[j].buf = 0;
     for (size_t i = 0; i < n; i++)
-        iov[i] = (pm_iov){s->threads[i].thread_id + GLIBC_PTHREAD_TID,
-                          &tids[i], sizeof tids[i], false};
-    pm_readv(&r->pm, iov, n);
-    for (size_t i = 0; i < n; i++)
-        s->threads[i].native_id = iov[i].ok && tids[i] > 0
-                                      ? (uint64_t)tids[i] : 0;
+        s->threads[i].native_id = tids[i] > 0 ? (uint64_t)tids[i] : 0;
     free(iov);
     free(tids);
 }
@@ -315,7 +346,7 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
     r->sample_no++;
     pm_cache_reset(&r->pm);
     errno = 0;
-    if (pm_read(&r->pm, r->runtime, r->rtbuf, r->rt_window) != 0)
+    if (pm_read_cached(&r->pm, r->runtime, r->rtbuf, r->rt_window, 0, 0))
         return fail(err, r, "_PyRuntime");
     uint64_t interp = rm_u64(r->rtbuf, L->rt_interpreters_head);
     uint64_t main_thread = rm_u64(r->rtbuf, L->rt_main_thread);
@@ -332,7 +363,7 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
     }
     size_t total_threads = 0;
     for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
-        if (pm_read(&r->pm, interp, r->isbuf, r->is_window) != 0)
+        if (pm_read_cached(&r->pm, interp, r->isbuf, r->is_window, 0, 0))
             return fail(err, r, "an interpreter state");
         s->interp_count++;
         uint64_t gil_locked = 0, gil_holder = 0;
@@ -346,7 +377,8 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
                 uint8_t g[64];
                 uint32_t gw = window(L->gil_locked, L->gil_last_holder,
                                      LAYOUT_NONE, LAYOUT_NONE);
-                if (gw <= sizeof g && pm_read(&r->pm, gil, g, gw) == 0) {
+                if (gw <= sizeof g &&
+                    pm_read_cached(&r->pm, gil, g, gw, 0, 0) == 0) {
                     gil_locked = rm_u32(g, L->gil_locked);
                     gil_holder = rm_u64(g, L->gil_last_holder);
                 }
@@ -358,8 +390,8 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
                 r->st.thread_errors++;
                 break;
             }
-            if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 16384,
-                               16384) != 0) {
+            if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024,
+                               1024) != 0) {
                 r->st.thread_errors++;
                 break; /* the list cannot be followed past this one */
             }
