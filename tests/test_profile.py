@@ -201,7 +201,7 @@ def test_recursion_primitive_and_cumulative(py, tmp_path):
     assert (nc, cc) == (8361, 1)
     # cumtime is not counted twice: fib's cumulative time is at most the
     # whole program's, and at least its own time.
-    module = ours[f"{script}:1:<module>"]
+    module = [v for k, v in ours.items() if k.endswith(":<module>")][0]
     assert tt <= ct <= module[3] + 1e-9
     # Mutual recursion: primitive calls are the outermost only.
     even = ours[f"{script}:5:is_even"]
@@ -221,9 +221,10 @@ def test_generators_and_coroutines(py, tmp_path):
     script = write(tmp_path, "gen.py", GENERATORS)
     theirs, ours, _ = run_both(py, tmp_path, [script])
     assert_same_counts(theirs, ours)
-    # Every resume is a call, as in cProfile: numbers(5) is resumed twice
-    # and closed once, numbers(20) 21 times, numbers(4) 5, numbers(3) 4.
-    assert ours[f"{script}:2:numbers"][1] == 3 + 21 + 5 + 4
+    # Every resume is a call, as in cProfile: numbers(20) runs 21 times,
+    # numbers(4) 5, numbers(3) 4, numbers(5) twice (+1 for close(), which
+    # 3.13 no longer runs in the frame when nothing can catch it).
+    assert ours[f"{script}:2:numbers"][1] in (32, 33)
 
 
 def test_module_mode(py, tmp_path):
@@ -261,7 +262,7 @@ def test_threads_profiled_on_every_version(py, tmp_path):
     # only on 3.12+).
     assert ours[f"{script}:4:helper"][1] == 310
     assert ours[f"{script}:7:work"][1] == 4
-    if py.version >= "3.12":
+    if tuple(map(int, py.version.split("."))) >= (3, 12):
         theirs = tmp_path / "theirs.prof"
         py.py("-m", "cProfile", "-o", theirs, script, cwd=tmp_path)
         t = load(py, theirs)

@@ -112,10 +112,17 @@ extern bool prof_tsc_ok;
 
 /* Thread-local cache of the current thread's state for prof_active. Being
  * per OS thread, it also tells a new thread from an old one whose ident
- * (pthread_t) was reused: each gets its own prof_thread. */
-extern _Thread_local prof_thread *prof_tls_thread;
-extern _Thread_local uint64_t prof_tls_epoch;
-extern _Thread_local uint64_t prof_tls_uid;
+ * (pthread_t) was reused: each gets its own prof_thread. The initial-exec
+ * model makes each access one %fs-relative load instead of a call to
+ * __tls_get_addr (glibc keeps static TLS room for late-loaded modules). */
+#if defined(__GNUC__)
+#define PROF_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
+#else
+#define PROF_TLS _Thread_local
+#endif
+extern PROF_TLS prof_thread *prof_tls_thread;
+extern PROF_TLS uint64_t prof_tls_epoch;
+extern PROF_TLS uint64_t prof_tls_uid;
 /* A new profiler identity (at creation and on clear). */
 uint64_t prof_new_uid(void);
 
@@ -218,10 +225,15 @@ prof_leave(profiler *P, prof_thread *t, const void *key, uint64_t now)
 static inline const void *
 prof_cfunc_key(PyObject *callable)
 {
-    if (PyCFunction_Check(callable))
-        return ((PyCFunctionObject *)callable)->m_ml;
-    if (Py_IS_TYPE(callable, &PyMethodDescr_Type))
+    /* Exact types first: PyCFunction_Check on a Python function would walk
+     * its type's MRO, on every call. */
+    PyTypeObject *tp = Py_TYPE(callable);
+    if (tp == &PyFunction_Type)
+        return NULL;
+    if (tp == &PyMethodDescr_Type)
         return ((PyMethodDescrObject *)callable)->d_method;
+    if (tp == &PyCFunction_Type || PyCFunction_Check(callable))
+        return ((PyCFunctionObject *)callable)->m_ml;
     return NULL;
 }
 

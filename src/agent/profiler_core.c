@@ -17,9 +17,9 @@
 
 profiler *prof_active;
 bool prof_tsc_ok;
-_Thread_local prof_thread *prof_tls_thread;
-_Thread_local uint64_t prof_tls_epoch;
-_Thread_local uint64_t prof_tls_uid;
+PROF_TLS prof_thread *prof_tls_thread;
+PROF_TLS uint64_t prof_tls_epoch;
+PROF_TLS uint64_t prof_tls_uid;
 static uint64_t prof_epoch_counter;
 static uint64_t prof_uid_counter;
 
