@@ -1,7 +1,7 @@
 """Overhead of `spyglass lines` vs line_profiler's kernprof -l, per CPython.
 
 usage: python3 bench/lines_bench.py [--venvs DIR] [--versions 3.8,...]
-                                    [--repeat N]
+                                    [--repeat N] [--callgrind]
 
 Each venv under DIR/<version> needs spyglass and line_profiler installed
 (tests/venvs.py makes such venvs: SPYGLASS_TEST_VENVS=DIR). Workloads, each
@@ -14,9 +14,14 @@ exactly the same function):
 For each, the whole process is timed: plain python (with a no-op
 `profile`), kernprof -l, spyglass lines; runs are interleaved, repeated,
 and the median taken. Overhead = median / plain median - 1.
+With --callgrind, each command runs once under valgrind's callgrind (all
+processes it starts) on smaller inputs, and instructions are compared
+instead of seconds: deterministic where a loaded machine makes wall time
+noisy.
 """
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -34,7 +39,7 @@ def tight(n):
         y = x
     return y
 
-tight(2_000_000)
+tight({N})
 '''
 
 SHARE = '''
@@ -49,7 +54,7 @@ def small(n):
     return t
 
 for _ in range(10):
-    fib(22)
+    fib({FIB})
     small(2000)
 '''
 
@@ -62,6 +67,18 @@ def julia_source():
                        "@profile\ndef calculate_z_serial_purepython")
 
 
+def run_callgrind(cmd, cwd):
+    proc = subprocess.run(["valgrind", "--tool=callgrind",
+                           "--trace-children=yes",
+                           "--callgrind-out-file=/dev/null", *cmd],
+                          cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd} failed: {proc.stderr[-2000:]}")
+    counts = re.findall(r"Collected : (\d+)", proc.stderr)
+    return sum(int(c) for c in counts)
+
+
 def run(cmd, cwd):
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL,
@@ -72,28 +89,33 @@ def run(cmd, cwd):
     return dt
 
 
-def bench_version(venv, repeat, workdir):
+def bench_version(venv, repeat, workdir, callgrind=False):
     py = venv / "bin" / "python"
     kernprof = venv / "bin" / "kernprof"
     spy = venv / "bin" / "spyglass"
     results = {}
-    for name, src, args in [("tight", TIGHT, []),
-                            ("julia", julia_source(), ["250", "300"]),
-                            ("share", SHARE, [])]:
+    small = callgrind
+    for name, src, args in [
+            ("tight", TIGHT.replace("{N}", "200_000" if small else
+                                    "2_000_000"), []),
+            ("julia", julia_source(), ["60", "100"] if small
+             else ["250", "300"]),
+            ("share", SHARE.replace("{FIB}", "17" if small else "22"), [])]:
         script = workdir / f"{name}.py"
         script.write_text(src)
         plain = workdir / f"{name}_plain.py"
         plain.write_text(NOOP + src)
         cmds = {
             "python": [py, plain, *args],
-            "line_profiler": [kernprof, "-l", "-o", workdir / "x.lprof",
-                              script, *args],
+            "line_profiler": [py, "-m", "kernprof", "-l", "-o",
+                              workdir / "x.lprof", script, *args],
             "spyglass": [spy, "lines", script, *args],
         }
         times = {k: [] for k in cmds}
-        for _ in range(repeat):
+        measure = run_callgrind if callgrind else run
+        for _ in range(1 if callgrind else repeat):
             for k, cmd in cmds.items():
-                times[k].append(run([str(c) for c in cmd], workdir))
+                times[k].append(measure([str(c) for c in cmd], workdir))
         med = {k: statistics.median(v) for k, v in times.items()}
         results[name] = med
     return results
@@ -105,9 +127,12 @@ def main():
         "SPYGLASS_TEST_VENVS", str(ROOT / ".venvs")))
     ap.add_argument("--versions", default="3.8,3.9,3.10,3.11,3.12,3.13")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--callgrind", action="store_true")
     a = ap.parse_args()
-    print(f"{'ver':5} {'workload':8} {'python s':>9} {'lp s':>8} "
-          f"{'spy s':>8} {'lp ovh':>8} {'spy ovh':>8} {'ratio':>6}")
+    unit, scale = ("Minstr", 1e-6) if a.callgrind else ("s", 1.0)
+    print(f"{'ver':5} {'workload':8} {'python ' + unit:>12} "
+          f"{'lp ' + unit:>10} {'spy ' + unit:>10} {'lp ovh':>8} "
+          f"{'spy ovh':>8} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as d:
         for v in a.versions.split(","):
             venv = Path(a.venvs) / v
@@ -115,13 +140,14 @@ def main():
                 print(f"{v}: no venv with line_profiler at {venv}",
                       file=sys.stderr)
                 continue
-            res = bench_version(venv, a.repeat, Path(d))
+            res = bench_version(venv, a.repeat, Path(d), a.callgrind)
             for name, med in res.items():
                 base = med["python"]
                 lp = med["line_profiler"] / base - 1
                 sg = med["spyglass"] / base - 1
-                print(f"{v:5} {name:8} {base:9.3f} "
-                      f"{med['line_profiler']:8.3f} {med['spyglass']:8.3f} "
+                print(f"{v:5} {name:8} {base * scale:12.3f} "
+                      f"{med['line_profiler'] * scale:10.3f} "
+                      f"{med['spyglass'] * scale:10.3f} "
                       f"{lp * 100:7.0f}% {sg * 100:7.0f}% "
                       f"{sg / lp if lp > 0 else float('nan'):6.2f}",
                       flush=True)

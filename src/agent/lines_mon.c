@@ -49,13 +49,15 @@ mon_on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* A frame of code starts or continues: push it when profiled. With
+ * may_disable (PY_START under a file/name selection), a code object met
+ * for the first time is classified, and DISABLE'd when not selected. */
 static PyObject *
-mon_on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+mon_enter(PyObject *code, int may_disable)
 {
     uint64_t now = sg_now_ns();
-    PyObject *code = args[0];
     lines_code *lc = lines_lookup(code);
-    if (!lc && lines_lazy) {
+    if (!lc && may_disable && lines_lazy) {
         lc = lines_select(lines_lazy, code);
         if (!lc) {
             /* Never selected: stop hearing about this code object. */
@@ -68,15 +70,17 @@ mon_on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+mon_on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return mon_enter(args[0], 1);
+}
+
 /* PY_RESUME and PY_THROW: a generator or coroutine frame continues. */
 static PyObject *
 mon_on_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    uint64_t now = sg_now_ns();
-    lines_code *lc = lines_lookup(args[0]);
-    if (lc && !lines_push(lc, NULL, now))
-        PyErr_Clear();
-    Py_RETURN_NONE;
+    return mon_enter(args[0], 0);
 }
 
 /* PY_RETURN, PY_YIELD and PY_UNWIND: the frame stops running. */
