@@ -36,4 +36,8 @@ int sg_source_block_end(const char *text, size_t len, int first);
  * frees *out with free(). */
 size_t sg_lines_of_func(const sg_profile *p, sg_func_id f, sg_line **out);
 
+/* The registry (writers.h) lists both as "lprof" (*.lprof) and "kernprof"
+ * (*.lprof.txt): sg_writer_lprof and sg_writer_linetext, which refuse a
+ * model without line timings. */
+
 #endif

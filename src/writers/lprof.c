@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/err.h"
 #include "writers/lines.h"
+#include "writers/writers.h"
 
 /* Pickle opcodes used here (Lib/pickletools.py). */
 #define OP_PROTO '\x80'
@@ -164,4 +166,37 @@ sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric)
     sb_putc(sb, OP_SETITEMS);
     sb_putc(sb, OP_BUILD);
     sb_putc(sb, OP_STOP);
+}
+
+/* The registry's entry points (writers.h): for any command's model, which
+ * has line data only when a line profiler filled it. */
+static int
+ns_metric_of(const sg_profile *p, const char *what)
+{
+    int m = sg_profile_metric(p, "ns");
+    if (m < 0 || p->n_lines == 0) {
+        sg_error("%s needs per-line timings (spyglass lines)", what);
+        return -1;
+    }
+    return m;
+}
+
+int
+sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out)
+{
+    int m = ns_metric_of(p, "the lprof format");
+    if (m < 0)
+        return -1;
+    sg_write_lprof(out, p, m);
+    return 0;
+}
+
+int
+sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out)
+{
+    int m = ns_metric_of(p, "the kernprof table");
+    if (m < 0)
+        return -1;
+    sg_write_linetext(out, p, m, 1e-6);
+    return 0;
 }

@@ -12,6 +12,8 @@ static const char *const ext_flame[] = {"svg", NULL};
 static const char *const ext_speedscope[] = {"speedscope.json", "json", NULL};
 static const char *const ext_collapsed[] = {"collapsed", "folded", NULL};
 static const char *const ext_chrome[] = {"trace.json", "chrome.json", NULL};
+static const char *const ext_lprof[] = {"lprof", NULL};
+static const char *const ext_kernprof[] = {"lprof.txt", NULL};
 
 static const sg_writer w_pstats = {
     "pstats", ext_pstats,
@@ -34,10 +36,17 @@ static const sg_writer w_chrome = {
     "chrometrace", ext_chrome,
     "Chrome Trace Event JSON (Perfetto, chrome://tracing)", false,
     sg_write_chrometrace};
+static const sg_writer w_lprof = {
+    "lprof", ext_lprof,
+    "line_profiler's pickle (python -m line_profiler FILE)", true,
+    sg_writer_lprof};
+static const sg_writer w_kernprof = {
+    "kernprof", ext_kernprof, "the table kernprof -l -v prints", false,
+    sg_writer_linetext};
 
 static const sg_writer *const all_writers[] = {
     &w_pstats, &w_text, &w_flame, &w_speedscope, &w_collapsed, &w_chrome,
-    NULL,
+    &w_lprof, &w_kernprof, NULL,
 };
 
 const sg_writer *const *

@@ -58,6 +58,10 @@ int sg_write_collapsed(const sg_profile *p, const writer_opts *o,
                        strbuf *out);
 int sg_write_chrometrace(const sg_profile *p, const writer_opts *o,
                          strbuf *out);
+/* The line profiler's formats (writers/lines.h). */
+int sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out);
+int sg_writer_linetext(const sg_profile *p, const writer_opts *o,
+                       strbuf *out);
 
 /* Shared helpers for the stack writers. */
 /* The display name of a frame: "name (file:line)" as py-spy writes it. */

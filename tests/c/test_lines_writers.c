@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "writers/lines.h"
+#include "writers/writers.h"
 
 static int
 block_end(const char *src, int first)
@@ -150,4 +151,25 @@ test_lprof(void)
     sg_profile_free(p);
 }
 
-TESTS(test_block_end, test_linetext, test_lprof)
+static void
+test_registry(void)
+{
+    CHECK_STR(sg_writer_for_path("out.lprof")->name, "lprof");
+    CHECK_STR(sg_writer_for_path("out.lprof.txt")->name, "kernprof");
+    sg_profile *p = sample_profile("ex.py");
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_writer_by_name("lprof")->write(p, &o, &sb) == 0);
+    CHECK(sb.len > 100 && sb.data[sb.len - 1] == '.');
+    sg_profile_free(p);
+    /* A model without line timings (e.g. spyglass profile's) is refused. */
+    const char *metrics[] = {"calls", "ns"};
+    p = sg_profile_new(2, metrics);
+    sb_clear(&sb);
+    fprintf(stderr, "(an error line is expected here)\n");
+    CHECK(sg_writer_by_name("kernprof")->write(p, &o, &sb) == -1);
+    sg_profile_free(p);
+    sb_free(&sb);
+}
+
+TESTS(test_block_end, test_linetext, test_lprof, test_registry)
