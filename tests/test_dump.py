@@ -312,7 +312,11 @@ def test_stress_churn(py, tmp_path):
         print(f"{py.version}: {STRESS_DUMPS} dump runs in "
               f"{time.monotonic() - t0:.1f} s, failed={failed_runs} "
               f"with_torn_threads={torn}")
-        assert failed_runs + torn < STRESS_DUMPS // 20
+        # A thread recursing hot while being read can tear every retry of
+        # its walk (its frames are freed and reused within microseconds);
+        # that thread is then marked, the rest of the dump stands.
+        assert failed_runs == 0
+        assert torn < STRESS_DUMPS // 10
         assert proc.poll() is None  # the target was not disturbed
     finally:
         proc.kill()

@@ -330,6 +330,7 @@ cmd_dump(int argc, char **argv)
         size_t frames = s.n_frames;
         fprintf(stderr,
                 "stats: samples=%llu failed=%llu thread_errors=%llu "
+                "retries=%llu "
                 "threads=%zu frames=%zu reads=%llu bytes=%llu "
                 "read_failures=%llu cache_hits=%llu proc_reads=%llu "
                 "code_hits=%llu code_misses=%llu code_invalidated=%llu "
@@ -337,7 +338,8 @@ cmd_dump(int argc, char **argv)
                 "syscalls_per_sample=%.2f\n",
                 (unsigned long long)st.samples,
                 (unsigned long long)st.samples_failed,
-                (unsigned long long)st.thread_errors, s.n_threads, frames,
+                (unsigned long long)st.thread_errors,
+                (unsigned long long)st.retries, s.n_threads, frames,
                 (unsigned long long)st.reads, (unsigned long long)st.bytes,
                 (unsigned long long)st.read_failures,
                 (unsigned long long)st.cache_hits,

@@ -264,6 +264,13 @@ pm_cache_reset(procmem *pm)
     }
 }
 
+void
+pm_cache_drop(procmem *pm)
+{
+    for (unsigned i = 0; i < pm->n_blocks; i++)
+        pm->blocks[i].len = 0;
+}
+
 int
 pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len)
 {

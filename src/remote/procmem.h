@@ -91,6 +91,9 @@ void pm_cache_reset(procmem *pm);
  * around addr (back bytes below, fwd above), clipped to addr's mapping. */
 int pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len,
                    size_t back, size_t fwd);
+/* Forget the blocks' contents (they are re-read on demand), as when a walk
+ * found them torn. */
+void pm_cache_drop(procmem *pm);
 /* Serve len bytes at addr from the cache only (no read): 0 or -1. */
 int pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len);
 /* Enter bytes just read some other way (a batch) as a block, so the next

@@ -92,6 +92,7 @@ typedef struct rm_info {
 
 typedef struct rm_stats {
     uint64_t samples, samples_failed, thread_errors;
+    uint64_t retries; /* thread walks redone after a torn read */
     uint64_t reads, bytes, read_failures, cache_hits, proc_reads;
     uint64_t code_hits, code_misses, code_invalidated;
 } rm_stats;

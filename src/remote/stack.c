@@ -24,6 +24,10 @@
 #include "remote/internal.h"
 
 #define MAX_INTERPS 64
+#define RM_MAX_CODES 65536
+#ifndef RM_RETRIES
+#define RM_RETRIES 6
+#endif
 /* glibc x86_64: struct pthread's tid field (see cpython-internals.md 2.2);
  * used on <=3.10 only, and checked against /proc/PID/task. */
 #define GLIBC_PTHREAD_TID 0x2d0
@@ -110,15 +114,20 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
     if (fw > sizeof buf)
         return EINVAL;
     size_t depth = 0;
+    uint64_t mark = 0; /* Brent's cycle check: a frame seen at depth 2^k */
     while (f) {
         if (depth >= RM_MAX_DEPTH) {
             t->truncated = true;
             break;
         }
+        if (f == mark)
+            return ELOOP; /* freed frames re-linked while we read */
+        if ((depth & (depth - 1)) == 0)
+            mark = f;
         /* Older frames sit below newer ones on a data stack; frame objects
          * are spread around one pool. */
-        if (pm_read_cached(&r->pm, f, buf, fw, objects ? 4096 : 8192,
-                           objects ? 4096 : 256) != 0)
+        if (pm_read_cached(&r->pm, f, buf, fw, objects ? 2048 : 8192,
+                           objects ? 2048 : 256) != 0)
             return errno ? errno : EFAULT;
         raw_frame rf = {0};
         if (objects) {
@@ -161,6 +170,13 @@ resolve(remote *r, rm_sample *s)
 {
     const sg_layout *L = &r->L;
     size_t n = W.n_raw;
+    if (r->n_codes >= RM_MAX_CODES) {
+        /* Bound memory under endless redefinition: start the cache over
+         * (function ids stay: they live in r->names). */
+        rm_codes_free(r);
+        hm64_free(&r->code_index);
+        hm64_init(&r->code_index);
+    }
     uint64_t *addrs = sg_xmalloc((n ? n : 1) * sizeof *addrs);
     for (size_t i = 0; i < n; i++)
         addrs[i] = W.raw[i].code;
@@ -198,10 +214,14 @@ resolve(remote *r, rm_sample *s)
         }
         free(miss);
     }
-    code_entry **entries = sg_xcalloc(u ? u : 1, sizeof *entries);
-    for (size_t i = 0; i < u; i++)
-        if (iov[i].ok)
-            entries[i] = rm_code_lookup(r, addrs[i], bytes + i * L->co_size);
+    /* Indices, not pointers: a lookup may grow (move) the code table. */
+    long *entries = sg_xmalloc((u ? u : 1) * sizeof *entries);
+    for (size_t i = 0; i < u; i++) {
+        code_entry *e = iov[i].ok ? rm_code_lookup(r, addrs[i],
+                                                    bytes + i * L->co_size)
+                                  : NULL;
+        entries[i] = e ? (long)(e - r->codes) : -1;
+    }
 
     size_t ri = 0;
     s->n_frames = 0;
@@ -214,7 +234,8 @@ resolve(remote *r, rm_sample *s)
             const raw_frame *rf = &W.raw[ri];
             uint64_t *hit = bsearch(&rf->code, addrs, u, sizeof *addrs,
                                     cmp_u64);
-            code_entry *e = hit ? entries[hit - addrs] : NULL;
+            long ei = hit ? entries[hit - addrs] : -1;
+            code_entry *e = ei >= 0 ? &r->codes[ei] : NULL;
             if (!e) {
                 /* 3.13: an entry frame's f_executable may be any object
                  * (None for the C-stack shim); otherwise a torn read. */
@@ -414,7 +435,20 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
                                 L->ts_holds_gil_bit) & 1;
             else
                 t->holds_gil = gil_locked && gil_holder == tstate;
+            size_t raw_mark = W.n_raw;
             int e = walk_frames(r, ts, t);
+            for (int retry = 0; e && e != ESRCH && retry < RM_RETRIES; retry++) {
+                /* Torn: the thread's frames changed under the walk. Walk
+                 * again from fresh reads (the target moves on quickly). */
+                if (getenv("SG_DEBUG_READS"))
+                    fprintf(stderr, "torn walk: %s\n", strerror(e));
+                W.n_raw = raw_mark;
+                t->n_frames = 0;
+                t->truncated = false;
+                pm_cache_drop(&r->pm);
+                r->st.retries++;
+                e = walk_frames(r, ts, t);
+            }
             if (e) {
                 t->error = e;
                 r->st.thread_errors++;
