@@ -348,6 +348,30 @@ def test_not_python(any_py):
         p.wait()
 
 
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to drop privileges")
+def test_permission_denied(any_py, tmp_path):
+    """As another user, without ptrace rights: one line saying what is
+    needed."""
+    p = subprocess.Popen([any_py.python, "-c", "import time; "
+                          "time.sleep(60)"])
+    try:
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             any_py.spyglass, "dump", "--pid", str(p.pid)],
+            capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 1
+        assert proc.stderr.startswith("spyglass: error: permission denied "
+                                      "reading"), proc.stderr
+        assert f"process {p.pid}" in proc.stderr
+        assert "CAP_SYS_PTRACE" in proc.stderr and "ptrace_scope" in \
+            proc.stderr
+        assert proc.stderr.count("\n") == 1
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_python_starting_up_is_retried(py, tmp_path):
     """dump right after launch: retried while Python initialises."""
     shutil.copy(TARGETS / ORACLE, tmp_path)
@@ -357,6 +381,34 @@ def test_python_starting_up_is_retried(py, tmp_path):
         proc = py.spy("dump", "--pid", str(p.pid), "-f", "json")
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["threads"]
+    finally:
+        p.kill()
+        p.wait()
+
+
+def _pyenv_python(version):
+    from venvs import find_interpreter
+    exe = find_interpreter(version)
+    return exe if exe and version in str(exe) else None
+
+
+@pytest.mark.parametrize("version,message", [
+    ("3.7", r"Python 3\.7\.\d+ is not supported \(spyglass reads CPython "
+            r"3\.8-3\.13\)"),
+    ("2.7", r"process \d+ runs (lib)?python2\.7\S*: not supported "
+            r"\(spyglass reads CPython 3\.8-3\.13\)"),
+])
+def test_unsupported_version(any_py, version, message):
+    exe = _pyenv_python(version)
+    if not exe:
+        pytest.skip(f"no CPython {version}")
+    p = subprocess.Popen([str(exe), "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.3)
+        proc = any_py.spy("dump", "--pid", str(p.pid))
+        assert proc.returncode == 1
+        assert re.fullmatch("spyglass: error: " + message + "\n",
+                            proc.stderr), proc.stderr
     finally:
         p.kill()
         p.wait()

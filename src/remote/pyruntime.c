@@ -380,6 +380,22 @@ find_runtime(remote *r, rm_error *err)
             return -1;
         }
     }
+    if (rc != 0) {
+        /* Say so when it is Python, just not one with a _PyRuntime. */
+        for (size_t k = 0; k < nc; k++) {
+            const char *b = base_name(c[k].map->path);
+            if (strncmp(b, "libpython2", 10) == 0 ||
+                strncmp(b, "python2", 7) == 0 ||
+                strncmp(b, "libpython3.6", 12) == 0 ||
+                strncmp(b, "python3.6", 9) == 0) {
+                rm_set_error(err, RM_EVERSION, "process %d runs %s: not "
+                             "supported (spyglass reads CPython 3.8-3.13)",
+                             (int)in->pid, b);
+                free(c);
+                return -1;
+            }
+        }
+    }
     free(c);
     if (rc != 0) {
         char comm[64];
@@ -391,6 +407,17 @@ find_runtime(remote *r, rm_error *err)
                      "executable or libraries", (int)in->pid, comm);
     }
     return rc;
+}
+
+/* One wording for every permission failure: what is needed. */
+static void
+permission_denied(rm_error *err, pid_t pid, const char *what)
+{
+    rm_set_error(err, RM_EPERM, "permission denied reading %s process %d: "
+                 "run as the same user with ptrace allowed "
+                 "(kernel.yama.ptrace_scope=0, or launch the target under "
+                 "spyglass), or as root / with CAP_SYS_PTRACE", what,
+                 (int)pid);
 }
 
 static int
@@ -406,11 +433,7 @@ check_access(remote *r, rm_error *err)
         if (pm_read(&r->pm, m->start, &word, sizeof word) == 0)
             return 0;
         if (errno == EPERM || errno == EACCES) {
-            rm_set_error(err, RM_EPERM, "permission denied reading the "
-                         "memory of process %d: run as the same user with "
-                         "ptrace allowed (kernel.yama.ptrace_scope=0, or "
-                         "launch the target under spyglass), or as root / "
-                         "with CAP_SYS_PTRACE", (int)r->info.pid);
+            permission_denied(err, r->info.pid, "the memory of");
             return -1;
         }
         if (errno == ESRCH) {
@@ -450,9 +473,7 @@ remote_open(pid_t pid, rm_error *err)
     read_small_file(path, r->info.cmdline, sizeof r->info.cmdline, true);
     if (pm_maps_load(pid, &r->pm.maps) != 0) {
         if (errno == EACCES || errno == EPERM)
-            rm_set_error(err, RM_EPERM, "permission denied reading "
-                         "/proc/%d/maps: run as the same user or as root",
-                         (int)pid);
+            permission_denied(err, pid, "/proc/PID/maps of");
         else
             rm_set_error(err, RM_ENOPROC, "no such process: %d", (int)pid);
         remote_close(r);
