@@ -90,16 +90,21 @@ def test_idle_gil_and_threads(py, tmp_path):
         return collapsed(out)
 
     plain, _ = shares(run(), ["busy_worker", "sleepy_worker"])
-    assert plain["busy_worker"] > 0.8 and plain["sleepy_worker"] == 0, plain
+    # The sleeper is on a CPU only while it starts (bootstrap, then the
+    # sleep call): at most a stray sample.
+    assert plain["busy_worker"] > 0.8 and plain["sleepy_worker"] < 0.02, plain
     idle, _ = shares(run("--idle"), ["busy_worker", "sleepy_worker"])
     # Three threads (main waits in join): each about a third of samples.
     assert idle["sleepy_worker"] > 0.2 and idle["busy_worker"] > 0.2, idle
     gil, _ = shares(run("--idle", "--gil"), ["busy_worker", "sleepy_worker"])
-    assert gil["busy_worker"] > 0.8 and gil["sleepy_worker"] == 0, gil
+    assert gil["busy_worker"] > 0.8 and gil["sleepy_worker"] < 0.02, gil
     threads = run("--idle", "--threads")
     roots = {s[0] for s in threads}
     assert len(roots) == 3 and all(r.startswith("thread (0x")
                                    for r in roots), roots
+    # Named as threading names them.
+    assert {r.rpartition(": ")[2] for r in roots} == {"MainThread", "busy",
+                                                      "sleepy"}, roots
 
 
 def test_subprocesses_of_a_pool(py, tmp_path):
@@ -208,6 +213,17 @@ def test_short_lived_program(py, tmp_path):
     assert sum(collapsed(out).values()) > 5, proc.stderr
 
 
+def test_closed_stderr_does_not_lose_the_profile(py, tmp_path):
+    out = tmp_path / "p.collapsed"
+    proc = subprocess.Popen([py.spyglass, "record", "-o", str(out), "--",
+                             py.python, str(TARGETS / "record_split.py"),
+                             "0.5"], stderr=subprocess.PIPE, env=py.env)
+    proc.stderr.close()  # the reader of the report went away
+    proc.wait(timeout=60)
+    assert proc.returncode == 0
+    assert sum(collapsed(out).values()) > 10
+
+
 def test_exit_status_and_output_are_the_programs(py, tmp_path):
     out = tmp_path / "x.collapsed"
     proc = py.spy("record", "-o", out, "--", py.python, "-c",
@@ -223,9 +239,10 @@ def test_attach_by_pid(py, tmp_path):
     try:
         time.sleep(0.5)
         out = tmp_path / "a.collapsed"
-        record(py, "--pid", str(target.pid), "-d", "1", "-o", out)
+        record(py, "--pid", str(target.pid), "-r", "1000", "-d", "1.5",
+               "-o", out)
         sh, total = shares(collapsed(out), ["seventy"])
-        assert total > 50 and sh["seventy"] > 0.5
+        assert total > 300 and sh["seventy"] > 0.5, sh
         assert target.poll() is None  # the target is untouched
     finally:
         target.kill()

@@ -241,12 +241,13 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
     writer_opts wo = {0};
     wo.per_thread = o->threads;
     wo.title = "spyglass record";
+    /* The profile first: the report only goes to a stream that may be gone
+     * (a closed pipe), and must never cost the data. */
+    int rc = sg_writer_write_file(w, p, &wo, out);
     print_report(s, p);
-    if (sg_writer_write_file(w, p, &wo, out) < 0)
-        return -1;
-    if (strcmp(out, "-") != 0)
+    if (rc == 0 && strcmp(out, "-") != 0)
         fprintf(stderr, "\nspyglass record: wrote %s (%s)\n", out, w->name);
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 static const char *
@@ -275,6 +276,9 @@ cmd_record(int argc, char **argv)
         }
     }
     launch_handle_signals(launched ? pid : 0, &stop);
+    /* A closed stderr or stdout pipe must not kill us before the profile
+     * is written; writes then fail with EPIPE instead. */
+    signal(SIGPIPE, SIG_IGN);
 
     const char *metrics[] = {"samples"};
     sg_profile *p = sg_profile_new(1, metrics);

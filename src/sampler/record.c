@@ -23,6 +23,7 @@ typedef struct rec_target {
     sg_node_id root;     /* process root, or SG_ROOT_NODE */
     sg_func_id *map;     /* remote func id -> profile func id + 1 */
     size_t cap_map;
+    hm64 troots;         /* thread id -> its root node, named once */
     uint64_t first_seen_ns;
     bool gone;
     bool given_up;       /* not Python after the grace period */
@@ -80,6 +81,7 @@ record_free(record_session *s)
     for (size_t i = 0; i < s->n_t; i++) {
         target_close(s, &s->t[i]);
         free(s->t[i].map);
+        hm64_free(&s->t[i].troots);
     }
     free(s->t);
     rm_sample_free(&s->sample);
@@ -97,6 +99,7 @@ target_add(record_session *s, pid_t pid)
     t->pid = pid;
     t->root = SG_ROOT_NODE;
     t->first_seen_ns = sg_now_ns();
+    hm64_init(&t->troots);
     return t;
 }
 
@@ -216,12 +219,36 @@ map_func(record_session *s, rec_target *t, uint32_t id)
     return t->map[id] - 1;
 }
 
+/* The root node of a thread, created (with threading's name, looked up
+ * once, when the thread is first seen) on first use. An OS thread id that
+ * is reused later keeps the first thread's root. */
+static sg_node_id
+thread_root(record_session *s, rec_target *t, rm_thread *th, bool *named)
+{
+    uint32_t node = hm64_get(&t->troots, th->thread_id);
+    if (node != HM_NONE)
+        return node;
+    if (!*named) {
+        remote_thread_names(t->r, &s->sample);
+        *named = true;
+    }
+    /* Seen before `threading` was imported, the main thread has no entry
+     * yet; threading will call it MainThread. */
+    const char *name = th->name ? th->name
+                       : th->is_main ? "MainThread"
+                                     : NULL;
+    node = sg_profile_thread_root(s->p, t->root, th->thread_id, name);
+    hm64_put(&t->troots, th->thread_id, node);
+    return node;
+}
+
 static void
 add_threads(record_session *s, rec_target *t)
 {
-    const rm_sample *sm = &s->sample;
+    rm_sample *sm = &s->sample;
+    bool named = false;
     for (size_t i = 0; i < sm->n_threads; i++) {
-        const rm_thread *th = &sm->threads[i];
+        rm_thread *th = &sm->threads[i];
         if (th->error) {
             s->thread_errors++;
             continue;
@@ -242,8 +269,7 @@ add_threads(record_session *s, rec_target *t)
             int32_t line = (s->cfg.function || fr->line < 0) ? 0 : fr->line;
             s->stack[th->n_frames - 1 - k] = sg_profile_frame(s->p, f, line);
         }
-        sg_node_id troot = sg_profile_thread_root(s->p, t->root,
-                                                  th->thread_id, NULL);
+        sg_node_id troot = thread_root(s, t, th, &named);
         sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);
         s->stacks++;
     }
