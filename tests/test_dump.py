@@ -249,6 +249,33 @@ def test_debian_static_non_ascii(any_py, target):
     check_against_oracle(dump_json(any_py.spyglass, t.proc.pid), t, "3.11")
 
 
+def test_embedded_python(py, target, tmp_path):
+    """A C program that embeds libpython: not a python executable."""
+    base = subprocess.run([py.python, "-c",
+                           "import sys; print(sys.base_prefix)"],
+                          capture_output=True, text=True).stdout.strip()
+    config = Path(base) / "bin" / f"python{py.version}-config"
+    if not config.exists() or not shutil.which("gcc"):
+        pytest.skip("no python-config or gcc")
+    flags = subprocess.run([str(config), "--cflags", "--ldflags", "--embed"],
+                           capture_output=True, text=True)
+    if flags.returncode != 0:
+        flags = subprocess.run([str(config), "--cflags", "--ldflags"],
+                               capture_output=True, text=True)
+        flags.stdout += f" -lpython{py.version}"
+    exe = tmp_path / "embedder"
+    libdir = Path(base) / "lib"
+    cc = subprocess.run(["gcc", str(TARGETS / "dump_embed.c"), "-o", str(exe),
+                         *flags.stdout.split(), f"-Wl,-rpath,{libdir}"],
+                        capture_output=True, text=True)
+    assert cc.returncode == 0, cc.stderr
+    t = target(exe, ORACLE, "threads")
+    data = dump_json(py.spyglass, t.proc.pid)
+    assert data["executable"] == str(exe)
+    assert "libpython" in data["libpython"]
+    check_against_oracle(data, t, py.version)
+
+
 # -- stress -----------------------------------------------------------------
 
 STRESS_DUMPS = int(os.environ.get("SPYGLASS_STRESS_DUMPS", "1000"))
