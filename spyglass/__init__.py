@@ -13,7 +13,11 @@ import sysconfig as _sysconfig
 
 def executable():
     """Path of the ``spyglass`` executable installed with this package."""
-    path = _os.path.join(_sysconfig.get_path("scripts"), "spyglass")
+    # Imported here: sysconfig pulls in threading and collections, a cost
+    # every in-process command (and its profiles) would pay at start-up.
+    import sysconfig
+
+    path = _os.path.join(sysconfig.get_path("scripts"), "spyglass")
     if _os.access(path, _os.X_OK):
         return path
     import shutil

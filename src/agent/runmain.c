@@ -147,12 +147,20 @@ exec_in_main(PyObject *source, const char *filename, int set_file)
     if (!PyDict_GetItemString(d, "__builtins__") &&
         PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins()) < 0)
         return NULL;
-    /* compile() honours a PEP 263 coding cookie in bytes. */
-    PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
-    PyObject *compile = PyDict_GetItemString(builtins, "compile");
-    PyObject *code = compile ? PyObject_CallFunction(compile, "Oss", source,
-                                                     filename, "exec")
-                             : NULL;
+    /* As compile(): a PEP 263 coding cookie counts in bytes, not in str.
+     * Not builtins.compile itself, whose first call builds the ast module's
+     * classes (11M instructions) to check for an AST argument. */
+    PyCompilerFlags cf = _PyCompilerFlags_INIT;
+    const char *text;
+    if (PyUnicode_Check(source)) {
+        text = PyUnicode_AsUTF8(source);
+        cf.cf_flags = PyCF_IGNORE_COOKIE;
+    } else {
+        text = PyBytes_AsString(source);
+    }
+    PyObject *code = text ? Py_CompileStringExFlags(text, filename,
+                                                    Py_file_input, &cf, -1)
+                          : NULL;
     if (!code)
         return NULL;
     PyObject *r = PyEval_EvalCode(code, d, d);

@@ -12,6 +12,21 @@ mkdir -p "$out/corpus"
 for f in $(ls "$(pyenv root 2>/dev/null)"/versions/3.*/lib/libpython3.*.so.1.0 2>/dev/null) /usr/bin/python3.11; do
     [ -f "$f" ] && [ ! -e "$out/corpus/$(basename "$f")" ] && cp "$f" "$out/corpus/"
 done
+# Small seeds that keep their section tables within -max_len: images that
+# look like libpython to the reader (_PyRuntime in a .PyRuntime section,
+# Py_Version, a PY_VERSION string), shared and executable, plain and
+# stripped.
+cat > "$out/seed.c" <<'SEED'
+__attribute__((section(".PyRuntime"))) char _PyRuntime[672];
+const unsigned Py_Version = 0x030c01f0;
+const char *version_string = "3.10.13";
+int main(void) { return _PyRuntime[0] + (int)Py_Version; }
+SEED
+if [ ! -e "$out/corpus/seed.so" ]; then
+    gcc -shared -fPIC -o "$out/corpus/seed.so" "$out/seed.c"
+    gcc -no-pie -o "$out/corpus/seed-exe" "$out/seed.c"
+    strip -o "$out/corpus/seed-stripped.so" "$out/corpus/seed.so"
+fi
 src="$here/fuzz_elf.c $root/src/remote/elf.c"
 if command -v clang >/dev/null; then
     clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
