@@ -227,6 +227,38 @@ def test_generators_and_coroutines(py, tmp_path):
     assert ours[f"{script}:2:numbers"][1] in (32, 33)
 
 
+def test_eval_hook_mode_same_counts(py, tmp_path):
+    """SPYGLASS_PROFILE_HOOK=eval (3.12+): Python frames through the PEP 523
+    hook; generators' creation is no call, each resume is."""
+    if tuple(map(int, py.version.split("."))) < (3, 12):
+        pytest.skip("the frame-evaluation mode is for 3.12+")
+    py.env["SPYGLASS_PROFILE_HOOK"] = "eval"
+    try:
+        for name, src in (("gen.py", GENERATORS), ("exc.py", EXCEPTIONS),
+                          ("rec.py", RECURSION)):
+            script = write(tmp_path, name, src)
+            theirs, ours, _ = run_both(py, tmp_path, [script])
+            assert_same_counts(theirs, ours)
+    finally:
+        del py.env["SPYGLASS_PROFILE_HOOK"]
+
+
+def test_deep_recursion_like_plain_python(py, tmp_path):
+    script = write(tmp_path, "deep.py", """
+        import sys
+        sys.setrecursionlimit(30000)
+        def r(n):
+            return 0 if n == 0 else 1 + r(n - 1)
+        print(r(12000))
+    """)
+    out = tmp_path / "deep.pstats"
+    proc = py.spy("profile", "-o", out, script)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "12000\n"
+    stats = load(py, out)
+    assert stats[f"{script}:4:r"][:2] == [1, 12001]
+
+
 def test_module_mode(py, tmp_path):
     pkg = tmp_path / "pkg"
     pkg.mkdir()

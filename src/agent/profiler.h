@@ -103,6 +103,7 @@ typedef struct profiler {
     uint64_t tick0, ns0, tick1, ns1;
     bool use_tsc;
     int tool_id;      /* sys.monitoring tool id while enabled, or -1 */
+    bool eval_hook;   /* 3.12+: Python frames via the PEP 523 hook */
     bool failed;      /* out of memory in a callback: stop recording */
 } profiler;
 
