@@ -119,8 +119,8 @@ lines_select_file(lines_prof *prof, const char *path)
     return -1;
 }
 
-/* Compile a source file (bytes honour a coding cookie) into its module
- * code object; NULL with an exception set. */
+/* Compile a source file into its module code object; NULL with an
+ * exception set. */
 static PyObject *
 compile_file(const char *path)
 {
@@ -136,11 +136,12 @@ compile_file(const char *path)
     Py_DECREF(data);
     if (!src)
         return NULL;
-    PyObject *builtins = PyEval_GetBuiltins(); /* borrowed */
-    PyObject *compile = PyDict_GetItemString(builtins, "compile");
-    PyObject *code = compile ? PyObject_CallFunction(compile, "Ossii", src,
-                                                     path, "exec", 0, 1)
-                             : NULL;
+    /* Bytes: a coding cookie counts, as when Python imports the file. */
+    PyCompilerFlags cf = _PyCompilerFlags_INIT;
+    const char *text = PyBytes_AsString(src);
+    PyObject *code = text ? Py_CompileStringExFlags(text, path, Py_file_input,
+                                                    &cf, -1)
+                          : NULL;
     Py_DECREF(src);
     return code;
 }

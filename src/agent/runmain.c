@@ -157,6 +157,13 @@ exec_in_main(PyObject *source, const char *filename, int set_file)
         cf.cf_flags = PyCF_IGNORE_COOKIE;
     } else {
         text = PyBytes_AsString(source);
+        if (text && strlen(text) != (size_t)PyBytes_GET_SIZE(source)) {
+            PyErr_SetString(PY_VERSION_HEX >= 0x030C0000
+                                ? PyExc_SyntaxError
+                                : PyExc_ValueError,
+                            "source code string cannot contain null bytes");
+            return NULL;
+        }
     }
     PyObject *code = text ? Py_CompileStringExFlags(text, filename,
                                                     Py_file_input, &cf, -1)
