@@ -543,3 +543,50 @@ def test_cli_usage(any_py):
     assert proc.returncode == 2
     proc = any_py.spy("lines", "--func", "nocolon", "x.py")
     assert proc.returncode == 2 and "MODULE:QUALNAME" in proc.stderr
+
+
+def test_profile_looks_through_decorators(py, tmp_path):
+    (tmp_path / "d.py").write_text(textwrap.dedent('''
+        import functools
+
+        class C:
+            @profile
+            @staticmethod
+            def s(n):
+                return n
+
+            @profile
+            @classmethod
+            def c(cls, n):
+                return n
+
+            @profile
+            @property
+            def p(self):
+                return 1
+
+        @profile
+        @functools.lru_cache(maxsize=None)
+        def cached(n):
+            return n
+
+        C.s(1); C.c(2); C().p; C().p; cached(1); cached(1); cached(2)
+    '''))
+    proc, ours = spy_lines(py, "-u", "1e-3", "d.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Timer unit: 0.001 s\n\n")
+    # Each function starts at its first decorator's line.
+    assert by_line(ours, 5) == {8: 1}
+    assert by_line(ours, 10) == {13: 1}
+    assert by_line(ours, 15) == {18: 2}
+    # lru_cache: only the calls that missed the cache run the function.
+    assert by_line(ours, 20) == {23: 2}
+
+
+def test_text_output_file(py, tmp_path):
+    (tmp_path / "o.py").write_text("@profile\ndef f():\n    return 1\nf()\n")
+    proc = py.spy("lines", "-o", "out.txt", "o.py", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "out.txt").read_text()
+    assert proc.stdout == "Wrote profile results to 'out.txt'\n" + text
+    assert "Function: f at line 1" in text
