@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 out=${FUZZ_OUT:-/tmp/spyglass-fuzz}
-mkdir -p "$out/corpus"
+mkdir -p "$out/corpus" "$out/work"
 for f in $(ls "$(pyenv root 2>/dev/null)"/versions/3.*/lib/libpython3.*.so.1.0 2>/dev/null) /usr/bin/python3.11; do
     [ -f "$f" ] && [ ! -e "$out/corpus/$(basename "$f")" ] && cp "$f" "$out/corpus/"
 done
