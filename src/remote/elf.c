@@ -208,6 +208,11 @@ elf_find_string(const elf_image *img, const char *section, const char *prefix,
         const uint8_t *q = hit + plen;
         while (q < end && *q >= '0' && *q <= '9')
             q++;
+        /* A pre-release or vendor tail: "3.10.0rc2", "3.8.10+". */
+        while (q < end && q > hit + plen &&
+               ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+                *q == '+'))
+            q++;
         bool starts = hit == img->data + off ||
                       !((hit[-1] >= '0' && hit[-1] <= '9') || hit[-1] == '.');
         if (q < end && *q == '\0' && q > hit + plen && starts) {

@@ -45,9 +45,9 @@ bool elf_find_symbol(const elf_image *img, const char *name, elf_symbol *out);
 /* Find a section by name: its address and size. */
 bool elf_find_section(const elf_image *img, const char *name, uint64_t *addr,
                       uint64_t *size);
-/* Find prefix followed by digits and a NUL inside a section's file bytes
- * (the PY_VERSION string "3.10.13" for prefix "3.10."); copies at most
- * cap-1 bytes to out. */
+/* Find prefix followed by digits (then optionally letters, digits, '+')
+ * and a NUL inside a section's file bytes: the PY_VERSION string "3.10.13"
+ * or "3.10.0rc2" for prefix "3.10."; copies at most cap-1 bytes to out. */
 bool elf_find_string(const elf_image *img, const char *section,
                      const char *prefix, char *out, size_t cap);
 

@@ -133,6 +133,62 @@ poke(const uint8_t *data, size_t n)
     (void)elf_find_string(&img, ".rodata", "3.1", v, sizeof v);
 }
 
+/* A minimal ELF64 image with one .rodata section holding text. */
+static size_t
+tiny_elf(uint8_t *img, size_t cap, const char *rodata, size_t rolen)
+{
+    memset(img, 0, cap);
+    memcpy(img, "\x7f" "ELF\x02\x01\x01", 7);
+    img[16] = 3;  /* ET_DYN */
+    img[18] = 62; /* EM_X86_64 */
+    const char shstr[] = "\0.rodata\0.shstrtab";
+    size_t ro = 64, ss = ro + rolen, sh = (ss + sizeof shstr + 7) & ~7u;
+    memcpy(img + ro, rodata, rolen);
+    memcpy(img + ss, shstr, sizeof shstr);
+    uint64_t shoff = sh;
+    uint16_t shentsize = 64, shnum = 3, shstrndx = 2;
+    memcpy(img + 40, &shoff, 8);
+    memcpy(img + 58, &shentsize, 2);
+    memcpy(img + 60, &shnum, 2);
+    memcpy(img + 62, &shstrndx, 2);
+    /* section 1: .rodata */
+    uint8_t *s1 = img + sh + 64, *s2 = img + sh + 128;
+    uint32_t name1 = 1, name2 = 9, progbits = 1, strtab = 3;
+    uint64_t off1 = ro, size1 = rolen, off2 = ss, size2 = sizeof shstr;
+    memcpy(s1, &name1, 4);
+    memcpy(s1 + 4, &progbits, 4);
+    memcpy(s1 + 24, &off1, 8);
+    memcpy(s1 + 32, &size1, 8);
+    memcpy(s2, &name2, 4);
+    memcpy(s2 + 4, &strtab, 4);
+    memcpy(s2 + 24, &off2, 8);
+    memcpy(s2 + 32, &size2, 8);
+    return sh + 3 * 64;
+}
+
+static void
+test_elf_version_strings(void)
+{
+    uint8_t img[1024];
+    char v[32];
+    elf_image e;
+    static const char ro1[] = "x\0/build/Python-3.10.13\0" "13.10.5\0";
+    size_t n = tiny_elf(img, sizeof img, ro1, sizeof ro1);
+    CHECK(elf_parse(&e, img, n) == 0);
+    CHECK(elf_find_string(&e, ".rodata", "3.10.", v, sizeof v));
+    CHECK_STR(v, "3.10.13"); /* a merged tail counts, "13.10.5" does not */
+    static const char ro2[] = "\0003.10.0rc2\0";
+    n = tiny_elf(img, sizeof img, ro2, sizeof ro2);
+    CHECK(elf_parse(&e, img, n) == 0);
+    CHECK(elf_find_string(&e, ".rodata", "3.10.", v, sizeof v));
+    CHECK_STR(v, "3.10.0rc2");
+    static const char ro3[] = "3.9.x\0" "3.9.\0";
+    n = tiny_elf(img, sizeof img, ro3, sizeof ro3);
+    CHECK(elf_parse(&e, img, n) == 0);
+    CHECK(!elf_find_string(&e, ".rodata", "3.9.", v, sizeof v));
+    CHECK(!elf_find_string(&e, ".data", "3.9.", v, sizeof v));
+}
+
 static void
 test_elf_self(void)
 {
@@ -354,4 +410,4 @@ test_reads_self(void)
 }
 
 TESTS(test_lnotab, test_linetable310, test_locations, test_pystr,
-      test_elf_self, test_layouts, test_maps, test_reads_self)
+      test_elf_version_strings, test_elf_self, test_layouts, test_maps, test_reads_self)
