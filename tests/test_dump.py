@@ -470,3 +470,27 @@ def test_unwritable_output(py, target):
     proc = py.spy("dump", "--pid", str(t.proc.pid), "-o", "/nonexistent/x")
     assert proc.returncode == 1
     assert proc.stderr.startswith("spyglass: error: dump: cannot write")
+
+
+# -- the generated layout table ------------------------------------------------
+
+def test_layout_table_is_generated_from_headers(root):
+    """src/remote/layouts_gen.h is what tools/gen_layouts.py makes from the
+    installed CPythons' headers, and agrees with the measured reference."""
+    if not shutil.which("pyenv") or not shutil.which("gcc"):
+        pytest.skip("needs pyenv and gcc")
+    gen = subprocess.run([sys.executable, str(root / "tools/gen_layouts.py")],
+                         capture_output=True, text=True, timeout=300)
+    assert gen.returncode == 0, gen.stderr
+    committed = (root / "src/remote/layouts_gen.h").read_text()
+    if "3.13.0:" not in gen.stdout or "3.8.18:" not in gen.stdout:
+        pytest.skip("other CPython patch releases installed here")
+    assert gen.stdout == committed, "regenerate src/remote/layouts_gen.h"
+    ref = root.parent / "shared" / "reference" / "cpython-offsets.md"
+    if ref.exists():
+        chk = subprocess.run([sys.executable,
+                              str(root / "tools/gen_layouts.py"), "--check",
+                              str(ref)], capture_output=True, text=True,
+                             timeout=300)
+        assert chk.returncode == 0, chk.stderr
+        assert " 0 differ" in chk.stderr

@@ -11,6 +11,8 @@ process and only the debug struct's own layout comes from here.
 
 The output is committed; re-run after adding a version:
     python3 tools/gen_layouts.py [PREFIX...] > src/remote/layouts_gen.h
+Cross-check with the measured reference table:
+    python3 tools/gen_layouts.py --check ../shared/reference/cpython-offsets.md
 Nothing is guessed: a field the headers do not have is absent (NONE).
 """
 import os
@@ -355,7 +357,94 @@ def probe(prefix):
     return vals, inc
 
 
+# Rows of shared/reference/cpython-offsets.md and the generated field each
+# must equal, for --check.
+REFERENCE_ROWS = {
+    "sizeof(_PyRuntimeState)": "rt_size",
+    "_PyRuntimeState.interpreters.head": "rt_interpreters_head",
+    "_PyRuntimeState.main_thread": "rt_main_thread",
+    "_PyRuntimeState.gilstate.tstate_current": "rt_tstate_current",
+    "_PyRuntimeState.ceval.gil.locked": "rt_gil_locked",
+    "_PyRuntimeState.ceval.gil.last_holder": "rt_gil_last_holder",
+    "PyInterpreterState.next": "is_next",
+    "PyInterpreterState.threads.head (tstate_head <=3.10)": "is_threads_head",
+    "PyInterpreterState.ceval.gil": "is_ceval_gil",
+    "PyInterpreterState._gil": "is_gil",
+    "PyInterpreterState.imports.modules (modules <=3.11)": "is_modules",
+    "sizeof(PyThreadState)": "ts_size",
+    "PyThreadState.next": "ts_next",
+    "PyThreadState.interp": "ts_interp",
+    "PyThreadState frame ptr: frame<=3.10 / cframe 3.11-12 / "
+    "current_frame 3.13": "ts_frame",
+    "_PyCFrame.current_frame": "cf_current_frame",
+    "PyThreadState.thread_id": "ts_thread_id",
+    "PyThreadState.native_thread_id": "ts_native_thread_id",
+    "PyThreadState._status": "ts_status",
+    "PyFrameObject.f_back": None,  # <=3.10 only, see below
+    "PyFrameObject.f_code": "fr_code",
+    "PyFrameObject.f_lasti": "fr_lasti",
+    "_PyInterpreterFrame.previous": "fr_back",
+    "_PyInterpreterFrame code: f_code 3.11-12 / f_executable 3.13": "fr_code",
+    "_PyInterpreterFrame ip: prev_instr 3.11-12 / instr_ptr 3.13": "fr_instr",
+    "_PyInterpreterFrame.owner": "fr_owner",
+    "sizeof(PyCodeObject)": "co_size",
+    "PyCodeObject.co_firstlineno": "co_firstlineno",
+    "PyCodeObject.co_filename": "co_filename",
+    "PyCodeObject.co_name": "co_name",
+    "PyCodeObject.co_qualname": "co_qualname",
+    "PyCodeObject line table: co_lnotab<=3.9 / co_linetable 3.10+":
+        "co_linetable",
+    "PyCodeObject.co_code": "co_code",
+    "PyCodeObject.co_code_adaptive": "co_code_adaptive",
+    "PyCodeObject._co_firsttraceable": "co_firsttraceable",
+    "sizeof(PyASCIIObject)": "u_ascii_size",
+    "sizeof(PyCompactUnicodeObject)": "u_compact_size",
+    "PyUnicodeObject.data": "u_data",
+    "PyASCIIObject.length": "u_length",
+    "PyASCIIObject.state": "u_state",
+    "PyBytesObject.ob_sval": "bytes_sval",
+}
+
+
+def check(rows, reference):
+    """Compare the generated values with the reference table; returns the
+    number of mismatches (printed)."""
+    text = Path(reference).read_text()
+    header = None
+    bad = checked = 0
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == "field":
+            header = cells[1:]
+            continue
+        if not header or not cells or cells[0] not in REFERENCE_ROWS:
+            continue
+        key = REFERENCE_ROWS[cells[0]]
+        for ver, want in zip(header, cells[1:]):
+            if want == "-" or not re.fullmatch(r"3\.\d+", ver):
+                continue
+            minor = int(ver.split(".")[1])
+            vals = next((v for v, _ in rows if v["minor"] == minor), None)
+            k = key
+            if cells[0] == "PyFrameObject.f_back":
+                k = "fr_back" if minor <= 10 else None
+            if vals is None or k is None:
+                continue
+            checked += 1
+            got = vals.get(k)
+            if got != int(want):
+                bad += 1
+                print(f"MISMATCH {cells[0]} {ver}: generated {got}, "
+                      f"reference {want}", file=sys.stderr)
+    print(f"checked {checked} values against {reference}: {bad} differ",
+          file=sys.stderr)
+    return bad
+
+
 def main(argv):
+    ref = None
+    if argv[:1] == ["--check"]:
+        ref, argv = argv[1], argv[2:]
     prefixes = [Path(p) for p in argv] or pyenv_prefixes()
     rows = []
     for p in prefixes:
@@ -394,6 +483,8 @@ def main(argv):
             out.append(f"        .{f[4:]} = {vals[f]},")
         out.append("    },")
     out.append("};")
+    if ref:
+        sys.exit(1 if check(rows, ref) else 0)
     print("\n".join(out))
 
 
