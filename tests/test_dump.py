@@ -276,6 +276,29 @@ def test_embedded_python(py, target, tmp_path):
     check_against_oracle(data, t, py.version)
 
 
+def test_subinterpreter(py, target):
+    """3.12+: a subinterpreter's thread state is walked too, and told
+    apart; names and "main" belong to the main interpreter."""
+    if int(py.version.split(".")[1]) < 12:
+        pytest.skip("subinterpreter modules are 3.12+")
+    t = target(py.python, "dump_subinterp.py")
+    data = dump_json(py.spyglass, t.proc.pid)
+    subs = [th for th in data["threads"] if not th["main_interpreter"]]
+    mains = [th for th in data["threads"] if th["main_interpreter"]]
+    assert len(subs) == 1 and len(mains) == 2
+    assert [(f["name"], f["filename"], f["line"]) for f in
+            subs[0]["frames"]] == [("sub_park", "<string>", 6),
+                                   ("<module>", "<string>", 7)]
+    assert subs[0]["name"] is None and not subs[0]["is_main"]
+    by_name = {th["name"]: th for th in mains}
+    assert set(by_name) == {"MainThread", "runner"}
+    assert by_name["MainThread"]["is_main"]
+    assert by_name["MainThread"]["frames"][0]["name"] == "park"
+    assert by_name["runner"]["frames"][0]["name"] == "runner"
+    text = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid).stdout
+    assert text.count("[subinterpreter 0x") == 1
+
+
 # -- stress -----------------------------------------------------------------
 
 STRESS_DUMPS = int(os.environ.get("SPYGLASS_STRESS_DUMPS", "1000"))

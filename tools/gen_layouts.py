@@ -57,6 +57,7 @@ int main(void)
     /* _PyRuntimeState */
     S("rt_size", _PyRuntimeState)
     F("rt_interpreters_head", _PyRuntimeState, interpreters.head)
+    F("rt_interpreters_main", _PyRuntimeState, interpreters.main)
     F("rt_main_thread", _PyRuntimeState, main_thread)
 #if PY_MINOR_VERSION <= 11
     F("rt_tstate_current", _PyRuntimeState, gilstate.tstate_current)
@@ -289,7 +290,8 @@ int main(void)
 
 # Members of sg_layout, in declaration order (layout.h keeps the same list).
 FIELDS = [
-    "rt_size", "rt_interpreters_head", "rt_main_thread", "rt_tstate_current",
+    "rt_size", "rt_interpreters_head", "rt_interpreters_main",
+    "rt_main_thread", "rt_tstate_current",
     "rt_gil_locked", "rt_gil_last_holder", "rt_initialized",
     "is_next", "is_threads_head", "is_ceval_gil", "is_gil", "gil_locked",
     "gil_last_holder",
@@ -362,6 +364,7 @@ def probe(prefix):
 REFERENCE_ROWS = {
     "sizeof(_PyRuntimeState)": "rt_size",
     "_PyRuntimeState.interpreters.head": "rt_interpreters_head",
+    "_PyRuntimeState.interpreters.main": "rt_interpreters_main",
     "_PyRuntimeState.main_thread": "rt_main_thread",
     "_PyRuntimeState.gilstate.tstate_current": "rt_tstate_current",
     "_PyRuntimeState.ceval.gil.locked": "rt_gil_locked",

@@ -87,6 +87,9 @@ print_text(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
             sb_printf(sb, ": \"%s\"", t->name);
         else if (t->is_main)
             sb_puts(sb, ": main thread");
+        if (!t->main_interp)
+            sb_printf(sb, " [subinterpreter 0x%llx]",
+                      (unsigned long long)t->interp);
         sb_putc(sb, '\n');
         for (size_t k = 0; k < t->n_frames; k++) {
             const rm_frame *f = &s->frames[t->first_frame + k];
@@ -149,6 +152,10 @@ print_json(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
             json_null(&j);
         json_key(&j, "is_main");
         json_bool(&j, t->is_main);
+        json_key(&j, "interpreter");
+        json_uint(&j, t->interp);
+        json_key(&j, "main_interpreter");
+        json_bool(&j, t->main_interp);
         json_key(&j, "status");
         json_string(&j, status_of(t));
         json_key(&j, "active");

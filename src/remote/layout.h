@@ -19,7 +19,8 @@ typedef struct sg_layout {
     uint32_t version; /* PY_VERSION_HEX of the headers the table came from */
     uint32_t minor;
     /* _PyRuntimeState */
-    uint32_t rt_size, rt_interpreters_head, rt_main_thread, rt_tstate_current,
+    uint32_t rt_size, rt_interpreters_head, rt_interpreters_main,
+        rt_main_thread, rt_tstate_current,
         rt_gil_locked, rt_gil_last_holder, rt_initialized;
     /* PyInterpreterState, and the GIL struct it points to (3.12+) */
     uint32_t is_next, is_threads_head, is_ceval_gil, is_gil, gil_locked,

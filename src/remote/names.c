@@ -260,7 +260,9 @@ static int
 lookup_names(remote *r, rm_sample *s)
 {
     const sg_layout *L = &r->L;
-    uint64_t interp = rm_u64(r->rtbuf, L->rt_interpreters_head), modules;
+    /* threading of the main interpreter (subinterpreters have their own
+     * and their threads are named there). */
+    uint64_t interp = rm_u64(r->rtbuf, L->rt_interpreters_main), modules;
     if (!interp || L->is_modules == LAYOUT_NONE ||
         pm_read(&r->pm, interp + L->is_modules, &modules, 8) != 0)
         return -1;
@@ -280,7 +282,7 @@ lookup_names(remote *r, rm_sample *s)
             continue;
         for (size_t k = 0; k < s->n_threads; k++) {
             rm_thread *t = &s->threads[k];
-            if (t->thread_id != ident || t->name)
+            if (t->thread_id != ident || t->name || !t->main_interp)
                 continue;
             uint64_t name = instance_attr(r, it.vals[i], "_name");
             strbuf sb = STRBUF_INIT;

@@ -281,6 +281,7 @@ size_windows(remote *r)
 {
     const sg_layout *L = &r->L;
     uint32_t rt = max_off(L->rt_interpreters_head, L->rt_main_thread);
+    rt = max_off(rt, L->rt_interpreters_main);
     rt = max_off(rt, L->rt_tstate_current);
     rt = max_off(rt, L->rt_gil_locked);
     rt = max_off(rt, L->rt_gil_last_holder);

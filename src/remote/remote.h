@@ -59,11 +59,13 @@ typedef struct rm_thread {
     uint64_t thread_id;  /* threading.get_ident() (pthread_t) */
     uint64_t native_id;  /* kernel tid, 0 when unknown */
     uint64_t tstate;     /* address of the PyThreadState */
+    uint64_t interp;     /* address of its PyInterpreterState */
+    bool main_interp;    /* of the main interpreter (not a subinterpreter) */
     const char *name;    /* threading's name; NULL unless looked up with
                             remote_thread_names */
     bool holds_gil;
     bool active;         /* on CPU (state R) per /proc */
-    bool is_main;
+    bool is_main;        /* the main thread of the main interpreter */
     bool truncated;      /* stack cut at the depth limit */
     int error;           /* 0, or an errno-like code of a torn walk */
     size_t first_frame, n_frames; /* into rm_sample.frames */

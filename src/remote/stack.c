@@ -371,6 +371,7 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
         return fail(err, r, "_PyRuntime");
     uint64_t interp = rm_u64(r->rtbuf, L->rt_interpreters_head);
     uint64_t main_thread = rm_u64(r->rtbuf, L->rt_main_thread);
+    uint64_t main_interp = rm_u64(r->rtbuf, L->rt_interpreters_main);
     uint64_t tstate_current = L->rt_tstate_current != LAYOUT_NONE
                                   ? rm_u64(r->rtbuf, L->rt_tstate_current) : 0;
     if (!interp) {
@@ -427,7 +428,9 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
             t->thread_id = rm_u64(ts, L->ts_thread_id);
             if (L->ts_native_thread_id != LAYOUT_NONE)
                 t->native_id = rm_u64(ts, L->ts_native_thread_id);
-            t->is_main = ni == 0 && t->thread_id == main_thread;
+            t->interp = interp;
+            t->main_interp = interp == main_interp;
+            t->is_main = t->main_interp && t->thread_id == main_thread;
             if (L->rt_tstate_current != LAYOUT_NONE)
                 t->holds_gil = tstate_current == tstate;
             else if (L->ts_holds_gil_bit != LAYOUT_NONE)
