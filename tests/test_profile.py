@@ -492,6 +492,26 @@ def test_python_api(py, tmp_path):
     ET.parse(svg)
 
 
+def test_decorator_under_the_command(py, tmp_path):
+    """A function decorated with a Profile, run under `spyglass profile`:
+    the command's profiler records it and the decorator steps aside."""
+    script = write(tmp_path, "deco.py", """
+        import spyglass
+        q = spyglass.Profile()
+
+        @q
+        def work(n):
+            return sum(range(n))
+
+        print(work(10), work(20), q.enabled)
+    """)
+    out = tmp_path / "deco.pstats"
+    proc = py.spy("profile", "-o", out, script)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "45 190 False\n"
+    assert load(py, out)[f"{script}:5:work"][1] == 2
+
+
 XSS = '''
 import os
 

@@ -372,8 +372,10 @@ profiled_call(PyObject *self, PyObject *const *args, size_t nargsf,
 {
     profiled *w = (profiled *)self;
     /* Nested calls (recursion, or an outer profiled function) are already
-     * being recorded. */
-    bool outer = !w->prof->enabled;
+     * being recorded; so is everything while another profiler runs (e.g.
+     * `spyglass profile` on the whole program): the decorated function
+     * must not fail because of it. */
+    bool outer = !w->prof->enabled && !prof_active;
     if (outer && profiler_enable(w->prof) < 0)
         return NULL;
 #if PY_VERSION_HEX >= 0x03090000
