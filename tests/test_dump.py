@@ -215,6 +215,14 @@ def test_text_format(py, target):
     proc = run_spyglass(py.spyglass, "dump", "-p", t.proc.pid, "-o", out)
     assert proc.returncode == 0 and proc.stdout == ""
     assert out.read_text().splitlines()[:2] == lines[:2]
+    # -o *.json picks JSON unless -f says otherwise.
+    out = t.dir / "dump.json"
+    assert run_spyglass(py.spyglass, "dump", "-p", t.proc.pid, "-o",
+                        out).returncode == 0
+    assert json.loads(out.read_text())["pid"] == t.proc.pid
+    assert run_spyglass(py.spyglass, "dump", "-p", t.proc.pid, "-o", out,
+                        "-f", "text").returncode == 0
+    assert out.read_text().startswith("Process ")
 
 
 def test_non_ascii_names(py, target):

@@ -42,7 +42,8 @@ dump_usage(void)
            "3.8-3.13\nprocess, innermost frame first, without stopping or "
            "changing it.\n\n"
            "  -p, --pid PID       the process to read\n"
-           "  -f, --format F      text (default) or json\n"
+           "  -f, --format F      text or json (default: json for -o "
+           "*.json, else text)\n"
            "  -o, --output FILE   write to FILE instead of stdout\n"
            "  -h, --help          show this help\n\n"
            "Each thread shows its id, native id, name where known, and "
@@ -293,6 +294,9 @@ parse(int argc, char **argv, dump_opts *o)
                  "--help')", argv[optind]);
         return SG_EXIT_USAGE;
     }
+    if (!o->format)
+        o->format = !strcmp(opts_extension(o->output), "json") ? "json"
+                                                                 : "text";
     if (!o->pid) {
         sg_error("dump: --pid PID is required (see 'spyglass dump --help')");
         return SG_EXIT_USAGE;
@@ -303,7 +307,7 @@ parse(int argc, char **argv, dump_opts *o)
 int
 cmd_dump(int argc, char **argv)
 {
-    dump_opts o = {0, "text", "-", 1, 0, false};
+    dump_opts o = {0, NULL, "-", 1, 0, false};
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc < 0 ? SG_EXIT_OK : rc;
