@@ -351,6 +351,21 @@ def test_pstats_file_like_cprofiles_dump(py, tmp_path):
     assert "calc_pure_python" in proc.stdout
 
 
+def test_gprof2dot_reads_pstats_and_collapsed(py, tmp_path):
+    if py.py("-c", "import gprof2dot").returncode != 0:
+        pytest.skip("gprof2dot is not installed in this venv")
+    script = write(tmp_path, "rec.py", RECURSION)
+    for name, fmt in (("g.pstats", "pstats"), ("g.collapsed", "collapse")):
+        out = tmp_path / name
+        proc = py.spy("profile", "-o", out, script)
+        assert proc.returncode == 0, proc.stderr
+        proc = py.py("-m", "gprof2dot", "-f", fmt, "-n", "0", "-e", "0",
+                     out)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("digraph {"), proc.stdout[:200]
+        assert "fib" in proc.stdout and "is_even" in proc.stdout
+
+
 def test_no_builtins(py, tmp_path):
     script = write(tmp_path, "rec.py", RECURSION)
     out = tmp_path / "nb.pstats"

@@ -25,7 +25,8 @@ if SANITIZE:
 # Packages every test venv gets: the build backend (installs use
 # --no-build-isolation so the meson build dir is reused) and oracles.
 VENV_PACKAGES = {
-    "default": ["meson-python", "meson", "ninja", "line_profiler"],
+    "default": ["meson-python", "meson", "ninja", "line_profiler",
+                "gprof2dot"],
 }
 EXTRA_PACKAGES = os.environ.get("SPYGLASS_TEST_EXTRA", "").split()
 
