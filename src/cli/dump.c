@@ -64,6 +64,20 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* What a thread's walk error means, in the user's terms. */
+static const char *
+torn_reason(int e)
+{
+    switch (e) {
+    case ELOOP: return "torn read: the frame chain loops (frames freed "
+                       "and reused while read)";
+    case EILSEQ: return "torn read: an object changed type while read";
+    case EFAULT: return "torn read: memory unmapped while read";
+    case ESRCH: return "the process exited";
+    default: return strerror(e);
+    }
+}
+
 static const char *
 status_of(const rm_thread *t)
 {
@@ -109,7 +123,7 @@ print_text(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
             sb_printf(sb, "    ... (stack cut at %d frames)\n", RM_MAX_DEPTH);
         if (t->error)
             sb_printf(sb, "    <stack incomplete: %s>\n",
-                      strerror(t->error));
+                      torn_reason(t->error));
     }
     if (st->thread_errors || st->samples_failed)
         sb_printf(sb, "\n%llu thread read error(s), %llu dropped sample(s)\n",
@@ -167,7 +181,7 @@ print_json(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
         json_bool(&j, t->truncated);
         json_key(&j, "error");
         if (t->error)
-            json_string(&j, strerror(t->error));
+            json_string(&j, torn_reason(t->error));
         else
             json_null(&j);
         json_key(&j, "frames");
