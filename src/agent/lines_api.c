@@ -194,7 +194,9 @@ prof_get_stats(lines_prof *self, PyObject *unused)
     PyObject *ns = types ? PyObject_GetAttrString(types, "SimpleNamespace")
                          : NULL;
     PyObject *kw = Py_BuildValue("{sOsd}", "timings", timings, "unit", 1e-9);
-    PyObject *r = ns && kw ? PyObject_Call(ns, PyTuple_New(0), kw) : NULL;
+    PyObject *noargs = PyTuple_New(0);
+    PyObject *r = ns && kw && noargs ? PyObject_Call(ns, noargs, kw) : NULL;
+    Py_XDECREF(noargs);
     Py_XDECREF(kw);
     Py_XDECREF(ns);
     Py_XDECREF(types);
