@@ -8,7 +8,6 @@ Public names of the agent (its ``__all__``) are re-exported here: e.g.
 ``spyglass.profile``.
 """
 import os as _os
-import sysconfig as _sysconfig
 
 
 def executable():
