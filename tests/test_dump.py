@@ -187,6 +187,24 @@ def test_matches_faulthandler(py, target, scenario):
     assert data["pid"] == t.proc.pid
 
 
+def test_steady_state_is_one_read(py, target):
+    """The sampler's loop on a parked target: each sample replays the last
+    one's blocks in a single process_vm_readv, at any depth."""
+    t = target(py.python, ORACLE, "recursion")
+    run = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid, "--repeat",
+                       300, "--no-status", "--stats", "-f", "json")
+    assert run.returncode == 0, run.stderr
+    stats = dict(kv.split("=") for kv in
+                 run.stderr.split("stats: ", 1)[1].split())
+    assert int(stats["frames"]) == 503
+    # The first sample reads cold; the other 299 replay.
+    assert float(stats["reads_per_sample"]) < 1.3, stats
+    assert stats["syscalls_per_sample"] == stats["reads_per_sample"]
+    assert int(stats["code_misses"]) <= 5  # only the first sample's
+    data = json.loads(run.stdout)
+    assert all(not th["active"] for th in data["threads"])
+
+
 def test_text_format(py, target):
     t = target(py.python, ORACLE, "threads")
     proc = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid)

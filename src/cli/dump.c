@@ -4,7 +4,8 @@
  * print, close. The text form follows py-spy dump; the JSON form carries
  * the same data. Hidden options for tests and benchmarks: --repeat N takes
  * N samples (the last one is printed), --interval-us N sleeps between them,
- * and --stats reports reads, cache use and time per sample on stderr.
+ * --no-status skips the /proc thread states, and --stats reports reads,
+ * cache use and time per sample on stderr.
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,6 +33,7 @@ typedef struct dump_opts {
     long repeat;
     long interval_us;
     bool stats;
+    bool no_status;
 } dump_opts;
 
 static void
@@ -60,6 +62,7 @@ static const struct option long_opts[] = {
     {"repeat", required_argument, NULL, 'R'},
     {"stats", no_argument, NULL, 'S'},
     {"interval-us", required_argument, NULL, 'I'},
+    {"no-status", no_argument, NULL, 'N'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -294,6 +297,7 @@ parse(int argc, char **argv, dump_opts *o)
                 return SG_EXIT_USAGE;
             break;
         case 'S': o->stats = true; break;
+        case 'N': o->no_status = true; break;
         case 'I':
             if (!opts_long("dump", "--interval-us", optarg, 0, 10000000,
                            &o->interval_us))
@@ -321,7 +325,7 @@ parse(int argc, char **argv, dump_opts *o)
 int
 cmd_dump(int argc, char **argv)
 {
-    dump_opts o = {0, NULL, "-", 1, 0, false};
+    dump_opts o = {0, NULL, "-", 1, 0, false, false};
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc < 0 ? SG_EXIT_OK : rc;
@@ -331,6 +335,8 @@ cmd_dump(int argc, char **argv)
         sg_error("%s", err.msg);
         return SG_EXIT_FAIL;
     }
+    if (o.no_status)
+        remote_set_thread_status(r, false);
     rm_sample s = {0};
     int ok = 0;
     uint64_t t0 = sg_now_ns();

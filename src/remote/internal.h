@@ -52,6 +52,7 @@ struct remote {
     size_t n_fds, cap_fds;
 
     uint64_t sample_no;
+    bool no_status; /* skip /proc thread states */
     rm_stats st;
 };
 

@@ -541,6 +541,12 @@ remote_stats(const remote *r, rm_stats *out)
 }
 
 void
+remote_set_thread_status(remote *r, bool on)
+{
+    r->no_status = !on;
+}
+
+void
 rm_sample_free(rm_sample *s)
 {
     free(s->threads);

@@ -109,6 +109,10 @@ void remote_close(remote *r);
  * reason in err when not NULL). */
 int remote_sample(remote *r, rm_sample *s, rm_error *err);
 void rm_sample_free(rm_sample *s);
+/* Whether remote_sample reads each thread's on-CPU state (one pread of
+ * /proc/PID/task/TID/stat per thread; on by default). Off, `active` is
+ * false and a steady sample is a single process_vm_readv. */
+void remote_set_thread_status(remote *r, bool on);
 /* Fill the threads' names from threading._active (a few dozen reads: call
  * it once per dump, or when a sampler meets a new thread id). Returns how
  * many were named, or -1 when threading's table could not be read. */

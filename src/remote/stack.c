@@ -477,8 +477,8 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
         native_ids_from_pthread(r, s);
     for (size_t i = 0; i < s->n_threads; i++) {
         rm_thread *t = &s->threads[i];
-        bool exists = false;
-        if (t->native_id)
+        bool exists = r->no_status; /* unchecked: keep the glibc tid */
+        if (t->native_id && !r->no_status)
             t->active = thread_running(r, t->native_id, &exists);
         if (!exists && L->ts_native_thread_id == LAYOUT_NONE)
             t->native_id = 0; /* the glibc guess did not name a thread */
