@@ -94,7 +94,7 @@ static int
 lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     if (!lines_running) {
-        /* A thread still traced after the profiler stopped. */
+        /* The profiler stopped while this thread ran a selected frame. */
         PyEval_SetTrace(NULL, NULL);
         return 0;
     }
