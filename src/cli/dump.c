@@ -23,8 +23,7 @@
 #include "remote/remote.h"
 
 /* How long to keep trying a process whose Python is still starting. */
-#define RETRY_NS (2000ull * 1000 * 1000)
-#define RETRY_STEP_NS (20ull * 1000 * 1000)
+#define OPEN_WAIT_MS 2000
 
 typedef struct dump_opts {
     long pid;
@@ -225,51 +224,6 @@ print_json(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
     sb_putc(sb, '\n');
 }
 
-/* Seconds since the process started, or a large number when unknown. */
-static double
-process_age(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return 1e9;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
-    unsigned long long start = 0;
-    /* Field 22 (starttime) counted from field 3 after the comm. */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                     "%*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
-        return 1e9;
-    double uptime = 0;
-    f = fopen("/proc/uptime", "re");
-    if (!f || fscanf(f, "%lf", &uptime) != 1)
-        uptime = 1e9;
-    if (f)
-        fclose(f);
-    return uptime - (double)start / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Open the target, retrying briefly while its Python is starting up. */
-static remote *
-open_target(long pid, rm_error *err)
-{
-    uint64_t start = sg_now_ns();
-    for (;;) {
-        remote *r = remote_open((pid_t)pid, err);
-        if (r)
-            return r;
-        bool starting = err->code == RM_ENOTINIT ||
-                        (err->code == RM_ENOTPY && process_age(pid) < 3.0);
-        if (!starting || sg_now_ns() - start > RETRY_NS)
-            return NULL;
-        struct timespec ts = {0, (long)RETRY_STEP_NS};
-        nanosleep(&ts, NULL);
-    }
-}
-
 static int
 parse(int argc, char **argv, dump_opts *o)
 {
@@ -330,7 +284,7 @@ cmd_dump(int argc, char **argv)
     if (rc)
         return rc < 0 ? SG_EXIT_OK : rc;
     rm_error err;
-    remote *r = open_target(o.pid, &err);
+    remote *r = remote_open_wait((pid_t)o.pid, OPEN_WAIT_MS, &err);
     if (!r) {
         sg_error("%s", err.msg);
         return SG_EXIT_FAIL;

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/strbuf.h"
 #include "remote/elf.h"
@@ -497,6 +499,56 @@ remote_open(pid_t pid, rm_error *err)
         return NULL;
     }
     return r;
+}
+
+/* Seconds since the process started, or a large number when unknown. */
+static double
+process_age(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 1e9;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long start = 0;
+    /* Field 22 (starttime) counted from field 3 after the comm. */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                     "%*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
+        return 1e9;
+    double uptime = 0;
+    f = fopen("/proc/uptime", "re");
+    if (!f || fscanf(f, "%lf", &uptime) != 1)
+        uptime = 1e9;
+    if (f)
+        fclose(f);
+    return uptime - (double)start / (double)sysconf(_SC_CLK_TCK);
+}
+
+remote *
+remote_open_wait(pid_t pid, unsigned timeout_ms, rm_error *err)
+{
+    rm_error local;
+    if (!err)
+        err = &local;
+    uint64_t start = sg_now_ns();
+    for (;;) {
+        remote *r = remote_open(pid, err);
+        if (r)
+            return r;
+        /* Still starting: not initialised, or so young that libpython may
+         * not be mapped yet. */
+        bool starting = err->code == RM_ENOTINIT ||
+                        (err->code == RM_ENOTPY && process_age(pid) < 3.0);
+        if (!starting ||
+            sg_now_ns() - start > (uint64_t)timeout_ms * 1000000u)
+            return NULL;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 void

@@ -103,6 +103,11 @@ typedef struct rm_stats {
 #define RM_MAX_DEPTH 4096
 
 remote *remote_open(pid_t pid, rm_error *err);
+/* remote_open, retried for up to timeout_ms while the process's Python is
+ * starting (not initialised, or libpython not mapped yet in a process
+ * younger than 3 s): what a tool that launches the target and attaches
+ * right away wants. */
+remote *remote_open_wait(pid_t pid, unsigned timeout_ms, rm_error *err);
 void remote_close(remote *r);
 /* Take one sample of every thread of every interpreter into s (reused
  * between calls). Returns 0, or -1 when the whole sample was dropped (the
