@@ -55,7 +55,8 @@ def test_seed_three_statements_side_by_side(py):
     for i, stmt in enumerate(SEED, 1):
         assert f"[{i}] {stmt}\n" in proc.stdout
     assert len(RESULT.findall(proc.stdout.replace("    ", ""))) == 3
-    table = proc.stdout.split("Relative to the fastest")[1]
+    # The rows, after the table's header line.
+    table = proc.stdout.split("Relative to the fastest")[1].split("\n", 1)[1]
     fastest = re.findall(r"^  \[(\d)\] +\S+ \S+ +1.00 \(fastest\)  (.*)$",
                          table, re.M)
     rows = re.findall(r"^  \[(\d)\] +\S+ \S+ +([\d.]+) ± ([\d.]+)  (.*)$",
