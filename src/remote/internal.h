@@ -25,6 +25,13 @@ typedef struct code_entry {
     int32_t memo_line;
 } code_entry;
 
+/* A frame as pass 1 of a sample sees it (stack.c). */
+typedef struct rm_raw_frame {
+    uint64_t code;
+    int64_t addrq; /* byte offset of the instruction, <0: not started */
+    uint8_t owner;
+} rm_raw_frame;
+
 typedef struct stat_fd {
     uint64_t tid;
     int fd;
@@ -51,6 +58,8 @@ struct remote {
     stat_fd *fds;
     size_t n_fds, cap_fds;
 
+    rm_raw_frame *raw; /* scratch of the current sample */
+    size_t n_raw, cap_raw;
     uint64_t sample_no;
     bool no_status; /* skip /proc thread states */
     rm_stats st;

@@ -560,6 +560,7 @@ remote_close(remote *r)
     for (size_t i = 0; i < r->n_fds; i++)
         close(r->fds[i].fd);
     free(r->fds);
+    free(r->raw);
     hm64_free(&r->code_index);
     if (r->names)
         sg_profile_free(r->names);

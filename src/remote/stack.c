@@ -34,27 +34,14 @@
  * used on <=3.10 only, and checked against /proc/PID/task. */
 #define GLIBC_PTHREAD_TID 0x2d0
 
-typedef struct raw_frame {
-    uint64_t code;
-    int64_t addrq; /* byte offset of the instruction, <0: not started */
-    uint8_t owner;
-} raw_frame;
-
-typedef struct walk {
-    raw_frame *raw;
-    size_t n_raw, cap_raw;
-} walk;
-
-static walk W; /* scratch reused between samples (the CLI is one thread) */
-
 static void
-push_raw(const raw_frame *f)
+push_raw(remote *r, const rm_raw_frame *f)
 {
-    if (W.n_raw == W.cap_raw) {
-        W.cap_raw = W.cap_raw ? W.cap_raw * 2 : 1024;
-        W.raw = sg_xrealloc(W.raw, W.cap_raw * sizeof *W.raw);
+    if (r->n_raw == r->cap_raw) {
+        r->cap_raw = r->cap_raw ? r->cap_raw * 2 : 1024;
+        r->raw = sg_xrealloc(r->raw, r->cap_raw * sizeof *r->raw);
     }
-    W.raw[W.n_raw++] = *f;
+    r->raw[r->n_raw++] = *f;
 }
 
 static rm_thread *
@@ -134,7 +121,7 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
          * more blocks than the cache holds). */
         if (pm_read_cached(&r->pm, f, buf, fw, FRAME_BACK, FRAME_FWD) != 0)
             return errno ? errno : EFAULT;
-        raw_frame rf = {0};
+        rm_raw_frame rf = {0};
         if (objects) {
             if (r->frame_type && rm_u64(buf, L->ob_type) != r->frame_type)
                 return EILSEQ;
@@ -153,7 +140,7 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
         if (!shim) {
             if (!rf.code)
                 return EILSEQ;
-            push_raw(&rf);
+            push_raw(r, &rf);
             t->n_frames++;
         }
         f = back;
@@ -167,7 +154,7 @@ static void
 resolve(remote *r, rm_sample *s)
 {
     const sg_layout *L = &r->L;
-    size_t n = W.n_raw;
+    size_t n = r->n_raw;
     if (r->n_codes >= RM_MAX_CODES) {
         /* Bound memory under endless redefinition: start the cache over
          * (function ids stay: they live in r->names). */
@@ -186,7 +173,7 @@ resolve(remote *r, rm_sample *s)
     uint32_t *slot = sg_xmalloc((n ? n : 1) * sizeof *slot);
     size_t u = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t a = W.raw[i].code;
+        uint64_t a = r->raw[i].code;
         size_t h = (size_t)sg_hash_u64(a) & (cap - 1);
         while (tkeys[h] && tkeys[h] != a)
             h = (h + 1) & (cap - 1);
@@ -245,7 +232,7 @@ resolve(remote *r, rm_sample *s)
         t->first_frame = s->n_frames;
         t->n_frames = 0;
         for (size_t k = 0; k < raw_n; k++, ri++) {
-            const raw_frame *rf = &W.raw[ri];
+            const rm_raw_frame *rf = &r->raw[ri];
             long ei = entries[slot[ri]];
             code_entry *e = ei >= 0 ? &r->codes[ei] : NULL;
             if (!e) {
@@ -376,7 +363,7 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
     const sg_layout *L = &r->L;
     s->n_threads = s->n_frames = 0;
     s->interp_count = 0;
-    W.n_raw = 0;
+    r->n_raw = 0;
     r->sample_no++;
     pm_cache_reset(&r->pm);
     errno = 0;
@@ -451,14 +438,14 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
                                 L->ts_holds_gil_bit) & 1;
             else
                 t->holds_gil = gil_locked && gil_holder == tstate;
-            size_t raw_mark = W.n_raw;
+            size_t raw_mark = r->n_raw;
             int e = walk_frames(r, ts, t);
             for (int retry = 0; e && e != ESRCH && retry < RM_RETRIES; retry++) {
                 /* Torn: the thread's frames changed under the walk. Walk
                  * again from fresh reads (the target moves on quickly). */
                 if (getenv("SG_DEBUG_READS"))
                     fprintf(stderr, "torn walk: %s\n", strerror(e));
-                W.n_raw = raw_mark;
+                r->n_raw = raw_mark;
                 t->n_frames = 0;
                 t->truncated = false;
                 pm_cache_drop(&r->pm);
