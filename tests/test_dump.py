@@ -448,6 +448,35 @@ def test_permission_denied(any_py, tmp_path):
         p.wait()
 
 
+def test_launcher_points_to_python_child(any_py, tmp_path):
+    """A shell that runs Python as a child: the error names the child."""
+    p = subprocess.Popen(["sh", "-c", f"'{any_py.python}' -c 'import time; "
+                          f"time.sleep(60)'; true"])
+    child = None
+    try:
+        deadline = time.monotonic() + 10
+        while child is None and time.monotonic() < deadline:
+            kids = Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text()
+            child = int(kids.split()[0]) if kids.split() else None
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc = any_py.spy("dump", "--pid", str(p.pid))
+        assert proc.returncode == 1
+        m = re.fullmatch(r"spyglass: error: process \d+ \(sh\) is not a "
+                         r"Python process: .*; its child (\d+) runs Python: "
+                         r"spyglass dump --pid (\d+)\n", proc.stderr)
+        assert m and int(m.group(1)) == int(m.group(2)) == child, proc.stderr
+        assert any_py.spy("dump", "--pid", str(child)).returncode == 0
+    finally:
+        if child:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        p.kill()
+        p.wait()
+
+
 def test_python_starting_up_is_retried(py, tmp_path):
     """dump right after launch: retried while Python initialises."""
     shutil.copy(TARGETS / ORACLE, tmp_path)

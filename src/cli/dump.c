@@ -21,6 +21,7 @@
 #include "common/json.h"
 #include "common/strbuf.h"
 #include "remote/remote.h"
+#include "sampler/proctree.h"
 
 /* How long to keep trying a process whose Python is still starting. */
 #define OPEN_WAIT_MS 2000
@@ -224,6 +225,24 @@ print_json(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
     sb_putc(sb, '\n');
 }
 
+/* A launcher (shell, uv, a wrapper) is not Python, but the process the
+ * user meant may be below it: the first descendant that is. */
+static pid_t
+python_child(pid_t pid)
+{
+    pid_t kids[64];
+    size_t n = proctree_descendants(pid, kids, 64);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        rm_error e;
+        remote *r = remote_open(kids[i], &e);
+        if (r) {
+            remote_close(r);
+            return kids[i];
+        }
+    }
+    return 0;
+}
+
 static int
 parse(int argc, char **argv, dump_opts *o)
 {
@@ -286,7 +305,12 @@ cmd_dump(int argc, char **argv)
     rm_error err;
     remote *r = remote_open_wait((pid_t)o.pid, OPEN_WAIT_MS, &err);
     if (!r) {
-        sg_error("%s", err.msg);
+        pid_t child = err.code == RM_ENOTPY ? python_child((pid_t)o.pid) : 0;
+        if (child)
+            sg_error("%s; its child %d runs Python: spyglass dump --pid %d",
+                     err.msg, (int)child, (int)child);
+        else
+            sg_error("%s", err.msg);
         return SG_EXIT_FAIL;
     }
     if (o.no_status)
