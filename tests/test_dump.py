@@ -429,13 +429,21 @@ def test_not_python(any_py):
 def test_permission_denied(any_py, tmp_path):
     """As another user, without ptrace rights: one line saying what is
     needed."""
+    # A copy the unprivileged user can reach (the venv may sit under a
+    # directory only root can enter).
+    import tempfile
+    exe_dir = Path(tempfile.mkdtemp(prefix="sg-perm-"))
+    exe_dir.chmod(0o755)
+    exe = exe_dir / "spyglass"
+    shutil.copy(any_py.spyglass, exe)
+    exe.chmod(0o755)
     p = subprocess.Popen([any_py.python, "-c", "import time; "
                           "time.sleep(60)"])
     try:
         proc = subprocess.run(
             ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-             any_py.spyglass, "dump", "--pid", str(p.pid)],
-            capture_output=True, text=True, timeout=30)
+             str(exe), "dump", "--pid", str(p.pid)],
+            capture_output=True, text=True, timeout=30, cwd="/")
         assert proc.returncode == 1
         assert proc.stderr.startswith("spyglass: error: permission denied "
                                       "reading"), proc.stderr
@@ -446,6 +454,7 @@ def test_permission_denied(any_py, tmp_path):
     finally:
         p.kill()
         p.wait()
+        shutil.rmtree(exe_dir, ignore_errors=True)
 
 
 def test_launcher_points_to_python_child(any_py, tmp_path):
