@@ -112,14 +112,17 @@ pm_init(procmem *pm, pid_t pid)
 {
     memset(pm, 0, sizeof *pm);
     pm->pid = pid;
+    hm64_init(&pm->pages);
 }
 
 void
 pm_free(procmem *pm)
 {
     pm_maps_free(&pm->maps);
-    for (unsigned i = 0; i < PM_BLOCKS; i++)
+    for (unsigned i = 0; i < pm->cap_blocks; i++)
         free(pm->blocks[i].buf);
+    free(pm->blocks);
+    hm64_free(&pm->pages);
     memset(pm, 0, sizeof *pm);
 }
 
@@ -205,20 +208,57 @@ pm_readv(procmem *pm, pm_iov *v, size_t n)
     return ok;
 }
 
+#define PAGE_SHIFT 12
+
+static uint64_t
+page_overlap(const pm_block *b, uint64_t page)
+{
+    uint64_t lo = page << PAGE_SHIFT, hi = lo + (1u << PAGE_SHIFT);
+    uint64_t s = b->addr > lo ? b->addr : lo;
+    uint64_t e = b->addr + b->len < hi ? b->addr + b->len : hi;
+    return e > s ? e - s : 0;
+}
+
+/* Enter block i in the page index: each page it touches points to it
+ * unless another block already covers more of that page. */
+static void
+index_block(procmem *pm, unsigned i)
+{
+    const pm_block *b = &pm->blocks[i];
+    if (!b->len)
+        return;
+    uint64_t first = b->addr >> PAGE_SHIFT;
+    uint64_t last = (b->addr + b->len - 1) >> PAGE_SHIFT;
+    for (uint64_t p = first; p <= last; p++) {
+        uint32_t cur = hm64_get(&pm->pages, p);
+        if (cur == HM_NONE || cur >= pm->n_blocks ||
+            page_overlap(&pm->blocks[cur], p) < page_overlap(b, p))
+            hm64_put(&pm->pages, p, i);
+    }
+}
+
 /* A slot for a new block of len bytes: a free one, else one this sample
  * has not used; NULL when every slot is in use (then reads bypass). */
 static pm_block *
 new_block(procmem *pm, size_t len)
 {
     pm_block *b = NULL;
-    if (pm->n_blocks < PM_BLOCKS) {
+    if (pm->n_blocks == pm->cap_blocks && pm->cap_blocks < PM_MAX_BLOCKS) {
+        unsigned cap = pm->cap_blocks ? pm->cap_blocks * 2 : 64;
+        pm->blocks = sg_xrealloc(pm->blocks, cap * sizeof *pm->blocks);
+        memset(pm->blocks + pm->cap_blocks, 0,
+               (cap - pm->cap_blocks) * sizeof *pm->blocks);
+        pm->cap_blocks = cap;
+    }
+    if (pm->n_blocks < pm->cap_blocks) {
         b = &pm->blocks[pm->n_blocks++];
     } else {
-        for (unsigned i = 0; i < PM_BLOCKS && !b; i++)
+        for (unsigned i = 0; i < pm->n_blocks && !b; i++)
             if (!pm->blocks[i].used)
                 b = &pm->blocks[i];
         if (!b)
             return NULL;
+        /* Its pages may still point here: lookups check containment. */
     }
     if (b->cap < len) {
         free(b->buf);
@@ -250,9 +290,11 @@ pm_cache_reset(procmem *pm)
     for (unsigned i = k; i < pm->n_blocks; i++)
         pm->blocks[i].len = 0;
     pm->n_blocks = k;
+    hm64_free(&pm->pages);
+    hm64_init(&pm->pages);
     if (k == 0)
         return;
-    pm_iov v[PM_BLOCKS];
+    pm_iov *v = sg_xmalloc(k * sizeof *v);
     for (unsigned i = 0; i < k; i++)
         v[i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
                         pm->blocks[i].len, false};
@@ -261,7 +303,9 @@ pm_cache_reset(procmem *pm)
         if (!v[i].ok)
             pm->blocks[i].len = 0; /* gone: this sample reads it anew */
         pm->blocks[i].used = false;
+        index_block(pm, i);
     }
+    free(v);
 }
 
 void
@@ -271,22 +315,36 @@ pm_cache_drop(procmem *pm)
         pm->blocks[i].len = 0;
 }
 
+static bool
+serve(procmem *pm, unsigned i, uint64_t addr, void *buf, size_t len)
+{
+    pm_block *b = &pm->blocks[i];
+    if (!b->len || addr < b->addr || addr + len > b->addr + b->len)
+        return false;
+    memcpy(buf, b->buf + (addr - b->addr), len);
+    b->used |= !pm->transient;
+    pm->hint = i;
+    pm->stats.cache_hits++;
+    return true;
+}
+
 int
 pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len)
 {
-    unsigned n = pm->n_blocks;
-    for (unsigned j = 0; j < n; j++) {
-        /* Start at the last block that served: walks hit it in a row. */
-        unsigned i = (pm->hint + j) % n;
-        pm_block *b = &pm->blocks[i];
-        if (b->len && addr >= b->addr && addr + len <= b->addr + b->len) {
-            memcpy(buf, b->buf + (addr - b->addr), len);
-            b->used |= !pm->transient;
-            pm->hint = i;
-            pm->stats.cache_hits++;
+    if (pm->n_blocks == 0)
+        return -1;
+    /* The last block that served (walks hit it in a row), then the block
+     * indexed for the address's page. */
+    if (pm->hint < pm->n_blocks && serve(pm, pm->hint, addr, buf, len))
+        return 0;
+    uint32_t i = hm64_get(&pm->pages, addr >> PAGE_SHIFT);
+    if (i != HM_NONE && i < pm->n_blocks && serve(pm, i, addr, buf, len))
+        return 0;
+    /* Two blocks can meet inside a page, and the index names one: look
+     * through the rest (the alternative is a syscall). */
+    for (unsigned k = 0; k < pm->n_blocks; k++)
+        if (k != i && serve(pm, k, addr, buf, len))
             return 0;
-        }
-    }
     return -1;
 }
 
@@ -302,6 +360,7 @@ pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len)
     b->addr = addr;
     b->len = (uint32_t)len;
     b->used = true;
+    index_block(pm, (unsigned)(b - pm->blocks));
 }
 
 int
@@ -358,6 +417,8 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
     b->addr = lo;
     b->len = (uint32_t)(hi - lo);
     b->used = !pm->transient;
+    index_block(pm, (unsigned)(b - pm->blocks));
+    pm->hint = (unsigned)(b - pm->blocks);
     memcpy(buf, b->buf + (addr - lo), len);
     return 0;
 }

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/hashmap.h"
+
 typedef struct pm_map {
     uint64_t start, end, offset;
     char perms[5];
@@ -44,7 +46,8 @@ typedef struct pm_stats {
     uint64_t proc_reads; /* /proc file reads (thread states) */
 } pm_stats;
 
-#define PM_BLOCKS 128
+/* Blocks a sample may hold: enough for hundreds of threads' stacks. */
+#define PM_MAX_BLOCKS 4096
 
 typedef struct pm_block {
     uint64_t addr;
@@ -58,9 +61,10 @@ typedef struct procmem {
     pm_stats stats;
     pm_maps maps;
     uint64_t maps_reloads;
-    pm_block blocks[PM_BLOCKS];
-    unsigned n_blocks; /* slots in use */
+    pm_block *blocks;
+    unsigned n_blocks, cap_blocks; /* slots in use, allocated */
     unsigned hint;     /* the block that served the last hit */
+    hm64 pages;        /* page number -> the block covering most of it */
     bool reloaded;     /* maps re-read during this sample */
     bool transient;    /* reads now are one-off (strings of a new code
                           object): do not replay them next sample */
