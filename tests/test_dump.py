@@ -205,6 +205,28 @@ def test_steady_state_is_one_read(py, target):
     assert all(not th["active"] for th in data["threads"])
 
 
+def test_many_threads(py, target):
+    """200 threads at depths 1-50: every one read and named, and the loop
+    stays at a few reads per sample (the block cache grows)."""
+    t = target(py.python, "dump_many.py")
+    run = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid, "--repeat",
+                       400, "--no-status", "--stats", "-f", "json")
+    assert run.returncode == 0, run.stderr
+    stats = dict(kv.split("=") for kv in
+                 run.stderr.split("stats: ", 1)[1].split())
+    # The cold first sample reads about 400 times, the others about 4.
+    assert float(stats["reads_per_sample"]) < 8, stats
+    data = json.loads(run.stdout)
+    assert data["errors"] == 0
+    workers = [th for th in data["threads"] if not th["is_main"]]
+    assert sorted(th["name"] for th in workers) == sorted(
+        f"t{i}" for i in range(200))
+    for th in workers:
+        i = int(th["name"][1:])
+        names = [f["name"] for f in th["frames"]]
+        assert names.count("deep") == i % 50 + 1, (th["name"], names)
+
+
 def test_text_format(py, target):
     t = target(py.python, ORACLE, "threads")
     proc = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid)
