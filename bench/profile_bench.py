@@ -13,7 +13,8 @@ up, then times one run with the tool enabled around it (in-process, so
 interpreter start-up is not in it): spyglass.Profile, cProfile.Profile,
 yappi (wall clock, builtins=True, so that it records what cProfile
 records), pyinstrument.Profiler (1 ms interval). Tools are interleaved and
-repeated; the medians are compared.
+repeated; the fastest run of each is compared (on a shared machine other
+load only ever adds time, so the minimum is the least disturbed figure).
 
 Instructions (callgrind): the machine is shared and noisy, so the same is
 measured in instructions, which do not depend on the load: the process runs
@@ -36,7 +37,7 @@ ROOT = HERE.parent
 
 TOOLS = ["none", "spyglass", "cprofile", "yappi", "pyinstrument"]
 WALL_SIZES = {"fib": 25, "julia": 200, "mixed": 10000}
-CG_SIZES = {"fib": (16, 18), "julia": (20, 40), "mixed": (300, 600)}
+CG_SIZES = {"fib": (16, 20), "julia": (20, 40), "mixed": (300, 600)}
 
 CHILD = r"""
 import gc, json, sys, time
@@ -101,7 +102,11 @@ def wall(py, tool, workload, size):
 def instructions(py, tool, workload, size):
     argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
             *child_argv(py, tool, workload, size, 0)]
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd="/tmp")
+    # A fixed hash seed makes the two runs execute the same instructions
+    # (dict layouts, hence the collector's work, depend on it).
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd="/tmp",
+                          env=env)
     m = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or not m:
         raise RuntimeError(f"callgrind {tool} {workload}: "
@@ -124,12 +129,6 @@ def setup_venv(version, venvs_dir):
     return Path(py.python)
 
 
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
 def bench_version(py, repeat, callgrind, log):
     res = {}
     for workload, size in WALL_SIZES.items():
@@ -137,10 +136,10 @@ def bench_version(py, repeat, callgrind, log):
         for _ in range(repeat):
             for tool in TOOLS:
                 times[tool].append(wall(py, tool, workload, size))
-        base = median(times["none"])
+        base = min(times["none"])
         res[workload] = {"wall_plain": base}
         for tool in TOOLS[1:]:
-            res[workload][tool] = median(times[tool]) / base - 1
+            res[workload][tool] = min(times[tool]) / base - 1
         log(f"  {workload:6} wall " + " ".join(
             f"{t}={res[workload][t]:+.2f}" for t in TOOLS[1:]))
         if callgrind:
@@ -236,7 +235,7 @@ def main():
         write_docs(
             f"`python3 bench/profile_bench.py --repeat {args.repeat}` on "
             f"{machine()}.\n\nOverhead = T_profiled / T_plain − 1 (wall: "
-            f"median of {args.repeat} interleaved fresh processes, the "
+            f"fastest of {args.repeat} interleaved fresh processes, the "
             f"workload timed in-process; sizes {sizes}). \"instr.\" is the "
             f"same overhead in callgrind instructions (difference between "
             f"sizes {cg}, so start-up cancels), which the machine's load "

@@ -407,27 +407,36 @@ def test_exit_status_and_traceback_kept(py, tmp_path):
     assert "raise.py:2(fail)" in proc.stdout
 
 
-def test_sigterm_still_writes_the_profile(py, tmp_path):
-    script = write(tmp_path, "sleepy.py", """
-        import sys, time
-        def nap():
-            time.sleep(60)
+@pytest.mark.parametrize("sig,status,message", [
+    # SIGTERM: the program unwinds, the profile is written, then spyglass
+    # dies of the signal as the program would have.
+    (signal.SIGTERM, -signal.SIGTERM, ""),
+    # Ctrl-C: KeyboardInterrupt's traceback, status 130.
+    (signal.SIGINT, 130, "KeyboardInterrupt"),
+], ids=["sigterm", "sigint"])
+def test_signal_still_writes_the_profile(py, tmp_path, sig, status, message):
+    script = write(tmp_path, "busy.py", """
+        import time
+        def spin():
+            while True:
+                time.sleep(0.01)
         print("ready", flush=True)
-        nap()
+        spin()
     """)
-    out = tmp_path / "term.pstats"
+    out = tmp_path / "sig.pstats"
     proc = subprocess.Popen([py.spyglass, "profile", "-o", str(out),
                              str(script)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=py.env,
                             cwd="/tmp")
     assert proc.stdout.readline() == "ready\n"
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGTERM, err
+    assert proc.returncode == status, err
+    assert message in err
     stats = load(py, out)
-    assert stats[f"{script}:3:nap"][1] == 1
-    assert "~:0:<built-in method time.sleep>" in stats
+    assert stats[f"{script}:3:spin"][1] == 1
+    assert stats["~:0:<built-in method time.sleep>"][1] >= 5
 
 
 def test_bad_input(py, tmp_path):
