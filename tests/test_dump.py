@@ -378,6 +378,8 @@ def test_stress_churn(py, tmp_path):
         assert int(stats["failed"]) < STRESS_DUMPS // 10, stats
         data = json.loads(run.stdout)
         for th in data["threads"]:  # what was read is what the target runs
+            if th["error"]:
+                assert th["frames"] == []  # torn: dropped, not made up
             for f in th["frames"]:
                 if f["name"] and re.fullmatch(r"f\d+|<module>", f["name"]) \
                         and f["filename"] == "<string>":  # exec'd source
@@ -411,10 +413,13 @@ def test_stress_churn(py, tmp_path):
               f"{time.monotonic() - t0:.1f} s, failed={failed_runs} "
               f"with_torn_threads={torn}")
         # A thread recursing hot while being read can tear every retry of
-        # its walk (its frames are freed and reused within microseconds);
-        # that thread is then marked, the rest of the dump stands.
+        # its walk (on <=3.10 its frame objects are freed and reused within
+        # microseconds); that thread is then marked, the rest of the dump
+        # stands. Measured: 3.8-3.10 about 3-12 % of one-shot dumps, 3.11+
+        # almost never.
         assert failed_runs == 0
-        assert torn < STRESS_DUMPS // 10
+        minor = int(py.version.split(".")[1])
+        assert torn < STRESS_DUMPS * (0.2 if minor <= 10 else 0.02)
         assert proc.poll() is None  # the target was not disturbed
     finally:
         proc.kill()

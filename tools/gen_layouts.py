@@ -117,6 +117,13 @@ int main(void)
     F("fr_back", PyFrameObject, f_back)
     F("fr_code", PyFrameObject, f_code)
     F("fr_lasti", PyFrameObject, f_lasti)
+#  if PY_MINOR_VERSION <= 9
+    F("fr_live", PyFrameObject, f_executing)
+#  else
+    F("fr_live", PyFrameObject, f_state)
+    V("frame_executing", FRAME_EXECUTING)
+    V("frame_unwinding", FRAME_UNWINDING)
+#  endif
 #else
     S("fr_size", _PyInterpreterFrame)
     F("fr_back", _PyInterpreterFrame, previous)
@@ -297,7 +304,8 @@ FIELDS = [
     "gil_last_holder",
     "ts_size", "ts_next", "ts_interp", "ts_frame", "cf_current_frame",
     "ts_thread_id", "ts_native_thread_id", "ts_status", "ts_holds_gil_bit",
-    "fr_size", "fr_back", "fr_code", "fr_lasti", "fr_instr", "fr_owner",
+    "fr_size", "fr_back", "fr_code", "fr_lasti", "fr_live",
+    "frame_executing", "frame_unwinding", "fr_instr", "fr_owner",
     "fr_owner_size", "frame_owned_by_cstack",
     "co_size", "co_filename", "co_name", "co_qualname", "co_code_adaptive",
     "co_firsttraceable", "co_code", "co_linetable", "co_firstlineno",

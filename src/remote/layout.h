@@ -32,6 +32,9 @@ typedef struct sg_layout {
     /* PyFrameObject (<=3.10) or _PyInterpreterFrame (3.11+) */
     uint32_t fr_size, fr_back, fr_code, fr_lasti, fr_instr, fr_owner,
         fr_owner_size, frame_owned_by_cstack;
+    /* <=3.10: a frame on a thread's stack is live: f_executing == 1
+     * (3.8-3.9) or f_state EXECUTING/UNWINDING (3.10) */
+    uint32_t fr_live, frame_executing, frame_unwinding;
     /* PyCodeObject */
     uint32_t co_size, co_filename, co_name, co_qualname, co_code_adaptive,
         co_firsttraceable, co_code, co_linetable, co_firstlineno;

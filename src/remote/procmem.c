@@ -309,10 +309,20 @@ pm_cache_reset(procmem *pm)
 }
 
 void
-pm_cache_drop(procmem *pm)
+pm_cache_refresh(procmem *pm)
 {
-    for (unsigned i = 0; i < pm->n_blocks; i++)
-        pm->blocks[i].len = 0;
+    unsigned k = pm->n_blocks;
+    if (k == 0)
+        return;
+    pm_iov *v = sg_xmalloc(k * sizeof *v);
+    for (unsigned i = 0; i < k; i++)
+        v[i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
+                        pm->blocks[i].len, false};
+    pm_readv(pm, v, k);
+    for (unsigned i = 0; i < k; i++)
+        if (!v[i].ok)
+            pm->blocks[i].len = 0;
+    free(v);
 }
 
 static bool

@@ -95,9 +95,9 @@ void pm_cache_reset(procmem *pm);
  * around addr (back bytes below, fwd above), clipped to addr's mapping. */
 int pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len,
                    size_t back, size_t fwd);
-/* Forget the blocks' contents (they are re-read on demand), as when a walk
- * found them torn. */
-void pm_cache_drop(procmem *pm);
+/* Re-read every block now, in one batched read: a fresh, nearly atomic
+ * snapshot of the same memory, for walking again after a torn walk. */
+void pm_cache_refresh(procmem *pm);
 /* Serve len bytes at addr from the cache only (no read): 0 or -1. */
 int pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len);
 /* Enter bytes just read some other way (a batch) as a block, so the next

@@ -67,7 +67,8 @@ typedef struct rm_thread {
     bool active;         /* on CPU (state R) per /proc */
     bool is_main;        /* the main thread of the main interpreter */
     bool truncated;      /* stack cut at the depth limit */
-    int error;           /* 0, or an errno-like code of a torn walk */
+    int error;           /* 0, or an errno-like code of a torn walk (its
+                            frames are then dropped: n_frames 0) */
     size_t first_frame, n_frames; /* into rm_sample.frames */
 } rm_thread;
 

@@ -11,7 +11,9 @@
  *      the raw frames into (function, line).
  * Every loop is bounded (RM_MAX_THREADS, RM_MAX_DEPTH, 64 interpreters) and
  * every pointer followed is checked (non-NULL, type or back-pointer where
- * the version allows), so a torn read ends a thread's walk as an error.
+ * the version allows), so a torn read ends a thread's walk as an error:
+ * the walk is retried over a fresh snapshot, and a thread still torn is
+ * reported with no frames and its error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,7 +99,7 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
     }
     bool objects = r->info.minor <= 10;
     uint32_t fw = objects ? window(L->fr_back, L->fr_code, L->fr_lasti,
-                                   L->ob_type)
+                                   L->fr_live)
                           : window(L->fr_back, L->fr_code, L->fr_instr,
                                    L->fr_owner);
     if (fw > sizeof buf)
@@ -125,6 +127,20 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
         if (objects) {
             if (r->frame_type && rm_u64(buf, L->ob_type) != r->frame_type)
                 return EILSEQ;
+            /* A frame freed (and maybe reused) while we walked is no
+             * longer executing: the chain beyond it is not this thread's.
+             * The innermost frame is exempt: the thread may be entering or
+             * leaving it (CPython sets the flag before it moves
+             * tstate->frame). */
+            if (L->fr_live != LAYOUT_NONE && depth > 0) {
+                int8_t live = (int8_t)buf[L->fr_live];
+                bool ok = L->frame_executing == LAYOUT_NONE
+                              ? live == 1
+                              : live == (int8_t)L->frame_executing ||
+                                    live == (int8_t)L->frame_unwinding;
+                if (!ok)
+                    return ESTALE;
+            }
             rf.code = rm_u64(buf, L->fr_code);
             int32_t lasti = rm_i32(buf, L->fr_lasti);
             rf.addrq = lasti < 0 ? -1 : (int64_t)lasti * r->lasti_scale;
@@ -442,17 +458,23 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
             int e = walk_frames(r, ts, t);
             for (int retry = 0; e && e != ESRCH && retry < RM_RETRIES; retry++) {
                 /* Torn: the thread's frames changed under the walk. Walk
-                 * again from fresh reads (the target moves on quickly). */
+                 * again over a fresh snapshot of the same blocks, taken in
+                 * one read: far less time for the target to move on than
+                 * between the first walk's reads. */
                 if (getenv("SG_DEBUG_READS"))
                     fprintf(stderr, "torn walk: %s\n", strerror(e));
                 r->n_raw = raw_mark;
                 t->n_frames = 0;
                 t->truncated = false;
-                pm_cache_drop(&r->pm);
+                pm_cache_refresh(&r->pm);
                 r->st.retries++;
                 e = walk_frames(r, ts, t);
             }
             if (e) {
+                /* Still torn: drop this thread's frames rather than report
+                 * a stack it never had. */
+                r->n_raw = raw_mark;
+                t->n_frames = 0;
                 t->error = e;
                 r->st.thread_errors++;
             }
