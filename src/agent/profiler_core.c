@@ -312,6 +312,13 @@ profiler_enable(profiler *P)
 {
     if (P->enabled)
         return 0;
+#ifdef Py_GIL_DISABLED
+    /* The shared tables rely on the GIL to serialise the callbacks. */
+    PyErr_SetString(PyExc_RuntimeError,
+                    "spyglass profile does not support free-threaded "
+                    "builds yet");
+    return -1;
+#endif
     if (prof_active) {
         PyErr_SetString(PyExc_RuntimeError,
                         "another spyglass profiler is already enabled");
