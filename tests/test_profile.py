@@ -460,6 +460,12 @@ def test_bad_input(py, tmp_path):
     assert proc.returncode == 2 and "pstats" in proc.stderr
     proc = py.spy("profile", "-o", tmp_path / "x.unknown", bad)
     assert proc.returncode == 2 and "-f FORMAT" in proc.stderr
+    # A format of the same registry that cannot hold a function profile
+    # (the line profiler's) is refused before the program runs.
+    proc = py.spy("profile", "-o", tmp_path / "x.lprof", "-c",
+                  "print('ran')")
+    assert proc.returncode == 2 and "ran" not in proc.stdout
+    assert "cannot hold a function profile" in proc.stderr
 
 
 def test_help_without_python(any_py):

@@ -58,6 +58,22 @@ profile_usage(void)
            "gets SIGTERM.\n");
 }
 
+/* Whether w can write what this profiler records (a call tree with "ns"
+ * and "calls"): the line profilers' formats, in the same registry, refuse
+ * it. Asked with an empty profile now, not after the program has run. */
+static bool
+profile_writer_fits(const sg_writer *w)
+{
+    static const char *const metrics[] = {"ns", "calls"};
+    sg_profile *probe = sg_profile_new(2, metrics);
+    writer_opts wo = {0};
+    strbuf sb = STRBUF_INIT;
+    bool ok = w->write(probe, &wo, &sb) == 0;
+    sb_free(&sb);
+    sg_profile_free(probe);
+    return ok;
+}
+
 static const struct option long_opts[] = {
     {"sort", required_argument, NULL, 's'},
     {"output", required_argument, NULL, 'o'},
@@ -143,6 +159,11 @@ profile_parse(int argc, char **argv, profile_opts *o)
                      o->output, sg_writer_names());
             return SG_EXIT_USAGE;
         }
+    }
+    if (o->writer && !profile_writer_fits(o->writer)) {
+        sg_error("profile: the %s format cannot hold a function profile",
+                 o->writer->name);
+        return SG_EXIT_USAGE;
     }
     return -1;
 }

@@ -173,5 +173,48 @@ test_speedscope_and_chrome(void)
     sg_profile_free(p);
 }
 
-TESTS(test_registry, test_pstats_bytes, test_text_table, test_collapsed,
+static void
+test_sampled_profile_through_every_writer(void)
+{
+    /* What the sampler (issue 4) will hand over: metric 0 = samples, line
+     * numbers on frames, no "calls". */
+    const char *m[] = {"samples"};
+    sg_profile *p = sg_profile_new(1, m);
+    sg_profile_set_meta(p, "sample_interval_ns", "10000000");
+    sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/m.py", 1, 0);
+    sg_func_id g = sg_profile_func(p, SG_FUNC_PYTHON, "hot", "/m.py", 9, 0);
+    sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 7, "MainThread");
+    sg_frame_id st[] = {sg_profile_frame(p, f, 3), sg_profile_frame(p, g, 11)};
+    sg_profile_add_stack(p, t, st, 2, 0, 70);
+    sg_profile_add_stack(p, t, st, 1, 0, 30);
+    writer_opts o = {0};
+    static const char *const mine[] = {"pstats", "text", "flamegraph",
+                                       "speedscope", "collapsed",
+                                       "chrometrace"};
+    for (size_t i = 0; i < sizeof mine / sizeof *mine; i++) {
+        strbuf sb = STRBUF_INIT;
+        CHECK(sg_writer_by_name(mine[i])->write(p, &o, &sb) == 0);
+        CHECK(sb.len > 0);
+        sb_free(&sb);
+    }
+    strbuf sb = STRBUF_INIT;
+    CHECK(sg_write_collapsed(p, &o, &sb) == 0);
+    CHECK_STR(sb_str(&sb), "main (/m.py:3) 30\nmain (/m.py:3);hot (/m.py:11) 70\n");
+    sb_clear(&sb);
+    o.sort = "tottime";
+    CHECK(sg_write_text(p, &o, &sb) == 0);
+    /* 70 samples of 10 ms in hot, 100 in main cumulatively; no call
+     * counts, so the per-call columns are blank as pstats leaves them. */
+    CHECK(strstr(sb_str(&sb), "        0    0.700             0.700"
+                              "          /m.py:9(hot)\n") != NULL);
+    CHECK(strstr(sb_str(&sb), "        0    0.300             1.000"
+                              "          /m.py:1(main)\n") != NULL);
+    sb_clear(&sb);
+    CHECK(sg_write_speedscope(p, &o, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "\"unit\":\"seconds\"") != NULL);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+TESTS(test_sampled_profile_through_every_writer, test_registry, test_pstats_bytes, test_text_table, test_collapsed,
       test_flamegraph_escapes, test_speedscope_and_chrome)
