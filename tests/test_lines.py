@@ -465,7 +465,7 @@ def test_python_api(py, tmp_path):
     (tmp_path / "api.py").write_text(textwrap.dedent('''
         import spyglass
 
-        @spyglass.profile
+        @spyglass.line_profile
         def f(n):
             t = 0
             for i in range(n):

@@ -559,10 +559,6 @@ for _ in range(3):
 '''
 
 
-@pytest.mark.xfail(reason="issue 6 (lines) also exports its line profiler "
-                   "as spyglass.profile and its init runs after this one; "
-                   "the name must be settled between issues 5 and 6",
-                   strict=False)
 def test_spyglass_profile_is_the_function_profiler(py):
     proc = py.py("-c", "import spyglass; "
                  "assert spyglass.profile is spyglass.Profile")

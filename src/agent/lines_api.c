@@ -5,7 +5,7 @@
  *   spyglass.LineProfiler(*funcs)  as line_profiler.LineProfiler:
  *       add_function, enable/disable (and the *_by_count aliases), a context
  *       manager, a decorator, print_stats, dump_stats, get_stats;
- *   spyglass.profile               a decorator whose table is printed when
+ *   spyglass.line_profile          a decorator whose table is printed when
  *       Python exits (under `spyglass lines` it is the command's profiler,
  *       also installed as the builtin `profile`, as kernprof -l does);
  *   spyglass.lines(*funcs, unit=1e-6)  a context manager that prints the
@@ -204,7 +204,7 @@ prof_get_stats(lines_prof *self, PyObject *unused)
     return r;
 }
 
-/* atexit: the table of spyglass.profile. */
+/* atexit: the table of spyglass.line_profile. */
 static PyObject *
 prof_atexit(lines_prof *self, PyObject *unused)
 {
@@ -390,7 +390,7 @@ agent_lines_init(PyObject *m)
     if (profile && fn) {
         profile->print_at_exit = 1;
         rc = export(m, "LineProfiler", (PyObject *)&LineProfiler_Type) < 0 ||
-                     export(m, "profile", (PyObject *)profile) < 0 ||
+                     export(m, "line_profile", (PyObject *)profile) < 0 ||
                      export(m, "lines", fn) < 0
                  ? -1
                  : 0;
@@ -434,10 +434,11 @@ set_builtin_profile(PyObject *prof)
     int rc = builtins ? PyObject_SetAttrString(builtins, "profile", prof)
                       : -1;
     Py_XDECREF(builtins);
-    /* spyglass.profile is the same object while the command runs. */
+    /* spyglass.line_profile is the same object while the command runs;
+     * spyglass.profile stays the function profiler (issue 5's API). */
     PyObject *agent = PyImport_ImportModule("spyglass._agent");
     if (rc == 0 && agent)
-        rc = PyObject_SetAttrString(agent, "profile", prof);
+        rc = PyObject_SetAttrString(agent, "line_profile", prof);
     Py_XDECREF(agent);
     return rc;
 }

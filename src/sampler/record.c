@@ -110,6 +110,10 @@ target_open(record_session *s, rec_target *t, rm_error *err)
     t->r = remote_open(t->pid, err);
     if (!t->r)
         return -1;
+    /* With --idle nothing asks whether a thread is on a CPU: skip the
+     * per-thread /proc read that answers it. */
+    if (s->cfg.idle)
+        remote_set_thread_status(t->r, false);
     if (!s->have_info) {
         s->root_info = *remote_info(t->r);
         s->have_info = true;
