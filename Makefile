@@ -19,6 +19,16 @@ demo: $(DEMO)/bin/python
 	$(SG) time -n 5 -- $(DEMO)/bin/python examples/julia.py 300 300
 	@echo '== spyglass timeit: three ways to build a string'
 	$(SG) timeit "'-'.join(str(n) for n in range(100))" "'-'.join([str(n) for n in range(100)])" "'-'.join(map(str, range(100)))"
+	@echo '== spyglass profile: functions, as cProfile (top 12 by cumulative time)'
+	$(SG) profile -s cumulative --limit 12 examples/julia.py 300 300
+	@echo '== spyglass lines: every function of the script, line by line (kernprof -l -v)'
+	$(SG) lines examples/julia.py 200 300
+	@echo '== spyglass record: sampled from outside, written as a flame graph'
+	$(SG) record -r 500 -o $(DEMO)/julia.svg -- $(DEMO)/bin/python examples/julia.py 400 300
+	@echo '== spyglass dump: the stacks of a running process'
+	@$(DEMO)/bin/python examples/julia.py 1000 300 >/dev/null & pid=$$!; sleep 1.5; \
+	  $(SG) dump --pid $$pid; status=$$?; kill $$pid; exit $$status
+	@echo "== open $(DEMO)/julia.svg in a browser for the interactive flame graph"
 
 $(DRIVER)/bin/pytest:
 	$(PYTHON) -m venv $(DRIVER)

@@ -68,7 +68,8 @@ def test_hot_function_dominates_and_split_is_accurate(py, tmp_path):
     # End report: counts and top functions on stderr.
     assert re.search(r"spyglass record: \d+ samples in [\d.]+ s \(\d+ on "
                      r"time, \d+ late, \d+ missed\)", proc.stderr)
-    assert "Top functions by own share" in proc.stderr
+    assert "Top functions by own (innermost) samples" in proc.stderr
+    assert "Top lines by own samples" in proc.stderr
     assert f"wrote {out}" in proc.stderr
 
 
@@ -148,6 +149,25 @@ def test_formats_read_by_their_consumers(py, tmp_path):
     trace = json.loads(ct.read_text())
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
     assert any(e.get("name", "").startswith("seventy") for e in events)
+
+
+def test_text_format_top_functions_and_lines(py, tmp_path):
+    out = tmp_path / "r.txt"
+    record(py, "-r", "500", "-o", out, "--", py.python,
+           TARGETS / "record_split.py", "1")
+    text = out.read_text()
+    m = re.match(r"(\d+) samples at 2 ms intervals", text)
+    assert m and int(m.group(1)) > 100, text[:200]
+    own = text.split("Top functions by own (innermost) samples:")[1]
+    # The innermost function is spin(); the three callers hold it in turn.
+    first = own.splitlines()[2]
+    assert re.search(r"\d+\.\d% +\d+ +\d+\.\d% +\d+  spin \(", first), own
+    tot = text.split("Top functions by total (on the stack) samples:")[1]
+    names = [l.split("  ")[-1].split(" (")[0] for l in
+             tot.split("\n\n")[0].splitlines()[2:]]
+    assert names.index("seventy") < names.index("twenty") < names.index("ten")
+    lines = text.split("Top lines by own samples:")[1]
+    assert re.search(r"record_split.py:1[34] \(spin\)", lines)
 
 
 def test_names_are_escaped_in_the_flame_graph(py, tmp_path):

@@ -18,7 +18,6 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "common/err.h"
-#include "model/funcstats.h"
 #include "sampler/launch.h"
 #include "sampler/record.h"
 #include "writers/writers.h"
@@ -166,40 +165,6 @@ default_output(char *buf, size_t n, const sg_writer *w, pid_t pid)
              w->extensions ? w->extensions[0] : "out");
 }
 
-/* The end report's top functions, by own and by total share. */
-static void
-print_top(const sg_profile *p, uint64_t stacks)
-{
-    sg_funcstats fs;
-    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
-    double total = fs.total_tt;
-    if (fs.n == 0 || total <= 0) {
-        sg_funcstats_free(&fs);
-        return;
-    }
-    static const char *titles[] = {"own", "total"};
-    uint32_t *order = sg_xmalloc(fs.n * sizeof *order);
-    for (int pass = 0; pass < 2; pass++) {
-        sg_sort_spec spec;
-        strbuf err = STRBUF_INIT;
-        sg_sort_parse(pass == 0 ? "tottime" : "cumulative", &spec, &err);
-        sb_free(&err);
-        sg_funcstats_sort(&fs, &spec, order);
-        fprintf(stderr, "\nTop functions by %s share of %llu samples:\n",
-                titles[pass], (unsigned long long)stacks);
-        for (size_t i = 0; i < fs.n && i < 10; i++) {
-            const sg_fstat *f = &fs.f[order[i]];
-            double v = pass == 0 ? f->tt : f->ct;
-            if (v <= 0)
-                break;
-            fprintf(stderr, "  %5.1f%%  %s (%s:%d)\n", 100.0 * v / total,
-                    f->name, f->file, f->line);
-        }
-    }
-    free(order);
-    sg_funcstats_free(&fs);
-}
-
 static void
 print_report(const record_session *s, const sg_profile *p)
 {
@@ -219,7 +184,14 @@ print_report(const record_session *s, const sg_profile *p)
             (unsigned long long)c.failed_samples,
             (unsigned long long)c.thread_errors,
             (unsigned long long)c.reads);
-    print_top(p, c.stacks);
+    /* The report is the text writer's, cut to the top ten. */
+    writer_opts wo = {0};
+    wo.limit = 10;
+    strbuf sb = STRBUF_INIT;
+    sg_write_sample_report(p, &wo, &sb);
+    fputs("\n", stderr);
+    fputs(sb_str(&sb), stderr);
+    sb_free(&sb);
 }
 
 static int

@@ -20,7 +20,7 @@ static const sg_writer w_pstats = {
     "cProfile's marshal file, for pstats, SnakeViz, gprof2dot", true,
     sg_write_pstats};
 static const sg_writer w_text = {
-    "text", ext_text, "cProfile's printed table", false, sg_write_text};
+    "text", ext_text, "cProfile's table; for samples, top functions and lines", false, sg_write_text};
 static const sg_writer w_flame = {
     "flamegraph", ext_flame,
     "interactive SVG flame graph (zoom, search, tooltips)", false,

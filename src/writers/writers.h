@@ -50,6 +50,12 @@ int sg_writer_write_file(const sg_writer *w, const sg_profile *p,
 /* The writers themselves (also callable directly). */
 int sg_write_pstats(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out);
+/* A sampled profile's report: top functions (own, total) and top lines;
+ * what `-f text` writes for one. */
+int sg_write_sample_report(const sg_profile *p, const writer_opts *o,
+                           strbuf *out);
+/* Metric 0 is "samples" and there are no call counts. */
+bool sg_profile_is_sampled(const sg_profile *p);
 int sg_write_flamegraph(const sg_profile *p, const writer_opts *o,
                         strbuf *out);
 int sg_write_speedscope(const sg_profile *p, const writer_opts *o,

@@ -1,0 +1,122 @@
+/* sampletext.c -- the text report of a sampled profile: the functions that
+ * were on the CPU (own samples: innermost frame) and on the stack (total:
+ * anywhere on it, counted once per sample however deep the recursion), and
+ * the lines that were running. cProfile's table does not fit sampled data
+ * (there are no call counts), so `-f text` on a sampled profile prints
+ * this, and `spyglass record` prints it as its end report.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "model/funcstats.h"
+#include "writers/writers.h"
+
+bool
+sg_profile_is_sampled(const sg_profile *p)
+{
+    return sg_profile_metric(p, "calls") < 0 &&
+           strcmp(p->metric_names[0], "samples") == 0;
+}
+
+static double
+interval_s(const sg_profile *p)
+{
+    const char *s = sg_profile_get_meta(p, "sample_interval_ns");
+    double v = s ? atof(s) / 1e9 : 0;
+    return v > 0 ? v : 1.0;
+}
+
+static void
+put_functions(const sg_funcstats *fs, double iv, uint64_t total,
+              bool by_total, size_t limit, strbuf *out)
+{
+    uint32_t *order = sg_xmalloc((fs->n ? fs->n : 1) * sizeof *order);
+    sg_sort_spec spec;
+    strbuf err = STRBUF_INIT;
+    sg_sort_parse(by_total ? "cumulative" : "tottime", &spec, &err);
+    sb_free(&err);
+    sg_funcstats_sort(fs, &spec, order);
+    sb_printf(out, "Top functions by %s samples:\n",
+              by_total ? "total (on the stack)" : "own (innermost)");
+    sb_puts(out, "   own%    own  total%  total  function (file:line)\n");
+    for (size_t i = 0; i < fs->n && i < limit; i++) {
+        const sg_fstat *f = &fs->f[order[i]];
+        double own = f->tt / iv, tot = f->ct / iv;
+        if ((by_total ? tot : own) < 0.5)
+            break;
+        sb_printf(out, "  %5.1f%% %6.0f  %5.1f%% %6.0f  %s (%s:%d)\n",
+                  100.0 * own / (double)total, own,
+                  100.0 * tot / (double)total, tot, f->name, f->file,
+                  f->line);
+    }
+    sb_putc(out, '\n');
+    free(order);
+}
+
+static const uint64_t *sort_key;
+
+static int
+cmp_own_desc(const void *a, const void *b)
+{
+    uint64_t x = sort_key[*(const uint32_t *)a];
+    uint64_t y = sort_key[*(const uint32_t *)b];
+    if (x != y)
+        return x < y ? 1 : -1;
+    return (*(const uint32_t *)a > *(const uint32_t *)b) -
+           (*(const uint32_t *)a < *(const uint32_t *)b);
+}
+
+static void
+put_lines(const sg_profile *p, uint64_t total, size_t limit, strbuf *out)
+{
+    /* Frames are interned (function, line) pairs: a sample's line is its
+     * leaf node's frame. */
+    uint64_t *own = sg_xcalloc(p->n_frames ? p->n_frames : 1, sizeof *own);
+    for (size_t i = 1; i < p->n_nodes; i++)
+        if (p->nodes[i].self[0])
+            own[p->nodes[i].frame] += p->nodes[i].self[0];
+    uint32_t *order = sg_xmalloc((p->n_frames ? p->n_frames : 1) *
+                                 sizeof *order);
+    size_t n = 0;
+    for (uint32_t f = 0; f < p->n_frames; f++)
+        if (own[f] && !sg_func_is_synthetic(sg_profile_frame_func(p, f)))
+            order[n++] = f;
+    sort_key = own;
+    qsort(order, n, sizeof *order, cmp_own_desc);
+    sb_puts(out, "Top lines by own samples:\n   own%    own  file:line "
+                 "(function)\n");
+    for (size_t i = 0; i < n && i < limit; i++) {
+        const sg_frame *fr = &p->frames[order[i]];
+        const sg_func *fn = &p->funcs[fr->func];
+        sb_printf(out, "  %5.1f%% %6llu  %s:%d (%s)\n",
+                  100.0 * (double)own[order[i]] / (double)total,
+                  (unsigned long long)own[order[i]], fn->file,
+                  fr->line ? fr->line : fn->first_line, fn->name);
+    }
+    sb_putc(out, '\n');
+    free(order);
+    free(own);
+}
+
+int
+sg_write_sample_report(const sg_profile *p, const writer_opts *o,
+                       strbuf *out)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < p->n_nodes; i++)
+        total += p->nodes[i].self[0];
+    double iv = interval_s(p);
+    sb_printf(out, "%llu samples at %.6g ms intervals (%.3f s sampled)\n\n",
+              (unsigned long long)total, iv * 1e3, (double)total * iv);
+    if (total == 0)
+        return 0;
+    size_t limit = o->limit > 0 ? (size_t)o->limit : 20;
+    sg_funcstats fs;
+    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
+    put_functions(&fs, iv, total, false, limit, out);
+    put_functions(&fs, iv, total, true, limit, out);
+    sg_funcstats_free(&fs);
+    put_lines(p, total, limit, out);
+    return 0;
+}
