@@ -4,6 +4,7 @@ They are built in their own meson build directory with -Dtests=true, with the
 same warnings-as-errors flags as the product (and ASan+UBSan under
 SPYGLASS_SANITIZE=1).
 """
+import os
 import subprocess
 from pathlib import Path
 
@@ -35,7 +36,11 @@ def unit_build():
 def test_c_unit(unit_build, name):
     exe = Path(unit_build) / "tests" / "c" / name
     assert exe.exists(), f"{name} is not listed in tests/c/meson.build"
+    env = dict(os.environ)
+    # Undefined behaviour fails the test, not just a line on stderr.
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
     proc = subprocess.run([str(exe)], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " 0 failed" in proc.stdout
+    assert "runtime error" not in proc.stderr, proc.stderr

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/sort.h"
 #include "agent/agent.h"
 #include "cli/timeit.h"
 #include "common/err.h"
@@ -244,7 +245,7 @@ print_comparison(stmt_state *st, int n, const timeit_opts *o)
         return;
     for (int i = 0; i < n; i++)
         order[i] = &st[i];
-    qsort(order, (size_t)n, sizeof *order, cmp_best);
+    sg_sort(order, (size_t)n, sizeof *order, cmp_best);
     const stmt_state *fast = order[0];
     printf("\nRelative to the fastest (best per loop; ± from the means):\n");
     for (int i = 0; i < n; i++) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sort.h"
 #include "common/err.h"
 #include "common/stats.h"
 
@@ -40,7 +41,7 @@ sg_summarize(const double *v, size_t n)
     }
     double *sorted = sg_xmalloc(n * sizeof *sorted);
     memcpy(sorted, v, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, cmp_double);
+    sg_sort(sorted, n, sizeof *sorted, cmp_double);
     s.median = (n % 2) ? sorted[n / 2]
                        : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
     free(sorted);

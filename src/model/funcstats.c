@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sort.h"
 #include "common/err.h"
 #include "common/hashmap.h"
 #include "model/funcstats.h"
@@ -146,7 +147,7 @@ finish_edges(sg_funcstats *out, const edge_table *et, double scale)
         e->tt = (double)et->a[i].tt * scale;
         e->ct = (double)et->a[i].ct * scale;
     }
-    qsort(out->e, out->n_edges, sizeof *out->e, cmp_edge);
+    sg_sort(out->e, out->n_edges, sizeof *out->e, cmp_edge);
     for (size_t i = 0; i < out->n; i++) {
         out->f[i].callers = SG_NO_ID;
         out->f[i].n_callers = 0;
@@ -538,7 +539,7 @@ sg_funcstats_sort(const sg_funcstats *fs, const sg_sort_spec *spec,
         order[i] = (uint32_t)i;
     }
     the_sort = &ctx;
-    qsort(order, fs->n, sizeof *order, cmp_order);
+    sg_sort(order, fs->n, sizeof *order, cmp_order);
     the_sort = NULL;
     for (size_t i = 0; i < fs->n; i++)
         free(ctx.std[i]);

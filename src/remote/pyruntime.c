@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/sort.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/strbuf.h"
@@ -348,7 +349,7 @@ find_runtime(remote *r, rm_error *err)
         if (!dup)
             c[nc++] = (candidate){m, rank};
     }
-    qsort(c, nc, sizeof *c, cand_cmp);
+    sg_sort(c, nc, sizeof *c, cand_cmp);
     int rc = -1;
     for (size_t k = 0; k < nc && rc != 0; k++) {
         const char *path = c[k].map->path;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sort.h"
 #include "common/err.h"
 #include "common/hashmap.h"
 #include "writers/writers.h"
@@ -195,7 +196,7 @@ put_frame(fg_ctx *c, sg_node_id node, double x, int depth)
          ch = c->t->nodes[ch].next_sibling)
         kids[nc++] = ch;
     sort_tree = c->t;
-    qsort(kids, nc, sizeof *kids, cmp_children);
+    sg_sort(kids, nc, sizeof *kids, cmp_children);
     double cx = x;
     int child_depth = node == SG_ROOT_NODE ? 0 : depth + 1;
     for (size_t i = 0; i < nc; i++) {

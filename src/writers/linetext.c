@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/sort.h"
 #include "writers/lines.h"
 
 /* line_profiler's minimum column widths (rc/line_profiler.toml). */
@@ -38,7 +39,7 @@ sg_lines_of_func(const sg_profile *p, sg_func_id f, sg_line **out)
     for (size_t i = 0; i < p->n_lines; i++)
         if (p->lines[i].func == f)
             v[n++] = p->lines[i];
-    qsort(v, n, sizeof *v, cmp_line);
+    sg_sort(v, n, sizeof *v, cmp_line);
     *out = v;
     return n;
 }

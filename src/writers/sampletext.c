@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sort.h"
 #include "common/err.h"
 #include "model/funcstats.h"
 #include "writers/writers.h"
@@ -83,7 +84,7 @@ put_lines(const sg_profile *p, uint64_t total, size_t limit, strbuf *out)
         if (own[f] && !sg_func_is_synthetic(sg_profile_frame_func(p, f)))
             order[n++] = f;
     sort_key = own;
-    qsort(order, n, sizeof *order, cmp_own_desc);
+    sg_sort(order, n, sizeof *order, cmp_own_desc);
     sb_puts(out, "Top lines by own samples:\n   own%    own  file:line "
                  "(function)\n");
     for (size_t i = 0; i < n && i < limit; i++) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sort.h"
 #include "common/err.h"
 #include "common/json.h"
 #include "writers/writers.h"
@@ -111,7 +112,7 @@ sg_write_collapsed(const sg_profile *p, const writer_opts *o, strbuf *out)
         lines[n].weight = w;
         n++;
     }
-    qsort(lines, n, sizeof *lines, cmp_folded);
+    sg_sort(lines, n, sizeof *lines, cmp_folded);
     for (size_t i = 0; i < n;) {
         uint64_t w = 0;
         size_t j = i;

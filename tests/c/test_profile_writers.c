@@ -221,5 +221,27 @@ test_sampled_profile_through_every_writer(void)
     sg_profile_free(p);
 }
 
-TESTS(test_sampled_profile_through_every_writer, test_registry, test_pstats_bytes, test_text_table, test_collapsed,
+/* An empty profile (a program that ran no sampled code) through every
+ * writer: no undefined behaviour (qsort of a NULL table was), valid
+ * output, or a refusal for the formats that need line timings. */
+static void
+test_empty_profile_through_every_writer(void)
+{
+    const char *ms[][2] = {{"samples", NULL}, {"ns", "calls"}};
+    for (int k = 0; k < 2; k++) {
+        sg_profile *p = sg_profile_new(ms[k][1] ? 2 : 1, ms[k]);
+        writer_opts o = {0};
+        for (const sg_writer *const *w = sg_writers(); *w; w++) {
+            strbuf sb = STRBUF_INIT;
+            int rc = (*w)->write(p, &o, &sb);
+            CHECK(rc == 0 || !strcmp((*w)->name, "lprof") ||
+                  !strcmp((*w)->name, "kernprof"));
+            sb_free(&sb);
+        }
+        sg_profile_free(p);
+    }
+}
+
+TESTS(test_empty_profile_through_every_writer,
+      test_sampled_profile_through_every_writer, test_registry, test_pstats_bytes, test_text_table, test_collapsed,
       test_flamegraph_escapes, test_speedscope_and_chrome)
