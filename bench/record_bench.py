@@ -1,0 +1,225 @@
+"""spyglass record against py-spy record and Austin, in one run.
+
+  1. Target slowdown: a fixed amount of CPU-bound work (stack depth 10),
+     timed by the target itself, plain and under each sampler at 100 Hz and
+     1 kHz. Slowdown = T_sampled / T_plain - 1, median of --repeat runs.
+  2. Sampler CPU time per sample at stack depths 10 and 100 at 1 kHz,
+     attached to a running target for --seconds: the sampler process's
+     user+sys (from wait4) divided by the samples it took.
+  3. Delivered rate at 1 kHz and 10 kHz (spyglass's own accounting).
+  4. Accuracy on the 70/20/10 workload (tests/targets/record_split.py).
+py-spy and Austin come from PyPI (py-spy, austin-dist) in .bench/venv.
+
+usage: python bench/record_bench.py [--version 3.12] [--repeat 5]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchlib import ROOT, installed, machine, median
+
+HERE = Path(__file__).resolve().parent
+DEEP = HERE / "targets_deep.py"
+SPLIT = ROOT / "tests" / "targets" / "record_split.py"
+BENCH_BIN = ROOT / ".bench" / "venv" / "bin"
+TMP = Path(tempfile.mkdtemp())
+
+
+def pyspy(rate, pid=None, cmd=None, seconds=None):
+    a = [str(BENCH_BIN / "py-spy"), "record", "-r", str(rate), "-f", "raw",
+         "-o", str(TMP / "pyspy.txt")]
+    if seconds:
+        a += ["-d", str(int(seconds))]
+    return a + (["--pid", str(pid)] if pid else ["--", *cmd])
+
+
+def austin(rate, pid=None, cmd=None, seconds=None):
+    a = [str(BENCH_BIN / "austin"), "-i", str(int(1e6 / rate)), "-o",
+         str(TMP / "austin.txt")]
+    if seconds:
+        a += ["-x", str(int(seconds))]
+    return a + (["-p", str(pid)] if pid else cmd)
+
+
+def spyglass(py, rate, pid=None, cmd=None, seconds=None):
+    a = [py.spyglass, "record", "-r", str(rate), "-o",
+         str(TMP / "sg.collapsed")]
+    if seconds:
+        a += ["-d", str(seconds)]
+    return a + (["--pid", str(pid)] if pid else ["--", *cmd])
+
+
+def slowdown(py, repeat, work):
+    cmd = [py.python, str(DEEP), "10", "0", str(work)]
+
+    def took(argv):
+        out = subprocess.run(argv, capture_output=True, text=True,
+                             env=py.env).stdout
+        m = re.search(r"WORK ([\d.]+)", out)
+        return float(m.group(1))
+
+    rows = {}
+    tools = {"plain": lambda r: cmd,
+             "spyglass": lambda r: spyglass(py, r, cmd=cmd),
+             "py-spy": lambda r: pyspy(r, cmd=cmd),
+             "py-spy --nonblocking": lambda r: pyspy(r, cmd=cmd) + [],
+             "austin": lambda r: austin(r, cmd=cmd)}
+    for rate in (100, 1000):
+        times = {k: [] for k in tools}
+        for _ in range(repeat):
+            for name, mk in tools.items():
+                argv = mk(rate)
+                if name == "py-spy --nonblocking":
+                    argv = argv[:2] + ["--nonblocking"] + argv[2:]
+                times[name].append(took(argv))
+        base = median(times["plain"])
+        for name in tools:
+            if name != "plain":
+                rows[(name, rate)] = median(times[name]) / base - 1
+    return rows
+
+
+def task_clock(argv, env):
+    """Run argv under `perf stat -e task-clock`; (output, CPU seconds)."""
+    pf = TMP / "perf.txt"
+    p = subprocess.run(["perf", "stat", "-x,", "-e", "task-clock", "-o",
+                        str(pf), *argv], capture_output=True, text=True,
+                       env=env)
+    ms = float(pf.read_text().strip().splitlines()[-1].split(",")[0])
+    return p.stdout + p.stderr, ms / 1e3
+
+
+def samples_taken(name, out):
+    m = re.search(r"spyglass record: (\d+) samples", out)
+    if name == "spyglass" and m:
+        return int(m.group(1))
+    m = re.search(r"Samples: (\d+)", out)
+    if name.startswith("py-spy") and m:
+        return int(m.group(1))
+    if name == "austin":
+        # One line per sample of the (single) thread.
+        txt = (TMP / "austin.txt").read_text(errors="replace")
+        return sum(1 for l in txt.splitlines() if l.startswith("P"))
+    raise RuntimeError(f"no sample count from {name}:\n{out[-500:]}")
+
+
+def attached(py, name, depth, seconds):
+    target = subprocess.Popen([py.python, str(DEEP), str(depth),
+                               str(seconds + 3)], env=py.env)
+    time.sleep(1.0)
+    if name == "spyglass":
+        argv = spyglass(py, 1000, pid=target.pid, seconds=seconds)
+    elif name.startswith("py-spy"):
+        argv = pyspy(1000, pid=target.pid, seconds=seconds)
+        if "nonblocking" in name:
+            argv = argv[:2] + ["--nonblocking"] + argv[2:]
+    else:
+        argv = austin(1000, pid=target.pid, seconds=seconds)
+    try:
+        out, cpu = task_clock(argv, py.env)
+    finally:
+        target.kill()
+        target.wait()
+    return cpu, samples_taken(name, out)
+
+
+def cpu_per_sample(py, seconds, repeat):
+    """Sampler CPU per sample at 1 kHz in steady state: the CPU and sample
+    differences between attaching for `seconds` and for 3 x `seconds`, so
+    start-up (ELF parsing, symbol lookup) cancels out."""
+    res = {}
+    for depth in (10, 100):
+        for name in ("spyglass", "py-spy", "py-spy --nonblocking", "austin"):
+            per = []
+            for _ in range(repeat):
+                c1, n1 = attached(py, name, depth, seconds)
+                c2, n2 = attached(py, name, depth, 3 * seconds)
+                if n2 > n1:
+                    per.append((c2 - c1) / (n2 - n1))
+            res[(name, depth)] = (median(per) if per else None, n2,
+                                  3 * seconds)
+    return res
+
+
+def delivered(py, seconds):
+    res = {}
+    for rate in (1000, 10000):
+        target = subprocess.Popen([py.python, str(DEEP), "10",
+                                   str(seconds + 2)], env=py.env)
+        time.sleep(0.5)
+        out = subprocess.run(spyglass(py, rate, pid=target.pid,
+                                      seconds=seconds),
+                             capture_output=True, text=True,
+                             env=py.env).stderr
+        target.kill()
+        target.wait()
+        m = re.search(r"(\d+) samples in ([\d.]+) s \((\d+) on time, (\d+) "
+                      r"late, (\d+) missed\)", out)
+        taken, secs = int(m.group(1)), float(m.group(2))
+        res[rate] = (taken, secs, int(m.group(3)), int(m.group(4)),
+                     int(m.group(5)))
+    return res
+
+
+def accuracy(py):
+    subprocess.run(spyglass(py, 1000, cmd=[py.python, str(SPLIT), "5"]),
+                   capture_output=True, env=py.env, check=True)
+    counts = {"seventy": 0, "twenty": 0, "ten": 0}
+    total = 0
+    for line in (TMP / "sg.collapsed").read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        names = {f.split(" (")[0] for f in stack.split(";")}
+        for k in counts:
+            if k in names:
+                counts[k] += int(n)
+    return {k: v / total for k, v in counts.items()}, total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--version", default="3.12")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--work", type=int, default=60000)
+    args = ap.parse_args()
+    (py,) = installed([args.version])
+    print(f"Machine: {machine()}; CPython {args.version}; py-spy and "
+          f"austin-dist from PyPI.\n")
+    sd = slowdown(py, args.repeat, args.work)
+    print("Target slowdown (median of %d):\n" % args.repeat)
+    print("| sampler | 100 Hz | 1 kHz |\n|---|---:|---:|")
+    for name in ("spyglass", "py-spy", "py-spy --nonblocking", "austin"):
+        print(f"| {name} | {sd[(name, 100)] * 100:+.1f}% | "
+              f"{sd[(name, 1000)] * 100:+.1f}% |")
+    cps = cpu_per_sample(py, args.seconds, max(1, args.repeat // 2))
+    print("\nSampler CPU time per sample, 1 kHz requested, attached "
+          "(steady state: difference of two durations; perf task-clock):\n")
+    print("| sampler | depth 10 | depth 100 |\n|---|---:|---:|")
+    for name in ("spyglass", "py-spy", "py-spy --nonblocking", "austin"):
+        cells = []
+        for depth in (10, 100):
+            per, n, secs = cps[(name, depth)]
+            cells.append(f"{per * 1e6:.1f} µs ({n / secs:.0f} samples/s "
+                         f"delivered)" if per else "n/a")
+        print(f"| {name} | {cells[0]} | {cells[1]} |")
+    dl = delivered(py, args.seconds)
+    print("\nDelivered rate (spyglass, attached, depth 10):\n")
+    print("| requested | taken | delivered | on time | late | missed |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for rate, (taken, secs, ot, late, missed) in dl.items():
+        print(f"| {rate} Hz | {taken} in {secs:.2f} s | "
+              f"{taken / (rate * secs) * 100:.1f}% | {ot} | {late} | "
+              f"{missed} |")
+    acc, total = accuracy(py)
+    print(f"\nAccuracy, 70/20/10 workload, 1 kHz, 5 s ({total} samples): "
+          + ", ".join(f"{k} {v * 100:.1f}%" for k, v in acc.items()))
+
+
+if __name__ == "__main__":
+    main()
