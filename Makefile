@@ -7,7 +7,7 @@ DEMO := $(VENVS)/demo
 DRIVER := $(VENVS)/driver
 SG := $(DEMO)/bin/spyglass
 
-.PHONY: demo test test-fast sanitize build clean bench
+.PHONY: demo test test-fast sanitize build clean bench bench-venv
 
 $(DEMO)/bin/python:
 	$(PYTHON) -m venv $(DEMO)
@@ -50,8 +50,23 @@ build:
 	meson setup build --reconfigure -Dtests=true >/dev/null 2>&1 || meson setup build -Dtests=true
 	ninja -C build
 
-bench:
-	$(MAKE) -C bench
+# Peers for the benchmarks, from PyPI (hyperfine from apt). austin-dist is
+# pinned: 3.8+ needs a newer glibc than this Debian's.
+.bench/venv/bin/py-spy:
+	$(PYTHON) -m venv .bench/venv
+	.bench/venv/bin/pip install -q --disable-pip-version-check py-spy austin-dist==3.7.0
+
+bench-venv: .bench/venv/bin/py-spy
+
+# Every benchmark, one after the other (tens of minutes); each script's
+# docstring says what it measures. Results go to docs/benchmarks.md by hand.
+bench: bench-venv
+	$(PYTHON) bench/time_overhead.py
+	$(PYTHON) bench/timeit_compare.py
+	$(PYTHON) bench/dump_bench.py --py-spy .bench/venv/bin/py-spy
+	$(PYTHON) bench/record_bench.py
+	$(PYTHON) bench/profile_bench.py
+	$(PYTHON) bench/lines_bench.py
 
 clean:
 	rm -rf build .venvs
