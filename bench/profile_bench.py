@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchlib import machine  # noqa: E402  (bench/ is on sys.path)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -178,21 +180,6 @@ def table(results):
                 f"{pct('cg_spyglass')} | {pct('cg_cprofile')} | "
                 f"{pct('cg_yappi')} | {cg_ratio} |")
     return "\n".join(lines)
-
-
-def machine():
-    model = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import datetime
-    import platform
-    return (f"{model}, {os.cpu_count()} cores, Linux {platform.release()}, "
-            f"{datetime.date.today().isoformat()}")
 
 
 def write_docs(text):

@@ -352,33 +352,6 @@ static PyMethodDef lines_fn_def = {
     "spyglass.lines(f, g): ...` prints the line table of f and g when the "
     "block ends."};
 
-static int
-export(PyObject *m, const char *name, PyObject *obj)
-{
-    PyObject *all = PyObject_GetAttrString(m, "__all__");
-    if (!all) {
-        PyErr_Clear();
-        all = PyList_New(0);
-        if (!all || PyModule_AddObject(m, "__all__", all) < 0) {
-            Py_XDECREF(all);
-            return -1;
-        }
-        Py_INCREF(all);
-    }
-    PyObject *s = PyUnicode_FromString(name);
-    int rc = s && PyList_Check(all) ? PyList_Append(all, s) : -1;
-    Py_XDECREF(s);
-    Py_DECREF(all);
-    if (rc < 0)
-        return -1;
-    Py_INCREF(obj);
-    if (PyModule_AddObject(m, name, obj) < 0) {
-        Py_DECREF(obj);
-        return -1;
-    }
-    return 0;
-}
-
 int
 agent_lines_init(PyObject *m)
 {
@@ -389,9 +362,10 @@ agent_lines_init(PyObject *m)
     int rc = -1;
     if (profile && fn) {
         profile->print_at_exit = 1;
-        rc = export(m, "LineProfiler", (PyObject *)&LineProfiler_Type) < 0 ||
-                     export(m, "line_profile", (PyObject *)profile) < 0 ||
-                     export(m, "lines", fn) < 0
+        rc = agent_export(m, "LineProfiler",
+                          (PyObject *)&LineProfiler_Type) < 0 ||
+                     agent_export(m, "line_profile", (PyObject *)profile) < 0 ||
+                     agent_export(m, "lines", fn) < 0
                  ? -1
                  : 0;
     }

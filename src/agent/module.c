@@ -59,6 +59,33 @@ agent_print_exception(void)
     Py_XDECREF(tb);
 }
 
+int
+agent_export(PyObject *m, const char *name, PyObject *obj)
+{
+    PyObject *all = PyObject_GetAttrString(m, "__all__");
+    if (!all) {
+        PyErr_Clear();
+        all = PyList_New(0);
+        if (!all || PyModule_AddObject(m, "__all__", all) < 0) {
+            Py_XDECREF(all);
+            return -1;
+        }
+        Py_INCREF(all);
+    }
+    PyObject *s = PyUnicode_FromString(name);
+    int rc = s && PyList_Check(all) ? PyList_Append(all, s) : -1;
+    Py_XDECREF(s);
+    Py_DECREF(all);
+    if (rc < 0)
+        return -1;
+    Py_INCREF(obj);
+    if (PyModule_AddObject(m, name, obj) < 0) {
+        Py_DECREF(obj);
+        return -1;
+    }
+    return 0;
+}
+
 /* _agent.main(argv: list[str]) -> int */
 static PyObject *
 agent_main(PyObject *self, PyObject *args)

@@ -618,33 +618,10 @@ agent_profile_init(PyObject *m)
         return -1;
     /* Re-exported by spyglass/__init__.py: spyglass.profile (the name
      * issue 5 gives it) and spyglass.Profile (as cProfile.Profile). */
-    PyObject *all = PyObject_GetAttrString(m, "__all__");
-    if (!all) {
-        PyErr_Clear();
-        all = PyList_New(0);
-        if (!all || PyModule_AddObject(m, "__all__", all) < 0) {
-            Py_XDECREF(all);
-            return -1;
-        }
-        Py_INCREF(all);
-    }
-    static const char *const names[] = {"profile", "Profile"};
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < 2; i++) {
-        PyObject *name = PyUnicode_FromString(names[i]);
-        rc = name ? PyList_Append(all, name) : -1;
-        Py_XDECREF(name);
-        Py_INCREF(&profiler_type);
-        if (rc == 0 &&
-            PyModule_AddObject(m, names[i], (PyObject *)&profiler_type) < 0) {
-            Py_DECREF(&profiler_type);
-            rc = -1;
-        } else if (rc < 0) {
-            Py_DECREF(&profiler_type);
-        }
-    }
-    Py_DECREF(all);
-    return rc;
+    if (agent_export(m, "profile", (PyObject *)&profiler_type) < 0 ||
+        agent_export(m, "Profile", (PyObject *)&profiler_type) < 0)
+        return -1;
+    return 0;
 }
 
 /* ---- spyglass profile -------------------------------------------------- */
