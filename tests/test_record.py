@@ -126,6 +126,15 @@ def test_subprocesses_of_a_pool(py, tmp_path):
                    for f in s)
 
 
+def test_subprocesses_that_keep_coming_and_going(py, tmp_path):
+    out = tmp_path / "c.collapsed"
+    proc = record(py, "--subprocesses", "-r", "1000", "-o", out, "--",
+                  py.python, TARGETS / "record_churn.py", "2.5")
+    m = re.search(r"(\d+) stacks from (\d+) processes", proc.stderr)
+    assert m and int(m.group(2)) > 10, proc.stderr
+    assert any(func(f) == "work" for s in collapsed(out) for f in s)
+
+
 def test_formats_read_by_their_consumers(py, tmp_path):
     base = ["-r", "500", "--", py.python, TARGETS / "record_split.py", "1"]
     svg, pst, ss, ct = (tmp_path / n for n in

@@ -329,9 +329,15 @@ static bool
 serve(procmem *pm, unsigned i, uint64_t addr, void *buf, size_t len)
 {
     pm_block *b = &pm->blocks[i];
-    if (!b->len || addr < b->addr || addr + len > b->addr + b->len)
+    /* addr comes straight from the target's memory and can be anything:
+     * compare offsets, never addr + len, which wraps for an address near
+     * 2^64 and let a torn pointer read far outside the block. */
+    if (!b->len || addr < b->addr)
         return false;
-    memcpy(buf, b->buf + (addr - b->addr), len);
+    uint64_t off = addr - b->addr;
+    if (off > b->len || len > b->len - off)
+        return false;
+    memcpy(buf, b->buf + off, len);
     b->used |= !pm->transient;
     pm->hint = i;
     pm->stats.cache_hits++;
@@ -361,7 +367,7 @@ pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len)
 void
 pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len)
 {
-    if (len == 0 || len > BLOCK_MAX)
+    if (len == 0 || len > BLOCK_MAX || addr + len < addr)
         return;
     pm_block *b = new_block(pm, len);
     if (!b)

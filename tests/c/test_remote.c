@@ -409,5 +409,30 @@ test_reads_self(void)
     pm_free(&pm);
 }
 
+/* A torn pointer near 2^64 must miss the block cache, not wrap around
+ * `addr + len` and read outside a block (a segfault seen under
+ * `record --subprocesses` with children exiting). */
+static void
+test_cache_rejects_wrapping_addresses(void)
+{
+    procmem pm;
+    pm_init(&pm, getpid());
+    static unsigned char data[256];
+    for (int i = 0; i < 256; i++)
+        data[i] = (unsigned char)i;
+    uint64_t base = (uint64_t)(uintptr_t)data;
+    pm_cache_add(&pm, base, data, sizeof data);
+    unsigned char out[16];
+    CHECK(pm_cache_lookup(&pm, base + 16, out, 16) == 0 && out[0] == 16);
+    CHECK(pm_cache_lookup(&pm, base + 250, out, 16) == -1); /* past end */
+    /* addr - base is huge: addr + 16 wraps to below the block's end. */
+    CHECK(pm_cache_lookup(&pm, UINT64_MAX - 7, out, 16) == -1);
+    CHECK(pm_cache_lookup(&pm, base + UINT64_MAX / 2, out, 16) == -1);
+    pm_cache_add(&pm, UINT64_MAX - 7, data, 16); /* wraps: refused */
+    CHECK(pm_cache_lookup(&pm, UINT64_MAX - 7, out, 4) == -1);
+    pm_free(&pm);
+}
+
 TESTS(test_lnotab, test_linetable310, test_locations, test_pystr,
-      test_elf_version_strings, test_elf_self, test_layouts, test_maps, test_reads_self)
+      test_elf_version_strings, test_elf_self, test_layouts, test_maps,
+      test_reads_self, test_cache_rejects_wrapping_addresses)
