@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from terminal import run_on_pty
+
 TARGETS = Path(__file__).resolve().parent / "targets"
 
 
@@ -312,25 +314,10 @@ def test_bad_input(any_py, args, code, msg, tmp_path):
 def test_progress_line_on_a_terminal(py, tmp_path):
     """One live line (samples, errors, elapsed) when stderr is a terminal;
     none otherwise."""
-    import pty
-
     out = tmp_path / "t.collapsed"
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve(py.spyglass, [py.spyglass, "record", "-o", str(out), "--",
-                                py.python, str(TARGETS / "record_split.py"),
-                                "1"], py.env)
-    chunks = []
-    while True:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.waitpid(pid, 0)
-    text = b"".join(chunks).decode(errors="replace")
+    text = run_on_pty([py.spyglass, "record", "-o", str(out), "--",
+                       py.python, str(TARGETS / "record_split.py"), "1"],
+                      py.env)
     assert re.search(r"\rspyglass record: \d+ samples, \d+ errors, [\d.]+ s",
                      text.replace("\x1b[K", "")), text[:300]
     plain = py.spy("record", "-o", tmp_path / "u.collapsed", "--", py.python,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from terminal import run_on_pty
+
 GNU_TIME = Path("/usr/bin/time")
 ALLOC = "x = [0] * 10**7"  # about 80 MB resident, for a clear max RSS
 
@@ -174,23 +176,8 @@ def test_ctrl_c_still_reports(any_py):
 
 def test_progress_on_a_terminal(any_py):
     """Progress goes to stderr only when it is a terminal."""
-    import pty
-
-    pid, fd = pty.fork()
-    if pid == 0:  # child: stderr is the pty, stdout too
-        os.execv(any_py.spyglass, [any_py.spyglass, "time", "-n", "3", "--",
-                                   "sleep", "0.3"])
-    chunks = []
-    while True:
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.waitpid(pid, 0)
-    text = b"".join(chunks).decode()
+    text = run_on_pty([any_py.spyglass, "time", "-n", "3", "--", "sleep",
+                       "0.3"], any_py.env)
     assert "run 1/3" in text and "ETA" in text
     # Not a terminal: no progress at all.
     plain = any_py.spy("time", "-n", "2", "--", "true")

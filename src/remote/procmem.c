@@ -270,6 +270,22 @@ new_block(procmem *pm, size_t len)
     return b;
 }
 
+/* Re-read blocks 0..k-1 in one batched read; a block whose memory is gone
+ * is emptied (this sample reads it anew). */
+static void
+reread_blocks(procmem *pm, unsigned k)
+{
+    pm_iov *v = sg_xmalloc(k * sizeof *v);
+    for (unsigned i = 0; i < k; i++)
+        v[i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
+                        pm->blocks[i].len, false};
+    pm_readv(pm, v, k);
+    for (unsigned i = 0; i < k; i++)
+        if (!v[i].ok)
+            pm->blocks[i].len = 0;
+    free(v);
+}
+
 void
 pm_cache_reset(procmem *pm)
 {
@@ -294,35 +310,18 @@ pm_cache_reset(procmem *pm)
     hm64_init(&pm->pages);
     if (k == 0)
         return;
-    pm_iov *v = sg_xmalloc(k * sizeof *v);
-    for (unsigned i = 0; i < k; i++)
-        v[i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
-                        pm->blocks[i].len, false};
-    pm_readv(pm, v, k);
+    reread_blocks(pm, k);
     for (unsigned i = 0; i < k; i++) {
-        if (!v[i].ok)
-            pm->blocks[i].len = 0; /* gone: this sample reads it anew */
         pm->blocks[i].used = false;
         index_block(pm, i);
     }
-    free(v);
 }
 
 void
 pm_cache_refresh(procmem *pm)
 {
-    unsigned k = pm->n_blocks;
-    if (k == 0)
-        return;
-    pm_iov *v = sg_xmalloc(k * sizeof *v);
-    for (unsigned i = 0; i < k; i++)
-        v[i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
-                        pm->blocks[i].len, false};
-    pm_readv(pm, v, k);
-    for (unsigned i = 0; i < k; i++)
-        if (!v[i].ok)
-            pm->blocks[i].len = 0;
-    free(v);
+    if (pm->n_blocks > 0)
+        reread_blocks(pm, pm->n_blocks);
 }
 
 static bool
