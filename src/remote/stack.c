@@ -249,17 +249,24 @@ resolve(remote *r, rm_sample *s)
         size_t raw_n = t->n_frames;
         t->first_frame = s->n_frames;
         t->n_frames = 0;
+        bool torn = false;
         for (size_t k = 0; k < raw_n; k++, ri++) {
+            if (torn)
+                continue; /* consume the thread's remaining raw frames */
             const rm_raw_frame *rf = &r->raw[ri];
             long ei = entries[slot[ri]];
             code_entry *e = ei >= 0 ? &r->codes[ei] : NULL;
             if (!e) {
                 /* 3.13: an entry frame's f_executable may be any object
-                 * (None for the C-stack shim); otherwise a torn read. */
+                 * (None for the C-stack shim); otherwise a torn read: drop
+                 * the thread's frames, as a torn walk does, rather than
+                 * report a stack with holes it never had. */
                 if (!(r->info.minor >= 13 && r->code_type)) {
+                    torn = true;
                     t->error = EILSEQ;
-                    push_frame(s, UINT32_MAX, -1);
-                    t->n_frames++;
+                    r->st.thread_errors++;
+                    s->n_frames = t->first_frame;
+                    t->n_frames = 0;
                 }
                 continue;
             }
