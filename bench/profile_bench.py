@@ -12,7 +12,11 @@ Wall clock: each measurement is one fresh process that warms the workload
 up, then times one run with the tool enabled around it (in-process, so
 interpreter start-up is not in it): spyglass.Profile, cProfile.Profile,
 yappi (wall clock, builtins=True, so that it records what cProfile
-records), pyinstrument.Profiler (1 ms interval). Tools are interleaved and
+records), pyinstrument.Profiler (1 ms interval), and "floor"
+(bench/floor_hook.c): a profiler that receives the events spyglass uses and
+does nothing with them, so its overhead is what the interpreter charges for
+delivering them -- the least any profiler built on those events can cost.
+Tools are interleaved and
 repeated; the fastest run of each is compared (on a shared machine other
 load only ever adds time, so the minimum is the least disturbed figure).
 
@@ -22,7 +26,7 @@ at sizes N and 2N and the difference of the two counts is the cost of the
 workload alone (start-up cancels out).
 
 Venvs: DIR/<version> gets spyglass (tests/venvs.py, `pip install .`) plus
-yappi and pyinstrument from PyPI.
+yappi and pyinstrument from PyPI, and floor_hook compiled with cc.
 """
 import argparse
 import json
@@ -37,7 +41,7 @@ from benchlib import machine  # noqa: E402  (bench/ is on sys.path)
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-TOOLS = ["none", "spyglass", "cprofile", "yappi", "pyinstrument"]
+TOOLS = ["none", "spyglass", "cprofile", "floor", "yappi", "pyinstrument"]
 WALL_SIZES = {"fib": 25, "julia": 200, "mixed": 10000}
 CG_SIZES = {"fib": (16, 20), "julia": (20, 40), "mixed": (300, 600)}
 
@@ -45,7 +49,7 @@ CHILD = r"""
 import gc, json, sys, time
 tool, workload, size, reps = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
                               int(sys.argv[4]))
-sys.path.insert(0, sys.argv[5])
+sys.path[:0] = [sys.argv[5], sys.argv[6]]
 import profile_workloads
 fn = profile_workloads.get(workload, size)
 
@@ -60,6 +64,9 @@ def make():
         import cProfile
         p = cProfile.Profile()
         return p.enable, p.disable
+    if tool == "floor":
+        import floor_hook
+        return floor_hook.install, floor_hook.uninstall
     if tool == "yappi":
         import yappi
         yappi.clear_stats()
@@ -90,7 +97,26 @@ print(json.dumps(times))
 
 def child_argv(py, tool, workload, size, reps):
     return [str(py), "-c", CHILD, tool, workload, str(size), str(reps),
-            str(HERE)]
+            str(HERE), str(floor_dir(py))]
+
+
+def floor_dir(py):
+    return Path(py).parent.parent / "floor_hook"
+
+
+def build_floor_hook(py):
+    """Compile bench/floor_hook.c against py's headers (see that file)."""
+    q = ("import sysconfig; print(sysconfig.get_paths()['include']); "
+         "print(sysconfig.get_config_var('EXT_SUFFIX'))")
+    inc, suffix = subprocess.run([str(py), "-c", q], capture_output=True,
+                                 text=True, check=True).stdout.split()
+    out = floor_dir(py) / ("floor_hook" + suffix)
+    src = HERE / "floor_hook.c"
+    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+        return
+    out.parent.mkdir(exist_ok=True)
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra",
+                    "-I" + inc, str(src), "-o", str(out)], check=True)
 
 
 def wall(py, tool, workload, size):
@@ -128,6 +154,7 @@ def setup_venv(version, venvs_dir):
     if not have:
         subprocess.run([py.python, "-m", "pip", "install", "-q",
                         "yappi", "pyinstrument"], check=True)
+    build_floor_hook(py.python)
     return Path(py.python)
 
 
@@ -162,23 +189,28 @@ def bench_version(py, repeat, callgrind, log):
 
 
 def table(results):
-    lines = ["| CPython | workload | spyglass | cProfile | yappi (wall) | "
-             "pyinstrument | spyglass / cProfile | instr. spyglass | "
-             "instr. cProfile | instr. yappi | instr. ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| CPython | workload | spyglass | cProfile | floor | "
+             "yappi (wall) | pyinstrument | spyglass / cProfile | "
+             "floor / cProfile | instr. spyglass | instr. cProfile | "
+             "instr. floor | instr. yappi | instr. ratio | "
+             "instr. floor / cProfile |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for v, res in results.items():
         for w, r in res.items():
             def pct(k):
                 return f"{100 * r[k]:.0f}%" if k in r else "–"
-            ratio = (f"{r['spyglass'] / r['cprofile']:.2f}"
-                     if r.get("cprofile") else "–")
-            cg_ratio = (f"{r['cg_spyglass'] / r['cg_cprofile']:.2f}"
-                        if r.get("cg_cprofile") else "–")
+
+            def ratio(a, b):
+                return f"{r[a] / r[b]:.2f}" if r.get(b) and a in r else "–"
             lines.append(
                 f"| {v} | {w} | {pct('spyglass')} | {pct('cprofile')} | "
-                f"{pct('yappi')} | {pct('pyinstrument')} | {ratio} | "
+                f"{pct('floor')} | {pct('yappi')} | {pct('pyinstrument')} | "
+                f"{ratio('spyglass', 'cprofile')} | "
+                f"{ratio('floor', 'cprofile')} | "
                 f"{pct('cg_spyglass')} | {pct('cg_cprofile')} | "
-                f"{pct('cg_yappi')} | {cg_ratio} |")
+                f"{pct('cg_floor')} | {pct('cg_yappi')} | "
+                f"{ratio('cg_spyglass', 'cg_cprofile')} | "
+                f"{ratio('cg_floor', 'cg_cprofile')} |")
     return "\n".join(lines)
 
 

@@ -221,6 +221,48 @@ prof_leave(profiler *P, prof_thread *t, const void *key, uint64_t now)
     }
 }
 
+/* The callbacks' fast paths: the common event (thread cached, child cached
+ * on the parent, room on the stack, thread already named; the return of
+ * the function on top) in straight-line code with no calls, so that a
+ * callback built on them needs no stack frame of its own. They return
+ * false, having done nothing, when the general path (prof_event_*) must
+ * run instead. */
+static inline bool
+prof_enter_fast(profiler *P, const void *key, uint64_t now)
+{
+    prof_thread *t = prof_tls_thread;
+    if (prof_tls_epoch != P->epoch || !t || t->depth == t->cap ||
+        t->name_tries > 0)
+        return false;
+    prof_node *pn = &P->nodes[t->stack[t->depth - 1].node];
+    if (pn->cache_key != key)
+        return false;
+    uint32_t child = pn->cache_child;
+    prof_frame *f = &t->stack[t->depth++];
+    f->node = child;
+    f->key = key;
+    f->start = now;
+    f->child = 0;
+    P->nodes[child].calls++;
+    return true;
+}
+
+static inline bool
+prof_leave_fast(profiler *P, const void *key, uint64_t now)
+{
+    prof_thread *t = prof_tls_thread;
+    if (prof_tls_epoch != P->epoch || !t || t->depth <= 1 ||
+        t->stack[t->depth - 1].key != key)
+        return false;
+    prof_pop(P, t, now);
+    return true;
+}
+
+/* The general paths, out of line (profiler_core.c). */
+void prof_event_enter(profiler *P, const void *key, PyObject *obj,
+                      prof_kind kind, uint64_t now);
+void prof_event_leave(profiler *P, const void *key, uint64_t now);
+
 /* C functions: the key cProfile uses, or NULL when the callable is not one
  * that cProfile records (only builtin functions and method descriptors). */
 static inline const void *

@@ -301,6 +301,23 @@ prof_thread_slow(profiler *P)
 }
 
 void
+prof_event_enter(profiler *P, const void *key, PyObject *obj, prof_kind kind,
+                 uint64_t now)
+{
+    prof_thread *t = prof_thread_get(P);
+    if (t)
+        prof_enter(P, t, key, obj, kind, now);
+}
+
+void
+prof_event_leave(profiler *P, const void *key, uint64_t now)
+{
+    prof_thread *t = prof_thread_get(P);
+    if (t)
+        prof_leave(P, t, key, now);
+}
+
+void
 prof_unwind_to(profiler *P, prof_thread *t, size_t depth, uint64_t now)
 {
     while (t->depth > depth && t->depth > 1)

@@ -1,6 +1,6 @@
 /* profiler_hooks.c -- where the profiler's events come from.
  *
- * 3.12+: sys.monitoring, with C (METH_FASTCALL) callbacks: PY_START,
+ * 3.12+: sys.monitoring, with C (vectorcall) callbacks: PY_START,
  * PY_RESUME and PY_THROW enter a Python function; PY_RETURN, PY_YIELD and
  * PY_UNWIND leave it; CALL of a builtin function or method descriptor
  * enters a C function and C_RETURN / C_RAISE leave it. The events are per
@@ -34,6 +34,7 @@
  */
 #include "agent/profiler.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,27 +61,27 @@ enum {
 static PyObject *mon_missing; /* sys.monitoring.MISSING */
 
 static PyObject *
-mon_enter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+mon_enter(PyObject *self, PyObject *const *args, size_t nargsf,
+          PyObject *kwnames)
 {
     profiler *P = prof_active;
-    if (P && nargs >= 1) {
+    if (P && PyVectorcall_NARGS(nargsf) >= 1) {
         uint64_t now = prof_ticks();
-        prof_thread *t = prof_thread_get(P);
-        if (t)
-            prof_enter(P, t, args[0], args[0], PROF_PYTHON, now);
+        if (!prof_enter_fast(P, args[0], now))
+            prof_event_enter(P, args[0], args[0], PROF_PYTHON, now);
     }
     Py_RETURN_NONE;
 }
 
 static PyObject *
-mon_leave(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+mon_leave(PyObject *self, PyObject *const *args, size_t nargsf,
+          PyObject *kwnames)
 {
     profiler *P = prof_active;
-    if (P && nargs >= 1) {
+    if (P && PyVectorcall_NARGS(nargsf) >= 1) {
         uint64_t now = prof_ticks();
-        prof_thread *t = prof_thread_get(P);
-        if (t)
-            prof_leave(P, t, args[0], now);
+        if (!prof_leave_fast(P, args[0], now))
+            prof_event_leave(P, args[0], now);
     }
     Py_RETURN_NONE;
 }
@@ -89,34 +90,34 @@ mon_leave(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
  * (Python functions get PY_START). A method descriptor is a C method
  * called unbound through its type, as `lst.append(x)` compiles to. */
 static PyObject *
-mon_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+mon_call(PyObject *self, PyObject *const *args, size_t nargsf,
+         PyObject *kwnames)
 {
     profiler *P = prof_active;
-    if (P && nargs >= 4) {
+    if (P && PyVectorcall_NARGS(nargsf) >= 4) {
         PyObject *callable = args[2];
         const void *key = prof_cfunc_key(callable);
         if (key && !(args[3] == mon_missing &&
                      Py_IS_TYPE(callable, &PyMethodDescr_Type))) {
             uint64_t now = prof_ticks();
-            prof_thread *t = prof_thread_get(P);
-            if (t)
-                prof_enter(P, t, key, callable, PROF_BUILTIN, now);
+            if (!prof_enter_fast(P, key, now))
+                prof_event_enter(P, key, callable, PROF_BUILTIN, now);
         }
     }
     Py_RETURN_NONE;
 }
 
 static PyObject *
-mon_creturn(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+mon_creturn(PyObject *self, PyObject *const *args, size_t nargsf,
+            PyObject *kwnames)
 {
     profiler *P = prof_active;
-    if (P && nargs >= 3) {
+    if (P && PyVectorcall_NARGS(nargsf) >= 3) {
         const void *key = prof_cfunc_key(args[2]);
         if (key) {
             uint64_t now = prof_ticks();
-            prof_thread *t = prof_thread_get(P);
-            if (t)
-                prof_leave(P, t, key, now);
+            if (!prof_leave_fast(P, key, now))
+                prof_event_leave(P, key, now);
         }
     }
     Py_RETURN_NONE;
@@ -184,13 +185,38 @@ prof_use_eval_hook(void)
            _PyEval_EvalFrameDefault;
 }
 
-static PyMethodDef mon_defs[] = {
-    {"_enter", (PyCFunction)(void (*)(void))mon_enter, METH_FASTCALL, NULL},
-    {"_leave", (PyCFunction)(void (*)(void))mon_leave, METH_FASTCALL, NULL},
-    {"_call", (PyCFunction)(void (*)(void))mon_call, METH_FASTCALL, NULL},
-    {"_creturn", (PyCFunction)(void (*)(void))mon_creturn, METH_FASTCALL,
-     NULL},
+/* The callbacks are objects of their own small type whose vectorcall slot
+ * is the C function itself: sys.monitoring calls them through
+ * PyObject_Vectorcall, and a builtin-function wrapper (PyCFunction) would
+ * add its own dispatch and recursion check to every event. Measured with
+ * no-op callbacks on 3.12, fib: 164% -> 137% overhead in instructions. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc call;
+} mon_callback;
+
+static PyTypeObject mon_callback_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "spyglass._agent.monitoring_callback",
+    .tp_basicsize = sizeof(mon_callback),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(mon_callback, call),
 };
+
+static const vectorcallfunc mon_funcs[] = {mon_enter, mon_leave, mon_call,
+                                           mon_creturn};
+
+static PyObject *
+mon_callback_new(vectorcallfunc fn)
+{
+    if (PyType_Ready(&mon_callback_type) < 0)
+        return NULL;
+    mon_callback *cb = PyObject_New(mon_callback, &mon_callback_type);
+    if (cb)
+        cb->call = fn;
+    return (PyObject *)cb;
+}
 
 static const struct {
     int event;
@@ -265,7 +291,7 @@ prof_hooks_install(profiler *P)
     for (size_t i = 0; i < N_MON; i++) {
         if (mon_table[i].builtin ? !P->builtins : P->eval_hook)
             continue;
-        PyObject *cb = PyCFunction_New(&mon_defs[mon_table[i].def], NULL);
+        PyObject *cb = mon_callback_new(mon_funcs[mon_table[i].def]);
         PyObject *r = cb ? PyObject_CallMethod(mon, "register_callback",
                                                "iiO", P->tool_id,
                                                mon_table[i].event, cb)
@@ -368,27 +394,33 @@ legacy_cb(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (!P)
         return 0;
     uint64_t now = prof_ticks();
-    prof_thread *t = prof_thread_get(P);
-    if (!t)
-        return 0;
+    const void *key;
     switch (what) {
     case PyTrace_CALL: {
         PyObject *co = frame_code(frame);
-        prof_enter(P, t, co, co, PROF_PYTHON, now);
+        if (!prof_enter_fast(P, co, now))
+            prof_event_enter(P, co, co, PROF_PYTHON, now);
         break;
     }
     case PyTrace_RETURN:
-        prof_leave(P, t, frame_code(frame), now);
+        key = frame_code(frame);
+        if (!prof_leave_fast(P, key, now))
+            prof_event_leave(P, key, now);
         break;
     case PyTrace_C_CALL:
-        if (P->builtins && PyCFunction_Check(arg))
-            prof_enter(P, t, ((PyCFunctionObject *)arg)->m_ml, arg,
-                       PROF_BUILTIN, now);
+        if (P->builtins && PyCFunction_Check(arg)) {
+            key = ((PyCFunctionObject *)arg)->m_ml;
+            if (!prof_enter_fast(P, key, now))
+                prof_event_enter(P, key, arg, PROF_BUILTIN, now);
+        }
         break;
     case PyTrace_C_RETURN:
     case PyTrace_C_EXCEPTION:
-        if (P->builtins && PyCFunction_Check(arg))
-            prof_leave(P, t, ((PyCFunctionObject *)arg)->m_ml, now);
+        if (P->builtins && PyCFunction_Check(arg)) {
+            key = ((PyCFunctionObject *)arg)->m_ml;
+            if (!prof_leave_fast(P, key, now))
+                prof_event_leave(P, key, now);
+        }
         break;
     default:
         break;
