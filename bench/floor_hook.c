@@ -13,6 +13,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stddef.h>
+#if PY_VERSION_HEX < 0x030B0000
+#include <frameobject.h>
+#endif
 
 #if PY_VERSION_HEX >= 0x030C0000
 
@@ -116,8 +119,9 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "floor_hook",
-                                    NULL, -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, .m_name = "floor_hook", .m_size = -1,
+    .m_methods = methods};
 
 PyMODINIT_FUNC
 PyInit_floor_hook(void)

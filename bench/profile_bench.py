@@ -143,9 +143,9 @@ def instructions(py, tool, workload, size):
 
 
 def setup_venv(version, venvs_dir):
-    os.environ["SPYGLASS_TEST_VENVS"] = str(venvs_dir)
-    sys.path.insert(0, str(ROOT / "tests"))
-    import venvs  # tests/venvs.py
+    import venvs  # tests/venvs.py, already imported by benchlib
+    # benchlib imported it before --venvs was known.
+    venvs.VENVS = Path(venvs_dir)
     py = venvs.install(version)
     if py is None:
         return None

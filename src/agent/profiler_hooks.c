@@ -14,7 +14,8 @@
  * throw() into one -- passes through prof_eval_frame, which enters before
  * and leaves when the evaluation returns (return, yield or exception): the
  * same calls cProfile counts, for one C call instead of two monitoring
- * dispatches (about 25% less overhead on mixed code, measured). Not the
+ * dispatches (on 3.12, in instructions: 12% less overhead on mixed code,
+ * 9% more on fib, whose calls the hook keeps from being inlined). Not the
  * default because the interpreter then stops inlining Python-to-Python
  * calls, so each costs C stack: a program that raises the recursion limit
  * and recurses deeper than the C recursion limit (about 1500-8000) would
