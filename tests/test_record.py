@@ -110,6 +110,22 @@ def test_idle_gil_and_threads(py, tmp_path):
                                                       "sleepy"}, roots
 
 
+def test_threads_reusing_an_ident_keep_their_names(py, tmp_path):
+    # Regression: roots were cached by thread ident alone, which glibc
+    # reuses for the next thread started, so "second" and "third" were
+    # counted under "first".
+    out = tmp_path / "reuse.collapsed"
+    proc = record(py, "-r", "200", "--threads", "-o", out, "--", py.python,
+                  TARGETS / "record_reuse.py", "0.4")
+    names = {s[0].rpartition(": ")[2] for s, n in collapsed(out).items()
+             if any(func(f) == "busy" for f in s)}
+    assert names == {"first", "second", "third"}, (names, proc.stdout)
+    assert "distinct idents of 3" in proc.stdout, proc.stdout
+    if proc.stdout.startswith("3 "):
+        pytest.skip("the C library gave every thread a new ident: the "
+                    "reuse this guards did not happen")
+
+
 def test_subprocesses_of_a_pool(py, tmp_path):
     out = tmp_path / "p.collapsed"
     record(py, "--subprocesses", "-r", "200", "-o", out, "--", py.python,

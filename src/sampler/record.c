@@ -23,7 +23,7 @@ typedef struct rec_target {
     sg_node_id root;     /* process root, or SG_ROOT_NODE */
     sg_func_id *map;     /* remote func id -> profile func id + 1 */
     size_t cap_map;
-    hm64 troots;         /* thread id -> its root node, named once */
+    hm64 troots;         /* thread_key() -> its root node, named once */
     uint64_t first_seen_ns;
     bool gone;
     bool given_up;       /* not Python after the grace period */
@@ -223,13 +223,23 @@ map_func(record_session *s, rec_target *t, uint32_t id)
     return t->map[id] - 1;
 }
 
+/* A thread's key in troots. glibc hands a finished thread's pthread_t
+ * (Python's thread ident) to the next thread it starts, so the ident alone
+ * would fold a pool's successive threads into the first one's root; the
+ * kernel's tid is not reused so soon. */
+static uint64_t
+thread_key(const rm_thread *th)
+{
+    return th->thread_id ^ (th->native_id * 0x9E3779B97F4A7C15ull);
+}
+
 /* The root node of a thread, created (with threading's name, looked up
- * once, when the thread is first seen) on first use. An OS thread id that
- * is reused later keeps the first thread's root. */
+ * once, when the thread is first seen) on first use. */
 static sg_node_id
 thread_root(record_session *s, rec_target *t, rm_thread *th, bool *named)
 {
-    uint32_t node = hm64_get(&t->troots, th->thread_id);
+    uint64_t key = thread_key(th);
+    uint32_t node = hm64_get(&t->troots, key);
     if (node != HM_NONE)
         return node;
     if (!*named) {
@@ -242,7 +252,7 @@ thread_root(record_session *s, rec_target *t, rm_thread *th, bool *named)
                        : th->is_main ? "MainThread"
                                      : NULL;
     node = sg_profile_thread_root(s->p, t->root, th->thread_id, name);
-    hm64_put(&t->troots, th->thread_id, node);
+    hm64_put(&t->troots, key, node);
     return node;
 }
 
