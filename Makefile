@@ -7,7 +7,7 @@ DEMO := $(VENVS)/demo
 DRIVER := $(VENVS)/driver
 SG := $(DEMO)/bin/spyglass
 
-.PHONY: demo test test-fast sanitize build clean bench bench-venv
+.PHONY: demo test test-fast sanitize build format clean bench bench-venv
 
 $(DEMO)/bin/python:
 	$(PYTHON) -m venv $(DEMO)
@@ -49,6 +49,12 @@ sanitize: $(DRIVER)/bin/pytest
 build:
 	meson setup build --reconfigure -Dtests=true >/dev/null 2>&1 || meson setup build -Dtests=true
 	ninja -C build
+
+# Format the C sources as .clang-format says (tests/test_style.py checks);
+# the generated layout table keeps its generator's layout.
+format:
+	git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' | \
+	  grep -v '^src/remote/layouts_gen.h$$' | xargs clang-format -i
 
 # Peers for the benchmarks, from PyPI (hyperfine from apt). austin-dist is
 # pinned: 3.8+ needs a newer glibc than this Debian's.

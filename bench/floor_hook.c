@@ -32,6 +32,7 @@ noop_call(PyObject *self, PyObject *const *args, size_t nargsf,
     Py_RETURN_NONE;
 }
 
+/* clang-format off */
 static PyTypeObject noop_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "floor_hook.callback",
@@ -40,10 +41,11 @@ static PyTypeObject noop_type = {
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(noop_callback, call),
 };
+/* clang-format on */
 
 /* PY_START PY_RESUME PY_RETURN PY_YIELD CALL PY_UNWIND PY_THROW C_RETURN
  * C_RAISE: what profiler_hooks.c registers with builtins on. */
-static const int events[] = {1 << 0, 1 << 1,  1 << 2,  1 << 3, 1 << 4,
+static const int events[] = {1 << 0,  1 << 1,  1 << 2,  1 << 3, 1 << 4,
                              1 << 12, 1 << 13, 1 << 15, 1 << 16};
 #define TOOL 2
 
@@ -58,9 +60,9 @@ install(PyObject *m, PyObject *unused)
         return NULL;
     cb->call = noop_call;
     PyObject *mon = PySys_GetObject("monitoring"); /* borrowed */
-    PyObject *r = mon ? PyObject_CallMethod(mon, "use_tool_id", "is", TOOL,
-                                            "floor")
-                      : NULL;
+    PyObject *r =
+        mon ? PyObject_CallMethod(mon, "use_tool_id", "is", TOOL, "floor")
+            : NULL;
     int mask = 0;
     for (size_t i = 0; r && i < sizeof events / sizeof events[0]; i++) {
         Py_DECREF(r);
@@ -80,8 +82,8 @@ uninstall(PyObject *m, PyObject *unused)
 {
     (void)m, (void)unused;
     PyObject *mon = PySys_GetObject("monitoring");
-    PyObject *r = mon ? PyObject_CallMethod(mon, "set_events", "ii", TOOL, 0)
-                      : NULL;
+    PyObject *r =
+        mon ? PyObject_CallMethod(mon, "set_events", "ii", TOOL, 0) : NULL;
     Py_XDECREF(r);
     return r ? PyObject_CallMethod(mon, "free_tool_id", "i", TOOL) : NULL;
 }
@@ -119,9 +121,9 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, .m_name = "floor_hook", .m_size = -1,
-    .m_methods = methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT,
+                                    .m_name = "floor_hook", .m_size = -1,
+                                    .m_methods = methods};
 
 PyMODINIT_FUNC
 PyInit_floor_hook(void)

@@ -73,8 +73,7 @@ lines_code_add(lines_prof *prof, PyObject *code)
         lines_index_ready = 1;
     }
     uint32_t slot = hm64_get(&lines_index, (uint64_t)(uintptr_t)code);
-    if (slot != HM_NONE && lines_all[slot] &&
-        lines_all[slot]->code == code) {
+    if (slot != HM_NONE && lines_all[slot] && lines_all[slot]->code == code) {
         if (lines_all[slot]->prof == prof)
             return lines_all[slot];
         PyErr_SetString(PyExc_RuntimeError,
@@ -84,8 +83,7 @@ lines_code_add(lines_prof *prof, PyObject *code)
     }
     if (prof->n_codes == prof->cap_codes) {
         Py_ssize_t cap = prof->cap_codes ? prof->cap_codes * 2 : 16;
-        lines_code **v = PyMem_Realloc(prof->codes,
-                                       (size_t)cap * sizeof *v);
+        lines_code **v = PyMem_Realloc(prof->codes, (size_t)cap * sizeof *v);
         if (!v) {
             PyErr_NoMemory();
             return NULL;
@@ -269,8 +267,8 @@ lines_print(lines_prof *prof, PyObject *stream, double output_unit)
     sg_profile_free(p);
     int rc = 0;
     PyObject *out = stream ? stream : PySys_GetObject("stdout");
-    PyObject *text = PyUnicode_DecodeUTF8(sb_str(&sb), (Py_ssize_t)sb.len,
-                                          "replace");
+    PyObject *text =
+        PyUnicode_DecodeUTF8(sb_str(&sb), (Py_ssize_t)sb.len, "replace");
     PyObject *r = NULL;
     if (text && out && out != Py_None) {
         r = PyObject_CallMethod(out, "write", "O", text);

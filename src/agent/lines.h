@@ -41,31 +41,31 @@ typedef struct lines_code {
 /* A profiler: the object behind spyglass.LineProfiler. */
 typedef struct lines_prof {
     PyObject_HEAD
-    lines_code **codes;      /* in the order they were added */
+    lines_code **codes; /* in the order they were added */
     Py_ssize_t n_codes, cap_codes;
-    int enabled;             /* enable() nesting depth */
-    int auto_enabled;        /* enabled by use as a decorator */
-    int print_at_exit;       /* spyglass.profile prints when Python exits */
+    int enabled;       /* enable() nesting depth */
+    int auto_enabled;  /* enabled by use as a decorator */
+    int print_at_exit; /* spyglass.profile prints when Python exits */
     int atexit_registered;
-    double output_unit;      /* seconds per displayed unit */
+    double output_unit; /* seconds per displayed unit */
     /* Selection by file and by (file, first line, name): NULL when unused.
      * Only code objects created by a `def` are matched. */
-    PyObject *sel_files;     /* set of normalised paths */
-    PyObject *sel_keys;      /* set of (path, firstlineno, co_name) */
+    PyObject *sel_files; /* set of normalised paths */
+    PyObject *sel_keys;  /* set of (path, firstlineno, co_name) */
 } lines_prof;
 
 /* A frame of profiled code being run by this thread. */
 typedef struct lines_frame {
     lines_code *lc;
-    const void *key;         /* frame object (3.8-3.11), or NULL */
-    int32_t line;            /* last line event, -1 before the first */
-    uint64_t t;              /* its time */
+    const void *key; /* frame object (3.8-3.11), or NULL */
+    int32_t line;    /* last line event, -1 before the first */
+    uint64_t t;      /* its time */
 } lines_frame;
 
 typedef struct lines_stack {
     lines_frame *v;
     int depth, cap;
-    uint64_t gen;            /* stale when != lines_gen */
+    uint64_t gen; /* stale when != lines_gen */
 } lines_stack;
 
 extern _Thread_local lines_stack lines_tls;

@@ -121,8 +121,8 @@ prof_exit(lines_prof *self, PyObject *args)
 {
     if (lines_disable(self) < 0)
         return NULL;
-    if (self->print_at_exit == 2 && print_stats(self, NULL,
-                                                self->output_unit) < 0)
+    if (self->print_at_exit == 2 &&
+        print_stats(self, NULL, self->output_unit) < 0)
         return NULL;
     Py_RETURN_FALSE;
 }
@@ -191,8 +191,8 @@ prof_get_stats(lines_prof *self, PyObject *unused)
     if (!timings)
         return NULL;
     PyObject *types = PyImport_ImportModule("types");
-    PyObject *ns = types ? PyObject_GetAttrString(types, "SimpleNamespace")
-                         : NULL;
+    PyObject *ns =
+        types ? PyObject_GetAttrString(types, "SimpleNamespace") : NULL;
     PyObject *kw = Py_BuildValue("{sOsd}", "timings", timings, "unit", 1e-9);
     PyObject *noargs = PyTuple_New(0);
     PyObject *r = ns && kw && noargs ? PyObject_Call(ns, noargs, kw) : NULL;
@@ -236,9 +236,9 @@ prof_call(lines_prof *self, PyObject *args, PyObject *kwds)
     if (self->print_at_exit == 1 && !self->atexit_registered) {
         PyObject *atexit = PyImport_ImportModule("atexit");
         PyObject *cb = PyObject_GetAttrString((PyObject *)self, "_atexit");
-        PyObject *r = atexit && cb ? PyObject_CallMethod(atexit, "register",
-                                                         "O", cb)
-                                   : NULL;
+        PyObject *r = atexit && cb
+                          ? PyObject_CallMethod(atexit, "register", "O", cb)
+                          : NULL;
         Py_XDECREF(cb);
         Py_XDECREF(atexit);
         if (!r)
@@ -301,6 +301,7 @@ static PyGetSetDef prof_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+/* clang-format off */
 static PyTypeObject LineProfiler_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "spyglass.LineProfiler",
@@ -315,6 +316,7 @@ static PyTypeObject LineProfiler_Type = {
     .tp_getset = prof_getset,
     .tp_new = prof_new,
 };
+/* clang-format on */
 
 /* lines(*funcs, unit=1e-6): a profiler that prints when its block ends. */
 static PyObject *
@@ -362,12 +364,11 @@ agent_lines_init(PyObject *m)
     int rc = -1;
     if (profile && fn) {
         profile->print_at_exit = 1;
-        rc = agent_export(m, "LineProfiler",
-                          (PyObject *)&LineProfiler_Type) < 0 ||
-                     agent_export(m, "line_profile", (PyObject *)profile) < 0 ||
-                     agent_export(m, "lines", fn) < 0
-                 ? -1
-                 : 0;
+        PyObject *type = (PyObject *)&LineProfiler_Type;
+        if (agent_export(m, "LineProfiler", type) == 0 &&
+            agent_export(m, "line_profile", (PyObject *)profile) == 0 &&
+            agent_export(m, "lines", fn) == 0)
+            rc = 0;
     }
     Py_XDECREF(fn);
     Py_XDECREF(profile);
@@ -387,9 +388,8 @@ main_file(const lines_opts *o)
     if (o->kind != 'm')
         return NULL;
     PyObject *util = PyImport_ImportModule("importlib.util");
-    PyObject *spec = util ? PyObject_CallMethod(util, "find_spec", "s",
-                                                o->target)
-                          : NULL;
+    PyObject *spec =
+        util ? PyObject_CallMethod(util, "find_spec", "s", o->target) : NULL;
     Py_XDECREF(util);
     PyObject *origin = spec && spec != Py_None
                            ? PyObject_GetAttrString(spec, "origin")
@@ -405,8 +405,7 @@ static int
 set_builtin_profile(PyObject *prof)
 {
     PyObject *builtins = PyImport_ImportModule("builtins");
-    int rc = builtins ? PyObject_SetAttrString(builtins, "profile", prof)
-                      : -1;
+    int rc = builtins ? PyObject_SetAttrString(builtins, "profile", prof) : -1;
     Py_XDECREF(builtins);
     /* spyglass.line_profile is the same object while the command runs;
      * spyglass.profile stays the function profiler (issue 5's API). */
@@ -435,8 +434,8 @@ select_targets(lines_prof *prof, const lines_opts *o)
         if (!mf)
             mf = name;
         PyObject *norm = name ? lines_norm_path(name) : NULL;
-        if (!norm || (!prof->sel_files &&
-                      !(prof->sel_files = PySet_New(NULL))) ||
+        if (!norm ||
+            (!prof->sel_files && !(prof->sel_files = PySet_New(NULL))) ||
             PySet_Add(prof->sel_files, norm) < 0) {
             agent_print_exception();
             rc = SG_EXIT_FAIL;
@@ -458,11 +457,10 @@ agent_lines_main(int argc, char **argv)
         lines_opts_free(&o);
         return rc >= 0 ? rc : SG_EXIT_OK;
     }
-    runmain_target t = {
-        o.kind == 's' ? RUNMAIN_SCRIPT
-        : o.kind == 'm' ? RUNMAIN_MODULE
-                        : RUNMAIN_CODE,
-        o.target, o.n_args, o.args};
+    runmain_target t = {o.kind == 's'   ? RUNMAIN_SCRIPT
+                        : o.kind == 'm' ? RUNMAIN_MODULE
+                                        : RUNMAIN_CODE,
+                        o.target, o.n_args, o.args};
     lines_prof *prof = NULL;
     if ((rc = runmain_prepare(&t)) != 0)
         goto done;

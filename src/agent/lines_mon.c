@@ -101,8 +101,7 @@ mon_on_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef mon_defs[] = {
     {"_line", (PyCFunction)(void (*)(void))mon_on_line, METH_FASTCALL, NULL},
-    {"_start", (PyCFunction)(void (*)(void))mon_on_start, METH_FASTCALL,
-     NULL},
+    {"_start", (PyCFunction)(void (*)(void))mon_on_start, METH_FASTCALL, NULL},
     {"_resume", (PyCFunction)(void (*)(void))mon_on_resume, METH_FASTCALL,
      NULL},
     {"_exit", (PyCFunction)(void (*)(void))mon_on_exit, METH_FASTCALL, NULL},
@@ -135,8 +134,7 @@ mon_register(long event, PyMethodDef *def)
 static int
 mon_set_events(long mask)
 {
-    PyObject *r = PyObject_CallMethod(mon, "set_events", "il", mon_tool,
-                                      mask);
+    PyObject *r = PyObject_CallMethod(mon, "set_events", "il", mon_tool, mask);
     Py_XDECREF(r);
     return r ? 0 : -1;
 }
@@ -175,8 +173,8 @@ lines_backend_start(void)
         if (!t)
             return -1;
         if (t == Py_None) {
-            PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is",
-                                              ids[i], "spyglass lines");
+            PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", ids[i],
+                                              "spyglass lines");
             if (!r) {
                 Py_DECREF(t);
                 return -1;
@@ -220,7 +218,7 @@ lines_backend_stop(void)
     PyObject *t, *v, *tb;
     PyErr_Fetch(&t, &v, &tb);
     mon_set_events(0);
-    long evs[] = {ev_line, ev_start, ev_resume, ev_throw,
+    long evs[] = {ev_line,   ev_start, ev_resume, ev_throw,
                   ev_return, ev_yield, ev_unwind};
     for (size_t i = 0; i < sizeof evs / sizeof *evs; i++)
         mon_register(evs[i], NULL);
@@ -234,8 +232,8 @@ lines_backend_stop(void)
 static int
 mon_local(lines_code *lc, long mask)
 {
-    PyObject *r = PyObject_CallMethod(mon, "set_local_events", "iOl",
-                                      mon_tool, lc->code, mask);
+    PyObject *r = PyObject_CallMethod(mon, "set_local_events", "iOl", mon_tool,
+                                      lc->code, mask);
     Py_XDECREF(r);
     return r ? 0 : -1;
 }
@@ -245,8 +243,8 @@ lines_backend_watch(lines_code *lc)
 {
     if (!lines_running)
         return 0;
-    return mon_local(lc, ev_line | ev_start | ev_resume | ev_return |
-                             ev_yield);
+    return mon_local(lc,
+                     ev_line | ev_start | ev_resume | ev_return | ev_yield);
 }
 
 void

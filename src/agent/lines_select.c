@@ -125,8 +125,8 @@ static PyObject *
 compile_file(const char *path)
 {
     PyObject *io = PyImport_ImportModule("io");
-    PyObject *data = io ? PyObject_CallMethod(io, "open", "ss", path, "rb")
-                        : NULL;
+    PyObject *data =
+        io ? PyObject_CallMethod(io, "open", "ss", path, "rb") : NULL;
     Py_XDECREF(io);
     if (!data)
         return NULL;
@@ -139,9 +139,9 @@ compile_file(const char *path)
     /* Bytes: a coding cookie counts, as when Python imports the file. */
     PyCompilerFlags cf = _PyCompilerFlags_INIT;
     const char *text = PyBytes_AsString(src);
-    PyObject *code = text ? Py_CompileStringExFlags(text, path, Py_file_input,
-                                                    &cf, -1)
-                          : NULL;
+    PyObject *code =
+        text ? Py_CompileStringExFlags(text, path, Py_file_input, &cf, -1)
+             : NULL;
     Py_DECREF(src);
     return code;
 }
@@ -171,8 +171,8 @@ walk_code(PyCodeObject *co, PyObject *prefix, PyObject *defs,
             return -1;
         int fn = (sub->co_flags & CO_NEWLOCALS) != 0;
         if (is_def(sub)) {
-            PyObject *t = Py_BuildValue("(OiO)", qn, sub->co_firstlineno,
-                                        sub->co_name);
+            PyObject *t =
+                Py_BuildValue("(OiO)", qn, sub->co_firstlineno, sub->co_name);
             if (!t || PyList_Append(defs, t) < 0) {
                 Py_XDECREF(t);
                 Py_DECREF(qn);
@@ -180,8 +180,8 @@ walk_code(PyCodeObject *co, PyObject *prefix, PyObject *defs,
             }
             Py_DECREF(t);
         }
-        PyObject *sub_prefix = PyUnicode_FromFormat(
-            fn ? "%U.<locals>." : "%U.", qn);
+        PyObject *sub_prefix =
+            PyUnicode_FromFormat(fn ? "%U.<locals>." : "%U.", qn);
         Py_DECREF(qn);
         if (!sub_prefix)
             return -1;
@@ -240,16 +240,16 @@ static PyObject *
 module_file(const char *spec, const char *name)
 {
     PyObject *util = PyImport_ImportModule("importlib.util");
-    PyObject *ms = util ? PyObject_CallMethod(util, "find_spec", "s", name)
-                        : NULL;
+    PyObject *ms =
+        util ? PyObject_CallMethod(util, "find_spec", "s", name) : NULL;
     Py_XDECREF(util);
     if (!ms) {
         PyErr_Clear();
         ms = Py_None;
         Py_INCREF(ms);
     }
-    PyObject *origin = ms != Py_None ? PyObject_GetAttrString(ms, "origin")
-                                     : NULL;
+    PyObject *origin =
+        ms != Py_None ? PyObject_GetAttrString(ms, "origin") : NULL;
     Py_DECREF(ms);
     PyErr_Clear();
     if (!origin || !PyUnicode_Check(origin)) {
@@ -296,23 +296,24 @@ report_missing(const char *spec, const char *qualname, const char *file,
     for (Py_ssize_t i = 0; names && i < PyList_GET_SIZE(defs); i++)
         PyList_Append(names, PyTuple_GET_ITEM(PyList_GET_ITEM(defs, i), 0));
     PyObject *difflib = PyImport_ImportModule("difflib");
-    PyObject *close = difflib && names
-                          ? PyObject_CallMethod(difflib, "get_close_matches",
-                                                "sOid", qualname, names, 5,
-                                                0.5)
-                          : NULL;
+    PyObject *close =
+        difflib && names ? PyObject_CallMethod(difflib, "get_close_matches",
+                                               "sOid", qualname, names, 5, 0.5)
+                         : NULL;
     char buf[1024];
     if (close && PyList_GET_SIZE(close) > 0) {
         join_names(buf, sizeof buf, close, 5);
         sg_error("lines: --func %s: no function '%s' in %s; close matches: "
-                 "%s", spec, qualname, file, buf);
+                 "%s",
+                 spec, qualname, file, buf);
     } else if (names && PyList_GET_SIZE(names) > 0) {
         join_names(buf, sizeof buf, names, 12);
         sg_error("lines: --func %s: no function '%s' in %s; it defines: %s",
                  spec, qualname, file, buf);
     } else {
         sg_error("lines: --func %s: no function '%s' in %s (it defines no "
-                 "functions)", spec, qualname, file);
+                 "functions)",
+                 spec, qualname, file);
     }
     PyErr_Clear();
     Py_XDECREF(close);
@@ -337,7 +338,8 @@ lines_select_func(lines_prof *prof, const char *spec, const char *main_file)
     if (strcmp(module, "__main__") == 0) {
         if (!main_file) {
             sg_error("lines: --func %s: __main__ needs a SCRIPT or -m "
-                     "MODULE (with -c, use @profile)", spec);
+                     "MODULE (with -c, use @profile)",
+                     spec);
             return SG_EXIT_USAGE;
         }
         file = PyUnicode_DecodeFSDefault(main_file);

@@ -84,8 +84,7 @@ classify(PyObject *code)
         lc = lines_select(lines_lazy, code); /* watch() sets co_extra */
         classifying = 0;
     }
-    if (!lc && _PyCode_SetExtra(code, extra_index, (void *)unselected_tag) <
-                   0)
+    if (!lc && _PyCode_SetExtra(code, extra_index, (void *)unselected_tag) < 0)
         PyErr_Clear();
     return lc;
 }
@@ -225,8 +224,8 @@ lines_backend_stop(void)
         return;
     lines_running = 0;
     PyInterpreterState *interp = PyThreadState_Get()->interp;
-    _PyFrameEvalFunction prev = prev_eval ? prev_eval
-                                          : _PyEval_EvalFrameDefault;
+    _PyFrameEvalFunction prev =
+        prev_eval ? prev_eval : _PyEval_EvalFrameDefault;
 #if PY_VERSION_HEX < 0x03090000
     interp->eval_frame = prev;
 #else
@@ -248,8 +247,7 @@ lines_backend_watch(lines_code *lc)
 void
 lines_backend_unwatch(lines_code *lc)
 {
-    if (extra_index >= 0 && _PyCode_SetExtra(lc->code, extra_index, NULL) <
-                                0)
+    if (extra_index >= 0 && _PyCode_SetExtra(lc->code, extra_index, NULL) < 0)
         PyErr_Clear();
 }
 

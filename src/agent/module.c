@@ -42,8 +42,7 @@ agent_print_exception(void)
     PyObject *res = NULL;
     if (mod)
         res = PyObject_CallMethod(mod, "print_exception", "OOO", type,
-                                  value ? value : Py_None,
-                                  tb ? tb : Py_None);
+                                  value ? value : Py_None, tb ? tb : Py_None);
     if (!res) {
         /* Printing failed (e.g. traceback is broken): fall back to the
          * interpreter's own printer for the new error. */

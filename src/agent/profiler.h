@@ -52,9 +52,9 @@ typedef enum prof_kind {
 } prof_kind;
 
 typedef struct prof_func {
-    const void *key;   /* code object, PyMethodDef, or prof_thread */
-    PyObject *code;    /* strong reference (Python functions) */
-    PyObject *label;   /* C functions: cProfile's label, a str */
+    const void *key; /* code object, PyMethodDef, or prof_thread */
+    PyObject *code;  /* strong reference (Python functions) */
+    PyObject *label; /* C functions: cProfile's label, a str */
     uint8_t kind;
 } prof_func;
 
@@ -62,8 +62,8 @@ typedef struct prof_node {
     uint32_t func;
     uint32_t parent;
     uint64_t calls;
-    uint64_t ticks;          /* self time, in clock ticks */
-    const void *cache_key;   /* the child last entered from here */
+    uint64_t ticks;        /* self time, in clock ticks */
+    const void *cache_key; /* the child last entered from here */
     uint32_t cache_child;
 } prof_node;
 
@@ -78,8 +78,8 @@ typedef struct prof_thread {
     struct prof_thread *next;
     unsigned long ident;
     char name[64];
-    int name_tries;   /* lookups of the thread's name still allowed */
-    uint32_t root;    /* its node under the CCT root */
+    int name_tries;    /* lookups of the thread's name still allowed */
+    uint32_t root;     /* its node under the CCT root */
     prof_frame *stack; /* stack[0] is the thread root itself */
     size_t depth, cap;
 } prof_thread;
@@ -93,7 +93,7 @@ typedef struct profiler {
     uint64_t uid;   /* identifies this profiler's threads in TLS */
     prof_func *funcs;
     size_t n_funcs, cap_funcs;
-    hm64 func_index;  /* key pointer -> func */
+    hm64 func_index; /* key pointer -> func */
     prof_node *nodes;
     size_t n_nodes, cap_nodes;
     hm64 child_index; /* (parent << 32 | func) -> node */
@@ -102,9 +102,9 @@ typedef struct profiler {
      * last disable. */
     uint64_t tick0, ns0, tick1, ns1;
     bool use_tsc;
-    int tool_id;      /* sys.monitoring tool id while enabled, or -1 */
-    bool eval_hook;   /* 3.12+: Python frames via the PEP 523 hook */
-    bool failed;      /* out of memory in a callback: stop recording */
+    int tool_id;    /* sys.monitoring tool id while enabled, or -1 */
+    bool eval_hook; /* 3.12+: Python frames via the PEP 523 hook */
+    bool failed;    /* out of memory in a callback: stop recording */
 } profiler;
 
 /* The profiler whose hooks are installed (at most one at a time). */
@@ -148,8 +148,7 @@ uint32_t prof_child_slow(profiler *P, uint32_t parent, const void *key,
                          PyObject *obj, prof_kind kind);
 void prof_grow_stack(prof_thread *t);
 void prof_try_name(prof_thread *t);
-void prof_unwind_to(profiler *P, prof_thread *t, size_t depth,
-                    uint64_t now);
+void prof_unwind_to(profiler *P, prof_thread *t, size_t depth, uint64_t now);
 
 static inline prof_thread *
 prof_thread_get(profiler *P)

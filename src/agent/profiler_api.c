@@ -25,10 +25,14 @@ prof_sort_arg(PyObject *sort)
     if (PyLong_Check(sort)) {
         long v = PyLong_AsLong(sort);
         switch (v) {
-        case -1: return "stdname";
-        case 0: return "calls";
-        case 1: return "time";
-        case 2: return "cumulative";
+        case -1:
+            return "stdname";
+        case 0:
+            return "calls";
+        case 1:
+            return "time";
+        case 2:
+            return "cumulative";
         default:
             PyErr_Format(PyExc_ValueError,
                          "sort code %ld: use -1, 0, 1, 2 or a key name", v);
@@ -43,8 +47,7 @@ prof_sort_arg(PyObject *sort)
 
 /* Render P with writer w into out; -1 with an exception set on failure. */
 static int
-prof_render(profiler *P, const sg_writer *w, const writer_opts *o,
-            strbuf *out)
+prof_render(profiler *P, const sg_writer *w, const writer_opts *o, strbuf *out)
 {
     if (o->sort) {
         sg_sort_spec spec;
@@ -62,8 +65,7 @@ prof_render(profiler *P, const sg_writer *w, const writer_opts *o,
     int rc = w->write(p, o, out);
     sg_profile_free(p);
     if (rc < 0)
-        PyErr_Format(PyExc_ValueError, "cannot write the %s format",
-                     w->name);
+        PyErr_Format(PyExc_ValueError, "cannot write the %s format", w->name);
     return rc;
 }
 
@@ -77,8 +79,8 @@ prof_print(const strbuf *sb)
         fflush(stdout);
         return 0;
     }
-    PyObject *s = PyUnicode_DecodeUTF8(sb_str(sb), (Py_ssize_t)sb->len,
-                                       "replace");
+    PyObject *s =
+        PyUnicode_DecodeUTF8(sb_str(sb), (Py_ssize_t)sb->len, "replace");
     if (!s)
         return -1;
     PyObject *r = PyObject_CallMethod(out, "write", "O", s);
@@ -168,8 +170,7 @@ static PyObject *
 profiler_clear_m(profiler *P, PyObject *unused)
 {
     if (P->enabled) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "cannot clear a running profiler");
+        PyErr_SetString(PyExc_RuntimeError, "cannot clear a running profiler");
         return NULL;
     }
     profiler_clear(P);
@@ -226,9 +227,8 @@ prof_writer_arg(const char *format, const char *path)
     if (format) {
         w = sg_writer_by_name(format);
         if (!w)
-            PyErr_Format(PyExc_ValueError,
-                         "unknown format '%s' (formats: %s)", format,
-                         sg_writer_names());
+            PyErr_Format(PyExc_ValueError, "unknown format '%s' (formats: %s)",
+                         format, sg_writer_names());
         return w;
     }
     w = path ? sg_writer_for_path(path) : NULL;
@@ -260,8 +260,8 @@ profiler_dump(profiler *P, PyObject *args, PyObject *kw)
     const char *format = NULL;
     PyObject *sort = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|z$O:dump", kwlist,
-                                     PyUnicode_FSConverter, &path_obj,
-                                     &format, &sort))
+                                     PyUnicode_FSConverter, &path_obj, &format,
+                                     &sort))
         return NULL;
     const char *path = PyBytes_AS_STRING(path_obj);
     const sg_writer *w = prof_writer_arg(format, path);
@@ -303,8 +303,8 @@ profiler_render_m(profiler *P, PyObject *args, PyObject *kw)
     const char *format = "text";
     PyObject *sort = NULL;
     int threads = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|s$Op:render", kwlist,
-                                     &format, &sort, &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|s$Op:render", kwlist, &format,
+                                     &sort, &threads))
         return NULL;
     const sg_writer *w = prof_writer_arg(format, NULL);
     if (!w)
@@ -320,10 +320,10 @@ profiler_render_m(profiler *P, PyObject *args, PyObject *kw)
     strbuf sb = STRBUF_INIT;
     PyObject *r = NULL;
     if (prof_render(P, w, &o, &sb) == 0)
-        r = w->binary ? PyBytes_FromStringAndSize(sb_str(&sb),
-                                                  (Py_ssize_t)sb.len)
-                      : PyUnicode_DecodeUTF8(sb_str(&sb), (Py_ssize_t)sb.len,
-                                             "replace");
+        r = w->binary
+                ? PyBytes_FromStringAndSize(sb_str(&sb), (Py_ssize_t)sb.len)
+                : PyUnicode_DecodeUTF8(sb_str(&sb), (Py_ssize_t)sb.len,
+                                       "replace");
     sb_free(&sb);
     return r;
 }
@@ -427,8 +427,7 @@ profiled_get(PyObject *self, PyObject *obj, PyObject *type)
 }
 
 static PyGetSetDef profiled_getset[] = {
-    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL,
-     NULL},
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {NULL},
 };
 
@@ -438,8 +437,10 @@ static PyMemberDef profiled_members[] = {
     {NULL},
 };
 
+/* clang-format off */
 static PyTypeObject profiled_type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spyglass._agent.profiled",
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "spyglass._agent.profiled",
     .tp_basicsize = sizeof(profiled),
     .tp_dealloc = (destructor)profiled_dealloc,
     .tp_vectorcall_offset = offsetof(profiled, vectorcall),
@@ -447,11 +448,11 @@ static PyTypeObject profiled_type = {
     .tp_getattro = PyObject_GenericGetAttr,
     .tp_setattro = PyObject_GenericSetAttr,
 #if PY_VERSION_HEX >= 0x03090000
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-                Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_flags =
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
 #else
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-                _Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_flags =
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | _Py_TPFLAGS_HAVE_VECTORCALL,
 #endif
     .tp_doc = "A function whose calls are profiled by a spyglass.profile.",
     .tp_traverse = (traverseproc)profiled_traverse,
@@ -461,6 +462,7 @@ static PyTypeObject profiled_type = {
     .tp_descr_get = profiled_get,
     .tp_dictoffset = offsetof(profiled, dict),
 };
+/* clang-format on */
 
 /* profile(func): the decorator. */
 static PyObject *
@@ -468,8 +470,7 @@ profiler_call(profiler *P, PyObject *args, PyObject *kw)
 {
     PyObject *func;
     if (kw && PyDict_GET_SIZE(kw)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "a profile decorates one function");
+        PyErr_SetString(PyExc_TypeError, "a profile decorates one function");
         return NULL;
     }
     if (!PyArg_ParseTuple(args, "O:profile", &func))
@@ -490,9 +491,8 @@ profiler_call(profiler *P, PyObject *args, PyObject *kw)
     PyObject_GC_Track(w);
     /* functools.update_wrapper: __name__, __doc__, __wrapped__, ... */
     PyObject *functools = PyImport_ImportModule("functools");
-    PyObject *r = functools ? PyObject_CallMethod(functools,
-                                                  "update_wrapper", "OO",
-                                                  (PyObject *)w, func)
+    PyObject *r = functools ? PyObject_CallMethod(functools, "update_wrapper",
+                                                  "OO", (PyObject *)w, func)
                             : NULL;
     Py_XDECREF(functools);
     if (!r) {
@@ -546,8 +546,7 @@ profiler_get_threads(profiler *P, void *closure)
 }
 
 static PyGetSetDef profiler_getset[] = {
-    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL,
-     NULL},
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {"enabled", (getter)profiler_get_enabled, NULL,
      "whether calls are being recorded", NULL},
     {"threads", (getter)profiler_get_threads, NULL,
@@ -586,8 +585,10 @@ static PyMethodDef profiler_methods[] = {
     {NULL},
 };
 
+/* clang-format off */
 PyTypeObject profiler_type = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spyglass._agent.profile",
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "spyglass._agent.profile",
     .tp_basicsize = sizeof(profiler),
     .tp_dealloc = (destructor)profiler_dealloc,
     .tp_call = (ternaryfunc)profiler_call,
@@ -609,6 +610,7 @@ PyTypeObject profiler_type = {
     .tp_init = (initproc)profiler_init,
     .tp_new = profiler_new,
 };
+/* clang-format on */
 
 int
 agent_profile_init(PyObject *m)
@@ -643,8 +645,8 @@ prof_on_sigterm(PyObject *self, PyObject *args)
     return NULL;
 }
 
-static PyMethodDef sigterm_def = {"_on_sigterm", prof_on_sigterm,
-                                  METH_VARARGS, NULL};
+static PyMethodDef sigterm_def = {"_on_sigterm", prof_on_sigterm, METH_VARARGS,
+                                  NULL};
 
 static void
 prof_install_sigterm(void)
@@ -653,8 +655,7 @@ prof_install_sigterm(void)
     PyObject *handler = PyCFunction_New(&sigterm_def, NULL);
     PyObject *r = NULL;
     if (signal_mod && handler)
-        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM,
-                                handler);
+        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM, handler);
     /* Without it SIGTERM just ends the program, as under plain python. */
     PyErr_Clear();
     Py_XDECREF(r);
@@ -718,7 +719,7 @@ agent_profile_main(int argc, char **argv)
             profile_usage();
         return rc >= 0 ? rc : SG_EXIT_OK;
     }
-    runmain_target t = {o.kind == PROFILE_MODULE   ? RUNMAIN_MODULE
+    runmain_target t = {o.kind == PROFILE_MODULE ? RUNMAIN_MODULE
                         : o.kind == PROFILE_CODE ? RUNMAIN_CODE
                                                  : RUNMAIN_SCRIPT,
                         o.what, o.argc, o.argv};
@@ -726,16 +727,16 @@ agent_profile_main(int argc, char **argv)
     if (rc != 0)
         return rc;
     strbuf cmd = STRBUF_INIT;
-    sb_puts(&cmd, o.kind == PROFILE_MODULE ? "-m " : o.kind == PROFILE_CODE
-                                                         ? "-c "
-                                                         : "");
+    sb_puts(&cmd, o.kind == PROFILE_MODULE ? "-m "
+                  : o.kind == PROFILE_CODE ? "-c "
+                                           : "");
     sb_puts(&cmd, o.what);
     for (int i = 0; i < o.argc; i++) {
         sb_putc(&cmd, ' ');
         sb_puts(&cmd, o.argv[i]);
     }
-    profiler *P = (profiler *)PyObject_CallObject((PyObject *)&profiler_type,
-                                                NULL);
+    profiler *P =
+        (profiler *)PyObject_CallObject((PyObject *)&profiler_type, NULL);
     if (!P) {
         agent_print_exception();
         sb_free(&cmd);

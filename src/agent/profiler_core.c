@@ -189,8 +189,8 @@ prof_child_slow(profiler *P, uint32_t parent, const void *key, PyObject *obj,
             return UINT32_MAX;
         }
     }
-    uint32_t child = hm64_get(&P->child_index,
-                              ((uint64_t)parent << 32) | func);
+    uint32_t child =
+        hm64_get(&P->child_index, ((uint64_t)parent << 32) | func);
     if (child == HM_NONE) {
         child = prof_add_node(P, parent, func);
         if (child == UINT32_MAX)
@@ -222,9 +222,8 @@ prof_try_name(prof_thread *t)
 {
     t->name_tries--;
     PyObject *modules = PyImport_GetModuleDict(); /* borrowed */
-    PyObject *threading = modules ? PyDict_GetItemString(modules,
-                                                         "threading")
-                                  : NULL;
+    PyObject *threading =
+        modules ? PyDict_GetItemString(modules, "threading") : NULL;
     if (!threading)
         return;
     /* An exception may be in flight (an unwinding frame): keep it. */
@@ -240,8 +239,8 @@ prof_try_name(prof_thread *t)
                            ? PyDict_GetItem(active, ident)
                            : NULL; /* borrowed */
     PyObject *d = thread ? PyObject_GenericGetDict(thread, NULL) : NULL;
-    PyObject *name = d && PyDict_Check(d) ? PyDict_GetItemString(d, "_name")
-                                          : NULL;
+    PyObject *name =
+        d && PyDict_Check(d) ? PyDict_GetItemString(d, "_name") : NULL;
     if (name && PyUnicode_Check(name)) {
         const char *s = PyUnicode_AsUTF8(name);
         if (s) {
@@ -273,8 +272,8 @@ prof_thread_slow(profiler *P)
         uint32_t fn = UINT32_MAX;
         if (t->stack)
             fn = prof_add_func(P, t, NULL, PROF_THREAD);
-        uint32_t root = fn == UINT32_MAX ? UINT32_MAX
-                                         : prof_add_node(P, 0, fn);
+        uint32_t root =
+            fn == UINT32_MAX ? UINT32_MAX : prof_add_node(P, 0, fn);
         if (root == UINT32_MAX) {
             PyMem_RawFree(t->stack);
             PyMem_RawFree(t);
@@ -345,9 +344,9 @@ profiler_enable(profiler *P)
         /* The main thread's ident, to name it without asking threading. */
         PyObject *modules = PyImport_GetModuleDict();
         PyObject *threading = PyDict_GetItemString(modules, "threading");
-        PyObject *mt = threading ? PyObject_CallMethod(threading,
-                                                       "main_thread", NULL)
-                                 : NULL;
+        PyObject *mt =
+            threading ? PyObject_CallMethod(threading, "main_thread", NULL)
+                      : NULL;
         PyObject *id = mt ? PyObject_GetAttrString(mt, "ident") : NULL;
         prof_main_ident = id && PyLong_Check(id) ? PyLong_AsUnsignedLong(id)
                                                  : PyThread_get_thread_ident();
@@ -460,10 +459,9 @@ profiler_build(profiler *P)
     static const char *const metrics[] = {"ns", "calls"};
     sg_profile *p = sg_profile_new(2, metrics);
     double npt = prof_ns_per_tick(P);
-    sg_frame_id *frame_of = PyMem_RawMalloc((P->n_funcs + 1) *
-                                            sizeof *frame_of);
-    sg_node_id *node_of = PyMem_RawMalloc((P->n_nodes + 1) *
-                                          sizeof *node_of);
+    sg_frame_id *frame_of =
+        PyMem_RawMalloc((P->n_funcs + 1) * sizeof *frame_of);
+    sg_node_id *node_of = PyMem_RawMalloc((P->n_nodes + 1) * sizeof *node_of);
     if (!frame_of || !node_of) {
         PyMem_RawFree(frame_of);
         PyMem_RawFree(node_of);
@@ -481,9 +479,8 @@ profiler_build(profiler *P)
                 prof_utf8(co->co_filename, "?"), co->co_firstlineno, 0);
             frame_of[i] = sg_profile_frame(p, id, 0);
         } else if (f->kind == PROF_BUILTIN) {
-            sg_func_id id = sg_profile_func(p, SG_FUNC_BUILTIN,
-                                            prof_utf8(f->label, "?"), "~",
-                                            0, 0);
+            sg_func_id id = sg_profile_func(
+                p, SG_FUNC_BUILTIN, prof_utf8(f->label, "?"), "~", 0, 0);
             frame_of[i] = sg_profile_frame(p, id, 0);
         }
     }

@@ -180,8 +180,8 @@ prof_use_eval_hook(void)
     const char *e = getenv("SPYGLASS_PROFILE_HOOK");
     if (!e || strcmp(e, "eval") != 0)
         return false;
-    PyInterpreterState *interp = PyThreadState_GetInterpreter(
-        PyThreadState_Get());
+    PyInterpreterState *interp =
+        PyThreadState_GetInterpreter(PyThreadState_Get());
     return _PyInterpreterState_GetEvalFrameFunc(interp) ==
            _PyEval_EvalFrameDefault;
 }
@@ -196,6 +196,7 @@ typedef struct {
     vectorcallfunc call;
 } mon_callback;
 
+/* clang-format off */
 static PyTypeObject mon_callback_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "spyglass._agent.monitoring_callback",
@@ -204,6 +205,7 @@ static PyTypeObject mon_callback_type = {
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(mon_callback, call),
 };
+/* clang-format on */
 
 static const vectorcallfunc mon_funcs[] = {mon_enter, mon_leave, mon_call,
                                            mon_creturn};
@@ -224,10 +226,10 @@ static const struct {
     int def;
     bool builtin; /* 0: a Python-frame event, 1: a C-function event */
 } mon_table[] = {
-    {EV_PY_START, 0, false},  {EV_PY_RESUME, 0, false},
-    {EV_PY_THROW, 0, false},  {EV_PY_RETURN, 1, false},
-    {EV_PY_YIELD, 1, false},  {EV_PY_UNWIND, 1, false},
-    {EV_CALL, 2, true},       {EV_C_RETURN, 3, true},
+    {EV_PY_START, 0, false}, {EV_PY_RESUME, 0, false},
+    {EV_PY_THROW, 0, false}, {EV_PY_RETURN, 1, false},
+    {EV_PY_YIELD, 1, false}, {EV_PY_UNWIND, 1, false},
+    {EV_CALL, 2, true},      {EV_C_RETURN, 3, true},
     {EV_C_RAISE, 3, true},
 };
 #define N_MON (sizeof mon_table / sizeof mon_table[0])
@@ -241,6 +243,19 @@ mon_module(void)
     PyObject *mon = PyObject_GetAttrString(sys, "monitoring");
     Py_DECREF(sys);
     return mon;
+}
+
+/* Give back P's tool id after a failed install, keeping the exception. */
+static void
+mon_release_tool(PyObject *mon, profiler *P)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyObject *r = PyObject_CallMethod(mon, "free_tool_id", "i", P->tool_id);
+    Py_XDECREF(r);
+    PyErr_Clear();
+    PyErr_Restore(t, v, tb);
+    P->tool_id = -1;
 }
 
 int
@@ -293,18 +308,18 @@ prof_hooks_install(profiler *P)
         if (mon_table[i].builtin ? !P->builtins : P->eval_hook)
             continue;
         PyObject *cb = mon_callback_new(mon_funcs[mon_table[i].def]);
-        PyObject *r = cb ? PyObject_CallMethod(mon, "register_callback",
-                                               "iiO", P->tool_id,
-                                               mon_table[i].event, cb)
-                         : NULL;
+        PyObject *r =
+            cb ? PyObject_CallMethod(mon, "register_callback", "iiO",
+                                     P->tool_id, mon_table[i].event, cb)
+               : NULL;
         Py_XDECREF(cb);
         if (!r)
             goto fail_tool;
         Py_DECREF(r);
         mask |= mon_table[i].event;
     }
-    PyObject *r = PyObject_CallMethod(mon, "set_events", "ii", P->tool_id,
-                                      mask);
+    PyObject *r =
+        PyObject_CallMethod(mon, "set_events", "ii", P->tool_id, mask);
     if (!r)
         goto fail_tool;
     Py_DECREF(r);
@@ -314,15 +329,8 @@ prof_hooks_install(profiler *P)
             PyThreadState_GetInterpreter(PyThreadState_Get()),
             prof_eval_frame);
     return 0;
-fail_tool: {
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    PyObject *r2 = PyObject_CallMethod(mon, "free_tool_id", "i", P->tool_id);
-    Py_XDECREF(r2);
-    PyErr_Clear();
-    PyErr_Restore(t, v, tb);
-    P->tool_id = -1;
-}
+fail_tool:
+    mon_release_tool(mon, P);
 fail:
     Py_DECREF(mon);
     return -1;
@@ -332,8 +340,8 @@ int
 prof_hooks_remove(profiler *P)
 {
     if (P->eval_hook) {
-        PyInterpreterState *interp = PyThreadState_GetInterpreter(
-            PyThreadState_Get());
+        PyInterpreterState *interp =
+            PyThreadState_GetInterpreter(PyThreadState_Get());
         if (_PyInterpreterState_GetEvalFrameFunc(interp) == prof_eval_frame)
             _PyInterpreterState_SetEvalFrameFunc(interp,
                                                  _PyEval_EvalFrameDefault);
@@ -348,8 +356,8 @@ prof_hooks_remove(profiler *P)
     int rc = 0;
     PyObject *mon = mon_module();
     if (mon) {
-        PyObject *r = PyObject_CallMethod(mon, "set_events", "ii",
-                                          P->tool_id, 0);
+        PyObject *r =
+            PyObject_CallMethod(mon, "set_events", "ii", P->tool_id, 0);
         rc |= r ? 0 : -1;
         Py_XDECREF(r);
         for (size_t i = 0; i < N_MON; i++) {

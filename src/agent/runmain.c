@@ -158,16 +158,15 @@ exec_in_main(PyObject *source, const char *filename, int set_file)
     } else {
         text = PyBytes_AsString(source);
         if (text && strlen(text) != (size_t)PyBytes_GET_SIZE(source)) {
-            PyErr_SetString(PY_VERSION_HEX >= 0x030C0000
-                                ? PyExc_SyntaxError
-                                : PyExc_ValueError,
+            PyErr_SetString(PY_VERSION_HEX >= 0x030C0000 ? PyExc_SyntaxError
+                                                         : PyExc_ValueError,
                             "source code string cannot contain null bytes");
             return NULL;
         }
     }
-    PyObject *code = text ? Py_CompileStringExFlags(text, filename,
-                                                    Py_file_input, &cf, -1)
-                          : NULL;
+    PyObject *code =
+        text ? Py_CompileStringExFlags(text, filename, Py_file_input, &cf, -1)
+             : NULL;
     if (!code)
         return NULL;
     PyObject *r = PyEval_EvalCode(code, d, d);
@@ -209,8 +208,8 @@ run_module(const char *name)
         return NULL;
     /* What `python -m` itself calls: sets sys.argv[0] to the module's file
      * and runs it as __main__. */
-    PyObject *r = PyObject_CallMethod(runpy, "_run_module_as_main", "si",
-                                      name, 1);
+    PyObject *r =
+        PyObject_CallMethod(runpy, "_run_module_as_main", "si", name, 1);
     Py_DECREF(runpy);
     return r;
 }
@@ -266,9 +265,15 @@ runmain_run(const runmain_target *t)
 {
     PyObject *r;
     switch (t->kind) {
-    case RUNMAIN_SCRIPT: r = run_script(t->what); break;
-    case RUNMAIN_MODULE: r = run_module(t->what); break;
-    default: r = run_code(t->what); break;
+    case RUNMAIN_SCRIPT:
+        r = run_script(t->what);
+        break;
+    case RUNMAIN_MODULE:
+        r = run_module(t->what);
+        break;
+    default:
+        r = run_code(t->what);
+        break;
     }
     if (r) {
         Py_DECREF(r);

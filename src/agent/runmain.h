@@ -21,8 +21,8 @@ typedef enum runmain_kind {
 
 typedef struct runmain_target {
     runmain_kind kind;
-    const char *what;   /* script path, module name, or code */
-    int argc;           /* the program's own arguments, after `what` */
+    const char *what; /* script path, module name, or code */
+    int argc;         /* the program's own arguments, after `what` */
     char **argv;
 } runmain_target;
 

@@ -43,7 +43,7 @@ typedef struct stmt_state {
     const char *stmt;
     PyObject *inner; /* the compiled timing function */
     long number;
-    double *raw;     /* seconds per repeat (for `number` loops) */
+    double *raw; /* seconds per repeat (for `number` loops) */
     sg_summary per_loop;
     double best;
 } stmt_state;
@@ -213,10 +213,9 @@ print_result(const stmt_state *s, const timeit_opts *o, const char *indent)
     printf("%s%ld loop%s, best of %ld: %s per loop\n", indent, s->number,
            s->number != 1 ? "s" : "", o->repeat,
            sg_fmt_timeit(b1, sizeof b1, s->best, o->unit));
-    const sg_time_unit *u = o->unit ? o->unit
-                                    : sg_time_unit_for(s->best);
-    printf("%smean ± std. dev. of %ld: %s ± %s per loop\n", indent,
-           o->repeat, sg_fmt_timeit(b2, sizeof b2, s->per_loop.mean, u),
+    const sg_time_unit *u = o->unit ? o->unit : sg_time_unit_for(s->best);
+    printf("%smean ± std. dev. of %ld: %s ± %s per loop\n", indent, o->repeat,
+           sg_fmt_timeit(b2, sizeof b2, s->per_loop.mean, u),
            sg_fmt_timeit(b3, sizeof b3, s->per_loop.stddev, u));
     if (s->per_loop.max >= s->best * 4) {
         fflush(stdout);
@@ -253,8 +252,7 @@ print_comparison(stmt_state *st, int n, const timeit_opts *o)
         char b[64];
         if (s == fast) {
             printf("  [%d] %-11s %6.2f (fastest)  %s\n", (int)(s - st) + 1,
-                   sg_fmt_timeit(b, sizeof b, s->best, o->unit), 1.0,
-                   s->stmt);
+                   sg_fmt_timeit(b, sizeof b, s->best, o->unit), 1.0, s->stmt);
             continue;
         }
         double r, sd;
@@ -292,8 +290,7 @@ run_all(const timeit_opts *o, stmt_state *st, const char *setup)
     PyObject *mark = PyCFunction_New(&mark_def, NULL);
     if (!gc || !mark)
         goto done;
-    mark_clock = o->process_time ? CLOCK_PROCESS_CPUTIME_ID
-                                 : CLOCK_MONOTONIC;
+    mark_clock = o->process_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
     for (int i = 0; i < o->n_stmts; i++) {
         st[i].stmt = o->stmts[i];
         st[i].inner = build_inner(setup, o->stmts[i]);
@@ -363,8 +360,8 @@ agent_timeit_main(int argc, char **argv)
     }
     char *setup = join_setup(&o);
     stmt_state *st = PyMem_Calloc((size_t)o.n_stmts, sizeof *st);
-    double *raw = PyMem_Calloc((size_t)o.n_stmts * (size_t)o.repeat,
-                               sizeof *raw);
+    double *raw =
+        PyMem_Calloc((size_t)o.n_stmts * (size_t)o.repeat, sizeof *raw);
     if (!st || !raw) {
         sg_error("timeit: out of memory");
         rc = SG_EXIT_FAIL;

@@ -72,13 +72,19 @@ static const char *
 torn_reason(int e)
 {
     switch (e) {
-    case ELOOP: return "torn read: the frame chain loops (frames freed "
-                       "and reused while read)";
-    case EILSEQ: return "torn read: an object changed type while read";
-    case EFAULT: return "torn read: memory unmapped while read";
-    case ESTALE: return "torn read: a frame returned while read";
-    case ESRCH: return "the process exited";
-    default: return strerror(e);
+    case ELOOP:
+        return "torn read: the frame chain loops (frames freed "
+               "and reused while read)";
+    case EILSEQ:
+        return "torn read: an object changed type while read";
+    case EFAULT:
+        return "torn read: memory unmapped while read";
+    case ESTALE:
+        return "torn read: a frame returned while read";
+    case ESRCH:
+        return "the process exited";
+    default:
+        return strerror(e);
     }
 }
 
@@ -118,8 +124,7 @@ print_text(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
                 continue;
             }
             if (f->line >= 0)
-                sb_printf(sb, "    %s (%s:%d)\n", fn->name, fn->file,
-                          f->line);
+                sb_printf(sb, "    %s (%s:%d)\n", fn->name, fn->file, f->line);
             else
                 sb_printf(sb, "    %s (%s)\n", fn->name, fn->file);
         }
@@ -249,8 +254,7 @@ parse(int argc, char **argv, dump_opts *o)
 {
     int c;
     opts_reset();
-    while ((c = getopt_long(argc, argv, "+:p:f:o:h", long_opts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, "+:p:f:o:h", long_opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (!opts_long("dump", "--pid", optarg, 1, INT_MAX, &o->pid))
@@ -264,31 +268,42 @@ parse(int argc, char **argv, dump_opts *o)
             }
             o->format = optarg;
             break;
-        case 'o': o->output = optarg; break;
+        case 'o':
+            o->output = optarg;
+            break;
         case 'R':
             if (!opts_long("dump", "--repeat", optarg, 1, 100000000,
                            &o->repeat))
                 return SG_EXIT_USAGE;
             break;
-        case 'S': o->stats = true; break;
-        case 'N': o->no_status = true; break;
+        case 'S':
+            o->stats = true;
+            break;
+        case 'N':
+            o->no_status = true;
+            break;
         case 'I':
             if (!opts_long("dump", "--interval-us", optarg, 0, 10000000,
                            &o->interval_us))
                 return SG_EXIT_USAGE;
             break;
-        case 'h': dump_usage(); return -1;
-        default: opts_report("dump", c, argv); return SG_EXIT_USAGE;
+        case 'h':
+            dump_usage();
+            return -1;
+        default:
+            opts_report("dump", c, argv);
+            return SG_EXIT_USAGE;
         }
     }
     if (optind < argc) {
         sg_error("dump: unexpected argument '%s' (see 'spyglass dump "
-                 "--help')", argv[optind]);
+                 "--help')",
+                 argv[optind]);
         return SG_EXIT_USAGE;
     }
     if (!o->format)
-        o->format = !strcmp(opts_extension(o->output), "json") ? "json"
-                                                                 : "text";
+        o->format =
+            !strcmp(opts_extension(o->output), "json") ? "json" : "text";
     if (!o->pid) {
         sg_error("dump: --pid PID is required (see 'spyglass dump --help')");
         return SG_EXIT_USAGE;

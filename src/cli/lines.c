@@ -74,9 +74,8 @@ lines_parse(int argc, char **argv, lines_opts *o)
     o->files = sg_xcalloc((size_t)argc, sizeof *o->files);
     opts_reset();
     int c;
-    while (!o->kind &&
-           (c = getopt_long(argc, argv, "+:u:o:p:m:c:h", long_opts, NULL)) !=
-               -1) {
+    while (!o->kind && (c = getopt_long(argc, argv, "+:u:o:p:m:c:h", long_opts,
+                                        NULL)) != -1) {
         switch (c) {
         case 'u': {
             const sg_time_unit *u = sg_time_unit_by_name(optarg);

@@ -7,16 +7,16 @@
 #include <stdbool.h>
 
 typedef struct lines_opts {
-    double unit;           /* -u: seconds per displayed time unit */
-    const char *output;    /* -o FILE (.lprof pickle, or text) */
-    const char **funcs;    /* --func MODULE:QUALNAME */
+    double unit;        /* -u: seconds per displayed time unit */
+    const char *output; /* -o FILE (.lprof pickle, or text) */
+    const char **funcs; /* --func MODULE:QUALNAME */
     int n_funcs;
-    const char **files;    /* --file PATH */
+    const char **files; /* --file PATH */
     int n_files;
-    const char *python;    /* -p */
-    char kind;             /* 's' script, 'm' module, 'c' code */
-    const char *target;    /* script path, module name or code */
-    char **args;           /* the program's own arguments */
+    const char *python; /* -p */
+    char kind;          /* 's' script, 'm' module, 'c' code */
+    const char *target; /* script path, module name or code */
+    char **args;        /* the program's own arguments */
     int n_args;
     bool help;
 } lines_opts;

@@ -33,8 +33,8 @@ opts_report(const char *cmd, int c, char *const argv[])
 }
 
 bool
-opts_long(const char *cmd, const char *opt, const char *s, long min,
-          long max, long *out)
+opts_long(const char *cmd, const char *opt, const char *s, long min, long max,
+          long *out)
 {
     char *end;
     errno = 0;

@@ -128,15 +128,24 @@ profile_parse(int argc, char **argv, profile_opts *o)
     bool have_target = false;
     opts_reset();
     int c;
-    while (!have_target &&
-           (c = getopt_long(argc, argv, "+:s:o:f:p:m:c:h", long_opts,
-                            NULL)) != -1) {
+    while (!have_target && (c = getopt_long(argc, argv, "+:s:o:f:p:m:c:h",
+                                            long_opts, NULL)) != -1) {
         switch (c) {
-        case 's': o->sort = optarg; break;
-        case 'o': o->output = optarg; break;
-        case 'f': format = optarg; break;
-        case 'B': o->builtins = false; break;
-        case 'T': o->threads = true; break;
+        case 's':
+            o->sort = optarg;
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'B':
+            o->builtins = false;
+            break;
+        case 'T':
+            o->threads = true;
+            break;
         case 'L': {
             long v;
             if (!opts_long("profile", "--limit", optarg, 1, 1000000000, &v))
@@ -144,7 +153,9 @@ profile_parse(int argc, char **argv, profile_opts *o)
             o->limit = (int)v;
             break;
         }
-        case 'p': o->python = optarg; break;
+        case 'p':
+            o->python = optarg;
+            break;
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
@@ -152,8 +163,12 @@ profile_parse(int argc, char **argv, profile_opts *o)
             o->what = optarg;
             have_target = true;
             break;
-        case 'h': o->help = true; return -1;
-        default: opts_report("profile", c, argv); return SG_EXIT_USAGE;
+        case 'h':
+            o->help = true;
+            return -1;
+        default:
+            opts_report("profile", c, argv);
+            return SG_EXIT_USAGE;
         }
     }
     if (!have_target) {

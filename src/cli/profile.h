@@ -15,17 +15,17 @@ typedef enum profile_target {
 } profile_target;
 
 typedef struct profile_opts {
-    const char *sort;         /* pstats sort keys (default "cumulative") */
-    const char *output;       /* -o FILE, or NULL: the table on stdout */
-    const sg_writer *writer;  /* -f, or inferred from -o; NULL: text */
-    bool builtins;            /* false with --no-builtins */
-    bool threads;             /* --threads: a table per thread too */
-    int limit;                /* --limit N rows of the table */
-    const char *python;       /* -p */
+    const char *sort;        /* pstats sort keys (default "cumulative") */
+    const char *output;      /* -o FILE, or NULL: the table on stdout */
+    const sg_writer *writer; /* -f, or inferred from -o; NULL: text */
+    bool builtins;           /* false with --no-builtins */
+    bool threads;            /* --threads: a table per thread too */
+    int limit;               /* --limit N rows of the table */
+    const char *python;      /* -p */
     bool help;
     profile_target kind;
-    const char *what;         /* script, module or code */
-    int argc;                 /* the program's own arguments */
+    const char *what; /* script, module or code */
+    int argc;         /* the program's own arguments */
     char **argv;
 } profile_opts;
 

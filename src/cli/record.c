@@ -34,34 +34,33 @@ typedef struct record_opts {
 static void
 record_usage(void)
 {
-    printf(
-        "usage: spyglass record [-r RATE] [-d SECONDS] [-o FILE] "
-        "[-f FORMAT] [--idle]\n"
-        "                       [--gil] [--threads] [--subprocesses] "
-        "[--function]\n"
-        "                       (--pid PID | -- CMD [ARGS...])\n\n"
-        "Sample a running program's Python stacks from outside at a fixed "
-        "rate, with\nno instrumentation, and write a profile.\n\n"
-        "  -r, --rate HZ       samples per second (default 100)\n"
-        "  -d, --duration S    stop after S seconds (default: until the "
-        "program ends)\n"
-        "  -o, --output FILE   where to write (default: "
-        "spyglass-PID-TIME.svg)\n"
-        "  -f, --format F      %s\n"
-        "                      (default: from -o's extension, else "
-        "flamegraph)\n"
-        "      --idle          keep threads that are not running on a CPU\n"
-        "      --gil           keep only the thread holding the GIL\n"
-        "      --threads       a root frame per thread\n"
-        "      --subprocesses  follow child Python processes, a root frame "
-        "per process\n"
-        "      --function      one frame per function (no line numbers)\n"
-        "      --pid PID       attach to a running process\n"
-        "  -h, --help          show this help\n\n"
-        "Launched with -- CMD, the program keeps its stdin, stdout and "
-        "stderr, and\nits exit status is spyglass's. Ctrl-C or SIGTERM "
-        "stops sampling and the\nprofile is still written.\n",
-        sg_writer_names());
+    printf("usage: spyglass record [-r RATE] [-d SECONDS] [-o FILE] "
+           "[-f FORMAT] [--idle]\n"
+           "                       [--gil] [--threads] [--subprocesses] "
+           "[--function]\n"
+           "                       (--pid PID | -- CMD [ARGS...])\n\n"
+           "Sample a running program's Python stacks from outside at a fixed "
+           "rate, with\nno instrumentation, and write a profile.\n\n"
+           "  -r, --rate HZ       samples per second (default 100)\n"
+           "  -d, --duration S    stop after S seconds (default: until the "
+           "program ends)\n"
+           "  -o, --output FILE   where to write (default: "
+           "spyglass-PID-TIME.svg)\n"
+           "  -f, --format F      %s\n"
+           "                      (default: from -o's extension, else "
+           "flamegraph)\n"
+           "      --idle          keep threads that are not running on a CPU\n"
+           "      --gil           keep only the thread holding the GIL\n"
+           "      --threads       a root frame per thread\n"
+           "      --subprocesses  follow child Python processes, a root frame "
+           "per process\n"
+           "      --function      one frame per function (no line numbers)\n"
+           "      --pid PID       attach to a running process\n"
+           "  -h, --help          show this help\n\n"
+           "Launched with -- CMD, the program keeps its stdin, stdout and "
+           "stderr, and\nits exit status is spyglass's. Ctrl-C or SIGTERM "
+           "stops sampling and the\nprofile is still written.\n",
+           sg_writer_names());
 }
 
 static const struct option long_opts[] = {
@@ -96,31 +95,47 @@ parse(int argc, char **argv, record_opts *o)
                 return SG_EXIT_USAGE;
             break;
         case 'd':
-            if (!opts_double("record", "-d/--duration", optarg, 0.001,
-                             1e9, &o->cfg.duration_s))
+            if (!opts_double("record", "-d/--duration", optarg, 0.001, 1e9,
+                             &o->cfg.duration_s))
                 return SG_EXIT_USAGE;
             break;
-        case 'o': o->output = optarg; break;
+        case 'o':
+            o->output = optarg;
+            break;
         case 'f':
             if (!sg_writer_by_name(optarg)) {
-                sg_error("record: unknown format '%s': use one of %s",
-                         optarg, sg_writer_names());
+                sg_error("record: unknown format '%s': use one of %s", optarg,
+                         sg_writer_names());
                 return SG_EXIT_USAGE;
             }
             o->format = optarg;
             break;
-        case 'I': o->cfg.idle = true; break;
-        case 'G': o->cfg.gil = true; break;
-        case 'T': o->threads = true; break;
-        case 'S': o->cfg.subprocesses = true; break;
-        case 'F': o->cfg.function = true; break;
+        case 'I':
+            o->cfg.idle = true;
+            break;
+        case 'G':
+            o->cfg.gil = true;
+            break;
+        case 'T':
+            o->threads = true;
+            break;
+        case 'S':
+            o->cfg.subprocesses = true;
+            break;
+        case 'F':
+            o->cfg.function = true;
+            break;
         case 'p':
             if (!opts_long("record", "--pid", optarg, 1, INT_MAX, &pid))
                 return SG_EXIT_USAGE;
             o->pid = (pid_t)pid;
             break;
-        case 'h': record_usage(); return SG_EXIT_OK;
-        default: opts_report("record", c, argv); return SG_EXIT_USAGE;
+        case 'h':
+            record_usage();
+            return SG_EXIT_OK;
+        default:
+            opts_report("record", c, argv);
+            return SG_EXIT_USAGE;
         }
     }
     if (optind < argc)
@@ -177,13 +192,10 @@ print_report(const record_session *s, const sg_profile *p)
             "samples and %llu thread walks dropped as errors; %llu reads\n",
             (unsigned long long)taken, (double)c.loop.elapsed_ns / 1e9,
             (unsigned long long)c.loop.on_time,
-            (unsigned long long)c.loop.late,
-            (unsigned long long)c.loop.missed,
+            (unsigned long long)c.loop.late, (unsigned long long)c.loop.missed,
             (unsigned long long)c.stacks, c.processes,
-            c.processes == 1 ? "" : "es",
-            (unsigned long long)c.failed_samples,
-            (unsigned long long)c.thread_errors,
-            (unsigned long long)c.reads);
+            c.processes == 1 ? "" : "es", (unsigned long long)c.failed_samples,
+            (unsigned long long)c.thread_errors, (unsigned long long)c.reads);
     /* The report is the text writer's, cut to the top ten. */
     writer_opts wo = {0};
     wo.limit = 10;
@@ -242,8 +254,7 @@ cmd_record(int argc, char **argv)
     if (launched) {
         int err = launch_start(o.cmd, &pid);
         if (err) {
-            sg_error("record: cannot run '%s': %s", o.cmd[0],
-                     strerror(err));
+            sg_error("record: cannot run '%s': %s", o.cmd[0], strerror(err));
             return SG_EXIT_NOEXEC;
         }
     }

@@ -25,7 +25,7 @@
 #define MIN_SECONDS 3.0
 
 typedef struct time_opts {
-    long runs;   /* 0: automatic */
+    long runs; /* 0: automatic */
     long warmup;
     bool verbose;
     bool show_output;
@@ -150,8 +150,7 @@ progress(const bench_cmd *c, size_t idx, size_t done, size_t total,
 
 /* Returns -1 to go on, else the exit status to stop with. */
 static int
-check_run(const bench_cmd *c, const run_result *r, int err,
-          const time_opts *o)
+check_run(const bench_cmd *c, const run_result *r, int err, const time_opts *o)
 {
     if (err) {
         sg_error("time: cannot run '%s': %s", c->argv[0], strerror(err));
@@ -213,7 +212,7 @@ static int
 write_report(const time_opts *o, const bench_cmd *cmds, size_t n)
 {
     strbuf sb = STRBUF_INIT;
-    const char *fmt = o->format ? o->format
+    const char *fmt = o->format   ? o->format
                       : o->output ? format_from_ext(o->output)
                                   : "text";
     if (!strcmp(fmt, "json"))
@@ -282,8 +281,7 @@ parse(int argc, char **argv, time_opts *o)
            -1) {
         switch (c) {
         case 'n':
-            if (!opts_long("time", "-n/--runs", optarg, 1, 10000000,
-                           &o->runs))
+            if (!opts_long("time", "-n/--runs", optarg, 1, 10000000, &o->runs))
                 return SG_EXIT_USAGE;
             break;
         case 'w':
@@ -291,8 +289,12 @@ parse(int argc, char **argv, time_opts *o)
                            &o->warmup))
                 return SG_EXIT_USAGE;
             break;
-        case 'v': o->verbose = true; break;
-        case 'o': o->output = optarg; break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
         case 'f':
             if (!format_ok(optarg)) {
                 sg_error("time: unknown format '%s': use text, json, csv or "
@@ -302,10 +304,18 @@ parse(int argc, char **argv, time_opts *o)
             }
             o->format = optarg;
             break;
-        case 'S': o->show_output = true; break;
-        case 'I': o->ignore_failure = true; break;
-        case 'h': time_usage(); return SG_EXIT_OK;
-        default: opts_report("time", c, argv); return SG_EXIT_USAGE;
+        case 'S':
+            o->show_output = true;
+            break;
+        case 'I':
+            o->ignore_failure = true;
+            break;
+        case 'h':
+            time_usage();
+            return SG_EXIT_OK;
+        default:
+            opts_report("time", c, argv);
+            return SG_EXIT_USAGE;
         }
     }
     return -1;
@@ -400,8 +410,8 @@ cmd_time(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    bool dashdash = optind > 0 && optind <= argc &&
-                    strcmp(argv[optind - 1], "--") == 0;
+    bool dashdash =
+        optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
     if (argc - optind == 0) {
         sg_error("time: no command to time (e.g. spyglass time -- sleep "
                  "0.1, or spyglass time 'cmd 1' 'cmd 2')");

@@ -9,15 +9,15 @@
 #include "common/units.h"
 
 typedef struct timeit_opts {
-    long number;            /* loops per repeat; 0: autorange */
-    long repeat;            /* repeats (default 5) */
-    const char **setup;     /* -s lines, joined by newlines */
+    long number;        /* loops per repeat; 0: autorange */
+    long repeat;        /* repeats (default 5) */
+    const char **setup; /* -s lines, joined by newlines */
     int n_setup;
     const sg_time_unit *unit; /* NULL: automatic */
-    const char *python;     /* -p; NULL: default interpreter */
+    const char *python;       /* -p; NULL: default interpreter */
     bool verbose;
-    bool process_time;      /* --process: CPU time of the process */
-    const char **stmts;     /* statements to compare */
+    bool process_time;  /* --process: CPU time of the process */
+    const char **stmts; /* statements to compare */
     int n_stmts;
     bool help;
 } timeit_opts;

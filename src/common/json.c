@@ -61,10 +61,26 @@ close_scope(json_writer *j, char c)
     sb_putc(j->sb, c);
 }
 
-void json_begin_object(json_writer *j) { open_scope(j, '{'); }
-void json_end_object(json_writer *j) { close_scope(j, '}'); }
-void json_begin_array(json_writer *j) { open_scope(j, '['); }
-void json_end_array(json_writer *j) { close_scope(j, ']'); }
+void
+json_begin_object(json_writer *j)
+{
+    open_scope(j, '{');
+}
+void
+json_end_object(json_writer *j)
+{
+    close_scope(j, '}');
+}
+void
+json_begin_array(json_writer *j)
+{
+    open_scope(j, '[');
+}
+void
+json_end_array(json_writer *j)
+{
+    close_scope(j, ']');
+}
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
 static size_t
@@ -116,10 +132,17 @@ json_put_quoted(strbuf *sb, const char *s, size_t n)
             i++;
         } else if (c < 0x20) {
             switch (c) {
-            case '\n': sb_puts(sb, "\\n"); break;
-            case '\r': sb_puts(sb, "\\r"); break;
-            case '\t': sb_puts(sb, "\\t"); break;
-            default: sb_printf(sb, "\\u%04x", c);
+            case '\n':
+                sb_puts(sb, "\\n");
+                break;
+            case '\r':
+                sb_puts(sb, "\\r");
+                break;
+            case '\t':
+                sb_puts(sb, "\\t");
+                break;
+            default:
+                sb_printf(sb, "\\u%04x", c);
             }
             i++;
         } else if (c < 0x80) {

@@ -42,8 +42,8 @@ sg_summarize(const double *v, size_t n)
     double *sorted = sg_xmalloc(n * sizeof *sorted);
     memcpy(sorted, v, n * sizeof *sorted);
     sg_sort(sorted, n, sizeof *sorted, cmp_double);
-    s.median = (n % 2) ? sorted[n / 2]
-                       : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+    s.median =
+        (n % 2) ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
     free(sorted);
     return s;
 }

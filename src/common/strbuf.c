@@ -67,11 +67,21 @@ sb_put_xml(strbuf *sb, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': sb_puts(sb, "&amp;"); break;
-        case '<': sb_puts(sb, "&lt;"); break;
-        case '>': sb_puts(sb, "&gt;"); break;
-        case '"': sb_puts(sb, "&quot;"); break;
-        case '\'': sb_puts(sb, "&#39;"); break;
+        case '&':
+            sb_puts(sb, "&amp;");
+            break;
+        case '<':
+            sb_puts(sb, "&lt;");
+            break;
+        case '>':
+            sb_puts(sb, "&gt;");
+            break;
+        case '"':
+            sb_puts(sb, "&quot;");
+            break;
+        case '\'':
+            sb_puts(sb, "&#39;");
+            break;
         default:
             /* XML 1.0 forbids most control characters even when escaped. */
             if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&

@@ -18,7 +18,10 @@ typedef struct strbuf {
     size_t cap;
 } strbuf;
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                           \
+    {                                                                         \
+        NULL, 0, 0                                                            \
+    }
 
 void sb_reserve(strbuf *sb, size_t extra);
 void sb_append(strbuf *sb, const void *data, size_t n);

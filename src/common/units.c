@@ -6,7 +6,10 @@
 #include "common/units.h"
 
 static const sg_time_unit time_units[] = {
-    {"nsec", 1e-9}, {"usec", 1e-6}, {"msec", 1e-3}, {"sec", 1.0},
+    {"nsec", 1e-9},
+    {"usec", 1e-6},
+    {"msec", 1e-3},
+    {"sec", 1.0},
 };
 #define N_UNITS (sizeof time_units / sizeof time_units[0])
 

@@ -178,8 +178,8 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
     double scale;
     pick_metrics(p, &time_m, &calls_m, &scale);
     size_t nm = (size_t)p->n_metrics;
-    uint64_t *incl = sg_xmalloc((p->n_nodes ? p->n_nodes : 1) * nm *
-                                sizeof *incl);
+    uint64_t *incl =
+        sg_xmalloc((p->n_nodes ? p->n_nodes : 1) * nm * sizeof *incl);
     sg_profile_totals(p, incl);
 
     /* sg_func -> label index, resolved on first sight. */
@@ -244,8 +244,8 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
                 if (et.n > ae_cap) {
                     size_t old = ae_cap;
                     ae_cap = et.n * 2;
-                    active_e = sg_xrealloc(active_e,
-                                           ae_cap * sizeof *active_e);
+                    active_e =
+                        sg_xrealloc(active_e, ae_cap * sizeof *active_e);
                     memset(active_e + old, 0,
                            (ae_cap - old) * sizeof *active_e);
                 }
@@ -463,8 +463,7 @@ sg_sort_parse(const char *spec, sg_sort_spec *out, strbuf *err)
             out->fields[out->n_fields++] = sort_keys[i].fields[k];
         dlen += (size_t)snprintf(out->description + dlen,
                                  sizeof out->description - dlen, "%s%s",
-                                 dlen ? ", " : "",
-                                 sort_keys[i].description);
+                                 dlen ? ", " : "", sort_keys[i].description);
         if (dlen >= sizeof out->description)
             dlen = sizeof out->description - 1;
         if (!comma)
@@ -511,14 +510,30 @@ cmp_order(const void *pa, const void *pb)
         const sg_sort_field *fd = &the_sort->spec->fields[i];
         int c = 0;
         switch (fd->column) {
-        case 0: c = cmp_num((double)x->cc, (double)y->cc); break;
-        case 1: c = cmp_num((double)x->nc, (double)y->nc); break;
-        case 2: c = cmp_num(x->tt, y->tt); break;
-        case 3: c = cmp_num(x->ct, y->ct); break;
-        case 4: c = strcmp(x->file, y->file); break;
-        case 5: c = cmp_num(x->line, y->line); break;
-        case 6: c = strcmp(x->name, y->name); break;
-        default: c = strcmp(the_sort->std[a], the_sort->std[b]); break;
+        case 0:
+            c = cmp_num((double)x->cc, (double)y->cc);
+            break;
+        case 1:
+            c = cmp_num((double)x->nc, (double)y->nc);
+            break;
+        case 2:
+            c = cmp_num(x->tt, y->tt);
+            break;
+        case 3:
+            c = cmp_num(x->ct, y->ct);
+            break;
+        case 4:
+            c = strcmp(x->file, y->file);
+            break;
+        case 5:
+            c = cmp_num(x->line, y->line);
+            break;
+        case 6:
+            c = strcmp(x->name, y->name);
+            break;
+        default:
+            c = strcmp(the_sort->std[a], the_sort->std[b]);
+            break;
         }
         if (c)
             return c * fd->direction;

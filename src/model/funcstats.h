@@ -35,10 +35,10 @@ typedef struct sg_fstat {
     const char *file; /* pstats key; "~" for C functions */
     int32_t line;
     const char *name;
-    uint64_t nc, cc;    /* total and primitive calls */
-    double tt, ct;      /* seconds */
-    uint32_t callers;   /* first edge with this callee (edges are sorted by
-                           callee); SG_NO_ID when none */
+    uint64_t nc, cc;  /* total and primitive calls */
+    double tt, ct;    /* seconds */
+    uint32_t callers; /* first edge with this callee (edges are sorted by
+                         callee); SG_NO_ID when none */
     uint32_t n_callers;
 } sg_fstat;
 

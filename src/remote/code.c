@@ -36,8 +36,8 @@ rm_read_str(remote *r, uint64_t addr, strbuf *out)
 {
     const sg_layout *L = &r->L;
     uint8_t hdr[128];
-    uint32_t hlen = L->u_compact_size > L->u_data + 8 ? L->u_compact_size
-                                                       : L->u_data + 8;
+    uint32_t hlen =
+        L->u_compact_size > L->u_data + 8 ? L->u_compact_size : L->u_data + 8;
     if (!addr || hlen > sizeof hdr ||
         pm_read_cached(&r->pm, addr, hdr, hlen, 0, 1024) != 0)
         return false;
@@ -58,8 +58,8 @@ rm_read_str(remote *r, uint64_t addr, strbuf *out)
     if (len == 0)
         return true;
     uint8_t *buf = sg_xmalloc((size_t)len * kind);
-    bool ok = pm_read_cached(&r->pm, data, buf, (size_t)len * kind, 0,
-                             1024) == 0;
+    bool ok =
+        pm_read_cached(&r->pm, data, buf, (size_t)len * kind, 0, 1024) == 0;
     if (ok)
         pystr_to_utf8(out, buf, (size_t)len, kind);
     free(buf);
@@ -117,13 +117,13 @@ build_entry(remote *r, code_entry *e, uint64_t addr, const uint8_t *co)
      * out of the blocks the next sample replays. */
     bool was = r->pm.transient;
     r->pm.transient = true;
-    uint64_t qual = L->co_qualname != LAYOUT_NONE ? rm_u64(co, L->co_qualname)
-                                                  : 0;
+    uint64_t qual =
+        L->co_qualname != LAYOUT_NONE ? rm_u64(co, L->co_qualname) : 0;
     uint64_t fn = rm_u64(co, L->co_filename);
     uint64_t nm = rm_u64(co, L->co_name);
     uint64_t lt = rm_u64(co, L->co_linetable);
-    bool ok = rm_read_str(r, qual ? qual : nm, &name) &&
-              rm_read_str(r, fn, &file);
+    bool ok =
+        rm_read_str(r, qual ? qual : nm, &name) && rm_read_str(r, fn, &file);
     uint8_t *table = NULL;
     size_t tlen = 0;
     ok = ok && read_bytes_obj(r, lt, &table, &tlen);
@@ -142,7 +142,8 @@ build_entry(remote *r, code_entry *e, uint64_t addr, const uint8_t *co)
     e->linetable = lt;
     e->first_line = rm_i32(co, L->co_firstlineno);
     e->firsttraceable = L->co_firsttraceable != LAYOUT_NONE
-                            ? rm_i32(co, L->co_firsttraceable) : 0;
+                            ? rm_i32(co, L->co_firsttraceable)
+                            : 0;
     e->table = table;
     e->table_len = tlen;
     e->memo_addrq = -2;
@@ -205,8 +206,8 @@ rm_code_line(remote *r, code_entry *e, int64_t addrq)
 {
     if (e->memo_addrq == addrq)
         return e->memo_line;
-    int32_t line = lt_line(r->ltfmt, e->table, e->table_len, e->first_line,
-                           addrq);
+    int32_t line =
+        lt_line(r->ltfmt, e->table, e->table_len, e->first_line, addrq);
     e->memo_addrq = addrq;
     e->memo_line = line;
     return line;

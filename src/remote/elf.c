@@ -63,7 +63,10 @@ elf_parse(elf_image *img, const uint8_t *data, size_t size)
     memset(img, 0, sizeof *img);
     img->data = data;
     img->size = size;
-    if (size < EHDR_SIZE || memcmp(data, "\x7f" "ELF", 4) != 0)
+    if (size < EHDR_SIZE || memcmp(data,
+                                   "\x7f"
+                                   "ELF",
+                                   4) != 0)
         return -1;
     if (data[4] != 2 /* ELFCLASS64 */ || data[5] != 1 /* little endian */)
         return -1;
@@ -82,7 +85,8 @@ elf_parse(elf_image *img, const uint8_t *data, size_t size)
     if (img->phentsize >= PHDR_SIZE &&
         in_image(img, img->phoff, (uint64_t)img->phnum * img->phentsize)) {
         for (uint16_t i = 0; i < img->phnum; i++) {
-            const uint8_t *ph = data + img->phoff + (uint64_t)i * img->phentsize;
+            const uint8_t *ph =
+                data + img->phoff + (uint64_t)i * img->phentsize;
             if (rd32(ph) == PT_LOAD) {
                 img->first_load_vaddr = rd64(ph + 16) & ~(uint64_t)0xfff;
                 img->has_load = true;

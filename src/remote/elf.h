@@ -17,7 +17,7 @@ typedef struct elf_image {
     const uint8_t *data;
     size_t size;
     /* Parsed header facts (valid after elf_parse returned 0). */
-    uint16_t type;           /* ET_EXEC / ET_DYN */
+    uint16_t type;             /* ET_EXEC / ET_DYN */
     uint64_t first_load_vaddr; /* page-aligned p_vaddr of the first PT_LOAD */
     bool has_load;
     uint64_t shoff;

@@ -56,8 +56,8 @@ take(const uint8_t *dbg, uint32_t pos, uint64_t struct_size, unsigned width,
 }
 
 int
-layout_from_debug(const uint8_t *dbg, size_t n, unsigned minor,
-                  sg_layout *out, char *why, size_t why_len)
+layout_from_debug(const uint8_t *dbg, size_t n, unsigned minor, sg_layout *out,
+                  char *why, size_t why_len)
 {
     const sg_debug_layout *d = layout_debug_for_minor(minor);
     const sg_layout *base = layout_for_minor(minor);
@@ -95,7 +95,9 @@ layout_from_debug(const uint8_t *dbg, size_t n, unsigned minor,
     out->fr_size = (uint32_t)fr;
     out->co_size = (uint32_t)co;
     uint32_t gil_abs = 0, locked_abs = 0, holder_abs = 0;
-    bool ok = take(dbg, d->rt_interpreters_head, rt, 8, &out->rt_interpreters_head) &&
+    bool ok =
+        take(dbg, d->rt_interpreters_head, rt, 8,
+             &out->rt_interpreters_head) &&
         take(dbg, d->is_next, is, 8, &out->is_next) &&
         take(dbg, d->is_threads_head, is, 8, &out->is_threads_head) &&
         take(dbg, d->is_ceval_gil, is, 8, &out->is_ceval_gil) &&
@@ -127,16 +129,18 @@ layout_from_debug(const uint8_t *dbg, size_t n, unsigned minor,
         take(dbg, d->u_length, us, 8, &out->u_length) &&
         take(dbg, d->u_ascii_size, 1u << 12, 0, &out->u_ascii_size);
     if (!ok) {
-        snprintf(why, why_len, "an offset in _Py_DebugOffsets lies outside "
-                               "its struct");
+        snprintf(why, why_len,
+                 "an offset in _Py_DebugOffsets lies outside "
+                 "its struct");
         return -1;
     }
     /* The GIL fields are given as absolute offsets in the interpreter (they
      * address interp->_gil); the reader wants them relative to the GIL
      * struct, since ceval.gil may point to another interpreter's. */
     if (locked_abs < gil_abs || holder_abs < gil_abs) {
-        snprintf(why, why_len, "GIL offsets in _Py_DebugOffsets are "
-                               "inconsistent");
+        snprintf(why, why_len,
+                 "GIL offsets in _Py_DebugOffsets are "
+                 "inconsistent");
         return -1;
     }
     out->is_gil = gil_abs;

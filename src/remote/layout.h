@@ -20,8 +20,8 @@ typedef struct sg_layout {
     uint32_t minor;
     /* _PyRuntimeState */
     uint32_t rt_size, rt_interpreters_head, rt_interpreters_main,
-        rt_main_thread, rt_tstate_current,
-        rt_gil_locked, rt_gil_last_holder, rt_initialized;
+        rt_main_thread, rt_tstate_current, rt_gil_locked, rt_gil_last_holder,
+        rt_initialized;
     /* PyInterpreterState, and the GIL struct it points to (3.12+) */
     uint32_t is_next, is_threads_head, is_ceval_gil, is_gil, gil_locked,
         gil_last_holder;
@@ -56,13 +56,12 @@ typedef struct sg_layout {
 typedef struct sg_debug_layout {
     uint32_t minor;
     uint32_t size, version, free_threaded, rt_size, rt_interpreters_head,
-        is_size, is_next, is_threads_head, is_ceval_gil, is_gil,
-        is_gil_locked, is_gil_holder, ts_size, ts_next, ts_interp, ts_frame,
-        ts_thread_id, ts_native_thread_id, ts_status, fr_size, fr_back,
-        fr_code, fr_instr, fr_owner, co_size, co_filename, co_name,
-        co_qualname, co_linetable, co_firstlineno, co_code_adaptive, ob_type,
-        tp_name, tp_flags, bytes_sval, var_ob_size, u_size, u_state,
-        u_length, u_ascii_size;
+        is_size, is_next, is_threads_head, is_ceval_gil, is_gil, is_gil_locked,
+        is_gil_holder, ts_size, ts_next, ts_interp, ts_frame, ts_thread_id,
+        ts_native_thread_id, ts_status, fr_size, fr_back, fr_code, fr_instr,
+        fr_owner, co_size, co_filename, co_name, co_qualname, co_linetable,
+        co_firstlineno, co_code_adaptive, ob_type, tp_name, tp_flags,
+        bytes_sval, var_ob_size, u_size, u_state, u_length, u_ascii_size;
 } sg_debug_layout;
 
 /* The generated layout for a minor version (3.8 -> 8), or NULL. */

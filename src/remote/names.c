@@ -98,8 +98,8 @@ read_dict(remote *r, uint64_t dict, dict_items *out)
 {
     const sg_layout *L = &r->L;
     uint8_t d[64];
-    if (!dict || pm_read_cached(&r->pm, dict, d, L->dict_ma_values + 8, 0,
-                                512) != 0)
+    if (!dict ||
+        pm_read_cached(&r->pm, dict, d, L->dict_ma_values + 8, 0, 512) != 0)
         return false;
     if (!read_keys(r, rm_u64(d, L->dict_ma_keys), out))
         return false;
@@ -128,8 +128,8 @@ find_str_key(remote *r, const dict_items *it, const char *name)
     long found = -1;
     for (size_t i = 0; i < it->n && found < 0; i++) {
         const uint8_t *k = buf + i * want;
-        if (!iov[i].ok || (r->unicode_type &&
-                           rm_u64(k, L->ob_type) != r->unicode_type))
+        if (!iov[i].ok ||
+            (r->unicode_type && rm_u64(k, L->ob_type) != r->unicode_type))
             continue;
         uint32_t state = rm_u32(k, L->u_state);
         if (rm_u64(k, L->u_length) == len && (state & L->u_compact_mask) &&
@@ -268,8 +268,7 @@ lookup_names(remote *r, rm_sample *s)
         return -1;
     uint64_t threading = dict_get(r, modules, "threading");
     uint64_t md = 0;
-    if (!threading ||
-        pm_read(&r->pm, threading + L->md_dict, &md, 8) != 0)
+    if (!threading || pm_read(&r->pm, threading + L->md_dict, &md, 8) != 0)
         return -1;
     uint64_t active = dict_get(r, md, "_active");
     dict_items it = {0};

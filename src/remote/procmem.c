@@ -413,7 +413,8 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
         back = BLOCK_MAX / 2;
         fwd = BLOCK_MAX / 2 - len;
     }
-    uint64_t lo = addr - back < m->start || addr < back ? m->start : addr - back;
+    uint64_t lo =
+        addr - back < m->start || addr < back ? m->start : addr - back;
     uint64_t hi = addr + len + fwd > m->end ? m->end : addr + len + fwd;
     pm_block *b = new_block(pm, (size_t)(hi - lo));
     if (!b)

@@ -63,11 +63,11 @@ typedef struct procmem {
     uint64_t maps_reloads;
     pm_block *blocks;
     unsigned n_blocks, cap_blocks; /* slots in use, allocated */
-    unsigned hint;     /* the block that served the last hit */
-    hm64 pages;        /* page number -> the block covering most of it */
-    bool reloaded;     /* maps re-read during this sample */
-    bool transient;    /* reads now are one-off (strings of a new code
-                          object): do not replay them next sample */
+    unsigned hint;                 /* the block that served the last hit */
+    hm64 pages;     /* page number -> the block covering most of it */
+    bool reloaded;  /* maps re-read during this sample */
+    bool transient; /* reads now are one-off (strings of a new code
+                       object): do not replay them next sample */
 } procmem;
 
 void pm_init(procmem *pm, pid_t pid);

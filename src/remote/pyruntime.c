@@ -156,15 +156,19 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
     if (pyv) {
         uint32_t hex;
         if (pm_read(&r->pm, pyv, &hex, 4) != 0) {
-            rm_set_error(err, RM_EREAD, "cannot read Py_Version of process "
-                         "%d: %s", (int)in->pid, strerror(errno));
+            rm_set_error(err, RM_EREAD,
+                         "cannot read Py_Version of process "
+                         "%d: %s",
+                         (int)in->pid, strerror(errno));
             return -1;
         }
         in->version_hex = hex;
         in->minor = (hex >> 16) & 0xff;
         unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
-        const char *lv = level == 0xa ? "a" : level == 0xb ? "b" :
-                         level == 0xc ? "rc" : "";
+        const char *lv = level == 0xa   ? "a"
+                         : level == 0xb ? "b"
+                         : level == 0xc ? "rc"
+                                        : "";
         if (level == 0xf)
             snprintf(in->version, sizeof in->version, "%u.%u.%u", hex >> 24,
                      in->minor, (hex >> 8) & 0xff);
@@ -172,9 +176,11 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
             snprintf(in->version, sizeof in->version, "%u.%u.%u%s%u",
                      hex >> 24, in->minor, (hex >> 8) & 0xff, lv, serial);
         if ((hex >> 24) != 3 || level != 0xf) {
-            rm_set_error(err, RM_EVERSION, "Python %s is a pre-release or "
+            rm_set_error(err, RM_EVERSION,
+                         "Python %s is a pre-release or "
                          "unknown version: not supported (spyglass reads "
-                         "final releases of 3.8-3.13)", in->version);
+                         "final releases of 3.8-3.13)",
+                         in->version);
             return -1;
         }
         return 0;
@@ -196,17 +202,21 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
         }
     }
     if (!minor) {
-        rm_set_error(err, RM_EVERSION, "cannot tell the Python version of "
-                     "%s", path);
+        rm_set_error(err, RM_EVERSION,
+                     "cannot tell the Python version of "
+                     "%s",
+                     path);
         return -1;
     }
     in->minor = minor;
     if (found[0] && strlen(found) < 12) {
         snprintf(in->version, sizeof in->version, "%s", found);
         if (!version_is_release_string(found)) {
-            rm_set_error(err, RM_EVERSION, "Python %s is a pre-release: not "
+            rm_set_error(err, RM_EVERSION,
+                         "Python %s is a pre-release: not "
                          "supported (spyglass reads final releases of "
-                         "3.8-3.13)", found);
+                         "3.8-3.13)",
+                         found);
             return -1;
         }
         unsigned patch = (unsigned)strtoul(found + strlen(prefix), NULL, 10);
@@ -225,8 +235,10 @@ choose_layout(remote *r, uint64_t runtime_size, rm_error *err)
     rm_info *in = &r->info;
     const sg_layout *gen = layout_for_minor(in->minor);
     if (!gen) {
-        rm_set_error(err, RM_EVERSION, "Python %s is not supported (spyglass "
-                     "reads CPython 3.8-3.13)", in->version);
+        rm_set_error(err, RM_EVERSION,
+                     "Python %s is not supported (spyglass "
+                     "reads CPython 3.8-3.13)",
+                     in->version);
         return -1;
     }
     if (in->minor >= LAYOUT_FIRST_DEBUG_MINOR) {
@@ -234,19 +246,25 @@ choose_layout(remote *r, uint64_t runtime_size, rm_error *err)
         uint8_t dbg[4096];
         char why[200];
         if (!d || d->size > sizeof dbg) {
-            rm_set_error(err, RM_EVERSION, "Python %s: no _Py_DebugOffsets "
-                         "layout known", in->version);
+            rm_set_error(err, RM_EVERSION,
+                         "Python %s: no _Py_DebugOffsets "
+                         "layout known",
+                         in->version);
             return -1;
         }
         if (pm_read(&r->pm, r->runtime, dbg, d->size) != 0) {
-            rm_set_error(err, RM_EREAD, "cannot read _PyRuntime of process "
-                         "%d: %s", (int)in->pid, strerror(errno));
+            rm_set_error(err, RM_EREAD,
+                         "cannot read _PyRuntime of process "
+                         "%d: %s",
+                         (int)in->pid, strerror(errno));
             return -1;
         }
         if (layout_from_debug(dbg, d->size, in->minor, &r->L, why,
                               sizeof why) != 0) {
-            rm_set_error(err, RM_EVERSION, "Python %s: unsupported build "
-                         "(%s)", in->version, why);
+            rm_set_error(err, RM_EVERSION,
+                         "Python %s: unsupported build "
+                         "(%s)",
+                         in->version, why);
             return -1;
         }
         in->debug_offsets = true;
@@ -254,15 +272,17 @@ choose_layout(remote *r, uint64_t runtime_size, rm_error *err)
         r->L = *gen;
     }
     if (runtime_size && runtime_size != r->L.rt_size) {
-        rm_set_error(err, RM_EVERSION, "Python %s: unsupported build "
+        rm_set_error(err, RM_EVERSION,
+                     "Python %s: unsupported build "
                      "(sizeof _PyRuntime is %llu, a 3.%u x86_64 release build "
-                     "has %u: debug or free-threaded build?)", in->version,
-                     (unsigned long long)runtime_size, in->minor,
+                     "has %u: debug or free-threaded build?)",
+                     in->version, (unsigned long long)runtime_size, in->minor,
                      r->L.rt_size);
         return -1;
     }
-    r->ltfmt = in->minor <= 9 ? LT_LNOTAB :
-               in->minor == 10 ? LT_LINETABLE310 : LT_LOCATIONS;
+    r->ltfmt = in->minor <= 9    ? LT_LNOTAB
+               : in->minor == 10 ? LT_LINETABLE310
+                                 : LT_LOCATIONS;
     r->lasti_scale = in->minor == 10 ? 2 : 1;
     return 0;
 }
@@ -293,8 +313,8 @@ size_windows(remote *r)
     uint32_t is = max_off(L->is_next, L->is_threads_head);
     is = max_off(is, L->is_ceval_gil);
     if (L->is_gil != LAYOUT_NONE)
-        is = max_off(is, L->is_gil + max_off(L->gil_locked,
-                                              L->gil_last_holder));
+        is = max_off(is,
+                     L->is_gil + max_off(L->gil_locked, L->gil_last_holder));
     r->is_window = is + 8;
     r->rtbuf = sg_xmalloc(r->rt_window);
     r->isbuf = sg_xmalloc(r->is_window);
@@ -305,18 +325,22 @@ static int
 check_initialised(remote *r, rm_error *err)
 {
     if (pm_read(&r->pm, r->runtime, r->rtbuf, r->rt_window) != 0) {
-        rm_set_error(err, RM_EREAD, "cannot read _PyRuntime of process %d: "
-                     "%s", (int)r->info.pid, strerror(errno));
+        rm_set_error(err, RM_EREAD,
+                     "cannot read _PyRuntime of process %d: "
+                     "%s",
+                     (int)r->info.pid, strerror(errno));
         return -1;
     }
     uint64_t interp = rm_u64(r->rtbuf, r->L.rt_interpreters_head);
     uint64_t threads = 0;
-    if (interp && pm_read(&r->pm, interp + r->L.is_threads_head, &threads,
-                          8) != 0)
+    if (interp &&
+        pm_read(&r->pm, interp + r->L.is_threads_head, &threads, 8) != 0)
         threads = 0;
     if (!interp || !threads) {
-        rm_set_error(err, RM_ENOTINIT, "Python %s in process %d is not "
-                     "initialised yet", r->info.version, (int)r->info.pid);
+        rm_set_error(err, RM_ENOTINIT,
+                     "Python %s in process %d is not "
+                     "initialised yet",
+                     r->info.version, (int)r->info.pid);
         return -1;
     }
     return 0;
@@ -359,8 +383,8 @@ find_runtime(remote *r, rm_error *err)
         uint64_t bias, sec_addr = 0, sec_size = 0, rt_size = 0;
         elf_symbol sym;
         bool have_sym = elf_find_symbol(&img, "_PyRuntime", &sym);
-        bool have_sec = elf_find_section(&img, ".PyRuntime", &sec_addr,
-                                         &sec_size);
+        bool have_sec =
+            elf_find_section(&img, ".PyRuntime", &sec_addr, &sec_size);
         if ((!have_sym && !have_sec) || !img.has_load ||
             !load_bias(maps, path, &img, &bias)) {
             elf_close(&img);
@@ -392,7 +416,8 @@ find_runtime(remote *r, rm_error *err)
                 strncmp(b, "python2", 7) == 0 ||
                 strncmp(b, "libpython3.6", 12) == 0 ||
                 strncmp(b, "python3.6", 9) == 0) {
-                rm_set_error(err, RM_EVERSION, "process %d runs %s: not "
+                rm_set_error(err, RM_EVERSION,
+                             "process %d runs %s: not "
                              "supported (spyglass reads CPython 3.8-3.13)",
                              (int)in->pid, b);
                 free(c);
@@ -406,9 +431,11 @@ find_runtime(remote *r, rm_error *err)
         char p[64];
         snprintf(p, sizeof p, "/proc/%d/comm", (int)in->pid);
         read_small_file(p, comm, sizeof comm, false);
-        rm_set_error(err, RM_ENOTPY, "process %d (%s) is not a Python "
+        rm_set_error(err, RM_ENOTPY,
+                     "process %d (%s) is not a Python "
                      "process: no CPython runtime (_PyRuntime) in its "
-                     "executable or libraries", (int)in->pid, comm);
+                     "executable or libraries",
+                     (int)in->pid, comm);
     }
     return rc;
 }
@@ -417,11 +444,12 @@ find_runtime(remote *r, rm_error *err)
 static void
 permission_denied(rm_error *err, pid_t pid, const char *what)
 {
-    rm_set_error(err, RM_EPERM, "permission denied reading %s process %d: "
+    rm_set_error(err, RM_EPERM,
+                 "permission denied reading %s process %d: "
                  "run as the same user with ptrace allowed "
                  "(kernel.yama.ptrace_scope=0, or launch the target under "
-                 "spyglass), or as root / with CAP_SYS_PTRACE", what,
-                 (int)pid);
+                 "spyglass), or as root / with CAP_SYS_PTRACE",
+                 what, (int)pid);
 }
 
 static int
@@ -485,8 +513,10 @@ remote_open(pid_t pid, rm_error *err)
     }
     if (r->pm.maps.n == 0) {
         /* A zombie or kernel thread has no mappings. */
-        rm_set_error(err, RM_ENOTPY, "process %d has no memory mappings "
-                     "(exited, or a kernel thread)", (int)pid);
+        rm_set_error(err, RM_ENOTPY,
+                     "process %d has no memory mappings "
+                     "(exited, or a kernel thread)",
+                     (int)pid);
         remote_close(r);
         return NULL;
     }
@@ -517,8 +547,10 @@ process_age(pid_t pid)
     const char *p = strrchr(buf, ')');
     unsigned long long start = 0;
     /* Field 22 (starttime) counted from field 3 after the comm. */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                     "%*u %*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
+    if (!p || sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                     "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                     &start) != 1)
         return 1e9;
     double uptime = 0;
     f = fopen("/proc/uptime", "re");
@@ -544,8 +576,7 @@ remote_open_wait(pid_t pid, unsigned timeout_ms, rm_error *err)
          * not be mapped yet. */
         bool starting = err->code == RM_ENOTINIT ||
                         (err->code == RM_ENOTPY && process_age(pid) < 3.0);
-        if (!starting ||
-            sg_now_ns() - start > (uint64_t)timeout_ms * 1000000u)
+        if (!starting || sg_now_ns() - start > (uint64_t)timeout_ms * 1000000u)
             return NULL;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);

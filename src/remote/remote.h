@@ -37,12 +37,12 @@ typedef struct remote remote;
 
 typedef enum rm_errcode {
     RM_OK = 0,
-    RM_ENOPROC,   /* no such process */
-    RM_EPERM,     /* not allowed to read its memory */
-    RM_ENOTPY,    /* no CPython runtime found */
-    RM_ENOTINIT,  /* CPython found, not initialised (yet) */
-    RM_EVERSION,  /* unsupported version or build */
-    RM_EREAD,     /* memory could not be read consistently */
+    RM_ENOPROC,  /* no such process */
+    RM_EPERM,    /* not allowed to read its memory */
+    RM_ENOTPY,   /* no CPython runtime found */
+    RM_ENOTINIT, /* CPython found, not initialised (yet) */
+    RM_EVERSION, /* unsupported version or build */
+    RM_EREAD,    /* memory could not be read consistently */
 } rm_errcode;
 
 typedef struct rm_error {
@@ -56,19 +56,19 @@ typedef struct rm_frame {
 } rm_frame;
 
 typedef struct rm_thread {
-    uint64_t thread_id;  /* threading.get_ident() (pthread_t) */
-    uint64_t native_id;  /* kernel tid, 0 when unknown */
-    uint64_t tstate;     /* address of the PyThreadState */
-    uint64_t interp;     /* address of its PyInterpreterState */
-    bool main_interp;    /* of the main interpreter (not a subinterpreter) */
-    const char *name;    /* threading's name; NULL unless looked up with
-                            remote_thread_names */
+    uint64_t thread_id; /* threading.get_ident() (pthread_t) */
+    uint64_t native_id; /* kernel tid, 0 when unknown */
+    uint64_t tstate;    /* address of the PyThreadState */
+    uint64_t interp;    /* address of its PyInterpreterState */
+    bool main_interp;   /* of the main interpreter (not a subinterpreter) */
+    const char *name;   /* threading's name; NULL unless looked up with
+                           remote_thread_names */
     bool holds_gil;
-    bool active;         /* on CPU (state R) per /proc */
-    bool is_main;        /* the main thread of the main interpreter */
-    bool truncated;      /* stack cut at the depth limit */
-    int error;           /* 0, or an errno-like code of a torn walk (its
-                            frames are then dropped: n_frames 0) */
+    bool active;    /* on CPU (state R) per /proc */
+    bool is_main;   /* the main thread of the main interpreter */
+    bool truncated; /* stack cut at the depth limit */
+    int error;      /* 0, or an errno-like code of a torn walk (its
+                       frames are then dropped: n_frames 0) */
     size_t first_frame, n_frames; /* into rm_sample.frames */
 } rm_thread;
 
@@ -82,12 +82,12 @@ typedef struct rm_sample {
 
 typedef struct rm_info {
     pid_t pid;
-    char version[32];   /* "3.11.7" */
+    char version[32]; /* "3.11.7" */
     unsigned minor;
     uint32_t version_hex;
-    char exe[4096];     /* /proc/PID/exe target */
-    char cmdline[4096]; /* argv joined by spaces */
-    char elf_path[4096];/* the ELF that holds _PyRuntime */
+    char exe[4096];      /* /proc/PID/exe target */
+    char cmdline[4096];  /* argv joined by spaces */
+    char elf_path[4096]; /* the ELF that holds _PyRuntime */
     uint64_t runtime_addr;
     bool static_build;  /* _PyRuntime in the executable itself */
     bool debug_offsets; /* layout read from the target (3.13+) */

@@ -53,8 +53,8 @@ push_thread(rm_sample *s)
 {
     if (s->n_threads == s->cap_threads) {
         s->cap_threads = s->cap_threads ? s->cap_threads * 2 : 16;
-        s->threads = sg_xrealloc(s->threads,
-                                 s->cap_threads * sizeof *s->threads);
+        s->threads =
+            sg_xrealloc(s->threads, s->cap_threads * sizeof *s->threads);
     }
     rm_thread *t = &s->threads[s->n_threads++];
     memset(t, 0, sizeof *t);
@@ -100,10 +100,9 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
         f = rm_u64(ts, L->ts_frame);
     }
     bool objects = r->info.minor <= 10;
-    uint32_t fw = objects ? window(L->fr_back, L->fr_code, L->fr_lasti,
-                                   L->fr_live)
-                          : window(L->fr_back, L->fr_code, L->fr_instr,
-                                   L->fr_owner);
+    uint32_t fw =
+        objects ? window(L->fr_back, L->fr_code, L->fr_lasti, L->fr_live)
+                : window(L->fr_back, L->fr_code, L->fr_instr, L->fr_owner);
     if (fw > sizeof buf)
         return EINVAL;
     size_t depth = 0;
@@ -236,9 +235,9 @@ resolve(remote *r, rm_sample *s)
     /* Indices, not pointers: a lookup may grow (move) the code table. */
     long *entries = sg_xmalloc((u ? u : 1) * sizeof *entries);
     for (size_t i = 0; i < u; i++) {
-        code_entry *e = iov[i].ok ? rm_code_lookup(r, addrs[i],
-                                                    bytes + i * L->co_size)
-                                  : NULL;
+        code_entry *e =
+            iov[i].ok ? rm_code_lookup(r, addrs[i], bytes + i * L->co_size)
+                      : NULL;
         entries[i] = e ? (long)(e - r->codes) : -1;
     }
 
@@ -398,7 +397,8 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
     uint64_t main_thread = rm_u64(r->rtbuf, L->rt_main_thread);
     uint64_t main_interp = rm_u64(r->rtbuf, L->rt_interpreters_main);
     uint64_t tstate_current = L->rt_tstate_current != LAYOUT_NONE
-                                  ? rm_u64(r->rtbuf, L->rt_tstate_current) : 0;
+                                  ? rm_u64(r->rtbuf, L->rt_tstate_current)
+                                  : 0;
     if (!interp) {
         rm_set_error(err, RM_ENOTINIT, "no interpreter (finalising?)");
         return -1;
@@ -439,8 +439,8 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
                 r->st.thread_errors++;
                 break;
             }
-            if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024,
-                               1024) != 0) {
+            if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024, 1024) !=
+                0) {
                 r->st.thread_errors++;
                 break; /* the list cannot be followed past this one */
             }
@@ -461,14 +461,15 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
             if (L->rt_tstate_current != LAYOUT_NONE)
                 t->holds_gil = tstate_current == tstate;
             else if (L->ts_holds_gil_bit != LAYOUT_NONE)
-                t->holds_gil = (rm_u32(ts, L->ts_status) >>
-                                L->ts_holds_gil_bit) & 1;
+                t->holds_gil =
+                    (rm_u32(ts, L->ts_status) >> L->ts_holds_gil_bit) & 1;
             else
                 t->holds_gil = gil_locked && gil_holder == tstate;
             size_t raw_mark = r->n_raw;
             int e = walk_frames(r, ts, t);
-            for (int retry = 0; e && e != ESRCH && retry < RM_RETRIES &&
-                                budget > 0; retry++, budget--) {
+            for (int retry = 0;
+                 e && e != ESRCH && retry < RM_RETRIES && budget > 0;
+                 retry++, budget--) {
                 /* Torn: the thread's frames changed under the walk. Walk
                  * again over a fresh snapshot of the same blocks, taken in
                  * one read: far less time for the target to move on than

@@ -44,8 +44,8 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
     uint64_t end = cfg->duration_s > 0
                        ? start + (uint64_t)(cfg->duration_s * 1e9)
                        : UINT64_MAX;
-    uint64_t next_report = cfg->report_ns ? start + cfg->report_ns
-                                          : UINT64_MAX;
+    uint64_t next_report =
+        cfg->report_ns ? start + cfg->report_ns : UINT64_MAX;
     uint64_t k = 0;
     int why = 0;
     *st = (loop_stats){0};

@@ -51,8 +51,7 @@ proctree_alive(pid_t pid)
 {
     char state;
     pid_t ppid;
-    return read_stat(pid, &state, &ppid) == 0 && state != 'Z' &&
-           state != 'X';
+    return read_stat(pid, &state, &ppid) == 0 && state != 'Z' && state != 'X';
 }
 
 typedef struct pp {

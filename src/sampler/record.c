@@ -13,20 +13,20 @@
 #include "sampler/proctree.h"
 #include "sampler/record.h"
 
-#define SCAN_INTERVAL_NS 100000000u  /* look for new subprocesses at 10 Hz */
-#define NOTPY_GRACE_NS 2000000000u   /* a launcher may take this to exec */
+#define SCAN_INTERVAL_NS 100000000u /* look for new subprocesses at 10 Hz */
+#define NOTPY_GRACE_NS 2000000000u  /* a launcher may take this to exec */
 #define MAX_TARGETS 1024
 
 typedef struct rec_target {
     pid_t pid;
-    remote *r;           /* NULL: not (yet) Python */
-    sg_node_id root;     /* process root, or SG_ROOT_NODE */
-    sg_func_id *map;     /* remote func id -> profile func id + 1 */
+    remote *r;       /* NULL: not (yet) Python */
+    sg_node_id root; /* process root, or SG_ROOT_NODE */
+    sg_func_id *map; /* remote func id -> profile func id + 1 */
     size_t cap_map;
-    hm64 troots;         /* thread_key() -> its root node, named once */
+    hm64 troots; /* thread_key() -> its root node, named once */
     uint64_t first_seen_ns;
     bool gone;
-    bool given_up;       /* not Python after the grace period */
+    bool given_up; /* not Python after the grace period */
 } rec_target;
 
 struct record_session {
@@ -43,7 +43,7 @@ struct record_session {
     uint64_t stacks, failed, thread_errors, reads_closed;
     loop_stats loop;
     uint64_t start_ns;
-    rm_info root_info;  /* of the first process attached */
+    rm_info root_info; /* of the first process attached */
     bool have_info;
 };
 
@@ -161,8 +161,8 @@ record_attach(record_session *s, pid_t pid, bool launched,
             break;
         pause_1ms();
     }
-    if (s->cfg.subprocesses && (err->code == RM_ENOTPY ||
-                                err->code == RM_ENOTINIT)) {
+    if (s->cfg.subprocesses &&
+        (err->code == RM_ENOTPY || err->code == RM_ENOTINIT)) {
         /* Follow the children of a launcher (a shell, a script runner). */
         t->given_up = true;
         return 0;
@@ -211,14 +211,14 @@ map_func(record_session *s, rec_target *t, uint32_t id)
         while (cap <= id)
             cap *= 2;
         t->map = sg_xrealloc(t->map, cap * sizeof *t->map);
-        memset(t->map + t->cap_map, 0,
-               (cap - t->cap_map) * sizeof *t->map);
+        memset(t->map + t->cap_map, 0, (cap - t->cap_map) * sizeof *t->map);
         t->cap_map = cap;
     }
     if (t->map[id] == 0) {
         const sg_func *f = remote_func(t->r, id);
         t->map[id] = sg_profile_func(s->p, (sg_func_kind)f->kind, f->name,
-                                     f->file, f->first_line, 0) + 1;
+                                     f->file, f->first_line, 0) +
+                     1;
     }
     return t->map[id] - 1;
 }
@@ -248,9 +248,7 @@ thread_root(record_session *s, rec_target *t, rm_thread *th, bool *named)
     }
     /* Seen before `threading` was imported, the main thread has no entry
      * yet; threading will call it MainThread. */
-    const char *name = th->name ? th->name
-                       : th->is_main ? "MainThread"
-                                     : NULL;
+    const char *name = th->name ? th->name : th->is_main ? "MainThread" : NULL;
     node = sg_profile_thread_root(s->p, t->root, th->thread_id, name);
     hm64_put(&t->troots, key, node);
     return node;
@@ -273,8 +271,7 @@ add_threads(record_session *s, rec_target *t)
             continue;
         if (th->n_frames > s->cap_stack) {
             s->cap_stack = th->n_frames * 2;
-            s->stack = sg_xrealloc(s->stack,
-                                   s->cap_stack * sizeof *s->stack);
+            s->stack = sg_xrealloc(s->stack, s->cap_stack * sizeof *s->stack);
         }
         /* The reader gives innermost first; the model wants outermost. */
         for (size_t k = 0; k < th->n_frames; k++) {

@@ -21,21 +21,21 @@
 
 typedef struct record_config {
     double rate_hz;
-    double duration_s;  /* 0: until the target ends or a signal */
-    bool idle;          /* keep threads that are not on a CPU */
-    bool gil;           /* keep only the thread holding the GIL */
-    bool subprocesses;  /* follow descendant Python processes */
-    bool function;      /* one frame per function, not per line */
-    bool progress;      /* live line on stderr */
+    double duration_s; /* 0: until the target ends or a signal */
+    bool idle;         /* keep threads that are not on a CPU */
+    bool gil;          /* keep only the thread holding the GIL */
+    bool subprocesses; /* follow descendant Python processes */
+    bool function;     /* one frame per function, not per line */
+    bool progress;     /* live line on stderr */
 } record_config;
 
 typedef struct record_counts {
-    loop_stats loop;          /* deadlines on time / late / missed */
-    uint64_t stacks;          /* thread stacks added to the profile */
-    uint64_t failed_samples;  /* remote_sample calls that were dropped */
-    uint64_t thread_errors;   /* torn thread walks, dropped */
-    uint64_t reads;           /* memory reads (syscalls) in all */
-    uint32_t processes;       /* Python processes sampled */
+    loop_stats loop;         /* deadlines on time / late / missed */
+    uint64_t stacks;         /* thread stacks added to the profile */
+    uint64_t failed_samples; /* remote_sample calls that were dropped */
+    uint64_t thread_errors;  /* torn thread walks, dropped */
+    uint64_t reads;          /* memory reads (syscalls) in all */
+    uint32_t processes;      /* Python processes sampled */
 } record_counts;
 
 typedef struct record_session record_session;

@@ -13,20 +13,28 @@ static double
 field_value(const run_result *r, bench_field f)
 {
     switch (f) {
-    case BF_WALL: return r->wall;
-    case BF_USER: return r->user;
-    case BF_SYS: return r->sys;
+    case BF_WALL:
+        return r->wall;
+    case BF_USER:
+        return r->user;
+    case BF_SYS:
+        return r->sys;
     case BF_IOWAIT: {
         /* Time neither on a CPU for the program nor for the kernel on its
          * behalf: waiting for I/O, sleeps, or the scheduler. */
         double w = r->wall - r->user - r->sys;
         return w > 0 ? w : 0;
     }
-    case BF_RSS: return (double)r->max_rss_kb;
-    case BF_MAJFLT: return (double)r->major_faults;
-    case BF_MINFLT: return (double)r->minor_faults;
-    case BF_VCS: return (double)r->vol_cs;
-    case BF_IVCS: return (double)r->invol_cs;
+    case BF_RSS:
+        return (double)r->max_rss_kb;
+    case BF_MAJFLT:
+        return (double)r->major_faults;
+    case BF_MINFLT:
+        return (double)r->minor_faults;
+    case BF_VCS:
+        return (double)r->vol_cs;
+    case BF_IVCS:
+        return (double)r->invol_cs;
     }
     return 0;
 }
@@ -71,23 +79,30 @@ report_text(strbuf *sb, const bench_cmd *cmds, size_t n)
         if (i)
             sb_putc(sb, '\n');
         sb_printf(sb, "Benchmark %zu: %s\n", i + 1, c->display);
-        sb_printf(sb, "  Time (mean ± σ):   %10s ± %9s    [User: %s, System: %s]\n",
-                  sg_fmt_duration(a, sizeof a, w.mean),
-                  sg_fmt_duration_as(b, sizeof b, w.stddev, w.mean),
-                  sg_fmt_duration_as(d, sizeof d, u.mean, w.mean),
-                  sg_fmt_duration_as(e, sizeof e, s.mean, w.mean));
+        sb_printf(
+            sb, "  Time (mean ± σ):   %10s ± %9s    [User: %s, System: %s]\n",
+            sg_fmt_duration(a, sizeof a, w.mean),
+            sg_fmt_duration_as(b, sizeof b, w.stddev, w.mean),
+            sg_fmt_duration_as(d, sizeof d, u.mean, w.mean),
+            sg_fmt_duration_as(e, sizeof e, s.mean, w.mean));
         sb_printf(sb, "  Range (min … max): %10s … %9s    %zu run%s\n",
                   sg_fmt_duration_as(a, sizeof a, w.min, w.mean),
                   sg_fmt_duration_as(b, sizeof b, w.max, w.mean), w.n,
                   w.n == 1 ? "" : "s");
-        sb_printf(sb, "  Median:            %10s      I/O wait: %s (wall - user - sys)\n",
+        sb_printf(sb,
+                  "  Median:            %10s      I/O wait: %s (wall - user - "
+                  "sys)\n",
                   sg_fmt_duration_as(a, sizeof a, w.median, w.mean),
                   sg_fmt_duration(b, sizeof b, io.mean));
-        sb_printf(sb, "  Max RSS:           %10s      Page faults: %.0f major, %.0f minor (mean)\n",
+        sb_printf(sb,
+                  "  Max RSS:           %10s      Page faults: %.0f major, "
+                  "%.0f minor (mean)\n",
                   sg_fmt_bytes(a, sizeof a, rss.max * 1024.0), maj.mean,
                   min.mean);
-        sb_printf(sb, "  Context switches:  %.0f voluntary, %.0f involuntary (mean)\n",
-                  vcs.mean, ivcs.mean);
+        sb_printf(
+            sb,
+            "  Context switches:  %.0f voluntary, %.0f involuntary (mean)\n",
+            vcs.mean, ivcs.mean);
     }
     if (n < 2)
         return;
@@ -206,17 +221,15 @@ report_csv(strbuf *sb, const bench_cmd *cmds, size_t n)
         const bench_cmd *c = &cmds[i];
         sg_summary w = bench_summary(c, BF_WALL);
         csv_field(sb, c->display);
-        sb_printf(sb, ",%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%zu,%.9g,%.0f,"
-                      "%.9g,%.9g,%.9g,%.9g\n",
-                  w.mean, w.stddev, w.median,
-                  bench_summary(c, BF_USER).mean,
-                  bench_summary(c, BF_SYS).mean, w.min, w.max, w.n,
-                  bench_summary(c, BF_IOWAIT).mean,
-                  bench_summary(c, BF_RSS).max,
-                  bench_summary(c, BF_MAJFLT).mean,
-                  bench_summary(c, BF_MINFLT).mean,
-                  bench_summary(c, BF_VCS).mean,
-                  bench_summary(c, BF_IVCS).mean);
+        sb_printf(
+            sb,
+            ",%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%zu,%.9g,%.0f,"
+            "%.9g,%.9g,%.9g,%.9g\n",
+            w.mean, w.stddev, w.median, bench_summary(c, BF_USER).mean,
+            bench_summary(c, BF_SYS).mean, w.min, w.max, w.n,
+            bench_summary(c, BF_IOWAIT).mean, bench_summary(c, BF_RSS).max,
+            bench_summary(c, BF_MAJFLT).mean, bench_summary(c, BF_MINFLT).mean,
+            bench_summary(c, BF_VCS).mean, bench_summary(c, BF_IVCS).mean);
     }
 }
 
@@ -279,12 +292,14 @@ report_gnu_verbose(strbuf *sb, const bench_cmd *c, const run_result *r)
         sb_puts(sb, "\tPercent of CPU this job got: ?%\n");
     long cs = (long)(r->wall * 100.0); /* centiseconds, truncated as GNU */
     if (cs >= 360000)
-        sb_printf(sb, "\tElapsed (wall clock) time (h:mm:ss or m:ss): "
-                      "%ld:%02ld:%02ld\n",
+        sb_printf(sb,
+                  "\tElapsed (wall clock) time (h:mm:ss or m:ss): "
+                  "%ld:%02ld:%02ld\n",
                   cs / 360000, (cs / 6000) % 60, (cs / 100) % 60);
     else
-        sb_printf(sb, "\tElapsed (wall clock) time (h:mm:ss or m:ss): "
-                      "%ld:%02ld.%02ld\n",
+        sb_printf(sb,
+                  "\tElapsed (wall clock) time (h:mm:ss or m:ss): "
+                  "%ld:%02ld.%02ld\n",
                   cs / 6000, (cs / 100) % 60, cs % 100);
     /* Linux does not account these four; GNU time prints 0 too. */
     sb_puts(sb, "\tAverage shared text size (kbytes): 0\n"

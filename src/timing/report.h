@@ -21,8 +21,15 @@ typedef struct bench_cmd {
 
 /* Summary of one field over a command's runs. */
 typedef enum bench_field {
-    BF_WALL, BF_USER, BF_SYS, BF_IOWAIT, BF_RSS, BF_MAJFLT, BF_MINFLT,
-    BF_VCS, BF_IVCS,
+    BF_WALL,
+    BF_USER,
+    BF_SYS,
+    BF_IOWAIT,
+    BF_RSS,
+    BF_MAJFLT,
+    BF_MINFLT,
+    BF_VCS,
+    BF_IVCS,
 } bench_field;
 
 sg_summary bench_summary(const bench_cmd *c, bench_field f);

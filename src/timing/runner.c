@@ -65,8 +65,8 @@ runner_run(const run_spec *spec, run_result *out)
 
     pid_t pid;
     uint64_t t0 = sg_now_ns();
-    int err = posix_spawnp(&pid, spec->argv[0], &fa, &attr, spec->argv,
-                           environ);
+    int err =
+        posix_spawnp(&pid, spec->argv[0], &fa, &attr, spec->argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (err)

@@ -16,16 +16,16 @@ typedef struct run_result {
     long max_rss_kb;
     long major_faults, minor_faults;
     long vol_cs, invol_cs;
-    long fs_in, fs_out;     /* 512-byte blocks, as the kernel counts */
+    long fs_in, fs_out; /* 512-byte blocks, as the kernel counts */
     long swaps, signals, msg_sent, msg_recv;
-    int exit_code;          /* 0-255, or 128 + signal */
-    int term_signal;        /* 0 unless killed by a signal */
+    int exit_code;   /* 0-255, or 128 + signal */
+    int term_signal; /* 0 unless killed by a signal */
 } run_result;
 
 typedef struct run_spec {
-    char **argv;       /* NULL-terminated; argv[0] looked up in PATH */
-    bool show_output;  /* else stdout and stderr go to /dev/null */
-    bool null_stdin;   /* stdin from /dev/null (repeated runs) */
+    char **argv;      /* NULL-terminated; argv[0] looked up in PATH */
+    bool show_output; /* else stdout and stderr go to /dev/null */
+    bool null_stdin;  /* stdin from /dev/null (repeated runs) */
 } run_spec;
 
 /* Run once. Returns 0, or an errno value when the command could not be

@@ -97,7 +97,7 @@ typedef struct fg_ctx {
     double scale; /* px per unit */
     int max_depth;
     int height;
-    double spu;  /* seconds per unit, 0 when not a time */
+    double spu; /* seconds per unit, 0 when not a time */
     const char *unit_name;
     uint64_t total;
     strbuf *out;
@@ -110,10 +110,10 @@ static int
 cmp_children(const void *a, const void *b)
 {
     sg_node_id x = *(const sg_node_id *)a, y = *(const sg_node_id *)b;
-    const sg_func *fx = sg_profile_frame_func(sort_tree,
-                                              sort_tree->nodes[x].frame);
-    const sg_func *fy = sg_profile_frame_func(sort_tree,
-                                              sort_tree->nodes[y].frame);
+    const sg_func *fx =
+        sg_profile_frame_func(sort_tree, sort_tree->nodes[x].frame);
+    const sg_func *fy =
+        sg_profile_frame_func(sort_tree, sort_tree->nodes[y].frame);
     int c = strcmp(fx->name, fy->name);
     if (c)
         return c;
@@ -160,8 +160,8 @@ put_frame(fg_ctx *c, sg_node_id node, double x, int depth)
         const sg_func *f = sg_profile_frame_func(c->t, n->frame);
         sb_clear(&c->label);
         if (f->kind == SG_FUNC_THREAD)
-            sb_printf(&c->label, "thread %llu: %s",
-                      (unsigned long long)f->id, f->name);
+            sb_printf(&c->label, "thread %llu: %s", (unsigned long long)f->id,
+                      f->name);
         else
             sg_writer_frame_label(c->t, n->frame, &c->label);
         double y = c->height - FG_PAD_BOTTOM - (depth + 1) * FG_FRAME_H;
@@ -178,8 +178,9 @@ put_frame(fg_ctx *c, sg_node_id node, double x, int depth)
                   "height=\"%d\" fill=\"",
                   x, y, width, FG_FRAME_H - 1);
         put_color(c->out, f);
-        sb_printf(c->out, "\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" "
-                          "y=\"%.1f\">",
+        sb_printf(c->out,
+                  "\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" "
+                  "y=\"%.1f\">",
                   x + 3, y + FG_FRAME_H - 4.5);
         put_fitted(c->out, sb_str(&c->label), width);
         sb_puts(c->out, "</text></g>\n");
@@ -213,7 +214,8 @@ static const char fg_script[] =
     "var svg, frames, details, matchedTxt, W, PAD = 10, zoomed = null;\n"
     "function init() {\n"
     "  svg = document.documentElement;\n"
-    "  frames = Array.prototype.slice.call(document.querySelectorAll('g.f'));\n"
+    "  frames = "
+    "Array.prototype.slice.call(document.querySelectorAll('g.f'));\n"
     "  details = document.getElementById('details');\n"
     "  matchedTxt = document.getElementById('matched');\n"
     "  W = parseFloat(svg.getAttribute('width'));\n"
@@ -246,7 +248,8 @@ static const char fg_script[] =
     "    name.slice(0, n - 2) + '..';\n"
     "}\n"
     "function zoom(target) {\n"
-    "  var x0 = parseFloat(target.dataset.x), w0 = parseFloat(target.dataset.w);\n"
+    "  var x0 = parseFloat(target.dataset.x), w0 = "
+    "parseFloat(target.dataset.w);\n"
     "  var y0 = parseFloat(target.querySelector('rect').getAttribute('y'));\n"
     "  var k = (W - 2 * PAD) / w0;\n"
     "  frames.forEach(function (g) {\n"
@@ -288,7 +291,8 @@ static const char fg_script[] =
     "  if (!term) return;\n"
     "  var re;\n"
     "  try { re = new RegExp(term); } catch (e) {\n"
-    "    re = new RegExp(term.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&')); }\n"
+    "    re = new RegExp(term.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&')); "
+    "}\n"
     "  /* The matched share counts each stretch of width once: a match\n"
     "     inside a matched frame adds nothing. */\n"
     "  var spans = [];\n"
@@ -332,40 +336,45 @@ sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
     c.out = out;
     const char *title = o->title ? o->title : "Flame Graph";
 
-    sb_printf(out,
-              "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-              "<svg version=\"1.1\" width=\"%.0f\" height=\"%d\" "
-              "viewBox=\"0 0 %.0f %d\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-              FG_WIDTH, c.height, FG_WIDTH, c.height);
-    sb_puts(out,
-            "<style type=\"text/css\">\n"
-            "text { font-family: Verdana, sans-serif; font-size: 12px; "
-            "fill: #000; }\n"
-            "g.f text { pointer-events: none; }\n"
-            "g.f:hover rect { stroke: #000; stroke-width: 0.5; "
-            "cursor: pointer; }\n"
-            "g.hit rect { fill: rgb(230,0,230) !important; }\n"
-            "#title { font-size: 17px; }\n"
-            ".button { cursor: pointer; fill: #333; }\n"
-            ".button:hover { text-decoration: underline; }\n"
-            "</style>\n");
+    sb_printf(
+        out,
+        "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+        "<svg version=\"1.1\" width=\"%.0f\" height=\"%d\" "
+        "viewBox=\"0 0 %.0f %d\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        FG_WIDTH, c.height, FG_WIDTH, c.height);
+    sb_puts(out, "<style type=\"text/css\">\n"
+                 "text { font-family: Verdana, sans-serif; font-size: 12px; "
+                 "fill: #000; }\n"
+                 "g.f text { pointer-events: none; }\n"
+                 "g.f:hover rect { stroke: #000; stroke-width: 0.5; "
+                 "cursor: pointer; }\n"
+                 "g.hit rect { fill: rgb(230,0,230) !important; }\n"
+                 "#title { font-size: 17px; }\n"
+                 ".button { cursor: pointer; fill: #333; }\n"
+                 ".button:hover { text-decoration: underline; }\n"
+                 "</style>\n");
     sb_puts(out, fg_script);
-    sb_printf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%d\" "
-                   "fill=\"#f8f8f8\"/>\n",
+    sb_printf(out,
+              "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%d\" "
+              "fill=\"#f8f8f8\"/>\n",
               FG_WIDTH, c.height);
-    sb_printf(out, "<text id=\"title\" x=\"%.0f\" y=\"24\" "
-                   "text-anchor=\"middle\">",
+    sb_printf(out,
+              "<text id=\"title\" x=\"%.0f\" y=\"24\" "
+              "text-anchor=\"middle\">",
               FG_WIDTH / 2);
     sb_put_xml(out, title);
     sb_puts(out, "</text>\n");
-    sb_printf(out, "<text id=\"reset\" class=\"button\" x=\"%.0f\" y=\"24\" "
-                   "style=\"display:none\">Reset zoom</text>\n",
+    sb_printf(out,
+              "<text id=\"reset\" class=\"button\" x=\"%.0f\" y=\"24\" "
+              "style=\"display:none\">Reset zoom</text>\n",
               FG_PAD_SIDE);
-    sb_printf(out, "<text id=\"search\" class=\"button\" x=\"%.0f\" y=\"24\" "
-                   "text-anchor=\"end\">Search</text>\n",
+    sb_printf(out,
+              "<text id=\"search\" class=\"button\" x=\"%.0f\" y=\"24\" "
+              "text-anchor=\"end\">Search</text>\n",
               FG_WIDTH - FG_PAD_SIDE);
-    sb_printf(out, "<text id=\"matched\" x=\"%.0f\" y=\"%d\" "
-                   "text-anchor=\"end\"> </text>\n",
+    sb_printf(out,
+              "<text id=\"matched\" x=\"%.0f\" y=\"%d\" "
+              "text-anchor=\"end\"> </text>\n",
               FG_WIDTH - FG_PAD_SIDE, c.height - 12);
     sb_printf(out, "<text id=\"details\" x=\"%.0f\" y=\"%d\"> </text>\n",
               FG_PAD_SIDE, c.height - 12);

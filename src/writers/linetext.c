@@ -47,10 +47,10 @@ sg_lines_of_func(const sg_profile *p, sg_func_id f, sg_line **out)
 /* ---- the code block of a function, as inspect.getblock sees it ---- */
 
 typedef struct scan_state {
-    char quote;  /* the quote of an open string, 0 when none */
-    int triple;  /* that string is triple-quoted */
-    int depth;   /* open brackets */
-    int cont;    /* the previous line ended with a backslash */
+    char quote; /* the quote of an open string, 0 when none */
+    int triple; /* that string is triple-quoted */
+    int depth;  /* open brackets */
+    int cont;   /* the previous line ended with a backslash */
 } scan_state;
 
 /* Scan one physical line [s, e), updating st. Sets *code when the line has
@@ -79,24 +79,32 @@ scan_line(const char *s, const char *e, scan_state *st, int *has_code)
         switch (*c) {
         case '#':
             return;
-        case ' ': case '\t': case '\f': case '\r':
+        case ' ':
+        case '\t':
+        case '\f':
+        case '\r':
             break;
         case '\\':
             if (c + 1 == e || c[1] == '\r')
                 st->cont = 1;
             break;
-        case '\'': case '"':
+        case '\'':
+        case '"':
             *has_code = 1;
             st->quote = *c;
             st->triple = c + 2 < e && c[1] == *c && c[2] == *c;
             if (st->triple)
                 c += 2;
             break;
-        case '(': case '[': case '{':
+        case '(':
+        case '[':
+        case '{':
             *has_code = 1;
             st->depth++;
             break;
-        case ')': case ']': case '}':
+        case ')':
+        case ']':
+        case '}':
             *has_code = 1;
             if (st->depth > 0)
                 st->depth--;
@@ -311,8 +319,8 @@ show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
         const cells *cl = NULL;
         static const cells empty = {"", "", "", ""};
         cl = (k < n && lines[k].line == ln) ? &c[k] : &empty;
-        sb_printf(sb, "%*d %*s %*s %*s %*s  ", W_LINE, ln, whi, cl->hits,
-                  wti, cl->time, wpi, cl->perhit, W_PERCENT, cl->percent);
+        sb_printf(sb, "%*d %*s %*s %*s %*s  ", W_LINE, ln, whi, cl->hits, wti,
+                  cl->time, wpi, cl->perhit, W_PERCENT, cl->percent);
         size_t tl = 0;
         const char *t = src ? source_line(src, srclen, ln, &tl) : NULL;
         if (t)

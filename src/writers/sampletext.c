@@ -29,8 +29,8 @@ interval_s(const sg_profile *p)
 }
 
 static void
-put_functions(const sg_funcstats *fs, double iv, uint64_t total,
-              bool by_total, size_t limit, strbuf *out)
+put_functions(const sg_funcstats *fs, double iv, uint64_t total, bool by_total,
+              size_t limit, strbuf *out)
 {
     uint32_t *order = sg_xmalloc((fs->n ? fs->n : 1) * sizeof *order);
     sg_sort_spec spec;
@@ -48,8 +48,7 @@ put_functions(const sg_funcstats *fs, double iv, uint64_t total,
             break;
         sb_printf(out, "  %5.1f%% %6.0f  %5.1f%% %6.0f  %s (%s:%d)\n",
                   100.0 * own / (double)total, own,
-                  100.0 * tot / (double)total, tot, f->name, f->file,
-                  f->line);
+                  100.0 * tot / (double)total, tot, f->name, f->file, f->line);
     }
     sb_putc(out, '\n');
     free(order);
@@ -77,8 +76,8 @@ put_lines(const sg_profile *p, uint64_t total, size_t limit, strbuf *out)
     for (size_t i = 1; i < p->n_nodes; i++)
         if (p->nodes[i].self[0])
             own[p->nodes[i].frame] += p->nodes[i].self[0];
-    uint32_t *order = sg_xmalloc((p->n_frames ? p->n_frames : 1) *
-                                 sizeof *order);
+    uint32_t *order =
+        sg_xmalloc((p->n_frames ? p->n_frames : 1) * sizeof *order);
     size_t n = 0;
     for (uint32_t f = 0; f < p->n_frames; f++)
         if (own[f] && !sg_func_is_synthetic(sg_profile_frame_func(p, f)))
@@ -101,8 +100,7 @@ put_lines(const sg_profile *p, uint64_t total, size_t limit, strbuf *out)
 }
 
 int
-sg_write_sample_report(const sg_profile *p, const writer_opts *o,
-                       strbuf *out)
+sg_write_sample_report(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
     uint64_t total = 0;
     for (size_t i = 0; i < p->n_nodes; i++)

@@ -218,7 +218,8 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
     double spu;
     int m = sg_writer_weight_metric(p, &spu);
     /* Frames that appear in stacks, numbered densely. */
-    uint32_t *frame_index = sg_xmalloc((p->n_frames + 1) * sizeof *frame_index);
+    uint32_t *frame_index =
+        sg_xmalloc((p->n_frames + 1) * sizeof *frame_index);
     json_writer j;
     json_init(&j, out, false);
     json_begin_object(&j);
@@ -242,8 +243,8 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
             json_key(&j, "file");
             json_string(&j, f->file);
             json_key(&j, "line");
-            json_int(&j, p->frames[i].line ? p->frames[i].line
-                                           : f->first_line);
+            json_int(&j,
+                     p->frames[i].line ? p->frames[i].line : f->first_line);
         }
         json_end_object(&j);
     }
@@ -302,8 +303,8 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     double spu;
     int m = sg_writer_weight_metric(p, &spu);
     size_t nm = (size_t)p->n_metrics;
-    uint64_t *incl = sg_xmalloc((p->n_nodes ? p->n_nodes : 1) * nm *
-                                sizeof *incl);
+    uint64_t *incl =
+        sg_xmalloc((p->n_nodes ? p->n_nodes : 1) * nm * sizeof *incl);
     sg_profile_totals(p, incl);
     /* Units to microseconds; sample counts are drawn 1 unit = 1 us. */
     double us = spu > 0 ? spu * 1e6 : 1.0;
@@ -334,8 +335,7 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
             continue;
         /* Threads get their own small tids: an OS thread ident can be
          * reused by a later thread, which must stay a separate track. */
-        unsigned long long tid = rf->kind == SG_FUNC_THREAD ? ++n_threads
-                                                             : 0;
+        unsigned long long tid = rf->kind == SG_FUNC_THREAD ? ++n_threads : 0;
         if (rf->kind == SG_FUNC_THREAD) {
             json_begin_object(&j);
             json_key(&j, "name");
@@ -372,8 +372,8 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
                 json_key(&j, "name");
                 json_string(&j, f->name);
                 json_key(&j, "cat");
-                json_string(&j, f->kind == SG_FUNC_BUILTIN ? "builtin"
-                                                            : "python");
+                json_string(&j,
+                            f->kind == SG_FUNC_BUILTIN ? "builtin" : "python");
                 json_key(&j, "ph");
                 json_string(&j, "X");
                 json_key(&j, "ts");
@@ -421,8 +421,7 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
             double t = it.start;
             for (size_t i = top; i < top + nc; i++) {
                 stack[i].start = t;
-                t += (double)incl[(size_t)stack[i].node * nm + (size_t)m] *
-                     us;
+                t += (double)incl[(size_t)stack[i].node * nm + (size_t)m] * us;
             }
             top += nc;
         }

@@ -38,8 +38,9 @@ put_table(const sg_profile *p, sg_node_id root, const sg_sort_spec *spec,
     size_t rows = fs.n;
     sb_printf(out, "   Ordered by: %s\n", spec->description);
     if (o->limit > 0 && (size_t)o->limit < rows) {
-        sb_printf(out, "   List reduced from %zu to %d due to restriction "
-                       "<%d>\n",
+        sb_printf(out,
+                  "   List reduced from %zu to %d due to restriction "
+                  "<%d>\n",
                   rows, o->limit, o->limit);
         rows = (size_t)o->limit;
     }

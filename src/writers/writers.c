@@ -20,7 +20,8 @@ static const sg_writer w_pstats = {
     "cProfile's marshal file, for pstats, SnakeViz, gprof2dot", true,
     sg_write_pstats};
 static const sg_writer w_text = {
-    "text", ext_text, "cProfile's table; for samples, top functions and lines", false, sg_write_text};
+    "text", ext_text, "cProfile's table; for samples, top functions and lines",
+    false, sg_write_text};
 static const sg_writer w_flame = {
     "flamegraph", ext_flame,
     "interactive SVG flame graph (zoom, search, tooltips)", false,
@@ -40,13 +41,13 @@ static const sg_writer w_lprof = {
     "lprof", ext_lprof,
     "line_profiler's pickle (python -m line_profiler FILE)", true,
     sg_writer_lprof};
-static const sg_writer w_kernprof = {
-    "kernprof", ext_kernprof, "the table kernprof -l -v prints", false,
-    sg_writer_linetext};
+static const sg_writer w_kernprof = {"kernprof", ext_kernprof,
+                                     "the table kernprof -l -v prints", false,
+                                     sg_writer_linetext};
 
 static const sg_writer *const all_writers[] = {
-    &w_pstats, &w_text, &w_flame, &w_speedscope, &w_collapsed, &w_chrome,
-    &w_lprof, &w_kernprof, NULL,
+    &w_pstats, &w_text,  &w_flame,    &w_speedscope, &w_collapsed,
+    &w_chrome, &w_lprof, &w_kernprof, NULL,
 };
 
 const sg_writer *const *
@@ -135,8 +136,7 @@ sg_writer_frame_label(const sg_profile *p, sg_frame_id f, strbuf *sb)
     const sg_frame *fr = &p->frames[f];
     const sg_func *fn = &p->funcs[fr->func];
     sb_puts(sb, fn->name);
-    if (sg_func_is_synthetic(fn) || !fn->file[0] ||
-        strcmp(fn->file, "~") == 0)
+    if (sg_func_is_synthetic(fn) || !fn->file[0] || strcmp(fn->file, "~") == 0)
         return;
     int line = fr->line ? fr->line : fn->first_line;
     sb_printf(sb, " (%s:%d)", fn->file, line);

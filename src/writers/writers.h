@@ -25,10 +25,10 @@ typedef struct writer_opts {
 } writer_opts;
 
 typedef struct sg_writer {
-    const char *name;               /* the -f value */
-    const char *const *extensions;  /* NULL-terminated, e.g. "pstats" */
-    const char *description;        /* one line for --help */
-    bool binary;                    /* not for a terminal */
+    const char *name;              /* the -f value */
+    const char *const *extensions; /* NULL-terminated, e.g. "pstats" */
+    const char *description;       /* one line for --help */
+    bool binary;                   /* not for a terminal */
     /* Append the output to out. Returns 0, or -1 after sg_error(). */
     int (*write)(const sg_profile *p, const writer_opts *o, strbuf *out);
 } sg_writer;
@@ -60,14 +60,12 @@ int sg_write_flamegraph(const sg_profile *p, const writer_opts *o,
                         strbuf *out);
 int sg_write_speedscope(const sg_profile *p, const writer_opts *o,
                         strbuf *out);
-int sg_write_collapsed(const sg_profile *p, const writer_opts *o,
-                       strbuf *out);
+int sg_write_collapsed(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_write_chrometrace(const sg_profile *p, const writer_opts *o,
                          strbuf *out);
 /* The line profiler's formats (writers/lines.h). */
 int sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out);
-int sg_writer_linetext(const sg_profile *p, const writer_opts *o,
-                       strbuf *out);
+int sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out);
 
 /* Shared helpers for the stack writers. */
 /* The display name of a frame: "name (file:line)" as py-spy writes it. */

@@ -29,7 +29,8 @@ static int check_count;
         check_count++;                                                        \
         if (strcmp(a_, b_) != 0) {                                            \
             check_failures++;                                                 \
-            fprintf(stderr, "%s:%d: CHECK_STR failed:\n  got:  %s\n  want: %s\n", \
+            fprintf(stderr,                                                   \
+                    "%s:%d: CHECK_STR failed:\n  got:  %s\n  want: %s\n",     \
                     __FILE__, __LINE__, a_, b_);                              \
         }                                                                     \
     } while (0)
@@ -77,7 +78,8 @@ check_run(const char *name, const check_fn *tests, const char *const *names,
         memcpy(buf, names_, sizeof names_);                                   \
         char *save = NULL;                                                    \
         int k = 0;                                                            \
-        for (char *t = strtok_r(buf, ", \n", &save); t && k < (int)(sizeof fns / sizeof fns[0]); \
+        for (char *t = strtok_r(buf, ", \n", &save);                          \
+             t && k < (int)(sizeof fns / sizeof fns[0]);                      \
              t = strtok_r(NULL, ", \n", &save))                               \
             names[k++] = t;                                                   \
         return check_run(__FILE__, fns, names, k);                            \

@@ -93,8 +93,7 @@ test_units_like_timeit(void)
     CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.5, NULL), "1.5 sec");
     CHECK_STR(sg_fmt_timeit(b, sizeof b, 4e-10, NULL), "0.4 nsec");
     CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.0123, NULL), "12.3 msec");
-    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.0123,
-                            sg_time_unit_by_name("usec")),
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.0123, sg_time_unit_by_name("usec")),
               "1.23e+04 usec");
     CHECK(sg_time_unit_by_name("psec") == NULL);
     CHECK_STR(sg_fmt_duration(b, sizeof b, 0.1012), "101.2 ms");

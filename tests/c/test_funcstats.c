@@ -79,9 +79,8 @@ test_mutual_recursion_and_threads(void)
     sg_profile *p = sg_profile_new(2, metrics);
     sg_func_id a = sg_profile_func(p, SG_FUNC_PYTHON, "a", "/x.py", 1, 0);
     sg_func_id b = sg_profile_func(p, SG_FUNC_PYTHON, "b", "/x.py", 4, 0);
-    sg_func_id len = sg_profile_func(p, SG_FUNC_BUILTIN,
-                                     "<built-in method builtins.len>", "~",
-                                     0, 0);
+    sg_func_id len = sg_profile_func(
+        p, SG_FUNC_BUILTIN, "<built-in method builtins.len>", "~", 0, 0);
     /* Thread 1: a -> b -> a -> b -> len; thread 2: a -> len. */
     sg_node_id t1 = sg_profile_thread_root(p, SG_ROOT_NODE, 1, "T1");
     sg_node_id t2 = sg_profile_thread_root(p, SG_ROOT_NODE, 2, "T2");
@@ -178,15 +177,16 @@ test_sort_keys(void)
     CHECK(sg_sort_parse("nfl", &s, &err) == 0 && s.n_fields == 3);
     CHECK(sg_sort_parse("cum", &s, &err) < 0);
     CHECK(strstr(sb_str(&err), "unknown sort key 'cum'") != NULL);
-    CHECK(strstr(sb_str(&err), "cumulative") && strstr(sb_str(&err), "pcalls"));
+    CHECK(strstr(sb_str(&err), "cumulative") &&
+          strstr(sb_str(&err), "pcalls"));
     sb_free(&err);
 
     /* Ordering: cumulative descending, ties in index order. */
     sg_profile *p = sg_profile_new(2, metrics);
     sg_func_id a = sg_profile_func(p, SG_FUNC_PYTHON, "a", "/x.py", 1, 0);
     sg_func_id b = sg_profile_func(p, SG_FUNC_PYTHON, "b", "/x.py", 9, 0);
-    sg_func_id c = sg_profile_func(p, SG_FUNC_BUILTIN, "<built-in method x>",
-                                   "~", 0, 0);
+    sg_func_id c =
+        sg_profile_func(p, SG_FUNC_BUILTIN, "<built-in method x>", "~", 0, 0);
     sg_node_id n = add(p, SG_ROOT_NODE, a, 1, 1);
     add(p, n, b, 1, 5);
     add(p, n, c, 1, 7);

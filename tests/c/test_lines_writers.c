@@ -18,28 +18,27 @@ block_end(const char *src, int first)
 static void
 test_block_end(void)
 {
-    const char *src =
-        "import x\n"                       /* 1 */
-        "@deco(1,\n"                       /* 2 */
-        "      2)\n"                       /* 3 */
-        "@profile\n"                       /* 4 */
-        "def f(a,\n"                       /* 5 */
-        "      b):\n"                      /* 6 */
-        "    '''doc\n"                     /* 7 */
-        "not indented\n"                   /* 8 */
-        "'''\n"                            /* 9 */
-        "    # comment\n"                  /* 10 */
-        "\n"                               /* 11 */
-        "    return (a +\n"                /* 12 */
-        "  b)\n"                           /* 13 */
-        "    # trailing comment\n"         /* 14 */
-        "\n"                               /* 15 */
-        "def g(): return 1\n"              /* 16 */
-        "class C:\n"                       /* 17 */
-        "    def m(self):\n"               /* 18 */
-        "        s = \"a#b\" \\\n"         /* 19 */
-        "            'c'\n"                /* 20 */
-        "    def n(self): pass\n";         /* 21 */
+    const char *src = "import x\n"               /* 1 */
+                      "@deco(1,\n"               /* 2 */
+                      "      2)\n"               /* 3 */
+                      "@profile\n"               /* 4 */
+                      "def f(a,\n"               /* 5 */
+                      "      b):\n"              /* 6 */
+                      "    '''doc\n"             /* 7 */
+                      "not indented\n"           /* 8 */
+                      "'''\n"                    /* 9 */
+                      "    # comment\n"          /* 10 */
+                      "\n"                       /* 11 */
+                      "    return (a +\n"        /* 12 */
+                      "  b)\n"                   /* 13 */
+                      "    # trailing comment\n" /* 14 */
+                      "\n"                       /* 15 */
+                      "def g(): return 1\n"      /* 16 */
+                      "class C:\n"               /* 17 */
+                      "    def m(self):\n"       /* 18 */
+                      "        s = \"a#b\" \\\n" /* 19 */
+                      "            'c'\n"        /* 20 */
+                      "    def n(self): pass\n"; /* 21 */
     CHECK(block_end(src, 2) == 13);
     CHECK(block_end(src, 16) == 16);
     CHECK(block_end(src, 18) == 20);
@@ -89,7 +88,8 @@ test_linetext(void)
     strbuf sb = STRBUF_INIT;
     sg_write_linetext(&sb, p, 0, 1e-6);
     strbuf want = STRBUF_INIT;
-    sb_printf(&want,
+    sb_printf(
+        &want,
         "Timer unit: 1e-06 s\n\n"
         "Total time: 3.00558 s\n"
         "File: %s\n"
@@ -111,7 +111,8 @@ test_linetext(void)
         "==============================================================\n"
         "     9                                           def never():\n"
         "    10                                               pass\n"
-        "\n", path, path);
+        "\n",
+        path, path);
     CHECK_STR(sb_str(&sb), sb_str(&want));
     unlink(path);
 
@@ -140,8 +141,7 @@ test_lprof(void)
     /* (4, 3, 11722): BININT1 4, BININT1 3, BININT2 11722, TUPLE3 */
     CHECK(memmem(sb.data, sb.len, "K\x04K\x03M\xca\x2d\x87", 8) != NULL);
     /* 3e9 ns: LONG1 with 5 bytes (top bit of 4 bytes is set) */
-    CHECK(memmem(sb.data, sb.len, "\x8a\x05\x00\x5e\xd0\xb2\x00", 7) !=
-          NULL);
+    CHECK(memmem(sb.data, sb.len, "\x8a\x05\x00\x5e\xd0\xb2\x00", 7) != NULL);
     /* the key uses the plain name, as co_name */
     CHECK(memmem(sb.data, sb.len, "\x8c\x04work\x87", 7) != NULL);
     /* unit 1e-9 as a big-endian double */

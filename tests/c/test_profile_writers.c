@@ -13,9 +13,8 @@ small_profile(const char *evil)
     sg_profile *p = sg_profile_new(2, metrics);
     sg_func_id m = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/d/m.py", 3, 0);
     sg_func_id e = sg_profile_func(p, SG_FUNC_PYTHON, evil, "/d/a&b.py", 7, 0);
-    sg_func_id l = sg_profile_func(p, SG_FUNC_BUILTIN,
-                                   "<built-in method builtins.len>", "~", 0,
-                                   0);
+    sg_func_id l = sg_profile_func(
+        p, SG_FUNC_BUILTIN, "<built-in method builtins.len>", "~", 0, 0);
     sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 42, "MainThread");
     sg_node_id nm = sg_profile_child(p, t, sg_profile_frame(p, m, 0));
     p->nodes[nm].self[0] = 2000000;
@@ -66,7 +65,8 @@ test_pstats_bytes(void)
     /* One function, called 2**40 times: the big-int form. */
     sg_profile *p = sg_profile_new(2, metrics);
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "x.py", 1, 0);
-    sg_node_id n = sg_profile_child(p, SG_ROOT_NODE, sg_profile_frame(p, f, 0));
+    sg_node_id n =
+        sg_profile_child(p, SG_ROOT_NODE, sg_profile_frame(p, f, 0));
     p->nodes[n].self[1] = 1ull << 40;
     strbuf sb = STRBUF_INIT;
     writer_opts o = {0};
@@ -120,11 +120,10 @@ test_collapsed(void)
     strbuf sb = STRBUF_INIT;
     writer_opts o = {0};
     CHECK(sg_write_collapsed(p, &o, &sb) == 0);
-    CHECK_STR(sb_str(&sb),
-              "main (/d/m.py:3) 2000000\n"
-              "main (/d/m.py:3);a:b (/d/a&b.py:7) 6000000\n"
-              "main (/d/m.py:3);a:b (/d/a&b.py:7);"
-              "<built-in method builtins.len> 1000000\n");
+    CHECK_STR(sb_str(&sb), "main (/d/m.py:3) 2000000\n"
+                           "main (/d/m.py:3);a:b (/d/a&b.py:7) 6000000\n"
+                           "main (/d/m.py:3);a:b (/d/a&b.py:7);"
+                           "<built-in method builtins.len> 1000000\n");
     sb_clear(&sb);
     o.per_thread = true;
     CHECK(sg_write_collapsed(p, &o, &sb) == 0);
@@ -188,9 +187,9 @@ test_sampled_profile_through_every_writer(void)
     sg_profile_add_stack(p, t, st, 2, 0, 70);
     sg_profile_add_stack(p, t, st, 1, 0, 30);
     writer_opts o = {0};
-    static const char *const mine[] = {"pstats", "text", "flamegraph",
-                                       "speedscope", "collapsed",
-                                       "chrometrace"};
+    static const char *const mine[] = {"pstats",     "text",
+                                       "flamegraph", "speedscope",
+                                       "collapsed",  "chrometrace"};
     for (size_t i = 0; i < sizeof mine / sizeof *mine; i++) {
         strbuf sb = STRBUF_INIT;
         CHECK(sg_writer_by_name(mine[i])->write(p, &o, &sb) == 0);
@@ -199,15 +198,18 @@ test_sampled_profile_through_every_writer(void)
     }
     strbuf sb = STRBUF_INIT;
     CHECK(sg_write_collapsed(p, &o, &sb) == 0);
-    CHECK_STR(sb_str(&sb), "main (/m.py:3) 30\nmain (/m.py:3);hot (/m.py:11) 70\n");
+    CHECK_STR(sb_str(&sb),
+              "main (/m.py:3) 30\nmain (/m.py:3);hot (/m.py:11) 70\n");
     sb_clear(&sb);
     o.sort = "tottime";
     CHECK(sg_write_text(p, &o, &sb) == 0);
     /* Sampled data has no call counts: the text format is the sample
      * report (issue 4): 70 samples of 10 ms in hot, 100 in main
      * cumulatively, and the lines they ran. */
-    CHECK(strncmp(sb_str(&sb), "100 samples at 10 ms intervals (1.000 s "
-                               "sampled)\n", 47) == 0);
+    CHECK(strncmp(sb_str(&sb),
+                  "100 samples at 10 ms intervals (1.000 s "
+                  "sampled)\n",
+                  47) == 0);
     CHECK(strstr(sb_str(&sb), "   70.0%     70   70.0%     70  hot "
                               "(/m.py:9)\n") != NULL);
     CHECK(strstr(sb_str(&sb), "   30.0%     30  100.0%    100  main "
@@ -243,5 +245,6 @@ test_empty_profile_through_every_writer(void)
 }
 
 TESTS(test_empty_profile_through_every_writer,
-      test_sampled_profile_through_every_writer, test_registry, test_pstats_bytes, test_text_table, test_collapsed,
+      test_sampled_profile_through_every_writer, test_registry,
+      test_pstats_bytes, test_text_table, test_collapsed,
       test_flamegraph_escapes, test_speedscope_and_chrome)

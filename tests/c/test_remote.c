@@ -50,12 +50,12 @@ test_locations(void)
 {
     /* 3.11+: one entry of each form. */
     const uint8_t t[] = {
-        0x80 | 13 << 3 | 0, 0x00,             /* no column, +0, 1 unit */
-        0x80 | 11 << 3 | 1, 3, 9,             /* one-line, +1, 2 units */
-        0x80 | 14 << 3 | 0, 0x03, 0, 1, 2,    /* long, -1, 1 unit */
-        0x80 | 15 << 3 | 0,                   /* no location, 1 unit */
-        0x80 | 0 << 3 | 0, 5,                 /* short, +0, 1 unit */
-        0x80 | 13 << 3 | 2, 0x0a,             /* no column, +5, 3 units */
+        0x80 | 13 << 3 | 0, 0x00,          /* no column, +0, 1 unit */
+        0x80 | 11 << 3 | 1, 3,    9,       /* one-line, +1, 2 units */
+        0x80 | 14 << 3 | 0, 0x03, 0, 1, 2, /* long, -1, 1 unit */
+        0x80 | 15 << 3 | 0,                /* no location, 1 unit */
+        0x80 | 0 << 3 | 0,  5,             /* short, +0, 1 unit */
+        0x80 | 13 << 3 | 2, 0x0a,          /* no column, +5, 3 units */
     };
     CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 0) == 10);
     CHECK(lt_line(LT_LOCATIONS, t, sizeof t, 10, 2) == 11);
@@ -86,7 +86,8 @@ test_pystr(void)
     strbuf sb = STRBUF_INIT;
     const uint8_t latin1[] = {'g', 'r', 0xfc, 0xdf, 'e'};
     pystr_to_utf8(&sb, latin1, 5, 1);
-    CHECK_STR(sb_str(&sb), "gr\xc3\xbc\xc3\x9f" "e");
+    CHECK_STR(sb_str(&sb), "gr\xc3\xbc\xc3\x9f"
+                           "e");
     sb_clear(&sb);
     const uint16_t ucs2[] = {0x51fd, 0x6570, 0xd800};
     pystr_to_utf8(&sb, ucs2, 3, 2);
@@ -94,7 +95,8 @@ test_pystr(void)
     sb_clear(&sb);
     const uint32_t ucs4[] = {0x20000, 'a', 0x110000};
     pystr_to_utf8(&sb, ucs4, 3, 4);
-    CHECK_STR(sb_str(&sb), "\xf0\xa0\x80\x80" "a\xef\xbf\xbd");
+    CHECK_STR(sb_str(&sb), "\xf0\xa0\x80\x80"
+                           "a\xef\xbf\xbd");
     sb_free(&sb);
 }
 
@@ -138,7 +140,10 @@ static size_t
 tiny_elf(uint8_t *img, size_t cap, const char *rodata, size_t rolen)
 {
     memset(img, 0, cap);
-    memcpy(img, "\x7f" "ELF\x02\x01\x01", 7);
+    memcpy(img,
+           "\x7f"
+           "ELF\x02\x01\x01",
+           7);
     img[16] = 3;  /* ET_DYN */
     img[18] = 62; /* EM_X86_64 */
     const char shstr[] = "\0.rodata\0.shstrtab";
@@ -172,7 +177,8 @@ test_elf_version_strings(void)
     uint8_t img[1024];
     char v[32];
     elf_image e;
-    static const char ro1[] = "x\0/build/Python-3.10.13\0" "13.10.5\0";
+    static const char ro1[] = "x\0/build/Python-3.10.13\0"
+                              "13.10.5\0";
     size_t n = tiny_elf(img, sizeof img, ro1, sizeof ro1);
     CHECK(elf_parse(&e, img, n) == 0);
     CHECK(elf_find_string(&e, ".rodata", "3.10.", v, sizeof v));
@@ -182,7 +188,8 @@ test_elf_version_strings(void)
     CHECK(elf_parse(&e, img, n) == 0);
     CHECK(elf_find_string(&e, ".rodata", "3.10.", v, sizeof v));
     CHECK_STR(v, "3.10.0rc2");
-    static const char ro3[] = "3.9.x\0" "3.9.\0";
+    static const char ro3[] = "3.9.x\0"
+                              "3.9.\0";
     n = tiny_elf(img, sizeof img, ro3, sizeof ro3);
     CHECK(elf_parse(&e, img, n) == 0);
     CHECK(!elf_find_string(&e, ".rodata", "3.9.", v, sizeof v));
@@ -246,7 +253,10 @@ test_elf_self(void)
     for (int round = 0; round < 500; round++) {
         for (size_t i = 0; i < sizeof junk; i++)
             junk[i] = (uint8_t)rand();
-        memcpy(junk, "\x7f" "ELF\x02\x01", 6);
+        memcpy(junk,
+               "\x7f"
+               "ELF\x02\x01",
+               6);
         junk[18] = 62;
         junk[19] = 0;
         poke(junk, sizeof junk);
@@ -389,8 +399,7 @@ test_reads_self(void)
     CHECK(pm_maps_load(getpid(), &pm.maps) == 0 && pm.maps.n > 0);
     static uint64_t a = 0x1122334455667788ull, b = 42;
     uint64_t x = 0, y = 0, z = 0;
-    CHECK(pm_read(&pm, (uint64_t)(uintptr_t)&a, &x, 8) == 0 &&
-          x == a);
+    CHECK(pm_read(&pm, (uint64_t)(uintptr_t)&a, &x, 8) == 0 && x == a);
     CHECK(pm_read(&pm, 8, &x, 8) == -1);
     pm_iov v[3] = {
         {(uint64_t)(uintptr_t)&a, &x, 8, false},

@@ -63,8 +63,8 @@ main(int argc, char **argv)
         for (long r = 0; r < rounds; r++) {
             memcpy(mut, buf, got);
             for (int k = 0; k < 8; k++)
-                mut[(size_t)rand() % (r % 3 ? 4096 < got ? 4096 : got
-                                            : got)] = (uint8_t)rand();
+                mut[(size_t)rand() % (r % 3 ? 4096 < got ? 4096 : got : got)] =
+                    (uint8_t)rand();
             LLVMFuzzerTestOneInput(mut, (size_t)rand() % (got + 1));
             LLVMFuzzerTestOneInput(mut, got);
         }
