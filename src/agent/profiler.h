@@ -27,6 +27,7 @@
 #ifndef SG_AGENT_PROFILER_H
 #define SG_AGENT_PROFILER_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -158,6 +159,20 @@ prof_thread_get(profiler *P)
     return prof_thread_slow(P);
 }
 
+/* Push a call of node child (function key) at time now; there is room. */
+static inline void
+prof_push(profiler *P, prof_thread *t, uint32_t child, const void *key,
+          uint64_t now)
+{
+    assert(t->depth < t->cap);
+    prof_frame *f = &t->stack[t->depth++];
+    f->node = child;
+    f->key = key;
+    f->start = now;
+    f->child = 0;
+    P->nodes[child].calls++;
+}
+
 /* Enter function `key`; obj describes it the first time it is seen (the
  * code object, or the C callable). */
 static inline void
@@ -179,12 +194,7 @@ prof_enter(profiler *P, prof_thread *t, const void *key, PyObject *obj,
     }
     if (t->depth == t->cap)
         prof_grow_stack(t);
-    prof_frame *f = &t->stack[t->depth++];
-    f->node = child;
-    f->key = key;
-    f->start = now;
-    f->child = 0;
-    P->nodes[child].calls++;
+    prof_push(P, t, child, key, now);
     if (t->name_tries > 0 && t->depth > 2)
         prof_try_name(t);
 }
@@ -236,13 +246,7 @@ prof_enter_fast(profiler *P, const void *key, uint64_t now)
     prof_node *pn = &P->nodes[t->stack[t->depth - 1].node];
     if (pn->cache_key != key)
         return false;
-    uint32_t child = pn->cache_child;
-    prof_frame *f = &t->stack[t->depth++];
-    f->node = child;
-    f->key = key;
-    f->start = now;
-    f->child = 0;
-    P->nodes[child].calls++;
+    prof_push(P, t, pn->cache_child, key, now);
     return true;
 }
 
