@@ -6,8 +6,17 @@
 
 #include <stdbool.h>
 
+/* Lines are summed in 64 bits: a garbage table (or first line) from a torn
+ * read would overflow 32 (undefined behaviour; found by the fuzzer). A sum
+ * outside int32 is no line. */
 static int32_t
-lnotab(const uint8_t *tab, size_t n, int32_t line, int64_t addrq)
+line_or_none(int64_t line)
+{
+    return line < INT32_MIN || line > INT32_MAX ? -1 : (int32_t)line;
+}
+
+static int32_t
+lnotab(const uint8_t *tab, size_t n, int64_t line, int64_t addrq)
 {
     int64_t addr = 0;
     for (size_t i = 0; i + 1 < n; i += 2) {
@@ -16,11 +25,11 @@ lnotab(const uint8_t *tab, size_t n, int32_t line, int64_t addrq)
             break;
         line += (int8_t)tab[i + 1];
     }
-    return line;
+    return line_or_none(line);
 }
 
 static int32_t
-linetable310(const uint8_t *tab, size_t n, int32_t line, int64_t addrq)
+linetable310(const uint8_t *tab, size_t n, int64_t line, int64_t addrq)
 {
     int64_t end = 0;
     for (size_t i = 0; i + 1 < n; i += 2) {
@@ -30,7 +39,7 @@ linetable310(const uint8_t *tab, size_t n, int32_t line, int64_t addrq)
         if (ld != -128)
             line += ld;
         if (start <= addrq && addrq < end)
-            return ld == -128 ? -1 : line;
+            return ld == -128 ? -1 : line_or_none(line);
     }
     return -1;
 }
@@ -65,7 +74,7 @@ svarint(const uint8_t *tab, size_t n, size_t *i, int32_t *out)
 }
 
 static int32_t
-locations(const uint8_t *tab, size_t n, int32_t line, int64_t addrq)
+locations(const uint8_t *tab, size_t n, int64_t line, int64_t addrq)
 {
     int64_t addr = 0;
     size_t i = 0;
@@ -94,7 +103,7 @@ locations(const uint8_t *tab, size_t n, int32_t line, int64_t addrq)
         }
         line += delta;
         if (addr <= addrq && addrq < end)
-            return code == 15 ? -1 : line;
+            return code == 15 ? -1 : line_or_none(line);
         addr = end;
     }
     return -1;

@@ -80,6 +80,26 @@ test_locations(void)
     CHECK(lt_line(LT_LOCATIONS, t, 1, 10, 0) == -1); /* cut mid-entry */
 }
 
+/* Regression (found by tests/fuzz/fuzz_linetable.c): a garbage first line
+ * plus garbage deltas overflowed int32, undefined behaviour. Such sums are
+ * no line now, in every format. */
+static void
+test_linetable_sums_do_not_overflow(void)
+{
+    const uint8_t down[] = {2, 0x80, 2, 0x80}; /* lnotab: -128 twice */
+    CHECK(lt_line(LT_LNOTAB, down, sizeof down, INT32_MIN + 1, 2) == -1);
+    CHECK(lt_line(LT_LNOTAB, down, sizeof down, INT32_MIN + 300, 2) ==
+          INT32_MIN + 172);
+    const uint8_t up[] = {2, 0x7f, 2, 0x7f}; /* 3.10: +127 twice */
+    CHECK(lt_line(LT_LINETABLE310, up, sizeof up, INT32_MAX - 100, 2) == -1);
+    /* 3.11+: a long form entry (code 14) with line delta +2^30 (svarint
+     * 2^31: six-bit groups, low bit = sign), twice. */
+    const uint8_t loc[] = {0xf0, 0x40, 0x40, 0x40, 0x40, 0x40, 0x02, 0, 0, 0,
+                           0xf0, 0x40, 0x40, 0x40, 0x40, 0x40, 0x02, 0, 0, 0};
+    CHECK(lt_line(LT_LOCATIONS, loc, sizeof loc, 1, 0) == (1 << 30) + 1);
+    CHECK(lt_line(LT_LOCATIONS, loc, sizeof loc, INT32_MAX - 5, 2) == -1);
+}
+
 static void
 test_pystr(void)
 {
@@ -444,4 +464,5 @@ test_cache_rejects_wrapping_addresses(void)
 
 TESTS(test_lnotab, test_linetable310, test_locations, test_pystr,
       test_elf_version_strings, test_elf_self, test_layouts, test_maps,
-      test_reads_self, test_cache_rejects_wrapping_addresses)
+      test_reads_self, test_cache_rejects_wrapping_addresses,
+      test_linetable_sums_do_not_overflow)

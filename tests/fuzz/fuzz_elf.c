@@ -2,19 +2,14 @@
  * finds in a target's mappings.
  *
  * With clang: tests/fuzz/run.sh builds it with -fsanitize=fuzzer,address
- * and runs libFuzzer. Without clang, the same file builds with a plain
- * main() (SG_FUZZ_MAIN) that feeds each file named on the command line,
- * plus random mutations of it, to the same entry point.
+ * and runs libFuzzer. Without clang, and in the test suite, it is linked
+ * with driver.c instead, which feeds it seed files and mutations of them.
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
+#include "fuzz.h"
 #include "remote/elf.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -31,47 +26,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)elf_find_string(&img, ".rodata", "3.10.", v, sizeof v);
     return 0;
 }
-
-#ifdef SG_FUZZ_MAIN
-int
-main(int argc, char **argv)
-{
-    long rounds = getenv("FUZZ_ROUNDS") ? atol(getenv("FUZZ_ROUNDS")) : 2000;
-    srand(1);
-    for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        if (n <= 0) {
-            fclose(f);
-            continue;
-        }
-        uint8_t *buf = malloc((size_t)n), *mut = malloc((size_t)n);
-        if (!buf || !mut)
-            return 1;
-        size_t got = fread(buf, 1, (size_t)n, f);
-        fclose(f);
-        if (got == 0) {
-            free(buf);
-            free(mut);
-            continue;
-        }
-        LLVMFuzzerTestOneInput(buf, got);
-        for (long r = 0; r < rounds; r++) {
-            memcpy(mut, buf, got);
-            for (int k = 0; k < 8; k++)
-                mut[(size_t)rand() % (r % 3 ? 4096 < got ? 4096 : got : got)] =
-                    (uint8_t)rand();
-            LLVMFuzzerTestOneInput(mut, (size_t)rand() % (got + 1));
-            LLVMFuzzerTestOneInput(mut, got);
-        }
-        free(buf);
-        free(mut);
-        printf("%s: %ld rounds\n", argv[i], rounds);
-    }
-    return 0;
-}
-#endif

@@ -1,40 +1,77 @@
 #!/bin/sh
-# Fuzz the remote reader's ELF parser.
-#   tests/fuzz/run.sh [SECONDS]     (default 60)
-# With clang: libFuzzer + ASan/UBSan, seeded with real libpython and
-# executable images. Without clang: the plain-main driver under gcc's ASan.
+# Fuzz the parsers that read untrusted bytes.
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]   (default 60 s each; targets:
+#                                              elf linetable pystr)
+# With clang: libFuzzer + ASan/UBSan, each target with its own corpus under
+# $FUZZ_OUT (default /tmp/spyglass-fuzz). Without clang: the plain driver
+# (driver.c) under gcc's ASan/UBSan over the corpus. The test suite runs the
+# driver briefly on every target (tests/test_fuzz.py).
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
+[ $# -gt 0 ] && shift
+targets=${*:-elf linetable pystr}
 out=${FUZZ_OUT:-/tmp/spyglass-fuzz}
-mkdir -p "$out/corpus" "$out/work"
-for f in $(ls "$(pyenv root 2>/dev/null)"/versions/3.*/lib/libpython3.*.so.1.0 2>/dev/null) /usr/bin/python3.11; do
-    [ -f "$f" ] && [ ! -e "$out/corpus/$(basename "$f")" ] && cp "$f" "$out/corpus/"
-done
-# Small seeds that keep their section tables within -max_len: images that
-# look like libpython to the reader (_PyRuntime in a .PyRuntime section,
-# Py_Version, a PY_VERSION string), shared and executable, plain and
-# stripped.
-cat > "$out/seed.c" <<'SEED'
+
+deps() {
+    case $1 in
+    elf) echo "$root/src/remote/elf.c" ;;
+    linetable) echo "$root/src/remote/linetable.c" ;;
+    pystr) echo "$root/src/remote/pystr.c $root/src/common/strbuf.c $root/src/common/err.c" ;;
+    *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
+    esac
+}
+
+seed() {
+    corpus=$1
+    case $2 in
+    elf)
+        # Real images, and small ones that look like libpython to the
+        # reader (_PyRuntime in a .PyRuntime section, Py_Version, a
+        # PY_VERSION string), shared and executable, plain and stripped.
+        for f in $(ls "$(pyenv root 2>/dev/null)"/versions/3.*/lib/libpython3.*.so.1.0 2>/dev/null); do
+            [ -e "$corpus/$(basename "$f")" ] || cp "$f" "$corpus/"
+        done
+        if [ ! -e "$corpus/seed.so" ]; then
+            cat > "$out/seed.c" <<'SEED'
 __attribute__((section(".PyRuntime"))) char _PyRuntime[672];
 const unsigned Py_Version = 0x030c01f0;
 const char *version_string = "3.10.13";
 int main(void) { return _PyRuntime[0] + (int)Py_Version; }
 SEED
-if [ ! -e "$out/corpus/seed.so" ]; then
-    gcc -shared -fPIC -o "$out/corpus/seed.so" "$out/seed.c"
-    gcc -no-pie -o "$out/corpus/seed-exe" "$out/seed.c"
-    strip -o "$out/corpus/seed-stripped.so" "$out/corpus/seed.so"
-fi
-src="$here/fuzz_elf.c $root/src/remote/elf.c"
-if command -v clang >/dev/null; then
-    clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-        -I"$root/src" $src -o "$out/fuzz_elf"
-    "$out/fuzz_elf" -max_total_time="$secs" -max_len=262144 \
-        -rss_limit_mb=4096 "$out/work" "$out/corpus" 2>&1 | tail -15
-else
-    gcc -g -O1 -fsanitize=address,undefined -DSG_FUZZ_MAIN -D_GNU_SOURCE \
-        -I"$root/src" $src -o "$out/fuzz_elf"
-    "$out/fuzz_elf" "$out"/corpus/*
-fi
+            gcc -shared -fPIC -o "$corpus/seed.so" "$out/seed.c"
+            gcc -no-pie -o "$corpus/seed-exe" "$out/seed.c"
+            strip -o "$corpus/seed-stripped.so" "$corpus/seed.so"
+        fi ;;
+    linetable)
+        # format byte, first line (LE), then a table of that format.
+        printf '\000\001\000\000\000\006\001\004\002\010\375' > "$corpus/lnotab"
+        printf '\002\001\000\000\000\360\003\001\002\003\200\001\001' > "$corpus/loc" ;;
+    pystr)
+        printf '\000caf\351' > "$corpus/latin1"
+        printf '\001\254\040\000\330' > "$corpus/ucs2"
+        printf '\002\000\366\001\000\377\377\021\000' > "$corpus/ucs4" ;;
+    esac
+}
+
+for t in $targets; do
+    src="$here/fuzz_$t.c $(deps "$t")"
+    corpus="$out/$t/corpus"
+    mkdir -p "$corpus" "$out/$t/work"
+    seed "$corpus" "$t"
+    echo "== $t"
+    if command -v clang >/dev/null; then
+        # shellcheck disable=SC2086
+        clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+            -I"$root/src" -I"$here" $src -o "$out/fuzz_$t"
+        "$out/fuzz_$t" -max_total_time="$secs" -max_len=262144 \
+            -rss_limit_mb=4096 "$out/$t/work" "$corpus" 2>&1 | tail -5
+    else
+        # shellcheck disable=SC2086
+        gcc -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -D_GNU_SOURCE -I"$root/src" -I"$here" $src "$here/driver.c" \
+            -o "$out/fuzz_$t"
+        FUZZ_ROUNDS=${FUZZ_ROUNDS:-20000} "$out/fuzz_$t" "$corpus"/*
+    fi
+done
