@@ -43,12 +43,7 @@ def build(name, out):
 
 
 def elf_seeds(d):
-    src = d / "seed.c"
-    src.write_text(
-        '__attribute__((section(".PyRuntime"))) char _PyRuntime[672];\n'
-        "const unsigned Py_Version = 0x030c01f0;\n"
-        'const char *version_string = "3.10.13";\n'
-        "int main(void) { return _PyRuntime[0] + (int)Py_Version; }\n")
+    src = FUZZ / "elf_seed.c"
     subprocess.run(["cc", "-shared", "-fPIC", "-o", d / "seed.so", src],
                    check=True)
     subprocess.run(["cc", "-no-pie", "-o", d / "seed-exe", src], check=True)

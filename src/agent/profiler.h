@@ -173,32 +173,6 @@ prof_push(profiler *P, prof_thread *t, uint32_t child, const void *key,
     P->nodes[child].calls++;
 }
 
-/* Enter function `key`; obj describes it the first time it is seen (the
- * code object, or the C callable). */
-static inline void
-prof_enter(profiler *P, prof_thread *t, const void *key, PyObject *obj,
-           prof_kind kind, uint64_t now)
-{
-    uint32_t parent = t->stack[t->depth - 1].node;
-    prof_node *pn = &P->nodes[parent];
-    uint32_t child;
-    if (pn->cache_key == key) {
-        child = pn->cache_child;
-    } else {
-        child = prof_child_slow(P, parent, key, obj, kind);
-        if (child == UINT32_MAX)
-            return;
-        pn = &P->nodes[parent]; /* the table may have moved */
-        pn->cache_key = key;
-        pn->cache_child = child;
-    }
-    if (t->depth == t->cap)
-        prof_grow_stack(t);
-    prof_push(P, t, child, key, now);
-    if (t->name_tries > 0 && t->depth > 2)
-        prof_try_name(t);
-}
-
 static inline void
 prof_pop(profiler *P, prof_thread *t, uint64_t now)
 {
@@ -206,28 +180,6 @@ prof_pop(profiler *P, prof_thread *t, uint64_t now)
     uint64_t dt = now > f->start ? now - f->start : 0;
     P->nodes[f->node].ticks += dt > f->child ? dt - f->child : 0;
     t->stack[t->depth - 1].child += dt;
-}
-
-/* Leave function `key`. A return that does not match the top of the stack
- * belongs to a frame entered before profiling began (ignored), or follows
- * events the interpreter did not report; then the frames above the match
- * are closed too, so that the stack never drifts. */
-static inline void
-prof_leave(profiler *P, prof_thread *t, const void *key, uint64_t now)
-{
-    if (t->depth <= 1)
-        return;
-    if (t->stack[t->depth - 1].key == key) {
-        prof_pop(P, t, now);
-        return;
-    }
-    for (size_t i = t->depth - 1; i >= 1; i--) {
-        if (t->stack[i].key == key) {
-            prof_unwind_to(P, t, i + 1, now);
-            prof_pop(P, t, now);
-            return;
-        }
-    }
 }
 
 /* The callbacks' fast paths: the common event (thread cached, child cached
@@ -261,7 +213,9 @@ prof_leave_fast(profiler *P, const void *key, uint64_t now)
     return true;
 }
 
-/* The general paths, out of line (profiler_core.c). */
+/* The general paths, out of line (profiler_core.c): enter function key
+ * (obj describes it the first time it is seen: the code object, or the C
+ * callable); leave it, closing any frames above it. */
 void prof_event_enter(profiler *P, const void *key, PyObject *obj,
                       prof_kind kind, uint64_t now);
 void prof_event_leave(profiler *P, const void *key, uint64_t now);

@@ -159,17 +159,15 @@ prof_eval_frame(PyThreadState *tstate, struct _PyInterpreterFrame *frame,
         prof_frame_is_fresh(frame))
         return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
     uint64_t epoch = P->epoch;
-    prof_thread *t = prof_thread_get(P);
-    if (t)
-        prof_enter(P, t, code, code, PROF_PYTHON, now);
+    if (!prof_enter_fast(P, code, now))
+        prof_event_enter(P, code, code, PROF_PYTHON, now);
     PyObject *r = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
     /* The profiler may have been disabled (or replaced) meanwhile. */
     P = prof_active;
     if (P && P->epoch == epoch) {
         now = prof_ticks();
-        t = prof_thread_get(P);
-        if (t)
-            prof_leave(P, t, code, now);
+        if (!prof_leave_fast(P, code, now))
+            prof_event_leave(P, code, now);
     }
     return r;
 }

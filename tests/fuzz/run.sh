@@ -27,21 +27,13 @@ seed() {
     corpus=$1
     case $2 in
     elf)
-        # Real images, and small ones that look like libpython to the
-        # reader (_PyRuntime in a .PyRuntime section, Py_Version, a
-        # PY_VERSION string), shared and executable, plain and stripped.
+        # Real images, and the small ones of elf_seed.c.
         for f in $(ls "$(pyenv root 2>/dev/null)"/versions/3.*/lib/libpython3.*.so.1.0 2>/dev/null); do
             [ -e "$corpus/$(basename "$f")" ] || cp "$f" "$corpus/"
         done
         if [ ! -e "$corpus/seed.so" ]; then
-            cat > "$out/seed.c" <<'SEED'
-__attribute__((section(".PyRuntime"))) char _PyRuntime[672];
-const unsigned Py_Version = 0x030c01f0;
-const char *version_string = "3.10.13";
-int main(void) { return _PyRuntime[0] + (int)Py_Version; }
-SEED
-            gcc -shared -fPIC -o "$corpus/seed.so" "$out/seed.c"
-            gcc -no-pie -o "$corpus/seed-exe" "$out/seed.c"
+            gcc -shared -fPIC -o "$corpus/seed.so" "$here/elf_seed.c"
+            gcc -no-pie -o "$corpus/seed-exe" "$here/elf_seed.c"
             strip -o "$corpus/seed-stripped.so" "$corpus/seed.so"
         fi ;;
     linetable)
