@@ -49,7 +49,13 @@ def elf_seeds(d):
     subprocess.run(["cc", "-no-pie", "-o", d / "seed-exe", src], check=True)
     subprocess.run(["strip", "-o", d / "seed-stripped.so", d / "seed.so"],
                    check=True)
-    return [d / "seed.so", d / "seed-exe", d / "seed-stripped.so"]
+    # The same image built "for" aarch64 (e_machine 183): parsed as far as
+    # telling which machine it is for.
+    foreign = bytearray((d / "seed.so").read_bytes())
+    foreign[18:20] = (183).to_bytes(2, "little")
+    (d / "seed-aarch64.so").write_bytes(foreign)
+    return [d / "seed.so", d / "seed-exe", d / "seed-stripped.so",
+            d / "seed-aarch64.so"]
 
 
 def linetable_seeds(d):

@@ -11,11 +11,13 @@ process and only the debug struct's own layout comes from here.
 
 The output is committed; re-run after adding a version:
     python3 tools/gen_layouts.py [PREFIX...] > src/remote/layouts_gen.h
-Cross-check with the measured reference table:
-    python3 tools/gen_layouts.py --check ../shared/reference/cpython-offsets.md
+Cross-check with a table of offsets measured some other way (markdown rows
+"| field | 3.8 | 3.9 | ... |", names as in REFERENCE_ROWS below):
+    python3 tools/gen_layouts.py --check OFFSETS.md
 Nothing is guessed: a field the headers do not have is absent (NONE).
 """
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -136,8 +138,14 @@ int main(void)
 #  endif
     F("fr_owner", _PyInterpreterFrame, owner)
     S("fr_owner_size", ((_PyInterpreterFrame *)0)->owner)
-#  if PY_MINOR_VERSION >= 12
-    V("frame_owned_by_cstack", FRAME_OWNED_BY_CSTACK)
+    V("fr_owner_generator", FRAME_OWNED_BY_GENERATOR)
+    /* The lowest owner value of a frame that is not a Python function's:
+     * the C-stack shim of 3.12-3.13; from 3.14 the interpreter's own frames
+     * (and the C-stack shim after them). */
+#  if PY_MINOR_VERSION >= 14
+    V("fr_owner_shim", FRAME_OWNED_BY_INTERPRETER)
+#  elif PY_MINOR_VERSION >= 12
+    V("fr_owner_shim", FRAME_OWNED_BY_CSTACK)
 #  endif
 #endif
     /* Code objects */
@@ -223,6 +231,7 @@ int main(void)
 #endif
 #if PY_MINOR_VERSION >= 13
     V("tpflags_inline_values", Py_TPFLAGS_INLINE_VALUES)
+    F("dv_valid", PyDictValues, valid)
 #endif
 #if PY_MINOR_VERSION >= 10
     F("md_dict", PyModuleObject, md_dict)
@@ -306,7 +315,7 @@ FIELDS = [
     "ts_thread_id", "ts_native_thread_id", "ts_status", "ts_holds_gil_bit",
     "fr_size", "fr_back", "fr_code", "fr_lasti", "fr_live",
     "frame_executing", "frame_unwinding", "fr_instr", "fr_owner",
-    "fr_owner_size", "frame_owned_by_cstack",
+    "fr_owner_size", "fr_owner_generator", "fr_owner_shim",
     "co_size", "co_filename", "co_name", "co_qualname", "co_code_adaptive",
     "co_firsttraceable", "co_code", "co_linetable", "co_firstlineno",
     "ob_type", "var_ob_size", "tp_name", "tp_flags", "bytes_sval",
@@ -314,7 +323,8 @@ FIELDS = [
     "u_kind_mask", "u_compact_mask", "u_ascii_mask",
     "dict_ma_keys", "dict_ma_values", "dk_size", "dk_log2_size",
     "dk_log2_index_bytes", "dk_kind", "dk_nentries", "dk_indices",
-    "dk_entry_size", "dk_uentry_size", "dv_values", "tpflags_managed_dict",
+    "dk_entry_size", "dk_uentry_size", "dv_values", "dv_valid",
+    "tpflags_managed_dict",
     "managed_dict_offset", "managed_values_offset", "tpflags_inline_values", "md_dict",
     "tp_basicsize", "tp_dictoffset", "ht_cached_keys", "long_size",
     "long_digit", "long_shift", "is_modules",
@@ -367,8 +377,8 @@ def probe(prefix):
     return vals, inc
 
 
-# Rows of shared/reference/cpython-offsets.md and the generated field each
-# must equal, for --check.
+# Rows of a measured offsets table and the generated field each must equal,
+# for --check.
 REFERENCE_ROWS = {
     "sizeof(_PyRuntimeState)": "rt_size",
     "_PyRuntimeState.interpreters.head": "rt_interpreters_head",
@@ -453,6 +463,11 @@ def check(rows, reference):
 
 
 def main(argv):
+    if platform.machine() != "x86_64":
+        # The probe measures the machine it runs on; the table describes
+        # x86_64 builds (the only targets the reader supports).
+        sys.exit(f"gen_layouts.py: run on x86_64 (this machine is "
+                 f"{platform.machine()})")
     ref = None
     if argv[:1] == ["--check"]:
         ref, argv = argv[1], argv[2:]

@@ -247,6 +247,11 @@ cmd_record(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    rm_error host;
+    if (remote_host_supported(&host) != 0) { /* before launching anything */
+        sg_error("record: %s", host.msg);
+        return SG_EXIT_FAIL;
+    }
     o.cfg.progress = isatty(2);
     static volatile sig_atomic_t stop;
     pid_t pid = o.pid;

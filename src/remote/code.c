@@ -206,8 +206,8 @@ rm_code_line(remote *r, code_entry *e, int64_t addrq)
 {
     if (e->memo_addrq == addrq)
         return e->memo_line;
-    int32_t line =
-        lt_line(r->ltfmt, e->table, e->table_len, e->first_line, addrq);
+    int32_t line = lt_line(r->L.tr.linetable, e->table, e->table_len,
+                           e->first_line, addrq);
     e->memo_addrq = addrq;
     e->memo_line = line;
     return line;

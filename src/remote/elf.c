@@ -68,11 +68,17 @@ elf_parse(elf_image *img, const uint8_t *data, size_t size)
                                    "ELF",
                                    4) != 0)
         return -1;
-    if (data[4] != 2 /* ELFCLASS64 */ || data[5] != 1 /* little endian */)
+    /* e_machine sits at the same place in every class, in the image's own
+     * byte order: a foreign image is told apart before it is refused. */
+    uint8_t cls = data[4], endian = data[5];
+    if ((cls != 1 && cls != 2) || (endian != 1 && endian != 2))
         return -1;
+    img->elf_class = cls;
+    img->machine =
+        endian == 1 ? rd16(data + 18) : (uint16_t)(data[18] << 8 | data[19]);
+    if (cls != 2 || endian != 1 || img->machine != ELF_EM_X86_64)
+        return ELF_FOREIGN;
     img->type = rd16(data + 16);
-    if (rd16(data + 18) != 62 /* EM_X86_64 */)
-        return -1;
     img->phoff = rd64(data + 32);
     img->shoff = rd64(data + 40);
     img->phentsize = rd16(data + 54);
@@ -252,14 +258,53 @@ elf_open_file(elf_image *img, const char *path)
         errno = saved;
         return -1;
     }
-    if (elf_parse(img, m, (size_t)st.st_size) != 0) {
+    int rc = elf_parse(img, m, (size_t)st.st_size);
+    if (rc != 0) {
         munmap(m, (size_t)st.st_size);
+        uint16_t machine = img->machine;
+        uint8_t cls = img->elf_class;
         memset(img, 0, sizeof *img);
+        if (rc == ELF_FOREIGN) {
+            img->machine = machine;
+            img->elf_class = cls;
+            errno = ENOEXEC;
+            return ELF_FOREIGN;
+        }
         errno = EINVAL;
         return -1;
     }
     img->mapping = m;
     return 0;
+}
+
+const char *
+elf_machine_name(uint16_t machine, uint8_t elf_class)
+{
+    bool wide = elf_class == 2;
+    switch (machine) {
+    case 3:
+        return "i386";
+    case 8:
+        return wide ? "mips64" : "mips";
+    case 20:
+        return "ppc";
+    case 21:
+        return "ppc64";
+    case 22:
+        return wide ? "s390x" : "s390";
+    case 40:
+        return "arm";
+    case ELF_EM_X86_64:
+        return wide ? "x86_64" : "x32";
+    case 183:
+        return "aarch64";
+    case 243:
+        return wide ? "riscv64" : "riscv32";
+    case 258:
+        return "loongarch64";
+    default:
+        return NULL;
+    }
 }
 
 void

@@ -18,6 +18,8 @@ typedef struct elf_image {
     size_t size;
     /* Parsed header facts (valid after elf_parse returned 0). */
     uint16_t type;             /* ET_EXEC / ET_DYN */
+    uint16_t machine;          /* e_machine (also set for ELF_FOREIGN) */
+    uint8_t elf_class;         /* 1: 32-bit, 2: 64-bit */
     uint64_t first_load_vaddr; /* page-aligned p_vaddr of the first PT_LOAD */
     bool has_load;
     uint64_t shoff;
@@ -32,12 +34,22 @@ typedef struct elf_symbol {
     uint64_t size;
 } elf_symbol;
 
-/* Parse the headers of an image held in memory (not copied). Returns 0, or
- * -1 when it is not a usable ELF64 LE x86-64 image. */
+#define ELF_EM_X86_64 62
+/* elf_parse's answer for a well-formed ELF header of another architecture
+ * (or a 32-bit or big-endian one): img->machine and img->elf_class say
+ * which; nothing else of img is usable. */
+#define ELF_FOREIGN (-2)
+
+/* Parse the headers of an image held in memory (not copied). Returns 0 for
+ * an ELF64 little-endian x86-64 image, ELF_FOREIGN, or -1 when it is not a
+ * usable ELF. */
 int elf_parse(elf_image *img, const uint8_t *data, size_t size);
-/* Map path read-only and parse it. Returns 0, or -1 with errno set (EINVAL
- * for a file that is not a usable ELF). */
+/* Map path read-only and parse it. Returns 0; ELF_FOREIGN (errno ENOEXEC,
+ * img->machine and img->elf_class set, nothing mapped); or -1 with errno
+ * set (EINVAL for a file that is not a usable ELF). */
 int elf_open_file(elf_image *img, const char *path);
+/* The usual name of an architecture ("aarch64", "i386"), or NULL. */
+const char *elf_machine_name(uint16_t machine, uint8_t elf_class);
 void elf_close(elf_image *img);
 
 /* Look a defined symbol up by name in .dynsym, then .symtab. */

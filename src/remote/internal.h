@@ -41,9 +41,7 @@ typedef struct stat_fd {
 struct remote {
     rm_info info;
     procmem pm;
-    sg_layout L;
-    lt_format ltfmt;
-    int lasti_scale; /* <=3.10: bytes per f_lasti unit */
+    sg_layout L; /* offsets and traits of the target's version */
     uint64_t runtime;
     uint64_t code_type, unicode_type, bytes_type, frame_type;
     char cwd[4096];
@@ -67,6 +65,16 @@ struct remote {
 
 /* stack.c */
 int rm_walk(remote *r, rm_sample *s, rm_error *err);
+/* Bytes of a frame the walk reads: enough for every field it decodes. */
+uint32_t rm_frame_window(const sg_layout *L);
+/* Decode one frame from its bytes (rm_frame_window(L) of them): *rf, and
+ * the next frame's address in *back. frame_type is PyFrame_Type's address
+ * (0: unchecked); inner is true for a thread's innermost frame. Returns 0
+ * with *shim telling a frame that is no Python function's (skipped), or an
+ * errno-like code of a torn read. Pure: unit-tested on synthetic frames. */
+int rm_frame_decode(const sg_layout *L, uint64_t frame_type,
+                    const uint8_t *buf, bool inner, rm_raw_frame *rf,
+                    uint64_t *back, bool *shim);
 /* code.c */
 bool rm_read_str(remote *r, uint64_t addr, strbuf *out);
 void rm_codes_free(remote *r);
@@ -74,6 +82,10 @@ code_entry *rm_code_lookup(remote *r, uint64_t addr, const uint8_t *co);
 int32_t rm_code_line(remote *r, code_entry *e, int64_t addrq);
 void rm_set_error(rm_error *err, rm_errcode code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* pyruntime.c: remote_host_supported's decision, given whether this build
+ * supports its machine (a parameter, so that the refusal is unit-tested on
+ * x86_64 too). */
+int rm_host_check(bool supported, const char *machine, rm_error *err);
 
 static inline uint64_t
 rm_u64(const uint8_t *buf, uint32_t off)

@@ -1,12 +1,14 @@
-/* layout.c -- choose the struct layout for a target's CPython version.
+/* layout.c -- choose the struct layout and the traits of a target's CPython.
  *
- * For 3.13+ the offsets come from the target itself (_Py_DebugOffsets), and
- * are validated like untrusted input: the cookie, the version, no
- * free-threading, sizes under 1 MiB, and every field inside its struct.
+ * The one file of the reader that knows version numbers: the traits table
+ * below says what each minor does differently, the generated table where
+ * its fields are. For 3.13+ the offsets come from the target itself
+ * (_Py_DebugOffsets), and are validated like untrusted input: the cookie,
+ * the version, no free-threading, sizes under 1 MiB, and every field inside
+ * its struct.
  */
 #include "remote/layout.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,13 +18,87 @@
 #define N_DEBUG (sizeof sg_debug_layouts_gen / sizeof sg_debug_layouts_gen[0])
 #define MAX_STRUCT (1u << 20)
 
-const sg_layout *
-layout_for_minor(unsigned minor)
+/* Per version, from its headers: frames (Include/frameobject.h <=3.10,
+ * internal/pycore_frame.h after), line tables (Objects/lnotab_notes.txt,
+ * Objects/locations.md), stack references (internal/pycore_stackref.h:
+ * Py_TAG_BITS of the default build), dict values (internal/pycore_dict.h)
+ * and ints (internal/pycore_long.h). A new version: copy the last row and
+ * change what its headers changed. */
+typedef struct traits_row {
+    unsigned minor;
+    sg_traits t;
+} traits_row;
+
+/* clang-format off */
+static const traits_row traits_table[] = {
+    {8,  {.frame_objects = true, .lasti_scale = 1, .linetable = LT_LNOTAB}},
+    {9,  {.frame_objects = true, .lasti_scale = 1, .linetable = LT_LNOTAB}},
+    {10, {.frame_objects = true, .lasti_scale = 2,
+          .linetable = LT_LINETABLE310}},
+    {11, {.cframe = true, .linetable = LT_LOCATIONS,
+          .hide_untraceable = true, .py_version = true}},
+    {12, {.cframe = true, .linetable = LT_LOCATIONS,
+          .hide_untraceable = true, .dict_values_tagged = true,
+          .long_tag_bits = 3, .py_version = true}},
+    {13, {.linetable = LT_LOCATIONS, .executable_any = true,
+          .hide_untraceable = true, .long_tag_bits = 3, .py_version = true,
+          .debug_offsets = true}},
+    {14, {.linetable = LT_LOCATIONS, .executable_tag = 3,
+          .executable_any = true, .hide_untraceable = true,
+          .long_tag_bits = 3, .py_version = true, .debug_offsets = true}},
+};
+/* clang-format on */
+
+#define N_TRAITS (sizeof traits_table / sizeof traits_table[0])
+
+const sg_traits *
+layout_traits(unsigned minor)
+{
+    for (size_t i = 0; i < N_TRAITS; i++)
+        if (traits_table[i].minor == minor)
+            return &traits_table[i].t;
+    return NULL;
+}
+
+static const sg_layout *
+generated(unsigned minor)
 {
     for (size_t i = 0; i < N_LAYOUTS; i++)
         if (sg_layouts_gen[i].minor == minor)
             return &sg_layouts_gen[i];
     return NULL;
+}
+
+bool
+layout_for_minor(unsigned minor, sg_layout *out)
+{
+    const sg_layout *gen = generated(minor);
+    const sg_traits *t = layout_traits(minor);
+    if (!gen || !t)
+        return false;
+    *out = *gen;
+    out->tr = *t;
+    return true;
+}
+
+unsigned
+layout_minor_at(size_t i)
+{
+    /* The generated rows are in version order. */
+    for (size_t k = 0; k < N_LAYOUTS; k++)
+        if (layout_traits(sg_layouts_gen[k].minor) && i-- == 0)
+            return sg_layouts_gen[k].minor;
+    return 0;
+}
+
+const char *
+layout_supported(char *buf, size_t n)
+{
+    unsigned first = layout_minor_at(0), last = first;
+    for (size_t i = 1; layout_minor_at(i); i++)
+        last = layout_minor_at(i);
+    snprintf(buf, n, "3.%u-3.%u", first, last);
+    return buf;
 }
 
 const sg_debug_layout *
@@ -60,8 +136,8 @@ layout_from_debug(const uint8_t *dbg, size_t n, unsigned minor, sg_layout *out,
                   char *why, size_t why_len)
 {
     const sg_debug_layout *d = layout_debug_for_minor(minor);
-    const sg_layout *base = layout_for_minor(minor);
-    if (!d || !base) {
+    sg_layout base;
+    if (!d || !layout_for_minor(minor, &base) || !base.tr.debug_offsets) {
         snprintf(why, why_len, "no _Py_DebugOffsets layout for 3.%u", minor);
         return -1;
     }
@@ -88,7 +164,7 @@ layout_from_debug(const uint8_t *dbg, size_t n, unsigned minor, sg_layout *out,
         snprintf(why, why_len, "implausible struct sizes in _Py_DebugOffsets");
         return -1;
     }
-    *out = *base;
+    *out = base;
     out->version = (uint32_t)version;
     out->rt_size = (uint32_t)rt;
     out->ts_size = (uint32_t)ts;

@@ -1,6 +1,8 @@
 /* linetable.c -- decoders of CPython's three line-table formats.
  *
- * Format facts are in shared/reference/cpython-internals.md section 2.3.
+ * The formats are CPython's own: Objects/lnotab_notes.txt (co_lnotab of
+ * 3.8-3.9, co_linetable of 3.10) and Objects/locations.md (3.11+). Which
+ * version uses which is a trait of the layout (layout.c).
  */
 #include "remote/linetable.h"
 

@@ -181,19 +181,21 @@ instance_attr(remote *r, uint64_t obj, const char *name)
         if (pm_read(&r->pm, obj + (uint64_t)(int64_t)L->managed_dict_offset,
                     &word, 8) != 0)
             return 0;
-        if (r->info.minor == 12 && (word & 1)) {
+        if (L->tr.dict_values_tagged && (word & 1)) {
             values = word + 1; /* stored as values - 1: odd = values */
         } else if (word) {
             dict = word;
-        } else if (L->managed_values_offset != (int32_t)LAYOUT_NONE &&
-                   r->info.minor == 11) {
+        } else if (L->managed_values_offset != (int32_t)LAYOUT_NONE) {
+            /* A values pointer of its own, beside the dict pointer. */
             pm_read(&r->pm, obj + (uint64_t)(int64_t)L->managed_values_offset,
                     &values, 8);
         } else if (L->tpflags_inline_values != LAYOUT_NONE &&
-                   (flags & L->tpflags_inline_values) && basicsize < 4096) {
-            /* 3.13: values inline after the object; byte 3 is "valid". */
+                   (flags & L->tpflags_inline_values) && basicsize < 4096 &&
+                   L->dv_valid < 8) {
+            /* Values inline after the object, used while "valid". */
             uint8_t vh[8];
-            if (pm_read(&r->pm, obj + basicsize, vh, 8) == 0 && vh[3])
+            if (pm_read(&r->pm, obj + basicsize, vh, 8) == 0 &&
+                vh[L->dv_valid])
                 values = obj + basicsize;
         }
     }
@@ -223,11 +225,11 @@ read_int(remote *r, uint64_t obj, uint64_t *out)
         pm_read_cached(&r->pm, obj, b, L->long_digit + 12, 0, 256) != 0)
         return false;
     uint64_t ndigits;
-    if (r->info.minor >= 12) {
+    if (L->tr.long_tag_bits) {
         uint64_t tag = rm_u64(b, L->long_size);
         if ((tag & 3) == 2) /* negative */
             return false;
-        ndigits = tag >> 3;
+        ndigits = tag >> L->tr.long_tag_bits;
     } else {
         int64_t size = (int64_t)rm_u64(b, L->long_size);
         if (size < 0)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -132,8 +133,9 @@ open_target_elf(pid_t pid, const char *path, elf_image *img)
 {
     char buf[4200];
     snprintf(buf, sizeof buf, "/proc/%d/root%s", (int)pid, path);
-    if (elf_open_file(img, buf) == 0)
-        return 0;
+    int rc = elf_open_file(img, buf);
+    if (rc == 0 || rc == ELF_FOREIGN)
+        return rc;
     return elf_open_file(img, path);
 }
 
@@ -176,16 +178,17 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
             snprintf(in->version, sizeof in->version, "%u.%u.%u%s%u",
                      hex >> 24, in->minor, (hex >> 8) & 0xff, lv, serial);
         if ((hex >> 24) != 3 || level != 0xf) {
+            char range[16];
             rm_set_error(err, RM_EVERSION,
                          "Python %s is a pre-release or "
                          "unknown version: not supported (spyglass reads "
-                         "final releases of 3.8-3.13)",
-                         in->version);
+                         "final releases of %s)",
+                         in->version, layout_supported(range, sizeof range));
             return -1;
         }
         return 0;
     }
-    /* <= 3.10: no Py_Version. The minor from the file name, the full
+    /* No Py_Version (before 3.11): the minor from the file name, the full
      * version from the PY_VERSION string compiled into .rodata. */
     unsigned minor = minor_from_name(path);
     if (!minor && in->exe[0])
@@ -195,7 +198,13 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
         snprintf(prefix, sizeof prefix, "3.%u.", minor);
         elf_find_string(img, ".rodata", prefix, found, sizeof found);
     } else {
-        for (unsigned m = 8; m <= 10 && !found[0]; m++) {
+        /* Each supported version that has no Py_Version. */
+        for (size_t i = 0; !found[0]; i++) {
+            unsigned m = layout_minor_at(i);
+            if (!m)
+                break;
+            if (layout_traits(m)->py_version)
+                continue;
             snprintf(prefix, sizeof prefix, "3.%u.", m);
             if (elf_find_string(img, ".rodata", prefix, found, sizeof found))
                 minor = m;
@@ -212,11 +221,12 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
     if (found[0] && strlen(found) < 12) {
         snprintf(in->version, sizeof in->version, "%s", found);
         if (!version_is_release_string(found)) {
+            char range[16];
             rm_set_error(err, RM_EVERSION,
                          "Python %s is a pre-release: not "
                          "supported (spyglass reads final releases of "
-                         "3.8-3.13)",
-                         found);
+                         "%s)",
+                         found, layout_supported(range, sizeof range));
             return -1;
         }
         unsigned patch = (unsigned)strtoul(found + strlen(prefix), NULL, 10);
@@ -228,20 +238,22 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
     return 0;
 }
 
-/* Choose the layout; 3.13+ from the target's _Py_DebugOffsets. */
+/* Choose the layout; from the target's _Py_DebugOffsets where the version
+ * has them. */
 static int
 choose_layout(remote *r, uint64_t runtime_size, rm_error *err)
 {
     rm_info *in = &r->info;
-    const sg_layout *gen = layout_for_minor(in->minor);
-    if (!gen) {
+    char range[16];
+    sg_layout gen;
+    if (!layout_for_minor(in->minor, &gen)) {
         rm_set_error(err, RM_EVERSION,
                      "Python %s is not supported (spyglass "
-                     "reads CPython 3.8-3.13)",
-                     in->version);
+                     "reads CPython %s)",
+                     in->version, layout_supported(range, sizeof range));
         return -1;
     }
-    if (in->minor >= LAYOUT_FIRST_DEBUG_MINOR) {
+    if (gen.tr.debug_offsets) {
         const sg_debug_layout *d = layout_debug_for_minor(in->minor);
         uint8_t dbg[4096];
         char why[200];
@@ -269,7 +281,7 @@ choose_layout(remote *r, uint64_t runtime_size, rm_error *err)
         }
         in->debug_offsets = true;
     } else {
-        r->L = *gen;
+        r->L = gen;
     }
     if (runtime_size && runtime_size != r->L.rt_size) {
         rm_set_error(err, RM_EVERSION,
@@ -280,10 +292,6 @@ choose_layout(remote *r, uint64_t runtime_size, rm_error *err)
                      r->L.rt_size);
         return -1;
     }
-    r->ltfmt = in->minor <= 9    ? LT_LNOTAB
-               : in->minor == 10 ? LT_LINETABLE310
-                                 : LT_LOCATIONS;
-    r->lasti_scale = in->minor == 10 ? 2 : 1;
     return 0;
 }
 
@@ -346,6 +354,25 @@ check_initialised(remote *r, rm_error *err)
     return 0;
 }
 
+/* The target (or the Python image it maps) is built for another machine:
+ * the layouts describe x86_64 only. */
+static void
+foreign_error(rm_error *err, pid_t pid, const char *comm, const char *path,
+              const elf_image *img)
+{
+    const char *name = elf_machine_name(img->machine, img->elf_class);
+    char other[64];
+    if (name)
+        snprintf(other, sizeof other, "%s", name);
+    else
+        snprintf(other, sizeof other, "ELF machine %u%s", img->machine,
+                 img->elf_class == 1 ? ", 32-bit" : "");
+    rm_set_error(err, RM_EARCH,
+                 "process %d (%s): %s is built for %s: spyglass reads "
+                 "x86_64 programs only",
+                 (int)pid, comm, path, other);
+}
+
 static int
 find_runtime(remote *r, rm_error *err)
 {
@@ -375,10 +402,17 @@ find_runtime(remote *r, rm_error *err)
     }
     sg_sort(c, nc, sizeof *c, cand_cmp);
     int rc = -1;
+    const char *foreign = NULL; /* an image built for another machine */
+    elf_image foreign_img = {0};
     for (size_t k = 0; k < nc && rc != 0; k++) {
         const char *path = c[k].map->path;
         elf_image img;
-        if (open_target_elf(in->pid, path, &img) != 0)
+        int orc = open_target_elf(in->pid, path, &img);
+        if (orc == ELF_FOREIGN && !foreign) {
+            foreign = path;
+            foreign_img = img;
+        }
+        if (orc != 0)
             continue;
         uint64_t bias, sec_addr = 0, sec_size = 0, rt_size = 0;
         elf_symbol sym;
@@ -416,27 +450,32 @@ find_runtime(remote *r, rm_error *err)
                 strncmp(b, "python2", 7) == 0 ||
                 strncmp(b, "libpython3.6", 12) == 0 ||
                 strncmp(b, "python3.6", 9) == 0) {
+                char range[16];
                 rm_set_error(err, RM_EVERSION,
                              "process %d runs %s: not "
-                             "supported (spyglass reads CPython 3.8-3.13)",
-                             (int)in->pid, b);
+                             "supported (spyglass reads CPython %s)",
+                             (int)in->pid, b,
+                             layout_supported(range, sizeof range));
                 free(c);
                 return -1;
             }
         }
     }
-    free(c);
     if (rc != 0) {
         char comm[64];
         char p[64];
         snprintf(p, sizeof p, "/proc/%d/comm", (int)in->pid);
         read_small_file(p, comm, sizeof comm, false);
-        rm_set_error(err, RM_ENOTPY,
-                     "process %d (%s) is not a Python "
-                     "process: no CPython runtime (_PyRuntime) in its "
-                     "executable or libraries",
-                     (int)in->pid, comm);
+        if (foreign)
+            foreign_error(err, in->pid, comm, foreign, &foreign_img);
+        else
+            rm_set_error(err, RM_ENOTPY,
+                         "process %d (%s) is not a Python "
+                         "process: no CPython runtime (_PyRuntime) in its "
+                         "executable or libraries",
+                         (int)in->pid, comm);
     }
+    free(c);
     return rc;
 }
 
@@ -477,6 +516,32 @@ check_access(remote *r, rm_error *err)
     return 0;
 }
 
+int
+rm_host_check(bool supported, const char *machine, rm_error *err)
+{
+    if (supported)
+        return 0;
+    rm_set_error(err, RM_EARCH,
+                 "reading another process is supported on x86_64 Linux only "
+                 "(this machine is %s)",
+                 machine);
+    return -1;
+}
+
+int
+remote_host_supported(rm_error *err)
+{
+    /* The generated layouts are x86_64 ones, and the reader takes glibc
+     * x86_64 facts (struct pthread) for granted. */
+#if defined(__x86_64__) && defined(__linux__)
+    (void)err;
+    return 0;
+#else
+    struct utsname u;
+    return rm_host_check(false, uname(&u) == 0 ? u.machine : "unknown", err);
+#endif
+}
+
 remote *
 remote_open(pid_t pid, rm_error *err)
 {
@@ -484,6 +549,8 @@ remote_open(pid_t pid, rm_error *err)
         err->code = RM_OK;
         err->msg[0] = '\0';
     }
+    if (remote_host_supported(err) != 0)
+        return NULL;
     char path[64];
     struct stat st;
     snprintf(path, sizeof path, "/proc/%d", (int)pid);

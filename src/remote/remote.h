@@ -43,6 +43,7 @@ typedef enum rm_errcode {
     RM_ENOTINIT, /* CPython found, not initialised (yet) */
     RM_EVERSION, /* unsupported version or build */
     RM_EREAD,    /* memory could not be read consistently */
+    RM_EARCH,    /* this machine, or the target, is not x86_64 */
 } rm_errcode;
 
 typedef struct rm_error {
@@ -103,6 +104,10 @@ typedef struct rm_stats {
 #define RM_MAX_THREADS 4096
 #define RM_MAX_DEPTH 4096
 
+/* Whether this build can read other processes at all (x86_64 Linux):
+ * 0, or -1 with the one-line reason in err (RM_EARCH). remote_open checks
+ * it too; a command that launches its target asks first. */
+int remote_host_supported(rm_error *err);
 remote *remote_open(pid_t pid, rm_error *err);
 /* remote_open, retried for up to timeout_ms while the process's Python is
  * starting (not initialised, or libpython not mapped yet in a process

@@ -1,6 +1,9 @@
 /* test_remote.c -- unit tests of the remote reader's pure parts: line
- * tables, str transcoding, the ELF parser (including truncated and garbage
- * images), _Py_DebugOffsets validation, maps parsing and batched reads. */
+ * tables, str transcoding, the ELF parser (including truncated, garbage and
+ * foreign images), the layouts and traits of each version, frame decoding
+ * on synthetic frames, _Py_DebugOffsets validation, maps parsing, batched
+ * reads and the machine check. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 #include "check.h"
 #include "common/strbuf.h"
 #include "remote/elf.h"
+#include "remote/internal.h"
 #include "remote/layout.h"
 #include "remote/linetable.h"
 #include "remote/procmem.h"
@@ -339,54 +343,259 @@ fake_debug(uint8_t *buf, const sg_debug_layout *d, const sg_layout *L)
 static void
 test_layouts(void)
 {
+    sg_layout L;
+    char range[16];
     for (unsigned m = 8; m <= 13; m++) {
-        const sg_layout *L = layout_for_minor(m);
-        CHECK(L != NULL);
-        if (!L)
-            continue;
-        CHECK(L->minor == m);
-        CHECK(((L->version >> 16) & 0xff) == m);
-        /* Facts that hold on every version (cpython-offsets.md). */
-        CHECK(L->ob_type == 8 && L->var_ob_size == 16 && L->ts_next == 8);
-        CHECK(L->bytes_sval == 32 && L->u_length == 16 && L->u_state == 32);
+        CHECK(layout_for_minor(m, &L));
+        CHECK(L.minor == m);
+        CHECK(((L.version >> 16) & 0xff) == m);
+        /* Facts that hold on every version's headers. */
+        CHECK(L.ob_type == 8 && L.var_ob_size == 16 && L.ts_next == 8);
+        CHECK(L.bytes_sval == 32 && L.u_length == 16 && L.u_state == 32);
+        CHECK(layout_minor_at(m - 8) == m);
     }
-    CHECK(layout_for_minor(7) == NULL && layout_for_minor(14) == NULL);
-    CHECK(layout_for_minor(8)->rt_tstate_current == 1368);
-    CHECK(layout_for_minor(12)->is_gil == 1040);
-    CHECK(layout_for_minor(13)->ts_holds_gil_bit == 5);
+    CHECK(layout_minor_at(6) == 0);
+    CHECK_STR(layout_supported(range, sizeof range), "3.8-3.13");
+    CHECK(!layout_for_minor(7, &L) && !layout_for_minor(14, &L));
+    CHECK(layout_for_minor(8, &L) && L.rt_tstate_current == 1368);
+    CHECK(layout_for_minor(12, &L) && L.is_gil == 1040);
+    CHECK(layout_for_minor(13, &L) && L.ts_holds_gil_bit == 5);
+    CHECK(L.fr_owner_generator == 1 && L.fr_owner_shim == 3);
+    CHECK(L.dv_valid == 3);
+    CHECK(layout_for_minor(11, &L) && L.fr_owner_generator == 1 &&
+          L.fr_owner_shim == LAYOUT_NONE);
 
     const sg_debug_layout *d = layout_debug_for_minor(13);
-    const sg_layout *L13 = layout_for_minor(13);
-    CHECK(d && d->size == 584);
-    if (!d || !L13)
+    sg_layout L13;
+    CHECK(d && d->size == 584 && layout_for_minor(13, &L13));
+    if (!d)
         return;
     uint8_t buf[1024];
     sg_layout out;
     char why[200];
-    fake_debug(buf, d, L13);
+    fake_debug(buf, d, &L13);
     CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) == 0);
     CHECK(out.rt_interpreters_head == 632 && out.is_threads_head == 7344);
     CHECK(out.gil_locked == 16 && out.gil_last_holder == 8);
     CHECK(out.u_compact_size == 56 && out.u_data == 56);
     CHECK(out.ts_frame == 72 && out.fr_owner == 70);
+    CHECK(out.tr.debug_offsets && out.tr.executable_any); /* traits kept */
 
-    fake_debug(buf, d, L13);
+    fake_debug(buf, d, &L13);
     buf[0] = 'X';
     CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
-    fake_debug(buf, d, L13);
+    fake_debug(buf, d, &L13);
     put64(buf, d->version, 0x030e00f0); /* a 3.14 struct read as 3.13 */
     CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
-    fake_debug(buf, d, L13);
+    fake_debug(buf, d, &L13);
     put64(buf, d->free_threaded, 1);
     CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
-    fake_debug(buf, d, L13);
+    fake_debug(buf, d, &L13);
     put64(buf, d->ts_frame, 5000); /* outside PyThreadState */
     CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
-    fake_debug(buf, d, L13);
+    fake_debug(buf, d, &L13);
     put64(buf, d->co_size, 1ull << 40);
     CHECK(layout_from_debug(buf, d->size, 13, &out, why, sizeof why) != 0);
     CHECK(layout_from_debug(buf, 100, 13, &out, why, sizeof why) != 0);
     CHECK(layout_from_debug(buf, d->size, 12, &out, why, sizeof why) != 0);
+}
+
+/* The traits table agrees with what the generated offsets imply, for every
+ * supported version: a row edited against its headers shows here. */
+static void
+test_traits_match_layouts(void)
+{
+    unsigned m;
+    for (size_t i = 0; (m = layout_minor_at(i)) != 0; i++) {
+        sg_layout L;
+        CHECK(layout_for_minor(m, &L));
+        const sg_traits *t = &L.tr;
+        CHECK(t->frame_objects == (L.fr_lasti != LAYOUT_NONE));
+        CHECK(t->frame_objects == (L.fr_owner == LAYOUT_NONE));
+        CHECK(t->cframe == (L.cf_current_frame != LAYOUT_NONE));
+        CHECK(t->frame_objects ? t->lasti_scale >= 1 : t->lasti_scale == 0);
+        CHECK(t->hide_untraceable == (L.co_firsttraceable != LAYOUT_NONE));
+        CHECK(t->hide_untraceable == (L.fr_owner_generator != LAYOUT_NONE));
+        CHECK(t->debug_offsets == (layout_debug_for_minor(m) != NULL));
+        CHECK((t->linetable == LT_LOCATIONS) ==
+              (L.co_qualname != LAYOUT_NONE));
+        CHECK(!t->dict_values_tagged || L.tpflags_managed_dict != LAYOUT_NONE);
+        CHECK(!t->executable_tag || !t->frame_objects);
+    }
+    /* The next version's traits are known before its offsets: 3.14 tags
+     * f_executable as a stack reference (pycore_stackref.h: Py_TAG_BITS is
+     * 3 in the default build). */
+    const sg_traits *t14 = layout_traits(14);
+    CHECK(t14 && t14->executable_tag == 3 && t14->debug_offsets);
+    CHECK(layout_traits(13)->executable_tag == 0);
+    CHECK(layout_traits(7) == NULL);
+}
+
+static void
+put32(uint8_t *buf, uint32_t pos, uint32_t v)
+{
+    memcpy(buf + pos, &v, 4);
+}
+
+/* An interpreter frame of the layout L at buf: code (as stored, tags
+ * included), instruction offset, owner, previous frame. */
+static void
+fake_iframe(uint8_t *buf, const sg_layout *L, uint64_t code_bits,
+            uint64_t code, int64_t addrq, uint8_t owner, uint64_t back)
+{
+    memset(buf, 0, rm_frame_window(L));
+    put64(buf, L->fr_code, code_bits);
+    put64(buf, L->fr_instr, code + L->co_code_adaptive + (uint64_t)addrq);
+    buf[L->fr_owner] = owner;
+    put64(buf, L->fr_back, back);
+}
+
+/* 3.14's f_executable is a _PyStackRef: a code object referenced without a
+ * count on it (immortal or borrowed) carries tag bits that must be masked,
+ * or the walk reads 1 byte past the object's start and finds no code. On a
+ * synthetic frame: 3.13's offsets with 3.14's traits. */
+static void
+test_frame_decode_tagged_executable(void)
+{
+    sg_layout L;
+    CHECK(layout_for_minor(13, &L));
+    L.tr = *layout_traits(14);
+    uint8_t buf[512];
+    CHECK(rm_frame_window(&L) <= sizeof buf);
+    const uint64_t code = 0x7f0012345670ull, back = 0x7f00aaaa0000ull;
+    rm_raw_frame rf;
+    uint64_t next = 0;
+    bool shim = true;
+    for (uint64_t tag = 0; tag <= 3; tag++) {
+        fake_iframe(buf, &L, code | tag, code, 10, 0, back);
+        CHECK(rm_frame_decode(&L, 0, buf, false, &rf, &next, &shim) == 0);
+        CHECK(rf.code == code && rf.addrq == 10 && rf.owner == 0);
+        CHECK(next == back && !shim);
+    }
+    /* A generator's frame keeps its owner for the resolver. */
+    fake_iframe(buf, &L, code | 1, code, 0, 1, 0);
+    CHECK(rm_frame_decode(&L, 0, buf, true, &rf, &next, &shim) == 0);
+    CHECK(rf.code == code && rf.owner == 1 && next == 0 && !shim);
+    /* PyStackRef_NULL (bits 1) is no code object: a torn read... */
+    fake_iframe(buf, &L, 1, 0, 0, 0, back);
+    CHECK(rm_frame_decode(&L, 0, buf, false, &rf, &next, &shim) == EILSEQ);
+    /* ...unless the frame is a shim (owner 3 and up), which is skipped. */
+    for (uint8_t owner = 3; owner <= 4; owner++) {
+        fake_iframe(buf, &L, 1, 0, 0, owner, back);
+        CHECK(rm_frame_decode(&L, 0, buf, false, &rf, &next, &shim) == 0);
+        CHECK(shim && next == back);
+    }
+    /* Without the trait the tag would stay in the address (3.13 reads
+     * plain pointers). */
+    L.tr = *layout_traits(13);
+    fake_iframe(buf, &L, code | 1, code, 10, 0, back);
+    CHECK(rm_frame_decode(&L, 0, buf, false, &rf, &next, &shim) == 0);
+    CHECK(rf.code == (code | 1));
+}
+
+/* Frame objects (<=3.10): type check, liveness below the innermost frame,
+ * and f_lasti counted in code units on 3.10. */
+static void
+test_frame_decode_objects(void)
+{
+    sg_layout L;
+    CHECK(layout_for_minor(10, &L));
+    uint8_t buf[512];
+    CHECK(rm_frame_window(&L) <= sizeof buf);
+    const uint64_t type = 0x55550000ull, code = 0x7f0000001000ull;
+    memset(buf, 0, sizeof buf);
+    put64(buf, L.ob_type, type);
+    put64(buf, L.fr_code, code);
+    put64(buf, L.fr_back, 0x1234);
+    put32(buf, L.fr_lasti, 7);
+    buf[L.fr_live] = (uint8_t)L.frame_executing;
+    rm_raw_frame rf;
+    uint64_t next;
+    bool shim;
+    CHECK(rm_frame_decode(&L, type, buf, false, &rf, &next, &shim) == 0);
+    CHECK(rf.code == code && rf.addrq == 14 && next == 0x1234 && !shim);
+    put32(buf, L.fr_lasti, (uint32_t)-1); /* not started */
+    CHECK(rm_frame_decode(&L, type, buf, false, &rf, &next, &shim) == 0);
+    CHECK(rf.addrq == -1);
+    CHECK(rm_frame_decode(&L, type + 8, buf, false, &rf, &next, &shim) ==
+          EILSEQ);
+    buf[L.fr_live] = (uint8_t)-2; /* FRAME_CREATED: freed and reused */
+    CHECK(rm_frame_decode(&L, type, buf, false, &rf, &next, &shim) == ESTALE);
+    CHECK(rm_frame_decode(&L, type, buf, true, &rf, &next, &shim) == 0);
+    /* 3.9 counts bytes, and its flag is f_executing. */
+    CHECK(layout_for_minor(9, &L));
+    memset(buf, 0, sizeof buf);
+    put64(buf, L.fr_code, code);
+    put32(buf, L.fr_lasti, 7);
+    buf[L.fr_live] = 1;
+    CHECK(rm_frame_decode(&L, 0, buf, false, &rf, &next, &shim) == 0);
+    CHECK(rf.addrq == 7);
+    buf[L.fr_live] = 0;
+    CHECK(rm_frame_decode(&L, 0, buf, false, &rf, &next, &shim) == ESTALE);
+}
+
+/* An image of another architecture is told apart from a broken one, so the
+ * reader can say what it is instead of "not a Python process". */
+static void
+test_elf_foreign_machine(void)
+{
+    uint8_t img[1024];
+    elf_image e;
+    static const char ro[] = "3.12.1";
+    size_t n = tiny_elf(img, sizeof img, ro, sizeof ro);
+    CHECK(elf_parse(&e, img, n) == 0 && e.machine == ELF_EM_X86_64);
+    img[18] = 183; /* EM_AARCH64 */
+    CHECK(elf_parse(&e, img, n) == ELF_FOREIGN);
+    CHECK(e.machine == 183 && e.elf_class == 2);
+    CHECK_STR(elf_machine_name(e.machine, e.elf_class), "aarch64");
+    img[18] = 62;
+    img[4] = 1; /* ELFCLASS32 x86-64: the x32 ABI */
+    CHECK(elf_parse(&e, img, n) == ELF_FOREIGN);
+    CHECK_STR(elf_machine_name(e.machine, e.elf_class), "x32");
+    img[18] = 3; /* EM_386 */
+    CHECK(elf_parse(&e, img, n) == ELF_FOREIGN);
+    CHECK_STR(elf_machine_name(e.machine, e.elf_class), "i386");
+    img[4] = 2;
+    img[5] = 2; /* big endian: e_machine read in its byte order */
+    img[18] = 0;
+    img[19] = 21; /* EM_PPC64 */
+    CHECK(elf_parse(&e, img, n) == ELF_FOREIGN && e.machine == 21);
+    CHECK_STR(elf_machine_name(e.machine, e.elf_class), "ppc64");
+    CHECK(elf_machine_name(0x1234, 2) == NULL);
+    img[5] = 3; /* no such byte order: not an ELF we can read */
+    CHECK(elf_parse(&e, img, n) == -1);
+
+    /* Through the file API: the machine survives, nothing stays mapped. */
+    img[5] = 1;
+    img[18] = 183;
+    img[19] = 0;
+    char path[] = "/tmp/sg-test-foreign-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    CHECK(write(fd, img, n) == (ssize_t)n);
+    close(fd);
+    errno = 0;
+    CHECK(elf_open_file(&e, path) == ELF_FOREIGN && errno == ENOEXEC);
+    CHECK(e.machine == 183 && e.mapping == NULL);
+    unlink(path);
+}
+
+/* On a machine the build does not support, one line says so (the compile
+ * time choice is a parameter here, so the refusal is tested on x86_64). */
+static void
+test_host_check(void)
+{
+    rm_error err = {0};
+    CHECK(rm_host_check(true, "x86_64", &err) == 0 && err.code == RM_OK);
+    CHECK(rm_host_check(false, "aarch64", &err) == -1);
+    CHECK(err.code == RM_EARCH);
+    CHECK_STR(err.msg, "reading another process is supported on x86_64 "
+                       "Linux only (this machine is aarch64)");
+#if defined(__x86_64__) && defined(__linux__)
+    CHECK(remote_host_supported(&err) == 0);
+#endif
 }
 
 static void
@@ -463,6 +672,9 @@ test_cache_rejects_wrapping_addresses(void)
 }
 
 TESTS(test_lnotab, test_linetable310, test_locations, test_pystr,
-      test_elf_version_strings, test_elf_self, test_layouts, test_maps,
-      test_reads_self, test_cache_rejects_wrapping_addresses,
+      test_elf_version_strings, test_elf_self, test_elf_foreign_machine,
+      test_layouts, test_traits_match_layouts,
+      test_frame_decode_tagged_executable, test_frame_decode_objects,
+      test_host_check, test_maps, test_reads_self,
+      test_cache_rejects_wrapping_addresses,
       test_linetable_sums_do_not_overflow)

@@ -15,7 +15,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     elf_image img;
-    if (elf_parse(&img, data, size) != 0)
+    int rc = elf_parse(&img, data, size);
+    if (rc == ELF_FOREIGN)
+        (void)elf_machine_name(img.machine, img.elf_class);
+    if (rc != 0)
         return 0;
     elf_symbol s;
     uint64_t a, z;

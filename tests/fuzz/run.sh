@@ -35,6 +35,10 @@ seed() {
             gcc -shared -fPIC -o "$corpus/seed.so" "$here/elf_seed.c"
             gcc -no-pie -o "$corpus/seed-exe" "$here/elf_seed.c"
             strip -o "$corpus/seed-stripped.so" "$corpus/seed.so"
+            # The same image with e_machine 183 (aarch64).
+            cp "$corpus/seed.so" "$corpus/seed-aarch64.so"
+            printf '\267\000' | dd of="$corpus/seed-aarch64.so" bs=1 seek=18 \
+                conv=notrunc 2>/dev/null
         fi ;;
     linetable)
         # format byte, first line (LE), then a table of that format.
