@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark `spyglass dump` against `py-spy dump` (issue 3).
+"""Benchmark `spyglass dump` against `py-spy dump`.
 
 For each CPython version and stack depth (10, 100, 500 frames in the main
 thread, plus one idle helper thread), a target parks itself and then:
@@ -14,6 +14,12 @@ thread, plus one idle helper thread), a target parks itself and then:
 
     python3 bench/dump_bench.py [--spyglass PATH] [--py-spy PATH]
         [--versions 3.8,...] [--depths 10,100,500] [--markdown]
+
+With --callgrind BASE it counts instructions instead (valgrind's callgrind:
+deterministic where wall time on a shared machine is not), for BASE (an
+earlier build of spyglass) and --spyglass: a whole one-shot `dump`, and one
+steady sample (the difference between --repeat 1010 and --repeat 10, with
+--no-status, divided by 1000). Median of 3 runs each.
 
 py-spy comes from PyPI in a bench venv: python3 -m venv /tmp/bv &&
 /tmp/bv/bin/pip install py-spy.
@@ -113,6 +119,61 @@ def in_loop(spyglass, pid, n, tries=3):
     return best
 
 
+def callgrind_ir(cmd):
+    """Instructions executed by cmd (its own process) under callgrind."""
+    r = subprocess.run(["valgrind", "--tool=callgrind",
+                        "--callgrind-out-file=/dev/null", *cmd],
+                       capture_output=True, text=True)
+    m = re.search(r"Collected : (\d+)", r.stderr)
+    if r.returncode != 0 or not m:
+        raise RuntimeError(f"callgrind failed: {r.stderr[-500:]}")
+    return int(m.group(1))
+
+
+def instructions(spyglass, pid, runs=3):
+    """(one-shot dump, one steady sample) instruction counts, medians."""
+    dump = [spyglass, "dump", "--pid", str(pid)]
+    loop = dump + ["--no-status", "--stats", "--repeat"]
+    one = statistics.median(callgrind_ir(dump) for _ in range(runs))
+    per = statistics.median(
+        (callgrind_ir(loop + ["1010"]) - callgrind_ir(loop + ["10"])) / 1000
+        for _ in range(runs))
+    return one, per
+
+
+def targets(a):
+    """(version, depth, pid) of a parked target for each version and depth
+    asked for; each target is killed when the caller moves on."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for v in a.versions.split(","):
+            python = pyenv_python(v)
+            if not python:
+                print(f"# {v}: not found, skipped", file=sys.stderr)
+                continue
+            for depth in map(int, a.depths.split(",")):
+                p = start_target(python, depth, tmp)
+                try:
+                    yield v, depth, p.pid
+                finally:
+                    p.kill()
+                    p.wait()
+
+
+def callgrind_main(a):
+    rows = []
+    for v, depth, pid in targets(a):
+        before = instructions(a.callgrind, pid)
+        after = instructions(a.spyglass, pid)
+        rows.append((v, depth, before, after))
+    print("| Python | depth | one-shot dump, before | after | change | "
+          "steady sample, before | after | change |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    pct = lambda b, x: f"{(x / b - 1) * 100:+.1f}%"
+    for v, depth, (b1, bs), (a1, as_) in rows:
+        print(f"| {v} | {depth} | {b1:,.0f} | {a1:,.0f} | {pct(b1, a1)} | "
+              f"{bs:,.0f} | {as_:,.0f} | {pct(bs, as_)} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spyglass", default=shutil.which("spyglass")
@@ -123,33 +184,25 @@ def main():
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--callgrind", metavar="BASE",
+                    help="count instructions of BASE and --spyglass instead")
     a = ap.parse_args()
+    if a.callgrind:
+        return callgrind_main(a)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for v in a.versions.split(","):
-            python = pyenv_python(v)
-            if not python:
-                print(f"# {v}: not found, skipped", file=sys.stderr)
-                continue
-            for depth in map(int, a.depths.split(",")):
-                p = start_target(python, depth, tmp)
-                try:
-                    us, reads, sysc, frames = in_loop(a.spyglass, p.pid,
-                                                      a.samples)
-                    sg_cmd = [a.spyglass, "dump", "--pid", str(p.pid)]
-                    sg_ms, _ = one_shot(sg_cmd, a.runs)
-                    sg_r = strace_reads(sg_cmd)
-                    ps_ms = ps_r = None
-                    ps_err = None
-                    if a.pyspy:
-                        ps_cmd = [a.pyspy, "dump", "--pid", str(p.pid)]
-                        ps_ms, ps_err = one_shot(ps_cmd, a.runs)
-                        ps_r = strace_reads(ps_cmd) if ps_ms else None
-                    rows.append((v, depth, frames, us, reads, sysc, sg_ms,
-                                 sg_r, ps_ms, ps_r, ps_err))
-                finally:
-                    p.kill()
-                    p.wait()
+    for v, depth, pid in targets(a):
+        us, reads, sysc, frames = in_loop(a.spyglass, pid, a.samples)
+        sg_cmd = [a.spyglass, "dump", "--pid", str(pid)]
+        sg_ms, _ = one_shot(sg_cmd, a.runs)
+        sg_r = strace_reads(sg_cmd)
+        ps_ms = ps_r = None
+        ps_err = None
+        if a.pyspy:
+            ps_cmd = [a.pyspy, "dump", "--pid", str(pid)]
+            ps_ms, ps_err = one_shot(ps_cmd, a.runs)
+            ps_r = strace_reads(ps_cmd) if ps_ms else None
+        rows.append((v, depth, frames, us, reads, sysc, sg_ms, sg_r, ps_ms,
+                     ps_r, ps_err))
     fmt = lambda x, f="{:.2f}": "-" if x is None else f.format(x)
     head = ("| Python | depth | frames | spyglass µs/sample (loop) | "
             "reads/sample (loop) | syscalls/sample (loop, incl. /proc) | "
