@@ -110,7 +110,8 @@ class Py:
         return f"Py({self.version})"
 
     def run(self, args, **kw):
-        """Run a command (list) with this venv's environment."""
+        """Run a command (list) with this venv's environment; bytes
+        arguments are passed as they are."""
         kw.setdefault("capture_output", True)
         kw.setdefault("text", True)
         kw.setdefault("timeout", 300)
@@ -118,7 +119,8 @@ class Py:
         # A neutral directory: the repo root's spyglass/ would shadow the
         # installed package.
         kw.setdefault("cwd", NEUTRAL_CWD)
-        return subprocess.run([str(a) for a in args], **kw)
+        return subprocess.run(
+            [a if isinstance(a, bytes) else str(a) for a in args], **kw)
 
     def spy(self, *args, **kw):
         """Run the installed `spyglass` executable."""
