@@ -1,5 +1,5 @@
-"""The executable's global behaviour: version, help, unknown commands, and the
-request it hands to the agent."""
+"""The executable's global behaviour: version, help, unknown commands, the
+request it hands to the agent, and what the extension exports."""
 import subprocess
 
 from conftest import ROOT
@@ -168,3 +168,15 @@ def test_request_carries_any_bytes(py, tmp_path):
     assert ours.returncode == 0, ours.stderr
     assert ours.stdout.startswith(plain.stdout)
 
+
+def test_extension_exports_only_its_init(py):
+    # Hidden visibility: the extension's namespace holds PyInit__agent and
+    # nothing of spyglass's own code (which could clash with another
+    # extension's symbols).
+    so = py.py("-c", "import spyglass._agent as a; print(a.__file__)")
+    assert so.returncode == 0, so.stderr
+    nm = subprocess.run(["nm", "-D", "--defined-only", so.stdout.strip()],
+                        capture_output=True, text=True)
+    assert nm.returncode == 0, nm.stderr
+    names = [line.split()[-1] for line in nm.stdout.splitlines()]
+    assert names == ["PyInit__agent"], names
