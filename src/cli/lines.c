@@ -11,6 +11,7 @@
 #include "cli/pylaunch.h"
 #include "common/err.h"
 #include "common/units.h"
+#include "writers/writers.h"
 
 void
 lines_usage(void)
@@ -40,8 +41,9 @@ lines_usage(void)
         "                     nsec, usec, msec, sec\n"
         "  -o, --output FILE  also write the results: FILE.lprof is a pickle "
         "that\n"
-        "                     `python -m line_profiler FILE` loads; any other "
-        "name\n                     gets the text table\n"
+        "                     `python -m line_profiler FILE` loads; *.txt, "
+        "or a name\n                     without a known extension, gets "
+        "the text table\n"
         "      --func M:Q     profile function Q (qualified name, e.g. "
         "Cls.meth)\n"
         "                     of module M (`__main__` for the script)\n"
@@ -131,6 +133,9 @@ lines_parse(int argc, char **argv, lines_opts *o)
     }
     o->args = argv + optind;
     o->n_args = argc - optind;
+    const sg_writer *w;
+    if (o->output && sg_writer_pick(NULL, o->output, &sg_output_lines, &w))
+        return SG_EXIT_USAGE;
     return -1;
 }
 
