@@ -2,6 +2,8 @@
 request it hands to the agent, and what the extension exports."""
 import subprocess
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -87,6 +89,21 @@ def test_request_is_versioned_and_canonical(py, tmp_path):
     # Validated values, not the user's flags: the agent parses no options.
     assert b"number=3" in request and b"unit=msec" in request
     assert not any(a.startswith(b"-") for a in request)
+
+
+@pytest.mark.parametrize("args,fmt", [
+    (["profile", "-c", "pass"], b"format=text"),
+    (["profile", "-o", "x.SVG", "-c", "pass"], b"format=flamegraph"),
+    (["profile", "-f", "collapsed", "-o", "x", "-c", "pass"],
+     b"format=collapsed"),
+    (["lines", "-o", "x.lprof", "-c", "pass"], b"format=lprof"),
+    (["lines", "-o", "x.out", "-c", "pass"], b"format=text"),
+])
+def test_request_carries_the_chosen_format(any_py, tmp_path, args, fmt):
+    # The executable picks the format (writers' registry); the agent is
+    # told, and does not pick again.
+    _, request = captured_launch(any_py, tmp_path, *args)
+    assert [a for a in request if a.startswith(b"format=")] == [fmt]
 
 
 def run_request(py, glue, request):

@@ -149,7 +149,7 @@ prof_dump_stats(lines_prof *self, PyObject *arg)
     PyObject *b = NULL;
     if (!PyUnicode_FSConverter(arg, &b))
         return NULL;
-    int rc = lines_dump(self, PyBytes_AS_STRING(b));
+    int rc = lines_dump(self, NULL, PyBytes_AS_STRING(b));
     Py_DECREF(b);
     if (rc < 0)
         return NULL;

@@ -1,6 +1,6 @@
 /* lines.c -- `spyglass lines`: options, help, and the hand-over to the
  * agent, which runs the program and counts its lines in-process
- * (src/agent/lines*.c). */
+ * (src/agent/lines/command.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/units.h"
 #include "request/commands.h"
+#include "writers/writers.h"
 
 /* The command line: the request, and what only the executable uses. */
 typedef struct lines_cli {
@@ -47,8 +48,9 @@ lines_usage(void)
         "                     nsec, usec, msec, sec\n"
         "  -o, --output FILE  also write the results: FILE.lprof is a pickle "
         "that\n"
-        "                     `python -m line_profiler FILE` loads; any other "
-        "name\n                     gets the text table\n"
+        "                     `python -m line_profiler FILE` loads; *.txt, "
+        "or a name\n                     without a known extension, gets "
+        "the text table\n"
         "      --func M:Q     profile function Q (qualified name, e.g. "
         "Cls.meth)\n"
         "                     of module M (`__main__` for the script)\n"
@@ -144,6 +146,11 @@ lines_parse(int argc, char **argv, lines_cli *o)
     }
     rq->program.args = (const char **)(argv + optind);
     rq->program.n_args = argc - optind;
+    /* Chosen here, once: the agent writes -o FILE in this format. */
+    const sg_writer *w;
+    if (rq->output && sg_writer_pick(NULL, rq->output, &sg_output_lines, &w))
+        return SG_EXIT_USAGE;
+    rq->format = rq->output ? w->name : NULL;
     return -1;
 }
 

@@ -1,11 +1,9 @@
 /* profile.c -- `spyglass profile`: options, help, and the hand-over to the
  * agent, which runs the program under the deterministic profiler
- * (src/agent/profiler*.c). */
-#include <fcntl.h>
+ * (src/agent/profile/command.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
@@ -21,50 +19,6 @@ typedef struct profile_cli {
     const char *python; /* -p */
     bool help;
 } profile_cli;
-
-/* Whether w can write what this profiler records (a call tree with "ns"
- * and "calls"): the line profilers' formats, in the same registry, refuse
- * it. Asked with an empty profile now, not after the program has run. */
-static bool
-profile_writer_fits(const sg_writer *w)
-{
-    static const char *const metrics[] = {"ns", "calls"};
-    sg_profile *probe = sg_profile_new(2, metrics);
-    writer_opts wo = {0};
-    strbuf sb = STRBUF_INIT;
-    /* A refusing writer explains itself on stderr: not for a probe. */
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    int null = open("/dev/null", O_WRONLY);
-    if (saved >= 0 && null >= 0)
-        dup2(null, STDERR_FILENO);
-    bool ok = w->write(probe, &wo, &sb) == 0;
-    fflush(stderr);
-    if (saved >= 0 && null >= 0)
-        dup2(saved, STDERR_FILENO);
-    if (saved >= 0)
-        close(saved);
-    if (null >= 0)
-        close(null);
-    sb_free(&sb);
-    sg_profile_free(probe);
-    return ok;
-}
-
-/* The formats a function profile can be written in, comma-separated. */
-static const char *
-profile_formats(void)
-{
-    static char buf[256];
-    if (!buf[0]) {
-        size_t k = 0;
-        for (const sg_writer *const *w = sg_writers(); *w; w++)
-            if (profile_writer_fits(*w))
-                k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s",
-                                      k ? ", " : "", (*w)->name);
-    }
-    return buf;
-}
 
 static void
 profile_usage(void)
@@ -96,9 +50,9 @@ profile_usage(void)
         "  -c CODE             run CODE (python -c)\n"
         "  -h, --help          show this help\n\n"
         "Formats and the extensions that select them:\n",
-        sg_sort_keys(), profile_formats());
+        sg_sort_keys(), sg_writer_names(SG_DATA_DETERMINISTIC));
     for (const sg_writer *const *w = sg_writers(); *w; w++) {
-        if (!profile_writer_fits(*w))
+        if (!sg_writer_holds(*w, SG_DATA_DETERMINISTIC))
             continue;
         char exts[128] = "";
         size_t k = 0;
@@ -200,29 +154,12 @@ profile_parse(int argc, char **argv, profile_cli *o)
         return SG_EXIT_USAGE;
     }
     sb_free(&err);
-    const sg_writer *w = NULL;
-    if (format) {
-        w = sg_writer_by_name(format);
-        if (!w) {
-            sg_error("profile: unknown format '%s' (formats: %s)", format,
-                     profile_formats());
-            return SG_EXIT_USAGE;
-        }
-    } else if (rq->output) {
-        w = sg_writer_for_path(rq->output);
-        if (!w) {
-            sg_error("profile: cannot tell the format of '%s' from its "
-                     "extension: give -f FORMAT (%s)",
-                     rq->output, profile_formats());
-            return SG_EXIT_USAGE;
-        }
-    }
-    if (w && !profile_writer_fits(w)) {
-        sg_error("profile: the %s format cannot hold a function profile",
-                 w->name);
+    /* The format is chosen here, once: the agent writes what it is told.
+     * Without -f or -o that is the table on stdout. */
+    const sg_writer *w;
+    if (sg_writer_pick(format, rq->output, &sg_output_profile, &w))
         return SG_EXIT_USAGE;
-    }
-    rq->format = w ? w->name : NULL;
+    rq->format = w->name;
     return -1;
 }
 

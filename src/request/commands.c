@@ -34,7 +34,7 @@ static const rq_field timeit_fields[] = {
 static const rq_field profile_fields[] = {
     RQ_SCALAR(RQ_STR, "sort", rq_profile, sort),
     RQ_SCALAR(RQ_OPTSTR, "output", rq_profile, output),
-    RQ_SCALAR(RQ_OPTSTR, "format", rq_profile, format),
+    RQ_SCALAR(RQ_STR, "format", rq_profile, format),
     RQ_SCALAR(RQ_BOOL, "builtins", rq_profile, builtins),
     RQ_SCALAR(RQ_BOOL, "threads", rq_profile, threads),
     RQ_SCALAR(RQ_LONG, "limit", rq_profile, limit),
@@ -44,6 +44,7 @@ static const rq_field profile_fields[] = {
 static const rq_field lines_fields[] = {
     RQ_SCALAR(RQ_DOUBLE, "unit", rq_lines, unit),
     RQ_SCALAR(RQ_OPTSTR, "output", rq_lines, output),
+    RQ_SCALAR(RQ_OPTSTR, "format", rq_lines, format),
     RQ_LIST_OF("func", rq_lines, funcs, n_funcs),
     RQ_LIST_OF("file", rq_lines, files, n_files),
     RQ_PROGRAM(rq_lines),

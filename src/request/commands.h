@@ -43,8 +43,8 @@ typedef struct rq_timeit {
 /* spyglass profile */
 typedef struct rq_profile {
     const char *sort;   /* pstats sort keys, valid */
-    const char *output; /* NULL: the table on stdout */
-    const char *format; /* a writer's name; NULL: the text table */
+    const char *output; /* NULL: stdout */
+    const char *format; /* the writer's name, chosen by the executable */
     bool builtins;      /* record C functions */
     bool threads;       /* a table per thread too */
     long limit;         /* rows of the table; 0: all */
@@ -55,6 +55,7 @@ typedef struct rq_profile {
 typedef struct rq_lines {
     double unit;        /* seconds per displayed time unit */
     const char *output; /* NULL: the table only */
+    const char *format; /* the writer of output, chosen by the executable */
     const char **funcs; /* MODULE:QUALNAME */
     int n_funcs;
     const char **files;

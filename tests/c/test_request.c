@@ -115,7 +115,10 @@ test_profile_round_trip(void)
 static void
 test_double_is_exact(void)
 {
-    rq_lines l = {.unit = 0.1, .program = {RQ_RUN_CODE, "pass", NULL, 0}};
+    rq_lines l = {.unit = 0.1,
+                  .output = "x.lprof",
+                  .format = "lprof",
+                  .program = {RQ_RUN_CODE, "pass", NULL, 0}};
     const char *none[] = {NULL};
     l.funcs = l.files = l.program.args = none;
     double units[] = {0.1, 1e-6, 1.0 / 3.0, 1e-12, 123456.789};
@@ -127,6 +130,7 @@ test_double_is_exact(void)
         CHECK(decode(&rq_lines_spec, v, &d, err, sizeof err) == 0);
         CHECK(d.unit == units[i]);
         CHECK(d.program.kind == RQ_RUN_CODE && d.n_funcs == 0);
+        CHECK_STR(d.format, "lprof");
         rq_release(&rq_lines_spec, &d);
         rq_free_argv(v);
     }

@@ -113,7 +113,10 @@ agent_lines_main(const rq_lines *o)
         lines_disable(prof);
     lines_lazy = NULL;
     if (o->output) {
-        if (lines_dump(prof, o->output) < 0) {
+        /* The executable chose the format from this release's registry. */
+        const sg_writer *w = sg_writer_by_name(o->format);
+        assert(w);
+        if (lines_dump(prof, w, o->output) < 0) {
             agent_print_exception();
             sg_error("lines: cannot write '%s'", o->output);
             if (rc == 0)

@@ -83,8 +83,8 @@ prof_write_output(profiler *P, const rq_profile *o, const char *command)
     wo.sort = o->sort;
     wo.limit = (int)o->limit;
     wo.per_thread = o->threads;
-    /* A writer the executable chose from this release's registry. */
-    const sg_writer *w = sg_writer_by_name(o->format ? o->format : "text");
+    /* The executable chose it from this release's registry. */
+    const sg_writer *w = sg_writer_by_name(o->format);
     assert(w);
     wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
     int rc;
