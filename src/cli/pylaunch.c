@@ -12,32 +12,31 @@
 
 /* Thin glue: import the agent without letting the current directory shadow
  * the installed package (sys.path[0] is '' under -c), restore sys.path, and
- * run the request. It knows the request's header only (request.h: argv[2]
- * is "release=...", argv[3] "install=..."), to say in one line what to do
- * when this interpreter has no spyglass, or one older than requests (no
- * run_request). Every other check is the agent's. */
-static const char glue[] =
-    "import sys\n"
-    "p0 = sys.path.pop(0)\n"
-    "try:\n"
-    "    from spyglass import _agent\n"
-    "except ImportError as e:\n"
-    "    sys.stderr.write('spyglass: error: %s (Python %d.%d) cannot import "
-    "spyglass._agent (%s); install spyglass %s for it: %s -m pip install "
-    "%s\\n' % (sys.executable, sys.version_info[0], sys.version_info[1], e, "
-    "sys.argv[2].split('=', 1)[1], sys.executable, "
-    "sys.argv[3].split('=', 1)[1]))\n"
-    "    sys.exit(2)\n"
-    "if not hasattr(_agent, 'run_request'):\n"
-    "    sys.stderr.write('spyglass: error: spyglass %s cannot drive the "
-    "agent of %s (spyglass %s): reinstall it with %s -m pip install %s\\n' "
-    "% (sys.argv[2].split('=', 1)[1], sys.executable, "
-    "getattr(_agent, '__version__', 'unknown'), sys.executable, "
-    "sys.argv[3].split('=', 1)[1]))\n"
-    "    sys.exit(2)\n"
-    "sys.path.insert(0, p0)\n"
-    "del p0\n"
-    "sys.exit(_agent.run_request(sys.argv[1:]))\n";
+ * run the request. When this interpreter has no spyglass, or one older than
+ * requests (no run_request), it says so in one line, naming what to
+ * install; for that it knows the request's header (request.h: argv[2] is
+ * "release=...", argv[3] "install=..."). Every other check is the agent's.
+ * That branch is a string, compiled only when it runs: compiling the glue
+ * is part of every in-process command's start-up. */
+#define GLUE_FAIL                                                             \
+    "x = sys.executable; r, s = [a.split('=', 1)[1] for a in "                \
+    "sys.argv[2:4]]; "                                                        \
+    "a = sys.modules.get('spyglass._agent'); "                                \
+    "sys.stderr.write('spyglass: error: ' + ('spyglass %s cannot drive the "  \
+    "agent of %s (spyglass %s): reinstall it with %s -m pip install %s' % "   \
+    "(r, x, getattr(a, '__version__', 'unknown'), x, s) if a else '%s "       \
+    "(Python %d.%d) cannot import spyglass._agent (%s); install spyglass %s " \
+    "for it: %s -m pip install %s' % (x, sys.version_info[0], "               \
+    "sys.version_info[1], e, r, x, s)) + chr(10)); sys.exit(2)"
+static const char glue[] = "import sys\n"
+                           "p0 = sys.path.pop(0)\n"
+                           "try:\n"
+                           "    from spyglass._agent import run_request\n"
+                           "except ImportError as e:\n"
+                           "    exec(\"" GLUE_FAIL "\")\n"
+                           "sys.path.insert(0, p0)\n"
+                           "del p0\n"
+                           "sys.exit(run_request(sys.argv[1:]))\n";
 
 static int
 is_executable(const char *path)
