@@ -140,6 +140,27 @@ def test_agent_refuses_another_request_format(py, tmp_path):
             ) in lines[0]
 
 
+def test_agent_refuses_a_request_it_cannot_run(py, tmp_path):
+    # A hand-made request of the right release that names a format which
+    # cannot hold a function profile: one line, and the program never runs
+    # (it is not the executable's to lose data over).
+    glue, request = captured_launch(py, tmp_path, "profile", "-c",
+                                    "print('ran')")
+    request = [b"format=lprof" if a.startswith(b"format=") else a
+               for a in request]
+    proc = run_request(py, glue, request)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr == ("spyglass: error: profile: the request names no "
+                           "format for a function profile: 'lprof'\n")
+    glue, request = captured_launch(py, tmp_path, "timeit", "pass")
+    proc = run_request(py, glue, [a for a in request
+                                  if not a.startswith(b"stmt=")])
+    assert proc.returncode == 1
+    assert proc.stderr == ("spyglass: error: timeit: the request is not a "
+                           "valid timeit run\n")
+
+
 def test_agent_older_than_requests_is_refused(any_py, tmp_path):
     # An agent from before requests existed (no run_request), shadowing the
     # installed one through PYTHONPATH.

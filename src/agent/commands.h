@@ -10,9 +10,17 @@
 #define SG_AGENT_COMMANDS_H
 
 #include "request/commands.h"
+#include "writers/writers.h"
 
 int agent_timeit_main(const rq_timeit *rq);   /* src/agent/timeit.c */
 int agent_profile_main(const rq_profile *rq); /* profile/command.c */
 int agent_lines_main(const rq_lines *rq);     /* lines/command.c */
+
+/* The writer a request names for data of `kind`. The executable chose it
+ * from the same registry, so it exists and fits; should a request say
+ * otherwise (a bug, or a hand-made one), print one line and return NULL,
+ * before the program runs. */
+const sg_writer *agent_request_writer(const char *command, const char *format,
+                                      sg_data_kind kind);
 
 #endif

@@ -116,6 +116,19 @@ agent_export(PyObject *m, const char *name, PyObject *obj)
     return 0;
 }
 
+const sg_writer *
+agent_request_writer(const char *command, const char *format,
+                     sg_data_kind kind)
+{
+    const sg_writer *w = format ? sg_writer_by_name(format) : NULL;
+    if (!w || !sg_writer_holds(w, kind)) {
+        sg_error("%s: the request names no format for %s: '%s'", command,
+                 sg_data_kind_name(kind), format ? format : "");
+        return NULL;
+    }
+    return w;
+}
+
 /* Refuse a request of another release or format in one line naming both
  * and how to install the executable's release in this interpreter. */
 static void

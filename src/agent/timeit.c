@@ -328,7 +328,6 @@ run_all(const rq_timeit *o, stmt_state *st, const char *setup)
         s->best = s->per_loop.min;
         PyMem_Free(per);
     }
-    /* Valid: the executable checked it. */
     const sg_time_unit *unit = o->unit ? sg_time_unit_by_name(o->unit) : NULL;
     for (int i = 0; i < o->n_stmts; i++) {
         if (o->n_stmts > 1)
@@ -353,7 +352,13 @@ done:
 int
 agent_timeit_main(const rq_timeit *o)
 {
-    assert(o->n_stmts > 0 && o->repeat > 0);
+    /* The executable validated these; a request that says otherwise is
+     * refused, not run. */
+    if (o->n_stmts < 1 || o->repeat < 1 || o->number < 0 ||
+        (o->unit && !sg_time_unit_by_name(o->unit))) {
+        sg_error("timeit: the request is not a valid timeit run");
+        return SG_EXIT_FAIL;
+    }
     char *setup = join_setup(o);
     stmt_state *st = PyMem_Calloc((size_t)o->n_stmts, sizeof *st);
     double *raw =

@@ -88,6 +88,10 @@ int
 agent_lines_main(const rq_lines *o)
 {
     const rq_program *t = &o->program;
+    const sg_writer *w = NULL;
+    if (o->output &&
+        !(w = agent_request_writer("lines", o->format, SG_DATA_LINES)))
+        return SG_EXIT_FAIL;
     lines_prof *prof = NULL;
     int rc = runmain_prepare(t);
     if (rc != 0)
@@ -113,9 +117,6 @@ agent_lines_main(const rq_lines *o)
         lines_disable(prof);
     lines_lazy = NULL;
     if (o->output) {
-        /* The executable chose the format from this release's registry. */
-        const sg_writer *w = sg_writer_by_name(o->format);
-        assert(w);
         if (lines_dump(prof, w, o->output) < 0) {
             agent_print_exception();
             sg_error("lines: cannot write '%s'", o->output);

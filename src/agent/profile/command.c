@@ -71,7 +71,8 @@ prof_flush_python_stdout(void)
 }
 
 static int
-prof_write_output(profiler *P, const rq_profile *o, const char *command)
+prof_write_output(profiler *P, const rq_profile *o, const sg_writer *w,
+                  const char *command)
 {
     sg_profile *p = profiler_build(P);
     if (!p) {
@@ -83,9 +84,6 @@ prof_write_output(profiler *P, const rq_profile *o, const char *command)
     wo.sort = o->sort;
     wo.limit = (int)o->limit;
     wo.per_thread = o->threads;
-    /* The executable chose it from this release's registry. */
-    const sg_writer *w = sg_writer_by_name(o->format);
-    assert(w);
     wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
     int rc;
     if (o->output) {
@@ -120,6 +118,10 @@ int
 agent_profile_main(const rq_profile *o)
 {
     const rq_program *t = &o->program;
+    const sg_writer *w =
+        agent_request_writer("profile", o->format, SG_DATA_DETERMINISTIC);
+    if (!w)
+        return SG_EXIT_FAIL;
     int rc = runmain_prepare(t);
     if (rc != 0)
         return rc;
@@ -142,7 +144,7 @@ agent_profile_main(const rq_profile *o)
     }
     int status = runmain_run(t);
     profiler_disable(P);
-    if (prof_write_output(P, o, sb_str(&cmd)) < 0 && status == 0)
+    if (prof_write_output(P, o, w, sb_str(&cmd)) < 0 && status == 0)
         status = SG_EXIT_FAIL;
     Py_DECREF(P);
     sb_free(&cmd);
