@@ -241,7 +241,9 @@ static struct PyModuleDef agent_module = {
     NULL,
 };
 
-PyMODINIT_FUNC PyInit__agent(void);
+/* The one symbol the extension exports (everything else is built hidden);
+ * said here because 3.8's PyMODINIT_FUNC does not say it. */
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__agent(void);
 
 PyMODINIT_FUNC
 PyInit__agent(void)
