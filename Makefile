@@ -13,8 +13,12 @@ $(DEMO)/bin/python:
 	$(PYTHON) -m venv $(DEMO)
 	$(DEMO)/bin/pip install -q --disable-pip-version-check meson-python meson ninja
 
+# Developers' builds turn warnings into errors; a user's `pip install .`
+# (meson.build's defaults) does not.
+WERROR := -Dwerror=true
+
 demo: $(DEMO)/bin/python
-	$(DEMO)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -Cbuild-dir=$(DEMO)/build .
+	$(DEMO)/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -Cbuild-dir=$(DEMO)/build -Csetup-args=$(WERROR) .
 	@echo '== spyglass time: the whole program (small grid), 5 runs'
 	$(SG) time -n 5 -- $(DEMO)/bin/python examples/julia.py 300 300
 	@echo '== spyglass timeit: three ways to build a string'
@@ -47,7 +51,7 @@ sanitize: $(DRIVER)/bin/pytest
 	SPYGLASS_SANITIZE=1 $(DRIVER)/bin/pytest -q tests
 
 build:
-	meson setup build --reconfigure -Dtests=true >/dev/null 2>&1 || meson setup build -Dtests=true
+	meson setup build --reconfigure -Dtests=true $(WERROR) >/dev/null 2>&1 || meson setup build -Dtests=true $(WERROR)
 	ninja -C build
 
 # Format the C sources as .clang-format says (tests/test_style.py checks);

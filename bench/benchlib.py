@@ -37,15 +37,18 @@ def median(xs):
     return statistics.median(xs)
 
 
-def callgrind_instructions(argv, env=None):
-    """Instructions executed by argv's own process (children not traced)."""
-    proc = subprocess.run(["valgrind", "--tool=callgrind",
+def callgrind_instructions(argv, env=None, exec_chain=False):
+    """Instructions executed by argv's own process (children not traced).
+    With exec_chain, argv execs another program (as `spyglass timeit`
+    execs python) and the count is the last program's."""
+    trace = ["--trace-children=yes"] if exec_chain else []
+    proc = subprocess.run(["valgrind", "--tool=callgrind", *trace,
                            "--callgrind-out-file=/dev/null", *argv],
                           capture_output=True, text=True, env=env)
-    m = re.search(r"Collected : (\d+)", proc.stderr)
+    m = re.findall(r"Collected : (\d+)", proc.stderr)
     if not m:
         raise RuntimeError("callgrind gave no count:\n" + proc.stderr[-2000:])
-    return int(m.group(1))
+    return int(m[-1])
 
 
 def installed(versions=None):

@@ -31,12 +31,11 @@ def per_loop_instructions(py, tool):
     for n in (200000, 400000):
         if tool == "timeit":
             code = f"import timeit; timeit.main(['-n','{n}','-r','1','pass'])"
+            argv = [py.python, "-c", code]
         else:
-            code = ("import sys; sys.path.pop(0); from spyglass import "
-                    f"_agent; _agent.main(['timeit','-n','{n}','-r','1',"
-                    "'pass'])")
-        counts.append(callgrind_instructions([py.python, "-c", code],
-                                             env=py.env))
+            argv = [py.spyglass, "timeit", "-n", str(n), "-r", "1", "pass"]
+        counts.append(callgrind_instructions(argv, env=py.env,
+                                             exec_chain=tool != "timeit"))
     return (counts[1] - counts[0]) / 200000
 
 

@@ -19,7 +19,7 @@ UNITS = sorted(p.stem for p in (ROOT / "tests" / "c").glob("test_*.c"))
 def unit_build():
     build = VENVS / "cunits"
     args = ["meson", "setup", str(build), str(ROOT), "-Dtests=true",
-            "-Dbuildtype=debug"]
+            "-Dbuildtype=debug", "-Dwerror=true"]
     if SANITIZE:
         args += ["-Db_sanitize=address,undefined", "-Db_lundef=false"]
     if (build / "build.ninja").exists():

@@ -7,7 +7,8 @@ meson build directory per venv so that a re-run only recompiles what changed.
 Used by the tests (tests/conftest.py) and the benchmarks (bench/).
 
 Set SPYGLASS_SANITIZE=1 to build with ASan+UBSan (separate venvs); the
-interpreters then run with libasan preloaded.
+interpreters then run with libasan preloaded. Test builds turn warnings into
+errors (-Dwerror=true); a user's `pip install .` does not.
 """
 import hashlib
 import os
@@ -66,8 +67,17 @@ def selected_versions():
     return env.split(",") if env else VERSIONS
 
 
+def _setup_args():
+    """The meson options of a test build."""
+    args = ["-Dwerror=true"]
+    if SANITIZE:
+        args += ["-Db_sanitize=address,undefined", "-Dbuildtype=debug",
+                 "-Db_lundef=false"]
+    return args
+
+
 def _source_digest():
-    """Hash of everything that goes into the build."""
+    """Hash of everything that goes into the build, and how it is built."""
     h = hashlib.sha256()
     files = [ROOT / "meson.build", ROOT / "meson.options",
              ROOT / "pyproject.toml"]
@@ -77,7 +87,7 @@ def _source_digest():
         if f.is_file() and "__pycache__" not in f.parts:
             h.update(str(f.relative_to(ROOT)).encode())
             h.update(f.read_bytes())
-    h.update(b"sanitize" if SANITIZE else b"plain")
+    h.update(" ".join(_setup_args()).encode())
     return h.hexdigest()
 
 
@@ -110,7 +120,8 @@ class Py:
         return f"Py({self.version})"
 
     def run(self, args, **kw):
-        """Run a command (list) with this venv's environment."""
+        """Run a command (list) with this venv's environment; bytes
+        arguments are passed as they are."""
         kw.setdefault("capture_output", True)
         kw.setdefault("text", True)
         kw.setdefault("timeout", 300)
@@ -118,7 +129,8 @@ class Py:
         # A neutral directory: the repo root's spyglass/ would shadow the
         # installed package.
         kw.setdefault("cwd", NEUTRAL_CWD)
-        return subprocess.run([str(a) for a in args], **kw)
+        return subprocess.run(
+            [a if isinstance(a, bytes) else str(a) for a in args], **kw)
 
     def spy(self, *args, **kw):
         """Run the installed `spyglass` executable."""
@@ -154,10 +166,7 @@ def _install(version, interp, venv):
     args = [str(py), "-m", "pip", "install", "-q",
             "--disable-pip-version-check", "--no-build-isolation",
             "--no-deps", f"-Cbuild-dir={build_dir}"]
-    if SANITIZE:
-        args += ["-Csetup-args=-Db_sanitize=address,undefined",
-                 "-Csetup-args=-Dbuildtype=debug",
-                 "-Csetup-args=-Db_lundef=false"]
+    args += [f"-Csetup-args={a}" for a in _setup_args()]
     args.append(str(ROOT))
     proc = subprocess.run(args, capture_output=True, text=True)
     if proc.returncode != 0:

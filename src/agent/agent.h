@@ -1,8 +1,8 @@
 /* agent.h -- the in-process half of spyglass (the spyglass._agent module).
  *
- * Each feature is one file exposing two things to module.c:
- *   - agent_<feature>_main(argc, argv): the command run by `spyglass
- *     <feature>` after the executable hands over (returns the exit status);
+ * Each feature exposes two things to module.c:
+ *   - agent_<feature>_main(request): the command run by `spyglass
+ *     <feature>` after the executable hands over (agent/commands.h);
  *   - agent_<feature>_init(module): adds the feature's Python API (types,
  *     functions) to the module; returns 0, or -1 with an exception set.
  */
@@ -12,12 +12,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-int agent_timeit_main(int argc, char **argv);
 /* profile (issue 5) */
-int agent_profile_main(int argc, char **argv);
 int agent_profile_init(PyObject *module);
 /* lines (issue 6) */
-int agent_lines_main(int argc, char **argv);
 int agent_lines_init(PyObject *module);
 
 /* Print the current Python exception with its traceback, as the interpreter

@@ -6,6 +6,7 @@
 #include "agent/lines.h"
 #include "common/hashmap.h"
 #include "writers/lines.h"
+#include "writers/writers.h"
 
 _Thread_local lines_stack lines_tls;
 uint64_t lines_gen = 1;
@@ -235,7 +236,7 @@ sg_profile *
 lines_to_model(lines_prof *prof)
 {
     static const char *const metrics[] = {"ns"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_LINES, 1, metrics);
     for (Py_ssize_t i = 0; i < prof->n_codes; i++) {
         lines_code *lc = prof->codes[i];
         PyCodeObject *co = (PyCodeObject *)lc->code;
@@ -294,17 +295,22 @@ lines_print(lines_prof *prof, PyObject *stream, double output_unit)
 }
 
 int
-lines_dump(lines_prof *prof, const char *path)
+lines_dump(lines_prof *prof, const sg_writer *w, const char *path)
 {
+    char msg[512];
+    if (!w && sg_writer_pick_msg(NULL, path, &sg_output_lines, &w, msg,
+                                 sizeof msg)) {
+        PyErr_SetString(PyExc_ValueError, msg);
+        return -1;
+    }
     sg_profile *p = lines_to_model(prof);
     strbuf sb = STRBUF_INIT;
-    size_t n = strlen(path);
-    if (n >= 6 && strcmp(path + n - 6, ".lprof") == 0)
-        sg_write_lprof(&sb, p, 0);
-    else
-        sg_write_linetext(&sb, p, 0, prof->output_unit);
+    writer_opts wo = {0};
+    wo.unit = prof->output_unit;
+    int rc = sg_writer_render(w, p, &wo, &sb);
     sg_profile_free(p);
-    int rc = sb_write_file(&sb, path);
+    if (rc == 0)
+        rc = sb_write_file(&sb, path);
     sb_free(&sb);
     if (rc < 0) {
         PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);

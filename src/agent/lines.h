@@ -9,8 +9,8 @@
  *                   selected code objects only;
  *   lines_trace.c   the 3.8-3.11 backend: a C trace function that turns line
  *                   events off in every frame of unselected code;
- *   lines_api.c     the Python API (spyglass.LineProfiler, spyglass.profile)
- *                   and `spyglass lines` (agent_lines_main).
+ *   lines_api.c     the Python API (spyglass.LineProfiler, spyglass.profile);
+ *   lines/command.c `spyglass lines` (agent_lines_main).
  *
  * Counting: a line's hits are its line events; its time runs from its line
  * event to the next line event or return of the same frame, as
@@ -25,6 +25,7 @@
 #include "agent/agent.h"
 #include "common/clock.h"
 #include "model/profile.h"
+#include "writers/writers.h"
 
 struct lines_prof;
 
@@ -134,8 +135,16 @@ sg_profile *lines_to_model(lines_prof *prof);
 /* Write prof's table to stream (a file-like object; NULL: sys.stdout, or
  * C's stdout when that fails). Returns 0, or -1 with an exception set. */
 int lines_print(lines_prof *prof, PyObject *stream, double output_unit);
-/* Write prof's results to path: a pickle for *.lprof, else the text. */
-int lines_dump(lines_prof *prof, const char *path);
+/* Write prof's results to path in format w, or, when w is NULL, the one
+ * path's extension names (a pickle for *.lprof, else the text). Returns 0,
+ * or -1 with an exception set. */
+int lines_dump(lines_prof *prof, const sg_writer *w, const char *path);
+
+/* ---- lines_api.c ---- */
+
+/* A new LineProfiler with nothing selected (a new reference), or NULL with
+ * an exception set. */
+lines_prof *lines_prof_new(double output_unit);
 
 /* ---- lines_select.c ---- */
 

@@ -1,5 +1,4 @@
-/* lines_api.c -- the line profiler's faces: the Python API and
- * `spyglass lines`.
+/* lines_api.c -- the line profiler's Python face.
  *
  * Python (re-exported by the spyglass package):
  *   spyglass.LineProfiler(*funcs)  as line_profiler.LineProfiler:
@@ -11,22 +10,21 @@
  *   spyglass.lines(*funcs, unit=1e-6)  a context manager that prints the
  *       table of its functions when the block ends.
  * Using a profiler as a decorator returns the function itself: nothing
- * wraps the call, so the function costs only its line events.
+ * wraps the call, so the function costs only its line events. The command
+ * `spyglass lines` is lines/command.c.
  */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/lines.h"
-#include "agent/runmain.h"
-#include "cli/lines.h"
 #include "writers/lines.h"
 #include "common/err.h"
 
 static PyTypeObject LineProfiler_Type;
 
-static lines_prof *
-prof_create(double output_unit)
+lines_prof *
+lines_prof_new(double output_unit)
 {
     lines_prof *self = PyObject_New(lines_prof, &LineProfiler_Type);
     if (!self)
@@ -57,7 +55,7 @@ prof_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                         "LineProfiler() takes functions only");
         return NULL;
     }
-    lines_prof *self = prof_create(1e-6);
+    lines_prof *self = lines_prof_new(1e-6);
     if (self && add_all(self, args) < 0)
         Py_CLEAR(self);
     return (PyObject *)self;
@@ -151,7 +149,7 @@ prof_dump_stats(lines_prof *self, PyObject *arg)
     PyObject *b = NULL;
     if (!PyUnicode_FSConverter(arg, &b))
         return NULL;
-    int rc = lines_dump(self, PyBytes_AS_STRING(b));
+    int rc = lines_dump(self, NULL, PyBytes_AS_STRING(b));
     Py_DECREF(b);
     if (rc < 0)
         return NULL;
@@ -338,7 +336,7 @@ agent_lines_fn(PyObject *module, PyObject *args, PyObject *kwds)
             return NULL;
         }
     }
-    lines_prof *self = prof_create(unit);
+    lines_prof *self = lines_prof_new(unit);
     if (!self)
         return NULL;
     self->print_at_exit = 2;
@@ -359,7 +357,7 @@ agent_lines_init(PyObject *m)
 {
     if (PyType_Ready(&LineProfiler_Type) < 0)
         return -1;
-    lines_prof *profile = prof_create(1e-6);
+    lines_prof *profile = lines_prof_new(1e-6);
     PyObject *fn = PyCFunction_New(&lines_fn_def, NULL);
     int rc = -1;
     if (profile && fn) {
@@ -376,135 +374,3 @@ agent_lines_init(PyObject *m)
 }
 
 /* ---- spyglass lines ---- */
-
-/* The file whose functions the default selection profiles: the script,
- * or the -m module's source (NULL when it cannot be found: running it
- * reports that). A new str or NULL. */
-static PyObject *
-main_file(const lines_opts *o)
-{
-    if (o->kind == 's')
-        return PyUnicode_DecodeFSDefault(o->target);
-    if (o->kind != 'm')
-        return NULL;
-    PyObject *util = PyImport_ImportModule("importlib.util");
-    PyObject *spec =
-        util ? PyObject_CallMethod(util, "find_spec", "s", o->target) : NULL;
-    Py_XDECREF(util);
-    PyObject *origin = spec && spec != Py_None
-                           ? PyObject_GetAttrString(spec, "origin")
-                           : NULL;
-    Py_XDECREF(spec);
-    PyErr_Clear();
-    if (origin && !PyUnicode_Check(origin))
-        Py_CLEAR(origin);
-    return origin;
-}
-
-static int
-set_builtin_profile(PyObject *prof)
-{
-    PyObject *builtins = PyImport_ImportModule("builtins");
-    int rc = builtins ? PyObject_SetAttrString(builtins, "profile", prof) : -1;
-    Py_XDECREF(builtins);
-    /* spyglass.line_profile is the same object while the command runs;
-     * spyglass.profile stays the function profiler (issue 5's API). */
-    PyObject *agent = PyImport_ImportModule("spyglass._agent");
-    if (rc == 0 && agent)
-        rc = PyObject_SetAttrString(agent, "line_profile", prof);
-    Py_XDECREF(agent);
-    return rc;
-}
-
-static int
-select_targets(lines_prof *prof, const lines_opts *o)
-{
-    int rc = -1;
-    PyObject *mf = main_file(o);
-    const char *mfs = mf ? PyUnicode_AsUTF8(mf) : NULL;
-    PyErr_Clear();
-    for (int i = 0; rc < 0 && i < o->n_files; i++)
-        rc = lines_select_file(prof, o->files[i]);
-    for (int i = 0; rc < 0 && i < o->n_funcs; i++)
-        rc = lines_select_func(prof, o->funcs[i], mfs);
-    if (rc < 0 && o->n_files == 0 && o->n_funcs == 0 &&
-        !lines_file_uses_profile(mfs, o->kind == 'c' ? o->target : NULL)) {
-        /* The default: the functions of the script's own file. */
-        PyObject *name = mf ? mf : PyUnicode_FromString("<string>");
-        if (!mf)
-            mf = name;
-        PyObject *norm = name ? lines_norm_path(name) : NULL;
-        if (!norm ||
-            (!prof->sel_files && !(prof->sel_files = PySet_New(NULL))) ||
-            PySet_Add(prof->sel_files, norm) < 0) {
-            agent_print_exception();
-            rc = SG_EXIT_FAIL;
-        }
-        Py_XDECREF(norm);
-    }
-    Py_XDECREF(mf);
-    return rc;
-}
-
-int
-agent_lines_main(int argc, char **argv)
-{
-    lines_opts o;
-    int rc = lines_parse(argc, argv, &o);
-    if (rc >= 0 || o.help) {
-        if (o.help)
-            lines_usage();
-        lines_opts_free(&o);
-        return rc >= 0 ? rc : SG_EXIT_OK;
-    }
-    runmain_target t = {o.kind == 's'   ? RUNMAIN_SCRIPT
-                        : o.kind == 'm' ? RUNMAIN_MODULE
-                                        : RUNMAIN_CODE,
-                        o.target, o.n_args, o.args};
-    lines_prof *prof = NULL;
-    if ((rc = runmain_prepare(&t)) != 0)
-        goto done;
-    prof = prof_create(o.unit);
-    if (!prof) {
-        agent_print_exception();
-        rc = SG_EXIT_FAIL;
-        goto done;
-    }
-    if ((rc = select_targets(prof, &o)) >= 0)
-        goto done;
-    if (prof->sel_files || prof->sel_keys)
-        lines_lazy = prof;
-    if (set_builtin_profile((PyObject *)prof) < 0 || lines_enable(prof) < 0) {
-        agent_print_exception();
-        rc = SG_EXIT_FAIL;
-        goto done;
-    }
-    prof->auto_enabled = 1;
-    rc = runmain_run(&t);
-    while (prof->enabled)
-        lines_disable(prof);
-    lines_lazy = NULL;
-    if (o.output) {
-        if (lines_dump(prof, o.output) < 0) {
-            agent_print_exception();
-            sg_error("lines: cannot write '%s'", o.output);
-            if (rc == 0)
-                rc = SG_EXIT_FAIL;
-        } else {
-            PyObject *out = PySys_GetObject("stdout");
-            if (out && out != Py_None) {
-                PyFile_WriteString("Wrote profile results to '", out);
-                PyFile_WriteString(o.output, out);
-                PyFile_WriteString("'\n", out);
-            }
-            PyErr_Clear();
-        }
-    }
-    if (lines_print(prof, NULL, o.unit) < 0)
-        agent_print_exception();
-done:
-    lines_lazy = NULL;
-    Py_XDECREF(prof);
-    lines_opts_free(&o);
-    return rc;
-}

@@ -1,22 +1,53 @@
 /* module.c -- spyglass._agent: the module object and the command dispatcher.
  *
- * `spyglass CMD ...` execs `python -c <glue> CMD ...`; the glue calls
- * _agent.main(argv), which lands here and runs the command's C entry point.
+ * `spyglass CMD ...` validates its command line and execs `python -c <glue>
+ * REQUEST...` (src/cli/pylaunch.c); the glue calls
+ * _agent.run_request(sys.argv[1:]), which lands here: the request is
+ * checked to be of this release, decoded (src/request/) and handed to the
+ * command's entry point (agent/commands.h).
  */
-#include "agent/agent.h"
+#include "agent/agent.h" /* Python.h first */
+
+#include <limits.h>
+
+#include "agent/commands.h"
 #include "common/err.h"
+#include "request/request.h"
+
+/* Room for the decoded request of any command. */
+typedef union agent_request {
+    rq_timeit timeit;
+    rq_profile profile;
+    rq_lines lines;
+} agent_request;
+
+static int
+agent_run_timeit(const agent_request *rq)
+{
+    return agent_timeit_main(&rq->timeit);
+}
+
+static int
+agent_run_profile(const agent_request *rq)
+{
+    return agent_profile_main(&rq->profile);
+}
+
+static int
+agent_run_lines(const agent_request *rq)
+{
+    return agent_lines_main(&rq->lines);
+}
 
 typedef struct agent_command {
-    const char *name;
-    int (*main)(int argc, char **argv);
+    const rq_spec *spec;
+    int (*run)(const agent_request *rq);
 } agent_command;
 
 static const agent_command agent_commands[] = {
-    {"timeit", agent_timeit_main},
-    /* profile (issue 5) */
-    {"profile", agent_profile_main},
-    /* lines (issue 6) */
-    {"lines", agent_lines_main},
+    {&rq_timeit_spec, agent_run_timeit},
+    {&rq_profile_spec, agent_run_profile},
+    {&rq_lines_spec, agent_run_lines},
 };
 
 /* Features that add a Python API; NULL-terminated. */
@@ -85,19 +116,86 @@ agent_export(PyObject *m, const char *name, PyObject *obj)
     return 0;
 }
 
-/* _agent.main(argv: list[str]) -> int */
-static PyObject *
-agent_main(PyObject *self, PyObject *args)
+const sg_writer *
+agent_request_writer(const char *command, const char *format,
+                     sg_data_kind kind)
 {
-    PyObject *list;
-    if (!PyArg_ParseTuple(args, "O!:main", &PyList_Type, &list))
-        return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    if (n < 1) {
-        PyErr_SetString(PyExc_ValueError, "main() needs a command name");
+    const sg_writer *w = format ? sg_writer_by_name(format) : NULL;
+    if (!w || !sg_writer_holds(w, kind)) {
+        sg_error("%s: the request names no format for %s: '%s'", command,
+                 sg_data_kind_name(kind), format ? format : "");
         return NULL;
     }
-    /* argv strings must outlive the command: keep the bytes objects. */
+    return w;
+}
+
+/* Refuse a request of another release or format in one line naming both
+ * and how to install the executable's release in this interpreter. */
+static void
+agent_refuse(const rq_header *h)
+{
+    PyObject *exe = PySys_GetObject("executable"); /* borrowed */
+    PyObject *b =
+        exe && PyUnicode_Check(exe) ? PyUnicode_EncodeFSDefault(exe) : NULL;
+    PyErr_Clear();
+    char line[2048];
+    rq_refusal(line, sizeof line, h, b ? PyBytes_AS_STRING(b) : "python");
+    sg_error("%s", line);
+    Py_XDECREF(b);
+}
+
+/* Check, decode and run the request in argv; the exit status. */
+static int
+agent_dispatch(int argc, char **argv)
+{
+    rq_header h;
+    if (rq_read_header(argc, argv, &h) < 0) {
+        sg_error("not a spyglass request: in-process commands are started "
+                 "by the spyglass executable");
+        return SG_EXIT_USAGE;
+    }
+    if (!rq_header_ours(&h)) {
+        agent_refuse(&h);
+        return SG_EXIT_USAGE;
+    }
+    const agent_command *cmd = NULL;
+    for (size_t i = 0; i < sizeof agent_commands / sizeof *agent_commands; i++)
+        if (strcmp(agent_commands[i].spec->command, h.command) == 0)
+            cmd = &agent_commands[i];
+    if (!cmd) {
+        sg_error("spyglass %s has no in-process command '%s'", SG_VERSION,
+                 h.command);
+        return SG_EXIT_USAGE;
+    }
+    assert(cmd->spec->size <= sizeof(agent_request));
+    agent_request rq;
+    char err[256];
+    int rc;
+    if (rq_decode(cmd->spec, argc - RQ_HEADER_LEN, argv + RQ_HEADER_LEN, &rq,
+                  err, sizeof err) < 0) {
+        sg_error("%s: cannot decode the request: %s", h.command, err);
+        rc = SG_EXIT_FAIL;
+    } else {
+        rc = cmd->run(&rq);
+    }
+    rq_release(cmd->spec, &rq);
+    return rc;
+}
+
+/* _agent.run_request(request: list[str]) -> int */
+static PyObject *
+agent_run_request(PyObject *self, PyObject *list)
+{
+    if (!PyList_Check(list)) {
+        PyErr_SetString(PyExc_TypeError, "run_request() takes a list of str");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    if (n > INT_MAX - 1)
+        return PyErr_NoMemory();
+    /* The strings must outlive the command: keep the bytes objects.
+     * os.fsencode gives back the bytes the executable passed (sys.argv is
+     * decoded with the same encoding and surrogateescape). */
     PyObject *keep = PyList_New(n);
     char **argv = PyMem_Calloc((size_t)n + 1, sizeof *argv);
     if (!keep || !argv) {
@@ -115,18 +213,7 @@ agent_main(PyObject *self, PyObject *args)
         PyList_SET_ITEM(keep, i, b);
         argv[i] = PyBytes_AS_STRING(b);
     }
-    int rc = -1;
-    for (size_t i = 0; i < sizeof agent_commands / sizeof *agent_commands;
-         i++) {
-        if (strcmp(agent_commands[i].name, argv[0]) == 0) {
-            rc = agent_commands[i].main((int)n, argv);
-            break;
-        }
-    }
-    if (rc == -1) {
-        sg_error("unknown in-process command '%s'", argv[0]);
-        rc = SG_EXIT_USAGE;
-    }
+    int rc = agent_dispatch((int)n, argv);
     PyMem_Free(argv);
     Py_DECREF(keep);
     if (PyErr_Occurred())
@@ -135,9 +222,9 @@ agent_main(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef agent_methods[] = {
-    {"main", agent_main, METH_VARARGS,
-     "main(argv) -> int\n\nRun a spyglass in-process command; argv[0] is "
-     "the command name."},
+    {"run_request", agent_run_request, METH_O,
+     "run_request(request) -> int\n\nRun a request from the spyglass "
+     "executable (a list of str) and return the exit status."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -154,7 +241,9 @@ static struct PyModuleDef agent_module = {
     NULL,
 };
 
-PyMODINIT_FUNC PyInit__agent(void);
+/* The one symbol the extension exports (everything else is built hidden);
+ * said here because 3.8's PyMODINIT_FUNC does not say it. */
+__attribute__((visibility("default"))) PyMODINIT_FUNC PyInit__agent(void);
 
 PyMODINIT_FUNC
 PyInit__agent(void)

@@ -1,15 +1,12 @@
-/* profiler_api.c -- the profiler's faces: the `spyglass.profile` type
- * (context manager, decorator, cProfile-like methods) and `spyglass
- * profile`, the command that runs a program under it. */
+/* profiler_api.c -- the profiler's Python face: the `spyglass.profile` type
+ * (context manager, decorator, cProfile-like methods). The command that
+ * runs a program under it is profile/command.c. */
 #include "agent/profiler.h" /* Python.h first */
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <structmember.h>
 
-#include "agent/runmain.h"
-#include "cli/profile.h"
 #include "common/err.h"
 #include "model/funcstats.h"
 #include "writers/writers.h"
@@ -62,7 +59,7 @@ prof_render(profiler *P, const sg_writer *w, const writer_opts *o, strbuf *out)
     sg_profile *p = profiler_build(P);
     if (!p)
         return -1;
-    int rc = w->write(p, o, out);
+    int rc = sg_writer_render(w, p, o, out);
     sg_profile_free(p);
     if (rc < 0)
         PyErr_Format(PyExc_ValueError, "cannot write the %s format", w->name);
@@ -223,16 +220,16 @@ profiler_print_stats(profiler *P, PyObject *args, PyObject *kw)
 static const sg_writer *
 prof_writer_arg(const char *format, const char *path)
 {
-    const sg_writer *w = NULL;
-    if (format) {
-        w = sg_writer_by_name(format);
-        if (!w)
-            PyErr_Format(PyExc_ValueError, "unknown format '%s' (formats: %s)",
-                         format, sg_writer_names());
-        return w;
+    /* pstats when the path's extension names no format, as dump_stats. */
+    static const sg_output api = {"profile", SG_DATA_DETERMINISTIC, "pstats",
+                                  true};
+    const sg_writer *w;
+    char msg[768];
+    if (sg_writer_pick_msg(format, path, &api, &w, msg, sizeof msg)) {
+        PyErr_SetString(PyExc_ValueError, msg);
+        return NULL;
     }
-    w = path ? sg_writer_for_path(path) : NULL;
-    return w ? w : sg_writer_by_name("pstats");
+    return w;
 }
 
 /* Render and write to path; -1 with an exception set on failure. */
@@ -624,144 +621,4 @@ agent_profile_init(PyObject *m)
         agent_export(m, "Profile", (PyObject *)&profiler_type) < 0)
         return -1;
     return 0;
-}
-
-/* ---- spyglass profile -------------------------------------------------- */
-
-static volatile sig_atomic_t prof_got_sigterm;
-
-/* SIGTERM, seen by Python's signal machinery between bytecodes: unwind the
- * program like sys.exit so that its finally blocks run and the profile is
- * written, then die of the signal as it would have. */
-static PyObject *
-prof_on_sigterm(PyObject *self, PyObject *args)
-{
-    prof_got_sigterm = 1;
-    PyObject *code = PyLong_FromLong(128 + SIGTERM);
-    if (code) {
-        PyErr_SetObject(PyExc_SystemExit, code);
-        Py_DECREF(code);
-    }
-    return NULL;
-}
-
-static PyMethodDef sigterm_def = {"_on_sigterm", prof_on_sigterm, METH_VARARGS,
-                                  NULL};
-
-static void
-prof_install_sigterm(void)
-{
-    PyObject *signal_mod = PyImport_ImportModule("signal");
-    PyObject *handler = PyCFunction_New(&sigterm_def, NULL);
-    PyObject *r = NULL;
-    if (signal_mod && handler)
-        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM, handler);
-    /* Without it SIGTERM just ends the program, as under plain python. */
-    PyErr_Clear();
-    Py_XDECREF(r);
-    Py_XDECREF(handler);
-    Py_XDECREF(signal_mod);
-}
-
-static void
-prof_flush_python_stdout(void)
-{
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    for (int i = 0; i < 2; i++) {
-        PyObject *f = PySys_GetObject(i ? "stderr" : "stdout");
-        if (f && f != Py_None) {
-            PyObject *r = PyObject_CallMethod(f, "flush", NULL);
-            Py_XDECREF(r);
-        }
-    }
-    PyErr_Clear();
-    PyErr_Restore(t, v, tb);
-}
-
-static int
-prof_write_output(profiler *P, const profile_opts *o, const char *command)
-{
-    sg_profile *p = profiler_build(P);
-    if (!p) {
-        agent_print_exception();
-        return -1;
-    }
-    sg_profile_set_meta(p, "command", command);
-    writer_opts wo = {0};
-    wo.sort = o->sort;
-    wo.limit = o->limit;
-    wo.per_thread = o->threads;
-    const sg_writer *w = o->writer ? o->writer : sg_writer_by_name("text");
-    wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
-    int rc;
-    if (o->output) {
-        rc = sg_writer_write_file(w, p, &wo, o->output);
-        if (rc == 0)
-            fprintf(stderr, "spyglass: profile written to %s (%s)\n",
-                    o->output, w->name);
-    } else {
-        /* After everything the program printed, as cProfile does. */
-        prof_flush_python_stdout();
-        rc = sg_writer_write_file(w, p, &wo, "-");
-    }
-    sg_profile_free(p);
-    return rc;
-}
-
-int
-agent_profile_main(int argc, char **argv)
-{
-    profile_opts o;
-    int rc = profile_parse(argc, argv, &o);
-    if (rc >= 0 || o.help) {
-        if (o.help)
-            profile_usage();
-        return rc >= 0 ? rc : SG_EXIT_OK;
-    }
-    runmain_target t = {o.kind == PROFILE_MODULE ? RUNMAIN_MODULE
-                        : o.kind == PROFILE_CODE ? RUNMAIN_CODE
-                                                 : RUNMAIN_SCRIPT,
-                        o.what, o.argc, o.argv};
-    rc = runmain_prepare(&t);
-    if (rc != 0)
-        return rc;
-    strbuf cmd = STRBUF_INIT;
-    sb_puts(&cmd, o.kind == PROFILE_MODULE ? "-m "
-                  : o.kind == PROFILE_CODE ? "-c "
-                                           : "");
-    sb_puts(&cmd, o.what);
-    for (int i = 0; i < o.argc; i++) {
-        sb_putc(&cmd, ' ');
-        sb_puts(&cmd, o.argv[i]);
-    }
-    profiler *P =
-        (profiler *)PyObject_CallObject((PyObject *)&profiler_type, NULL);
-    if (!P) {
-        agent_print_exception();
-        sb_free(&cmd);
-        return SG_EXIT_FAIL;
-    }
-    P->builtins = o.builtins;
-    prof_install_sigterm();
-    if (profiler_enable(P) < 0) {
-        agent_print_exception();
-        Py_DECREF(P);
-        sb_free(&cmd);
-        return SG_EXIT_FAIL;
-    }
-    int status = runmain_run(&t);
-    profiler_disable(P);
-    if (prof_write_output(P, &o, sb_str(&cmd)) < 0 && status == 0)
-        status = SG_EXIT_FAIL;
-    Py_DECREF(P);
-    sb_free(&cmd);
-    if (prof_got_sigterm) {
-        /* Die of the signal, as the program would have. */
-        prof_flush_python_stdout();
-        fflush(NULL);
-        signal(SIGTERM, SIG_DFL);
-        raise(SIGTERM);
-    }
-    return status;
 }

@@ -505,7 +505,7 @@ sg_profile *
 profiler_build(profiler *P)
 {
     static const char *const metrics[] = {"ns", "calls"};
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     double npt = prof_ns_per_tick(P);
     sg_frame_id *frame_of =
         PyMem_RawMalloc((P->n_funcs + 1) * sizeof *frame_of);

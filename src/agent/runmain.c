@@ -10,20 +10,20 @@
 #include "common/err.h"
 
 static int
-set_argv(const runmain_target *t)
+set_argv(const rq_program *t)
 {
     PyObject *list = PyList_New(0);
     if (!list)
         return -1;
-    const char *argv0 = t->kind == RUNMAIN_SCRIPT ? t->what
-                        : t->kind == RUNMAIN_CODE ? "-c"
-                                                  : "-m";
+    const char *argv0 = t->kind == RQ_RUN_SCRIPT ? t->target
+                        : t->kind == RQ_RUN_CODE ? "-c"
+                                                 : "-m";
     PyObject *s = PyUnicode_DecodeFSDefault(argv0);
     if (!s || PyList_Append(list, s) < 0)
         goto fail;
     Py_DECREF(s);
-    for (int i = 0; i < t->argc; i++) {
-        s = PyUnicode_DecodeFSDefault(t->argv[i]);
+    for (int i = 0; i < t->n_args; i++) {
+        s = PyUnicode_DecodeFSDefault(t->args[i]);
         if (!s || PyList_Append(list, s) < 0)
             goto fail;
         Py_DECREF(s);
@@ -40,12 +40,12 @@ fail:
 /* sys.path[0] as python sets it: the script's directory (absolute, links
  * resolved), the current directory for -m, '' for -c. */
 static int
-set_path0(const runmain_target *t)
+set_path0(const rq_program *t)
 {
     char buf[PATH_MAX];
     const char *p0 = "";
-    if (t->kind == RUNMAIN_SCRIPT) {
-        if (!realpath(t->what, buf))
+    if (t->kind == RQ_RUN_SCRIPT) {
+        if (!realpath(t->target, buf))
             return -1;
         char *slash = strrchr(buf, '/');
         if (slash == buf)
@@ -53,7 +53,7 @@ set_path0(const runmain_target *t)
         else if (slash)
             *slash = '\0';
         p0 = buf;
-    } else if (t->kind == RUNMAIN_MODULE) {
+    } else if (t->kind == RQ_RUN_MODULE) {
         if (!getcwd(buf, sizeof buf))
             return -1;
         p0 = buf;
@@ -72,19 +72,19 @@ set_path0(const runmain_target *t)
 }
 
 int
-runmain_prepare(const runmain_target *t)
+runmain_prepare(const rq_program *t)
 {
-    if (t->kind == RUNMAIN_SCRIPT && access(t->what, R_OK) != 0) {
+    if (t->kind == RQ_RUN_SCRIPT && access(t->target, R_OK) != 0) {
         int err = errno;
         /* python's own wording, and its status 2. */
-        sg_error("can't open file '%s': [Errno %d] %s", t->what, err,
+        sg_error("can't open file '%s': [Errno %d] %s", t->target, err,
                  strerror(err));
         return 2;
     }
     if (set_argv(t) < 0 || set_path0(t) < 0) {
         if (PyErr_Occurred())
             agent_print_exception();
-        sg_error("cannot set up sys.argv and sys.path for '%s'", t->what);
+        sg_error("cannot set up sys.argv and sys.path for '%s'", t->target);
         return 1;
     }
     return 0;
@@ -261,18 +261,18 @@ system_exit_status(void)
 }
 
 int
-runmain_run(const runmain_target *t)
+runmain_run(const rq_program *t)
 {
     PyObject *r;
     switch (t->kind) {
-    case RUNMAIN_SCRIPT:
-        r = run_script(t->what);
+    case RQ_RUN_SCRIPT:
+        r = run_script(t->target);
         break;
-    case RUNMAIN_MODULE:
-        r = run_module(t->what);
+    case RQ_RUN_MODULE:
+        r = run_module(t->target);
         break;
     default:
-        r = run_code(t->what);
+        r = run_code(t->target);
         break;
     }
     if (r) {

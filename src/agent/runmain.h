@@ -12,30 +12,18 @@
 #define SG_RUNMAIN_H
 
 #include "agent/agent.h"
-
-typedef enum runmain_kind {
-    RUNMAIN_SCRIPT,
-    RUNMAIN_MODULE,
-    RUNMAIN_CODE,
-} runmain_kind;
-
-typedef struct runmain_target {
-    runmain_kind kind;
-    const char *what; /* script path, module name, or code */
-    int argc;         /* the program's own arguments, after `what` */
-    char **argv;
-} runmain_target;
+#include "request/commands.h" /* rq_program: what to run */
 
 /* Set sys.argv and sys.path[0] for the target and, for a script, check that
  * it can be read. Returns 0, or an exit status after printing one error
  * line (a missing script is SG_EXIT_USAGE... as python: 2). Call before
  * starting a profiler, so that its setup is not profiled. */
-int runmain_prepare(const runmain_target *t);
+int runmain_prepare(const rq_program *t);
 
 /* Run the prepared target in __main__. Returns the exit status python
  * would have: 0; the SystemExit code; 1 after printing an uncaught
  * exception (or a SyntaxError); 130 for KeyboardInterrupt. No Python
  * exception is left set. */
-int runmain_run(const runmain_target *t);
+int runmain_run(const rq_program *t);
 
 #endif

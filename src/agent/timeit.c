@@ -15,7 +15,7 @@
 
 #include "common/sort.h"
 #include "agent/agent.h"
-#include "cli/timeit.h"
+#include "agent/commands.h"
 #include "common/err.h"
 #include "common/stats.h"
 #include "common/strbuf.h"
@@ -165,7 +165,7 @@ run_once(PyObject *inner, long number, PyObject *gc, PyObject *mark)
 }
 
 static int
-autorange(stmt_state *s, const timeit_opts *o, PyObject *gc, PyObject *mark)
+autorange(stmt_state *s, const rq_timeit *o, PyObject *gc, PyObject *mark)
 {
     for (long i = 1;; i *= 10) {
         static const long steps[] = {1, 2, 5};
@@ -186,7 +186,7 @@ autorange(stmt_state *s, const timeit_opts *o, PyObject *gc, PyObject *mark)
 }
 
 static char *
-join_setup(const timeit_opts *o)
+join_setup(const rq_timeit *o)
 {
     strbuf sb = STRBUF_INIT;
     for (int i = 0; i < o->n_setup; i++) {
@@ -200,20 +200,21 @@ join_setup(const timeit_opts *o)
 }
 
 static void
-print_result(const stmt_state *s, const timeit_opts *o, const char *indent)
+print_result(const stmt_state *s, const rq_timeit *o, const sg_time_unit *unit,
+             const char *indent)
 {
     char b1[64], b2[64], b3[64];
     if (o->verbose) {
         printf("%sraw times: ", indent);
         for (long r = 0; r < o->repeat; r++)
             printf("%s%s", r ? ", " : "",
-                   sg_fmt_timeit(b1, sizeof b1, s->raw[r], o->unit));
+                   sg_fmt_timeit(b1, sizeof b1, s->raw[r], unit));
         printf("\n\n");
     }
     printf("%s%ld loop%s, best of %ld: %s per loop\n", indent, s->number,
            s->number != 1 ? "s" : "", o->repeat,
-           sg_fmt_timeit(b1, sizeof b1, s->best, o->unit));
-    const sg_time_unit *u = o->unit ? o->unit : sg_time_unit_for(s->best);
+           sg_fmt_timeit(b1, sizeof b1, s->best, unit));
+    const sg_time_unit *u = unit ? unit : sg_time_unit_for(s->best);
     printf("%smean ± std. dev. of %ld: %s ± %s per loop\n", indent, o->repeat,
            sg_fmt_timeit(b2, sizeof b2, s->per_loop.mean, u),
            sg_fmt_timeit(b3, sizeof b3, s->per_loop.stddev, u));
@@ -223,8 +224,8 @@ print_result(const stmt_state *s, const timeit_opts *o, const char *indent)
                 "spyglass: warning: the test results are likely unreliable: "
                 "the worst time (%s) was more than four times slower than "
                 "the best time (%s)\n",
-                sg_fmt_timeit(b1, sizeof b1, s->per_loop.max, o->unit),
-                sg_fmt_timeit(b2, sizeof b2, s->best, o->unit));
+                sg_fmt_timeit(b1, sizeof b1, s->per_loop.max, unit),
+                sg_fmt_timeit(b2, sizeof b2, s->best, unit));
     }
 }
 
@@ -237,7 +238,7 @@ cmp_best(const void *a, const void *b)
 }
 
 static void
-print_comparison(stmt_state *st, int n, const timeit_opts *o)
+print_comparison(stmt_state *st, int n, const sg_time_unit *unit)
 {
     stmt_state **order = PyMem_Calloc((size_t)n, sizeof *order);
     if (!order)
@@ -252,14 +253,14 @@ print_comparison(stmt_state *st, int n, const timeit_opts *o)
         char b[64];
         if (s == fast) {
             printf("  [%d] %-11s %6.2f (fastest)  %s\n", (int)(s - st) + 1,
-                   sg_fmt_timeit(b, sizeof b, s->best, o->unit), 1.0, s->stmt);
+                   sg_fmt_timeit(b, sizeof b, s->best, unit), 1.0, s->stmt);
             continue;
         }
         double r, sd;
         sg_ratio(&s->per_loop, &fast->per_loop, &r, &sd);
         printf("  [%d] %-11s %6.2f ± %.2f  %s\n", (int)(s - st) + 1,
-               sg_fmt_timeit(b, sizeof b, s->best, o->unit),
-               s->best / fast->best, sd, s->stmt);
+               sg_fmt_timeit(b, sizeof b, s->best, unit), s->best / fast->best,
+               sd, s->stmt);
     }
     PyMem_Free(order);
 }
@@ -267,7 +268,7 @@ print_comparison(stmt_state *st, int n, const timeit_opts *o)
 /* One live line on stderr while measuring, when it is a terminal and the
  * run is not already printing its steps (-v). */
 static void
-progress(const timeit_opts *o, const char *what, int i, long r)
+progress(const rq_timeit *o, const char *what, int i, long r)
 {
     if (o->verbose || !isatty(2))
         return;
@@ -283,7 +284,7 @@ progress(const timeit_opts *o, const char *what, int i, long r)
 }
 
 static int
-run_all(const timeit_opts *o, stmt_state *st, const char *setup)
+run_all(const rq_timeit *o, stmt_state *st, const char *setup)
 {
     int rc = SG_EXIT_FAIL;
     PyObject *gc = PyImport_ImportModule("gc");
@@ -327,13 +328,14 @@ run_all(const timeit_opts *o, stmt_state *st, const char *setup)
         s->best = s->per_loop.min;
         PyMem_Free(per);
     }
+    const sg_time_unit *unit = o->unit ? sg_time_unit_by_name(o->unit) : NULL;
     for (int i = 0; i < o->n_stmts; i++) {
         if (o->n_stmts > 1)
             printf("[%d] %s\n", i + 1, st[i].stmt);
-        print_result(&st[i], o, o->n_stmts > 1 ? "    " : "");
+        print_result(&st[i], o, unit, o->n_stmts > 1 ? "    " : "");
     }
     if (o->n_stmts > 1)
-        print_comparison(st, o->n_stmts, o);
+        print_comparison(st, o->n_stmts, unit);
     fflush(stdout);
     rc = SG_EXIT_OK;
 done:
@@ -348,33 +350,32 @@ done:
 }
 
 int
-agent_timeit_main(int argc, char **argv)
+agent_timeit_main(const rq_timeit *o)
 {
-    timeit_opts o;
-    int rc = timeit_parse(argc, argv, &o);
-    if (rc >= 0 || o.help) {
-        if (o.help)
-            timeit_usage();
-        timeit_opts_free(&o);
-        return rc >= 0 ? rc : SG_EXIT_OK;
+    /* The executable validated these; a request that says otherwise is
+     * refused, not run. */
+    if (o->n_stmts < 1 || o->repeat < 1 || o->number < 0 ||
+        (o->unit && !sg_time_unit_by_name(o->unit))) {
+        sg_error("timeit: the request is not a valid timeit run");
+        return SG_EXIT_FAIL;
     }
-    char *setup = join_setup(&o);
-    stmt_state *st = PyMem_Calloc((size_t)o.n_stmts, sizeof *st);
+    char *setup = join_setup(o);
+    stmt_state *st = PyMem_Calloc((size_t)o->n_stmts, sizeof *st);
     double *raw =
-        PyMem_Calloc((size_t)o.n_stmts * (size_t)o.repeat, sizeof *raw);
-    if (!st || !raw) {
+        PyMem_Calloc((size_t)o->n_stmts * (size_t)o->repeat, sizeof *raw);
+    int rc;
+    if (!setup || !st || !raw) {
         sg_error("timeit: out of memory");
         rc = SG_EXIT_FAIL;
     } else {
-        for (int i = 0; i < o.n_stmts; i++)
-            st[i].raw = raw + (size_t)i * (size_t)o.repeat;
-        rc = run_all(&o, st, setup);
-        for (int i = 0; i < o.n_stmts; i++)
+        for (int i = 0; i < o->n_stmts; i++)
+            st[i].raw = raw + (size_t)i * (size_t)o->repeat;
+        rc = run_all(o, st, setup);
+        for (int i = 0; i < o->n_stmts; i++)
             Py_XDECREF(st[i].inner);
     }
     PyMem_Free(raw);
     PyMem_Free(st);
     free(setup);
-    timeit_opts_free(&o);
     return rc;
 }

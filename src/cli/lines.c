@@ -1,18 +1,26 @@
 /* lines.c -- `spyglass lines`: options, help, and the hand-over to the
  * agent, which runs the program and counts its lines in-process
- * (src/agent/lines*.c). */
+ * (src/agent/lines/command.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/lines.h"
 #include "cli/opts.h"
 #include "cli/pylaunch.h"
 #include "common/err.h"
 #include "common/units.h"
+#include "request/commands.h"
+#include "writers/writers.h"
 
-void
+/* The command line: the request, and what only the executable uses. */
+typedef struct lines_cli {
+    rq_lines rq;
+    const char *python; /* -p */
+    bool help;
+} lines_cli;
+
+static void
 lines_usage(void)
 {
     printf(
@@ -40,8 +48,9 @@ lines_usage(void)
         "                     nsec, usec, msec, sec\n"
         "  -o, --output FILE  also write the results: FILE.lprof is a pickle "
         "that\n"
-        "                     `python -m line_profiler FILE` loads; any other "
-        "name\n                     gets the text table\n"
+        "                     `python -m line_profiler FILE` loads; *.txt, "
+        "or a name\n                     without a known extension, gets "
+        "the text table\n"
         "      --func M:Q     profile function Q (qualified name, e.g. "
         "Cls.meth)\n"
         "                     of module M (`__main__` for the script)\n"
@@ -65,29 +74,34 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-int
-lines_parse(int argc, char **argv, lines_opts *o)
+/* Parse argv (argv[0] = "lines") into o. Returns -1 when the caller should
+ * go on, else an exit status (usage errors print their line). The request
+ * points into argv and vectors freed by lines_cli_free. */
+static int
+lines_parse(int argc, char **argv, lines_cli *o)
 {
     memset(o, 0, sizeof *o);
-    o->unit = 1e-6;
-    o->funcs = sg_xcalloc((size_t)argc, sizeof *o->funcs);
-    o->files = sg_xcalloc((size_t)argc, sizeof *o->files);
+    rq_lines *rq = &o->rq;
+    rq->unit = 1e-6;
+    rq->funcs = sg_xcalloc((size_t)argc, sizeof *rq->funcs);
+    rq->files = sg_xcalloc((size_t)argc, sizeof *rq->files);
+    bool have_target = false;
     opts_reset();
     int c;
-    while (!o->kind && (c = getopt_long(argc, argv, "+:u:o:p:m:c:h", long_opts,
-                                        NULL)) != -1) {
+    while (!have_target && (c = getopt_long(argc, argv, "+:u:o:p:m:c:h",
+                                            long_opts, NULL)) != -1) {
         switch (c) {
         case 'u': {
             const sg_time_unit *u = sg_time_unit_by_name(optarg);
             if (u)
-                o->unit = u->scale;
+                rq->unit = u->scale;
             else if (!opts_double("lines", "-u/--unit", optarg, 1e-12, 1e6,
-                                  &o->unit))
+                                  &rq->unit))
                 return SG_EXIT_USAGE;
             break;
         }
         case 'o':
-            o->output = optarg;
+            rq->output = optarg;
             break;
         case 'F': {
             const char *colon = strchr(optarg, ':');
@@ -97,11 +111,11 @@ lines_parse(int argc, char **argv, lines_opts *o)
                          optarg);
                 return SG_EXIT_USAGE;
             }
-            o->funcs[o->n_funcs++] = optarg;
+            rq->funcs[rq->n_funcs++] = optarg;
             break;
         }
         case 'f':
-            o->files[o->n_files++] = optarg;
+            rq->files[rq->n_files++] = optarg;
             break;
         case 'p':
             o->python = optarg;
@@ -109,8 +123,9 @@ lines_parse(int argc, char **argv, lines_opts *o)
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
-            o->kind = (char)c;
-            o->target = optarg;
+            rq->program.kind = c == 'm' ? RQ_RUN_MODULE : RQ_RUN_CODE;
+            rq->program.target = optarg;
+            have_target = true;
             break;
         case 'h':
             o->help = true;
@@ -120,42 +135,44 @@ lines_parse(int argc, char **argv, lines_opts *o)
             return SG_EXIT_USAGE;
         }
     }
-    if (!o->kind) {
+    if (!have_target) {
         if (optind >= argc) {
             sg_error("lines: nothing to run: give SCRIPT, -m MODULE or -c "
                      "CODE (see 'spyglass lines --help')");
             return SG_EXIT_USAGE;
         }
-        o->kind = 's';
-        o->target = argv[optind++];
+        rq->program.kind = RQ_RUN_SCRIPT;
+        rq->program.target = argv[optind++];
     }
-    o->args = argv + optind;
-    o->n_args = argc - optind;
+    rq->program.args = (const char **)(argv + optind);
+    rq->program.n_args = argc - optind;
+    /* Chosen here, once: the agent writes -o FILE in this format. */
+    const sg_writer *w;
+    if (rq->output && sg_writer_pick(NULL, rq->output, &sg_output_lines, &w))
+        return SG_EXIT_USAGE;
+    rq->format = rq->output ? w->name : NULL;
     return -1;
 }
 
-void
-lines_opts_free(lines_opts *o)
+static void
+lines_cli_free(lines_cli *o)
 {
-    free(o->funcs);
-    free(o->files);
-    o->funcs = o->files = NULL;
+    free(o->rq.funcs);
+    free(o->rq.files);
+    o->rq.funcs = o->rq.files = NULL;
 }
 
 int
 cmd_lines(int argc, char **argv)
 {
-    lines_opts o;
+    lines_cli o;
     int rc = lines_parse(argc, argv, &o);
     if (rc < 0 && o.help) {
         lines_usage();
         rc = SG_EXIT_OK;
     }
-    if (rc >= 0) {
-        lines_opts_free(&o);
-        return rc;
-    }
-    const char *python = o.python;
-    lines_opts_free(&o);
-    return pylaunch_exec(python, "lines", argc, argv);
+    if (rc < 0)
+        rc = pylaunch_run(o.python, &rq_lines_spec, &o.rq);
+    lines_cli_free(&o);
+    return rc;
 }

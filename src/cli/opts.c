@@ -1,4 +1,5 @@
 /* opts.c -- command-line conventions shared by all commands. */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -11,8 +12,7 @@
 void
 opts_reset(void)
 {
-    /* glibc: optind = 0 re-initialises the scanner completely. */
-    optind = 0;
+    assert(optind == 1); /* nothing parsed before */
     opterr = 0;
 }
 

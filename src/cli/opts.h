@@ -10,8 +10,9 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-/* Reset getopt's global state before parsing a new argv (the agent parses in
- * a process that may have parsed before). */
+/* Call before a command's getopt loop: errors are reported by opts_report,
+ * not by getopt. Each command line is parsed once per process (by the
+ * executable only), so getopt starts from its initial state. */
 void opts_reset(void);
 /* Report the getopt error for return value c (':' or '?') as one line. */
 void opts_report(const char *cmd, int c, char *const argv[]);

@@ -1,64 +1,26 @@
 /* profile.c -- `spyglass profile`: options, help, and the hand-over to the
  * agent, which runs the program under the deterministic profiler
- * (src/agent/profiler*.c). */
-#include <fcntl.h>
+ * (src/agent/profile/command.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
-#include "cli/profile.h"
 #include "cli/pylaunch.h"
 #include "common/err.h"
 #include "model/funcstats.h"
+#include "request/commands.h"
+#include "writers/writers.h"
 
-/* Whether w can write what this profiler records (a call tree with "ns"
- * and "calls"): the line profilers' formats, in the same registry, refuse
- * it. Asked with an empty profile now, not after the program has run. */
-static bool
-profile_writer_fits(const sg_writer *w)
-{
-    static const char *const metrics[] = {"ns", "calls"};
-    sg_profile *probe = sg_profile_new(2, metrics);
-    writer_opts wo = {0};
-    strbuf sb = STRBUF_INIT;
-    /* A refusing writer explains itself on stderr: not for a probe. */
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    int null = open("/dev/null", O_WRONLY);
-    if (saved >= 0 && null >= 0)
-        dup2(null, STDERR_FILENO);
-    bool ok = w->write(probe, &wo, &sb) == 0;
-    fflush(stderr);
-    if (saved >= 0 && null >= 0)
-        dup2(saved, STDERR_FILENO);
-    if (saved >= 0)
-        close(saved);
-    if (null >= 0)
-        close(null);
-    sb_free(&sb);
-    sg_profile_free(probe);
-    return ok;
-}
+/* The command line: the request, and what only the executable uses. */
+typedef struct profile_cli {
+    rq_profile rq;
+    const char *python; /* -p */
+    bool help;
+} profile_cli;
 
-/* The formats a function profile can be written in, comma-separated. */
-static const char *
-profile_formats(void)
-{
-    static char buf[256];
-    if (!buf[0]) {
-        size_t k = 0;
-        for (const sg_writer *const *w = sg_writers(); *w; w++)
-            if (profile_writer_fits(*w))
-                k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s",
-                                      k ? ", " : "", (*w)->name);
-    }
-    return buf;
-}
-
-void
+static void
 profile_usage(void)
 {
     printf(
@@ -88,9 +50,9 @@ profile_usage(void)
         "  -c CODE             run CODE (python -c)\n"
         "  -h, --help          show this help\n\n"
         "Formats and the extensions that select them:\n",
-        sg_sort_keys(), profile_formats());
+        sg_sort_keys(), sg_writer_names(SG_DATA_DETERMINISTIC));
     for (const sg_writer *const *w = sg_writers(); *w; w++) {
-        if (!profile_writer_fits(*w))
+        if (!sg_writer_holds(*w, SG_DATA_DETERMINISTIC))
             continue;
         char exts[128] = "";
         size_t k = 0;
@@ -118,12 +80,15 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-int
-profile_parse(int argc, char **argv, profile_opts *o)
+/* Parse argv (argv[0] = "profile") into o. Returns -1 when the caller
+ * should go on, else an exit status (errors print their line). */
+static int
+profile_parse(int argc, char **argv, profile_cli *o)
 {
     memset(o, 0, sizeof *o);
-    o->builtins = true;
-    o->sort = "cumulative";
+    rq_profile *rq = &o->rq;
+    rq->builtins = true;
+    rq->sort = "cumulative";
     const char *format = NULL;
     bool have_target = false;
     opts_reset();
@@ -132,35 +97,33 @@ profile_parse(int argc, char **argv, profile_opts *o)
                                             long_opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            o->sort = optarg;
+            rq->sort = optarg;
             break;
         case 'o':
-            o->output = optarg;
+            rq->output = optarg;
             break;
         case 'f':
             format = optarg;
             break;
         case 'B':
-            o->builtins = false;
+            rq->builtins = false;
             break;
         case 'T':
-            o->threads = true;
+            rq->threads = true;
             break;
-        case 'L': {
-            long v;
-            if (!opts_long("profile", "--limit", optarg, 1, 1000000000, &v))
+        case 'L':
+            if (!opts_long("profile", "--limit", optarg, 1, 1000000000,
+                           &rq->limit))
                 return SG_EXIT_USAGE;
-            o->limit = (int)v;
             break;
-        }
         case 'p':
             o->python = optarg;
             break;
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
-            o->kind = c == 'm' ? PROFILE_MODULE : PROFILE_CODE;
-            o->what = optarg;
+            rq->program.kind = c == 'm' ? RQ_RUN_MODULE : RQ_RUN_CODE;
+            rq->program.target = optarg;
             have_target = true;
             break;
         case 'h':
@@ -177,48 +140,33 @@ profile_parse(int argc, char **argv, profile_opts *o)
                      "-c CODE (see 'spyglass profile --help')");
             return SG_EXIT_USAGE;
         }
-        o->kind = PROFILE_SCRIPT;
-        o->what = argv[optind++];
+        rq->program.kind = RQ_RUN_SCRIPT;
+        rq->program.target = argv[optind++];
     }
-    o->argc = argc - optind;
-    o->argv = argv + optind;
+    rq->program.n_args = argc - optind;
+    rq->program.args = (const char **)(argv + optind);
 
     strbuf err = STRBUF_INIT;
     sg_sort_spec spec;
-    if (sg_sort_parse(o->sort, &spec, &err) < 0) {
+    if (sg_sort_parse(rq->sort, &spec, &err) < 0) {
         sg_error("profile: %s", sb_str(&err));
         sb_free(&err);
         return SG_EXIT_USAGE;
     }
     sb_free(&err);
-    if (format) {
-        o->writer = sg_writer_by_name(format);
-        if (!o->writer) {
-            sg_error("profile: unknown format '%s' (formats: %s)", format,
-                     profile_formats());
-            return SG_EXIT_USAGE;
-        }
-    } else if (o->output) {
-        o->writer = sg_writer_for_path(o->output);
-        if (!o->writer) {
-            sg_error("profile: cannot tell the format of '%s' from its "
-                     "extension: give -f FORMAT (%s)",
-                     o->output, profile_formats());
-            return SG_EXIT_USAGE;
-        }
-    }
-    if (o->writer && !profile_writer_fits(o->writer)) {
-        sg_error("profile: the %s format cannot hold a function profile",
-                 o->writer->name);
+    /* The format is chosen here, once: the agent writes what it is told.
+     * Without -f or -o that is the table on stdout. */
+    const sg_writer *w;
+    if (sg_writer_pick(format, rq->output, &sg_output_profile, &w))
         return SG_EXIT_USAGE;
-    }
+    rq->format = w->name;
     return -1;
 }
 
 int
 cmd_profile(int argc, char **argv)
 {
-    profile_opts o;
+    profile_cli o;
     int rc = profile_parse(argc, argv, &o);
     if (rc < 0 && o.help) {
         profile_usage();
@@ -226,5 +174,5 @@ cmd_profile(int argc, char **argv)
     }
     if (rc >= 0)
         return rc;
-    return pylaunch_exec(o.python, "profile", argc, argv);
+    return pylaunch_run(o.python, &rq_profile_spec, &o.rq);
 }

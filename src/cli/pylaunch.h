@@ -1,22 +1,22 @@
-/* pylaunch.h -- start the Python half of an in-process command.
+/* pylaunch.h -- hand an in-process command over to the agent.
  *
- * In-process commands (timeit, profile, lines, ...) are parsed by the
- * executable first, so usage errors and --help never need Python. Then the
- * executable replaces itself with the chosen interpreter running the agent,
- * which parses the same argv again and does the work. Replacing (exec, not
- * fork) keeps the program's stdin/stdout/stderr, pid and exit status.
+ * In-process commands (timeit, profile, lines) are parsed and validated by
+ * the executable, so usage errors and --help never need Python. The
+ * executable then replaces itself with the chosen interpreter running the
+ * agent, `python -c <glue> REQUEST...`, where REQUEST is the command's
+ * request (src/request/request.h): the agent decodes it, and never sees
+ * the command line. Replacing (exec, not fork) keeps the program's
+ * stdin/stdout/stderr, pid and exit status.
  */
 #ifndef SG_PYLAUNCH_H
 #define SG_PYLAUNCH_H
 
-/* The interpreter to use: `python` when given (-p), else the python next to
- * this executable (a venv's bin/), else "python3" from PATH. Returns a
- * string valid until the next call. */
-const char *pylaunch_interpreter(const char *python);
+#include "request/request.h"
 
-/* exec `interp -c <glue> cmd argv[1..]`. Returns only on failure, after
- * printing an error; the caller exits with SG_EXIT_NOEXEC. */
-int pylaunch_exec(const char *python, const char *cmd, int argc,
-                  char *const argv[]);
+/* Run request r (a struct of spec's type) in the agent of interpreter
+ * `python` (-p; NULL: the python next to this executable, as in a venv's
+ * bin/, else python3 from PATH). Returns only on failure, after printing
+ * an error line: the exit status. */
+int pylaunch_run(const char *python, const rq_spec *spec, const void *r);
 
 #endif

@@ -8,10 +8,18 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "cli/pylaunch.h"
-#include "cli/timeit.h"
 #include "common/err.h"
+#include "common/units.h"
+#include "request/commands.h"
 
-void
+/* The command line: the request, and what only the executable uses. */
+typedef struct timeit_cli {
+    rq_timeit rq;
+    const char *python; /* -p; NULL: default interpreter */
+    bool help;
+} timeit_cli;
+
+static void
 timeit_usage(void)
 {
     printf(
@@ -54,12 +62,16 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-int
-timeit_parse(int argc, char **argv, timeit_opts *o)
+/* Parse argv (argv[0] = "timeit") into o. Returns -1 when the caller
+ * should go on, else an exit status (usage errors print their line). The
+ * request points into argv and a vector freed by timeit_cli_free. */
+static int
+timeit_parse(int argc, char **argv, timeit_cli *o)
 {
     memset(o, 0, sizeof *o);
-    o->repeat = 5;
-    o->setup = sg_xcalloc((size_t)argc, sizeof *o->setup);
+    rq_timeit *rq = &o->rq;
+    rq->repeat = 5;
+    rq->setup = sg_xcalloc((size_t)argc, sizeof *rq->setup);
     opts_reset();
     int c;
     while ((c = getopt_long(argc, argv, "+:n:r:s:u:p:vh", long_opts, NULL)) !=
@@ -67,34 +79,36 @@ timeit_parse(int argc, char **argv, timeit_opts *o)
         switch (c) {
         case 'n':
             if (!opts_long("timeit", "-n/--number", optarg, 1, LONG_MAX,
-                           &o->number))
+                           &rq->number))
                 return SG_EXIT_USAGE;
             break;
         case 'r':
             if (!opts_long("timeit", "-r/--repeat", optarg, 1, 1000000,
-                           &o->repeat))
+                           &rq->repeat))
                 return SG_EXIT_USAGE;
             break;
         case 's':
-            o->setup[o->n_setup++] = optarg;
+            rq->setup[rq->n_setup++] = optarg;
             break;
-        case 'u':
-            o->unit = sg_time_unit_by_name(optarg);
-            if (!o->unit) {
+        case 'u': {
+            const sg_time_unit *u = sg_time_unit_by_name(optarg);
+            if (!u) {
                 sg_error("timeit: unknown unit '%s': use nsec, usec, msec "
                          "or sec",
                          optarg);
                 return SG_EXIT_USAGE;
             }
+            rq->unit = u->name;
             break;
+        }
         case 'p':
             o->python = optarg;
             break;
         case 'v':
-            o->verbose = true;
+            rq->verbose = true;
             break;
         case 'P':
-            o->process_time = true;
+            rq->process_time = true;
             break;
         case 'h':
             o->help = true;
@@ -104,9 +118,9 @@ timeit_parse(int argc, char **argv, timeit_opts *o)
             return SG_EXIT_USAGE;
         }
     }
-    o->stmts = (const char **)(argv + optind);
-    o->n_stmts = argc - optind;
-    if (o->n_stmts == 0) {
+    rq->stmts = (const char **)(argv + optind);
+    rq->n_stmts = argc - optind;
+    if (rq->n_stmts == 0) {
         sg_error("timeit: no statement to time (e.g. spyglass timeit "
                  "'sum(range(100))')");
         return SG_EXIT_USAGE;
@@ -114,27 +128,24 @@ timeit_parse(int argc, char **argv, timeit_opts *o)
     return -1;
 }
 
-void
-timeit_opts_free(timeit_opts *o)
+static void
+timeit_cli_free(timeit_cli *o)
 {
-    free(o->setup);
-    o->setup = NULL;
+    free(o->rq.setup);
+    o->rq.setup = NULL;
 }
 
 int
 cmd_timeit(int argc, char **argv)
 {
-    timeit_opts o;
+    timeit_cli o;
     int rc = timeit_parse(argc, argv, &o);
     if (rc < 0 && o.help) {
         timeit_usage();
         rc = SG_EXIT_OK;
     }
-    if (rc >= 0) {
-        timeit_opts_free(&o);
-        return rc;
-    }
-    const char *python = o.python;
-    timeit_opts_free(&o);
-    return pylaunch_exec(python, "timeit", argc, argv);
+    if (rc < 0)
+        rc = pylaunch_run(o.python, &rq_timeit_spec, &o.rq);
+    timeit_cli_free(&o);
+    return rc;
 }

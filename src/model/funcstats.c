@@ -118,8 +118,8 @@ pick_metrics(const sg_profile *p, int *time_m, int *calls_m, double *scale)
     *scale = 1e-9;
     if (*time_m < 0) {
         *time_m = 0;
-        const char *iv = sg_profile_get_meta(p, "sample_interval_ns");
-        *scale = iv ? atof(iv) * 1e-9 : 1.0;
+        *scale =
+            p->sample_interval_ns ? (double)p->sample_interval_ns * 1e-9 : 1.0;
     }
 }
 
@@ -384,7 +384,7 @@ sg_funcstats_build(const sg_profile *p, sg_node_id root, bool strip,
 {
     memset(out, 0, sizeof *out);
     const char *m[] = {"none"};
-    out->strings = sg_profile_new(1, m);
+    out->strings = sg_profile_new(SG_PROFILE_DETERMINISTIC, 1, m);
     build_exact(p, root, out);
     if (strip)
         strip_dirs(out);

@@ -17,7 +17,7 @@
  * Functions are keyed as pstats keys them: (file, first line, name); "~", 0
  * and "<built-in ...>" for C functions. The calls come from the profile's
  * "calls" metric (absent in sampled profiles: 0), time from "ns" (else from
- * metric 0, scaled by meta "sample_interval_ns" when set).
+ * metric 0, scaled by the profile's sample interval when set).
  *
  * The pstats sort keys (cumulative, tottime, ...) and their comparison are
  * here too, so that every text table sorts as pstats.Stats.sort_stats does.

@@ -25,10 +25,12 @@ grow(void **arr, size_t *cap, size_t need, size_t sz)
     grow((void **)&(p)->field, &(p)->cap_##field, (n), sizeof *(p)->field)
 
 sg_profile *
-sg_profile_new(int n_metrics, const char *const *metric_names)
+sg_profile_new(sg_profile_kind kind, int n_metrics,
+               const char *const *metric_names)
 {
     assert(n_metrics >= 1 && n_metrics <= SG_MAX_METRICS);
     sg_profile *p = sg_xcalloc(1, sizeof *p);
+    p->kind = kind;
     idxset_init(&p->str_index);
     idxset_init(&p->func_index);
     hm64_init(&p->frame_index);

@@ -78,12 +78,25 @@ typedef struct sg_line {
     uint64_t m[SG_MAX_METRICS]; /* e.g. ns, bytes */
 } sg_line;
 
+/* What a profile holds; writers declare which kinds they can write
+ * (writers/writers.h). */
+typedef enum sg_profile_kind {
+    SG_PROFILE_DETERMINISTIC, /* every call: "ns" and "calls" per node */
+    SG_PROFILE_SAMPLED,       /* stacks sampled at an interval: "samples" */
+    SG_PROFILE_LINES,         /* the line table: hits and "ns" per line */
+} sg_profile_kind;
+
 typedef struct sg_meta_kv {
     const char *key;
     const char *value;
 } sg_meta_kv;
 
 typedef struct sg_profile {
+    sg_profile_kind kind;
+    /* A sampled profile's interval (each sample stands for that much
+     * time); 0 when unknown. */
+    uint64_t sample_interval_ns;
+
     /* Declared metrics. */
     int n_metrics;
     const char *metric_names[SG_MAX_METRICS];
@@ -113,7 +126,8 @@ typedef struct sg_profile {
     hm64 line_index;
 } sg_profile;
 
-sg_profile *sg_profile_new(int n_metrics, const char *const *metric_names);
+sg_profile *sg_profile_new(sg_profile_kind kind, int n_metrics,
+                           const char *const *metric_names);
 void sg_profile_free(sg_profile *p);
 
 /* Index of the metric called name, or -1. */

@@ -32,7 +32,7 @@ static sg_profile *
 merged_tree(const sg_profile *p, int m, bool keep_threads)
 {
     const char *names[] = {"w"};
-    sg_profile *t = sg_profile_new(1, names);
+    sg_profile *t = sg_profile_new(p->kind, 1, names);
     /* Frames map one to one (same functions and lines). */
     sg_frame_id *fmap = sg_xmalloc((p->n_frames + 1) * sizeof *fmap);
     for (size_t i = 0; i < p->n_frames; i++) {

@@ -168,13 +168,13 @@ sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric)
     sb_putc(sb, OP_STOP);
 }
 
-/* The registry's entry points (writers.h): for any command's model, which
- * has line data only when a line profiler filled it. */
+/* The registry's entry points (writers.h): for a line profile, even one
+ * with no lines (the selected functions never ran). */
 static int
 ns_metric_of(const sg_profile *p, const char *what)
 {
     int m = sg_profile_metric(p, "ns");
-    if (m < 0 || p->n_lines == 0) {
+    if (m < 0 || p->kind != SG_PROFILE_LINES) {
         sg_error("%s needs per-line timings (spyglass lines)", what);
         return -1;
     }
@@ -197,6 +197,6 @@ sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out)
     int m = ns_metric_of(p, "the kernprof table");
     if (m < 0)
         return -1;
-    sg_write_linetext(out, p, m, 1e-6);
+    sg_write_linetext(out, p, m, o->unit > 0 ? o->unit : 1e-6);
     return 0;
 }

@@ -13,18 +13,10 @@
 #include "model/funcstats.h"
 #include "writers/writers.h"
 
-bool
-sg_profile_is_sampled(const sg_profile *p)
-{
-    return sg_profile_metric(p, "calls") < 0 &&
-           strcmp(p->metric_names[0], "samples") == 0;
-}
-
 static double
 interval_s(const sg_profile *p)
 {
-    const char *s = sg_profile_get_meta(p, "sample_interval_ns");
-    double v = s ? atof(s) / 1e9 : 0;
+    double v = (double)p->sample_interval_ns / 1e9;
     return v > 0 ? v : 1.0;
 }
 

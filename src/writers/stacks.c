@@ -437,6 +437,10 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_string(&j, "aggregated call tree: each event is one calling "
                     "context, its duration the inclusive time of all its "
                     "calls; not a timeline");
+    if (p->sample_interval_ns) {
+        json_key(&j, "sample_interval_ns");
+        json_uint(&j, p->sample_interval_ns);
+    }
     for (size_t i = 0; i < p->n_meta; i++) {
         json_key(&j, p->meta[i].key);
         json_string(&j, p->meta[i].value);

@@ -75,8 +75,10 @@ put_table(const sg_profile *p, sg_node_id root, const sg_sort_spec *spec,
 int
 sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
-    if (sg_profile_is_sampled(p))
+    if (p->kind == SG_PROFILE_SAMPLED)
         return sg_write_sample_report(p, o, out);
+    if (p->kind == SG_PROFILE_LINES)
+        return sg_writer_linetext(p, o, out);
     sg_sort_spec spec;
     strbuf err = STRBUF_INIT;
     if (sg_sort_parse(o->sort ? o->sort : "cumulative", &spec, &err) < 0) {

@@ -8,7 +8,7 @@ static void
 test_interning(void)
 {
     const char *metrics[] = {"samples"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
     char a[] = "main", b[] = "main";
     CHECK(sg_profile_intern(p, a) == sg_profile_intern(p, b));
     sg_func_id f1 = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/a.py", 3, 0);
@@ -26,7 +26,7 @@ static void
 test_stacks_and_totals(void)
 {
     const char *metrics[] = {"samples", "ns"};
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 2, metrics);
     sg_func_id fm = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/m.py", 1, 0);
     sg_func_id fa = sg_profile_func(p, SG_FUNC_PYTHON, "a", "/m.py", 5, 0);
     sg_func_id fb = sg_profile_func(p, SG_FUNC_PYTHON, "b", "/m.py", 9, 0);
@@ -64,7 +64,7 @@ static void
 test_lines_and_meta(void)
 {
     const char *metrics[] = {"ns"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_LINES, 1, metrics);
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/x.py", 1, 0);
     sg_line *l = sg_profile_line(p, f, 3);
     l->hits += 2;

@@ -1,0 +1,141 @@
+/* command.c -- `spyglass lines`: run a program counting the lines of the
+ * selected functions, then print (and write) the table, as `kernprof -l
+ * -v` does.
+ *
+ * The request (validated by the executable) names the functions: --func
+ * targets, --file paths, else @profile in the program, else every function
+ * of the script's own file. The profiler is also the builtin `profile`
+ * while the program runs, so scripts written for kernprof run unchanged.
+ */
+#include "agent/lines.h" /* Python.h first */
+
+#include "agent/commands.h"
+#include "agent/runmain.h"
+#include "common/err.h"
+
+/* The file whose functions the default selection profiles: the script,
+ * or the -m module's source (NULL when it cannot be found: running it
+ * reports that). A new str or NULL. */
+static PyObject *
+main_file(const rq_program *t)
+{
+    if (t->kind == RQ_RUN_SCRIPT)
+        return PyUnicode_DecodeFSDefault(t->target);
+    if (t->kind != RQ_RUN_MODULE)
+        return NULL;
+    PyObject *util = PyImport_ImportModule("importlib.util");
+    PyObject *spec =
+        util ? PyObject_CallMethod(util, "find_spec", "s", t->target) : NULL;
+    Py_XDECREF(util);
+    PyObject *origin = spec && spec != Py_None
+                           ? PyObject_GetAttrString(spec, "origin")
+                           : NULL;
+    Py_XDECREF(spec);
+    PyErr_Clear();
+    if (origin && !PyUnicode_Check(origin))
+        Py_CLEAR(origin);
+    return origin;
+}
+
+static int
+set_builtin_profile(PyObject *prof)
+{
+    PyObject *builtins = PyImport_ImportModule("builtins");
+    int rc = builtins ? PyObject_SetAttrString(builtins, "profile", prof) : -1;
+    Py_XDECREF(builtins);
+    /* spyglass.line_profile is the same object while the command runs;
+     * spyglass.profile stays the function profiler (issue 5's API). */
+    PyObject *agent = PyImport_ImportModule("spyglass._agent");
+    if (rc == 0 && agent)
+        rc = PyObject_SetAttrString(agent, "line_profile", prof);
+    Py_XDECREF(agent);
+    return rc;
+}
+
+static int
+select_targets(lines_prof *prof, const rq_lines *o)
+{
+    int rc = -1;
+    const rq_program *t = &o->program;
+    PyObject *mf = main_file(t);
+    const char *mfs = mf ? PyUnicode_AsUTF8(mf) : NULL;
+    PyErr_Clear();
+    for (int i = 0; rc < 0 && i < o->n_files; i++)
+        rc = lines_select_file(prof, o->files[i]);
+    for (int i = 0; rc < 0 && i < o->n_funcs; i++)
+        rc = lines_select_func(prof, o->funcs[i], mfs);
+    if (rc < 0 && o->n_files == 0 && o->n_funcs == 0 &&
+        !lines_file_uses_profile(mfs,
+                                 t->kind == RQ_RUN_CODE ? t->target : NULL)) {
+        /* The default: the functions of the script's own file. */
+        PyObject *name = mf ? mf : PyUnicode_FromString("<string>");
+        if (!mf)
+            mf = name;
+        PyObject *norm = name ? lines_norm_path(name) : NULL;
+        if (!norm ||
+            (!prof->sel_files && !(prof->sel_files = PySet_New(NULL))) ||
+            PySet_Add(prof->sel_files, norm) < 0) {
+            agent_print_exception();
+            rc = SG_EXIT_FAIL;
+        }
+        Py_XDECREF(norm);
+    }
+    Py_XDECREF(mf);
+    return rc;
+}
+
+int
+agent_lines_main(const rq_lines *o)
+{
+    const rq_program *t = &o->program;
+    const sg_writer *w = NULL;
+    if (o->output &&
+        !(w = agent_request_writer("lines", o->format, SG_DATA_LINES)))
+        return SG_EXIT_FAIL;
+    lines_prof *prof = NULL;
+    int rc = runmain_prepare(t);
+    if (rc != 0)
+        goto done;
+    prof = lines_prof_new(o->unit);
+    if (!prof) {
+        agent_print_exception();
+        rc = SG_EXIT_FAIL;
+        goto done;
+    }
+    if ((rc = select_targets(prof, o)) >= 0)
+        goto done;
+    if (prof->sel_files || prof->sel_keys)
+        lines_lazy = prof;
+    if (set_builtin_profile((PyObject *)prof) < 0 || lines_enable(prof) < 0) {
+        agent_print_exception();
+        rc = SG_EXIT_FAIL;
+        goto done;
+    }
+    prof->auto_enabled = 1;
+    rc = runmain_run(t);
+    while (prof->enabled)
+        lines_disable(prof);
+    lines_lazy = NULL;
+    if (o->output) {
+        if (lines_dump(prof, w, o->output) < 0) {
+            agent_print_exception();
+            sg_error("lines: cannot write '%s'", o->output);
+            if (rc == 0)
+                rc = SG_EXIT_FAIL;
+        } else {
+            PyObject *out = PySys_GetObject("stdout");
+            if (out && out != Py_None) {
+                PyFile_WriteString("Wrote profile results to '", out);
+                PyFile_WriteString(o->output, out);
+                PyFile_WriteString("'\n", out);
+            }
+            PyErr_Clear();
+        }
+    }
+    if (lines_print(prof, NULL, o->unit) < 0)
+        agent_print_exception();
+done:
+    lines_lazy = NULL;
+    Py_XDECREF(prof);
+    return rc;
+}

@@ -1,0 +1,159 @@
+/* command.c -- `spyglass profile`: run a program under the function
+ * profiler and write its profile.
+ *
+ * The request (already validated by the executable) says what to run and
+ * how to write the result; the program runs in __main__ as under python
+ * (agent/runmain.h) and its profile is written when it ends, however it
+ * ends: normally, by an exception, sys.exit, Ctrl-C or SIGTERM.
+ */
+#include "agent/profiler.h" /* Python.h first */
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/commands.h"
+#include "agent/runmain.h"
+#include "common/err.h"
+#include "common/strbuf.h"
+#include "model/profile.h"
+#include "writers/writers.h"
+
+static volatile sig_atomic_t prof_got_sigterm;
+
+/* SIGTERM, seen by Python's signal machinery between bytecodes: unwind the
+ * program like sys.exit so that its finally blocks run and the profile is
+ * written, then die of the signal as it would have. */
+static PyObject *
+prof_on_sigterm(PyObject *self, PyObject *args)
+{
+    prof_got_sigterm = 1;
+    PyObject *code = PyLong_FromLong(128 + SIGTERM);
+    if (code) {
+        PyErr_SetObject(PyExc_SystemExit, code);
+        Py_DECREF(code);
+    }
+    return NULL;
+}
+
+static PyMethodDef sigterm_def = {"_on_sigterm", prof_on_sigterm, METH_VARARGS,
+                                  NULL};
+
+static void
+prof_install_sigterm(void)
+{
+    PyObject *signal_mod = PyImport_ImportModule("signal");
+    PyObject *handler = PyCFunction_New(&sigterm_def, NULL);
+    PyObject *r = NULL;
+    if (signal_mod && handler)
+        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM, handler);
+    /* Without it SIGTERM just ends the program, as under plain python. */
+    PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(handler);
+    Py_XDECREF(signal_mod);
+}
+
+static void
+prof_flush_python_stdout(void)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    for (int i = 0; i < 2; i++) {
+        PyObject *f = PySys_GetObject(i ? "stderr" : "stdout");
+        if (f && f != Py_None) {
+            PyObject *r = PyObject_CallMethod(f, "flush", NULL);
+            Py_XDECREF(r);
+        }
+    }
+    PyErr_Clear();
+    PyErr_Restore(t, v, tb);
+}
+
+static int
+prof_write_output(profiler *P, const rq_profile *o, const sg_writer *w,
+                  const char *command)
+{
+    sg_profile *p = profiler_build(P);
+    if (!p) {
+        agent_print_exception();
+        return -1;
+    }
+    sg_profile_set_meta(p, "command", command);
+    writer_opts wo = {0};
+    wo.sort = o->sort;
+    wo.limit = (int)o->limit;
+    wo.per_thread = o->threads;
+    wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
+    int rc;
+    if (o->output) {
+        rc = sg_writer_write_file(w, p, &wo, o->output);
+        if (rc == 0)
+            fprintf(stderr, "spyglass: profile written to %s (%s)\n",
+                    o->output, w->name);
+    } else {
+        /* After everything the program printed, as cProfile does. */
+        prof_flush_python_stdout();
+        rc = sg_writer_write_file(w, p, &wo, "-");
+    }
+    sg_profile_free(p);
+    return rc;
+}
+
+/* The program's command line, for the profile's metadata. */
+static void
+prof_command_line(strbuf *cmd, const rq_program *t)
+{
+    sb_puts(cmd, t->kind == RQ_RUN_MODULE ? "-m "
+                 : t->kind == RQ_RUN_CODE ? "-c "
+                                          : "");
+    sb_puts(cmd, t->target);
+    for (int i = 0; i < t->n_args; i++) {
+        sb_putc(cmd, ' ');
+        sb_puts(cmd, t->args[i]);
+    }
+}
+
+int
+agent_profile_main(const rq_profile *o)
+{
+    const rq_program *t = &o->program;
+    const sg_writer *w =
+        agent_request_writer("profile", o->format, SG_DATA_DETERMINISTIC);
+    if (!w)
+        return SG_EXIT_FAIL;
+    int rc = runmain_prepare(t);
+    if (rc != 0)
+        return rc;
+    strbuf cmd = STRBUF_INIT;
+    prof_command_line(&cmd, t);
+    profiler *P =
+        (profiler *)PyObject_CallObject((PyObject *)&profiler_type, NULL);
+    if (!P) {
+        agent_print_exception();
+        sb_free(&cmd);
+        return SG_EXIT_FAIL;
+    }
+    P->builtins = o->builtins;
+    prof_install_sigterm();
+    if (profiler_enable(P) < 0) {
+        agent_print_exception();
+        Py_DECREF(P);
+        sb_free(&cmd);
+        return SG_EXIT_FAIL;
+    }
+    int status = runmain_run(t);
+    profiler_disable(P);
+    if (prof_write_output(P, o, w, sb_str(&cmd)) < 0 && status == 0)
+        status = SG_EXIT_FAIL;
+    Py_DECREF(P);
+    sb_free(&cmd);
+    if (prof_got_sigterm) {
+        /* Die of the signal, as the program would have. */
+        prof_flush_python_stdout();
+        fflush(NULL);
+        signal(SIGTERM, SIG_DFL);
+        raise(SIGTERM);
+    }
+    return status;
+}

@@ -1,0 +1,70 @@
+/* commands.h -- the options of the in-process commands, as a request.
+ *
+ * One struct per command holds what its run needs, already validated and
+ * in canonical form: the executable fills it from the command line
+ * (src/cli/<command>.c), the request carries it (request.h) and the agent
+ * runs it (src/agent/). Defaults are applied by the executable; the agent
+ * takes every value as given.
+ */
+#ifndef SG_REQUEST_COMMANDS_H
+#define SG_REQUEST_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "request/request.h"
+
+/* What a program to run is, as python's own command line says it. */
+typedef enum rq_run {
+    RQ_RUN_SCRIPT, /* python SCRIPT ARGS */
+    RQ_RUN_MODULE, /* python -m MODULE ARGS */
+    RQ_RUN_CODE,   /* python -c CODE ARGS */
+} rq_run;
+
+typedef struct rq_program {
+    rq_run kind;
+    const char *target; /* script path, module name or code */
+    const char **args;  /* the program's own arguments */
+    int n_args;
+} rq_program;
+
+/* spyglass timeit */
+typedef struct rq_timeit {
+    long number; /* loops per repeat; 0: autorange */
+    long repeat;
+    const char **setup; /* lines of the setup, joined by newlines */
+    int n_setup;
+    const char *unit; /* timeit's unit name; NULL: automatic */
+    bool verbose;
+    bool process_time; /* CPU time of the process, not wall time */
+    const char **stmts;
+    int n_stmts; /* at least 1 */
+} rq_timeit;
+
+/* spyglass profile */
+typedef struct rq_profile {
+    const char *sort;   /* pstats sort keys, valid */
+    const char *output; /* NULL: stdout */
+    const char *format; /* the writer's name, chosen by the executable */
+    bool builtins;      /* record C functions */
+    bool threads;       /* a table per thread too */
+    long limit;         /* rows of the table; 0: all */
+    rq_program program;
+} rq_profile;
+
+/* spyglass lines */
+typedef struct rq_lines {
+    double unit;        /* seconds per displayed time unit */
+    const char *output; /* NULL: the table only */
+    const char *format; /* the writer of output, chosen by the executable */
+    const char **funcs; /* MODULE:QUALNAME */
+    int n_funcs;
+    const char **files;
+    int n_files;
+    rq_program program;
+} rq_lines;
+
+extern const rq_spec rq_timeit_spec;
+extern const rq_spec rq_profile_spec;
+extern const rq_spec rq_lines_spec;
+
+#endif
