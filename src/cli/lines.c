@@ -9,6 +9,7 @@
 #include "cli/lines.h"
 #include "cli/opts.h"
 #include "cli/pylaunch.h"
+#include "common/alloc.h"
 #include "common/err.h"
 #include "common/units.h"
 #include "writers/writers.h"
@@ -72,8 +73,12 @@ lines_parse(int argc, char **argv, lines_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->unit = 1e-6;
-    o->funcs = sg_xcalloc((size_t)argc, sizeof *o->funcs);
-    o->files = sg_xcalloc((size_t)argc, sizeof *o->files);
+    o->funcs = sg_calloc((size_t)argc, sizeof *o->funcs);
+    o->files = sg_calloc((size_t)argc, sizeof *o->files);
+    if (!o->funcs || !o->files) {
+        sg_error("lines: out of memory");
+        return SG_EXIT_FAIL;
+    }
     opts_reset();
     int c;
     while (!o->kind && (c = getopt_long(argc, argv, "+:u:o:p:m:c:h", long_opts,
