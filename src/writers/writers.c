@@ -2,9 +2,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "common/alloc.h"
 #include "common/err.h"
 #include "writers/writers.h"
 
@@ -26,73 +28,101 @@ static const char *const ext_markdown[] = {"md", "markdown", NULL};
 #define STACKS SG_HOLDS(SG_DATA_STACKS)
 
 static const sg_writer w_pstats = {
-    "pstats",       SG_FMT_PSTATS,
-    ext_pstats,     "cProfile's marshal file, for pstats, SnakeViz, gprof2dot",
-    true,           PROFILES,
-    sg_write_pstats};
+    .name = "pstats",
+    .id = SG_FMT_PSTATS,
+    .extensions = ext_pstats,
+    .description = "cProfile's marshal file, for pstats, SnakeViz, gprof2dot",
+    .binary = true,
+    .holds = PROFILES,
+    .write = sg_write_pstats,
+};
 static const sg_writer w_text = {
-    "text",       SG_FMT_TEXT,
-    ext_text,     "cProfile's table; for samples, top functions and lines",
-    false,        PROFILES | LINES | TIMINGS | STACKS,
-    sg_write_text};
+    .name = "text",
+    .id = SG_FMT_TEXT,
+    .extensions = ext_text,
+    .description = "cProfile's table; for samples, top functions and lines",
+    .holds = PROFILES | LINES | TIMINGS | STACKS,
+    .write = sg_write_text,
+};
 /* JSON of a profile is speedscope's; time and dump render their own. */
-static const sg_writer w_json = {"json",
-                                 SG_FMT_JSON,
-                                 ext_json,
-                                 "speedscope JSON (the same as -f speedscope)",
-                                 false,
-                                 PROFILES | TIMINGS | STACKS,
-                                 sg_write_speedscope};
+static const sg_writer w_json = {
+    .name = "json",
+    .id = SG_FMT_JSON,
+    .extensions = ext_json,
+    .description = "speedscope JSON (the same as -f speedscope)",
+    .holds = PROFILES | TIMINGS | STACKS,
+    .stacks = true,
+    .write = sg_write_speedscope,
+};
 static const sg_writer w_flame = {
-    "flamegraph",
-    SG_FMT_FLAMEGRAPH,
-    ext_flame,
-    "interactive SVG flame graph (zoom, search, tooltips)",
-    false,
-    PROFILES,
-    sg_write_flamegraph};
+    .name = "flamegraph",
+    .id = SG_FMT_FLAMEGRAPH,
+    .extensions = ext_flame,
+    .description = "interactive SVG flame graph (zoom, search, tooltips)",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_flamegraph,
+};
 static const sg_writer w_speedscope = {
-    "speedscope",
-    SG_FMT_SPEEDSCOPE,
-    ext_speedscope,
-    "speedscope JSON, one profile per thread",
-    false,
-    PROFILES,
-    sg_write_speedscope};
+    .name = "speedscope",
+    .id = SG_FMT_SPEEDSCOPE,
+    .extensions = ext_speedscope,
+    .description = "speedscope JSON, one profile per thread",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_speedscope,
+};
 static const sg_writer w_collapsed = {
-    "collapsed",
-    SG_FMT_COLLAPSED,
-    ext_collapsed,
-    "folded stacks 'f (file:line);g (file:line) N' (flamegraph.pl, inferno)",
-    false,
-    PROFILES,
-    sg_write_collapsed};
+    .name = "collapsed",
+    .id = SG_FMT_COLLAPSED,
+    .extensions = ext_collapsed,
+    .description = "folded stacks 'f (file:line);g (file:line) N' "
+                   "(flamegraph.pl, inferno)",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_collapsed,
+};
 static const sg_writer w_chrome = {
-    "chrometrace",
-    SG_FMT_CHROMETRACE,
-    ext_chrome,
-    "Chrome Trace Event JSON (Perfetto, chrome://tracing)",
-    false,
-    PROFILES,
-    sg_write_chrometrace};
+    .name = "chrometrace",
+    .id = SG_FMT_CHROMETRACE,
+    .extensions = ext_chrome,
+    .description = "Chrome Trace Event JSON (Perfetto, chrome://tracing)",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_chrometrace,
+};
 static const sg_writer w_lprof = {
-    "lprof",        SG_FMT_LPROF,
-    ext_lprof,      "line_profiler's pickle (python -m line_profiler FILE)",
-    true,           LINES,
-    sg_writer_lprof};
-static const sg_writer w_kernprof = {"kernprof",
-                                     SG_FMT_KERNPROF,
-                                     ext_kernprof,
-                                     "the table kernprof -l -v prints",
-                                     false,
-                                     LINES,
-                                     sg_writer_linetext};
+    .name = "lprof",
+    .id = SG_FMT_LPROF,
+    .extensions = ext_lprof,
+    .description = "line_profiler's pickle (python -m line_profiler FILE)",
+    .binary = true,
+    .holds = LINES,
+    .write = sg_writer_lprof,
+};
+static const sg_writer w_kernprof = {
+    .name = "kernprof",
+    .id = SG_FMT_KERNPROF,
+    .extensions = ext_kernprof,
+    .description = "the table kernprof -l -v prints",
+    .holds = LINES,
+    .write = sg_writer_linetext,
+};
+/* time renders its own tables. */
 static const sg_writer w_csv = {
-    "csv", SG_FMT_CSV, ext_csv, "hyperfine's CSV export",
-    false, TIMINGS,    NULL};
+    .name = "csv",
+    .id = SG_FMT_CSV,
+    .extensions = ext_csv,
+    .description = "hyperfine's CSV export",
+    .holds = TIMINGS,
+};
 static const sg_writer w_markdown = {
-    "markdown", SG_FMT_MARKDOWN, ext_markdown, "hyperfine's Markdown table",
-    false,      TIMINGS,         NULL};
+    .name = "markdown",
+    .id = SG_FMT_MARKDOWN,
+    .extensions = ext_markdown,
+    .description = "hyperfine's Markdown table",
+    .holds = TIMINGS,
+};
 
 const sg_output sg_output_profile = {"profile", SG_DATA_DETERMINISTIC, "text",
                                      false};
@@ -250,6 +280,17 @@ sg_writer_pick(const char *format, const char *path, const sg_output *what,
     return rc;
 }
 
+/* The deepest node of p. */
+static uint32_t
+max_depth(const sg_profile *p)
+{
+    uint32_t d = 0;
+    for (size_t i = 0; i < p->n_nodes; i++)
+        if (p->nodes[i].depth > d)
+            d = p->nodes[i].depth;
+    return d;
+}
+
 int
 sg_writer_render(const sg_writer *w, const sg_profile *p, const writer_opts *o,
                  strbuf *out)
@@ -260,7 +301,21 @@ sg_writer_render(const sg_writer *w, const sg_profile *p, const writer_opts *o,
                  sg_data_kind_name((sg_data_kind)p->kind));
         return -1;
     }
-    return w->write(p, o ? o : &defaults, out);
+    sg_profile *cut = NULL;
+    int rc = 0;
+    if (w->stacks && max_depth(p) > SG_WRITER_MAX_DEPTH) {
+        cut = sg_profile_cut(p, SG_WRITER_MAX_DEPTH);
+        if (!cut)
+            rc = SG_WRITE_NOMEM;
+    }
+    if (rc == 0)
+        rc = w->write(cut ? cut : p, o ? o : &defaults, out);
+    sg_profile_free(cut);
+    if (rc == 0 && sb_failed(out))
+        rc = SG_WRITE_NOMEM;
+    if (rc == SG_WRITE_NOMEM)
+        sg_error("out of memory writing the %s format", w->name);
+    return rc < 0 ? -1 : 0;
 }
 
 int
@@ -291,6 +346,41 @@ sg_writer_weight_metric(const sg_profile *p, double *seconds_per_unit)
                             ? (double)p->sample_interval_ns * 1e-9
                             : 0.0;
     return 0;
+}
+
+sg_profile *
+sg_writer_retree(const sg_profile *p, int m, bool keep_threads,
+                 sg_retree_frame_fn frame, void *ctx)
+{
+    const char *names[] = {"w"};
+    sg_profile *t = sg_profile_new(p->kind, 1, names);
+    sg_frame_id *fmap = sg_calloc(p->n_frames, sizeof *fmap);
+    sg_node_id *nmap = sg_calloc(p->n_nodes, sizeof *nmap);
+    if (!t || !fmap || !nmap)
+        goto fail;
+    for (size_t i = 0; i < p->n_frames; i++)
+        if ((fmap[i] = frame(t, p, (sg_frame_id)i, ctx)) == SG_NO_ID)
+            goto fail;
+    /* Parents come before children, so one pass maps every node. */
+    nmap[0] = SG_ROOT_NODE;
+    for (size_t i = 1; i < p->n_nodes; i++) {
+        const sg_node *n = &p->nodes[i];
+        bool skip = !keep_threads &&
+                    sg_profile_frame_func(p, n->frame)->kind == SG_FUNC_THREAD;
+        nmap[i] = skip ? nmap[n->parent]
+                       : sg_profile_child(t, nmap[n->parent], fmap[n->frame]);
+        if (nmap[i] == SG_NO_ID)
+            goto fail;
+        t->nodes[nmap[i]].self[0] += n->self[m];
+    }
+    free(nmap);
+    free(fmap);
+    return t;
+fail:
+    free(nmap);
+    free(fmap);
+    sg_profile_free(t);
+    return NULL;
 }
 
 void

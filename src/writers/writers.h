@@ -61,6 +61,18 @@ typedef struct writer_opts {
                           (kernprof -u; 0: 1e-6) */
 } writer_opts;
 
+/* The deepest stack the stack formats show (flamegraph, speedscope, json,
+ * collapsed, chrometrace): below it, each cut subtree becomes one frame
+ * "[N frames elided]" carrying all its weight, N the depth of its deepest
+ * stack under the cut. Python stops at 1000 frames unless told otherwise,
+ * so only a recursion that raised the limit is cut; the functions' numbers
+ * (pstats, text) are never cut. */
+#define SG_WRITER_MAX_DEPTH 1024
+
+/* What a writer returns when memory ran out (and it printed nothing):
+ * sg_writer_render prints the one error line. */
+#define SG_WRITE_NOMEM (-2)
+
 typedef struct sg_writer {
     const char *name;              /* the -f value */
     sg_format id;                  /* the same, for a switch */
@@ -68,9 +80,12 @@ typedef struct sg_writer {
     const char *description;       /* one line for --help */
     bool binary;                   /* not for a terminal */
     unsigned holds;                /* SG_HOLDS() of each sg_data_kind */
-    /* Append a profile (of a kind it holds) to out. Returns 0, or -1
-     * after sg_error(). NULL when the format holds no profile kind: its
-     * command renders it (time's csv). */
+    bool stacks; /* one entry per stack: deeper ones are cut (see above) */
+    /* Append a profile (of a kind it holds) to out. Returns 0, -1 after
+     * sg_error(), or SG_WRITE_NOMEM. NULL when the format holds no profile
+     * kind: its command renders it (time's csv). Writers walk with explicit
+     * stacks, never recursing per frame, and allocate in proportion to
+     * their output. */
     int (*write)(const sg_profile *p, const writer_opts *o, strbuf *out);
 } sg_writer;
 
@@ -122,7 +137,10 @@ int sg_writer_pick_msg(const char *format, const char *path,
                        const sg_output *what, const sg_writer **out, char *msg,
                        size_t n);
 
-/* Render p with w (which must hold p's kind) into out. Returns 0, or -1
+/* Render p with w into out: the one way from the model to a writer, which
+ * refuses a kind w cannot hold, cuts stacks deeper than
+ * SG_WRITER_MAX_DEPTH for the stack formats, and reports a writer's
+ * out-of-memory (or a failed out) as one error line. Returns 0, or -1
  * after sg_error(). */
 int sg_writer_render(const sg_writer *w, const sg_profile *p,
                      const writer_opts *o, strbuf *out);
@@ -150,6 +168,15 @@ int sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out);
 
 /* Shared helpers for the stack writers. */
+/* A copy of p's tree with one metric (p's metric m), thread roots dropped
+ * unless keep_threads, where frame(t, p, f, ctx) gives the copy's frame
+ * for p's frame f: nodes whose frames map to one frame of the copy merge.
+ * Process roots stay (they exist only when subprocesses were followed).
+ * NULL when out of memory (frame returns SG_NO_ID for that too). */
+typedef sg_frame_id (*sg_retree_frame_fn)(sg_profile *t, const sg_profile *p,
+                                          sg_frame_id f, void *ctx);
+sg_profile *sg_writer_retree(const sg_profile *p, int m, bool keep_threads,
+                             sg_retree_frame_fn frame, void *ctx);
 /* The display name of a frame: "name (file:line)" as py-spy writes it. */
 void sg_writer_frame_label(const sg_profile *p, sg_frame_id f, strbuf *sb);
 /* The weight metric stack writers size by ("ns" when present, else 0), and
