@@ -396,7 +396,7 @@ def test_times_add_up_and_sleep(py, tmp_path):
     # Two clocks (spyglass's, calibrated against CLOCK_MONOTONIC, and
     # perf_counter): a few parts in ten thousand, and the rounding.
     slack = 2e-3 * whole + 1
-    assert 50000 <= slept - slack <= sleep_us <= between + slack, (
+    assert 50000 <= slept and slept - slack <= sleep_us <= between + slack, (
         slept, sleep_us, between)
     assert sleep_us <= total_us <= whole + slack, (sleep_us, total_us, whole)
     assert re.search(r"^Line #      Hits         Time  Per Hit   % Time  "

@@ -114,13 +114,14 @@ def test_idle_gil_and_threads(py, tmp_path):
     workers = ("busy_worker", "sleepy_worker")
 
     def check_active(stacks):
-        """Only a runnable thread is sampled: the sleeper is runnable only
-        while it starts and wakes, for as long as its thread measured
-        (schedstat: on a CPU or waiting for one, so a loaded machine makes
-        that longer, not the test fail). Against that truth, its count may
-        not be too high, the spinner's not too low; the rest of the samples
-        (the main thread, before it joins) is as long as the main thread
-        was runnable at most."""
+        """Only a runnable thread is sampled, and the sleeper is runnable
+        only while it starts and wakes: for as long as its thread measured
+        (schedstat counts time on a CPU and waiting for one, so a loaded
+        machine makes that longer instead of failing the test). Against
+        each thread's runnable time inside its worker function, the
+        sleeper's count may not be too high, the spinner's not too low;
+        the rest (the main thread, the threads' start) is at most as long
+        as those threads were runnable outside the workers."""
         got = json.loads(report.read_text())
         if any(v is None for r in got.values() for v in r):
             pytest.skip("no /proc/PID/task/TID/schedstat on this kernel")
@@ -129,15 +130,14 @@ def test_idle_gil_and_threads(py, tmp_path):
         counts = {k: sum(n for s, n in stacks.items()
                          if any(func(f) == k for f in s)) for k in workers}
         counts["other"] = sum(stacks.values()) - sum(counts.values())
-        misses = truth.share_misses(counts, spans, {"sleepy_worker": "above",
-                                                    "busy_worker": "below"})
-        return misses, counts, spans
+        found = truth.share_misses(counts, spans, {"sleepy_worker": "above",
+                                                   "busy_worker": "below"})
+        return found, counts, spans
 
-    misses = check_active(run())
-    assert not misses[0], misses
+    found, counts, spans = check_active(run())
+    assert not found, (found, counts, spans)
     # Were the sleeper counted while it sleeps, or the spinner not at all,
     # the same check would fail.
-    _, counts, spans = misses
     assert truth.share_misses(truth.moved(counts, "other", "sleepy_worker",
                                           0.25), spans,
                               {"sleepy_worker": "above"})
@@ -149,8 +149,8 @@ def test_idle_gil_and_threads(py, tmp_path):
     assert idle["sleepy_worker"] > 0.2 and idle["busy_worker"] > 0.2, idle
     # Holding the GIL: the sleeper holds it only while runnable, so the
     # same truth bounds it.
-    misses = check_active(run("--idle", "--gil"))
-    assert not misses[0], misses
+    found, counts, spans = check_active(run("--idle", "--gil"))
+    assert not found, (found, counts, spans)
     threads = run("--idle", "--threads")
     roots = {s[0] for s in threads}
     assert len(roots) == 3 and all(r.startswith("thread (0x")
@@ -339,7 +339,8 @@ class Sampling:
 
 
 def complete(out, report):
-    """The file holds every stack the end report counted, and some."""
+    """The file holds every stack the end report counted (at least one):
+    nothing lost, whatever a busy machine let the sampler take."""
     m = re.search(r"(\d+) stacks from", report)
     assert m, report[-2000:]
     assert sum(collapsed(out).values()) == int(m.group(1)) > 0, report
@@ -384,7 +385,7 @@ def test_closed_stderr_does_not_lose_the_profile(py, tmp_path):
                              str(TARGETS / "record_split.py"), "0.5"],
                             stderr=subprocess.PIPE, env=py.env)
     proc.stderr.close()  # the reader of the report went away
-    proc.wait(timeout=60)
+    proc.wait(timeout=60)  # 500 deadlines: 10 samples are 2% of them
     assert proc.returncode == 0
     assert sum(collapsed(out).values()) > 10
 

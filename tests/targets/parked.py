@@ -9,7 +9,8 @@ so a thread on its way to its parking place is never taken for parked."""
 import time
 
 FUTEX = "202"
-SLEEPS = {"23", "35", "230", "270"}  # select nanosleep clock_nanosleep pselect6
+# select, nanosleep, clock_nanosleep, pselect6
+SLEEPS = {"23", "35", "230", "270"}
 
 
 def syscall(native_id):
