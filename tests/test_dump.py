@@ -48,6 +48,25 @@ def parse_faulthandler(text):
     return {k: (c, f, t[0]) for k, (c, f, t) in threads.items()}
 
 
+def in_sleep(pid):
+    """Whether the main thread of pid is blocked in a sleep (select,
+    nanosleep, clock_nanosleep, pselect6 on x86_64): a target that got
+    there is parked, a busy machine only takes longer to get it there."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            return f.read().split()[0] in ("23", "35", "230", "270")
+    except (OSError, IndexError):
+        return False
+
+
+def wait_for(ready, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, "target died"
+        assert time.monotonic() < deadline, "target never got there"
+        time.sleep(0.01)
+
+
 def marked_line(path, marker):
     for i, line in enumerate(Path(path).read_text().splitlines(), 1):
         if marker in line:
@@ -62,6 +81,7 @@ class Target:
     def __init__(self, python, script, args, tmp_path, env=None):
         self.dir = tmp_path
         shutil.copy(TARGETS / script, tmp_path / script)
+        shutil.copy(TARGETS / "parked.py", tmp_path / "parked.py")
         self.tb = tmp_path / "tb.txt"
         self.ready = tmp_path / "ready.txt"
         self.script = tmp_path / script
@@ -78,7 +98,8 @@ class Target:
                                      + self.proc.stderr.read().decode())
             assert time.monotonic() < deadline, "target never got ready"
             time.sleep(0.02)
-        time.sleep(0.05)  # from writing the file to sleeping in park()
+        # From writing the file to sleeping in park().
+        wait_for(lambda: in_sleep(self.proc.pid), self.proc, timeout)
 
     def kill(self):
         if self.proc.poll() is None:
@@ -440,7 +461,7 @@ def test_dead_pid(any_py):
 def test_not_python(any_py):
     p = subprocess.Popen(["sleep", "60"])
     try:
-        time.sleep(0.1)
+        wait_for(lambda: in_sleep(p.pid), p)  # sleep(1) runs, not our fork
         proc = any_py.spy("dump", "--pid", str(p.pid))
         assert proc.returncode == 1
         assert proc.stderr == (
@@ -549,7 +570,7 @@ def test_launcher_points_to_python_child(any_py, tmp_path):
             kids = Path(f"/proc/{p.pid}/task/{p.pid}/children").read_text()
             child = int(kids.split()[0]) if kids.split() else None
             time.sleep(0.05)
-        time.sleep(0.5)
+        wait_for(lambda: in_sleep(child), p)  # Python runs its code
         proc = any_py.spy("dump", "--pid", str(p.pid))
         assert proc.returncode == 1
         m = re.fullmatch(r"spyglass: error: process \d+ \(sh\) is not a "
@@ -599,7 +620,7 @@ def test_unsupported_version(any_py, version, message):
         pytest.skip(f"no CPython {version}")
     p = subprocess.Popen([str(exe), "-c", "import time; time.sleep(60)"])
     try:
-        time.sleep(0.3)
+        wait_for(lambda: in_sleep(p.pid), p)
         proc = any_py.spy("dump", "--pid", str(p.pid))
         assert proc.returncode == 1
         assert re.fullmatch("spyglass: error: " + message + "\n",

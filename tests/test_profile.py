@@ -415,12 +415,17 @@ def test_exit_status_and_traceback_kept(py, tmp_path):
     (signal.SIGINT, 130, "KeyboardInterrupt"),
 ], ids=["sigterm", "sigint"])
 def test_signal_still_writes_the_profile(py, tmp_path, sig, status, message):
+    # "ready" once spin() has slept 5 times: however slow the machine, the
+    # profile then holds at least those calls.
     script = write(tmp_path, "busy.py", """
         import time
         def spin():
+            n = 0
             while True:
                 time.sleep(0.01)
-        print("ready", flush=True)
+                n += 1
+                if n == 5:
+                    print("ready", flush=True)
         spin()
     """)
     out = tmp_path / "sig.pstats"
@@ -429,7 +434,6 @@ def test_signal_still_writes_the_profile(py, tmp_path, sig, status, message):
                             stderr=subprocess.PIPE, text=True, env=py.env,
                             cwd="/tmp")
     assert proc.stdout.readline() == "ready\n"
-    time.sleep(0.3)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == status, err

@@ -6,6 +6,8 @@ import sys
 import threading
 import time
 
+import parked as waiting
+
 TB_FILE, READY_FILE = sys.argv[1:3]
 parked = threading.Semaphore(0)
 ev = threading.Event()
@@ -19,12 +21,15 @@ def deep(n):
         deep(n - 1)
 
 
-for i in range(200):
-    threading.Thread(target=deep, args=(i % 50,), name=f"t{i}",
-                     daemon=True).start()
+threads = [threading.Thread(target=deep, args=(i % 50,), name=f"t{i}",
+                            daemon=True) for i in range(200)]
+for t in threads:
+    t.start()
 for _ in range(200):
     parked.acquire()
-time.sleep(0.2)
+# Every thread registered in ev and blocked on its lock.
+waiting.wait_until(lambda: len(ev._cond._waiters) == 200 and all(
+    waiting.in_lock_wait(t.native_id) for t in threads))
 with open(READY_FILE, "w") as f:
     f.write(str(threading.get_ident()))
 while True:

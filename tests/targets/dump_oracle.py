@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # parked.py
+
 SCENARIO, TB_FILE, READY_FILE = sys.argv[1:4]
 started = []
 
@@ -93,16 +95,28 @@ def run(scenario):
     elif scenario == "recursion":
         recurse(int(os.environ.get("DEPTH", "500")) - 1)
     elif scenario == "threads":
+        import parked
         ev = threading.Event()
-        for name, target in (("sleeper", sleeper),
-                             ("sleeper-nested", sleeper_nested)):
-            threading.Thread(target=target, args=(ev,), name=name,
-                             daemon=True).start()
-        threading.Thread(target=spin, name="spinner-ünï",
-                         daemon=True).start()
-        while len(started) < 3:
-            time.sleep(0.01)
-        time.sleep(0.2)  # let them reach their parking places
+        sleepers = [threading.Thread(target=target, args=(ev,), name=name,
+                                     daemon=True)
+                    for name, target in (("sleeper", sleeper),
+                                         ("sleeper-nested", sleeper_nested))]
+        spinner = threading.Thread(target=spin, name="spinner-ünï",
+                                   daemon=True)
+        for t in sleepers + [spinner]:
+            t.start()
+        busy_line = spin.__code__.co_firstlineno + 2
+
+        def at_parking_places():
+            # Both sleepers registered in ev and blocked on their lock, the
+            # spinner in its loop.
+            frame = sys._current_frames().get(spinner.ident)
+            return (len(ev._cond._waiters) == 2
+                    and all(parked.in_lock_wait(t.native_id)
+                            for t in sleepers)
+                    and frame is not None and frame.f_lineno == busy_line)
+
+        parked.wait_until(at_parking_places)
         level1()
     elif scenario == "generator":
         next(outer_gen())

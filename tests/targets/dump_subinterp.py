@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import parked
+
 try:
     import _xxsubinterpreters as si  # 3.12
 except ImportError:
@@ -35,9 +37,11 @@ def park():
 
 
 interp = si.create()
-threading.Thread(target=runner, args=(interp,), name="runner",
-                 daemon=True).start()
+thread = threading.Thread(target=runner, args=(interp,), name="runner",
+                          daemon=True)
+thread.start()
 import os
 while not os.path.exists(READY_FILE + ".sub"):
     time.sleep(0.01)
+parked.wait_until(lambda: parked.in_sleep(thread.native_id))
 park()

@@ -1,32 +1,51 @@
-"""A CPU-bound target whose wall time is split 70/20/10 between three
-functions by construction: each cycle spins 7, 2 and 1 time units (of a
-random 0.5-1.5 ms, so the cycle never phase-locks with the sampler)."""
+"""A CPU-bound target whose CPU time is split 70/20/10 between three
+functions by construction, and which measures the split it got (see the
+comment below spin()). Usage: record_split.py [SECONDS [REPORT.json]]."""
 import random
 import sys
 import time
-
-now = time.perf_counter
+# json is imported for the report only, so that no import is sampled.
+now, cpu = time.perf_counter, time.thread_time
 
 
 def spin(budget):
-    end = now() + budget
-    while now() < end:
+    end = cpu() + budget
+    while cpu() < end:
         pass
 
 
+# Each cycle spins 7, 2 and 1 units (of a random 0.5-1.5 ms, so the cycle
+# never phase-locks with the sampler) of the thread's own CPU time: on a
+# loaded machine the split of CPU time stays 70/20/10, while the split of
+# wall time does not (a function preempted for a whole time slice lasts
+# that much longer in wall time). Each function also measures what it got,
+# CPU time (thread_time) and wall time (perf_counter), from its first line
+# to its last, so that a test compares the samples with what happened in
+# this run, not with what was meant to happen.
+spent = {name: [0.0, 0.0] for name in ("seventy", "twenty", "ten")}
+
+
+def measured(name, units, u):
+    c0, w0 = cpu(), now()
+    spin(units * u)
+    got = spent[name]
+    got[0] += cpu() - c0
+    got[1] += now() - w0
+
+
 def seventy(u):
-    spin(7 * u)
+    measured("seventy", 7, u)
 
 
 def twenty(u):
-    spin(2 * u)
+    measured("twenty", 2, u)
 
 
 def ten(u):
-    spin(u)
+    measured("ten", 1, u)
 
 
-def main(seconds):
+def main(seconds, report):
     rng = random.Random(1)
     stop = now() + seconds
     while now() < stop:
@@ -34,6 +53,12 @@ def main(seconds):
         seventy(u)
         twenty(u)
         ten(u)
+    if report:
+        import json
+        with open(report, "w") as f:
+            json.dump({name: {"cpu": c, "wall": w}
+                       for name, (c, w) in spent.items()}, f)
 
 
-main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
+main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0,
+     sys.argv[2] if len(sys.argv) > 2 else None)
