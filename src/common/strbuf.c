@@ -39,7 +39,8 @@ sb_reserve(strbuf *sb, size_t extra)
 void
 sb_append(strbuf *sb, const void *data, size_t n)
 {
-    if (sb_reserve(sb, n) < 0)
+    /* Room for n bytes and the NUL is the common case: no call. */
+    if ((sb->failed || n >= sb->cap - sb->len) && sb_reserve(sb, n) < 0)
         return;
     memcpy(sb->data + sb->len, data, n);
     sb->len += n;
