@@ -33,7 +33,7 @@
  * These are the events cProfile uses on each version, so the counts agree:
  * every resume of a generator or coroutine is a call.
  */
-#include "agent/profiler.h"
+#include "agent/profile/profiler.h"
 
 #include <stddef.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 #include "common/err.h"
 
 static PyObject *norm_cache; /* code filename -> normalised path */

@@ -10,7 +10,7 @@
  * pays once. Callbacks are METH_FASTCALL C functions. Events reach the
  * tool from every thread.
  */
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 
 #if PY_VERSION_HEX >= 0x030C0000
 

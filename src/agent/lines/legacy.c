@@ -12,7 +12,7 @@
  * once: a co_extra slot caches the state's address, or a tag meaning "not
  * selected".
  */
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 
 #if PY_VERSION_HEX < 0x030C0000
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 #include "common/hashmap.h"
 #include "writers/lines.h"
 

@@ -12,7 +12,7 @@
 #include <cpuid.h>
 #endif
 
-#include "agent/profiler.h"
+#include "agent/profile/profiler.h"
 #include "common/clock.h"
 
 profiler *prof_active;

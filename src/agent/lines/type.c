@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 #include "agent/runmain.h"
 #include "cli/lines.h"
 #include "writers/lines.h"

@@ -1,7 +1,7 @@
 /* profiler_api.c -- the profiler's faces: the `spyglass.profile` type
  * (context manager, decorator, cProfile-like methods) and `spyglass
  * profile`, the command that runs a program under it. */
-#include "agent/profiler.h" /* Python.h first */
+#include "agent/profile/profiler.h" /* Python.h first */
 
 #include <signal.h>
 #include <stdio.h>
