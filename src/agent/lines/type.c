@@ -1,5 +1,5 @@
-/* lines_api.c -- the line profiler's faces: the Python API and
- * `spyglass lines`.
+/* type.c -- the line profiler's faces: the Python API and `spyglass
+ * lines`.
  *
  * Python (re-exported by the spyglass package):
  *   spyglass.LineProfiler(*funcs)  as line_profiler.LineProfiler:
@@ -35,6 +35,7 @@ prof_create(double output_unit)
     self->n_codes = self->cap_codes = 0;
     self->enabled = self->auto_enabled = 0;
     self->print_at_exit = self->atexit_registered = 0;
+    self->failed = 0;
     self->output_unit = output_unit;
     self->sel_files = self->sel_keys = NULL;
     return self;
@@ -164,6 +165,8 @@ static PyObject *
 prof_get_stats(lines_prof *self, PyObject *unused)
 {
     sg_profile *p = lines_to_model(self);
+    if (!p)
+        return NULL;
     PyObject *timings = PyDict_New();
     for (size_t f = 0; timings && f < p->n_funcs; f++) {
         const sg_func *fn = &p->funcs[f];
@@ -357,6 +360,7 @@ static PyMethodDef lines_fn_def = {
 int
 agent_lines_init(PyObject *m)
 {
+    instr_init();
     if (PyType_Ready(&LineProfiler_Type) < 0)
         return -1;
     lines_prof *profile = prof_create(1e-6);

@@ -1,5 +1,5 @@
-/* profiler_api.c -- the profiler's faces: the `spyglass.profile` type
- * (context manager, decorator, cProfile-like methods) and `spyglass
+/* type.c -- the profiler's Python face: the `spyglass.profile` type
+ * (context manager, decorator, cProfile-like methods); and `spyglass
  * profile`, the command that runs a program under it. */
 #include "agent/profile/profiler.h" /* Python.h first */
 
@@ -100,10 +100,7 @@ profiler_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     if (!P)
         return NULL;
     P->builtins = true;
-    P->tool_id = -1;
-    P->uid = prof_new_uid();
-    hm64_init(&P->func_index);
-    hm64_init(&P->child_index);
+    profiler_setup(P);
     return (PyObject *)P;
 }
 
@@ -143,9 +140,7 @@ profiler_dealloc(profiler *P)
     PyObject_GC_UnTrack(P);
     if (P->enabled)
         profiler_disable(P);
-    profiler_clear(P);
-    hm64_free(&P->func_index);
-    hm64_free(&P->child_index);
+    profiler_teardown(P);
     Py_CLEAR(P->dict);
     Py_TYPE(P)->tp_free((PyObject *)P);
 }
@@ -615,11 +610,11 @@ PyTypeObject profiler_type = {
 int
 agent_profile_init(PyObject *m)
 {
-    prof_clock_init();
+    instr_init();
     if (PyType_Ready(&profiler_type) < 0 || PyType_Ready(&profiled_type) < 0)
         return -1;
-    /* Re-exported by spyglass/__init__.py: spyglass.profile (the name
-     * issue 5 gives it) and spyglass.Profile (as cProfile.Profile). */
+    /* Re-exported by spyglass/__init__.py: spyglass.profile and
+     * spyglass.Profile (the name cProfile gives it). */
     if (agent_export(m, "profile", (PyObject *)&profiler_type) < 0 ||
         agent_export(m, "Profile", (PyObject *)&profiler_type) < 0)
         return -1;
