@@ -590,3 +590,40 @@ def test_text_output_file(py, tmp_path):
     text = (tmp_path / "out.txt").read_text()
     assert proc.stdout == "Wrote profile results to 'out.txt'\n" + text
     assert "Function: f at line 1" in text
+
+
+DEEP = '''
+import sys
+sys.setrecursionlimit(250000)
+
+def leaf(n):
+    return n + 1
+
+def down(n):
+    if n == 0:
+        return leaf(0)
+    return down(n - 1)
+
+print(down(200000))
+print(sum(leaf(i) for i in range(5)))
+'''
+
+
+@pytest.mark.parametrize("select", [[], ["--func", "__main__:leaf"]],
+                         ids=["recursion-profiled", "leaf-profiled"])
+def test_deep_recursion_like_plain_python(py, tmp_path, select):
+    """A recursion 200,000 deep, which plain python runs from 3.11 on (it
+    no longer spends C stack on Python calls): under `spyglass lines` it
+    must run too, with exact counts, whether the recursive function is
+    profiled or only a function called at the bottom."""
+    if tuple(map(int, py.version.split("."))) < (3, 11):
+        pytest.skip("before 3.11 plain python needs C stack for each call")
+    (tmp_path / "deep.py").write_text(DEEP)
+    plain = py.py("deep.py", cwd=str(tmp_path))
+    assert plain.returncode == 0 and plain.stdout == "1\n15\n", plain.stderr
+    proc, ours = spy_lines(py, *select, "deep.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("1\n15\n")
+    assert by_line(ours, 5) == {6: 6}
+    if not select:
+        assert by_line(ours, 8) == {9: 200001, 10: 1, 11: 200000}

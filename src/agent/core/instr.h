@@ -29,10 +29,9 @@
  * -1) and where it exits instead (void): the collectors check the result
  * against both. */
 #define AGENT_HM64_PUT(m, key, val)                                           \
-    __builtin_choose_expr(                                                    \
-        __builtin_types_compatible_p(__typeof__(hm64_put(m, key, val)),       \
-                                     void),                                   \
-        (hm64_put(m, key, val), 0), hm64_put(m, key, val))
+    __builtin_choose_expr(__builtin_types_compatible_p(                       \
+                              __typeof__(hm64_put(m, key, val)), void),       \
+                          (hm64_put(m, key, val), 0), hm64_put(m, key, val))
 
 /* Set the layer up (the clock); every collector's init calls it, only the
  * first call does anything. */

@@ -27,8 +27,7 @@ static const char *const legacy_threading_setter[2] = {"setprofile",
                                                        "settrace"};
 
 void
-legacy_set(PyThreadState *ts, legacy_kind kind, Py_tracefunc fn,
-           PyObject *obj)
+legacy_set(PyThreadState *ts, legacy_kind kind, Py_tracefunc fn, PyObject *obj)
 {
     PyObject *t, *v, *tb;
     PyErr_Fetch(&t, &v, &tb);
@@ -120,11 +119,10 @@ legacy_set_threading(legacy_kind kind, bool on)
     if (!on)
         Py_INCREF(hook);
     PyObject *threading = PyImport_ImportModule("threading");
-    PyObject *r = threading
-                      ? PyObject_CallMethod(threading,
-                                            legacy_threading_setter[kind],
-                                            "O", hook)
-                      : NULL;
+    PyObject *r =
+        threading ? PyObject_CallMethod(
+                        threading, legacy_threading_setter[kind], "O", hook)
+                  : NULL;
     Py_XDECREF(threading);
     Py_DECREF(hook);
     Py_XDECREF(r);

@@ -84,7 +84,8 @@ mon_holders(void)
 {
     PyObject *names = PyList_New(0);
     for (size_t i = 0; names && i < MON_N_IDS; i++) {
-        PyObject *t = PyObject_CallMethod(mon_mod, "get_tool", "i", mon_ids[i]);
+        PyObject *t =
+            PyObject_CallMethod(mon_mod, "get_tool", "i", mon_ids[i]);
         PyObject *s = t ? PyObject_Str(t) : NULL;
         if (!s || PyList_Append(names, s) < 0)
             Py_CLEAR(names);
@@ -104,7 +105,8 @@ mon_acquire(const char *name)
     if (mon_init() < 0)
         return -1;
     for (size_t i = 0; i < MON_N_IDS; i++) {
-        PyObject *t = PyObject_CallMethod(mon_mod, "get_tool", "i", mon_ids[i]);
+        PyObject *t =
+            PyObject_CallMethod(mon_mod, "get_tool", "i", mon_ids[i]);
         if (!t)
             return -1;
         bool free_id = t == Py_None;
@@ -160,8 +162,8 @@ mon_set_events(int tool, long mask)
 int
 mon_set_local_events(int tool, PyObject *code, long mask)
 {
-    PyObject *r = PyObject_CallMethod(mon_mod, "set_local_events", "iOl",
-                                      tool, code, mask);
+    PyObject *r = PyObject_CallMethod(mon_mod, "set_local_events", "iOl", tool,
+                                      code, mask);
     Py_XDECREF(r);
     return r ? 0 : -1;
 }

@@ -6,11 +6,19 @@
  * straight to the evaluator with no tracing at all; a selected code object
  * turns the C trace function (core/legacy.h) on for its thread for as long
  * as it runs, and restores the thread's previous tracer when the outermost
- * selected frame returns or yields. While tracing is on,
- * frames of unselected callees get f_trace_lines cleared at their call
- * event, so they never call back per line. Code objects are classified
- * once: a co_extra slot caches the state's address, or a tag meaning "not
- * selected".
+ * selected frame returns or yields. While tracing is on, frames of
+ * unselected callees get f_trace_lines cleared at their call event, so they
+ * never call back per line. Code objects are classified once: a co_extra
+ * slot caches the state's address, or a tag meaning "not selected".
+ *
+ * Deep recursion: the hook costs C stack for every Python call it sees
+ * (3.11 no longer inlines Python-to-Python calls while one is installed,
+ * about 500 bytes each), so a program that raises the recursion limit and
+ * recurses 200,000 deep, which plain 3.11 runs, would overflow the C stack.
+ * When frames nest LINES_HOOK_DEPTH_MAX deep through the hook on a thread,
+ * the backend leaves it for good, for the rest of the run: the hook goes,
+ * and the trace function is installed on every thread instead (which costs
+ * every call a callback from then on, but no C stack).
  */
 #include "agent/lines/lines.h"
 
@@ -37,6 +45,13 @@ static AGENT_TLS int classifying;
 static AGENT_TLS int active;
 static AGENT_TLS Py_tracefunc saved_func;
 static AGENT_TLS PyObject *saved_obj;
+/* Frames nested through the hook on this thread. */
+static AGENT_TLS int hook_depth;
+/* Well past the default recursion limit (1000), well within a C stack of
+ * 8 MB. */
+#define LINES_HOOK_DEPTH_MAX 2000
+/* The hook is gone and every thread traces (see the header comment). */
+static int tracing_all;
 
 #if PY_VERSION_HEX < 0x03090000
 static PyObject *lines_eval(PyFrameObject *f, int throwflag);
@@ -130,6 +145,23 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return 0;
 }
 
+/* Leave the hook for the trace function on every thread (see the header
+ * comment). Keeps any exception of the frame about to run. */
+static void
+trace_everything(void)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    evalhook_remove(&lines_evalhook);
+    tracing_all = 1;
+    if (legacy_install_all(LEGACY_TRACE, lines_trace, NULL) < 0) {
+        /* threading refused: this thread, at least, goes on counting. */
+        PyErr_Clear();
+        legacy_set(PyThreadState_Get(), LEGACY_TRACE, lines_trace, NULL);
+    }
+    PyErr_Restore(t, v, tb);
+}
+
 #if PY_VERSION_HEX < 0x03090000
 static PyObject *
 lines_eval(PyFrameObject *f, int throwflag)
@@ -140,21 +172,36 @@ static PyObject *
 lines_eval(PyThreadState *ts, evalhook_frame *f, int throwflag)
 {
 #endif
-    if (!lines_running || !classify((PyObject *)f->f_code))
+    if (!lines_running || tracing_all)
         return evalhook_next(&lines_evalhook, ts, f, throwflag);
+    if (hook_depth >= LINES_HOOK_DEPTH_MAX) {
+        /* This frame's call event now reaches the trace function. */
+        trace_everything();
+        return evalhook_next(&lines_evalhook, ts, f, throwflag);
+    }
+    hook_depth++;
+    PyObject *r;
+    if (!classify((PyObject *)f->f_code)) {
+        r = evalhook_next(&lines_evalhook, ts, f, throwflag);
+        hook_depth--;
+        return r;
+    }
     if (active++ == 0) {
         saved_func = ts->c_tracefunc;
         saved_obj = ts->c_traceobj;
         Py_XINCREF(saved_obj);
         legacy_set(ts, LEGACY_TRACE, lines_trace, NULL);
     }
-    PyObject *r = evalhook_next(&lines_evalhook, ts, f, throwflag);
+    r = evalhook_next(&lines_evalhook, ts, f, throwflag);
     if (--active == 0) {
         PyObject *obj = saved_obj;
-        legacy_set(ts, LEGACY_TRACE, saved_func, obj);
+        /* Tracing every thread since: the trace function stays. */
+        if (!tracing_all)
+            legacy_set(ts, LEGACY_TRACE, saved_func, obj);
         saved_obj = NULL;
         Py_XDECREF(obj);
     }
+    hook_depth--;
     return r;
 }
 
@@ -170,6 +217,7 @@ lines_backend_start(void)
         }
     }
     unselected_tag += 2;
+    tracing_all = 0;
     evalhook_install(&lines_evalhook);
     lines_running = 1;
     return 0;
@@ -182,6 +230,10 @@ lines_backend_stop(void)
         return;
     lines_running = 0;
     evalhook_remove(&lines_evalhook);
+    if (tracing_all) {
+        legacy_remove_all(LEGACY_TRACE);
+        tracing_all = 0;
+    }
 }
 
 int

@@ -39,7 +39,7 @@ static evalhook prof_evalhook = {prof_eval_frame, NULL, false};
 
 static PyObject *
 prof_mon_enter(PyObject *self, PyObject *const *args, size_t nargsf,
-          PyObject *kwnames)
+               PyObject *kwnames)
 {
     profiler *P = prof_active;
     if (P && PyVectorcall_NARGS(nargsf) >= 1) {
@@ -52,7 +52,7 @@ prof_mon_enter(PyObject *self, PyObject *const *args, size_t nargsf,
 
 static PyObject *
 prof_mon_leave(PyObject *self, PyObject *const *args, size_t nargsf,
-          PyObject *kwnames)
+               PyObject *kwnames)
 {
     profiler *P = prof_active;
     if (P && PyVectorcall_NARGS(nargsf) >= 1) {
@@ -68,7 +68,7 @@ prof_mon_leave(PyObject *self, PyObject *const *args, size_t nargsf,
  * called unbound through its type, as `lst.append(x)` compiles to. */
 static PyObject *
 prof_mon_call(PyObject *self, PyObject *const *args, size_t nargsf,
-         PyObject *kwnames)
+              PyObject *kwnames)
 {
     profiler *P = prof_active;
     if (P && PyVectorcall_NARGS(nargsf) >= 4) {
@@ -86,7 +86,7 @@ prof_mon_call(PyObject *self, PyObject *const *args, size_t nargsf,
 
 static PyObject *
 prof_mon_creturn(PyObject *self, PyObject *const *args, size_t nargsf,
-            PyObject *kwnames)
+                 PyObject *kwnames)
 {
     profiler *P = prof_active;
     if (P && PyVectorcall_NARGS(nargsf) >= 3) {
