@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import nomem
+
 ROW = re.compile(r"^ *(\d+) +(\S+) +(\S+) +(\S+) +(\S+)  ", re.M)
 FUNC = re.compile(r"^Function: (\S+) at line (\d+)$", re.M)
 
@@ -627,3 +629,36 @@ def test_deep_recursion_like_plain_python(py, tmp_path, select):
     assert by_line(ours, 5) == {6: 6}
     if not select:
         assert by_line(ours, 8) == {9: 200001, 10: 1, 11: 200000}
+
+
+def test_out_of_memory_stops_the_profile_and_keeps_it(py, tmp_path):
+    """When a thread's frame stack cannot grow inside an event callback
+    (tests/nomem.py makes the allocation fail), the line profiler stops
+    recording, says so in one line, and prints what it had; the program
+    runs on."""
+    nomem.build(py, tmp_path)
+    (tmp_path / "oom.py").write_text(textwrap.dedent('''
+        import sys
+        import nomem
+        sys.setrecursionlimit(20000)
+        def down(n):
+            if n == 0:
+                return 0
+            return down(n - 1)
+        down(100)
+        nomem.arm(128 * 1024)  # the frame stack's step past 2048 frames
+        down(5000)
+        nomem.disarm()
+        down(100)
+        print("done")
+    '''))
+    proc, ours = spy_lines(py, "oom.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("done\n")
+    errors = [ln for ln in proc.stderr.splitlines()
+              if ln.startswith("spyglass: error:")]
+    assert errors == ["spyglass: error: lines: out of memory; the profile "
+                      "stops here (what was recorded until now is kept)"]
+    hits = by_line(ours, 5)
+    # All of down(100), part of down(5000), none of the last down(100).
+    assert 101 + 1000 < hits[6] < 101 + 5001, hits

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+import nomem
+
 ROOT = Path(__file__).resolve().parent.parent
 JULIA = ROOT / "examples" / "julia.py"
 
@@ -263,6 +265,43 @@ def test_deep_recursion_like_plain_python(py, tmp_path, depth):
     assert proc.stdout == f"{depth}\n"
     stats = load(py, out)
     assert stats[f"{script}:4:r"][:2] == [1, depth + 1]
+
+
+def test_out_of_memory_stops_the_profile_and_keeps_it(py, tmp_path):
+    """When the call tree cannot grow inside an event callback (tests/
+    nomem.py makes the allocation fail), the profiler stops recording,
+    says so in one line, and writes what it had; the program runs on."""
+    nomem.build(py, tmp_path)
+    script = write(tmp_path, "oom.py", """
+        import nomem
+        NS = {}
+        for i in range(100):
+            exec(f"def g{i}():\\n    return {i}\\n", NS)
+        body = "".join(f"    g{j}()\\n" for j in range(100))
+        for i in range(200):
+            exec(f"def f{i}():\\n{body}", NS)
+        def after():
+            return 1
+        nomem.arm(1 << 20)  # the node table's step past 16384 nodes
+        for i in range(200):
+            NS[f"f{i}"]()
+        nomem.disarm()
+        after()
+        print("done")
+    """)
+    out = tmp_path / "oom.pstats"
+    proc = py.spy("profile", "-o", out, script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == "done\n"
+    errors = [ln for ln in proc.stderr.splitlines()
+              if ln.startswith("spyglass: error:")]
+    assert errors == ["spyglass: error: profile: out of memory; the profile "
+                      "stops here (what was recorded until now is kept)"]
+    stats = load(py, out)
+    assert stats["<string>:1:f0"][:2] == [1, 1]
+    edges = sum(v[1] for k, v in stats.items() if k.startswith("<string>:1:g"))
+    assert 10000 < edges < 20000, edges
+    assert not [k for k in stats if k.endswith(":after")]
 
 
 def test_module_mode(py, tmp_path):
