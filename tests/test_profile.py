@@ -10,6 +10,7 @@ Profiler.disable().
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -679,3 +680,68 @@ def test_speedscope_and_collapsed_and_chrome(py, tmp_path):
             if stack:
                 assert e["ts"] + e["dur"] <= stack[-1] + 1e-3
             stack.append(e["ts"] + e["dur"])
+
+
+def _invariant_tsc():
+    """Whether this CPU's time stamp counter is a clock (what CPUID's
+    invariant-TSC bit says; Linux calls it nonstop_tsc)."""
+    if os.uname().machine not in ("x86_64", "i686"):
+        return False
+    with open("/proc/cpuinfo") as f:
+        return any(ln.startswith("flags") and " nonstop_tsc" in ln
+                   for ln in f)
+
+
+@pytest.mark.parametrize("no_tsc", [False, True], ids=["default", "no-tsc"])
+def test_each_clock_measures_real_time(py, tmp_path, no_tsc):
+    """The tick source and its calibration: a 0.2 s sleep is at least
+    0.2 s and at most the whole run's wall time, with the TSC and with the
+    vDSO clock (SPYGLASS_NO_TSC=1, what machines other than x86 use)."""
+    script = write(tmp_path, "nap.py", """
+        import time
+        def nap():
+            time.sleep(0.2)
+        nap()
+    """)
+    out, trace = tmp_path / "nap.pstats", tmp_path / "nap.trace.json"
+    if no_tsc:
+        py.env["SPYGLASS_NO_TSC"] = "1"
+    try:
+        t0 = time.monotonic()
+        proc = py.spy("profile", "-o", out, script)
+        wall = time.monotonic() - t0
+        assert proc.returncode == 0, proc.stderr
+        proc = py.spy("profile", "-o", trace, script)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        py.env.pop("SPYGLASS_NO_TSC", None)
+    clock = json.loads(trace.read_text())["otherData"]["clock"]
+    assert clock == ("tsc" if _invariant_tsc() and not no_tsc
+                     else "monotonic")
+    stats = load(py, out)
+    cumtime = stats[f"{script}:3:nap"][3]
+    assert 0.2 <= cumtime <= wall, (cumtime, wall)
+
+
+def test_collectors_compile_for_aarch64(any_py):
+    """The agent builds on machines that are not x86 (no TSC there, and no
+    x86 header): its C sources compile for aarch64, checked with clang's
+    cross target when this machine has an aarch64 libc's headers."""
+    sysroot = Path("/usr/aarch64-linux-gnu/include")
+    clang = shutil.which("clang")
+    if not clang or not sysroot.is_dir():
+        pytest.skip("needs clang and the aarch64 libc headers "
+                    "(libc6-dev-arm64-cross)")
+    inc = any_py.py("-c", "import sysconfig; "
+                    "print(sysconfig.get_paths()['include'])").stdout.strip()
+    agent = ROOT / "src" / "agent"
+    sources = sorted(agent.rglob("*.c"))
+    assert len(sources) > 10
+    for src in sources:
+        proc = subprocess.run(
+            [clang, "--target=aarch64-linux-gnu", "-fsyntax-only",
+             "-std=c11", "-D_GNU_SOURCE", '-DSG_VERSION="0"', "-Wall",
+             "-Wextra", "-Werror", "-Wno-unused-parameter",
+             "-I" + str(ROOT / "src"), "-I" + inc, "-isystem", str(sysroot),
+             str(src)], capture_output=True, text=True)
+        assert proc.returncode == 0, (src, proc.stderr[-3000:])

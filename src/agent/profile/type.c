@@ -423,13 +423,13 @@ profiled_get(PyObject *self, PyObject *obj, PyObject *type)
 
 static PyGetSetDef profiled_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
-    {NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMemberDef profiled_members[] = {
     {"profiler", T_OBJECT, offsetof(profiled, prof), READONLY,
      "the spyglass.profile that records this function's calls"},
-    {NULL},
+    {NULL, 0, 0, 0, NULL},
 };
 
 /* clang-format off */
@@ -546,7 +546,7 @@ static PyGetSetDef profiler_getset[] = {
      "whether calls are being recorded", NULL},
     {"threads", (getter)profiler_get_threads, NULL,
      "{thread ident: name} of the threads seen", NULL},
-    {NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMethodDef profiler_methods[] = {
@@ -577,7 +577,7 @@ static PyMethodDef profiler_methods[] = {
     {"runcall", (PyCFunction)(void (*)(void))profiler_runcall,
      METH_VARARGS | METH_KEYWORDS,
      "runcall(func, *args, **kw): call func under the profiler."},
-    {NULL},
+    {NULL, NULL, 0, NULL},
 };
 
 /* clang-format off */
