@@ -745,3 +745,49 @@ def test_collectors_compile_for_aarch64(any_py):
              "-I" + str(ROOT / "src"), "-I" + inc, "-isystem", str(sysroot),
              str(src)], capture_output=True, text=True)
         assert proc.returncode == 0, (src, proc.stderr[-3000:])
+
+
+def test_monitoring_tool_ids_shared_with_other_tools(py, tmp_path):
+    """3.12+: both collectors take the first free sys.monitoring tool id
+    of 2-5, run side by side, name the holders when none is left, and give
+    their ids back."""
+    if tuple(map(int, py.version.split("."))) < (3, 12):
+        pytest.skip("sys.monitoring is 3.12+")
+    script = write(tmp_path, "ids.py", """
+        import pstats, sys
+        import spyglass
+        mon = sys.monitoring
+        for i, name in [(2, "dbg"), (3, "cov"), (4, "jit")]:
+            mon.use_tool_id(i, name)
+        def f():
+            return 1
+        p, lp = spyglass.Profile(), spyglass.LineProfiler(f)
+        with p:
+            print("profile", mon.get_tool(5))
+            try:
+                with lp:
+                    f()
+            except RuntimeError as e:
+                print("lines", e)
+        mon.free_tool_id(4)
+        with p:
+            with lp:
+                print("both", mon.get_tool(4), mon.get_tool(5))
+                f()
+        print("after", mon.get_tool(4), mon.get_tool(5))
+        calls = {k[2]: v[1] for k, v in pstats.Stats(p).stats.items()}
+        print("f calls", calls["f"])
+        lp.print_stats()
+    """)
+    proc = py.py(script)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:5] == [
+        "profile spyglass profile",
+        "lines spyglass lines: no free sys.monitoring tool id (2-5 are "
+        "held by dbg, cov, jit, spyglass profile)",
+        "both spyglass profile spyglass lines",
+        "after None None",
+        "f calls 1",
+    ]
+    assert re.search(r"^ +8 +1 .*return 1$", proc.stdout, re.M)
