@@ -662,3 +662,36 @@ def test_out_of_memory_stops_the_profile_and_keeps_it(py, tmp_path):
     hits = by_line(ours, 5)
     # All of down(100), part of down(5000), none of the last down(100).
     assert 101 + 1000 < hits[6] < 101 + 5001, hits
+
+
+def test_threads_counted_after_leaving_the_hook(py, tmp_path):
+    """3.8-3.11: after a recursion deeper than the backend's hook allows
+    (2000 frames), every thread is traced instead, those started later
+    too (through threading.settrace); counts stay exact. On 3.12+ the
+    same program checks nothing more than the usual."""
+    (tmp_path / "t.py").write_text(textwrap.dedent('''
+        import sys
+        import threading
+        sys.setrecursionlimit(10000)
+        def leaf(n):
+            return n + 1
+        def down(n):
+            if n == 0:
+                return leaf(0)
+            return down(n - 1)
+        down(3000)
+        def work():
+            for i in range(10):
+                leaf(i)
+        ts = [threading.Thread(target=work) for _ in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        print("done")
+    '''))
+    proc, ours = spy_lines(py, "--func", "__main__:leaf", "t.py",
+                           cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("done\n")
+    assert by_line(ours, 5) == {6: 31}
