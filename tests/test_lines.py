@@ -669,16 +669,10 @@ def test_threads_counted_after_leaving_the_hook(py, tmp_path):
     (2000 frames), every thread is traced instead, those started later
     too (through threading.settrace); counts stay exact. On 3.12+ the
     same program checks nothing more than the usual."""
-    (tmp_path / "t.py").write_text(textwrap.dedent('''
-        import sys
+    # DEEP's functions (leaf at line 5), another depth and threads.
+    src = DEEP.split("print(down")[0].replace("250000", "10000")
+    (tmp_path / "t.py").write_text(src + textwrap.dedent('''
         import threading
-        sys.setrecursionlimit(10000)
-        def leaf(n):
-            return n + 1
-        def down(n):
-            if n == 0:
-                return leaf(0)
-            return down(n - 1)
         down(3000)
         def work():
             for i in range(10):
