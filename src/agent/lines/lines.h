@@ -161,7 +161,7 @@ int lines_print(lines_prof *prof, PyObject *stream, double output_unit);
 /* Write prof's results to path: a pickle for *.lprof, else the text. */
 int lines_dump(lines_prof *prof, const char *path);
 
-/* ---- lines_select.c ---- */
+/* ---- select.c ---- */
 
 /* The selected state for a code object met at run time under prof's file
  * and key selection, or NULL (not selected). Never leaves an exception. */
