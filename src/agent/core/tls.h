@@ -14,7 +14,8 @@
  * threads, by taking a new generation from tls_gen_next(): when its data is
  * cleared, when it starts or stops if its caches must not survive that, and
  * when it fails. Generations are unique in the process and never 0, the
- * stamp of a thread that has cached nothing.
+ * stamp of a thread that has cached nothing. Caches kept on code objects
+ * (co_extra) are stamped the same way.
  */
 #ifndef SG_AGENT_TLS_H
 #define SG_AGENT_TLS_H

@@ -37,8 +37,9 @@ int lines_running;
 lines_prof *lines_lazy;
 
 static Py_ssize_t extra_index = -1;
-/* co_extra value for "not selected": odd, and renewed whenever the backend
- * starts, so that a new selection looks at every code object again. */
+/* co_extra value for "not selected": odd (a state's address is even), and
+ * made of a new generation whenever the backend starts (core/tls.h), so
+ * that a new selection looks at every code object again. */
 static uintptr_t unselected_tag = 1;
 static AGENT_TLS int classifying;
 /* Selected frames running in this thread, and its tracer before them. */
@@ -216,7 +217,7 @@ lines_backend_start(void)
             return -1;
         }
     }
-    unselected_tag += 2;
+    unselected_tag = (uintptr_t)tls_gen_next() << 1 | 1;
     tracing_all = 0;
     evalhook_install(&lines_evalhook);
     lines_running = 1;
