@@ -44,3 +44,18 @@ def test_c_unit(unit_build, name):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " 0 failed" in proc.stdout
     assert "runtime error" not in proc.stderr, proc.stderr
+
+
+def test_shared_core_never_exits(unit_build):
+    """sg_core, which the extension links too, neither defines nor calls
+    anything that exits: out of memory is reported, not fatal, inside the
+    user's process (sg_die and the sg_x* allocators are the executable's)."""
+    lib = Path(unit_build) / "libsg_core.a"
+    out = subprocess.run(["nm", str(lib)], capture_output=True, text=True,
+                         check=True).stdout
+    symbols = {line.split()[-1] for line in out.splitlines()
+               if line.strip() and not line.endswith(":")}
+    assert "sg_malloc" in symbols  # the listing is of the right library
+    exits = {"exit", "_exit", "_Exit", "quick_exit", "sg_die", "sg_xmalloc",
+             "sg_xcalloc", "sg_xrealloc", "sg_xstrdup", "sg_oom_exit"}
+    assert not symbols & exits

@@ -562,7 +562,9 @@ def test_unsupported_version(any_py, version, message):
     (["--pid", "x1"], "dump: --pid takes a whole number from 1 to"),
     (["--pid", "0"], "dump: --pid takes a whole number from 1 to"),
     (["--pid", "-5"], "dump: --pid takes a whole number from 1 to"),
-    (["--pid", "1", "-f", "xml"], "dump: --format takes text or json"),
+    (["--pid", "1", "-f", "xml"], "dump: unknown format 'xml'"),
+    (["--pid", "1", "-o", "x.svg"], "dump: the flamegraph format of 'x.svg' "
+                                    "cannot hold a stack dump"),
     (["--pid", "1", "extra"], "dump: unexpected argument 'extra'"),
     (["--bogus"], "dump: unknown option '--bogus'"),
 ])

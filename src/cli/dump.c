@@ -22,6 +22,7 @@
 #include "common/strbuf.h"
 #include "remote/remote.h"
 #include "sampler/proctree.h"
+#include "writers/writers.h"
 
 /* How long to keep trying a process whose Python is still starting. */
 #define OPEN_WAIT_MS 2000
@@ -261,11 +262,6 @@ parse(int argc, char **argv, dump_opts *o)
                 return SG_EXIT_USAGE;
             break;
         case 'f':
-            if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
-                sg_error("dump: --format takes text or json, not '%s'",
-                         optarg);
-                return SG_EXIT_USAGE;
-            }
             o->format = optarg;
             break;
         case 'o':
@@ -301,9 +297,10 @@ parse(int argc, char **argv, dump_opts *o)
                  argv[optind]);
         return SG_EXIT_USAGE;
     }
-    if (!o->format)
-        o->format =
-            !strcmp(opts_extension(o->output), "json") ? "json" : "text";
+    const sg_writer *w;
+    if (sg_writer_pick(o->format, o->output, &sg_output_dump, &w))
+        return SG_EXIT_USAGE;
+    o->format = w->name; /* "text" or "json" */
     if (!o->pid) {
         sg_error("dump: --pid PID is required (see 'spyglass dump --help')");
         return SG_EXIT_USAGE;

@@ -9,8 +9,10 @@
 #include "cli/lines.h"
 #include "cli/opts.h"
 #include "cli/pylaunch.h"
+#include "common/alloc.h"
 #include "common/err.h"
 #include "common/units.h"
+#include "writers/writers.h"
 
 void
 lines_usage(void)
@@ -40,8 +42,9 @@ lines_usage(void)
         "                     nsec, usec, msec, sec\n"
         "  -o, --output FILE  also write the results: FILE.lprof is a pickle "
         "that\n"
-        "                     `python -m line_profiler FILE` loads; any other "
-        "name\n                     gets the text table\n"
+        "                     `python -m line_profiler FILE` loads; *.txt, "
+        "or a name\n                     without a known extension, gets "
+        "the text table\n"
         "      --func M:Q     profile function Q (qualified name, e.g. "
         "Cls.meth)\n"
         "                     of module M (`__main__` for the script)\n"
@@ -70,8 +73,12 @@ lines_parse(int argc, char **argv, lines_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->unit = 1e-6;
-    o->funcs = sg_xcalloc((size_t)argc, sizeof *o->funcs);
-    o->files = sg_xcalloc((size_t)argc, sizeof *o->files);
+    o->funcs = sg_calloc((size_t)argc, sizeof *o->funcs);
+    o->files = sg_calloc((size_t)argc, sizeof *o->files);
+    if (!o->funcs || !o->files) {
+        sg_error("lines: out of memory");
+        return SG_EXIT_FAIL;
+    }
     opts_reset();
     int c;
     while (!o->kind && (c = getopt_long(argc, argv, "+:u:o:p:m:c:h", long_opts,
@@ -131,6 +138,9 @@ lines_parse(int argc, char **argv, lines_opts *o)
     }
     o->args = argv + optind;
     o->n_args = argc - optind;
+    const sg_writer *w;
+    if (o->output && sg_writer_pick(NULL, o->output, &sg_output_lines, &w))
+        return SG_EXIT_USAGE;
     return -1;
 }
 

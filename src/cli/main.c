@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/alloc.h"
 #include "common/err.h"
 
 typedef struct command {
@@ -48,6 +49,8 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
+    /* Out of memory in the shared core: this process reports and exits. */
+    sg_alloc_on_failure(sg_oom_exit);
     if (argc < 2) {
         usage(stderr);
         return SG_EXIT_USAGE;

@@ -1,11 +1,9 @@
 /* profile.c -- `spyglass profile`: options, help, and the hand-over to the
  * agent, which runs the program under the deterministic profiler
  * (src/agent/profiler*.c). */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
@@ -13,50 +11,6 @@
 #include "cli/pylaunch.h"
 #include "common/err.h"
 #include "model/funcstats.h"
-
-/* Whether w can write what this profiler records (a call tree with "ns"
- * and "calls"): the line profilers' formats, in the same registry, refuse
- * it. Asked with an empty profile now, not after the program has run. */
-static bool
-profile_writer_fits(const sg_writer *w)
-{
-    static const char *const metrics[] = {"ns", "calls"};
-    sg_profile *probe = sg_profile_new(2, metrics);
-    writer_opts wo = {0};
-    strbuf sb = STRBUF_INIT;
-    /* A refusing writer explains itself on stderr: not for a probe. */
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    int null = open("/dev/null", O_WRONLY);
-    if (saved >= 0 && null >= 0)
-        dup2(null, STDERR_FILENO);
-    bool ok = w->write(probe, &wo, &sb) == 0;
-    fflush(stderr);
-    if (saved >= 0 && null >= 0)
-        dup2(saved, STDERR_FILENO);
-    if (saved >= 0)
-        close(saved);
-    if (null >= 0)
-        close(null);
-    sb_free(&sb);
-    sg_profile_free(probe);
-    return ok;
-}
-
-/* The formats a function profile can be written in, comma-separated. */
-static const char *
-profile_formats(void)
-{
-    static char buf[256];
-    if (!buf[0]) {
-        size_t k = 0;
-        for (const sg_writer *const *w = sg_writers(); *w; w++)
-            if (profile_writer_fits(*w))
-                k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s",
-                                      k ? ", " : "", (*w)->name);
-    }
-    return buf;
-}
 
 void
 profile_usage(void)
@@ -88,9 +42,9 @@ profile_usage(void)
         "  -c CODE             run CODE (python -c)\n"
         "  -h, --help          show this help\n\n"
         "Formats and the extensions that select them:\n",
-        sg_sort_keys(), profile_formats());
+        sg_sort_keys(), sg_writer_names(SG_DATA_DETERMINISTIC));
     for (const sg_writer *const *w = sg_writers(); *w; w++) {
-        if (!profile_writer_fits(*w))
+        if (!sg_writer_holds(*w, SG_DATA_DETERMINISTIC))
             continue;
         char exts[128] = "";
         size_t k = 0;
@@ -191,27 +145,10 @@ profile_parse(int argc, char **argv, profile_opts *o)
         return SG_EXIT_USAGE;
     }
     sb_free(&err);
-    if (format) {
-        o->writer = sg_writer_by_name(format);
-        if (!o->writer) {
-            sg_error("profile: unknown format '%s' (formats: %s)", format,
-                     profile_formats());
-            return SG_EXIT_USAGE;
-        }
-    } else if (o->output) {
-        o->writer = sg_writer_for_path(o->output);
-        if (!o->writer) {
-            sg_error("profile: cannot tell the format of '%s' from its "
-                     "extension: give -f FORMAT (%s)",
-                     o->output, profile_formats());
-            return SG_EXIT_USAGE;
-        }
-    }
-    if (o->writer && !profile_writer_fits(o->writer)) {
-        sg_error("profile: the %s format cannot hold a function profile",
-                 o->writer->name);
+    /* Without -o the table goes to stdout (o->writer stays NULL). */
+    if ((format || o->output) &&
+        sg_writer_pick(format, o->output, &sg_output_profile, &o->writer))
         return SG_EXIT_USAGE;
-    }
     return -1;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/pylaunch.h"
+#include "common/alloc.h"
 #include "common/err.h"
 
 /* Thin glue: import the agent without letting the current directory shadow
@@ -61,7 +62,11 @@ pylaunch_exec(const char *python, const char *cmd, int argc,
               char *const argv[])
 {
     const char *interp = pylaunch_interpreter(python);
-    char **args = sg_xcalloc((size_t)argc + 5, sizeof *args);
+    char **args = sg_calloc((size_t)argc + 5, sizeof *args);
+    if (!args) {
+        sg_error("%s: out of memory", cmd);
+        return SG_EXIT_FAIL;
+    }
     int k = 0;
     args[k++] = (char *)interp;
     args[k++] = "-c";

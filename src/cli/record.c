@@ -28,6 +28,7 @@ typedef struct record_opts {
     bool threads;
     const char *output;
     const char *format;
+    const sg_writer *writer; /* picked from -f / -o before anything runs */
     char **cmd;
 } record_opts;
 
@@ -60,7 +61,7 @@ record_usage(void)
            "Launched with -- CMD, the program keeps its stdin, stdout and "
            "stderr, and\nits exit status is spyglass's. Ctrl-C or SIGTERM "
            "stops sampling and the\nprofile is still written.\n",
-           sg_writer_names());
+           sg_writer_names(SG_DATA_SAMPLED));
 }
 
 static const struct option long_opts[] = {
@@ -103,11 +104,6 @@ parse(int argc, char **argv, record_opts *o)
             o->output = optarg;
             break;
         case 'f':
-            if (!sg_writer_by_name(optarg)) {
-                sg_error("record: unknown format '%s': use one of %s", optarg,
-                         sg_writer_names());
-                return SG_EXIT_USAGE;
-            }
             o->format = optarg;
             break;
         case 'I':
@@ -149,23 +145,9 @@ parse(int argc, char **argv, record_opts *o)
                  "[ARGS...]");
         return SG_EXIT_USAGE;
     }
-    if (o->output && !o->format && !sg_writer_for_path(o->output)) {
-        sg_error("record: cannot tell the format of '%s' from its "
-                 "extension: add -f FORMAT (%s)",
-                 o->output, sg_writer_names());
+    if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
         return SG_EXIT_USAGE;
-    }
     return -1;
-}
-
-static const sg_writer *
-pick_writer(const record_opts *o)
-{
-    if (o->format)
-        return sg_writer_by_name(o->format);
-    if (o->output)
-        return sg_writer_for_path(o->output);
-    return sg_writer_by_name("flamegraph");
 }
 
 static void
@@ -210,7 +192,7 @@ static int
 write_profile(const record_opts *o, const record_session *s, sg_profile *p,
               pid_t pid)
 {
-    const sg_writer *w = pick_writer(o);
+    const sg_writer *w = o->writer;
     char path[256];
     const char *out = o->output;
     if (!out) {
@@ -264,7 +246,7 @@ cmd_record(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     const char *metrics[] = {"samples"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
     record_session *s = record_new(&o.cfg, p);
     rm_error err = {0};
     int status = SG_EXIT_OK;

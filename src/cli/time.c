@@ -5,6 +5,7 @@
  * line with no shell syntax is split on blanks and run directly, so its
  * figures carry no shell start-up; anything else runs under /bin/sh -c.
  */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include "common/strbuf.h"
 #include "timing/report.h"
 #include "timing/runner.h"
+#include "writers/writers.h"
 
 #define MIN_RUNS 10
 #define MIN_SECONDS 3.0
@@ -32,6 +34,7 @@ typedef struct time_opts {
     bool ignore_failure;
     const char *output;
     const char *format;
+    const sg_writer *writer; /* from -f / -o, picked before any run */
 } time_opts;
 
 static void
@@ -106,26 +109,6 @@ split_words(const char *s)
     }
     v[n] = NULL;
     return v;
-}
-
-static bool
-format_ok(const char *f)
-{
-    return !strcmp(f, "text") || !strcmp(f, "json") || !strcmp(f, "csv") ||
-           !strcmp(f, "markdown");
-}
-
-static const char *
-format_from_ext(const char *path)
-{
-    const char *e = opts_extension(path);
-    if (!strcmp(e, "json"))
-        return "json";
-    if (!strcmp(e, "csv"))
-        return "csv";
-    if (!strcmp(e, "md") || !strcmp(e, "markdown"))
-        return "markdown";
-    return "text";
 }
 
 static void
@@ -212,17 +195,20 @@ static int
 write_report(const time_opts *o, const bench_cmd *cmds, size_t n)
 {
     strbuf sb = STRBUF_INIT;
-    const char *fmt = o->format   ? o->format
-                      : o->output ? format_from_ext(o->output)
-                                  : "text";
-    if (!strcmp(fmt, "json"))
+    switch (o->writer->id) {
+    case SG_FMT_JSON:
         report_json(&sb, cmds, n);
-    else if (!strcmp(fmt, "csv"))
+        break;
+    case SG_FMT_CSV:
         report_csv(&sb, cmds, n);
-    else if (!strcmp(fmt, "markdown"))
+        break;
+    case SG_FMT_MARKDOWN:
         report_markdown(&sb, cmds, n);
-    else
+        break;
+    default:
+        assert(o->writer->id == SG_FMT_TEXT);
         report_text(&sb, cmds, n);
+    }
     int rc = 0;
     if (sb_write_file(&sb, o->output ? o->output : "-") < 0) {
         sg_error("time: cannot write '%s': %s", o->output, strerror(errno));
@@ -254,7 +240,7 @@ run_verbose(const time_opts *o, bench_cmd *cmds, size_t n)
         report_gnu_verbose(&sb, &cmds[i], &r);
         status = r.exit_code;
     }
-    if (o->output && o->format && strcmp(o->format, "text") != 0) {
+    if (o->output && o->writer->id != SG_FMT_TEXT) {
         sb_free(&sb);
         return write_report(o, cmds, n) ? SG_EXIT_FAIL : status;
     }
@@ -296,12 +282,6 @@ parse(int argc, char **argv, time_opts *o)
             o->output = optarg;
             break;
         case 'f':
-            if (!format_ok(optarg)) {
-                sg_error("time: unknown format '%s': use text, json, csv or "
-                         "markdown",
-                         optarg);
-                return SG_EXIT_USAGE;
-            }
             o->format = optarg;
             break;
         case 'S':
@@ -318,6 +298,8 @@ parse(int argc, char **argv, time_opts *o)
             return SG_EXIT_USAGE;
         }
     }
+    if (sg_writer_pick(o->format, o->output, &sg_output_time, &o->writer))
+        return SG_EXIT_USAGE;
     return -1;
 }
 

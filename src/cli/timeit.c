@@ -9,6 +9,7 @@
 #include "cli/opts.h"
 #include "cli/pylaunch.h"
 #include "cli/timeit.h"
+#include "common/alloc.h"
 #include "common/err.h"
 
 void
@@ -59,7 +60,11 @@ timeit_parse(int argc, char **argv, timeit_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->repeat = 5;
-    o->setup = sg_xcalloc((size_t)argc, sizeof *o->setup);
+    o->setup = sg_calloc((size_t)argc, sizeof *o->setup);
+    if (!o->setup) {
+        sg_error("timeit: out of memory");
+        return SG_EXIT_FAIL;
+    }
     opts_reset();
     int c;
     while ((c = getopt_long(argc, argv, "+:n:r:s:u:p:vh", long_opts, NULL)) !=

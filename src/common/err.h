@@ -8,6 +8,7 @@
 #define SG_ERR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define SG_EXIT_OK 0
 #define SG_EXIT_FAIL 1
@@ -27,15 +28,25 @@ void sg_error(const char *fmt, ...) SG_PRINTF(1, 2);
 void sg_verror(const char *fmt, va_list ap);
 /* Print "spyglass: warning: <msg>" on stderr. */
 void sg_warn(const char *fmt, ...) SG_PRINTF(1, 2);
-/* sg_error, then exit(code). Only for the executable: the agent returns. */
+
+#ifndef SG_CORE
+/* The executable's only: defined in common/fatal.c, which is not part of
+ * sg_core (compiled with SG_CORE, so that code shared with the extension
+ * cannot even name these; it allocates through common/alloc.h and reports
+ * failure instead). */
+
+/* sg_error, then exit(code). */
 SG_NORETURN void sg_die(int code, const char *fmt, ...) SG_PRINTF(2, 3);
 
 /* Allocation that cannot fail quietly: on out-of-memory the executable
- * reports and exits (there is nothing better to do in a CLI tool). The agent
- * uses PyMem_* instead where Python owns the failure path. */
+ * reports and exits (there is nothing better to do in a CLI tool). */
 void *sg_xmalloc(size_t n);
 void *sg_xcalloc(size_t n, size_t size);
 void *sg_xrealloc(void *p, size_t n);
 char *sg_xstrdup(const char *s);
+/* Report that n bytes could not be allocated, and exit: what the
+ * executable gives sg_alloc_on_failure (common/alloc.h). */
+SG_NORETURN void sg_oom_exit(size_t n);
+#endif
 
 #endif

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/err.h"
+#include "common/alloc.h"
 #include "common/hashmap.h"
 
 void
@@ -34,30 +34,10 @@ hm64_get(const hm64 *m, uint64_t key)
     }
 }
 
+/* Insert into a table known to have room. */
 static void
-hm64_grow(hm64 *m)
+hm64_insert(hm64 *m, uint64_t key, uint32_t val)
 {
-    size_t old_cap = m->cap;
-    uint64_t *old_keys = m->keys;
-    uint32_t *old_vals = m->vals;
-    m->cap = old_cap ? old_cap * 2 : 64;
-    m->keys = sg_xmalloc(m->cap * sizeof *m->keys);
-    m->vals = sg_xmalloc(m->cap * sizeof *m->vals);
-    memset(m->vals, 0xff, m->cap * sizeof *m->vals);
-    m->len = 0;
-    for (size_t i = 0; i < old_cap; i++)
-        if (old_vals[i] != HM_NONE)
-            hm64_put(m, old_keys[i], old_vals[i]);
-    free(old_keys);
-    free(old_vals);
-}
-
-void
-hm64_put(hm64 *m, uint64_t key, uint32_t val)
-{
-    assert(val != HM_NONE);
-    if ((m->len + 1) * 2 > m->cap)
-        hm64_grow(m);
     size_t mask = m->cap - 1;
     for (size_t i = sg_hash_u64(key) & mask;; i = (i + 1) & mask) {
         if (m->vals[i] == HM_NONE) {
@@ -71,6 +51,43 @@ hm64_put(hm64 *m, uint64_t key, uint32_t val)
             return;
         }
     }
+}
+
+static int
+hm64_grow(hm64 *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 64;
+    uint64_t *keys = sg_reallocarray(NULL, cap, sizeof *keys);
+    uint32_t *vals = sg_reallocarray(NULL, cap, sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return -1;
+    }
+    memset(vals, 0xff, cap * sizeof *vals);
+    hm64 old = *m;
+    m->keys = keys;
+    m->vals = vals;
+    m->cap = cap;
+    m->len = 0;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.vals[i] != HM_NONE)
+            hm64_insert(m, old.keys[i], old.vals[i]);
+    free(old.keys);
+    free(old.vals);
+    return 0;
+}
+
+int
+hm64_put(hm64 *m, uint64_t key, uint32_t val)
+{
+    assert(val != HM_NONE);
+    /* Grow only for a new key: overwriting always succeeds. */
+    if ((m->len + 1) * 2 > m->cap && hm64_get(m, key) == HM_NONE &&
+        hm64_grow(m) < 0)
+        return -1;
+    hm64_insert(m, key, val);
+    return 0;
 }
 
 void
@@ -114,25 +131,32 @@ idxset_insert(idxset *s, uint64_t hash, uint32_t idx)
     s->len++;
 }
 
-void
+int
 idxset_add(idxset *s, uint64_t hash, uint32_t idx)
 {
     assert(idx != HM_NONE);
     if ((s->len + 1) * 2 > s->cap) {
-        size_t old_cap = s->cap;
-        uint32_t *old_slots = s->slots;
-        uint64_t *old_hashes = s->hashes;
-        s->cap = old_cap ? old_cap * 2 : 64;
-        s->slots = sg_xcalloc(s->cap, sizeof *s->slots);
-        s->hashes = sg_xmalloc(s->cap * sizeof *s->hashes);
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        uint32_t *slots = sg_calloc(cap, sizeof *slots);
+        uint64_t *hashes = sg_reallocarray(NULL, cap, sizeof *hashes);
+        if (!slots || !hashes) {
+            free(slots);
+            free(hashes);
+            return -1;
+        }
+        idxset old = *s;
+        s->slots = slots;
+        s->hashes = hashes;
+        s->cap = cap;
         s->len = 0;
-        for (size_t i = 0; i < old_cap; i++)
-            if (old_slots[i])
-                idxset_insert(s, old_hashes[i], old_slots[i] - 1);
-        free(old_slots);
-        free(old_hashes);
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.slots[i])
+                idxset_insert(s, old.hashes[i], old.slots[i] - 1);
+        free(old.slots);
+        free(old.hashes);
     }
     idxset_insert(s, hash, idx);
+    return 0;
 }
 
 uint64_t

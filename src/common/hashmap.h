@@ -4,6 +4,9 @@
  * into a caller's array and finds them by (hash, equality callback), for keys
  * that do not fit in 64 bits (strings, function identities).
  * Both grow at 50% load, so probes stay short on the collectors' hot paths.
+ * When growing fails (out of memory) an insertion returns -1 and the table
+ * stays as it was, every entry still found: the caller decides what the
+ * lost entry means (the profile model reports it; a cache just misses).
  */
 #ifndef SG_HASHMAP_H
 #define SG_HASHMAP_H
@@ -25,8 +28,9 @@ void hm64_init(hm64 *m);
 void hm64_free(hm64 *m);
 /* The value for key, or HM_NONE. */
 uint32_t hm64_get(const hm64 *m, uint64_t key);
-/* Insert or overwrite; val must not be HM_NONE. */
-void hm64_put(hm64 *m, uint64_t key, uint32_t val);
+/* Insert or overwrite; val must not be HM_NONE. Returns 0, or -1 when the
+ * table could not grow (nothing changed). */
+int hm64_put(hm64 *m, uint64_t key, uint32_t val);
 
 typedef bool (*idxset_eq_fn)(const void *ctx, uint32_t idx, const void *key);
 
@@ -43,8 +47,9 @@ void idxset_free(idxset *s);
 /* The index whose key equals key (per eq), or HM_NONE. */
 uint32_t idxset_find(const idxset *s, uint64_t hash, idxset_eq_fn eq,
                      const void *ctx, const void *key);
-/* Add idx under hash; the caller has checked it is not present. */
-void idxset_add(idxset *s, uint64_t hash, uint32_t idx);
+/* Add idx under hash; the caller has checked it is not present. Returns 0,
+ * or -1 when the set could not grow (nothing changed). */
+int idxset_add(idxset *s, uint64_t hash, uint32_t idx);
 
 /* 64-bit hashes: FNV-1a for bytes, a mixer for integers. */
 uint64_t sg_hash_bytes(const void *data, size_t n);

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/sort.h"
-#include "common/err.h"
 #include "common/stats.h"
 
 static int
@@ -39,7 +39,12 @@ sg_summarize(const double *v, size_t n)
             ss += (v[i] - s.mean) * (v[i] - s.mean);
         s.stddev = sqrt(ss / (double)(n - 1));
     }
-    double *sorted = sg_xmalloc(n * sizeof *sorted);
+    double *sorted = sg_reallocarray(NULL, n, sizeof *sorted);
+    if (!sorted) {
+        /* Out of memory: everything but the median (JSON writes null). */
+        s.median = NAN;
+        return s;
+    }
     memcpy(sorted, v, n * sizeof *sorted);
     sg_sort(sorted, n, sizeof *sorted, cmp_double);
     s.median =

@@ -14,7 +14,7 @@ typedef struct sg_summary {
 } sg_summary;
 
 /* Summarise n values (n may be 0: everything is then 0). The input is not
- * modified. */
+ * modified. Out of memory leaves the median NAN. */
 sg_summary sg_summarize(const double *v, size_t n);
 
 /* Ratio a/b of two means and its propagated standard deviation, treating the

@@ -5,26 +5,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <assert.h>
+#include <stdint.h>
 
+#include "common/alloc.h"
 #include "common/strbuf.h"
 
-void
+int
 sb_reserve(strbuf *sb, size_t extra)
 {
-    size_t need = sb->len + extra + 1;
-    if (need <= sb->cap)
-        return;
-    size_t cap = sb->cap ? sb->cap : 64;
-    while (cap < need)
-        cap *= 2;
-    sb->data = sg_xrealloc(sb->data, cap);
-    sb->cap = cap;
+    if (sb->failed)
+        return -1;
+    /* A size past SIZE_MAX / 2 cannot be allocated: fail like malloc. */
+    char *data = NULL;
+    if (extra < SIZE_MAX / 2 - sb->len) {
+        size_t need = sb->len + extra + 1;
+        if (need <= sb->cap)
+            return 0;
+        size_t cap = sb->cap ? sb->cap : 64;
+        while (cap < need)
+            cap *= 2;
+        data = sg_realloc(sb->data, cap);
+        if (data)
+            sb->cap = cap;
+    }
+    if (!data) {
+        sb->failed = true;
+        return -1;
+    }
+    sb->data = data;
+    return 0;
 }
 
 void
 sb_append(strbuf *sb, const void *data, size_t n)
 {
-    sb_reserve(sb, n);
+    /* Room for n bytes and the NUL is the common case: no call. */
+    if ((sb->failed || n >= sb->cap - sb->len) && sb_reserve(sb, n) < 0)
+        return;
     memcpy(sb->data + sb->len, data, n);
     sb->len += n;
     sb->data[sb->len] = '\0';
@@ -55,7 +72,8 @@ sb_printf(strbuf *sb, const char *fmt, ...)
         sb_append(sb, small, (size_t)n);
         return;
     }
-    sb_reserve(sb, (size_t)n);
+    if (sb_reserve(sb, (size_t)n) < 0)
+        return;
     va_start(ap, fmt);
     vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -65,8 +83,15 @@ sb_printf(strbuf *sb, const char *fmt, ...)
 void
 sb_put_xml(strbuf *sb, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
+    sb_put_xml_n(sb, s, SIZE_MAX);
+}
+
+void
+sb_put_xml_n(strbuf *sb, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i]; i++) {
+        char c = s[i];
+        switch (c) {
         case '&':
             sb_puts(sb, "&amp;");
             break;
@@ -84,11 +109,10 @@ sb_put_xml(strbuf *sb, const char *s)
             break;
         default:
             /* XML 1.0 forbids most control characters even when escaped. */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' &&
-                *s != '\r')
+            if ((unsigned char)c < 0x20 && c != '\t' && c != '\n' && c != '\r')
                 sb_putc(sb, '?');
             else
-                sb_putc(sb, *s);
+                sb_putc(sb, c);
         }
     }
 }
@@ -102,11 +126,21 @@ sb_clear(strbuf *sb)
 }
 
 void
+sb_truncate(strbuf *sb, size_t len)
+{
+    assert(len <= sb->len);
+    sb->len = len;
+    if (sb->data)
+        sb->data[len] = '\0';
+}
+
+void
 sb_free(strbuf *sb)
 {
     free(sb->data);
     sb->data = NULL;
     sb->len = sb->cap = 0;
+    sb->failed = false;
 }
 
 const char *
@@ -118,6 +152,10 @@ sb_str(const strbuf *sb)
 int
 sb_write_file(const strbuf *sb, const char *path)
 {
+    if (sb->failed) {
+        errno = ENOMEM;
+        return -1;
+    }
     FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
     if (!f)
         return -1;

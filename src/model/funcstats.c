@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "common/sort.h"
-#include "common/err.h"
+#include "common/alloc.h"
 #include "common/hashmap.h"
 #include "model/funcstats.h"
 
@@ -40,20 +40,20 @@ label_hash(const label *l)
     return sg_hash_u64(h ^ (uint64_t)(uint32_t)l->line);
 }
 
-/* The index of label l, added when new. */
+/* The index of label l, added when new; SG_NO_ID when out of memory. */
 static uint32_t
 label_get(label_table *t, const label *l)
 {
+    if (!l->file || !l->name)
+        return SG_NO_ID;
     uint64_t h = label_hash(l);
     uint32_t idx = idxset_find(&t->index, h, label_eq, t, l);
     if (idx != HM_NONE)
         return idx;
-    if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
-        t->labels = sg_xrealloc(t->labels, t->cap * sizeof *t->labels);
-    }
+    if (SG_GROW(t->labels, t->cap, t->n + 1) < 0 ||
+        idxset_add(&t->index, h, (uint32_t)t->n) < 0)
+        return SG_NO_ID;
     t->labels[t->n] = *l;
-    idxset_add(&t->index, h, (uint32_t)t->n);
     return (uint32_t)t->n++;
 }
 
@@ -69,9 +69,11 @@ typedef struct edge_table {
     hm64 index;
     uint32_t *caller, *callee;
     acc *a;
-    size_t n, cap;
+    size_t n, cap_caller, cap_callee, cap_a;
 } edge_table;
 
+/* The index of edge (caller, callee), added when new; SG_NO_ID when out of
+ * memory. */
 static uint32_t
 edge_get(edge_table *t, uint32_t caller, uint32_t callee)
 {
@@ -79,16 +81,14 @@ edge_get(edge_table *t, uint32_t caller, uint32_t callee)
     uint32_t idx = hm64_get(&t->index, key);
     if (idx != HM_NONE)
         return idx;
-    if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 64;
-        t->caller = sg_xrealloc(t->caller, t->cap * sizeof *t->caller);
-        t->callee = sg_xrealloc(t->callee, t->cap * sizeof *t->callee);
-        t->a = sg_xrealloc(t->a, t->cap * sizeof *t->a);
-    }
+    if (SG_GROW(t->caller, t->cap_caller, t->n + 1) < 0 ||
+        SG_GROW(t->callee, t->cap_callee, t->n + 1) < 0 ||
+        SG_GROW(t->a, t->cap_a, t->n + 1) < 0 ||
+        hm64_put(&t->index, key, (uint32_t)t->n) < 0)
+        return SG_NO_ID;
     t->caller[t->n] = caller;
     t->callee[t->n] = callee;
     memset(&t->a[t->n], 0, sizeof t->a[t->n]);
-    hm64_put(&t->index, key, (uint32_t)t->n);
     return (uint32_t)t->n++;
 }
 
@@ -100,6 +100,20 @@ edge_table_free(edge_table *t)
     free(t->callee);
     free(t->a);
 }
+
+/* Grow a zero-filled array of counters to hold index i. */
+static int
+grow_zeroed(void **arr, size_t *cap, size_t i, size_t elem)
+{
+    size_t old = *cap;
+    if (sg_grow(arr, cap, i + 1, elem) < 0)
+        return -1;
+    memset((char *)*arr + old * elem, 0, (*cap - old) * elem);
+    return 0;
+}
+
+#define GROW_ZEROED(a, cap, i)                                                \
+    grow_zeroed((void **)&(a), &(cap), (i), sizeof *(a))
 
 typedef struct walk_item {
     sg_node_id node;
@@ -118,8 +132,8 @@ pick_metrics(const sg_profile *p, int *time_m, int *calls_m, double *scale)
     *scale = 1e-9;
     if (*time_m < 0) {
         *time_m = 0;
-        const char *iv = sg_profile_get_meta(p, "sample_interval_ns");
-        *scale = iv ? atof(iv) * 1e-9 : 1.0;
+        *scale =
+            p->sample_interval_ns ? (double)p->sample_interval_ns * 1e-9 : 1.0;
     }
 }
 
@@ -133,11 +147,13 @@ cmp_edge(const void *a, const void *b)
 }
 
 /* Fill out->e from the edge accumulators and link callers to callees. */
-static void
+static int
 finish_edges(sg_funcstats *out, const edge_table *et, double scale)
 {
     out->n_edges = et->n;
-    out->e = sg_xcalloc(et->n ? et->n : 1, sizeof *out->e);
+    out->e = sg_calloc(et->n, sizeof *out->e);
+    if (!out->e)
+        return -1;
     for (size_t i = 0; i < et->n; i++) {
         sg_fedge *e = &out->e[i];
         e->caller = et->caller[i];
@@ -157,6 +173,7 @@ finish_edges(sg_funcstats *out, const edge_table *et, double scale)
         f->callers = (uint32_t)i;
         f->n_callers++;
     }
+    return 0;
 }
 
 static void
@@ -171,135 +188,161 @@ finish_totals(sg_funcstats *out)
     }
 }
 
-static void
-build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
-{
+/* The state of one exact walk; every array is freed by walk_free. */
+typedef struct walk {
     int time_m, calls_m;
     double scale;
-    pick_metrics(p, &time_m, &calls_m, &scale);
-    size_t nm = (size_t)p->n_metrics;
-    uint64_t *incl =
-        sg_xmalloc((p->n_nodes ? p->n_nodes : 1) * nm * sizeof *incl);
-    sg_profile_totals(p, incl);
+    size_t nm;
+    uint64_t *incl;
+    uint32_t *func_label; /* sg_func -> label index, on first sight */
+    label_table lt;
+    edge_table et;
+    acc *fa; /* per label */
+    uint32_t *active_f, *active_e;
+    size_t cap_fa, cap_af, cap_ae;
+    walk_item *stack;
+    size_t cap_stack;
+} walk;
 
-    /* sg_func -> label index, resolved on first sight. */
-    uint32_t *func_label = sg_xmalloc((p->n_funcs + 1) * sizeof *func_label);
+static void
+walk_free(walk *w)
+{
+    free(w->stack);
+    free(w->fa);
+    free(w->active_f);
+    free(w->active_e);
+    free(w->func_label);
+    free(w->incl);
+    label_table_free(&w->lt);
+    edge_table_free(&w->et);
+}
+
+/* Count node n (reached from caller label it->caller) into its function
+ * and edge, and mark both active for its subtree. Returns -1 when out of
+ * memory. */
+static int
+walk_enter(walk *w, const sg_profile *p, const walk_item *it, uint32_t *fn_out,
+           uint32_t *edge_out)
+{
+    const sg_node *n = &p->nodes[it->node];
+    *fn_out = *edge_out = SG_NO_ID;
+    if (n->frame == SG_NO_ID)
+        return 0;
+    sg_func_id fid = p->frames[n->frame].func;
+    const sg_func *f = &p->funcs[fid];
+    /* A synthetic node (thread, process) is no caller: its children are
+     * top-level calls, as in cProfile. */
+    if (sg_func_is_synthetic(f))
+        return 0;
+    if (w->func_label[fid] == SG_NO_ID) {
+        label l = {f->file, f->name, f->first_line};
+        w->func_label[fid] = label_get(&w->lt, &l);
+        if (w->func_label[fid] == SG_NO_ID)
+            return -1;
+    }
+    uint32_t fn = w->func_label[fid];
+    if (GROW_ZEROED(w->fa, w->cap_fa, fn) < 0 ||
+        GROW_ZEROED(w->active_f, w->cap_af, fn) < 0)
+        return -1;
+    uint64_t calls = w->calls_m >= 0 ? n->self[w->calls_m] : 0;
+    uint64_t self = n->self[w->time_m];
+    uint64_t in = w->incl[(size_t)it->node * w->nm + (size_t)w->time_m];
+    acc *a = &w->fa[fn];
+    a->nc += calls;
+    a->tt += self;
+    if (w->active_f[fn] == 0) {
+        a->cc += calls;
+        a->ct += in;
+    }
+    w->active_f[fn]++;
+    *fn_out = fn;
+    if (it->caller == SG_NO_ID)
+        return 0;
+    uint32_t edge = edge_get(&w->et, it->caller, fn);
+    if (edge == SG_NO_ID || GROW_ZEROED(w->active_e, w->cap_ae, edge) < 0)
+        return -1;
+    acc *ea = &w->et.a[edge];
+    ea->nc += calls;
+    ea->tt += self;
+    if (w->active_e[edge] == 0) {
+        ea->cc += calls;
+        ea->ct += in;
+    }
+    w->active_e[edge]++;
+    *edge_out = edge;
+    return 0;
+}
+
+/* One depth-first walk with an explicit stack (a recursion 200,000 deep is
+ * a chain of 200,000 nodes): each node is entered, its children pushed,
+ * and a post-visit item releases what it marked active. */
+static int
+build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
+{
+    walk w;
+    memset(&w, 0, sizeof w);
+    idxset_init(&w.lt.index);
+    hm64_init(&w.et.index);
+    pick_metrics(p, &w.time_m, &w.calls_m, &w.scale);
+    w.nm = (size_t)p->n_metrics;
+    w.incl = sg_reallocarray(NULL, p->n_nodes * w.nm, sizeof *w.incl);
+    w.func_label = sg_reallocarray(NULL, p->n_funcs, sizeof *w.func_label);
+    int rc = -1;
+    if (!w.incl || !w.func_label || SG_GROW(w.stack, w.cap_stack, 256) < 0)
+        goto done;
+    sg_profile_totals(p, w.incl);
     for (size_t i = 0; i < p->n_funcs; i++)
-        func_label[i] = SG_NO_ID;
-    label_table lt = {0};
-    idxset_init(&lt.index);
-    edge_table et = {0};
-    hm64_init(&et.index);
-    acc *fa = NULL;
-    uint32_t *active_f = NULL, *active_e = NULL;
-    size_t fa_cap = 0, ae_cap = 0;
+        w.func_label[i] = SG_NO_ID;
 
-    size_t cap = 256, top = 0;
-    walk_item *stack = sg_xmalloc(cap * sizeof *stack);
-    stack[top++] = (walk_item){root, SG_NO_ID, SG_NO_ID, SG_NO_ID, false};
+    size_t top = 0;
+    w.stack[top++] = (walk_item){root, SG_NO_ID, SG_NO_ID, SG_NO_ID, false};
     while (top > 0) {
-        walk_item it = stack[--top];
+        walk_item it = w.stack[--top];
         if (it.post) {
             if (it.fn != SG_NO_ID)
-                active_f[it.fn]--;
+                w.active_f[it.fn]--;
             if (it.edge != SG_NO_ID)
-                active_e[it.edge]--;
+                w.active_e[it.edge]--;
             continue;
         }
+        uint32_t fn, edge;
+        if (walk_enter(&w, p, &it, &fn, &edge) < 0)
+            goto done;
         const sg_node *n = &p->nodes[it.node];
-        uint32_t fn = SG_NO_ID, edge = SG_NO_ID;
-        if (n->frame != SG_NO_ID) {
-            sg_func_id fid = p->frames[n->frame].func;
-            const sg_func *f = &p->funcs[fid];
-            if (!sg_func_is_synthetic(f)) {
-                if (func_label[fid] == SG_NO_ID) {
-                    label l = {f->file, f->name, f->first_line};
-                    func_label[fid] = label_get(&lt, &l);
-                }
-                fn = func_label[fid];
-            }
-        }
-        if (fn != SG_NO_ID) {
-            if (lt.n > fa_cap) {
-                size_t old = fa_cap;
-                fa_cap = lt.n * 2;
-                fa = sg_xrealloc(fa, fa_cap * sizeof *fa);
-                active_f = sg_xrealloc(active_f, fa_cap * sizeof *active_f);
-                memset(fa + old, 0, (fa_cap - old) * sizeof *fa);
-                memset(active_f + old, 0, (fa_cap - old) * sizeof *active_f);
-            }
-            uint64_t calls = calls_m >= 0 ? n->self[calls_m] : 0;
-            uint64_t self = n->self[time_m];
-            uint64_t in = incl[(size_t)it.node * nm + (size_t)time_m];
-            acc *a = &fa[fn];
-            a->nc += calls;
-            a->tt += self;
-            if (active_f[fn] == 0) {
-                a->cc += calls;
-                a->ct += in;
-            }
-            active_f[fn]++;
-            if (it.caller != SG_NO_ID) {
-                edge = edge_get(&et, it.caller, fn);
-                if (et.n > ae_cap) {
-                    size_t old = ae_cap;
-                    ae_cap = et.n * 2;
-                    active_e =
-                        sg_xrealloc(active_e, ae_cap * sizeof *active_e);
-                    memset(active_e + old, 0,
-                           (ae_cap - old) * sizeof *active_e);
-                }
-                acc *ea = &et.a[edge];
-                ea->nc += calls;
-                ea->tt += self;
-                if (active_e[edge] == 0) {
-                    ea->cc += calls;
-                    ea->ct += in;
-                }
-                active_e[edge]++;
-            }
-        }
-        /* Children, then this node's release after all of them. */
         size_t nchild = 0;
         for (sg_node_id c = n->first_child; c != SG_NO_ID;
              c = p->nodes[c].next_sibling)
             nchild++;
-        if (top + nchild + 1 > cap) {
-            while (top + nchild + 1 > cap)
-                cap *= 2;
-            stack = sg_xrealloc(stack, cap * sizeof *stack);
-        }
-        stack[top++] = (walk_item){it.node, SG_NO_ID, fn, edge, true};
-        /* A synthetic node (thread, process) is no caller: its children
-         * are top-level calls, as in cProfile. */
+        if (SG_GROW(w.stack, w.cap_stack, top + nchild + 1) < 0)
+            goto done;
+        /* Children, then this node's release after all of them. */
+        w.stack[top++] = (walk_item){it.node, SG_NO_ID, fn, edge, true};
         for (sg_node_id c = n->first_child; c != SG_NO_ID;
              c = p->nodes[c].next_sibling)
-            stack[top++] = (walk_item){c, fn, SG_NO_ID, SG_NO_ID, false};
+            w.stack[top++] = (walk_item){c, fn, SG_NO_ID, SG_NO_ID, false};
     }
 
-    out->n = lt.n;
-    out->f = sg_xcalloc(lt.n ? lt.n : 1, sizeof *out->f);
-    for (size_t i = 0; i < lt.n; i++) {
+    out->n = w.lt.n;
+    out->f = sg_calloc(w.lt.n, sizeof *out->f);
+    if (!out->f)
+        goto done;
+    for (size_t i = 0; i < w.lt.n; i++) {
         sg_fstat *f = &out->f[i];
-        f->file = lt.labels[i].file;
-        f->line = lt.labels[i].line;
-        f->name = lt.labels[i].name;
-        f->nc = fa[i].nc;
-        f->cc = fa[i].cc;
-        f->tt = (double)fa[i].tt * scale;
-        f->ct = (double)fa[i].ct * scale;
+        f->file = w.lt.labels[i].file;
+        f->line = w.lt.labels[i].line;
+        f->name = w.lt.labels[i].name;
+        f->nc = w.fa[i].nc;
+        f->cc = w.fa[i].cc;
+        f->tt = (double)w.fa[i].tt * w.scale;
+        f->ct = (double)w.fa[i].ct * w.scale;
     }
-    finish_edges(out, &et, scale);
+    if (finish_edges(out, &w.et, w.scale) < 0)
+        goto done;
     finish_totals(out);
-
-    free(stack);
-    free(fa);
-    free(active_f);
-    free(active_e);
-    free(func_label);
-    free(incl);
-    label_table_free(&lt);
-    edge_table_free(&et);
+    rc = 0;
+done:
+    walk_free(&w);
+    return rc;
 }
 
 static const char *
@@ -311,19 +354,30 @@ base_name(const char *path)
 
 /* pstats.Stats.strip_dirs(): base names, equal keys summed. Edge sums use
  * nanosecond-free doubles here since the exact walk is already done. */
-static void
+static int
 strip_dirs(sg_funcstats *fs)
 {
     label_table lt = {0};
     idxset_init(&lt.index);
-    uint32_t *map = sg_xmalloc((fs->n ? fs->n : 1) * sizeof *map);
+    edge_table et = {0};
+    hm64_init(&et.index);
+    double *tt = NULL, *ct = NULL;
+    size_t cap_tt = 0, cap_ct = 0;
+    sg_fstat *nf = NULL;
+    int rc = -1;
+    uint32_t *map = sg_reallocarray(NULL, fs->n, sizeof *map);
+    if (!map)
+        goto done;
     for (size_t i = 0; i < fs->n; i++) {
         label l = {sg_profile_intern(fs->strings, base_name(fs->f[i].file)),
                    sg_profile_intern(fs->strings, fs->f[i].name),
                    fs->f[i].line};
-        map[i] = label_get(&lt, &l);
+        if ((map[i] = label_get(&lt, &l)) == SG_NO_ID)
+            goto done;
     }
-    sg_fstat *nf = sg_xcalloc(lt.n ? lt.n : 1, sizeof *nf);
+    nf = sg_calloc(lt.n, sizeof *nf);
+    if (!nf)
+        goto done;
     for (size_t i = 0; i < lt.n; i++) {
         nf[i].file = lt.labels[i].file;
         nf[i].name = lt.labels[i].name;
@@ -337,31 +391,33 @@ strip_dirs(sg_funcstats *fs)
         d->ct += fs->f[i].ct;
     }
     /* Edges: merge into a fresh table, keeping double sums aside. */
-    edge_table et = {0};
-    hm64_init(&et.index);
-    double *tt = NULL, *ct = NULL;
-    size_t dcap = 0;
     for (size_t i = 0; i < fs->n_edges; i++) {
         const sg_fedge *e = &fs->e[i];
         uint32_t k = edge_get(&et, map[e->caller], map[e->callee]);
-        if (et.n > dcap) {
-            size_t old = dcap;
-            dcap = et.n * 2;
-            tt = sg_xrealloc(tt, dcap * sizeof *tt);
-            ct = sg_xrealloc(ct, dcap * sizeof *ct);
-            for (size_t j = old; j < dcap; j++)
-                tt[j] = ct[j] = 0;
-        }
+        if (k == SG_NO_ID || GROW_ZEROED(tt, cap_tt, k) < 0 ||
+            GROW_ZEROED(ct, cap_ct, k) < 0)
+            goto done;
         et.a[k].nc += e->nc;
         et.a[k].cc += e->cc;
         tt[k] += e->tt;
         ct[k] += e->ct;
     }
-    free(fs->f);
-    free(fs->e);
+    sg_fedge *old_e = fs->e;
+    sg_fstat *old_f = fs->f;
+    size_t old_n = fs->n, old_ne = fs->n_edges;
     fs->f = nf;
     fs->n = lt.n;
-    finish_edges(fs, &et, 0.0);
+    if (finish_edges(fs, &et, 0.0) < 0) {
+        /* Back to the unstripped table, which the caller frees. */
+        fs->f = old_f;
+        fs->n = old_n;
+        fs->e = old_e;
+        fs->n_edges = old_ne;
+        goto done;
+    }
+    nf = NULL;
+    free(old_f);
+    free(old_e);
     for (size_t i = 0; i < fs->n_edges; i++) {
         /* finish_edges sorted them: find the sums by key again. */
         sg_fedge *e = &fs->e[i];
@@ -371,23 +427,30 @@ strip_dirs(sg_funcstats *fs)
         e->ct = ct[k];
     }
     finish_totals(fs);
+    rc = 0;
+done:
+    free(nf);
     free(tt);
     free(ct);
     free(map);
     edge_table_free(&et);
     label_table_free(&lt);
+    return rc;
 }
 
-void
+int
 sg_funcstats_build(const sg_profile *p, sg_node_id root, bool strip,
                    sg_funcstats *out)
 {
     memset(out, 0, sizeof *out);
     const char *m[] = {"none"};
-    out->strings = sg_profile_new(1, m);
-    build_exact(p, root, out);
-    if (strip)
-        strip_dirs(out);
+    out->strings = sg_profile_new(SG_PROFILE_DETERMINISTIC, 1, m);
+    if (!out->strings || build_exact(p, root, out) < 0 ||
+        (strip && strip_dirs(out) < 0)) {
+        sg_funcstats_free(out);
+        return -1;
+    }
+    return 0;
 }
 
 void
@@ -541,22 +604,50 @@ cmp_order(const void *pa, const void *pb)
     return (a > b) - (a < b); /* stable, as Python's sort */
 }
 
-void
+/* Whether spec compares std strings (then they are built first). */
+static bool
+needs_std(const sg_sort_spec *spec)
+{
+    for (int i = 0; i < spec->n_fields; i++)
+        if (spec->fields[i].column == 7)
+            return true;
+    return false;
+}
+
+static void
+free_std(char **std, size_t n)
+{
+    for (size_t i = 0; std && i < n; i++)
+        free(std[i]);
+    free(std);
+}
+
+int
 sg_funcstats_sort(const sg_funcstats *fs, const sg_sort_spec *spec,
                   uint32_t *order)
 {
     sort_ctx ctx = {fs, spec, NULL};
-    ctx.std = sg_xcalloc(fs->n ? fs->n : 1, sizeof *ctx.std);
-    for (size_t i = 0; i < fs->n; i++) {
-        strbuf sb = STRBUF_INIT;
-        sg_fstat_std_string(&fs->f[i], &sb);
-        ctx.std[i] = sb.data ? sb.data : sg_xstrdup("");
-        order[i] = (uint32_t)i;
+    if (needs_std(spec)) {
+        ctx.std = sg_calloc(fs->n, sizeof *ctx.std);
+        if (!ctx.std)
+            return -1;
+        for (size_t i = 0; i < fs->n; i++) {
+            strbuf sb = STRBUF_INIT;
+            sg_fstat_std_string(&fs->f[i], &sb);
+            ctx.std[i] = sb.data ? sb.data : sg_strdup("");
+            if (sb_failed(&sb) || !ctx.std[i]) {
+                free(sb.data);
+                ctx.std[i] = NULL;
+                free_std(ctx.std, fs->n);
+                return -1;
+            }
+        }
     }
+    for (size_t i = 0; i < fs->n; i++)
+        order[i] = (uint32_t)i;
     the_sort = &ctx;
     sg_sort(order, fs->n, sizeof *order, cmp_order);
     the_sort = NULL;
-    for (size_t i = 0; i < fs->n; i++)
-        free(ctx.std[i]);
-    free(ctx.std);
+    free_std(ctx.std, fs->n);
+    return 0;
 }

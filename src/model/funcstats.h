@@ -17,7 +17,7 @@
  * Functions are keyed as pstats keys them: (file, first line, name); "~", 0
  * and "<built-in ...>" for C functions. The calls come from the profile's
  * "calls" metric (absent in sampled profiles: 0), time from "ns" (else from
- * metric 0, scaled by meta "sample_interval_ns" when set).
+ * metric 0, scaled by the profile's sample interval when set).
  *
  * The pstats sort keys (cumulative, tottime, ...) and their comparison are
  * here too, so that every text table sorts as pstats.Stats.sort_stats does.
@@ -62,9 +62,10 @@ typedef struct sg_funcstats {
 /* Derive the statistics of the subtree under root (SG_ROOT_NODE for the
  * whole profile, or a thread root). With strip_dirs, file names are reduced
  * to their base name and equal keys merged afterwards, as
- * pstats.Stats.strip_dirs() does (cProfile's printed table uses it). */
-void sg_funcstats_build(const sg_profile *p, sg_node_id root, bool strip_dirs,
-                        sg_funcstats *out);
+ * pstats.Stats.strip_dirs() does (cProfile's printed table uses it).
+ * Returns 0, or -1 when out of memory (out is then empty and freed). */
+int sg_funcstats_build(const sg_profile *p, sg_node_id root, bool strip_dirs,
+                       sg_funcstats *out);
 void sg_funcstats_free(sg_funcstats *fs);
 
 /* pstats sort keys. */
@@ -89,9 +90,10 @@ int sg_sort_parse(const char *spec, sg_sort_spec *out, strbuf *err);
 /* The valid keys, comma-separated, for help texts. */
 const char *sg_sort_keys(void);
 
-/* Order of the function indices for spec (ties keep index order). */
-void sg_funcstats_sort(const sg_funcstats *fs, const sg_sort_spec *spec,
-                       uint32_t *order);
+/* Order of the function indices for spec (ties keep index order). Returns
+ * 0, or -1 when out of memory. */
+int sg_funcstats_sort(const sg_funcstats *fs, const sg_sort_spec *spec,
+                      uint32_t *order);
 
 /* pstats' func_std_string: "file:line(name)", or "{built-in ...}". */
 void sg_fstat_std_string(const sg_fstat *f, strbuf *sb);

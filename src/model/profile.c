@@ -5,30 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/err.h"
+#include "common/alloc.h"
 #include "model/profile.h"
 
-/* Grow *arr (of *cap elements of size sz) so that it holds at least need. */
-static void
-grow(void **arr, size_t *cap, size_t need, size_t sz)
+/* A failed growth or index insertion loses nothing already stored: the
+ * entry being added is not committed, and p says so. */
+static int
+checked(sg_profile *p, int rc)
 {
-    if (need <= *cap)
-        return;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    *arr = sg_xrealloc(*arr, c * sz);
-    *cap = c;
+    if (rc < 0)
+        p->failed = true;
+    return rc;
 }
 
 #define GROW(p, field, n)                                                     \
-    grow((void **)&(p)->field, &(p)->cap_##field, (n), sizeof *(p)->field)
+    checked((p), SG_GROW((p)->field, (p)->cap_##field, (n)))
 
 sg_profile *
-sg_profile_new(int n_metrics, const char *const *metric_names)
+sg_profile_new(sg_profile_kind kind, int n_metrics,
+               const char *const *metric_names)
 {
     assert(n_metrics >= 1 && n_metrics <= SG_MAX_METRICS);
-    sg_profile *p = sg_xcalloc(1, sizeof *p);
+    sg_profile *p = sg_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->kind = kind;
     idxset_init(&p->str_index);
     idxset_init(&p->func_index);
     hm64_init(&p->frame_index);
@@ -38,7 +39,10 @@ sg_profile_new(int n_metrics, const char *const *metric_names)
     for (int i = 0; i < n_metrics; i++)
         p->metric_names[i] = sg_profile_intern(p, metric_names[i]);
     /* The root node. */
-    GROW(p, nodes, 1);
+    if (p->failed || GROW(p, nodes, 1) < 0) {
+        sg_profile_free(p);
+        return NULL;
+    }
     memset(&p->nodes[0], 0, sizeof p->nodes[0]);
     p->nodes[0].frame = SG_NO_ID;
     p->nodes[0].parent = SG_NO_ID;
@@ -100,13 +104,16 @@ sg_profile_intern_n(sg_profile *p, const char *s, size_t n)
     uint32_t idx = idxset_find(&p->str_index, h, str_eq, p, &k);
     if (idx != HM_NONE)
         return p->strs[idx];
-    char *copy = sg_xmalloc(n + 1);
+    char *copy = n < SIZE_MAX ? sg_malloc(n + 1) : NULL;
+    if (!copy || GROW(p, strs, p->n_strs + 1) < 0 ||
+        checked(p, idxset_add(&p->str_index, h, (uint32_t)p->n_strs)) < 0) {
+        p->failed = true;
+        free(copy);
+        return NULL;
+    }
     memcpy(copy, s, n);
     copy[n] = '\0';
-    GROW(p, strs, p->n_strs + 1);
-    p->strs[p->n_strs] = copy;
-    idxset_add(&p->str_index, h, (uint32_t)p->n_strs);
-    p->n_strs++;
+    p->strs[p->n_strs++] = copy;
     return copy;
 }
 
@@ -142,13 +149,17 @@ sg_profile_func(sg_profile *p, sg_func_kind kind, const char *name,
 {
     sg_func key = {sg_profile_intern(p, name), sg_profile_intern(p, file),
                    first_line, (uint8_t)kind, id};
+    if (!key.name || !key.file)
+        return SG_NO_ID;
     uint64_t h = func_hash(&key);
     uint32_t idx = idxset_find(&p->func_index, h, func_eq, p, &key);
     if (idx != HM_NONE)
         return idx;
-    GROW(p, funcs, p->n_funcs + 1);
+    /* The entry is committed (n_funcs) only once it is indexed. */
+    if (GROW(p, funcs, p->n_funcs + 1) < 0 ||
+        checked(p, idxset_add(&p->func_index, h, (uint32_t)p->n_funcs)) < 0)
+        return SG_NO_ID;
     p->funcs[p->n_funcs] = key;
-    idxset_add(&p->func_index, h, (uint32_t)p->n_funcs);
     return (sg_func_id)p->n_funcs++;
 }
 
@@ -161,27 +172,34 @@ pair_key(uint32_t a, int32_t b)
 sg_frame_id
 sg_profile_frame(sg_profile *p, sg_func_id func, int32_t line)
 {
+    if (func == SG_NO_ID) /* a failure upstream, already recorded */
+        return SG_NO_ID;
     assert(func < p->n_funcs);
     uint64_t key = pair_key(func, line);
     uint32_t idx = hm64_get(&p->frame_index, key);
     if (idx != HM_NONE)
         return idx;
-    GROW(p, frames, p->n_frames + 1);
+    if (GROW(p, frames, p->n_frames + 1) < 0 ||
+        checked(p, hm64_put(&p->frame_index, key, (uint32_t)p->n_frames)) < 0)
+        return SG_NO_ID;
     p->frames[p->n_frames].func = func;
     p->frames[p->n_frames].line = line;
-    hm64_put(&p->frame_index, key, (uint32_t)p->n_frames);
     return (sg_frame_id)p->n_frames++;
 }
 
 sg_node_id
 sg_profile_child(sg_profile *p, sg_node_id parent, sg_frame_id frame)
 {
+    if (parent == SG_NO_ID || frame == SG_NO_ID)
+        return SG_NO_ID;
     assert(parent < p->n_nodes && frame < p->n_frames);
     uint64_t key = pair_key(parent, (int32_t)frame);
     uint32_t idx = hm64_get(&p->node_index, key);
     if (idx != HM_NONE)
         return idx;
-    GROW(p, nodes, p->n_nodes + 1);
+    if (GROW(p, nodes, p->n_nodes + 1) < 0 ||
+        checked(p, hm64_put(&p->node_index, key, (uint32_t)p->n_nodes)) < 0)
+        return SG_NO_ID;
     sg_node *n = &p->nodes[p->n_nodes];
     memset(n, 0, sizeof *n);
     n->frame = frame;
@@ -191,7 +209,6 @@ sg_profile_child(sg_profile *p, sg_node_id parent, sg_frame_id frame)
     /* Prepend: writers that need an order sort siblings themselves. */
     n->next_sibling = p->nodes[parent].first_child;
     p->nodes[parent].first_child = (sg_node_id)p->n_nodes;
-    hm64_put(&p->node_index, key, (uint32_t)p->n_nodes);
     return (sg_node_id)p->n_nodes++;
 }
 
@@ -202,8 +219,12 @@ sg_profile_add_stack(sg_profile *p, sg_node_id parent,
 {
     assert(metric >= 0 && metric < p->n_metrics);
     sg_node_id node = parent;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && node != SG_NO_ID; i++)
         node = sg_profile_child(p, node, frames[i]);
+    if (node == SG_NO_ID) {
+        p->failed = true; /* the sample is lost: say so */
+        return SG_NO_ID;
+    }
     p->nodes[node].self[metric] += value;
     return node;
 }
@@ -211,18 +232,20 @@ sg_profile_add_stack(sg_profile *p, sg_node_id parent,
 sg_line *
 sg_profile_line(sg_profile *p, sg_func_id func, int32_t line)
 {
+    if (func == SG_NO_ID)
+        return NULL;
     assert(func < p->n_funcs);
     uint64_t key = pair_key(func, line);
     uint32_t idx = hm64_get(&p->line_index, key);
     if (idx != HM_NONE)
         return &p->lines[idx];
-    GROW(p, lines, p->n_lines + 1);
-    sg_line *l = &p->lines[p->n_lines];
+    if (GROW(p, lines, p->n_lines + 1) < 0 ||
+        checked(p, hm64_put(&p->line_index, key, (uint32_t)p->n_lines)) < 0)
+        return NULL;
+    sg_line *l = &p->lines[p->n_lines++];
     memset(l, 0, sizeof *l);
     l->func = func;
     l->line = line;
-    hm64_put(&p->line_index, key, (uint32_t)p->n_lines);
-    p->n_lines++;
     return l;
 }
 
@@ -251,21 +274,25 @@ sg_profile_process_root(sg_profile *p, uint64_t pid, const char *cmdline)
     return sg_profile_child(p, SG_ROOT_NODE, sg_profile_frame(p, f, 0));
 }
 
-void
+int
 sg_profile_set_meta(sg_profile *p, const char *key, const char *value)
 {
     key = sg_profile_intern(p, key);
     value = sg_profile_intern(p, value);
+    if (!key || !value)
+        return -1;
     for (size_t i = 0; i < p->n_meta; i++) {
         if (p->meta[i].key == key) {
             p->meta[i].value = value;
-            return;
+            return 0;
         }
     }
-    GROW(p, meta, p->n_meta + 1);
+    if (GROW(p, meta, p->n_meta + 1) < 0)
+        return -1;
     p->meta[p->n_meta].key = key;
     p->meta[p->n_meta].value = value;
     p->n_meta++;
+    return 0;
 }
 
 const char *
@@ -289,4 +316,81 @@ sg_profile_totals(const sg_profile *p, uint64_t *out)
         for (size_t k = 0; k < m; k++)
             out[parent * m + k] += out[i * m + k];
     }
+}
+
+/* The elision frame for n frames, in c. */
+static sg_frame_id
+elided_frame(sg_profile *c, uint32_t n)
+{
+    char name[64];
+    snprintf(name, sizeof name, "[%u frames elided]", n);
+    return sg_profile_frame(
+        c, sg_profile_func(c, SG_FUNC_OTHER, name, "", 0, 0), 0);
+}
+
+/* Copy p's functions and frames into c, frame ids kept. */
+static int
+copy_frames(sg_profile *c, const sg_profile *p)
+{
+    for (size_t i = 0; i < p->n_frames; i++) {
+        const sg_func *f = &p->funcs[p->frames[i].func];
+        sg_func_id nf = sg_profile_func(c, (sg_func_kind)f->kind, f->name,
+                                        f->file, f->first_line, f->id);
+        if (sg_profile_frame(c, nf, p->frames[i].line) != i)
+            return -1;
+    }
+    return 0;
+}
+
+sg_profile *
+sg_profile_cut(const sg_profile *p, uint32_t max_depth)
+{
+    sg_profile *c = sg_profile_new(p->kind, p->n_metrics, p->metric_names);
+    sg_node_id *map = sg_reallocarray(NULL, p->n_nodes, sizeof *map);
+    sg_node_id *top = sg_reallocarray(NULL, p->n_nodes, sizeof *top);
+    if (!c || !map || !top || copy_frames(c, p) < 0)
+        goto fail;
+    c->sample_interval_ns = p->sample_interval_ns;
+    for (size_t i = 0; i < p->n_meta; i++)
+        if (sg_profile_set_meta(c, p->meta[i].key, p->meta[i].value) < 0)
+            goto fail;
+    /* Parents come before children. First pass: the first elided node
+     * (depth max_depth + 1) above each deeper node, and in map[] of that
+     * node the number of frames its deepest stack loses. */
+    for (size_t i = 1; i < p->n_nodes; i++) {
+        const sg_node *n = &p->nodes[i];
+        assert(n->parent < i);
+        if (n->depth <= max_depth)
+            continue;
+        top[i] = n->depth == max_depth + 1 ? (sg_node_id)i : top[n->parent];
+        if (top[i] == i)
+            map[i] = 0;
+        if (n->depth - max_depth > map[top[i]])
+            map[top[i]] = n->depth - max_depth;
+    }
+    /* Second pass: copy the kept nodes, fold the elided ones. */
+    map[0] = SG_ROOT_NODE;
+    for (size_t i = 1; i < p->n_nodes; i++) {
+        const sg_node *n = &p->nodes[i];
+        sg_node_id to;
+        if (n->depth <= max_depth)
+            to = sg_profile_child(c, map[n->parent], n->frame);
+        else if (n->depth == max_depth + 1)
+            to = sg_profile_child(c, map[n->parent], elided_frame(c, map[i]));
+        else
+            to = map[n->parent];
+        if (to == SG_NO_ID)
+            goto fail;
+        map[i] = to;
+        for (int m = 0; m < p->n_metrics; m++)
+            c->nodes[to].self[m] += n->self[m];
+    }
+    free(map);
+    free(top);
+    return c;
+fail:
+    free(map);
+    free(top);
+    sg_profile_free(c);
+    return NULL;
 }

@@ -23,6 +23,13 @@
  * A frame with line 0 is function-level (e.g. cProfile-style data).
  *
  * Ids are indices: they stay valid as the tables grow, pointers do not.
+ *
+ * Out of memory never exits (this code also runs inside the user's
+ * process): a function that cannot add returns SG_NO_ID (or NULL), adds
+ * nothing, and sets p->failed, which stays set. Every function taking an
+ * id accepts SG_NO_ID from a failed call and passes it on, so a collector
+ * can chain calls and check p->failed once (e.g. after each sample, to stop
+ * and say so once); what was added before stays valid and writable.
  */
 #ifndef SG_PROFILE_H
 #define SG_PROFILE_H
@@ -78,12 +85,28 @@ typedef struct sg_line {
     uint64_t m[SG_MAX_METRICS]; /* e.g. ns, bytes */
 } sg_line;
 
+/* What a profile holds; writers declare which kinds they can write
+ * (writers/writers.h). */
+typedef enum sg_profile_kind {
+    SG_PROFILE_DETERMINISTIC, /* every call: "ns" and "calls" per node */
+    SG_PROFILE_SAMPLED,       /* stacks sampled at an interval: "samples" */
+    SG_PROFILE_LINES,         /* the line table: hits and "ns" per line */
+} sg_profile_kind;
+
 typedef struct sg_meta_kv {
     const char *key;
     const char *value;
 } sg_meta_kv;
 
 typedef struct sg_profile {
+    sg_profile_kind kind;
+    /* A sampled profile's interval (each sample stands for that much
+     * time); 0 when unknown. */
+    uint64_t sample_interval_ns;
+
+    /* An addition failed for lack of memory: some data is missing. */
+    bool failed;
+
     /* Declared metrics. */
     int n_metrics;
     const char *metric_names[SG_MAX_METRICS];
@@ -113,12 +136,15 @@ typedef struct sg_profile {
     hm64 line_index;
 } sg_profile;
 
-sg_profile *sg_profile_new(int n_metrics, const char *const *metric_names);
+/* NULL when out of memory. */
+sg_profile *sg_profile_new(sg_profile_kind kind, int n_metrics,
+                           const char *const *metric_names);
 void sg_profile_free(sg_profile *p);
 
 /* Index of the metric called name, or -1. */
 int sg_profile_metric(const sg_profile *p, const char *name);
 
+/* The profile's copy of s; NULL when out of memory. */
 const char *sg_profile_intern(sg_profile *p, const char *s);
 const char *sg_profile_intern_n(sg_profile *p, const char *s, size_t n);
 
@@ -129,11 +155,13 @@ sg_frame_id sg_profile_frame(sg_profile *p, sg_func_id func, int32_t line);
 sg_node_id sg_profile_child(sg_profile *p, sg_node_id parent,
                             sg_frame_id frame);
 /* Walk frames (outermost first) down from parent, creating nodes as needed,
- * add value to metric at the leaf, and return the leaf. */
+ * add value to metric at the leaf, and return the leaf (SG_NO_ID, the value
+ * lost and p->failed set, when out of memory). */
 sg_node_id sg_profile_add_stack(sg_profile *p, sg_node_id parent,
                                 const sg_frame_id *frames, size_t n,
                                 int metric, uint64_t value);
-/* The line entry for (func, line), created when missing. */
+/* The line entry for (func, line), created when missing; NULL when out of
+ * memory. */
 sg_line *sg_profile_line(sg_profile *p, sg_func_id func, int32_t line);
 /* Thread and process roots: synthetic functions under the given parent. */
 sg_node_id sg_profile_thread_root(sg_profile *p, sg_node_id parent,
@@ -141,13 +169,21 @@ sg_node_id sg_profile_thread_root(sg_profile *p, sg_node_id parent,
 sg_node_id sg_profile_process_root(sg_profile *p, uint64_t pid,
                                    const char *cmdline);
 
-void sg_profile_set_meta(sg_profile *p, const char *key, const char *value);
+/* Returns 0, or -1 when out of memory. */
+int sg_profile_set_meta(sg_profile *p, const char *key, const char *value);
 const char *sg_profile_get_meta(const sg_profile *p, const char *key);
 
 /* Inclusive weights: out[node * n_metrics + m] = self of node + inclusive of
  * its children. out must hold n_nodes * n_metrics entries. Children always
  * have larger ids than their parent, so one reverse pass suffices. */
 void sg_profile_totals(const sg_profile *p, uint64_t *out);
+
+/* A copy of p whose stacks stop at max_depth: below it, each cut subtree
+ * is one node "[N frames elided]" (a SG_FUNC_OTHER function) holding all
+ * its weight, N being the depth of its deepest stack below the cut; cut
+ * subtrees of one parent with the same N share that node. The line table
+ * is not copied (stack writers do not read it). NULL when out of memory. */
+sg_profile *sg_profile_cut(const sg_profile *p, uint32_t max_depth);
 
 static inline const sg_func *
 sg_profile_frame_func(const sg_profile *p, sg_frame_id f)

@@ -496,7 +496,7 @@ remote_open(pid_t pid, rm_error *err)
     pm_init(&r->pm, pid);
     hm64_init(&r->code_index);
     static const char *const metric[] = {"samples"};
-    r->names = sg_profile_new(1, metric);
+    r->names = sg_profile_new(SG_PROFILE_SAMPLED, 1, metric);
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     read_link(path, r->info.exe, sizeof r->info.exe);
     snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);

@@ -54,10 +54,7 @@ record_new(const record_config *cfg, sg_profile *p)
     s->cfg = *cfg;
     s->p = p;
     s->t = sg_xcalloc(MAX_TARGETS, sizeof *s->t);
-    char buf[32];
-    snprintf(buf, sizeof buf, "%llu",
-             (unsigned long long)(1e9 / cfg->rate_hz));
-    sg_profile_set_meta(p, "sample_interval_ns", buf);
+    p->sample_interval_ns = (uint64_t)(1e9 / cfg->rate_hz);
     return s;
 }
 

@@ -2,7 +2,7 @@
  * its descendants), sample every thread's stack at a fixed rate through the
  * remote reader, and aggregate the stacks into the profile model.
  *
- * The profile has one metric, "samples"; meta "sample_interval_ns" lets
+ * The profile has one metric, "samples"; its sample_interval_ns lets
  * writers turn samples into seconds. Stacks go under a thread root node per
  * thread (writers show those only with --threads), under a process root per
  * process when following subprocesses.

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "common/sort.h"
-#include "common/err.h"
+#include "common/alloc.h"
 #include "common/hashmap.h"
 #include "writers/writers.h"
 
@@ -27,36 +27,15 @@
 #define FG_MIN_WIDTH 0.1
 #define FG_FONT_W 6.6 /* average glyph width of 12px Verdana, for fitting */
 
-/* The merged tree: stacks re-added without synthetic frames. */
-static sg_profile *
-merged_tree(const sg_profile *p, int m, bool keep_threads)
+/* Frames of the merged tree: the same functions and lines. */
+static sg_frame_id
+same_frame(sg_profile *t, const sg_profile *p, sg_frame_id i, void *ctx)
 {
-    const char *names[] = {"w"};
-    sg_profile *t = sg_profile_new(1, names);
-    /* Frames map one to one (same functions and lines). */
-    sg_frame_id *fmap = sg_xmalloc((p->n_frames + 1) * sizeof *fmap);
-    for (size_t i = 0; i < p->n_frames; i++) {
-        const sg_func *f = &p->funcs[p->frames[i].func];
-        sg_func_id nf = sg_profile_func(t, (sg_func_kind)f->kind, f->name,
-                                        f->file, f->first_line, f->id);
-        fmap[i] = sg_profile_frame(t, nf, p->frames[i].line);
-    }
-    /* Parents come before children, so one pass maps every node. */
-    sg_node_id *nmap = sg_xmalloc(p->n_nodes * sizeof *nmap);
-    nmap[0] = SG_ROOT_NODE;
-    for (sg_node_id i = 1; i < p->n_nodes; i++) {
-        const sg_node *n = &p->nodes[i];
-        sg_node_id parent = nmap[n->parent];
-        const sg_func *f = sg_profile_frame_func(p, n->frame);
-        /* Process roots stay: they exist only when the user asked to
-         * follow subprocesses. */
-        bool skip = f->kind == SG_FUNC_THREAD && !keep_threads;
-        nmap[i] = skip ? parent : sg_profile_child(t, parent, fmap[n->frame]);
-        t->nodes[nmap[i]].self[0] += n->self[m];
-    }
-    free(nmap);
-    free(fmap);
-    return t;
+    const sg_func *f = &p->funcs[p->frames[i].func];
+    sg_func_id nf = sg_profile_func(t, (sg_func_kind)f->kind, f->name, f->file,
+                                    f->first_line, f->id);
+    (void)ctx;
+    return sg_profile_frame(t, nf, p->frames[i].line);
 }
 
 static uint32_t
@@ -69,7 +48,7 @@ name_hash(const char *s)
 }
 
 /* flamegraph.pl's warm palette for Python code, a cooler one for C
- * functions, grey for thread roots. */
+ * functions, grey for thread roots and elided frames. */
 static void
 put_color(strbuf *sb, const sg_func *f)
 {
@@ -77,7 +56,7 @@ put_color(strbuf *sb, const sg_func *f)
     double v1 = (double)(h & 0xff) / 255.0;
     double v2 = (double)((h >> 8) & 0xff) / 255.0;
     int r, g, b;
-    if (sg_func_is_synthetic(f)) {
+    if (sg_func_is_synthetic(f) || f->kind == SG_FUNC_OTHER) {
         r = g = b = 200;
     } else if (f->kind == SG_FUNC_BUILTIN) {
         r = 80 + (int)(60 * v1);
@@ -95,7 +74,6 @@ typedef struct fg_ctx {
     const sg_profile *t;
     uint64_t *incl;
     double scale; /* px per unit */
-    int max_depth;
     int height;
     double spu; /* seconds per unit, 0 when not a time */
     const char *unit_name;
@@ -103,6 +81,14 @@ typedef struct fg_ctx {
     strbuf *out;
     strbuf label;
 } fg_ctx;
+
+/* A frame still to draw: the walk is depth-first with this explicit stack,
+ * so a stack 200,000 frames deep is no deeper in C. */
+typedef struct fg_item {
+    sg_node_id node;
+    int depth;
+    double x;
+} fg_item;
 
 static const sg_profile *sort_tree;
 
@@ -141,70 +127,90 @@ put_fitted(strbuf *sb, const char *s, double width)
         sb_put_xml(sb, s);
         return;
     }
-    char *tmp = sg_xmalloc(cut + 3);
-    memcpy(tmp, s, cut);
-    memcpy(tmp + cut, "..", 3);
-    sb_put_xml(sb, tmp);
-    free(tmp);
+    sb_put_xml_n(sb, s, cut);
+    sb_puts(sb, "..");
 }
 
+/* The <g> of one frame. */
 static void
-put_frame(fg_ctx *c, sg_node_id node, double x, int depth)
+put_frame(fg_ctx *c, sg_node_id node, double x, int depth, double width)
 {
     const sg_node *n = &c->t->nodes[node];
     uint64_t w = c->incl[node];
-    double width = (double)w * c->scale;
-    if (width < FG_MIN_WIDTH)
-        return;
-    if (node != SG_ROOT_NODE) {
-        const sg_func *f = sg_profile_frame_func(c->t, n->frame);
-        sb_clear(&c->label);
-        if (f->kind == SG_FUNC_THREAD)
-            sb_printf(&c->label, "thread %llu: %s", (unsigned long long)f->id,
-                      f->name);
-        else
-            sg_writer_frame_label(c->t, n->frame, &c->label);
-        double y = c->height - FG_PAD_BOTTOM - (depth + 1) * FG_FRAME_H;
-        double pct = c->total ? 100.0 * (double)w / (double)c->total : 0;
-        sb_puts(c->out, "<g class=\"f\"><title>");
-        sb_put_xml(c->out, sb_str(&c->label));
-        if (c->spu > 0)
-            sb_printf(c->out, " (%.6g s, %.2f%%)", (double)w * c->spu, pct);
-        else
-            sb_printf(c->out, " (%llu %s, %.2f%%)", (unsigned long long)w,
-                      c->unit_name, pct);
-        sb_printf(c->out,
-                  "</title><rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" "
-                  "height=\"%d\" fill=\"",
-                  x, y, width, FG_FRAME_H - 1);
-        put_color(c->out, f);
-        sb_printf(c->out,
-                  "\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" "
-                  "y=\"%.1f\">",
-                  x + 3, y + FG_FRAME_H - 4.5);
-        put_fitted(c->out, sb_str(&c->label), width);
-        sb_puts(c->out, "</text></g>\n");
+    const sg_func *f = sg_profile_frame_func(c->t, n->frame);
+    sb_clear(&c->label);
+    if (f->kind == SG_FUNC_THREAD)
+        sb_printf(&c->label, "thread %llu: %s", (unsigned long long)f->id,
+                  f->name);
+    else
+        sg_writer_frame_label(c->t, n->frame, &c->label);
+    double y = c->height - FG_PAD_BOTTOM - (depth + 1) * FG_FRAME_H;
+    double pct = c->total ? 100.0 * (double)w / (double)c->total : 0;
+    sb_puts(c->out, "<g class=\"f\"><title>");
+    sb_put_xml(c->out, sb_str(&c->label));
+    if (c->spu > 0)
+        sb_printf(c->out, " (%.6g s, %.2f%%)", (double)w * c->spu, pct);
+    else
+        sb_printf(c->out, " (%llu %s, %.2f%%)", (unsigned long long)w,
+                  c->unit_name, pct);
+    sb_printf(c->out,
+              "</title><rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" "
+              "height=\"%d\" fill=\"",
+              x, y, width, FG_FRAME_H - 1);
+    put_color(c->out, f);
+    sb_printf(c->out,
+              "\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" "
+              "y=\"%.1f\">",
+              x + 3, y + FG_FRAME_H - 4.5);
+    put_fitted(c->out, sb_str(&c->label), width);
+    sb_puts(c->out, "</text></g>\n");
+}
+
+/* Every frame at least FG_MIN_WIDTH wide, depth first, siblings in name
+ * order from the left. Returns 0 or SG_WRITE_NOMEM. */
+static int
+put_frames(fg_ctx *c)
+{
+    fg_item *stack = NULL;
+    sg_node_id *kids = NULL;
+    size_t cap_stack = 0, cap_kids = 0, top = 0;
+    int rc = SG_WRITE_NOMEM;
+    if (SG_GROW(stack, cap_stack, 1) < 0)
+        goto done;
+    stack[top++] = (fg_item){SG_ROOT_NODE, 0, FG_PAD_SIDE};
+    while (top) {
+        fg_item it = stack[--top];
+        const sg_node *n = &c->t->nodes[it.node];
+        double width = (double)c->incl[it.node] * c->scale;
+        if (width < FG_MIN_WIDTH)
+            continue;
+        if (it.node != SG_ROOT_NODE)
+            put_frame(c, it.node, it.x, it.depth, width);
+        size_t nc = 0;
+        for (sg_node_id ch = n->first_child; ch != SG_NO_ID;
+             ch = c->t->nodes[ch].next_sibling) {
+            if (SG_GROW(kids, cap_kids, nc + 1) < 0)
+                goto done;
+            kids[nc++] = ch;
+        }
+        sort_tree = c->t;
+        sg_sort(kids, nc, sizeof *kids, cmp_children);
+        if (SG_GROW(stack, cap_stack, top + nc) < 0)
+            goto done;
+        /* Pushed right to left, so the leftmost child is drawn next. */
+        int depth = it.node == SG_ROOT_NODE ? 0 : it.depth + 1;
+        double x = it.x;
+        for (size_t i = 0; i < nc; i++) {
+            stack[top + nc - 1 - i] = (fg_item){kids[i], depth, x};
+            x += (double)c->incl[kids[i]] * c->scale;
+        }
+        top += nc;
     }
-    size_t nc = 0;
-    for (sg_node_id ch = n->first_child; ch != SG_NO_ID;
-         ch = c->t->nodes[ch].next_sibling)
-        nc++;
-    if (!nc)
-        return;
-    sg_node_id *kids = sg_xmalloc(nc * sizeof *kids);
-    nc = 0;
-    for (sg_node_id ch = n->first_child; ch != SG_NO_ID;
-         ch = c->t->nodes[ch].next_sibling)
-        kids[nc++] = ch;
-    sort_tree = c->t;
-    sg_sort(kids, nc, sizeof *kids, cmp_children);
-    double cx = x;
-    int child_depth = node == SG_ROOT_NODE ? 0 : depth + 1;
-    for (size_t i = 0; i < nc; i++) {
-        put_frame(c, kids[i], cx, child_depth);
-        cx += (double)c->incl[kids[i]] * c->scale;
-    }
+    rc = 0;
+done:
+    free(stack);
     free(kids);
+    return rc;
 }
 
 /* The script reads everything from the DOM; it holds no profile data. */
@@ -318,14 +324,19 @@ sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
     double spu;
     int m = sg_writer_weight_metric(p, &spu);
-    sg_profile *t = merged_tree(p, m, o->per_thread);
-    uint64_t *incl = sg_xmalloc(t->n_nodes * sizeof *incl);
+    sg_profile *t = sg_writer_retree(p, m, o->per_thread, same_frame, NULL);
+    uint64_t *incl = t ? sg_calloc(t->n_nodes, sizeof *incl) : NULL;
+    if (!incl) {
+        sg_profile_free(t);
+        return SG_WRITE_NOMEM;
+    }
     sg_profile_totals(t, incl);
     int max_depth = 0;
     for (size_t i = 0; i < t->n_nodes; i++)
         if ((int)t->nodes[i].depth > max_depth)
             max_depth = (int)t->nodes[i].depth;
-    fg_ctx c = {0};
+    fg_ctx c;
+    memset(&c, 0, sizeof c);
     c.t = t;
     c.incl = incl;
     c.total = incl[0];
@@ -379,10 +390,12 @@ sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
     sb_printf(out, "<text id=\"details\" x=\"%.0f\" y=\"%d\"> </text>\n",
               FG_PAD_SIDE, c.height - 12);
     sb_puts(out, "<g id=\"frames\">\n");
-    put_frame(&c, SG_ROOT_NODE, FG_PAD_SIDE, 0);
+    int rc = put_frames(&c);
     sb_puts(out, "</g>\n</svg>\n");
+    if (rc == 0 && sb_failed(&c.label))
+        rc = SG_WRITE_NOMEM;
     sb_free(&c.label);
     free(incl);
     sg_profile_free(t);
-    return 0;
+    return rc;
 }

@@ -18,14 +18,15 @@
 
 /* Append the kernprof table. ns_metric holds each line's time in
  * nanoseconds; output_unit is the seconds per displayed time unit
- * (kernprof -u; 1e-6 by default). */
-void sg_write_linetext(strbuf *sb, const sg_profile *p, int ns_metric,
-                       double output_unit);
+ * (kernprof -u; 1e-6 by default). Returns 0, or SG_WRITE_NOMEM (-2) when
+ * out of memory (sb may also be failed: check sb_failed). */
+int sg_write_linetext(strbuf *sb, const sg_profile *p, int ns_metric,
+                      double output_unit);
 
 /* Append a pickle of line_profiler's LineStats: timings keyed by
  * (filename, first line, function name) with (line, hits, ns) triples, and
- * unit 1e-9. */
-void sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric);
+ * unit 1e-9. Returns 0, or SG_WRITE_NOMEM when out of memory. */
+int sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric);
 
 /* The last line of the block (decorators, def/class header and body) that
  * starts at line `first` of the source text, as inspect.getblock finds it;
@@ -33,7 +34,7 @@ void sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric);
 int sg_source_block_end(const char *text, size_t len, int first);
 
 /* The lines of one function in the model, sorted by line number. The caller
- * frees *out with free(). */
+ * frees *out with free(); *out is NULL when out of memory. */
 size_t sg_lines_of_func(const sg_profile *p, sg_func_id f, sg_line **out);
 
 /* The registry (writers.h) lists both as "lprof" (*.lprof) and "kernprof"

@@ -6,13 +6,16 @@
  * back to '%g'), and the columns widen to the widest cell, so that the
  * output can be compared with kernprof's byte for byte.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/alloc.h"
 #include "common/sort.h"
 #include "writers/lines.h"
+#include "writers/writers.h"
 
 /* line_profiler's minimum column widths (rc/line_profiler.toml). */
 #define W_LINE 6
@@ -34,13 +37,15 @@ sg_lines_of_func(const sg_profile *p, sg_func_id f, sg_line **out)
     size_t n = 0;
     for (size_t i = 0; i < p->n_lines; i++)
         n += p->lines[i].func == f;
-    sg_line *v = sg_xcalloc(n ? n : 1, sizeof *v);
+    sg_line *v = sg_calloc(n, sizeof *v);
+    *out = v;
+    if (!v)
+        return 0;
     n = 0;
     for (size_t i = 0; i < p->n_lines; i++)
         if (p->lines[i].func == f)
             v[n++] = p->lines[i];
     sg_sort(v, n, sizeof *v, cmp_line);
-    *out = v;
     return n;
 }
 
@@ -208,26 +213,39 @@ fmt_cells(cells *c, const sg_line *l, uint64_t ns, uint64_t total,
         snprintf(c->hits, sizeof c->hits, "%g", (double)l->hits);
 }
 
+/* The file's text, or NULL when it cannot be read (*oom says whether for
+ * lack of memory). */
 static char *
-read_source(const char *path, size_t *len)
+read_source(const char *path, size_t *len, bool *oom)
 {
     struct stat sb;
+    *oom = false;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     size_t cap = (size_t)sb.st_size + 1, n = 0;
-    char *buf = sg_xmalloc(cap + 1);
+    char *buf = sg_malloc(cap + 1);
     size_t got;
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
         n += got;
         if (n == cap) {
+            char *more = sg_realloc(buf, 2 * cap + 1);
+            if (!more) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = more;
             cap *= 2;
-            buf = sg_xrealloc(buf, cap + 1);
         }
     }
     fclose(f);
+    if (!buf) {
+        *oom = true;
+        return NULL;
+    }
     buf[n] = '\0';
     *len = n;
     return buf;
@@ -253,13 +271,23 @@ source_line(const char *text, size_t len, int lineno, size_t *n)
     return p;
 }
 
-static void
+static int
 show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
           double output_unit)
 {
     const sg_func *fn = &p->funcs[f];
     sg_line *lines;
     size_t n = sg_lines_of_func(p, f, &lines);
+    size_t srclen = 0;
+    bool oom;
+    char *src = lines ? read_source(fn->file, &srclen, &oom) : NULL;
+    /* Cells, and the column widths they need. */
+    cells *c = lines && !oom ? sg_calloc(n, sizeof *c) : NULL;
+    if (!c) {
+        free(src);
+        free(lines);
+        return SG_WRITE_NOMEM;
+    }
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += lines[i].m[ns_metric];
@@ -267,8 +295,6 @@ show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
     double scalar = unit / output_unit;
     sb_printf(sb, "Total time: %g s\n", (double)total * unit);
 
-    size_t srclen = 0;
-    char *src = read_source(fn->file, &srclen);
     int start = fn->first_line, stop;
     if (src) {
         sb_printf(sb, "File: %s\n", fn->file);
@@ -290,8 +316,6 @@ show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
         stop = n ? start + (hi - lo) : start;
     }
 
-    /* Cells, and the column widths they need. */
-    cells *c = sg_xcalloc(n ? n : 1, sizeof *c);
     size_t wh = W_HITS, wt = W_TIME, wp = W_PERHIT;
     for (size_t i = 0; i < n; i++) {
         fmt_cells(&c[i], &lines[i], lines[i].m[ns_metric], total, scalar);
@@ -331,14 +355,17 @@ show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
     free(c);
     free(src);
     free(lines);
+    return 0;
 }
 
-void
+int
 sg_write_linetext(strbuf *sb, const sg_profile *p, int ns_metric,
                   double output_unit)
 {
     sb_printf(sb, "Timer unit: %g s\n\n", output_unit);
     for (size_t f = 0; f < p->n_funcs; f++)
-        if (p->funcs[f].kind == SG_FUNC_PYTHON)
-            show_func(sb, p, (sg_func_id)f, ns_metric, output_unit);
+        if (p->funcs[f].kind == SG_FUNC_PYTHON &&
+            show_func(sb, p, (sg_func_id)f, ns_metric, output_unit) < 0)
+            return SG_WRITE_NOMEM;
+    return 0;
 }

@@ -115,7 +115,7 @@ short_name(const char *qualname)
     return dot && dot[1] ? dot + 1 : qualname;
 }
 
-void
+int
 sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric)
 {
     sb_putc(sb, OP_PROTO);
@@ -144,6 +144,8 @@ sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric)
         sb_putc(sb, OP_EMPTY_LIST);
         sg_line *lines;
         size_t n = sg_lines_of_func(p, (sg_func_id)f, &lines);
+        if (!lines)
+            return SG_WRITE_NOMEM;
         size_t shown = 0;
         for (size_t i = 0; i < n; i++) {
             if (!lines[i].hits)
@@ -166,15 +168,16 @@ sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric)
     sb_putc(sb, OP_SETITEMS);
     sb_putc(sb, OP_BUILD);
     sb_putc(sb, OP_STOP);
+    return 0;
 }
 
-/* The registry's entry points (writers.h): for any command's model, which
- * has line data only when a line profiler filled it. */
+/* The registry's entry points (writers.h): for a line profile, even one
+ * with no lines (the selected functions never ran). */
 static int
 ns_metric_of(const sg_profile *p, const char *what)
 {
     int m = sg_profile_metric(p, "ns");
-    if (m < 0 || p->n_lines == 0) {
+    if (m < 0 || p->kind != SG_PROFILE_LINES) {
         sg_error("%s needs per-line timings (spyglass lines)", what);
         return -1;
     }
@@ -187,8 +190,7 @@ sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out)
     int m = ns_metric_of(p, "the lprof format");
     if (m < 0)
         return -1;
-    sg_write_lprof(out, p, m);
-    return 0;
+    return sg_write_lprof(out, p, m);
 }
 
 int
@@ -197,6 +199,5 @@ sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out)
     int m = ns_metric_of(p, "the kernprof table");
     if (m < 0)
         return -1;
-    sg_write_linetext(out, p, m, 1e-6);
-    return 0;
+    return sg_write_linetext(out, p, m, o->unit > 0 ? o->unit : 1e-6);
 }

@@ -88,7 +88,8 @@ int
 sg_write_pstats(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
     sg_funcstats fs;
-    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
+    if (sg_funcstats_build(p, SG_ROOT_NODE, false, &fs) < 0)
+        return SG_WRITE_NOMEM;
     sb_putc(out, '{');
     for (size_t i = 0; i < fs.n; i++) {
         const sg_fstat *f = &fs.f[i];

@@ -8,36 +8,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/sort.h"
-#include "common/err.h"
 #include "model/funcstats.h"
 #include "writers/writers.h"
-
-bool
-sg_profile_is_sampled(const sg_profile *p)
-{
-    return sg_profile_metric(p, "calls") < 0 &&
-           strcmp(p->metric_names[0], "samples") == 0;
-}
 
 static double
 interval_s(const sg_profile *p)
 {
-    const char *s = sg_profile_get_meta(p, "sample_interval_ns");
-    double v = s ? atof(s) / 1e9 : 0;
+    double v = (double)p->sample_interval_ns / 1e9;
     return v > 0 ? v : 1.0;
 }
 
-static void
+static int
 put_functions(const sg_funcstats *fs, double iv, uint64_t total, bool by_total,
               size_t limit, strbuf *out)
 {
-    uint32_t *order = sg_xmalloc((fs->n ? fs->n : 1) * sizeof *order);
+    uint32_t *order = sg_calloc(fs->n, sizeof *order);
     sg_sort_spec spec;
     strbuf err = STRBUF_INIT;
     sg_sort_parse(by_total ? "cumulative" : "tottime", &spec, &err);
     sb_free(&err);
-    sg_funcstats_sort(fs, &spec, order);
+    if (!order || sg_funcstats_sort(fs, &spec, order) < 0) {
+        free(order);
+        return SG_WRITE_NOMEM;
+    }
     sb_printf(out, "Top functions by %s samples:\n",
               by_total ? "total (on the stack)" : "own (innermost)");
     sb_puts(out, "   own%    own  total%  total  function (file:line)\n");
@@ -52,6 +47,7 @@ put_functions(const sg_funcstats *fs, double iv, uint64_t total, bool by_total,
     }
     sb_putc(out, '\n');
     free(order);
+    return 0;
 }
 
 static const uint64_t *sort_key;
@@ -67,17 +63,21 @@ cmp_own_desc(const void *a, const void *b)
            (*(const uint32_t *)a < *(const uint32_t *)b);
 }
 
-static void
+static int
 put_lines(const sg_profile *p, uint64_t total, size_t limit, strbuf *out)
 {
     /* Frames are interned (function, line) pairs: a sample's line is its
      * leaf node's frame. */
-    uint64_t *own = sg_xcalloc(p->n_frames ? p->n_frames : 1, sizeof *own);
+    uint64_t *own = sg_calloc(p->n_frames, sizeof *own);
+    uint32_t *order = sg_calloc(p->n_frames, sizeof *order);
+    if (!own || !order) {
+        free(own);
+        free(order);
+        return SG_WRITE_NOMEM;
+    }
     for (size_t i = 1; i < p->n_nodes; i++)
         if (p->nodes[i].self[0])
             own[p->nodes[i].frame] += p->nodes[i].self[0];
-    uint32_t *order =
-        sg_xmalloc((p->n_frames ? p->n_frames : 1) * sizeof *order);
     size_t n = 0;
     for (uint32_t f = 0; f < p->n_frames; f++)
         if (own[f] && !sg_func_is_synthetic(sg_profile_frame_func(p, f)))
@@ -97,6 +97,7 @@ put_lines(const sg_profile *p, uint64_t total, size_t limit, strbuf *out)
     sb_putc(out, '\n');
     free(order);
     free(own);
+    return 0;
 }
 
 int
@@ -112,10 +113,11 @@ sg_write_sample_report(const sg_profile *p, const writer_opts *o, strbuf *out)
         return 0;
     size_t limit = o->limit > 0 ? (size_t)o->limit : 20;
     sg_funcstats fs;
-    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
-    put_functions(&fs, iv, total, false, limit, out);
-    put_functions(&fs, iv, total, true, limit, out);
+    if (sg_funcstats_build(p, SG_ROOT_NODE, false, &fs) < 0)
+        return SG_WRITE_NOMEM;
+    int rc = put_functions(&fs, iv, total, false, limit, out);
+    if (rc == 0)
+        rc = put_functions(&fs, iv, total, true, limit, out);
     sg_funcstats_free(&fs);
-    put_lines(p, total, limit, out);
-    return 0;
+    return rc < 0 ? rc : put_lines(p, total, limit, out);
 }

@@ -11,22 +11,21 @@
 #include <string.h>
 
 #include "common/sort.h"
-#include "common/err.h"
+#include "common/alloc.h"
 #include "common/json.h"
 #include "writers/writers.h"
 
 /* Frames of node from the outermost. Process roots are kept (a collector
  * adds them only when asked to follow subprocesses); thread roots only with
- * keep_threads. Returns the count; *buf grows as needed. */
+ * keep_threads. Returns the count, or SIZE_MAX when *buf (grown as needed)
+ * could not grow. */
 static size_t
 node_path(const sg_profile *p, sg_node_id node, bool keep_threads,
           sg_frame_id **buf, size_t *cap)
 {
     size_t depth = p->nodes[node].depth;
-    if (depth > *cap) {
-        *cap = depth * 2;
-        *buf = sg_xrealloc(*buf, *cap * sizeof **buf);
-    }
+    if (SG_GROW(*buf, *cap, depth) < 0)
+        return SIZE_MAX;
     size_t k = depth;
     for (sg_node_id n = node; n != SG_ROOT_NODE && n != SG_NO_ID;
          n = p->nodes[n].parent) {
@@ -40,92 +39,142 @@ node_path(const sg_profile *p, sg_node_id node, bool keep_threads,
     return depth - k;
 }
 
-/* The thread root above node, or SG_NO_ID. */
-static sg_node_id
-thread_of(const sg_profile *p, sg_node_id node)
+/* For every node, the thread root above it (or itself), or SG_NO_ID: one
+ * pass, parents coming before children. NULL when out of memory. */
+static sg_node_id *
+thread_roots(const sg_profile *p)
 {
-    for (sg_node_id n = node; n != SG_ROOT_NODE && n != SG_NO_ID;
-         n = p->nodes[n].parent) {
-        if (sg_profile_frame_func(p, p->nodes[n].frame)->kind ==
-            SG_FUNC_THREAD)
-            return n;
+    sg_node_id *t = sg_calloc(p->n_nodes, sizeof *t);
+    if (!t)
+        return NULL;
+    t[0] = SG_NO_ID;
+    for (size_t i = 1; i < p->n_nodes; i++) {
+        const sg_node *n = &p->nodes[i];
+        bool is_thread =
+            sg_profile_frame_func(p, n->frame)->kind == SG_FUNC_THREAD;
+        t[i] = is_thread ? (sg_node_id)i : t[n->parent];
     }
-    return SG_NO_ID;
+    return t;
 }
 
 /* ---- collapsed ------------------------------------------------------- */
 
-typedef struct folded {
-    char *stack;
-    uint64_t weight;
-} folded;
+/* A frame label safe for the folded format: ';' separates frames and the
+ * line ends at a newline, so neither may appear inside a frame. */
+static void
+put_folded_frame(const sg_profile *p, sg_frame_id f, strbuf *tmp, strbuf *sb)
+{
+    const sg_func *fn = sg_profile_frame_func(p, f);
+    sb_clear(tmp);
+    if (fn->kind == SG_FUNC_THREAD)
+        sb_printf(tmp, "thread (0x%llX): %s", (unsigned long long)fn->id,
+                  fn->name);
+    else
+        sg_writer_frame_label(p, f, tmp);
+    for (const char *s = sb_str(tmp); *s; s++)
+        sb_putc(sb, *s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s);
+}
+
+/* Scratch buffers for folded labels. */
+typedef struct folded_labels {
+    strbuf label, tmp;
+} folded_labels;
+
+/* The frame of the folded tree for p's frame f: a function named by its
+ * folded label, so that frames with the same label are one and every
+ * node of the tree is one distinct output line. */
+static sg_frame_id
+folded_frame(sg_profile *t, const sg_profile *p, sg_frame_id f, void *ctx)
+{
+    folded_labels *l = ctx;
+    sb_clear(&l->label);
+    put_folded_frame(p, f, &l->tmp, &l->label);
+    if (sb_failed(&l->label) || sb_failed(&l->tmp))
+        return SG_NO_ID;
+    return sg_profile_frame(
+        t, sg_profile_func(t, SG_FUNC_OTHER, sb_str(&l->label), "", 0, 0), 0);
+}
+
+static sg_profile *
+folded_tree(const sg_profile *p, int m, bool keep_threads)
+{
+    folded_labels l = {STRBUF_INIT, STRBUF_INIT};
+    sg_profile *t = sg_writer_retree(p, m, keep_threads, folded_frame, &l);
+    sb_free(&l.label);
+    sb_free(&l.tmp);
+    return t;
+}
+
+static const sg_profile *folded_sort_tree;
 
 static int
 cmp_folded(const void *a, const void *b)
 {
-    return strcmp(((const folded *)a)->stack, ((const folded *)b)->stack);
+    const sg_profile *t = folded_sort_tree;
+    return strcmp(
+        sg_profile_frame_func(t, t->nodes[*(const sg_node_id *)a].frame)->name,
+        sg_profile_frame_func(t, t->nodes[*(const sg_node_id *)b].frame)
+            ->name);
 }
 
-/* A frame label safe for the folded format: ';' separates frames and the
- * line ends at a newline, so neither may appear inside a frame. */
-static void
-put_folded_frame(const sg_profile *p, sg_frame_id f, strbuf *sb)
-{
-    strbuf tmp = STRBUF_INIT;
-    const sg_func *fn = sg_profile_frame_func(p, f);
-    if (fn->kind == SG_FUNC_THREAD)
-        sb_printf(&tmp, "thread (0x%llX): %s", (unsigned long long)fn->id,
-                  fn->name);
-    else
-        sg_writer_frame_label(p, f, &tmp);
-    for (const char *s = sb_str(&tmp); *s; s++)
-        sb_putc(sb, *s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s);
-    sb_free(&tmp);
-}
+/* A node to visit, and how long the path of its parent is. */
+typedef struct folded_item {
+    sg_node_id node;
+    size_t prefix;
+} folded_item;
 
+/* One line per weighted stack, depth first: a stack before those it
+ * prefixes, siblings in label order. The path of the node being visited
+ * is the only stack text held, so memory follows the output. */
 int
 sg_write_collapsed(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
     double spu;
     int m = sg_writer_weight_metric(p, &spu);
-    folded *lines = NULL;
-    size_t n = 0, cap = 0, pcap = 0;
-    sg_frame_id *path = NULL;
-    for (sg_node_id i = 1; i < p->n_nodes; i++) {
-        uint64_t w = p->nodes[i].self[m];
-        if (w == 0)
-            continue;
-        size_t d = node_path(p, i, o->per_thread, &path, &pcap);
-        if (d == 0)
-            continue;
-        strbuf sb = STRBUF_INIT;
-        for (size_t k = 0; k < d; k++) {
-            if (k)
-                sb_putc(&sb, ';');
-            put_folded_frame(p, path[k], &sb);
+    sg_profile *t = folded_tree(p, m, o->per_thread);
+    folded_item *stack = NULL;
+    sg_node_id *kids = NULL;
+    size_t cap_stack = 0, cap_kids = 0, top = 0;
+    strbuf path = STRBUF_INIT;
+    int rc = SG_WRITE_NOMEM;
+    if (!t || SG_GROW(stack, cap_stack, 1) < 0)
+        goto done;
+    folded_sort_tree = t;
+    stack[top++] = (folded_item){SG_ROOT_NODE, 0};
+    while (top) {
+        folded_item it = stack[--top];
+        const sg_node *n = &t->nodes[it.node];
+        sb_truncate(&path, it.prefix);
+        if (it.node != SG_ROOT_NODE) {
+            if (it.prefix)
+                sb_putc(&path, ';');
+            sb_puts(&path, sg_profile_frame_func(t, n->frame)->name);
+            if (n->self[0])
+                sb_printf(out, "%s %llu\n", sb_str(&path),
+                          (unsigned long long)n->self[0]);
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            lines = sg_xrealloc(lines, cap * sizeof *lines);
+        size_t nc = 0;
+        for (sg_node_id c = n->first_child; c != SG_NO_ID;
+             c = t->nodes[c].next_sibling) {
+            if (SG_GROW(kids, cap_kids, nc + 1) < 0)
+                goto done;
+            kids[nc++] = c;
         }
-        lines[n].stack = sb.data;
-        lines[n].weight = w;
-        n++;
+        sg_sort(kids, nc, sizeof *kids, cmp_folded);
+        if (SG_GROW(stack, cap_stack, top + nc) < 0 || sb_failed(&path))
+            goto done;
+        for (size_t i = 0; i < nc; i++)
+            stack[top + nc - 1 - i] = (folded_item){kids[i], path.len};
+        top += nc;
     }
-    sg_sort(lines, n, sizeof *lines, cmp_folded);
-    for (size_t i = 0; i < n;) {
-        uint64_t w = 0;
-        size_t j = i;
-        for (; j < n && strcmp(lines[j].stack, lines[i].stack) == 0; j++)
-            w += lines[j].weight;
-        sb_printf(out, "%s %llu\n", lines[i].stack, (unsigned long long)w);
-        i = j;
-    }
-    for (size_t i = 0; i < n; i++)
-        free(lines[i].stack);
-    free(lines);
-    free(path);
-    return 0;
+    rc = 0;
+done:
+    folded_sort_tree = NULL;
+    sb_free(&path);
+    free(stack);
+    free(kids);
+    sg_profile_free(t);
+    return rc;
 }
 
 /* ---- speedscope -------------------------------------------------------- */
@@ -140,13 +189,28 @@ speedscope_unit(const sg_profile *p, int m, double spu)
     return spu > 0 ? "seconds" : "none";
 }
 
+/* What every profile of one speedscope file shares. */
+typedef struct ss_ctx {
+    const sg_profile *p;
+    json_writer *j;
+    int m;
+    double spu;
+    uint32_t *frame_index; /* dense index of each frame in "frames" */
+    sg_node_id *thread;    /* thread root of each node (thread_roots) */
+    sg_node_id *nodes;     /* scratch: one profile's nodes */
+    sg_frame_id *path;
+    size_t cap_path;
+} ss_ctx;
+
 /* One "sampled" profile of the nodes under group (a thread root, or the
- * root for everything outside threads). */
-static void
-speedscope_profile(const sg_profile *p, json_writer *j, sg_node_id group,
-                   int m, double spu, const uint32_t *frame_index)
+ * root for everything outside threads). Returns 0 or SG_WRITE_NOMEM. */
+static int
+speedscope_profile(ss_ctx *c, sg_node_id group)
 {
-    const char *unit = speedscope_unit(p, m, spu);
+    const sg_profile *p = c->p;
+    json_writer *j = c->j;
+    int m = c->m;
+    const char *unit = speedscope_unit(p, m, c->spu);
     bool seconds = strcmp(unit, "seconds") == 0;
     char name[256];
     if (group == SG_ROOT_NODE) {
@@ -166,61 +230,88 @@ speedscope_profile(const sg_profile *p, json_writer *j, sg_node_id group,
     json_key(j, "startValue");
     json_int(j, 0);
     uint64_t total = 0;
-    sg_frame_id *path = NULL;
-    size_t pcap = 0;
     /* The nodes of this profile: weighted, in the group, with a stack. */
-    sg_node_id *nodes = sg_xmalloc(p->n_nodes * sizeof *nodes);
     size_t n = 0;
+    sg_node_id want = group == SG_ROOT_NODE ? SG_NO_ID : group;
     for (sg_node_id i = 1; i < p->n_nodes; i++) {
-        if (p->nodes[i].self[m] == 0)
+        if (p->nodes[i].self[m] == 0 || c->thread[i] != want)
             continue;
-        sg_node_id t = thread_of(p, i);
-        if ((group == SG_ROOT_NODE && t != SG_NO_ID) ||
-            (group != SG_ROOT_NODE && t != group))
-            continue;
-        if (node_path(p, i, false, &path, &pcap) > 0)
-            nodes[n++] = i;
+        size_t d = node_path(p, i, false, &c->path, &c->cap_path);
+        if (d == SIZE_MAX)
+            return SG_WRITE_NOMEM;
+        if (d > 0)
+            c->nodes[n++] = i;
     }
     json_key(j, "samples");
     json_begin_array(j);
     for (size_t s = 0; s < n; s++) {
-        size_t d = node_path(p, nodes[s], false, &path, &pcap);
+        size_t d = node_path(p, c->nodes[s], false, &c->path, &c->cap_path);
         json_begin_array(j);
         for (size_t k = 0; k < d; k++)
-            json_uint(j, frame_index[path[k]]);
+            json_uint(j, c->frame_index[c->path[k]]);
         json_end_array(j);
-        total += p->nodes[nodes[s]].self[m];
+        total += p->nodes[c->nodes[s]].self[m];
     }
     json_end_array(j);
     json_key(j, "weights");
     json_begin_array(j);
     for (size_t s = 0; s < n; s++) {
-        sg_node_id i = nodes[s];
+        sg_node_id i = c->nodes[s];
         if (seconds)
-            json_double(j, (double)p->nodes[i].self[m] * spu);
+            json_double(j, (double)p->nodes[i].self[m] * c->spu);
         else
             json_uint(j, p->nodes[i].self[m]);
     }
     json_end_array(j);
     json_key(j, "endValue");
     if (seconds)
-        json_double(j, (double)total * spu);
+        json_double(j, (double)total * c->spu);
     else
         json_uint(j, total);
     json_end_object(j);
-    free(nodes);
-    free(path);
+    return 0;
+}
+
+static int
+speedscope_profiles(ss_ctx *c)
+{
+    const sg_profile *p = c->p;
+    /* Samples outside any thread root (if any), then one per thread. */
+    bool outside = false;
+    for (sg_node_id i = 1; i < p->n_nodes && !outside; i++)
+        outside = p->nodes[i].self[c->m] && c->thread[i] == SG_NO_ID;
+    int n_profiles = 0, rc = 0;
+    if (outside) {
+        rc = speedscope_profile(c, SG_ROOT_NODE);
+        n_profiles++;
+    }
+    for (sg_node_id i = 1; i < p->n_nodes && rc == 0; i++) {
+        if (c->thread[i] == i) {
+            rc = speedscope_profile(c, i);
+            n_profiles++;
+        }
+    }
+    if (n_profiles == 0)
+        rc = speedscope_profile(c, SG_ROOT_NODE);
+    return rc;
 }
 
 int
 sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
-    double spu;
-    int m = sg_writer_weight_metric(p, &spu);
-    /* Frames that appear in stacks, numbered densely. */
-    uint32_t *frame_index =
-        sg_xmalloc((p->n_frames + 1) * sizeof *frame_index);
     json_writer j;
+    ss_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.j = &j;
+    c.m = sg_writer_weight_metric(p, &c.spu);
+    /* Frames that appear in stacks, numbered densely. */
+    c.frame_index = sg_calloc(p->n_frames, sizeof *c.frame_index);
+    c.thread = thread_roots(p);
+    c.nodes = sg_calloc(p->n_nodes, sizeof *c.nodes);
+    int rc = SG_WRITE_NOMEM;
+    if (!c.frame_index || !c.thread || !c.nodes)
+        goto done;
     json_init(&j, out, false);
     json_begin_object(&j);
     json_key(&j, "$schema");
@@ -232,10 +323,10 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
     uint32_t nf = 0;
     for (size_t i = 0; i < p->n_frames; i++) {
         const sg_func *f = &p->funcs[p->frames[i].func];
-        frame_index[i] = SG_NO_ID;
+        c.frame_index[i] = SG_NO_ID;
         if (sg_func_is_synthetic(f))
             continue;
-        frame_index[i] = nf++;
+        c.frame_index[i] = nf++;
         json_begin_object(&j);
         json_key(&j, "name");
         json_string(&j, f->name);
@@ -252,24 +343,8 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_end_object(&j);
     json_key(&j, "profiles");
     json_begin_array(&j);
-    /* Samples outside any thread root (if any), then one per thread. */
-    bool outside = false;
-    for (sg_node_id i = 1; i < p->n_nodes && !outside; i++)
-        outside = p->nodes[i].self[m] && thread_of(p, i) == SG_NO_ID;
-    int n_profiles = 0;
-    if (outside) {
-        speedscope_profile(p, &j, SG_ROOT_NODE, m, spu, frame_index);
-        n_profiles++;
-    }
-    for (sg_node_id i = 1; i < p->n_nodes; i++) {
-        if (sg_profile_frame_func(p, p->nodes[i].frame)->kind ==
-            SG_FUNC_THREAD) {
-            speedscope_profile(p, &j, i, m, spu, frame_index);
-            n_profiles++;
-        }
-    }
-    if (n_profiles == 0)
-        speedscope_profile(p, &j, SG_ROOT_NODE, m, spu, frame_index);
+    if ((rc = speedscope_profiles(&c)) < 0)
+        goto done;
     json_end_array(&j);
     json_key(&j, "name");
     const char *cmd = sg_profile_get_meta(p, "command");
@@ -280,9 +355,14 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_string(&j, "spyglass@" SG_VERSION);
     json_end_object(&j);
     sb_putc(out, '\n');
-    free(frame_index);
+    rc = 0;
+done:
+    free(c.frame_index);
+    free(c.thread);
+    free(c.nodes);
+    free(c.path);
     (void)o;
-    return 0;
+    return rc;
 }
 
 /* ---- Chrome trace ------------------------------------------------------ */
@@ -303,8 +383,9 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     double spu;
     int m = sg_writer_weight_metric(p, &spu);
     size_t nm = (size_t)p->n_metrics;
-    uint64_t *incl =
-        sg_xmalloc((p->n_nodes ? p->n_nodes : 1) * nm * sizeof *incl);
+    uint64_t *incl = sg_reallocarray(NULL, p->n_nodes * nm, sizeof *incl);
+    if (!incl)
+        return SG_WRITE_NOMEM;
     sg_profile_totals(p, incl);
     /* Units to microseconds; sample counts are drawn 1 unit = 1 us. */
     double us = spu > 0 ? spu * 1e6 : 1.0;
@@ -317,6 +398,7 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_begin_object(&j);
     json_key(&j, "traceEvents");
     json_begin_array(&j);
+    int rc = SG_WRITE_NOMEM;
     ct_item *stack = NULL;
     size_t cap = 0, top = 0;
     strbuf name = STRBUF_INIT;
@@ -357,10 +439,8 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
             json_end_object(&j);
         }
         top = 0;
-        if (cap == 0) {
-            cap = 256;
-            stack = sg_xmalloc(cap * sizeof *stack);
-        }
+        if (SG_GROW(stack, cap, 1) < 0)
+            goto done;
         stack[top++] = (ct_item){r, 0.0};
         while (top) {
             ct_item it = stack[--top];
@@ -405,11 +485,8 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
             for (sg_node_id c = n->first_child; c != SG_NO_ID;
                  c = p->nodes[c].next_sibling)
                 nc++;
-            if (top + nc > cap) {
-                while (top + nc > cap)
-                    cap *= 2;
-                stack = sg_xrealloc(stack, cap * sizeof *stack);
-            }
+            if (SG_GROW(stack, cap, top + nc) < 0)
+                goto done;
             /* The sibling list runs newest -> oldest: place them from the
              * end of the stack slots backwards, then lay out forwards from
              * the parent's start (sums only grow, so a child never starts
@@ -437,6 +514,10 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_string(&j, "aggregated call tree: each event is one calling "
                     "context, its duration the inclusive time of all its "
                     "calls; not a timeline");
+    if (p->sample_interval_ns) {
+        json_key(&j, "sample_interval_ns");
+        json_uint(&j, p->sample_interval_ns);
+    }
     for (size_t i = 0; i < p->n_meta; i++) {
         json_key(&j, p->meta[i].key);
         json_string(&j, p->meta[i].value);
@@ -444,9 +525,11 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_end_object(&j);
     json_end_object(&j);
     sb_putc(out, '\n');
+    rc = 0;
+done:
     sb_free(&name);
     free(stack);
     free(incl);
     (void)o;
-    return 0;
+    return rc;
 }

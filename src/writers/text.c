@@ -13,28 +13,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/err.h"
 #include "model/funcstats.h"
 #include "writers/writers.h"
 
-static void
+static int
 put_table(const sg_profile *p, sg_node_id root, const sg_sort_spec *spec,
           const writer_opts *o, strbuf *out)
 {
     sg_funcstats fs;
-    sg_funcstats_build(p, root, o->strip_dirs, &fs);
+    if (sg_funcstats_build(p, root, o->strip_dirs, &fs) < 0)
+        return SG_WRITE_NOMEM;
     sb_printf(out, "         %llu function calls",
               (unsigned long long)fs.total_calls);
     if (fs.total_calls != fs.prim_calls)
         sb_printf(out, " (%llu primitive calls)",
                   (unsigned long long)fs.prim_calls);
     sb_printf(out, " in %.3f seconds\n\n", fs.total_tt);
-    if (fs.n == 0) {
+    uint32_t *order = fs.n ? sg_calloc(fs.n, sizeof *order) : NULL;
+    if (fs.n == 0 || !order || sg_funcstats_sort(&fs, spec, order) < 0) {
+        int rc = fs.n ? SG_WRITE_NOMEM : 0;
+        free(order);
         sg_funcstats_free(&fs);
-        return;
+        return rc;
     }
-    uint32_t *order = sg_xmalloc(fs.n * sizeof *order);
-    sg_funcstats_sort(&fs, spec, order);
     size_t rows = fs.n;
     sb_printf(out, "   Ordered by: %s\n", spec->description);
     if (o->limit > 0 && (size_t)o->limit < rows) {
@@ -70,13 +73,16 @@ put_table(const sg_profile *p, sg_node_id root, const sg_sort_spec *spec,
     sb_puts(out, "\n\n");
     free(order);
     sg_funcstats_free(&fs);
+    return 0;
 }
 
 int
 sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
-    if (sg_profile_is_sampled(p))
+    if (p->kind == SG_PROFILE_SAMPLED)
         return sg_write_sample_report(p, o, out);
+    if (p->kind == SG_PROFILE_LINES)
+        return sg_writer_linetext(p, o, out);
     sg_sort_spec spec;
     strbuf err = STRBUF_INIT;
     if (sg_sort_parse(o->sort ? o->sort : "cumulative", &spec, &err) < 0) {
@@ -85,9 +91,9 @@ sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
         return -1;
     }
     sb_free(&err);
-    put_table(p, SG_ROOT_NODE, &spec, o, out);
-    if (!o->per_thread)
-        return 0;
+    int rc = put_table(p, SG_ROOT_NODE, &spec, o, out);
+    if (rc < 0 || !o->per_thread)
+        return rc;
     /* Thread roots sit under the root or under process roots. */
     for (sg_node_id n = 0; n < p->n_nodes; n++) {
         const sg_node *nd = &p->nodes[n];
@@ -98,7 +104,8 @@ sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
             continue;
         sb_printf(out, "Thread %s (id %llu)\n\n", f->name,
                   (unsigned long long)f->id);
-        put_table(p, n, &spec, o, out);
+        if ((rc = put_table(p, n, &spec, o, out)) < 0)
+            return rc;
     }
     return 0;
 }

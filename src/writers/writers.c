@@ -1,53 +1,140 @@
 /* writers.c -- the registry of output formats; see writers.h. */
+#include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "common/alloc.h"
 #include "common/err.h"
 #include "writers/writers.h"
 
 static const char *const ext_pstats[] = {"pstats", "prof", NULL};
 static const char *const ext_text[] = {"txt", NULL};
+static const char *const ext_json[] = {"json", NULL};
 static const char *const ext_flame[] = {"svg", NULL};
-static const char *const ext_speedscope[] = {"speedscope.json", "json", NULL};
+static const char *const ext_speedscope[] = {"speedscope.json", NULL};
 static const char *const ext_collapsed[] = {"collapsed", "folded", NULL};
 static const char *const ext_chrome[] = {"trace.json", "chrome.json", NULL};
 static const char *const ext_lprof[] = {"lprof", NULL};
 static const char *const ext_kernprof[] = {"lprof.txt", NULL};
+static const char *const ext_csv[] = {"csv", NULL};
+static const char *const ext_markdown[] = {"md", "markdown", NULL};
+
+#define PROFILES (SG_HOLDS(SG_DATA_DETERMINISTIC) | SG_HOLDS(SG_DATA_SAMPLED))
+#define LINES SG_HOLDS(SG_DATA_LINES)
+#define TIMINGS SG_HOLDS(SG_DATA_TIMINGS)
+#define STACKS SG_HOLDS(SG_DATA_STACKS)
 
 static const sg_writer w_pstats = {
-    "pstats", ext_pstats,
-    "cProfile's marshal file, for pstats, SnakeViz, gprof2dot", true,
-    sg_write_pstats};
+    .name = "pstats",
+    .id = SG_FMT_PSTATS,
+    .extensions = ext_pstats,
+    .description = "cProfile's marshal file, for pstats, SnakeViz, gprof2dot",
+    .binary = true,
+    .holds = PROFILES,
+    .write = sg_write_pstats,
+};
 static const sg_writer w_text = {
-    "text", ext_text, "cProfile's table; for samples, top functions and lines",
-    false, sg_write_text};
+    .name = "text",
+    .id = SG_FMT_TEXT,
+    .extensions = ext_text,
+    .description = "cProfile's table; for samples, top functions and lines",
+    .holds = PROFILES | LINES | TIMINGS | STACKS,
+    .write = sg_write_text,
+};
+/* JSON of a profile is speedscope's; time and dump render their own. */
+static const sg_writer w_json = {
+    .name = "json",
+    .id = SG_FMT_JSON,
+    .extensions = ext_json,
+    .description = "speedscope JSON (the same as -f speedscope)",
+    .holds = PROFILES | TIMINGS | STACKS,
+    .stacks = true,
+    .write = sg_write_speedscope,
+};
 static const sg_writer w_flame = {
-    "flamegraph", ext_flame,
-    "interactive SVG flame graph (zoom, search, tooltips)", false,
-    sg_write_flamegraph};
+    .name = "flamegraph",
+    .id = SG_FMT_FLAMEGRAPH,
+    .extensions = ext_flame,
+    .description = "interactive SVG flame graph (zoom, search, tooltips)",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_flamegraph,
+};
 static const sg_writer w_speedscope = {
-    "speedscope", ext_speedscope, "speedscope JSON, one profile per thread",
-    false, sg_write_speedscope};
+    .name = "speedscope",
+    .id = SG_FMT_SPEEDSCOPE,
+    .extensions = ext_speedscope,
+    .description = "speedscope JSON, one profile per thread",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_speedscope,
+};
 static const sg_writer w_collapsed = {
-    "collapsed", ext_collapsed,
-    "folded stacks 'f (file:line);g (file:line) N' (flamegraph.pl, inferno)",
-    false, sg_write_collapsed};
+    .name = "collapsed",
+    .id = SG_FMT_COLLAPSED,
+    .extensions = ext_collapsed,
+    .description = "folded stacks 'f (file:line);g (file:line) N' "
+                   "(flamegraph.pl, inferno)",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_collapsed,
+};
 static const sg_writer w_chrome = {
-    "chrometrace", ext_chrome,
-    "Chrome Trace Event JSON (Perfetto, chrome://tracing)", false,
-    sg_write_chrometrace};
+    .name = "chrometrace",
+    .id = SG_FMT_CHROMETRACE,
+    .extensions = ext_chrome,
+    .description = "Chrome Trace Event JSON (Perfetto, chrome://tracing)",
+    .holds = PROFILES,
+    .stacks = true,
+    .write = sg_write_chrometrace,
+};
 static const sg_writer w_lprof = {
-    "lprof", ext_lprof,
-    "line_profiler's pickle (python -m line_profiler FILE)", true,
-    sg_writer_lprof};
-static const sg_writer w_kernprof = {"kernprof", ext_kernprof,
-                                     "the table kernprof -l -v prints", false,
-                                     sg_writer_linetext};
+    .name = "lprof",
+    .id = SG_FMT_LPROF,
+    .extensions = ext_lprof,
+    .description = "line_profiler's pickle (python -m line_profiler FILE)",
+    .binary = true,
+    .holds = LINES,
+    .write = sg_writer_lprof,
+};
+static const sg_writer w_kernprof = {
+    .name = "kernprof",
+    .id = SG_FMT_KERNPROF,
+    .extensions = ext_kernprof,
+    .description = "the table kernprof -l -v prints",
+    .holds = LINES,
+    .write = sg_writer_linetext,
+};
+/* time renders its own tables. */
+static const sg_writer w_csv = {
+    .name = "csv",
+    .id = SG_FMT_CSV,
+    .extensions = ext_csv,
+    .description = "hyperfine's CSV export",
+    .holds = TIMINGS,
+};
+static const sg_writer w_markdown = {
+    .name = "markdown",
+    .id = SG_FMT_MARKDOWN,
+    .extensions = ext_markdown,
+    .description = "hyperfine's Markdown table",
+    .holds = TIMINGS,
+};
+
+const sg_output sg_output_profile = {"profile", SG_DATA_DETERMINISTIC, "text",
+                                     false};
+const sg_output sg_output_record = {"record", SG_DATA_SAMPLED, "flamegraph",
+                                    false};
+const sg_output sg_output_lines = {"lines", SG_DATA_LINES, "text", true};
+const sg_output sg_output_time = {"time", SG_DATA_TIMINGS, "text", true};
+const sg_output sg_output_dump = {"dump", SG_DATA_STACKS, "text", true};
 
 static const sg_writer *const all_writers[] = {
-    &w_pstats, &w_text,  &w_flame,    &w_speedscope, &w_collapsed,
-    &w_chrome, &w_lprof, &w_kernprof, NULL,
+    &w_pstats, &w_text,  &w_json,     &w_flame, &w_speedscope, &w_collapsed,
+    &w_chrome, &w_lprof, &w_kernprof, &w_csv,   &w_markdown,   NULL,
 };
 
 const sg_writer *const *
@@ -76,9 +163,10 @@ sg_writer_for_path(const char *path)
     for (size_t i = 0; all_writers[i]; i++) {
         for (const char *const *e = all_writers[i]->extensions; *e; e++) {
             size_t el = strlen(*e);
-            /* ".ext" must follow a non-empty base name. */
+            /* ".ext" must follow a non-empty base name; "X.SVG" is an
+             * SVG file too. */
             if (el + 1 < blen && path[plen - el - 1] == '.' &&
-                strcmp(path + plen - el, *e) == 0 && el > best_len) {
+                strcasecmp(path + plen - el, *e) == 0 && el > best_len) {
                 best = all_writers[i];
                 best_len = el;
             }
@@ -88,25 +176,154 @@ sg_writer_for_path(const char *path)
 }
 
 const char *
-sg_writer_names(void)
+sg_data_kind_name(sg_data_kind kind)
 {
-    static char buf[256];
+    static const char *const names[SG_DATA_N_KINDS] = {
+        [SG_DATA_DETERMINISTIC] = "a function profile",
+        [SG_DATA_SAMPLED] = "a sampled profile",
+        [SG_DATA_LINES] = "a line profile",
+        [SG_DATA_TIMINGS] = "timing results",
+        [SG_DATA_STACKS] = "a stack dump",
+    };
+    assert(kind < SG_DATA_N_KINDS);
+    return names[kind];
+}
+
+const char *
+sg_writer_names(sg_data_kind kind)
+{
+    static char bufs[SG_DATA_N_KINDS][256];
+    assert(kind < SG_DATA_N_KINDS);
+    char *buf = bufs[kind];
     if (!buf[0]) {
         size_t k = 0;
         for (size_t i = 0; all_writers[i]; i++)
-            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s",
-                                  i ? ", " : "", all_writers[i]->name);
+            if (sg_writer_holds(all_writers[i], kind) && k < sizeof bufs[0])
+                k += (size_t)snprintf(buf + k, sizeof bufs[0] - k, "%s%s",
+                                      k ? ", " : "", all_writers[i]->name);
     }
     return buf;
+}
+
+/* "a line profile", or "a function profile or a sampled profile". */
+static void
+holds_phrase(const sg_writer *w, char *buf, size_t n)
+{
+    size_t k = 0;
+    int count = 0, total = 0;
+    for (int d = 0; d < SG_DATA_N_KINDS; d++)
+        total += sg_writer_holds(w, (sg_data_kind)d);
+    buf[0] = '\0';
+    for (int d = 0; d < SG_DATA_N_KINDS && k < n; d++) {
+        if (!sg_writer_holds(w, (sg_data_kind)d))
+            continue;
+        count++;
+        const char *sep = count == 1 ? "" : count == total ? " or " : ", ";
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", sep,
+                              sg_data_kind_name((sg_data_kind)d));
+    }
+}
+
+int
+sg_writer_pick_msg(const char *format, const char *path, const sg_output *what,
+                   const sg_writer **out, char *msg, size_t n)
+{
+    const char *kind = sg_data_kind_name(what->kind);
+    const char *list = sg_writer_names(what->kind);
+    const sg_writer *w = NULL;
+    bool from_path = false;
+    *out = NULL;
+    if (format) {
+        w = sg_writer_by_name(format);
+        if (!w) {
+            snprintf(msg, n, "unknown format '%s' (formats for %s: %s)",
+                     format, kind, list);
+            return SG_EXIT_USAGE;
+        }
+    } else if (path && strcmp(path, "-") != 0) {
+        w = sg_writer_for_path(path);
+        from_path = w != NULL;
+        if (!w && !what->unknown_ext_default) {
+            snprintf(msg, n,
+                     "cannot tell the format of '%s' from its extension: "
+                     "give -f FORMAT (formats for %s: %s)",
+                     path, kind, list);
+            return SG_EXIT_USAGE;
+        }
+    }
+    if (!w) {
+        w = sg_writer_by_name(what->default_format);
+        assert(w && sg_writer_holds(w, what->kind));
+    }
+    if (!sg_writer_holds(w, what->kind)) {
+        char holds[160];
+        holds_phrase(w, holds, sizeof holds);
+        snprintf(msg, n,
+                 "the %s format%s%s%s cannot hold %s (it holds %s); "
+                 "formats for %s: %s",
+                 w->name, from_path ? " of '" : "", from_path ? path : "",
+                 from_path ? "'" : "", kind, holds, kind, list);
+        return SG_EXIT_USAGE;
+    }
+    *out = w;
+    return 0;
+}
+
+int
+sg_writer_pick(const char *format, const char *path, const sg_output *what,
+               const sg_writer **out)
+{
+    char msg[768];
+    int rc = sg_writer_pick_msg(format, path, what, out, msg, sizeof msg);
+    if (rc)
+        sg_error("%s: %s", what->command, msg);
+    return rc;
+}
+
+/* The deepest node of p. */
+static uint32_t
+max_depth(const sg_profile *p)
+{
+    uint32_t d = 0;
+    for (size_t i = 0; i < p->n_nodes; i++)
+        if (p->nodes[i].depth > d)
+            d = p->nodes[i].depth;
+    return d;
+}
+
+int
+sg_writer_render(const sg_writer *w, const sg_profile *p, const writer_opts *o,
+                 strbuf *out)
+{
+    writer_opts defaults = {0};
+    if (!w->write || !sg_writer_holds(w, (sg_data_kind)p->kind)) {
+        sg_error("the %s format cannot hold %s", w->name,
+                 sg_data_kind_name((sg_data_kind)p->kind));
+        return -1;
+    }
+    sg_profile *cut = NULL;
+    int rc = 0;
+    if (w->stacks && max_depth(p) > SG_WRITER_MAX_DEPTH) {
+        cut = sg_profile_cut(p, SG_WRITER_MAX_DEPTH);
+        if (!cut)
+            rc = SG_WRITE_NOMEM;
+    }
+    if (rc == 0)
+        rc = w->write(cut ? cut : p, o ? o : &defaults, out);
+    sg_profile_free(cut);
+    if (rc == 0 && sb_failed(out))
+        rc = SG_WRITE_NOMEM;
+    if (rc == SG_WRITE_NOMEM)
+        sg_error("out of memory writing the %s format", w->name);
+    return rc < 0 ? -1 : 0;
 }
 
 int
 sg_writer_write_file(const sg_writer *w, const sg_profile *p,
                      const writer_opts *o, const char *path)
 {
-    writer_opts defaults = {0};
     strbuf sb = STRBUF_INIT;
-    if (w->write(p, o ? o : &defaults, &sb) < 0) {
+    if (sg_writer_render(w, p, o, &sb) < 0) {
         sb_free(&sb);
         return -1;
     }
@@ -125,9 +342,45 @@ sg_writer_weight_metric(const sg_profile *p, double *seconds_per_unit)
         *seconds_per_unit = 1e-9;
         return m;
     }
-    const char *iv = sg_profile_get_meta(p, "sample_interval_ns");
-    *seconds_per_unit = iv ? atof(iv) * 1e-9 : 0.0;
+    *seconds_per_unit = p->kind == SG_PROFILE_SAMPLED
+                            ? (double)p->sample_interval_ns * 1e-9
+                            : 0.0;
     return 0;
+}
+
+sg_profile *
+sg_writer_retree(const sg_profile *p, int m, bool keep_threads,
+                 sg_retree_frame_fn frame, void *ctx)
+{
+    const char *names[] = {"w"};
+    sg_profile *t = sg_profile_new(p->kind, 1, names);
+    sg_frame_id *fmap = sg_calloc(p->n_frames, sizeof *fmap);
+    sg_node_id *nmap = sg_calloc(p->n_nodes, sizeof *nmap);
+    if (!t || !fmap || !nmap)
+        goto fail;
+    for (size_t i = 0; i < p->n_frames; i++)
+        if ((fmap[i] = frame(t, p, (sg_frame_id)i, ctx)) == SG_NO_ID)
+            goto fail;
+    /* Parents come before children, so one pass maps every node. */
+    nmap[0] = SG_ROOT_NODE;
+    for (size_t i = 1; i < p->n_nodes; i++) {
+        const sg_node *n = &p->nodes[i];
+        bool skip = !keep_threads &&
+                    sg_profile_frame_func(p, n->frame)->kind == SG_FUNC_THREAD;
+        nmap[i] = skip ? nmap[n->parent]
+                       : sg_profile_child(t, nmap[n->parent], fmap[n->frame]);
+        if (nmap[i] == SG_NO_ID)
+            goto fail;
+        t->nodes[nmap[i]].self[0] += n->self[m];
+    }
+    free(nmap);
+    free(fmap);
+    return t;
+fail:
+    free(nmap);
+    free(fmap);
+    sg_profile_free(t);
+    return NULL;
 }
 
 void

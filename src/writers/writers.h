@@ -1,11 +1,14 @@
 /* writers.h -- every output format, behind one registry.
  *
  * A writer turns the profile model into bytes in a strbuf; the caller writes
- * the buffer to a file (or stdout) in one go. Commands never know formats:
- * `-f NAME` is sg_writer_by_name() and `-o FILE` without -f is
- * sg_writer_for_path(), the same lookup for every command (profile, record,
- * lines, ...). Writers are generic over the model: deterministic profiles
- * (metrics "ns" + "calls") and sampled ones (metric 0 = "samples") alike.
+ * the buffer to a file (or stdout) in one go. Each format declares which
+ * kinds of data it holds (a deterministic, sampled or line profile, time's
+ * results, dump's stacks), and every command chooses through one function,
+ * sg_writer_pick(): -f NAME, else -o FILE's extension (one table for all
+ * commands), else the command's default; a format that cannot hold the
+ * command's data is refused with the list of those that can, before any
+ * program runs. "text" and "json" hold several kinds, each rendered its
+ * own way: JSON of a profile is speedscope's, of timings hyperfine's.
  */
 #ifndef SG_WRITERS_H
 #define SG_WRITERS_H
@@ -15,6 +18,38 @@
 #include "common/strbuf.h"
 #include "model/profile.h"
 
+/* What a command produces, which is what a format must be able to hold.
+ * The first three are the profile model's kinds (model/profile.h); the
+ * others are data that their commands render themselves, registered here
+ * so that one extension means one format everywhere and a format that
+ * cannot hold a command's data is refused before anything runs. */
+typedef enum sg_data_kind {
+    SG_DATA_DETERMINISTIC = SG_PROFILE_DETERMINISTIC, /* profile */
+    SG_DATA_SAMPLED = SG_PROFILE_SAMPLED,             /* record */
+    SG_DATA_LINES = SG_PROFILE_LINES,                 /* lines */
+    SG_DATA_TIMINGS,                                  /* time */
+    SG_DATA_STACKS,                                   /* dump */
+    SG_DATA_N_KINDS
+} sg_data_kind;
+
+#define SG_HOLDS(kind) (1u << (kind))
+
+/* Every format, for commands that render data of their own (time, dump)
+ * to switch on what sg_writer_pick chose. */
+typedef enum sg_format {
+    SG_FMT_PSTATS,
+    SG_FMT_TEXT,
+    SG_FMT_JSON,
+    SG_FMT_FLAMEGRAPH,
+    SG_FMT_SPEEDSCOPE,
+    SG_FMT_COLLAPSED,
+    SG_FMT_CHROMETRACE,
+    SG_FMT_LPROF,
+    SG_FMT_KERNPROF,
+    SG_FMT_CSV,
+    SG_FMT_MARKDOWN,
+} sg_format;
+
 typedef struct writer_opts {
     const char *sort;  /* text: pstats sort keys (NULL: "cumulative") */
     int limit;         /* text: at most this many rows (0: all) */
@@ -22,14 +57,35 @@ typedef struct writer_opts {
     bool per_thread;   /* text: one table per thread; speedscope, collapsed,
                           chrometrace: keep thread roots apart */
     const char *title; /* flamegraph title (NULL: a default) */
+    double unit;       /* line table: seconds per displayed time unit
+                          (kernprof -u; 0: 1e-6) */
 } writer_opts;
+
+/* The deepest stack the stack formats show (flamegraph, speedscope, json,
+ * collapsed, chrometrace): below it, each cut subtree becomes one frame
+ * "[N frames elided]" carrying all its weight, N the depth of its deepest
+ * stack under the cut. Python stops at 1000 frames unless told otherwise,
+ * so only a recursion that raised the limit is cut; the functions' numbers
+ * (pstats, text) are never cut. */
+#define SG_WRITER_MAX_DEPTH 1024
+
+/* What a writer returns when memory ran out (and it printed nothing):
+ * sg_writer_render prints the one error line. */
+#define SG_WRITE_NOMEM (-2)
 
 typedef struct sg_writer {
     const char *name;              /* the -f value */
+    sg_format id;                  /* the same, for a switch */
     const char *const *extensions; /* NULL-terminated, e.g. "pstats" */
     const char *description;       /* one line for --help */
     bool binary;                   /* not for a terminal */
-    /* Append the output to out. Returns 0, or -1 after sg_error(). */
+    unsigned holds;                /* SG_HOLDS() of each sg_data_kind */
+    bool stacks; /* one entry per stack: deeper ones are cut (see above) */
+    /* Append a profile (of a kind it holds) to out. Returns 0, -1 after
+     * sg_error(), or SG_WRITE_NOMEM. NULL when the format holds no profile
+     * kind: its command renders it (time's csv). Writers walk with explicit
+     * stacks, never recursing per frame, and allocate in proportion to
+     * their output. */
     int (*write)(const sg_profile *p, const writer_opts *o, strbuf *out);
 } sg_writer;
 
@@ -37,11 +93,57 @@ typedef struct sg_writer {
 const sg_writer *const *sg_writers(void);
 const sg_writer *sg_writer_by_name(const char *name);
 /* The writer whose extension is the longest suffix of path (".trace.json"
- * before ".json"); NULL when none matches. */
+ * before ".json"), compared case-insensitively; NULL when none matches.
+ * One table for every command and every kind of data. */
 const sg_writer *sg_writer_for_path(const char *path);
-/* "pstats, text, ..." for messages. */
-const char *sg_writer_names(void);
+static inline bool
+sg_writer_holds(const sg_writer *w, sg_data_kind kind)
+{
+    return (w->holds & SG_HOLDS(kind)) != 0;
+}
+/* "a sampled profile", "timing results", ... for messages. */
+const char *sg_data_kind_name(sg_data_kind kind);
+/* "pstats, text, ..." of the formats that hold kind, for messages and
+ * help texts (static storage). */
+const char *sg_writer_names(sg_data_kind kind);
 
+/* What a command writes, for sg_writer_pick. */
+typedef struct sg_output {
+    const char *command;        /* "record", for messages */
+    sg_data_kind kind;          /* what it produces */
+    const char *default_format; /* neither -f nor -o FILE (nor -o -) */
+    /* -o FILE whose extension names no format: default_format (time,
+     * dump and lines write text there), or refused (false: profile and
+     * record ask for -f). */
+    bool unknown_ext_default;
+} sg_output;
+
+/* What each command writes: profile (the table on stdout without -o),
+ * record (a flame graph), lines (the kernprof table; .lprof a pickle),
+ * time (its report), dump (the stacks as text). */
+extern const sg_output sg_output_profile, sg_output_record, sg_output_lines,
+    sg_output_time, sg_output_dump;
+
+/* The format for a command: format (-f NAME) when given, else the one
+ * path's extension names (-o FILE; "-" is stdout and names none), else
+ * the command's default. A format unknown, unguessable, or unable to hold
+ * what->kind is refused: one line "<command>: ..." listing the formats
+ * that can. Returns 0 with *out set, or SG_EXIT_USAGE after that line on
+ * stderr (sg_error). sg_writer_pick_msg puts the line, without the command,
+ * in msg instead (for callers that raise it, such as the Python API). */
+int sg_writer_pick(const char *format, const char *path, const sg_output *what,
+                   const sg_writer **out);
+int sg_writer_pick_msg(const char *format, const char *path,
+                       const sg_output *what, const sg_writer **out, char *msg,
+                       size_t n);
+
+/* Render p with w into out: the one way from the model to a writer, which
+ * refuses a kind w cannot hold, cuts stacks deeper than
+ * SG_WRITER_MAX_DEPTH for the stack formats, and reports a writer's
+ * out-of-memory (or a failed out) as one error line. Returns 0, or -1
+ * after sg_error(). */
+int sg_writer_render(const sg_writer *w, const sg_profile *p,
+                     const writer_opts *o, strbuf *out);
 /* Render and write to path ("-": stdout). Returns 0, or -1 after an
  * error line. */
 int sg_writer_write_file(const sg_writer *w, const sg_profile *p,
@@ -54,8 +156,6 @@ int sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out);
  * what `-f text` writes for one. */
 int sg_write_sample_report(const sg_profile *p, const writer_opts *o,
                            strbuf *out);
-/* Metric 0 is "samples" and there are no call counts. */
-bool sg_profile_is_sampled(const sg_profile *p);
 int sg_write_flamegraph(const sg_profile *p, const writer_opts *o,
                         strbuf *out);
 int sg_write_speedscope(const sg_profile *p, const writer_opts *o,
@@ -68,6 +168,15 @@ int sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out);
 
 /* Shared helpers for the stack writers. */
+/* A copy of p's tree with one metric (p's metric m), thread roots dropped
+ * unless keep_threads, where frame(t, p, f, ctx) gives the copy's frame
+ * for p's frame f: nodes whose frames map to one frame of the copy merge.
+ * Process roots stay (they exist only when subprocesses were followed).
+ * NULL when out of memory (frame returns SG_NO_ID for that too). */
+typedef sg_frame_id (*sg_retree_frame_fn)(sg_profile *t, const sg_profile *p,
+                                          sg_frame_id f, void *ctx);
+sg_profile *sg_writer_retree(const sg_profile *p, int m, bool keep_threads,
+                             sg_retree_frame_fn frame, void *ctx);
 /* The display name of a frame: "name (file:line)" as py-spy writes it. */
 void sg_writer_frame_label(const sg_profile *p, sg_frame_id f, strbuf *sb);
 /* The weight metric stack writers size by ("ns" when present, else 0), and

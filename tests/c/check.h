@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/alloc.h"
+
 static int check_failures;
 static int check_count;
 
@@ -47,6 +49,41 @@ static int check_count;
     } while (0)
 
 typedef void (*check_fn)(void);
+
+/* Out-of-memory testing (common/alloc.h): run op(ctx) with allocation k
+ * failing, and every one after it, for k = 0, 1, ... until a run reaches
+ * no failing allocation. Each failed run must report it (op returns
+ * non-zero; op itself checks that what it had is intact), and the run
+ * that completes must succeed. Returns the number of runs. */
+static inline long
+check_oom(int (*op)(void *ctx), void *ctx)
+{
+    for (long k = 0;; k++) {
+        sg_alloc_fail_at(k);
+        int rc = op(ctx);
+        long made = sg_alloc_count();
+        sg_alloc_fail_at(-1);
+        check_count++;
+        if (made <= k) {
+            if (rc != 0) {
+                check_failures++;
+                fprintf(stderr,
+                        "%s:%d: check_oom: run %ld failed with no "
+                        "allocation failing\n",
+                        __FILE__, __LINE__, k);
+            }
+            return k + 1;
+        }
+        if (rc == 0) {
+            check_failures++;
+            fprintf(stderr,
+                    "%s:%d: check_oom: allocation %ld failed "
+                    "unreported\n",
+                    __FILE__, __LINE__, k);
+            return k + 1;
+        }
+    }
+}
 
 static inline int
 check_run(const char *name, const check_fn *tests, const char *const *names,

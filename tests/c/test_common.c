@@ -1,4 +1,5 @@
 /* Unit tests for src/common: strbuf, json, stats, units, hashmap. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -120,6 +121,138 @@ test_hm64_many_keys(void)
     hm64_free(&m);
 }
 
+/* ---- out of memory: every structure reports it, nothing exits ---- */
+
+static int
+strbuf_op(void *ctx)
+{
+    strbuf sb = STRBUF_INIT;
+    for (int i = 0; i < 2000; i++)
+        sb_printf(&sb, "%d,", i);
+    sb_put_xml(&sb, "<&>");
+    int failed = sb_failed(&sb);
+    /* What was appended before the failure is intact; a failed buffer is
+     * never written (ENOMEM), and stays failed after sb_clear. */
+    CHECK(strncmp(sb_str(&sb), "0,1,2,", sb.len < 6 ? sb.len : 6) == 0);
+    if (failed) {
+        errno = 0;
+        CHECK(sb_write_file(&sb, "/dev/null") == -1 && errno == ENOMEM);
+        sb_clear(&sb);
+        sb_putc(&sb, 'x');
+        CHECK(sb_failed(&sb) && sb.len == 0);
+    } else {
+        CHECK(sb.len == strlen(sb.data));
+        const char *end = "1998,1999,&lt;&amp;&gt;";
+        CHECK(sb.len > strlen(end) &&
+              strcmp(sb.data + sb.len - strlen(end), end) == 0);
+    }
+    sb_free(&sb);
+    CHECK(!sb_failed(&sb));
+    (void)ctx;
+    return failed;
+}
+
+static void
+test_strbuf_out_of_memory(void)
+{
+    CHECK(check_oom(strbuf_op, NULL) > 3);
+}
+
+static int
+hm64_op(void *ctx)
+{
+    hm64 m;
+    hm64_init(&m);
+    uint32_t n = 0;
+    int rc = 0;
+    for (; n < 5000; n++) {
+        if (hm64_put(&m, (uint64_t)n * 7919u, n) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    /* Every key put before the failure is still found; the failed one is
+     * absent; overwriting a present key always works. */
+    int ok = 1;
+    for (uint32_t i = 0; i < n; i++)
+        ok &= hm64_get(&m, (uint64_t)i * 7919u) == i;
+    CHECK(ok && m.len == n);
+    CHECK(rc == 0 || hm64_get(&m, (uint64_t)n * 7919u) == HM_NONE);
+    if (n)
+        CHECK(hm64_put(&m, 0, 77) == 0 && hm64_get(&m, 0) == 77);
+    hm64_free(&m);
+    (void)ctx;
+    return rc;
+}
+
+static bool
+u32_eq(const void *ctx, uint32_t idx, const void *key)
+{
+    return ((const uint64_t *)ctx)[idx] == *(const uint64_t *)key;
+}
+
+static int
+idxset_op(void *ctx)
+{
+    static uint64_t keys[3000];
+    idxset s;
+    idxset_init(&s);
+    uint32_t n = 0;
+    int rc = 0;
+    for (; n < 3000; n++) {
+        keys[n] = (uint64_t)n * 31337u;
+        if (idxset_add(&s, sg_hash_u64(keys[n]), n) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    int ok = 1;
+    for (uint32_t i = 0; i < n; i++)
+        ok &=
+            idxset_find(&s, sg_hash_u64(keys[i]), u32_eq, keys, &keys[i]) == i;
+    CHECK(ok && s.len == n);
+    idxset_free(&s);
+    (void)ctx;
+    return rc;
+}
+
+static void
+test_hash_tables_out_of_memory(void)
+{
+    CHECK(check_oom(hm64_op, NULL) > 3);
+    CHECK(check_oom(idxset_op, NULL) > 3);
+}
+
+static int
+stats_op(void *ctx)
+{
+    double v[] = {3, 1, 2};
+    sg_summary s = sg_summarize(v, 3);
+    CHECK(s.n == 3 && s.mean == 2 && s.min == 1 && s.max == 3);
+    (void)ctx;
+    return isnan(s.median) ? -1 : !(s.median == 2);
+}
+
+static void
+test_stats_out_of_memory(void)
+{
+    CHECK(check_oom(stats_op, NULL) == 2);
+}
+
+static void
+test_sizes_that_overflow(void)
+{
+    CHECK(sg_calloc(SIZE_MAX / 2, 4) == NULL);
+    CHECK(sg_reallocarray(NULL, SIZE_MAX / 8 + 1, 16) == NULL);
+    strbuf sb = STRBUF_INIT;
+    sb_putc(&sb, 'a');
+    CHECK(sb_reserve(&sb, SIZE_MAX - 1) == -1 && sb_failed(&sb));
+    CHECK_STR(sb_str(&sb), "a");
+    sb_free(&sb);
+}
+
 TESTS(test_strbuf_grows_and_formats, test_xml_escaping,
       test_json_nesting_and_escapes, test_stats_summary,
-      test_units_like_timeit, test_hm64_many_keys)
+      test_units_like_timeit, test_hm64_many_keys, test_strbuf_out_of_memory,
+      test_hash_tables_out_of_memory, test_stats_out_of_memory,
+      test_sizes_that_overflow)

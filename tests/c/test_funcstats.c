@@ -39,7 +39,7 @@ edge(const sg_funcstats *fs, const char *caller, const char *callee)
 static void
 test_recursion(void)
 {
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     sg_func_id m = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/a/x.py", 1, 0);
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "fib", "/a/x.py", 5, 0);
     sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 1, "MainThread");
@@ -76,7 +76,7 @@ test_recursion(void)
 static void
 test_mutual_recursion_and_threads(void)
 {
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     sg_func_id a = sg_profile_func(p, SG_FUNC_PYTHON, "a", "/x.py", 1, 0);
     sg_func_id b = sg_profile_func(p, SG_FUNC_PYTHON, "b", "/x.py", 4, 0);
     sg_func_id len = sg_profile_func(
@@ -120,7 +120,7 @@ test_mutual_recursion_and_threads(void)
 static void
 test_strip_dirs_merges(void)
 {
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     sg_func_id f1 = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/x/a.py", 1, 0);
     sg_func_id f2 = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/y/a.py", 1, 0);
     sg_func_id g = sg_profile_func(p, SG_FUNC_PYTHON, "g", "/y/b.py", 1, 0);
@@ -145,8 +145,8 @@ test_sampled_profile(void)
 {
     /* No "calls" metric: counts are 0, time is samples x interval. */
     const char *m[] = {"samples"};
-    sg_profile *p = sg_profile_new(1, m);
-    sg_profile_set_meta(p, "sample_interval_ns", "10000000");
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, m);
+    p->sample_interval_ns = 10000000;
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/x.py", 1, 0);
     sg_func_id g = sg_profile_func(p, SG_FUNC_PYTHON, "g", "/x.py", 5, 0);
     sg_frame_id st[] = {sg_profile_frame(p, f, 2), sg_profile_frame(p, g, 6)};
@@ -182,7 +182,7 @@ test_sort_keys(void)
     sb_free(&err);
 
     /* Ordering: cumulative descending, ties in index order. */
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     sg_func_id a = sg_profile_func(p, SG_FUNC_PYTHON, "a", "/x.py", 1, 0);
     sg_func_id b = sg_profile_func(p, SG_FUNC_PYTHON, "b", "/x.py", 9, 0);
     sg_func_id c =

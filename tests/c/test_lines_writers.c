@@ -51,7 +51,7 @@ static sg_profile *
 sample_profile(const char *file)
 {
     const char *metrics[] = {"ns"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_LINES, 1, metrics);
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "A.work", file, 2, 0);
     sg_line *l = sg_profile_line(p, f, 4);
     l->hits = 3;
@@ -162,12 +162,21 @@ test_registry(void)
     CHECK(sg_writer_by_name("lprof")->write(p, &o, &sb) == 0);
     CHECK(sb.len > 100 && sb.data[sb.len - 1] == '.');
     sg_profile_free(p);
-    /* A model without line timings (e.g. spyglass profile's) is refused. */
-    const char *metrics[] = {"calls", "ns"};
-    p = sg_profile_new(2, metrics);
+    /* A line profile whose functions never ran is still a line profile. */
+    const char *ns[] = {"ns"};
+    p = sg_profile_new(SG_PROFILE_LINES, 1, ns);
     sb_clear(&sb);
-    fprintf(stderr, "(an error line is expected here)\n");
+    CHECK(sg_writer_render(sg_writer_by_name("lprof"), p, &o, &sb) == 0);
+    CHECK(sb.len > 0 && sb.data[sb.len - 1] == '.');
+    sg_profile_free(p);
+    /* A function profile is refused, by the registry and by the writer. */
+    const char *metrics[] = {"calls", "ns"};
+    p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
+    sb_clear(&sb);
+    fprintf(stderr, "(two error lines are expected here)\n");
+    CHECK(sg_writer_render(sg_writer_by_name("kernprof"), p, &o, &sb) == -1);
     CHECK(sg_writer_by_name("kernprof")->write(p, &o, &sb) == -1);
+    CHECK(sb.len == 0);
     sg_profile_free(p);
     sb_free(&sb);
 }

@@ -1,4 +1,5 @@
 /* Unit tests for src/model/profile.c. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -8,7 +9,7 @@ static void
 test_interning(void)
 {
     const char *metrics[] = {"samples"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
     char a[] = "main", b[] = "main";
     CHECK(sg_profile_intern(p, a) == sg_profile_intern(p, b));
     sg_func_id f1 = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/a.py", 3, 0);
@@ -26,7 +27,7 @@ static void
 test_stacks_and_totals(void)
 {
     const char *metrics[] = {"samples", "ns"};
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 2, metrics);
     sg_func_id fm = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/m.py", 1, 0);
     sg_func_id fa = sg_profile_func(p, SG_FUNC_PYTHON, "a", "/m.py", 5, 0);
     sg_func_id fb = sg_profile_func(p, SG_FUNC_PYTHON, "b", "/m.py", 9, 0);
@@ -64,7 +65,7 @@ static void
 test_lines_and_meta(void)
 {
     const char *metrics[] = {"ns"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_LINES, 1, metrics);
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/x.py", 1, 0);
     sg_line *l = sg_profile_line(p, f, 3);
     l->hits += 2;
@@ -82,4 +83,55 @@ test_lines_and_meta(void)
     sg_profile_free(p);
 }
 
-TESTS(test_interning, test_stacks_and_totals, test_lines_and_meta)
+/* A collector's calls chained without checks, as the sampler makes them:
+ * on out of memory nothing crashes, p->failed says so, and what was added
+ * before is intact. */
+static int
+model_op(void *ctx)
+{
+    const char *metrics[] = {"samples"};
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
+    if (!p)
+        return -1;
+    uint64_t kept = 0;
+    for (int i = 0; i < 300; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%d", i % 120);
+        sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 1, "Main");
+        sg_frame_id st[3];
+        for (int k = 0; k < 3; k++)
+            st[k] = sg_profile_frame(
+                p, sg_profile_func(p, SG_FUNC_PYTHON, name, "/m.py", k, 0),
+                i + k);
+        if (sg_profile_add_stack(p, t, st, 3, 0, 1) != SG_NO_ID)
+            kept++;
+        sg_line *l = sg_profile_line(
+            p, sg_profile_func(p, SG_FUNC_PYTHON, name, "/m.py", 0, 0), i);
+        if (l)
+            l->hits++;
+        sg_profile_set_meta(p, "k", name);
+    }
+    /* Every kept sample is in the tree, every node well formed. */
+    uint64_t total = 0;
+    for (size_t i = 0; i < p->n_nodes; i++) {
+        total += p->nodes[i].self[0];
+        CHECK(i == 0 ||
+              (p->nodes[i].parent < i && p->nodes[i].frame < p->n_frames));
+    }
+    CHECK(total == kept);
+    CHECK(kept == 300 || p->failed); /* a lost sample is reported */
+    int rc = p->failed ? -1 : 0;
+    CHECK(rc || (kept == 300 && p->n_lines == 300));
+    sg_profile_free(p);
+    (void)ctx;
+    return rc;
+}
+
+static void
+test_out_of_memory(void)
+{
+    CHECK(check_oom(model_op, NULL) > 10);
+}
+
+TESTS(test_interning, test_stacks_and_totals, test_lines_and_meta,
+      test_out_of_memory)

@@ -10,7 +10,7 @@ static const char *const metrics[] = {"ns", "calls"};
 static sg_profile *
 small_profile(const char *evil)
 {
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     sg_func_id m = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/d/m.py", 3, 0);
     sg_func_id e = sg_profile_func(p, SG_FUNC_PYTHON, evil, "/d/a&b.py", 7, 0);
     sg_func_id l = sg_profile_func(
@@ -34,21 +34,113 @@ test_registry(void)
     CHECK_STR(sg_writer_for_path("out.pstats")->name, "pstats");
     CHECK_STR(sg_writer_for_path("a/b.prof")->name, "pstats");
     CHECK_STR(sg_writer_for_path("x.svg")->name, "flamegraph");
-    CHECK_STR(sg_writer_for_path("x.json")->name, "speedscope");
+    CHECK_STR(sg_writer_for_path("X.SVG")->name, "flamegraph");
+    CHECK_STR(sg_writer_for_path("x.json")->name, "json");
     CHECK_STR(sg_writer_for_path("x.speedscope.json")->name, "speedscope");
+    CHECK_STR(sg_writer_for_path("x.Trace.JSON")->name, "chrometrace");
     CHECK_STR(sg_writer_for_path("x.trace.json")->name, "chrometrace");
     CHECK_STR(sg_writer_for_path("x.folded")->name, "collapsed");
     CHECK_STR(sg_writer_for_path("x.collapsed")->name, "collapsed");
     CHECK_STR(sg_writer_for_path("x.txt")->name, "text");
+    CHECK_STR(sg_writer_for_path("x.csv")->name, "csv");
+    CHECK_STR(sg_writer_for_path("x.md")->name, "markdown");
     CHECK(sg_writer_for_path("x") == NULL);
     CHECK(sg_writer_for_path(".json") == NULL);
     CHECK(sg_writer_for_path("dir.svg/x") == NULL);
     CHECK(sg_writer_by_name("nope") == NULL);
-    CHECK(strstr(sg_writer_names(), "chrometrace") != NULL);
+    CHECK_STR(sg_writer_names(SG_DATA_SAMPLED),
+              "pstats, text, json, flamegraph, speedscope, collapsed, "
+              "chrometrace");
+    CHECK_STR(sg_writer_names(SG_DATA_LINES), "text, lprof, kernprof");
+    CHECK_STR(sg_writer_names(SG_DATA_TIMINGS), "text, json, csv, markdown");
+    CHECK_STR(sg_writer_names(SG_DATA_STACKS), "text, json");
     int n = 0;
-    for (const sg_writer *const *w = sg_writers(); *w; w++, n++)
+    for (const sg_writer *const *w = sg_writers(); *w; w++, n++) {
         CHECK(sg_writer_by_name((*w)->name) == *w);
-    CHECK(n == 8); /* + lprof and kernprof (lines) */
+        /* A format that holds a profile kind can render it. */
+        bool profiles = (*w)->holds &
+                        (SG_HOLDS(SG_DATA_DETERMINISTIC) |
+                         SG_HOLDS(SG_DATA_SAMPLED) | SG_HOLDS(SG_DATA_LINES));
+        CHECK(profiles == ((*w)->write != NULL));
+        CHECK((*w)->holds != 0);
+    }
+    CHECK(n == 11); /* + lprof, kernprof (lines), csv, markdown (time) */
+}
+
+static char pick_msg[768];
+
+/* The name of the format picked, or "refused" with pick_msg set. */
+static const char *
+picked(const char *format, const char *path, const sg_output *what)
+{
+    const sg_writer *w = NULL;
+    pick_msg[0] = '\0';
+    int rc =
+        sg_writer_pick_msg(format, path, what, &w, pick_msg, sizeof pick_msg);
+    if (rc) {
+        CHECK(rc == SG_EXIT_USAGE && w == NULL && pick_msg[0]);
+        return "refused";
+    }
+    return w->name;
+}
+
+/* One answer for every command: -f, else -o's extension, else the
+ * command's default; a format that cannot hold the data is refused with
+ * the list of those that can. */
+static void
+test_pick(void)
+{
+    CHECK_STR(picked(NULL, NULL, &sg_output_record), "flamegraph");
+    CHECK_STR(picked(NULL, "-", &sg_output_record), "flamegraph");
+    CHECK_STR(picked(NULL, "r.JSON", &sg_output_record), "json");
+    CHECK_STR(picked("pstats", "r.svg", &sg_output_record), "pstats");
+    CHECK_STR(picked(NULL, NULL, &sg_output_profile), "text");
+
+    CHECK_STR(picked(NULL, "x.lprof", &sg_output_record), "refused");
+    CHECK_STR(pick_msg, "the lprof format of 'x.lprof' cannot hold a sampled "
+                        "profile (it holds a line profile); formats for a "
+                        "sampled profile: pstats, text, json, flamegraph, "
+                        "speedscope, collapsed, chrometrace");
+    CHECK_STR(picked("kernprof", NULL, &sg_output_profile), "refused");
+    CHECK_STR(pick_msg,
+              "the kernprof format cannot hold a function profile (it "
+              "holds a line profile); formats for a function profile: "
+              "pstats, text, json, flamegraph, speedscope, collapsed, "
+              "chrometrace");
+    CHECK_STR(picked(NULL, "out.svg", &sg_output_lines), "refused");
+    CHECK(strstr(pick_msg,
+                 "(it holds a function profile or a sampled profile); "
+                 "formats for a line profile: text, lprof, "
+                 "kernprof") != NULL);
+    CHECK_STR(picked(NULL, "t.svg", &sg_output_time), "refused");
+    CHECK(strstr(pick_msg, "formats for timing results: text, json, csv, "
+                           "markdown") != NULL);
+    CHECK_STR(picked("csv", NULL, &sg_output_dump), "refused");
+    CHECK_STR(pick_msg,
+              "the csv format cannot hold a stack dump (it holds timing "
+              "results); formats for a stack dump: text, json");
+    CHECK_STR(picked("bogus", NULL, &sg_output_time), "refused");
+    CHECK_STR(pick_msg, "unknown format 'bogus' (formats for timing results: "
+                        "text, json, csv, markdown)");
+
+    /* An extension that names no format: the command's default for time,
+     * dump and lines (they write text there), refused for profile and
+     * record (they ask for -f). */
+    CHECK_STR(picked(NULL, "/tmp/results", &sg_output_dump), "text");
+    CHECK_STR(picked(NULL, "out.dat", &sg_output_lines), "text");
+    CHECK_STR(picked(NULL, "x.unknown", &sg_output_profile), "refused");
+    CHECK(strstr(pick_msg, "give -f FORMAT") != NULL);
+
+    /* The same extension is the same format in every command. */
+    const sg_output *all[] = {&sg_output_profile, &sg_output_record,
+                              &sg_output_lines, &sg_output_time,
+                              &sg_output_dump};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        const char *names[] = {"a.txt", "a.TXT", "a.json"};
+        for (size_t k = 0; k < 2 + (all[i] != &sg_output_lines); k++)
+            CHECK_STR(picked(NULL, names[k], all[i]),
+                      sg_writer_for_path(names[k])->name);
+    }
 }
 
 static uint32_t
@@ -63,7 +155,7 @@ static void
 test_pstats_bytes(void)
 {
     /* One function, called 2**40 times: the big-int form. */
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "x.py", 1, 0);
     sg_node_id n =
         sg_profile_child(p, SG_ROOT_NODE, sg_profile_frame(p, f, 0));
@@ -178,8 +270,8 @@ test_sampled_profile_through_every_writer(void)
     /* What the sampler (issue 4) will hand over: metric 0 = samples, line
      * numbers on frames, no "calls". */
     const char *m[] = {"samples"};
-    sg_profile *p = sg_profile_new(1, m);
-    sg_profile_set_meta(p, "sample_interval_ns", "10000000");
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, m);
+    p->sample_interval_ns = 10000000;
     sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/m.py", 1, 0);
     sg_func_id g = sg_profile_func(p, SG_FUNC_PYTHON, "hot", "/m.py", 9, 0);
     sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 7, "MainThread");
@@ -229,15 +321,17 @@ test_sampled_profile_through_every_writer(void)
 static void
 test_empty_profile_through_every_writer(void)
 {
-    const char *ms[][2] = {{"samples", NULL}, {"ns", "calls"}};
-    for (int k = 0; k < 2; k++) {
-        sg_profile *p = sg_profile_new(ms[k][1] ? 2 : 1, ms[k]);
+    const char *ms[][2] = {{"samples", NULL}, {"ns", "calls"}, {"ns", NULL}};
+    const sg_profile_kind kinds[] = {
+        SG_PROFILE_SAMPLED, SG_PROFILE_DETERMINISTIC, SG_PROFILE_LINES};
+    for (int k = 0; k < 3; k++) {
+        sg_profile *p = sg_profile_new(kinds[k], ms[k][1] ? 2 : 1, ms[k]);
         writer_opts o = {0};
         for (const sg_writer *const *w = sg_writers(); *w; w++) {
+            if (!sg_writer_holds(*w, (sg_data_kind)kinds[k]))
+                continue;
             strbuf sb = STRBUF_INIT;
-            int rc = (*w)->write(p, &o, &sb);
-            CHECK(rc == 0 || !strcmp((*w)->name, "lprof") ||
-                  !strcmp((*w)->name, "kernprof"));
+            CHECK(sg_writer_render(*w, p, &o, &sb) == 0);
             sb_free(&sb);
         }
         sg_profile_free(p);
@@ -245,6 +339,6 @@ test_empty_profile_through_every_writer(void)
 }
 
 TESTS(test_empty_profile_through_every_writer,
-      test_sampled_profile_through_every_writer, test_registry,
+      test_sampled_profile_through_every_writer, test_registry, test_pick,
       test_pstats_bytes, test_text_table, test_collapsed,
       test_flamegraph_escapes, test_speedscope_and_chrome)

@@ -17,21 +17,11 @@
 #ifndef SG_AGENT_INSTR_H
 #define SG_AGENT_INSTR_H
 
-#include "common/hashmap.h"
-
 #include "agent/core/evalhook.h"
 #include "agent/core/legacy.h"
 #include "agent/core/mon.h"
 #include "agent/core/ticks.h"
 #include "agent/core/tls.h"
-
-/* hm64_put where the shared core reports a table that cannot grow (an int,
- * -1) and where it exits instead (void): the collectors check the result
- * against both. */
-#define AGENT_HM64_PUT(m, key, val)                                           \
-    __builtin_choose_expr(__builtin_types_compatible_p(                       \
-                              __typeof__(hm64_put(m, key, val)), void),       \
-                          (hm64_put(m, key, val), 0), hm64_put(m, key, val))
 
 /* Set the layer up (the clock); every collector's init calls it, only the
  * first call does anything. */

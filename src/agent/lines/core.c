@@ -107,8 +107,8 @@ lines_code_add(lines_prof *prof, PyObject *code)
     lc->prof = prof;
     lc->base = ((PyCodeObject *)code)->co_firstlineno;
     if (lines_code_reserve(lc, lc->base + 15) < 0 ||
-        AGENT_HM64_PUT(&lines_index, (uint64_t)(uintptr_t)code,
-                       (uint32_t)lines_n_all) < 0) {
+        hm64_put(&lines_index, (uint64_t)(uintptr_t)code,
+                 (uint32_t)lines_n_all) < 0) {
         lines_code_free(lc);
         PyErr_NoMemory();
         return NULL;

@@ -5,6 +5,7 @@
 
 #include "agent/lines/lines.h"
 #include "writers/lines.h"
+#include "writers/writers.h"
 
 static const char *
 code_str(PyObject *code, const char *attr, const char *fallback)
@@ -24,7 +25,7 @@ sg_profile *
 lines_to_model(lines_prof *prof)
 {
     static const char *const metrics[] = {"ns"};
-    sg_profile *p = sg_profile_new(1, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_LINES, 1, metrics);
     if (!p) {
         PyErr_NoMemory();
         return NULL;
@@ -41,13 +42,20 @@ lines_to_model(lines_prof *prof)
         const char *file = code_str(lc->code, "co_filename", "?");
         sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, name, file,
                                        co->co_firstlineno, 0);
-        for (int32_t k = 0; k < lc->n; k++) {
+        for (int32_t k = 0; k < lc->n && !p->failed; k++) {
             if (!lc->hits[k])
                 continue;
             sg_line *l = sg_profile_line(p, f, lc->base + k);
+            if (!l)
+                break;
             l->hits += lc->hits[k];
             l->m[0] += (uint64_t)((double)lc->ticks[k] * npt + 0.5);
         }
+    }
+    if (p->failed) {
+        sg_profile_free(p);
+        PyErr_NoMemory();
+        return NULL;
     }
     return p;
 }
@@ -59,9 +67,13 @@ lines_print(lines_prof *prof, PyObject *stream, double output_unit)
     if (!p)
         return -1;
     strbuf sb = STRBUF_INIT;
-    sg_write_linetext(&sb, p, 0, output_unit);
+    int rc = sg_write_linetext(&sb, p, 0, output_unit);
     sg_profile_free(p);
-    int rc = 0;
+    if (rc < 0 || sb_failed(&sb)) {
+        sb_free(&sb);
+        PyErr_NoMemory();
+        return -1;
+    }
     PyObject *out = stream ? stream : PySys_GetObject("stdout");
     PyObject *text =
         PyUnicode_DecodeUTF8(sb_str(&sb), (Py_ssize_t)sb.len, "replace");
@@ -92,17 +104,23 @@ lines_print(lines_prof *prof, PyObject *stream, double output_unit)
 int
 lines_dump(lines_prof *prof, const char *path)
 {
+    const sg_writer *w;
+    char msg[512];
+    if (sg_writer_pick_msg(NULL, path, &sg_output_lines, &w, msg,
+                           sizeof msg)) {
+        PyErr_SetString(PyExc_ValueError, msg);
+        return -1;
+    }
     sg_profile *p = lines_to_model(prof);
     if (!p)
         return -1;
     strbuf sb = STRBUF_INIT;
-    size_t n = strlen(path);
-    if (n >= 6 && strcmp(path + n - 6, ".lprof") == 0)
-        sg_write_lprof(&sb, p, 0);
-    else
-        sg_write_linetext(&sb, p, 0, prof->output_unit);
+    writer_opts wo = {0};
+    wo.unit = prof->output_unit;
+    int rc = sg_writer_render(w, p, &wo, &sb);
     sg_profile_free(p);
-    int rc = sb_write_file(&sb, path);
+    if (rc == 0)
+        rc = sb_write_file(&sb, path);
     sb_free(&sb);
     if (rc < 0) {
         PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);

@@ -176,6 +176,10 @@ prof_get_stats(lines_prof *self, PyObject *unused)
         PyObject *list = PyList_New(0);
         sg_line *lines;
         size_t n = sg_lines_of_func(p, (sg_func_id)f, &lines);
+        if (!lines) {
+            PyErr_NoMemory();
+            Py_CLEAR(list);
+        }
         for (size_t i = 0; key && list && i < n; i++) {
             PyObject *t = Py_BuildValue("(iKK)", lines[i].line,
                                         (unsigned long long)lines[i].hits,

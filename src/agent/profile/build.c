@@ -21,7 +21,7 @@ sg_profile *
 profiler_build(profiler *P)
 {
     static const char *const metrics[] = {"ns", "calls"};
-    sg_profile *p = sg_profile_new(2, metrics);
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
     if (!p) {
         PyErr_NoMemory();
         return NULL;
@@ -53,7 +53,7 @@ profiler_build(profiler *P)
         }
     }
     node_of[0] = SG_ROOT_NODE;
-    for (size_t i = 1; i < P->n_nodes; i++) {
+    for (size_t i = 1; i < P->n_nodes && !p->failed; i++) {
         prof_node *n = &P->nodes[i];
         prof_func *f = &P->funcs[n->func];
         sg_node_id id;
@@ -64,6 +64,8 @@ profiler_build(profiler *P)
             id = sg_profile_child(p, node_of[n->parent], frame_of[n->func]);
         }
         node_of[i] = id;
+        if (id == SG_NO_ID)
+            break; /* p->failed */
         p->nodes[id].self[0] += (uint64_t)((double)n->ticks * npt + 0.5);
         p->nodes[id].self[1] += n->calls;
     }
@@ -71,8 +73,12 @@ profiler_build(profiler *P)
     PyMem_RawFree(node_of);
     char buf[64];
     snprintf(buf, sizeof buf, "%ld", (long)getpid());
-    sg_profile_set_meta(p, "pid", buf);
-    sg_profile_set_meta(p, "python", Py_GetVersion());
-    sg_profile_set_meta(p, "clock", ticks_source());
+    if (p->failed || sg_profile_set_meta(p, "pid", buf) < 0 ||
+        sg_profile_set_meta(p, "python", Py_GetVersion()) < 0 ||
+        sg_profile_set_meta(p, "clock", ticks_source()) < 0) {
+        sg_profile_free(p);
+        PyErr_NoMemory();
+        return NULL;
+    }
     return p;
 }

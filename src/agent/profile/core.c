@@ -61,8 +61,7 @@ prof_add_node(profiler *P, uint32_t parent, uint32_t func)
         return UINT32_MAX;
     uint32_t id = (uint32_t)P->n_nodes;
     if (parent != UINT32_MAX &&
-        AGENT_HM64_PUT(&P->child_index, ((uint64_t)parent << 32) | func, id) <
-            0)
+        hm64_put(&P->child_index, ((uint64_t)parent << 32) | func, id) < 0)
         return UINT32_MAX;
     prof_node *n = &P->nodes[id];
     memset(n, 0, sizeof *n);
@@ -143,7 +142,7 @@ prof_add_func(profiler *P, const void *key, PyObject *obj, prof_kind kind)
     uint32_t id = (uint32_t)P->n_funcs;
     if (!prof_grow((void **)&P->funcs, &P->cap_funcs, P->n_funcs + 1,
                    sizeof *P->funcs) ||
-        AGENT_HM64_PUT(&P->func_index, (uint64_t)(uintptr_t)key, id) < 0) {
+        hm64_put(&P->func_index, (uint64_t)(uintptr_t)key, id) < 0) {
         Py_XDECREF(label);
         return UINT32_MAX;
     }

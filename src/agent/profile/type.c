@@ -62,7 +62,7 @@ prof_render(profiler *P, const sg_writer *w, const writer_opts *o, strbuf *out)
     sg_profile *p = profiler_build(P);
     if (!p)
         return -1;
-    int rc = w->write(p, o, out);
+    int rc = sg_writer_render(w, p, o, out);
     sg_profile_free(p);
     if (rc < 0)
         PyErr_Format(PyExc_ValueError, "cannot write the %s format", w->name);
@@ -218,16 +218,16 @@ profiler_print_stats(profiler *P, PyObject *args, PyObject *kw)
 static const sg_writer *
 prof_writer_arg(const char *format, const char *path)
 {
-    const sg_writer *w = NULL;
-    if (format) {
-        w = sg_writer_by_name(format);
-        if (!w)
-            PyErr_Format(PyExc_ValueError, "unknown format '%s' (formats: %s)",
-                         format, sg_writer_names());
-        return w;
+    /* pstats when the path's extension names no format, as dump_stats. */
+    static const sg_output api = {"profile", SG_DATA_DETERMINISTIC, "pstats",
+                                  true};
+    const sg_writer *w;
+    char msg[768];
+    if (sg_writer_pick_msg(format, path, &api, &w, msg, sizeof msg)) {
+        PyErr_SetString(PyExc_ValueError, msg);
+        return NULL;
     }
-    w = path ? sg_writer_for_path(path) : NULL;
-    return w ? w : sg_writer_by_name("pstats");
+    return w;
 }
 
 /* Render and write to path; -1 with an exception set on failure. */

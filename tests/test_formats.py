@@ -1,0 +1,126 @@
+"""Output formats: every command picks its format through the one writer
+registry, before any program runs. A format that cannot hold what the
+command produces is refused with exit status 2 and one line listing the
+formats that can; an extension means the same format in every command.
+"""
+import json
+import os
+
+import pytest
+
+MARK = "import sys; open(sys.argv[1], 'w').close()"
+
+
+def refused(proc, *needles):
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spyglass: error: "), \
+        proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("args,holds,kind,formats", [
+    (["record", "-o", "{out}/x.lprof", "--", "{python}"],
+     "lprof format of", "a sampled profile", "flamegraph, speedscope"),
+    (["record", "-f", "kernprof", "--", "{python}"],
+     "kernprof format", "a sampled profile", "flamegraph, speedscope"),
+    (["profile", "-o", "{out}/x.lprof"],
+     "lprof format of", "a function profile", "pstats, text, json"),
+    (["profile", "-f", "csv"],
+     "csv format", "a function profile", "pstats, text, json"),
+    (["lines", "-o", "{out}/x.svg"],
+     "flamegraph format of", "a line profile", "text, lprof, kernprof"),
+    (["lines", "-o", "{out}/x.pstats"],
+     "pstats format of", "a line profile", "text, lprof, kernprof"),
+    (["time", "-o", "{out}/x.svg", "--", "{python}"],
+     "flamegraph format of", "timing results", "text, json, csv, markdown"),
+    (["time", "-f", "lprof", "--", "{python}"],
+     "lprof format", "timing results", "text, json, csv, markdown"),
+])
+def test_refused_before_the_program_starts(any_py, tmp_path, args, holds,
+                                           kind, formats):
+    """The program would create a marker file: it never runs, and no
+    output file is left behind."""
+    marker = tmp_path / "ran"
+    argv = [a.format(out=tmp_path, python=any_py.python) for a in args]
+    argv += ["-c", MARK, str(marker)]  # python's -c, or profile's
+    proc = any_py.spy(*argv, cwd=tmp_path)
+    line = refused(proc, f"spyglass: error: {argv[0]}: the {holds}",
+                   f"cannot hold {kind}", f"formats for {kind}: ", formats)
+    assert "(it holds " in line
+    assert not marker.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dump_refuses_before_attaching(any_py, tmp_path):
+    # No process is read: pid 1 is never attached to.
+    proc = any_py.spy("dump", "--pid", "1", "-o", tmp_path / "x.svg")
+    refused(proc, "dump: the flamegraph format of", "a stack dump",
+            "formats for a stack dump: text, json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_format_lists_the_command_formats(any_py, tmp_path):
+    line = refused(any_py.spy("lines", "-o", tmp_path / "x.csv", "-c",
+                              "pass"))
+    assert "lines: the csv format" in line
+    line = refused(any_py.spy("time", "-f", "svg", "true"))
+    assert line == ("spyglass: error: time: unknown format 'svg' (formats "
+                    "for timing results: text, json, csv, markdown)")
+
+
+def test_uppercase_extension(py, tmp_path):
+    out = tmp_path / "X.SVG"
+    proc = py.spy("profile", "-o", out, "-c", "sum(range(10))")
+    assert proc.returncode == 0, proc.stderr
+    assert "(flamegraph)" in proc.stderr
+    assert out.read_text().startswith("<?xml")
+    out = tmp_path / "R.JSON"
+    proc = py.spy("time", "-n", "2", "-o", out, "true")
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(out.read_text())["results"]) == 1
+
+
+def test_json_of_each_kind(py, tmp_path):
+    """.json is JSON in every command, each kind in its own JSON: a
+    profile's is speedscope's (as .speedscope.json), time's hyperfine's."""
+    prof = tmp_path / "p.json"
+    proc = py.spy("profile", "-o", prof, "-c", "sum(range(10))")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(prof.read_text())["$schema"].startswith(
+        "https://www.speedscope.app/")
+    timing = tmp_path / "t.json"
+    assert py.spy("time", "-n", "2", "-o", timing, "true").returncode == 0
+    assert "results" in json.loads(timing.read_text())
+
+
+def test_lines_text_and_unknown_extension(py, tmp_path):
+    """lines writes its table for .txt and for a name that says nothing,
+    as before; `-o -` is stdout."""
+    for name in ("out.txt", "out"):
+        proc = py.spy("lines", "-o", name, "-c", "pass", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert (tmp_path / name).read_text().startswith("Timer unit:")
+    assert sorted(os.listdir(tmp_path)) == ["out", "out.txt"]
+
+
+def test_python_api_refuses_a_format_it_cannot_hold(py, tmp_path):
+    code = ("import spyglass, sys\n"
+            "p = spyglass.profile()\n"
+            "with p: sum(range(10))\n"
+            "for name in ('x.lprof', 'x.csv'):\n"
+            "    try:\n"
+            "        p.dump(name)\n"
+            "    except ValueError as e:\n"
+            "        print(e)\n"
+            "p.dump('x.SVG')\n")
+    proc = py.py("-c", code, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith(
+        "the lprof format of 'x.lprof' cannot hold a function profile")
+    assert proc.stdout.splitlines()[1].startswith(
+        "the csv format of 'x.csv' cannot hold a function profile")
+    assert proc.stderr == ""
+    assert sorted(os.listdir(tmp_path)) == ["x.SVG"]
