@@ -44,7 +44,7 @@ static PyTypeObject noop_type = {
 /* clang-format on */
 
 /* PY_START PY_RESUME PY_RETURN PY_YIELD CALL PY_UNWIND PY_THROW C_RETURN
- * C_RAISE: what profiler_hooks.c registers with builtins on. */
+ * C_RAISE: what src/agent/profile/mon.c registers with builtins on. */
 static const int events[] = {1 << 0,  1 << 1,  1 << 2,  1 << 3, 1 << 4,
                              1 << 12, 1 << 13, 1 << 15, 1 << 16};
 #define TOOL 2

@@ -30,6 +30,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from profile_bench import no_aslr  # noqa: E402
 
 TIGHT = '''
 @profile
@@ -68,7 +71,8 @@ def julia_source():
 
 
 def run_callgrind(cmd, cwd):
-    proc = subprocess.run(["valgrind", "--tool=callgrind",
+    # Without address randomisation (profile_bench.no_aslr): repeatable.
+    proc = subprocess.run([*no_aslr(), "valgrind", "--tool=callgrind",
                            "--trace-children=yes",
                            "--callgrind-out-file=/dev/null", *cmd],
                           cwd=cwd, stdout=subprocess.DEVNULL,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import nomem
+
 ROW = re.compile(r"^ *(\d+) +(\S+) +(\S+) +(\S+) +(\S+)  ", re.M)
 FUNC = re.compile(r"^Function: (\S+) at line (\d+)$", re.M)
 
@@ -599,3 +601,100 @@ def test_text_output_file(py, tmp_path):
     text = (tmp_path / "out.txt").read_text()
     assert proc.stdout == "Wrote profile results to 'out.txt'\n" + text
     assert "Function: f at line 1" in text
+
+
+DEEP = '''
+import sys
+sys.setrecursionlimit(250000)
+
+def leaf(n):
+    return n + 1
+
+def down(n):
+    if n == 0:
+        return leaf(0)
+    return down(n - 1)
+
+print(down(200000))
+print(sum(leaf(i) for i in range(5)))
+'''
+
+
+@pytest.mark.parametrize("select", [[], ["--func", "__main__:leaf"]],
+                         ids=["recursion-profiled", "leaf-profiled"])
+def test_deep_recursion_like_plain_python(py, tmp_path, select):
+    """A recursion 200,000 deep, which plain python runs from 3.11 on (it
+    no longer spends C stack on Python calls): under `spyglass lines` it
+    must run too, with exact counts, whether the recursive function is
+    profiled or only a function called at the bottom."""
+    if tuple(map(int, py.version.split("."))) < (3, 11):
+        pytest.skip("before 3.11 plain python needs C stack for each call")
+    (tmp_path / "deep.py").write_text(DEEP)
+    plain = py.py("deep.py", cwd=str(tmp_path))
+    assert plain.returncode == 0 and plain.stdout == "1\n15\n", plain.stderr
+    proc, ours = spy_lines(py, *select, "deep.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("1\n15\n")
+    assert by_line(ours, 5) == {6: 6}
+    if not select:
+        assert by_line(ours, 8) == {9: 200001, 10: 1, 11: 200000}
+
+
+def test_out_of_memory_stops_the_profile_and_keeps_it(py, tmp_path):
+    """When a thread's frame stack cannot grow inside an event callback
+    (tests/nomem.py makes the allocation fail), the line profiler stops
+    recording, says so in one line, and prints what it had; the program
+    runs on."""
+    nomem.build(py, tmp_path)
+    (tmp_path / "oom.py").write_text(textwrap.dedent('''
+        import sys
+        import nomem
+        sys.setrecursionlimit(20000)
+        def down(n):
+            if n == 0:
+                return 0
+            return down(n - 1)
+        down(100)
+        nomem.arm(128 * 1024)  # the frame stack's step past 2048 frames
+        down(5000)
+        nomem.disarm()
+        down(100)
+        print("done")
+    '''))
+    proc, ours = spy_lines(py, "oom.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("done\n")
+    errors = [ln for ln in proc.stderr.splitlines()
+              if ln.startswith("spyglass: error:")]
+    assert errors == ["spyglass: error: lines: out of memory; the profile "
+                      "stops here (what was recorded until now is kept)"]
+    hits = by_line(ours, 5)
+    # All of down(100), part of down(5000), none of the last down(100).
+    assert 101 + 1000 < hits[6] < 101 + 5001, hits
+
+
+def test_threads_counted_after_leaving_the_hook(py, tmp_path):
+    """3.8-3.11: after a recursion deeper than the backend's hook allows
+    (2000 frames), every thread is traced instead, those started later
+    too (through threading.settrace); counts stay exact. On 3.12+ the
+    same program checks nothing more than the usual."""
+    # DEEP's functions (leaf at line 5), another depth and threads.
+    src = DEEP.split("print(down")[0].replace("250000", "10000")
+    (tmp_path / "t.py").write_text(src + textwrap.dedent('''
+        import threading
+        down(3000)
+        def work():
+            for i in range(10):
+                leaf(i)
+        ts = [threading.Thread(target=work) for _ in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        print("done")
+    '''))
+    proc, ours = spy_lines(py, "--func", "__main__:leaf", "t.py",
+                           cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("done\n")
+    assert by_line(ours, 5) == {6: 31}

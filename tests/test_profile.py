@@ -10,6 +10,7 @@ Profiler.disable().
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+import nomem
 
 ROOT = Path(__file__).resolve().parent.parent
 JULIA = ROOT / "examples" / "julia.py"
@@ -243,20 +246,63 @@ def test_eval_hook_mode_same_counts(py, tmp_path):
         del py.env["SPYGLASS_PROFILE_HOOK"]
 
 
-def test_deep_recursion_like_plain_python(py, tmp_path):
-    script = write(tmp_path, "deep.py", """
+@pytest.mark.parametrize("depth", [12000, 200000])
+def test_deep_recursion_like_plain_python(py, tmp_path, depth):
+    """Recursion as deep as plain python runs it (200,000 from 3.11 on,
+    which spends no C stack on Python calls): the profiler's shadow stack
+    grows with it and the counts stay exact."""
+    if depth > 12000 and tuple(map(int, py.version.split("."))) < (3, 11):
+        pytest.skip("before 3.11 plain python needs C stack for each call")
+    script = write(tmp_path, "deep.py", f"""
         import sys
-        sys.setrecursionlimit(30000)
+        sys.setrecursionlimit({depth + 50000})
         def r(n):
             return 0 if n == 0 else 1 + r(n - 1)
-        print(r(12000))
+        print(r({depth}))
     """)
     out = tmp_path / "deep.pstats"
     proc = py.spy("profile", "-o", out, script)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "12000\n"
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == f"{depth}\n"
     stats = load(py, out)
-    assert stats[f"{script}:4:r"][:2] == [1, 12001]
+    assert stats[f"{script}:4:r"][:2] == [1, depth + 1]
+
+
+def test_out_of_memory_stops_the_profile_and_keeps_it(py, tmp_path):
+    """When the call tree cannot grow inside an event callback (tests/
+    nomem.py makes the allocation fail), the profiler stops recording,
+    says so in one line, and writes what it had; the program runs on."""
+    nomem.build(py, tmp_path)
+    script = write(tmp_path, "oom.py", """
+        import nomem
+        NS = {}
+        for i in range(100):
+            exec(f"def g{i}():\\n    return {i}\\n", NS)
+        body = "".join(f"    g{j}()\\n" for j in range(100))
+        for i in range(200):
+            exec(f"def f{i}():\\n{body}", NS)
+        def after():
+            return 1
+        nomem.arm(1 << 20)  # the node table's step past 16384 nodes
+        for i in range(200):
+            NS[f"f{i}"]()
+        nomem.disarm()
+        after()
+        print("done")
+    """)
+    out = tmp_path / "oom.pstats"
+    proc = py.spy("profile", "-o", out, script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == "done\n"
+    errors = [ln for ln in proc.stderr.splitlines()
+              if ln.startswith("spyglass: error:")]
+    assert errors == ["spyglass: error: profile: out of memory; the profile "
+                      "stops here (what was recorded until now is kept)"]
+    stats = load(py, out)
+    assert stats["<string>:1:f0"][:2] == [1, 1]
+    edges = sum(v[1] for k, v in stats.items() if k.startswith("<string>:1:g"))
+    assert 10000 < edges < 20000, edges
+    assert not [k for k in stats if k.endswith(":after")]
 
 
 def test_module_mode(py, tmp_path):
@@ -638,3 +684,114 @@ def test_speedscope_and_collapsed_and_chrome(py, tmp_path):
             if stack:
                 assert e["ts"] + e["dur"] <= stack[-1] + 1e-3
             stack.append(e["ts"] + e["dur"])
+
+
+def _invariant_tsc():
+    """Whether this CPU's time stamp counter is a clock (what CPUID's
+    invariant-TSC bit says; Linux calls it nonstop_tsc)."""
+    if os.uname().machine not in ("x86_64", "i686"):
+        return False
+    with open("/proc/cpuinfo") as f:
+        return any(ln.startswith("flags") and " nonstop_tsc" in ln
+                   for ln in f)
+
+
+@pytest.mark.parametrize("no_tsc", [False, True], ids=["default", "no-tsc"])
+def test_each_clock_measures_real_time(py, tmp_path, no_tsc):
+    """The tick source and its calibration: a 0.2 s sleep is at least
+    0.2 s and at most the whole run's wall time, with the TSC and with the
+    vDSO clock (SPYGLASS_NO_TSC=1, what machines other than x86 use)."""
+    script = write(tmp_path, "nap.py", """
+        import time
+        def nap():
+            time.sleep(0.2)
+        nap()
+    """)
+    out, trace = tmp_path / "nap.pstats", tmp_path / "nap.trace.json"
+    if no_tsc:
+        py.env["SPYGLASS_NO_TSC"] = "1"
+    try:
+        t0 = time.monotonic()
+        proc = py.spy("profile", "-o", out, script)
+        wall = time.monotonic() - t0
+        assert proc.returncode == 0, proc.stderr
+        proc = py.spy("profile", "-o", trace, script)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        py.env.pop("SPYGLASS_NO_TSC", None)
+    clock = json.loads(trace.read_text())["otherData"]["clock"]
+    assert clock == ("tsc" if _invariant_tsc() and not no_tsc
+                     else "monotonic")
+    stats = load(py, out)
+    cumtime = stats[f"{script}:3:nap"][3]
+    assert 0.2 <= cumtime <= wall, (cumtime, wall)
+
+
+def test_collectors_compile_for_aarch64(any_py):
+    """The agent builds on machines that are not x86 (no TSC there, and no
+    x86 header): its C sources compile for aarch64, checked with clang's
+    cross target when this machine has an aarch64 libc's headers."""
+    sysroot = Path("/usr/aarch64-linux-gnu/include")
+    clang = shutil.which("clang")
+    if not clang or not sysroot.is_dir():
+        pytest.skip("needs clang and the aarch64 libc headers "
+                    "(libc6-dev-arm64-cross)")
+    inc = any_py.py("-c", "import sysconfig; "
+                    "print(sysconfig.get_paths()['include'])").stdout.strip()
+    agent = ROOT / "src" / "agent"
+    sources = sorted(agent.rglob("*.c"))
+    assert len(sources) > 10
+    for src in sources:
+        proc = subprocess.run(
+            [clang, "--target=aarch64-linux-gnu", "-fsyntax-only",
+             "-std=c11", "-D_GNU_SOURCE", '-DSG_VERSION="0"', "-Wall",
+             "-Wextra", "-Werror", "-Wno-unused-parameter",
+             "-I" + str(ROOT / "src"), "-I" + inc, "-isystem", str(sysroot),
+             str(src)], capture_output=True, text=True)
+        assert proc.returncode == 0, (src, proc.stderr[-3000:])
+
+
+def test_monitoring_tool_ids_shared_with_other_tools(py, tmp_path):
+    """3.12+: both collectors take the first free sys.monitoring tool id
+    of 2-5, run side by side, name the holders when none is left, and give
+    their ids back."""
+    if tuple(map(int, py.version.split("."))) < (3, 12):
+        pytest.skip("sys.monitoring is 3.12+")
+    script = write(tmp_path, "ids.py", """
+        import pstats, sys
+        import spyglass
+        mon = sys.monitoring
+        for i, name in [(2, "dbg"), (3, "cov"), (4, "jit")]:
+            mon.use_tool_id(i, name)
+        def f():
+            return 1
+        p, lp = spyglass.Profile(), spyglass.LineProfiler(f)
+        with p:
+            print("profile", mon.get_tool(5))
+            try:
+                with lp:
+                    f()
+            except RuntimeError as e:
+                print("lines", e)
+        mon.free_tool_id(4)
+        with p:
+            with lp:
+                print("both", mon.get_tool(4), mon.get_tool(5))
+                f()
+        print("after", mon.get_tool(4), mon.get_tool(5))
+        calls = {k[2]: v[1] for k, v in pstats.Stats(p).stats.items()}
+        print("f calls", calls["f"])
+        lp.print_stats()
+    """)
+    proc = py.py(script)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:5] == [
+        "profile spyglass profile",
+        "lines spyglass lines: no free sys.monitoring tool id (2-5 are "
+        "held by dbg, cov, jit, spyglass profile)",
+        "both spyglass profile spyglass lines",
+        "after None None",
+        "f calls 1",
+    ]
+    assert re.search(r"^ +8 +1 .*return 1$", proc.stdout, re.M)

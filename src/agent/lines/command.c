@@ -7,7 +7,7 @@
  * of the script's own file. The profiler is also the builtin `profile`
  * while the program runs, so scripts written for kernprof run unchanged.
  */
-#include "agent/lines.h" /* Python.h first */
+#include "agent/lines/lines.h" /* Python.h first */
 
 #include "agent/commands.h"
 #include "agent/runmain.h"

@@ -6,7 +6,7 @@
  * (agent/runmain.h) and its profile is written when it ends, however it
  * ends: normally, by an exception, sys.exit, Ctrl-C or SIGTERM.
  */
-#include "agent/profiler.h" /* Python.h first */
+#include "agent/profile/profiler.h" /* Python.h first */
 
 #include <signal.h>
 #include <stdio.h>

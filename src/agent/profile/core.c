@@ -1,58 +1,37 @@
-/* profiler_core.c -- the profiler's tables: functions, the calling-context
- * tree, per-thread shadow stacks, the clock, and the conversion into the
- * profile model. The per-event fast paths are inline in profiler.h; this
- * file holds what runs once per new function, node or thread. */
+/* core.c -- the profiler's tables: functions, the calling-context tree,
+ * per-thread shadow stacks; enabling, disabling, failing. The per-event
+ * fast paths are inline in profiler.h; this file holds what runs once per
+ * new function, node or thread, and the general paths behind them. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
-#include "agent/profiler.h"
-#include "common/clock.h"
+#include "agent/profile/profiler.h"
 
 profiler *prof_active;
-bool prof_tsc_ok;
-PROF_TLS prof_thread *prof_tls_thread;
-PROF_TLS uint64_t prof_tls_epoch;
-PROF_TLS uint64_t prof_tls_uid;
-static uint64_t prof_epoch_counter;
-static uint64_t prof_uid_counter;
-
-uint64_t
-prof_new_uid(void)
-{
-    return ++prof_uid_counter;
-}
+AGENT_TLS prof_tls_slot prof_tls;
 static unsigned long prof_main_ident;
 
-/* The TSC is usable as a clock only when it is invariant: constant rate
- * across frequency changes and sleep states (CPUID 0x80000007 EDX bit 8).
- * Then it is read in a few cycles, without the vDSO's conversions. */
-static bool
-prof_detect_tsc(void)
+/* Close t's frames down to depth (at least the thread's root). */
+static void
+prof_unwind_to(profiler *P, prof_thread *t, size_t depth, uint64_t now)
 {
-#if PROF_HAVE_TSC
-    unsigned int a, b, c, d;
-    if (getenv("SPYGLASS_NO_TSC"))
-        return false;
-    if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000007)
-        return false;
-    __get_cpuid(0x80000007, &a, &b, &c, &d);
-    return (d >> 8) & 1;
-#else
-    return false;
-#endif
+    while (t->depth > depth && t->depth > 1)
+        prof_pop(P, t, now);
 }
 
-void
-prof_clock_init(void)
+/* Out of memory inside a callback: every open frame closes now, as if it
+ * returned, and nothing more is recorded (the threads' caches go stale, so
+ * every event takes the general path, which stops at P->failed). */
+static void
+prof_fail(profiler *P, uint64_t now)
 {
-    prof_tsc_ok = prof_detect_tsc();
+    if (P->failed)
+        return;
+    P->failed = true;
+    P->gen = tls_gen_next();
+    for (prof_thread *t = P->threads; t; t = t->next)
+        prof_unwind_to(P, t, 1, now);
+    instr_out_of_memory("profile");
 }
 
 /* Grow an array of elements of size sz; false (and no change) when memory
@@ -73,21 +52,24 @@ prof_grow(void **arr, size_t *cap, size_t need, size_t sz)
     return true;
 }
 
+/* A new node (func under parent); UINT32_MAX when memory is exhausted. */
 static uint32_t
 prof_add_node(profiler *P, uint32_t parent, uint32_t func)
 {
     if (!prof_grow((void **)&P->nodes, &P->cap_nodes, P->n_nodes + 1,
                    sizeof *P->nodes))
         return UINT32_MAX;
-    prof_node *n = &P->nodes[P->n_nodes];
+    uint32_t id = (uint32_t)P->n_nodes;
+    if (parent != UINT32_MAX &&
+        hm64_put(&P->child_index, ((uint64_t)parent << 32) | func, id) < 0)
+        return UINT32_MAX;
+    prof_node *n = &P->nodes[id];
     memset(n, 0, sizeof *n);
     n->func = func;
     n->parent = parent;
     n->cache_child = UINT32_MAX;
-    if (parent != UINT32_MAX)
-        hm64_put(&P->child_index, ((uint64_t)parent << 32) | func,
-                 (uint32_t)P->n_nodes);
-    return (uint32_t)P->n_nodes++;
+    P->n_nodes++;
+    return id;
 }
 
 /* cProfile's label of a C function: "<built-in method builtins.len>",
@@ -140,6 +122,7 @@ prof_cfunc_label(PyObject *callable)
     return PyUnicode_FromFormat("<built-in method %s>", name);
 }
 
+/* A new function; UINT32_MAX when memory is exhausted. */
 static uint32_t
 prof_add_func(profiler *P, const void *key, PyObject *obj, prof_kind kind)
 {
@@ -156,12 +139,14 @@ prof_add_func(profiler *P, const void *key, PyObject *obj, prof_kind kind)
         if (!label)
             return UINT32_MAX;
     }
+    uint32_t id = (uint32_t)P->n_funcs;
     if (!prof_grow((void **)&P->funcs, &P->cap_funcs, P->n_funcs + 1,
-                   sizeof *P->funcs)) {
+                   sizeof *P->funcs) ||
+        hm64_put(&P->func_index, (uint64_t)(uintptr_t)key, id) < 0) {
         Py_XDECREF(label);
         return UINT32_MAX;
     }
-    prof_func *f = &P->funcs[P->n_funcs];
+    prof_func *f = &P->funcs[id];
     f->key = key;
     f->kind = (uint8_t)kind;
     f->label = label;
@@ -171,53 +156,47 @@ prof_add_func(profiler *P, const void *key, PyObject *obj, prof_kind kind)
         f->code = obj;
         Py_INCREF(obj);
     }
-    hm64_put(&P->func_index, (uint64_t)(uintptr_t)key, (uint32_t)P->n_funcs);
-    return (uint32_t)P->n_funcs++;
+    P->n_funcs++;
+    return id;
 }
 
-uint32_t
-prof_child_slow(profiler *P, uint32_t parent, const void *key, PyObject *obj,
-                prof_kind kind)
+/* The node of function key under parent, added when new; UINT32_MAX when
+ * memory is exhausted. */
+static uint32_t
+prof_child(profiler *P, uint32_t parent, const void *key, PyObject *obj,
+           prof_kind kind)
 {
-    if (P->failed)
-        return UINT32_MAX;
     uint32_t func = hm64_get(&P->func_index, (uint64_t)(uintptr_t)key);
     if (func == HM_NONE) {
         func = prof_add_func(P, key, obj, kind);
-        if (func == UINT32_MAX) {
-            P->failed = true;
+        if (func == UINT32_MAX)
             return UINT32_MAX;
-        }
     }
     uint32_t child =
         hm64_get(&P->child_index, ((uint64_t)parent << 32) | func);
-    if (child == HM_NONE) {
+    if (child == HM_NONE)
         child = prof_add_node(P, parent, func);
-        if (child == UINT32_MAX)
-            P->failed = true;
-    }
     return child;
 }
 
-void
+/* Double t's stack; false when memory is exhausted. A 200,000-deep
+ * recursion takes 6 MB. */
+static bool
 prof_grow_stack(prof_thread *t)
 {
     size_t cap = t->cap * 2;
     prof_frame *s = PyMem_RawRealloc(t->stack, cap * sizeof *s);
-    if (!s) {
-        /* Keep counting in the deepest frame rather than crash: drop the
-         * top entry so there is room. */
-        t->depth--;
-        return;
-    }
+    if (!s)
+        return false;
     t->stack = s;
     t->cap = cap;
+    return true;
 }
 
 /* The name of the thread with this ident from threading._active, read
  * without running Python code (dict lookups and an instance attribute), so
  * that it is safe inside an event callback. */
-void
+static void
 prof_try_name(prof_thread *t)
 {
     t->name_tries--;
@@ -255,47 +234,54 @@ prof_try_name(prof_thread *t)
     PyErr_Restore(et, ev, etb);
 }
 
-prof_thread *
+/* This thread's state in P: made at its first event, then cached in TLS
+ * under P's generation. NULL when P failed or memory is exhausted. */
+static prof_thread *
 prof_thread_slow(profiler *P)
 {
+    if (P->failed)
+        return NULL;
     unsigned long ident = PyThread_get_thread_ident();
-    prof_thread *t = NULL;
-    if (prof_tls_uid == P->uid)
-        t = prof_tls_thread; /* this thread, profiled before a re-enable */
-    if (!t) {
-        t = PyMem_RawCalloc(1, sizeof *t);
-        if (!t)
-            return NULL;
-        t->ident = ident;
-        t->cap = 256;
-        t->stack = PyMem_RawMalloc(t->cap * sizeof *t->stack);
-        uint32_t fn = UINT32_MAX;
-        if (t->stack)
-            fn = prof_add_func(P, t, NULL, PROF_THREAD);
-        uint32_t root =
-            fn == UINT32_MAX ? UINT32_MAX : prof_add_node(P, 0, fn);
-        if (root == UINT32_MAX) {
-            PyMem_RawFree(t->stack);
-            PyMem_RawFree(t);
-            P->failed = true;
-            return NULL;
-        }
-        t->root = root;
-        t->stack[0] = (prof_frame){root, NULL, 0, 0};
-        t->depth = 1;
-        if (ident == prof_main_ident) {
-            snprintf(t->name, sizeof t->name, "MainThread");
-        } else {
-            snprintf(t->name, sizeof t->name, "Thread-%lu", ident);
-            t->name_tries = 64;
-            prof_try_name(t);
-        }
-        t->next = P->threads;
-        P->threads = t;
+    prof_thread *t = PyMem_RawCalloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->ident = ident;
+    t->cap = 256;
+    t->stack = PyMem_RawMalloc(t->cap * sizeof *t->stack);
+    uint32_t fn = UINT32_MAX;
+    if (t->stack)
+        fn = prof_add_func(P, t, NULL, PROF_THREAD);
+    uint32_t root = fn == UINT32_MAX ? UINT32_MAX : prof_add_node(P, 0, fn);
+    if (root == UINT32_MAX) {
+        PyMem_RawFree(t->stack);
+        PyMem_RawFree(t);
+        return NULL;
     }
-    prof_tls_thread = t;
-    prof_tls_epoch = P->epoch;
-    prof_tls_uid = P->uid;
+    t->root = root;
+    t->stack[0] = (prof_frame){root, NULL, 0, 0};
+    t->depth = 1;
+    if (ident == prof_main_ident) {
+        snprintf(t->name, sizeof t->name, "MainThread");
+    } else {
+        snprintf(t->name, sizeof t->name, "Thread-%lu", ident);
+        t->name_tries = 64;
+        prof_try_name(t);
+    }
+    t->next = P->threads;
+    P->threads = t;
+    prof_tls.gen = P->gen;
+    prof_tls.thread = t;
+    return t;
+}
+
+static prof_thread *
+prof_thread_get(profiler *P, uint64_t now)
+{
+    if (prof_tls.gen == P->gen)
+        return prof_tls.thread;
+    prof_thread *t = prof_thread_slow(P);
+    if (!t)
+        prof_fail(P, now);
     return t;
 }
 
@@ -311,15 +297,19 @@ prof_enter(profiler *P, prof_thread *t, const void *key, PyObject *obj,
     if (pn->cache_key == key) {
         child = pn->cache_child;
     } else {
-        child = prof_child_slow(P, parent, key, obj, kind);
-        if (child == UINT32_MAX)
+        child = prof_child(P, parent, key, obj, kind);
+        if (child == UINT32_MAX) {
+            prof_fail(P, now);
             return;
+        }
         pn = &P->nodes[parent]; /* the table may have moved */
         pn->cache_key = key;
         pn->cache_child = child;
     }
-    if (t->depth == t->cap)
-        prof_grow_stack(t);
+    if (t->depth == t->cap && !prof_grow_stack(t)) {
+        prof_fail(P, now);
+        return;
+    }
     prof_push(P, t, child, key, now);
     if (t->name_tries > 0 && t->depth > 2)
         prof_try_name(t);
@@ -351,7 +341,9 @@ void
 prof_event_enter(profiler *P, const void *key, PyObject *obj, prof_kind kind,
                  uint64_t now)
 {
-    prof_thread *t = prof_thread_get(P);
+    if (P->failed)
+        return;
+    prof_thread *t = prof_thread_get(P, now);
     if (t)
         prof_enter(P, t, key, obj, kind, now);
 }
@@ -359,16 +351,19 @@ prof_event_enter(profiler *P, const void *key, PyObject *obj, prof_kind kind,
 void
 prof_event_leave(profiler *P, const void *key, uint64_t now)
 {
-    prof_thread *t = prof_thread_get(P);
+    if (P->failed)
+        return;
+    prof_thread *t = prof_thread_get(P, now);
     if (t)
         prof_leave(P, t, key, now);
 }
 
 void
-prof_unwind_to(profiler *P, prof_thread *t, size_t depth, uint64_t now)
+profiler_setup(profiler *P)
 {
-    while (t->depth > depth && t->depth > 1)
-        prof_pop(P, t, now);
+    P->gen = tls_gen_next();
+    hm64_init(&P->func_index);
+    hm64_init(&P->child_index);
 }
 
 int
@@ -404,12 +399,6 @@ profiler_enable(profiler *P)
     }
     if (P->n_nodes == 0 && prof_add_node(P, UINT32_MAX, UINT32_MAX) != 0)
         return PyErr_NoMemory(), -1;
-    P->use_tsc = prof_tsc_ok;
-    if (P->ns0 == 0) {
-        P->tick0 = prof_ticks();
-        P->ns0 = sg_now_ns();
-    }
-    P->epoch = ++prof_epoch_counter;
     prof_active = P;
     P->enabled = true;
     if (prof_hooks_install(P) < 0) {
@@ -426,21 +415,26 @@ profiler_disable(profiler *P)
     if (!P->enabled)
         return 0;
     int rc = prof_hooks_remove(P);
-    uint64_t now = prof_ticks();
+    uint64_t now = ticks_now();
     /* Close what is still running, as if it returned now: cProfile does
      * the same, so a profile taken inside a function counts it. */
     for (prof_thread *t = P->threads; t; t = t->next)
         prof_unwind_to(P, t, 1, now);
-    P->tick1 = now;
-    P->ns1 = sg_now_ns();
     P->enabled = false;
-    P->epoch = 0;
     prof_active = NULL;
     return rc;
 }
 
 void
 profiler_clear(profiler *P)
+{
+    profiler_teardown(P);
+    P->failed = false;
+    profiler_setup(P); /* a new generation: the threads' caches are stale */
+}
+
+void
+profiler_teardown(profiler *P)
 {
     for (size_t i = 0; i < P->n_funcs; i++) {
         Py_XDECREF(P->funcs[i].code);
@@ -453,106 +447,10 @@ profiler_clear(profiler *P)
     P->n_funcs = P->cap_funcs = P->n_nodes = P->cap_nodes = 0;
     hm64_free(&P->func_index);
     hm64_free(&P->child_index);
-    hm64_init(&P->func_index);
-    hm64_init(&P->child_index);
     while (P->threads) {
         prof_thread *t = P->threads;
         P->threads = t->next;
         PyMem_RawFree(t->stack);
         PyMem_RawFree(t);
     }
-    P->ns0 = P->ns1 = P->tick0 = P->tick1 = 0;
-    P->failed = false;
-    P->uid = prof_new_uid(); /* thread caches of the old data are stale */
-}
-
-/* Nanoseconds per tick, measured over this profiler's life (at least
- * 20 ms, so that the ratio is precise to well under 0.1%). */
-static double
-prof_ns_per_tick(profiler *P)
-{
-    if (!P->use_tsc)
-        return 1.0;
-    uint64_t t1 = P->enabled || P->ns1 == 0 ? prof_ticks() : P->tick1;
-    uint64_t n1 = P->enabled || P->ns1 == 0 ? sg_now_ns() : P->ns1;
-    if (n1 - P->ns0 < 20000000u) {
-        struct timespec ts = {0, (long)(20000000u - (n1 - P->ns0))};
-        nanosleep(&ts, NULL);
-        t1 = prof_ticks();
-        n1 = sg_now_ns();
-        if (!P->enabled) {
-            P->tick1 = t1;
-            P->ns1 = n1;
-        }
-    }
-    if (t1 <= P->tick0)
-        return 1.0;
-    return (double)(n1 - P->ns0) / (double)(t1 - P->tick0);
-}
-
-static const char *
-prof_utf8(PyObject *s, const char *fallback)
-{
-    const char *u = s && PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : NULL;
-    if (!u) {
-        PyErr_Clear();
-        return fallback;
-    }
-    return u;
-}
-
-sg_profile *
-profiler_build(profiler *P)
-{
-    static const char *const metrics[] = {"ns", "calls"};
-    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
-    double npt = prof_ns_per_tick(P);
-    sg_frame_id *frame_of =
-        PyMem_RawMalloc((P->n_funcs + 1) * sizeof *frame_of);
-    sg_node_id *node_of = PyMem_RawMalloc((P->n_nodes + 1) * sizeof *node_of);
-    if (!frame_of || !node_of) {
-        PyMem_RawFree(frame_of);
-        PyMem_RawFree(node_of);
-        sg_profile_free(p);
-        PyErr_NoMemory();
-        return NULL;
-    }
-    for (size_t i = 0; i < P->n_funcs; i++) {
-        prof_func *f = &P->funcs[i];
-        frame_of[i] = SG_NO_ID;
-        if (f->kind == PROF_PYTHON) {
-            PyCodeObject *co = (PyCodeObject *)f->code;
-            sg_func_id id = sg_profile_func(
-                p, SG_FUNC_PYTHON, prof_utf8(co->co_name, "?"),
-                prof_utf8(co->co_filename, "?"), co->co_firstlineno, 0);
-            frame_of[i] = sg_profile_frame(p, id, 0);
-        } else if (f->kind == PROF_BUILTIN) {
-            sg_func_id id = sg_profile_func(
-                p, SG_FUNC_BUILTIN, prof_utf8(f->label, "?"), "~", 0, 0);
-            frame_of[i] = sg_profile_frame(p, id, 0);
-        }
-    }
-    node_of[0] = SG_ROOT_NODE;
-    for (size_t i = 1; i < P->n_nodes; i++) {
-        prof_node *n = &P->nodes[i];
-        prof_func *f = &P->funcs[n->func];
-        sg_node_id id;
-        if (f->kind == PROF_THREAD) {
-            const prof_thread *t = f->key;
-            id = sg_profile_thread_root(p, SG_ROOT_NODE, t->ident, t->name);
-        } else {
-            id = sg_profile_child(p, node_of[n->parent], frame_of[n->func]);
-        }
-        node_of[i] = id;
-        p->nodes[id].self[0] += (uint64_t)((double)n->ticks * npt + 0.5);
-        p->nodes[id].self[1] += n->calls;
-    }
-    PyMem_RawFree(frame_of);
-    PyMem_RawFree(node_of);
-    char buf[64];
-    snprintf(buf, sizeof buf, "%ld", (long)getpid());
-    sg_profile_set_meta(p, "pid", buf);
-    sg_profile_set_meta(p, "python", Py_GetVersion());
-    sg_profile_set_meta(p, "clock", P->use_tsc ? "tsc" : "monotonic");
-    return p;
 }

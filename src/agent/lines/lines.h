@@ -1,21 +1,29 @@
 /* lines.h -- the line profiler's parts inside the agent, and what they
  * share.
  *
- *   lines.c         code states, per-thread frame stacks, the recording
- *                   primitives both backends call, results into the model;
- *   lines_select.c  which code objects are profiled: files, MODULE:QUALNAME
- *                   targets, and the default (the script's own file);
- *   lines_mon.c     the 3.12+ backend: sys.monitoring, local events on the
- *                   selected code objects only;
- *   lines_trace.c   the 3.8-3.11 backend: a C trace function that turns line
- *                   events off in every frame of unselected code;
- *   lines_api.c     the Python API (spyglass.LineProfiler, spyglass.profile);
- *   lines/command.c `spyglass lines` (agent_lines_main).
+ *   core.c     code states, per-thread frame stacks, the recording
+ *              primitives both backends call, enabling and failing;
+ *   results.c  what was recorded, into the profile model, as a table or
+ *              a file;
+ *   select.c   which code objects are profiled: files, MODULE:QUALNAME
+ *              targets, and the default (the script's own file);
+ *   mon.c      the 3.12+ backend: sys.monitoring, local events on the
+ *              selected code objects only;
+ *   legacy.c   the 3.8-3.11 backend: a frame-evaluation hook that turns
+ *              the C trace function on only while selected code runs;
+ *   type.c     the Python API (spyglass.LineProfiler, spyglass.lines,
+ *              spyglass.line_profile);
+ *   command.c  `spyglass lines` (agent_lines_main).
  *
  * Counting: a line's hits are its line events; its time runs from its line
  * event to the next line event or return of the same frame, as
- * line_profiler measures (so a line's time includes the calls it makes).
- * Everything runs with the GIL held; frame stacks are per thread.
+ * line_profiler measures (so a line's time includes the calls it makes),
+ * in ticks (core/ticks.h) until the results are built. Everything runs
+ * with the GIL held; frame stacks are per thread.
+ *
+ * Out of memory inside a callback (a line table or a frame stack that
+ * cannot grow), the profiler fails: it stops recording, says so once, and
+ * keeps what it has for its table.
  */
 #ifndef SG_AGENT_LINES_H
 #define SG_AGENT_LINES_H
@@ -23,20 +31,20 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
-#include "common/clock.h"
+#include "agent/core/instr.h"
 #include "model/profile.h"
 #include "writers/writers.h"
 
 struct lines_prof;
 
-/* One profiled code object: hits and nanoseconds per line. */
+/* One profiled code object: hits and ticks per line. */
 typedef struct lines_code {
     PyObject *code;          /* strong reference */
     struct lines_prof *prof; /* the profiler that owns this state */
     int32_t base;            /* line number of slot 0 */
     int32_t n;               /* slots */
     uint64_t *hits;
-    uint64_t *ns;
+    uint64_t *ticks;
 } lines_code;
 
 /* A profiler: the object behind spyglass.LineProfiler. */
@@ -48,6 +56,7 @@ typedef struct lines_prof {
     int auto_enabled;  /* enabled by use as a decorator */
     int print_at_exit; /* spyglass.profile prints when Python exits */
     int atexit_registered;
+    int failed;         /* out of memory in a callback: recording stopped */
     double output_unit; /* seconds per displayed unit */
     /* Selection by file and by (file, first line, name): NULL when unused.
      * Only code objects created by a `def` are matched. */
@@ -60,7 +69,7 @@ typedef struct lines_frame {
     lines_code *lc;
     const void *key; /* frame object (3.8-3.11), or NULL */
     int32_t line;    /* last line event, -1 before the first */
-    uint64_t t;      /* its time */
+    uint64_t t;      /* its time, in ticks */
 } lines_frame;
 
 typedef struct lines_stack {
@@ -69,23 +78,36 @@ typedef struct lines_stack {
     uint64_t gen; /* stale when != lines_gen */
 } lines_stack;
 
-extern _Thread_local lines_stack lines_tls;
-/* Bumped whenever a profiler starts or stops: every thread's stack is then
- * stale and restarts empty, so no stack points to a freed code state. */
+extern AGENT_TLS lines_stack lines_tls;
+/* A new generation whenever a profiler starts, stops or fails: every
+ * thread's stack is then stale and restarts empty, so no stack points to a
+ * freed code state (core/tls.h). */
 extern uint64_t lines_gen;
 
-/* ---- lines.c ---- */
+/* ---- core.c ---- */
 
-/* The state of a code object of an enabled profiler, or NULL. */
+/* Whether prof records: enabled and not failed. */
+static inline int
+lines_recording(const lines_prof *prof)
+{
+    return prof->enabled && !prof->failed;
+}
+
+/* The state of a code object of a recording profiler, or NULL. */
 lines_code *lines_lookup(PyObject *code);
-/* The state of code in prof, created when missing (NULL on memory error,
- * with an exception set). */
+/* The state of code in prof, created when missing (NULL on error, with an
+ * exception set). */
 lines_code *lines_code_add(lines_prof *prof, PyObject *code);
 void lines_code_free(lines_code *lc);
-/* Grow lc so that line has a slot. */
+/* Grow lc so that line has a slot; -1 (no exception set) when memory is
+ * exhausted. */
 int lines_code_reserve(lines_code *lc, int32_t line);
-/* Push a frame of lc on this thread's stack (NULL on memory error). */
+/* Push a frame of lc on this thread's stack; NULL when memory is exhausted
+ * (then lc's profiler has failed). */
 lines_frame *lines_push(lines_code *lc, const void *key, uint64_t now);
+/* Out of memory inside a callback: prof stops recording, keeps what it
+ * has, and says so once. */
+void lines_fail(lines_prof *prof);
 /* Close the topmost frame of code (charging its last line) and every
  * frame above it, which missed their exit; nothing when code has none. */
 void lines_pop(PyObject *code, uint64_t now);
@@ -103,7 +125,7 @@ static inline void
 lines_close(lines_frame *fr, uint64_t now)
 {
     if (fr->line >= 0)
-        fr->lc->ns[fr->line - fr->lc->base] += now - fr->t;
+        fr->lc->ticks[fr->line - fr->lc->base] += now - fr->t;
 }
 
 /* A line event in frame fr. */
@@ -115,7 +137,7 @@ lines_on_line(lines_frame *fr, int32_t line, uint64_t now)
     int32_t i = line - lc->base;
     if ((uint32_t)i >= (uint32_t)lc->n) {
         if (lines_code_reserve(lc, line) < 0) {
-            fr->line = -1;
+            lines_fail(lc->prof);
             return;
         }
         i = line - lc->base;
@@ -130,7 +152,10 @@ lines_on_line(lines_frame *fr, int32_t line, uint64_t now)
 int lines_enable(lines_prof *prof);
 int lines_disable(lines_prof *prof);
 
-/* Results of prof into a new model with one metric, "ns". */
+/* ---- results.c ---- */
+
+/* Results of prof into a new model with one metric, "ns" (NULL with an
+ * exception set on failure). */
 sg_profile *lines_to_model(lines_prof *prof);
 /* Write prof's table to stream (a file-like object; NULL: sys.stdout, or
  * C's stdout when that fails). Returns 0, or -1 with an exception set. */
@@ -140,13 +165,13 @@ int lines_print(lines_prof *prof, PyObject *stream, double output_unit);
  * or -1 with an exception set. */
 int lines_dump(lines_prof *prof, const sg_writer *w, const char *path);
 
-/* ---- lines_api.c ---- */
+/* ---- type.c ---- */
 
 /* A new LineProfiler with nothing selected (a new reference), or NULL with
  * an exception set. */
 lines_prof *lines_prof_new(double output_unit);
 
-/* ---- lines_select.c ---- */
+/* ---- select.c ---- */
 
 /* The selected state for a code object met at run time under prof's file
  * and key selection, or NULL (not selected). Never leaves an exception. */
@@ -167,7 +192,7 @@ int lines_file_uses_profile(const char *path, const char *code);
  * prof. Returns 0, or -1 with TypeError when there is none. */
 int lines_add_callable(lines_prof *prof, PyObject *obj);
 
-/* ---- backends (lines_mon.c on 3.12+, lines_trace.c before) ---- */
+/* ---- backends (mon.c on 3.12+, legacy.c before) ---- */
 
 /* The profiler whose file/key selection must see every new code object
  * (at most one: the command line's). */

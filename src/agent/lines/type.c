@@ -1,4 +1,5 @@
-/* lines_api.c -- the line profiler's Python face.
+/* type.c -- the line profiler's Python face (`spyglass lines` itself is
+ * lines/command.c).
  *
  * Python (re-exported by the spyglass package):
  *   spyglass.LineProfiler(*funcs)  as line_profiler.LineProfiler:
@@ -17,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 #include "writers/lines.h"
 #include "common/err.h"
 
@@ -33,6 +34,7 @@ lines_prof_new(double output_unit)
     self->n_codes = self->cap_codes = 0;
     self->enabled = self->auto_enabled = 0;
     self->print_at_exit = self->atexit_registered = 0;
+    self->failed = 0;
     self->output_unit = output_unit;
     self->sel_files = self->sel_keys = NULL;
     return self;
@@ -162,6 +164,8 @@ static PyObject *
 prof_get_stats(lines_prof *self, PyObject *unused)
 {
     sg_profile *p = lines_to_model(self);
+    if (!p)
+        return NULL;
     PyObject *timings = PyDict_New();
     for (size_t f = 0; timings && f < p->n_funcs; f++) {
         const sg_func *fn = &p->funcs[f];
@@ -171,6 +175,10 @@ prof_get_stats(lines_prof *self, PyObject *unused)
         PyObject *list = PyList_New(0);
         sg_line *lines;
         size_t n = sg_lines_of_func(p, (sg_func_id)f, &lines);
+        if (!lines) {
+            PyErr_NoMemory();
+            Py_CLEAR(list);
+        }
         for (size_t i = 0; key && list && i < n; i++) {
             PyObject *t = Py_BuildValue("(iKK)", lines[i].line,
                                         (unsigned long long)lines[i].hits,
@@ -355,6 +363,7 @@ static PyMethodDef lines_fn_def = {
 int
 agent_lines_init(PyObject *m)
 {
+    instr_init();
     if (PyType_Ready(&LineProfiler_Type) < 0)
         return -1;
     lines_prof *profile = lines_prof_new(1e-6);

@@ -1,7 +1,7 @@
-/* profiler_api.c -- the profiler's Python face: the `spyglass.profile` type
+/* type.c -- the profiler's Python face: the `spyglass.profile` type
  * (context manager, decorator, cProfile-like methods). The command that
  * runs a program under it is profile/command.c. */
-#include "agent/profiler.h" /* Python.h first */
+#include "agent/profile/profiler.h" /* Python.h first */
 
 #include <stdio.h>
 #include <string.h>
@@ -97,10 +97,7 @@ profiler_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     if (!P)
         return NULL;
     P->builtins = true;
-    P->tool_id = -1;
-    P->uid = prof_new_uid();
-    hm64_init(&P->func_index);
-    hm64_init(&P->child_index);
+    profiler_setup(P);
     return (PyObject *)P;
 }
 
@@ -140,9 +137,7 @@ profiler_dealloc(profiler *P)
     PyObject_GC_UnTrack(P);
     if (P->enabled)
         profiler_disable(P);
-    profiler_clear(P);
-    hm64_free(&P->func_index);
-    hm64_free(&P->child_index);
+    profiler_teardown(P);
     Py_CLEAR(P->dict);
     Py_TYPE(P)->tp_free((PyObject *)P);
 }
@@ -425,13 +420,13 @@ profiled_get(PyObject *self, PyObject *obj, PyObject *type)
 
 static PyGetSetDef profiled_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
-    {NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMemberDef profiled_members[] = {
     {"profiler", T_OBJECT, offsetof(profiled, prof), READONLY,
      "the spyglass.profile that records this function's calls"},
-    {NULL},
+    {NULL, 0, 0, 0, NULL},
 };
 
 /* clang-format off */
@@ -548,7 +543,7 @@ static PyGetSetDef profiler_getset[] = {
      "whether calls are being recorded", NULL},
     {"threads", (getter)profiler_get_threads, NULL,
      "{thread ident: name} of the threads seen", NULL},
-    {NULL},
+    {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyMethodDef profiler_methods[] = {
@@ -579,7 +574,7 @@ static PyMethodDef profiler_methods[] = {
     {"runcall", (PyCFunction)(void (*)(void))profiler_runcall,
      METH_VARARGS | METH_KEYWORDS,
      "runcall(func, *args, **kw): call func under the profiler."},
-    {NULL},
+    {NULL, NULL, 0, NULL},
 };
 
 /* clang-format off */
@@ -612,11 +607,11 @@ PyTypeObject profiler_type = {
 int
 agent_profile_init(PyObject *m)
 {
-    prof_clock_init();
+    instr_init();
     if (PyType_Ready(&profiler_type) < 0 || PyType_Ready(&profiled_type) < 0)
         return -1;
-    /* Re-exported by spyglass/__init__.py: spyglass.profile (the name
-     * issue 5 gives it) and spyglass.Profile (as cProfile.Profile). */
+    /* Re-exported by spyglass/__init__.py: spyglass.profile and
+     * spyglass.Profile (the name cProfile gives it). */
     if (agent_export(m, "profile", (PyObject *)&profiler_type) < 0 ||
         agent_export(m, "Profile", (PyObject *)&profiler_type) < 0)
         return -1;

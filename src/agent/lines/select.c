@@ -1,4 +1,4 @@
-/* lines_select.c -- which code objects the line profiler counts.
+/* select.c -- which code objects the line profiler counts.
  *
  * Rules (documented in `spyglass lines --help` and docs):
  *   - @profile / LineProfiler.add_function: the code object(s) of what is
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 #include "common/err.h"
 
 static PyObject *norm_cache; /* code filename -> normalised path */
@@ -62,7 +62,7 @@ is_def(PyCodeObject *co)
 lines_code *
 lines_select(lines_prof *prof, PyObject *code)
 {
-    if (!prof || !prof->enabled || !PyCode_Check(code))
+    if (!prof || !lines_recording(prof) || !PyCode_Check(code))
         return NULL;
     PyCodeObject *co = (PyCodeObject *)code;
     if (!is_def(co))
@@ -84,7 +84,10 @@ lines_select(lines_prof *prof, PyObject *code)
     if (hit > 0)
         lc = lines_code_add(prof, code);
 done:
-    /* Selection must never break the program: an error means "no". */
+    /* Selection must never break the program: an error means "no", and
+     * out of memory also that recording stops. */
+    if (PyErr_ExceptionMatches(PyExc_MemoryError))
+        lines_fail(prof);
     PyErr_Clear();
     PyErr_Restore(et, ev, etb);
     Py_XDECREF(key);

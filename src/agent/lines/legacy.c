@@ -1,18 +1,26 @@
-/* lines_trace.c -- the line profiler's 3.8-3.11 backend: C tracing,
- * switched on only while a selected code object runs.
+/* legacy.c -- the line profiler's 3.8-3.11 backend: C tracing, switched
+ * on only while a selected code object runs.
  *
- * A frame-evaluation hook (PEP 523, installed for the interpreter, so for
+ * A frame-evaluation hook (core/evalhook.h: for the interpreter, so for
  * every thread) looks at each frame about to run: unselected code goes
- * straight to the default evaluator with no tracing at all; a selected code
- * object turns the C trace function (PyEval_SetTrace) on for its thread
- * for as long as it runs, and restores the thread's previous tracer when
- * the outermost selected frame returns or yields. While tracing is on,
- * frames of unselected callees get f_trace_lines cleared at their call
- * event, so they never call back per line. Code objects are classified
- * once: a co_extra slot caches the state's address, or a tag meaning "not
- * selected".
+ * straight to the evaluator with no tracing at all; a selected code object
+ * turns the C trace function (core/legacy.h) on for its thread for as long
+ * as it runs, and restores the thread's previous tracer when the outermost
+ * selected frame returns or yields. While tracing is on, frames of
+ * unselected callees get f_trace_lines cleared at their call event, so they
+ * never call back per line. Code objects are classified once: a co_extra
+ * slot caches the state's address, or a tag meaning "not selected".
+ *
+ * Deep recursion: the hook costs C stack for every Python call it sees
+ * (3.11 no longer inlines Python-to-Python calls while one is installed,
+ * about 500 bytes each), so a program that raises the recursion limit and
+ * recurses 200,000 deep, which plain 3.11 runs, would overflow the C stack.
+ * When frames nest LINES_HOOK_DEPTH_MAX deep through the hook on a thread,
+ * the backend leaves it for good, for the rest of the run: the hook goes,
+ * and the trace function is installed on every thread instead (which costs
+ * every call a callback from then on, but no C stack).
  */
-#include "agent/lines.h"
+#include "agent/lines/lines.h"
 
 #if PY_VERSION_HEX < 0x030C0000
 
@@ -24,29 +32,35 @@
 #else
 #include <frameobject.h> /* PyFrameObject's fields */
 #endif
-#if PY_VERSION_HEX < 0x03090000
-/* 3.8 has no setter for the frame evaluator: PyInterpreterState's
- * eval_frame field is internal. */
-#define Py_BUILD_CORE 1
-#include "internal/pycore_pystate.h"
-#undef Py_BUILD_CORE
-#endif
-
-#include "common/err.h"
 
 int lines_running;
 lines_prof *lines_lazy;
 
 static Py_ssize_t extra_index = -1;
-/* co_extra value for "not selected": odd, and renewed whenever the backend
- * starts, so that a new selection looks at every code object again. */
+/* co_extra value for "not selected": odd (a state's address is even), and
+ * made of a new generation whenever the backend starts (core/tls.h), so
+ * that a new selection looks at every code object again. */
 static uintptr_t unselected_tag = 1;
-static _Thread_local int classifying;
+static AGENT_TLS int classifying;
 /* Selected frames running in this thread, and its tracer before them. */
-static _Thread_local int active;
-static _Thread_local Py_tracefunc saved_func;
-static _Thread_local PyObject *saved_obj;
-static _PyFrameEvalFunction prev_eval; /* the evaluator before ours */
+static AGENT_TLS int active;
+static AGENT_TLS Py_tracefunc saved_func;
+static AGENT_TLS PyObject *saved_obj;
+/* Frames nested through the hook on this thread. */
+static AGENT_TLS int hook_depth;
+/* Well past the default recursion limit (1000), well within a C stack of
+ * 8 MB. */
+#define LINES_HOOK_DEPTH_MAX 2000
+/* The hook is gone and every thread traces (see the header comment). */
+static int tracing_all;
+
+#if PY_VERSION_HEX < 0x03090000
+static PyObject *lines_eval(PyFrameObject *f, int throwflag);
+#else
+static PyObject *lines_eval(PyThreadState *ts, evalhook_frame *f,
+                            int throwflag);
+#endif
+static evalhook lines_evalhook = {lines_eval, NULL, false};
 
 static inline PyObject *
 frame_code(PyFrameObject *frame)
@@ -71,7 +85,7 @@ classify(PyObject *code)
             return NULL;
         if (!((uintptr_t)x & 1)) {
             lines_code *lc = x;
-            return lc->prof->enabled ? lc : NULL;
+            return lines_recording(lc->prof) ? lc : NULL;
         }
     }
     lines_code *lc = lines_lookup(code);
@@ -94,11 +108,11 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     if (!lines_running) {
         /* The profiler stopped while this thread ran a selected frame. */
-        PyEval_SetTrace(NULL, NULL);
+        legacy_set(PyThreadState_Get(), LEGACY_TRACE, NULL, NULL);
         return 0;
     }
     if (what == PyTrace_LINE) {
-        uint64_t now = sg_now_ns();
+        uint64_t now = ticks_now();
         lines_frame *fr = lines_top();
         if (!fr || fr->key != frame) {
             /* A frame that started before tracing did. */
@@ -116,50 +130,36 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         int line = frame->f_lineno; /* set by the eval loop for tracing */
 #endif
         lines_on_line(fr, line, now);
-        PyErr_Clear();
     } else if (what == PyTrace_CALL) {
         lines_code *lc = classify(frame_code(frame));
         if (!lc)
             frame->f_trace_lines = 0;
-        else if (!lines_push(lc, frame, sg_now_ns()))
-            PyErr_Clear();
+        else
+            lines_push(lc, frame, ticks_now());
     } else if (what == PyTrace_RETURN) {
         lines_frame *fr = lines_top();
         if (fr && fr->key == frame) {
-            lines_close(fr, sg_now_ns());
+            lines_close(fr, ticks_now());
             lines_tls.depth--;
         }
     }
     return 0;
 }
 
-#if PY_VERSION_HEX >= 0x030B0000
-typedef struct _PyInterpreterFrame eval_frame;
-#else
-typedef PyFrameObject eval_frame;
-#endif
-
-static PyObject *
-eval_default(PyThreadState *ts, eval_frame *f, int throwflag)
-{
-#if PY_VERSION_HEX < 0x03090000
-    return prev_eval ? prev_eval(f, throwflag)
-                     : _PyEval_EvalFrameDefault(f, throwflag);
-#else
-    return prev_eval ? prev_eval(ts, f, throwflag)
-                     : _PyEval_EvalFrameDefault(ts, f, throwflag);
-#endif
-}
-
-/* Swap this thread's tracer, keeping any pending exception (a frame
- * evaluated with throwflag has one; PyEval_SetTrace runs audit hooks). */
+/* Leave the hook for the trace function on every thread (see the header
+ * comment). Keeps any exception of the frame about to run. */
 static void
-set_trace(Py_tracefunc func, PyObject *obj)
+trace_everything(void)
 {
     PyObject *t, *v, *tb;
     PyErr_Fetch(&t, &v, &tb);
-    PyEval_SetTrace(func, obj);
-    PyErr_Clear();
+    evalhook_remove(&lines_evalhook);
+    tracing_all = 1;
+    if (legacy_install_all(LEGACY_TRACE, lines_trace, NULL) < 0) {
+        /* threading refused: this thread, at least, goes on counting. */
+        PyErr_Clear();
+        legacy_set(PyThreadState_Get(), LEGACY_TRACE, lines_trace, NULL);
+    }
     PyErr_Restore(t, v, tb);
 }
 
@@ -170,24 +170,39 @@ lines_eval(PyFrameObject *f, int throwflag)
     PyThreadState *ts = PyThreadState_GET();
 #else
 static PyObject *
-lines_eval(PyThreadState *ts, eval_frame *f, int throwflag)
+lines_eval(PyThreadState *ts, evalhook_frame *f, int throwflag)
 {
 #endif
-    if (!lines_running || !classify((PyObject *)f->f_code))
-        return eval_default(ts, f, throwflag);
+    if (!lines_running || tracing_all)
+        return evalhook_next(&lines_evalhook, ts, f, throwflag);
+    if (hook_depth >= LINES_HOOK_DEPTH_MAX) {
+        /* This frame's call event now reaches the trace function. */
+        trace_everything();
+        return evalhook_next(&lines_evalhook, ts, f, throwflag);
+    }
+    hook_depth++;
+    PyObject *r;
+    if (!classify((PyObject *)f->f_code)) {
+        r = evalhook_next(&lines_evalhook, ts, f, throwflag);
+        hook_depth--;
+        return r;
+    }
     if (active++ == 0) {
         saved_func = ts->c_tracefunc;
         saved_obj = ts->c_traceobj;
         Py_XINCREF(saved_obj);
-        set_trace(lines_trace, NULL);
+        legacy_set(ts, LEGACY_TRACE, lines_trace, NULL);
     }
-    PyObject *r = eval_default(ts, f, throwflag);
+    r = evalhook_next(&lines_evalhook, ts, f, throwflag);
     if (--active == 0) {
         PyObject *obj = saved_obj;
-        set_trace(saved_func, obj);
+        /* Tracing every thread since: the trace function stays. */
+        if (!tracing_all)
+            legacy_set(ts, LEGACY_TRACE, saved_func, obj);
         saved_obj = NULL;
         Py_XDECREF(obj);
     }
+    hook_depth--;
     return r;
 }
 
@@ -202,17 +217,9 @@ lines_backend_start(void)
             return -1;
         }
     }
-    unselected_tag += 2;
-    PyInterpreterState *interp = PyThreadState_Get()->interp;
-#if PY_VERSION_HEX < 0x03090000
-    prev_eval = interp->eval_frame;
-    interp->eval_frame = lines_eval;
-#else
-    prev_eval = _PyInterpreterState_GetEvalFrameFunc(interp);
-    _PyInterpreterState_SetEvalFrameFunc(interp, lines_eval);
-#endif
-    if (prev_eval == _PyEval_EvalFrameDefault)
-        prev_eval = NULL;
+    unselected_tag = (uintptr_t)tls_gen_next() << 1 | 1;
+    tracing_all = 0;
+    evalhook_install(&lines_evalhook);
     lines_running = 1;
     return 0;
 }
@@ -223,15 +230,11 @@ lines_backend_stop(void)
     if (!lines_running)
         return;
     lines_running = 0;
-    PyInterpreterState *interp = PyThreadState_Get()->interp;
-    _PyFrameEvalFunction prev =
-        prev_eval ? prev_eval : _PyEval_EvalFrameDefault;
-#if PY_VERSION_HEX < 0x03090000
-    interp->eval_frame = prev;
-#else
-    _PyInterpreterState_SetEvalFrameFunc(interp, prev);
-#endif
-    prev_eval = NULL;
+    evalhook_remove(&lines_evalhook);
+    if (tracing_all) {
+        legacy_remove_all(LEGACY_TRACE);
+        tracing_all = 0;
+    }
 }
 
 int

@@ -7,22 +7,27 @@
  * (model/funcstats.c); the hot path only counts.
  *
  * Hot path (one event): the thread's state comes from a thread-local
- * pointer; entering looks the child up in a one-entry cache on the parent
- * node (a loop calling the same function, or recursion, always hits), else
- * in a hash table; the clock is the TSC when it is invariant (calibrated
- * against CLOCK_MONOTONIC over the run), else vDSO clock_gettime. No system
- * calls, no Python objects, no allocation except when a table doubles.
+ * pointer stamped with the profiler's generation (core/tls.h); entering
+ * looks the child up in a one-entry cache on the parent node (a loop
+ * calling the same function, or recursion, always hits), else in a hash
+ * table; the clock is ticks_now() (core/ticks.h). No system calls, no
+ * Python objects, no allocation except when a table doubles.
  *
  * Functions are keyed as cProfile keys them: a code object (kept alive by a
  * reference) or, for C functions, their PyMethodDef, so a method called on
- * different objects is one function. Events are the hooks' business
- * (profiler_hooks.c: sys.monitoring on 3.12+, the C profile function on
+ * different objects is one function. Events are the backends' business
+ * (mon.c: sys.monitoring on 3.12+; legacy.c: the C profile function on
  * 3.8-3.11); all callbacks run with the GIL held, which is what makes the
  * shared tables safe.
  *
  * A generator or coroutine resume counts as a call, and a yield as a return,
  * exactly as cProfile counts them on every version (each resume is one more
  * ncalls; its time between resume and yield is its own).
+ *
+ * Out of memory inside a callback (a table or a stack that cannot grow),
+ * the profiler fails: it closes every open frame at that moment, stops
+ * recording, and says so once; what it recorded until then is written as
+ * usual.
  */
 #ifndef SG_AGENT_PROFILER_H
 #define SG_AGENT_PROFILER_H
@@ -32,18 +37,12 @@
 #include <stdint.h>
 
 #include "agent/agent.h"
+#include "agent/core/instr.h"
 #include "common/hashmap.h"
 #include "model/profile.h"
 
 #ifndef Py_IS_TYPE /* 3.8 */
 #define Py_IS_TYPE(ob, type) (Py_TYPE(ob) == (type))
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#define PROF_HAVE_TSC 1
-#else
-#define PROF_HAVE_TSC 0
 #endif
 
 typedef enum prof_kind {
@@ -90,8 +89,8 @@ typedef struct profiler {
     PyObject *dict; /* instance attributes (pstats sets .stats) */
     bool builtins;
     bool enabled;
-    uint64_t epoch; /* identifies this profiler's enabled period in TLS */
-    uint64_t uid;   /* identifies this profiler's threads in TLS */
+    bool failed;  /* out of memory in a callback: recording stopped */
+    uint64_t gen; /* stamps the threads' TLS caches (core/tls.h) */
     prof_func *funcs;
     size_t n_funcs, cap_funcs;
     hm64 func_index; /* key pointer -> func */
@@ -99,65 +98,19 @@ typedef struct profiler {
     size_t n_nodes, cap_nodes;
     hm64 child_index; /* (parent << 32 | func) -> node */
     prof_thread *threads;
-    /* Clock calibration: ticks and ns at the first enable and at the
-     * last disable. */
-    uint64_t tick0, ns0, tick1, ns1;
-    bool use_tsc;
-    int tool_id;    /* sys.monitoring tool id while enabled, or -1 */
-    bool eval_hook; /* 3.12+: Python frames via the PEP 523 hook */
-    bool failed;    /* out of memory in a callback: stop recording */
 } profiler;
 
 /* The profiler whose hooks are installed (at most one at a time). */
 extern profiler *prof_active;
-extern bool prof_tsc_ok;
 
-/* Thread-local cache of the current thread's state for prof_active. Being
- * per OS thread, it also tells a new thread from an old one whose ident
- * (pthread_t) was reused: each gets its own prof_thread. The initial-exec
- * model makes each access one %fs-relative load instead of a call to
- * __tls_get_addr (glibc keeps static TLS room for late-loaded modules). */
-#if defined(__GNUC__)
-#define PROF_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
-#else
-#define PROF_TLS _Thread_local
-#endif
-extern PROF_TLS prof_thread *prof_tls_thread;
-extern PROF_TLS uint64_t prof_tls_epoch;
-extern PROF_TLS uint64_t prof_tls_uid;
-/* A new profiler identity (at creation and on clear). */
-uint64_t prof_new_uid(void);
-
-static inline uint64_t
-prof_ticks(void)
-{
-#if PROF_HAVE_TSC
-    if (prof_tsc_ok)
-        return __rdtsc();
-#endif
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Decide the clock once, at module import. */
-void prof_clock_init(void);
-
-/* Slow paths (profiler_core.c). */
-prof_thread *prof_thread_slow(profiler *P);
-uint32_t prof_child_slow(profiler *P, uint32_t parent, const void *key,
-                         PyObject *obj, prof_kind kind);
-void prof_grow_stack(prof_thread *t);
-void prof_try_name(prof_thread *t);
-void prof_unwind_to(profiler *P, prof_thread *t, size_t depth, uint64_t now);
-
-static inline prof_thread *
-prof_thread_get(profiler *P)
-{
-    if (prof_tls_epoch == P->epoch && prof_tls_thread)
-        return prof_tls_thread;
-    return prof_thread_slow(P);
-}
+/* This thread's state in the profiler whose generation is gen. Being per
+ * OS thread, it tells a new thread from an old one whose ident was
+ * reused: each gets its own prof_thread. */
+typedef struct prof_tls_slot {
+    uint64_t gen;
+    prof_thread *thread;
+} prof_tls_slot;
+extern AGENT_TLS prof_tls_slot prof_tls;
 
 /* Push a call of node child (function key) at time now; there is room. */
 static inline void
@@ -191,9 +144,8 @@ prof_pop(profiler *P, prof_thread *t, uint64_t now)
 static inline bool
 prof_enter_fast(profiler *P, const void *key, uint64_t now)
 {
-    prof_thread *t = prof_tls_thread;
-    if (prof_tls_epoch != P->epoch || !t || t->depth == t->cap ||
-        t->name_tries > 0)
+    prof_thread *t = prof_tls.thread;
+    if (prof_tls.gen != P->gen || t->depth == t->cap || t->name_tries > 0)
         return false;
     prof_node *pn = &P->nodes[t->stack[t->depth - 1].node];
     if (pn->cache_key != key)
@@ -205,15 +157,15 @@ prof_enter_fast(profiler *P, const void *key, uint64_t now)
 static inline bool
 prof_leave_fast(profiler *P, const void *key, uint64_t now)
 {
-    prof_thread *t = prof_tls_thread;
-    if (prof_tls_epoch != P->epoch || !t || t->depth <= 1 ||
+    prof_thread *t = prof_tls.thread;
+    if (prof_tls.gen != P->gen || t->depth <= 1 ||
         t->stack[t->depth - 1].key != key)
         return false;
     prof_pop(P, t, now);
     return true;
 }
 
-/* The general paths, out of line (profiler_core.c): enter function key
+/* The general paths, out of line (core.c): enter function key
  * (obj describes it the first time it is seen: the code object, or the C
  * callable); leave it, closing any frames above it. */
 void prof_event_enter(profiler *P, const void *key, PyObject *obj,
@@ -237,16 +189,25 @@ prof_cfunc_key(PyObject *callable)
     return NULL;
 }
 
-/* profiler_core.c */
+/* type.c: spyglass.profile, whose instances are profilers. */
 extern PyTypeObject profiler_type;
+
+/* core.c */
+/* A new profiler's tables (called by the type's tp_new). */
+void profiler_setup(profiler *P);
 int profiler_enable(profiler *P);
 int profiler_disable(profiler *P);
-/* Build the profile model; NULL with an exception set on failure. */
-sg_profile *profiler_build(profiler *P);
 /* Drop everything recorded. */
 void profiler_clear(profiler *P);
+/* Free the tables (the object itself is the type's). */
+void profiler_teardown(profiler *P);
 
-/* profiler_hooks.c: install and remove the event hooks for P. */
+/* build.c: the profile model of what P recorded; NULL with an exception
+ * set on failure. */
+sg_profile *profiler_build(profiler *P);
+
+/* mon.c (3.12+) or legacy.c (3.8-3.11): install and remove the event
+ * hooks for P. */
 int prof_hooks_install(profiler *P);
 int prof_hooks_remove(profiler *P);
 

@@ -1,0 +1,167 @@
+/* mon.c -- the line profiler's 3.12+ backend: sys.monitoring.
+ *
+ * Only the selected code objects get LINE, PY_START, PY_RESUME, PY_RETURN
+ * and PY_YIELD, through set_local_events, so all other code runs at full
+ * speed. PY_UNWIND and PY_THROW cannot be local: they are global, and cost
+ * a callback per frame an exception leaves (a quick reject for unselected
+ * code). When a file or name selection must see new code objects (the
+ * command line's), PY_START is also global, and its callback answers
+ * DISABLE for every code object that is not selected, so that each one
+ * pays once. Callbacks are C functions of the layer's callback type
+ * (core/mon.h). Events reach the tool from every thread.
+ */
+#include "agent/lines/lines.h"
+
+#if PY_VERSION_HEX >= 0x030C0000
+
+int lines_running;
+lines_prof *lines_lazy;
+
+static int lines_tool = -1;
+
+/* LINE(code, line) */
+static PyObject *
+lines_mon_line(PyObject *self, PyObject *const *args, size_t nargsf,
+               PyObject *kwnames)
+{
+    uint64_t now = ticks_now();
+    PyObject *code = args[0];
+    lines_frame *fr = lines_top();
+    if (!fr || fr->lc->code != code) {
+        /* A frame whose start we did not see (profiling began inside it,
+         * or its PY_START was disabled before it was selected). */
+        lines_code *lc = lines_lookup(code);
+        fr = lc ? lines_push(lc, NULL, now) : NULL;
+        if (!fr)
+            Py_RETURN_NONE;
+    }
+    long line = PyLong_AsLong(args[1]);
+    if (line < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    lines_on_line(fr, (int32_t)line, now);
+    Py_RETURN_NONE;
+}
+
+/* A frame of code starts or continues: push it when profiled. With
+ * may_disable (PY_START under a file/name selection), a code object met
+ * for the first time is classified, and DISABLE'd when not selected. */
+static PyObject *
+lines_mon_enter(PyObject *code, int may_disable)
+{
+    uint64_t now = ticks_now();
+    lines_code *lc = lines_lookup(code);
+    if (!lc && may_disable && lines_lazy) {
+        lc = lines_select(lines_lazy, code);
+        if (!lc) {
+            /* Never selected: stop hearing about this code object. */
+            Py_INCREF(mon_DISABLE);
+            return mon_DISABLE;
+        }
+    }
+    if (lc)
+        lines_push(lc, NULL, now);
+    Py_RETURN_NONE;
+}
+
+/* PY_START(code, offset) */
+static PyObject *
+lines_mon_start(PyObject *self, PyObject *const *args, size_t nargsf,
+                PyObject *kwnames)
+{
+    return lines_mon_enter(args[0], 1);
+}
+
+/* PY_RESUME and PY_THROW: a generator or coroutine frame continues. */
+static PyObject *
+lines_mon_resume(PyObject *self, PyObject *const *args, size_t nargsf,
+                 PyObject *kwnames)
+{
+    return lines_mon_enter(args[0], 0);
+}
+
+/* PY_RETURN, PY_YIELD and PY_UNWIND: the frame stops running. */
+static PyObject *
+lines_mon_exit(PyObject *self, PyObject *const *args, size_t nargsf,
+               PyObject *kwnames)
+{
+    uint64_t now = ticks_now();
+    PyObject *code = args[0];
+    lines_frame *fr = lines_top();
+    if (fr && fr->lc->code == code) {
+        lines_close(fr, now);
+        lines_tls.depth--;
+    } else if (lines_lookup(code)) {
+        lines_pop(code, now);
+    }
+    Py_RETURN_NONE;
+}
+
+static const struct {
+    mon_event event;
+    vectorcallfunc fn;
+} lines_mon_table[] = {
+    {MON_LINE, lines_mon_line},        {MON_PY_START, lines_mon_start},
+    {MON_PY_RESUME, lines_mon_resume}, {MON_PY_THROW, lines_mon_resume},
+    {MON_PY_RETURN, lines_mon_exit},   {MON_PY_YIELD, lines_mon_exit},
+    {MON_PY_UNWIND, lines_mon_exit},
+};
+#define LINES_N_MON (sizeof lines_mon_table / sizeof lines_mon_table[0])
+
+int
+lines_backend_start(void)
+{
+    int tool = mon_acquire("spyglass lines");
+    if (tool < 0)
+        return -1;
+    for (size_t i = 0; i < LINES_N_MON; i++)
+        if (mon_register(tool, lines_mon_table[i].event,
+                         lines_mon_table[i].fn) < 0)
+            goto fail;
+    long global = mon_bit[MON_PY_UNWIND] | mon_bit[MON_PY_THROW] |
+                  (lines_lazy ? mon_bit[MON_PY_START] : 0);
+    if (mon_set_events(tool, global) < 0)
+        goto fail;
+    lines_tool = tool;
+    lines_running = 1;
+    return 0;
+fail:
+    mon_release(tool);
+    return -1;
+}
+
+void
+lines_backend_stop(void)
+{
+    if (!lines_running)
+        return;
+    lines_running = 0;
+    mon_release(lines_tool);
+    lines_tool = -1;
+}
+
+int
+lines_backend_watch(lines_code *lc)
+{
+    if (!lines_running)
+        return 0;
+    long mask = mon_bit[MON_LINE] | mon_bit[MON_PY_START] |
+                mon_bit[MON_PY_RESUME] | mon_bit[MON_PY_RETURN] |
+                mon_bit[MON_PY_YIELD];
+    return mon_set_local_events(lines_tool, lc->code, mask);
+}
+
+void
+lines_backend_unwatch(lines_code *lc)
+{
+    if (!lines_running)
+        return;
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (mon_set_local_events(lines_tool, lc->code, 0) < 0)
+        PyErr_Clear();
+    PyErr_Restore(t, v, tb);
+}
+
+#endif /* 3.12+ */

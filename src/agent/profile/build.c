@@ -1,0 +1,84 @@
+/* build.c -- what a profiler recorded, into the profile model: functions
+ * become the model's functions and frames, CCT nodes its call tree (one
+ * subtree per thread), ticks nanoseconds. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "agent/profile/profiler.h"
+
+static const char *
+prof_utf8(PyObject *s, const char *fallback)
+{
+    const char *u = s && PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : NULL;
+    if (!u) {
+        PyErr_Clear();
+        return fallback;
+    }
+    return u;
+}
+
+sg_profile *
+profiler_build(profiler *P)
+{
+    static const char *const metrics[] = {"ns", "calls"};
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
+    if (!p) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    double npt = ticks_ns_per_tick();
+    sg_frame_id *frame_of =
+        PyMem_RawMalloc((P->n_funcs + 1) * sizeof *frame_of);
+    sg_node_id *node_of = PyMem_RawMalloc((P->n_nodes + 1) * sizeof *node_of);
+    if (!frame_of || !node_of) {
+        PyMem_RawFree(frame_of);
+        PyMem_RawFree(node_of);
+        sg_profile_free(p);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (size_t i = 0; i < P->n_funcs; i++) {
+        prof_func *f = &P->funcs[i];
+        frame_of[i] = SG_NO_ID;
+        if (f->kind == PROF_PYTHON) {
+            PyCodeObject *co = (PyCodeObject *)f->code;
+            sg_func_id id = sg_profile_func(
+                p, SG_FUNC_PYTHON, prof_utf8(co->co_name, "?"),
+                prof_utf8(co->co_filename, "?"), co->co_firstlineno, 0);
+            frame_of[i] = sg_profile_frame(p, id, 0);
+        } else if (f->kind == PROF_BUILTIN) {
+            sg_func_id id = sg_profile_func(
+                p, SG_FUNC_BUILTIN, prof_utf8(f->label, "?"), "~", 0, 0);
+            frame_of[i] = sg_profile_frame(p, id, 0);
+        }
+    }
+    node_of[0] = SG_ROOT_NODE;
+    for (size_t i = 1; i < P->n_nodes && !p->failed; i++) {
+        prof_node *n = &P->nodes[i];
+        prof_func *f = &P->funcs[n->func];
+        sg_node_id id;
+        if (f->kind == PROF_THREAD) {
+            const prof_thread *t = f->key;
+            id = sg_profile_thread_root(p, SG_ROOT_NODE, t->ident, t->name);
+        } else {
+            id = sg_profile_child(p, node_of[n->parent], frame_of[n->func]);
+        }
+        node_of[i] = id;
+        if (id == SG_NO_ID)
+            break; /* p->failed */
+        p->nodes[id].self[0] += (uint64_t)((double)n->ticks * npt + 0.5);
+        p->nodes[id].self[1] += n->calls;
+    }
+    PyMem_RawFree(frame_of);
+    PyMem_RawFree(node_of);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%ld", (long)getpid());
+    if (p->failed || sg_profile_set_meta(p, "pid", buf) < 0 ||
+        sg_profile_set_meta(p, "python", Py_GetVersion()) < 0 ||
+        sg_profile_set_meta(p, "clock", ticks_source()) < 0) {
+        sg_profile_free(p);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    return p;
+}
