@@ -232,7 +232,7 @@ def table(results):
 def write_docs(text):
     doc = ROOT / "docs" / "benchmarks.md"
     old = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    head = "## profile (issue 5)"
+    head = "## profile"
     section = f"{head}\n\n{text.strip()}\n"
     if head in old:
         before, rest = old.split(head, 1)

@@ -12,9 +12,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* profile (issue 5) */
 int agent_profile_init(PyObject *module);
-/* lines (issue 6) */
 int agent_lines_init(PyObject *module);
 
 /* Print the current Python exception with its traceback, as the interpreter

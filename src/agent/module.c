@@ -52,9 +52,7 @@ static const agent_command agent_commands[] = {
 
 /* Features that add a Python API; NULL-terminated. */
 static int (*const agent_inits[])(PyObject *) = {
-    /* profile (issue 5) */
     agent_profile_init,
-    /* lines (issue 6) */
     agent_lines_init,
     NULL,
 };

@@ -18,15 +18,11 @@ typedef struct command {
 static const command commands[] = {
     {"time", cmd_time, "time whole commands (/usr/bin/time -v, hyperfine)"},
     {"timeit", cmd_timeit, "time Python statements side by side (timeit)"},
-    /* profile (issue 5) */
     {"profile", cmd_profile,
      "deterministic profiler: cProfile's numbers, all threads"},
-    /* lines (issue 6) */
     {"lines", cmd_lines, "line-by-line hits and time (kernprof -l -v)"},
-    /* dump (issue 3) */
     {"dump", cmd_dump,
      "print the Python stacks of a running process (py-spy dump)"},
-    /* record (issue 4) */
     {"record", cmd_record,
      "sample a program's stacks into a flame graph (py-spy record)"},
 };

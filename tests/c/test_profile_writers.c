@@ -267,7 +267,7 @@ test_speedscope_and_chrome(void)
 static void
 test_sampled_profile_through_every_writer(void)
 {
-    /* What the sampler (issue 4) will hand over: metric 0 = samples, line
+    /* What the sampler hands over: metric 0 = samples, line
      * numbers on frames, no "calls". */
     const char *m[] = {"samples"};
     sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, m);
@@ -296,7 +296,7 @@ test_sampled_profile_through_every_writer(void)
     o.sort = "tottime";
     CHECK(sg_write_text(p, &o, &sb) == 0);
     /* Sampled data has no call counts: the text format is the sample
-     * report (issue 4): 70 samples of 10 ms in hot, 100 in main
+     * report: 70 samples of 10 ms in hot, 100 in main
      * cumulatively, and the lines they ran. */
     CHECK(strncmp(sb_str(&sb),
                   "100 samples at 10 ms intervals (1.000 s "

@@ -44,7 +44,7 @@ set_builtin_profile(PyObject *prof)
     int rc = builtins ? PyObject_SetAttrString(builtins, "profile", prof) : -1;
     Py_XDECREF(builtins);
     /* spyglass.line_profile is the same object while the command runs;
-     * spyglass.profile stays the function profiler (issue 5's API). */
+     * spyglass.profile stays the function profiler. */
     PyObject *agent = PyImport_ImportModule("spyglass._agent");
     if (rc == 0 && agent)
         rc = PyObject_SetAttrString(agent, "line_profile", prof);
