@@ -104,21 +104,25 @@ out_write_direct(const char *path, const void *data, size_t len)
     return out_close(fd, out_write_fd(fd, data, len));
 }
 
-/* Paths that name an open file or a kernel object rather than a place in
- * a directory (/dev/stdout is /proc/self/fd/1, which may be the shell's
- * redirection into a regular file): replacing them would swap the file
- * under whoever holds it open, so they are written in place. */
+/* Paths that name an open file rather than a place in a directory
+ * (/dev/stdout is /proc/self/fd/1, which may be the shell's redirection
+ * into a regular file): replacing them would swap the file under whoever
+ * holds it open, so they are written in place. */
 static bool
-out_is_special_path(const char *path)
+out_is_open_file_path(const char *path)
 {
-    if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0)
-        return true;
+    static const char *const prefixes[] = {"/proc/", "/dev/fd/", "/dev/std"};
     char link[PATH_MAX];
     ssize_t k = readlink(path, link, sizeof link - 1);
-    if (k <= 0)
-        return false;
-    link[k] = '\0';
-    return strncmp(link, "/dev/", 5) == 0 || strncmp(link, "/proc/", 6) == 0;
+    if (k > 0) {
+        link[k] = '\0';
+        if (strncmp(link, "/proc/", 6) == 0)
+            return true;
+    }
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
 }
 
 /* Create a new temporary file next to target: its name in tmp. Returns
@@ -171,7 +175,7 @@ sg_output_write(const char *path, const void *data, size_t len)
         return out_write_stdout(data, len);
     struct stat st;
     bool exists = stat(path, &st) == 0;
-    if (out_is_special_path(path) ||
+    if (out_is_open_file_path(path) ||
         (exists && (!S_ISREG(st.st_mode) || st.st_nlink > 1)))
         return out_write_direct(path, data, len);
     /* A symbolic link to a regular file stays one: the file it names is
@@ -255,17 +259,12 @@ sg_output_check(const char *path, char *msg, size_t n)
             snprintf(msg, n, "cannot write '%s': it is %s", path, what);
             return -1;
         }
-        /* A fifo is not opened: that would wait for its reader. */
-        int fd =
-            S_ISFIFO(st.st_mode)
-                ? -2
-                : open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd == -2 && access(path, W_OK) == 0)
+        /* Not opened: a fifo would wait for its reader, a device might
+         * act on it, and a watcher of the file would see it closed after
+         * writing. access(2) with the effective ids also answers EROFS
+         * and an immutable file's EPERM, for root too. */
+        if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0)
             return 0;
-        if (fd >= 0) {
-            close(fd);
-            return 0;
-        }
         snprintf(msg, n, "cannot write '%s': %s", path, strerror(errno));
         return -1;
     }

@@ -6,14 +6,15 @@
  *
  *   - An -o FILE that cannot be written is found before any program runs
  *     (sg_output_check): a missing directory, a directory, a read-only
- *     file or file system, /proc/x. The check creates and removes the file
- *     (or opens an existing one for writing without changing it), so what
- *     it answers is what the kernel will do, also for root.
+ *     file or file system, /proc/x. A new file is created and removed
+ *     again, so what the check answers is what the kernel will do, also
+ *     for root; an existing one is asked with access(2) (effective ids).
  *   - Writes are atomic (sg_output_write): a regular file is written to a
  *     temporary name in its directory and renamed over the target, so a
  *     kill during the write never leaves half a file in place of a good
- *     one. stdout ("-"), devices, fifos, paths into /dev or /proc and files
- *     with other hard links are written in place.
+ *     one. stdout ("-"), devices, fifos, paths that name an open file
+ *     (/dev/stdout, /dev/fd/N, /proc/...) and files with other hard links
+ *     are written in place.
  *   - A result that cannot be written where asked (ENOSPC, /dev/full, EIO)
  *     is delivered elsewhere (sg_output_deliver): to a fallback file in
  *     $TMPDIR, /tmp or the current directory named after the command and

@@ -143,6 +143,19 @@ test_write_keeps_links(void)
     unlink(at("link"));
     unlink(at("hard"));
     unlink(at("target"));
+    /* So is a path that names an open file (/dev/stdout may be a shell's
+     * redirection into a regular file): replacing it would swap the file
+     * under the descriptor. */
+    int fd = open(at("held"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    struct stat before, after;
+    fstat(fd, &before);
+    char fdpath[32];
+    snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", fd);
+    CHECK(sg_output_write(fdpath, "held", 4) == 0);
+    CHECK(stat(at("held"), &after) == 0 && after.st_ino == before.st_ino);
+    CHECK_STR(get(at("held")), "held");
+    close(fd);
+    unlink(at("held"));
     /* Devices are written in place. */
     CHECK(sg_output_write("/dev/null", "x", 1) == 0);
     errno = 0;
