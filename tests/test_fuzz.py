@@ -22,7 +22,8 @@ SRC = ROOT / "src"
 TARGETS = {
     "elf": ["remote/elf.c"],
     "linetable": ["remote/linetable.c"],
-    "pystr": ["remote/pystr.c", "common/strbuf.c", "common/err.c"],
+    "pystr": ["remote/pystr.c", "common/strbuf.c", "common/alloc.c",
+              "common/output.c", "common/err.c"],
 }
 ROUNDS = "20000"
 

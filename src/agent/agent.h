@@ -19,6 +19,10 @@ int agent_lines_init(PyObject *module);
  * would, without exiting on SystemExit (PyErr_Print would); clears it. */
 void agent_print_exception(void);
 
+/* Flush sys.stdout and sys.stderr (keeping any exception set), so that a
+ * command's result written to fd 1 comes after what the program printed. */
+void agent_flush_stdio(void);
+
 /* Add obj to the module as name and list name in its __all__ (which
  * spyglass/__init__.py re-exports). Returns 0, or -1 with an exception. */
 int agent_export(PyObject *m, const char *name, PyObject *obj);

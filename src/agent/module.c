@@ -87,6 +87,22 @@ agent_print_exception(void)
     Py_XDECREF(tb);
 }
 
+void
+agent_flush_stdio(void)
+{
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    for (int i = 0; i < 2; i++) {
+        PyObject *f = PySys_GetObject(i ? "stderr" : "stdout");
+        if (f && f != Py_None) {
+            PyObject *r = PyObject_CallMethod(f, "flush", NULL);
+            Py_XDECREF(r);
+        }
+    }
+    PyErr_Clear();
+    PyErr_Restore(t, v, tb);
+}
+
 int
 agent_export(PyObject *m, const char *name, PyObject *obj)
 {

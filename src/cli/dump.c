@@ -397,11 +397,10 @@ cmd_dump(int argc, char **argv)
         print_json(&sb, r, &s, &st);
     else
         print_text(&sb, r, &s, &st);
-    rc = SG_EXIT_OK;
-    if (sb_write_file(&sb, o.output) != 0) {
-        sg_error("dump: cannot write %s: %s", o.output, strerror(errno));
-        rc = SG_EXIT_FAIL;
-    }
+    rc = sg_output_status(SG_EXIT_OK,
+                          sg_writer_deliver(&sg_output_dump,
+                                            sg_writer_by_name(o.format),
+                                            o.output, &sb));
     sb_free(&sb);
     rm_sample_free(&s);
     remote_close(r);

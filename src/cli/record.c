@@ -188,7 +188,7 @@ print_report(const record_session *s, const sg_profile *p)
     sb_free(&sb);
 }
 
-static int
+static sg_out_result
 write_profile(const record_opts *o, const record_session *s, sg_profile *p,
               pid_t pid)
 {
@@ -209,11 +209,11 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
     wo.title = "spyglass record";
     /* The profile first: the report only goes to a stream that may be gone
      * (a closed pipe), and must never cost the data. */
-    int rc = sg_writer_write_file(w, p, &wo, out);
+    sg_out_result r = sg_writer_write_file(&sg_output_record, w, p, &wo, out);
     print_report(s, p);
-    if (rc == 0 && strcmp(out, "-") != 0)
+    if (r == SG_OUT_WRITTEN && strcmp(out, "-") != 0)
         fprintf(stderr, "\nspyglass record: wrote %s (%s)\n", out, w->name);
-    return rc < 0 ? -1 : 0;
+    return r;
 }
 
 static const char *
@@ -270,15 +270,11 @@ cmd_record(int argc, char **argv)
         return status;
     }
     record_run(s, &stop);
-    if (write_profile(&o, s, p, pid) < 0)
-        status = SG_EXIT_FAIL;
-    if (launched) {
-        int child = launch_wait(pid);
-        if (child != 0 || status == SG_EXIT_OK)
-            status = child;
-    } else if (stop) {
-        status = SG_EXIT_OK; /* the user stopped an attached recording */
-    }
+    sg_out_result written = write_profile(&o, s, p, pid);
+    /* The program's status, or (for an attached recording, which the user
+     * may stop) success; then whether the profile reached -o. */
+    status =
+        sg_output_status(launched ? launch_wait(pid) : SG_EXIT_OK, written);
     record_free(s);
     sg_profile_free(p);
     return status;

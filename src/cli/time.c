@@ -209,15 +209,12 @@ write_report(const time_opts *o, const bench_cmd *cmds, size_t n)
         assert(o->writer->id == SG_FMT_TEXT);
         report_text(&sb, cmds, n);
     }
-    int rc = 0;
-    if (sb_write_file(&sb, o->output ? o->output : "-") < 0) {
-        sg_error("time: cannot write '%s': %s", o->output, strerror(errno));
-        rc = SG_EXIT_FAIL;
-    } else if (o->output && strcmp(o->output, "-") != 0) {
+    sg_out_result r = sg_writer_deliver(&sg_output_time, o->writer,
+                                        o->output ? o->output : "-", &sb);
+    if (r == SG_OUT_WRITTEN && o->output && strcmp(o->output, "-") != 0)
         fprintf(stderr, "spyglass: wrote %s\n", o->output);
-    }
     sb_free(&sb);
-    return rc;
+    return sg_output_status(0, r);
 }
 
 /* -v: one run each, output shown, GNU time's report on stderr (or -o). */
@@ -242,14 +239,12 @@ run_verbose(const time_opts *o, bench_cmd *cmds, size_t n)
     }
     if (o->output && o->writer->id != SG_FMT_TEXT) {
         sb_free(&sb);
-        return write_report(o, cmds, n) ? SG_EXIT_FAIL : status;
+        return sg_output_status(status, write_report(o, cmds, n));
     }
     if (o->output) {
-        if (sb_write_file(&sb, o->output) < 0) {
-            sg_error("time: cannot write '%s': %s", o->output,
-                     strerror(errno));
-            status = SG_EXIT_FAIL;
-        }
+        status = sg_output_status(
+            status,
+            sg_writer_deliver(&sg_output_time, o->writer, o->output, &sb));
     } else {
         fputs(sb_str(&sb), stderr);
     }
@@ -374,8 +369,9 @@ run_benchmarks(const time_opts *o_in, bench_cmd *cmds, size_t n)
     size_t measured = 0;
     while (measured < n && cmds[measured].n_runs > 0)
         measured++;
-    if (measured > 0 && write_report(&o, cmds, measured) != 0 && status < 0)
-        status = SG_EXIT_FAIL;
+    int written = measured > 0 ? write_report(&o, cmds, measured) : 0;
+    if (written != 0 && status < 0)
+        status = written;
     if (runner_interrupted())
         return 128 + runner_interrupted();
     if (status >= 0)

@@ -2,7 +2,10 @@
  *
  * Every user-facing failure is one line on stderr, "spyglass: error: ...",
  * followed by a non-zero exit: SG_EXIT_USAGE for bad command lines,
- * SG_EXIT_NOEXEC when a program cannot be started, SG_EXIT_FAIL otherwise.
+ * SG_EXIT_NOEXEC when a program cannot be started, SG_EXIT_IOERR when a
+ * result could not be written where asked (common/output.h), SG_EXIT_FAIL
+ * otherwise. SG_EXIT_PIPE is what a shell reports for a tool killed by
+ * SIGPIPE: spyglass ends with it, quietly, when stdout's reader went away.
  */
 #ifndef SG_ERR_H
 #define SG_ERR_H
@@ -13,7 +16,9 @@
 #define SG_EXIT_OK 0
 #define SG_EXIT_FAIL 1
 #define SG_EXIT_USAGE 2
+#define SG_EXIT_IOERR 74 /* sysexits.h's EX_IOERR */
 #define SG_EXIT_NOEXEC 127
+#define SG_EXIT_PIPE 141 /* 128 + SIGPIPE */
 
 #if defined(__GNUC__)
 #define SG_PRINTF(a, b) __attribute__((format(printf, a, b)))

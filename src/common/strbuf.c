@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/alloc.h"
+#include "common/output.h"
 #include "common/strbuf.h"
 
 int
@@ -156,20 +157,5 @@ sb_write_file(const strbuf *sb, const char *path)
         errno = ENOMEM;
         return -1;
     }
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t n = sb->len ? fwrite(sb->data, 1, sb->len, f) : 0;
-    int err = (n != sb->len) ? errno : 0;
-    if (f == stdout) {
-        if (fflush(f) != 0 && !err)
-            err = errno;
-    } else if (fclose(f) != 0 && !err) {
-        err = errno;
-    }
-    if (err) {
-        errno = err;
-        return -1;
-    }
-    return 0;
+    return sg_output_write(path, sb->data ? sb->data : "", sb->len);
 }

@@ -53,8 +53,9 @@ sb_failed(const strbuf *sb)
 {
     return sb->failed;
 }
-/* Write the whole buffer to path ("-" means stdout). Returns 0, or -1 with
- * errno set (ENOMEM for a failed buffer, which writes nothing). */
+/* Write the whole buffer to path ("-" means stdout), atomically
+ * (sg_output_write in common/output.h). Returns 0, or -1 with errno set
+ * (ENOMEM for a failed buffer, which writes nothing). */
 int sb_write_file(const strbuf *sb, const char *path);
 
 #endif

@@ -125,12 +125,14 @@ static const sg_writer w_markdown = {
 };
 
 const sg_output sg_output_profile = {"profile", SG_DATA_DETERMINISTIC, "text",
-                                     false};
+                                     false, false};
 const sg_output sg_output_record = {"record", SG_DATA_SAMPLED, "flamegraph",
-                                    false};
-const sg_output sg_output_lines = {"lines", SG_DATA_LINES, "text", true};
-const sg_output sg_output_time = {"time", SG_DATA_TIMINGS, "text", true};
-const sg_output sg_output_dump = {"dump", SG_DATA_STACKS, "text", true};
+                                    false, true};
+const sg_output sg_output_lines = {"lines", SG_DATA_LINES, "text", true,
+                                   false};
+const sg_output sg_output_time = {"time", SG_DATA_TIMINGS, "text", true,
+                                  false};
+const sg_output sg_output_dump = {"dump", SG_DATA_STACKS, "text", true, false};
 
 static const sg_writer *const all_writers[] = {
     &w_pstats, &w_text,  &w_json,     &w_flame, &w_speedscope, &w_collapsed,
@@ -274,9 +276,25 @@ sg_writer_pick(const char *format, const char *path, const sg_output *what,
                const sg_writer **out)
 {
     char msg[768];
-    int rc = sg_writer_pick_msg(format, path, what, out, msg, sizeof msg);
-    if (rc)
+    /* The path first: "it is a directory" says more than "cannot tell
+     * its format". */
+    int rc = sg_output_check(path, msg, sizeof msg) ? SG_EXIT_USAGE : 0;
+    if (rc == 0)
+        rc = sg_writer_pick_msg(format, path, what, out, msg, sizeof msg);
+    if (rc == 0 && !path && what->default_in_cwd) {
+        char why[256];
+        if (sg_output_check_dir(".", why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg,
+                     "cannot write the %s in the current directory: %s "
+                     "(give -o FILE)",
+                     (*out)->name, why);
+            rc = SG_EXIT_USAGE;
+        }
+    }
+    if (rc) {
+        *out = NULL;
         sg_error("%s: %s", what->command, msg);
+    }
     return rc;
 }
 
@@ -318,20 +336,35 @@ sg_writer_render(const sg_writer *w, const sg_profile *p, const writer_opts *o,
     return rc < 0 ? -1 : 0;
 }
 
-int
-sg_writer_write_file(const sg_writer *w, const sg_profile *p,
-                     const writer_opts *o, const char *path)
+sg_out_result
+sg_writer_deliver(const sg_output *what, const sg_writer *w, const char *path,
+                  const strbuf *sb)
+{
+    if (sb_failed(sb)) {
+        sg_error("%s: out of memory writing the %s format", what->command,
+                 w->name);
+        return SG_OUT_LOST;
+    }
+    sg_out_target t = {
+        .command = what->command,
+        .path = path,
+        .ext = w->extensions[0],
+        .binary = w->binary,
+    };
+    return sg_output_deliver(&t, sb_str(sb), sb->len);
+}
+
+sg_out_result
+sg_writer_write_file(const sg_output *what, const sg_writer *w,
+                     const sg_profile *p, const writer_opts *o,
+                     const char *path)
 {
     strbuf sb = STRBUF_INIT;
-    if (sg_writer_render(w, p, o, &sb) < 0) {
-        sb_free(&sb);
-        return -1;
-    }
-    int rc = sb_write_file(&sb, path);
-    if (rc < 0)
-        sg_error("cannot write '%s': %s", path, strerror(errno));
+    sg_out_result r = sg_writer_render(w, p, o, &sb) < 0
+                          ? SG_OUT_LOST
+                          : sg_writer_deliver(what, w, path, &sb);
     sb_free(&sb);
-    return rc;
+    return r;
 }
 
 int

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 
+#include "common/output.h"
 #include "common/strbuf.h"
 #include "model/profile.h"
 
@@ -116,6 +117,9 @@ typedef struct sg_output {
      * dump and lines write text there), or refused (false: profile and
      * record ask for -f). */
     bool unknown_ext_default;
+    /* Without -o the result is a new file in the current directory
+     * (record's spyglass-PID-TIME.svg), which must be writable. */
+    bool default_in_cwd;
 } sg_output;
 
 /* What each command writes: profile (the table on stdout without -o),
@@ -128,9 +132,14 @@ extern const sg_output sg_output_profile, sg_output_record, sg_output_lines,
  * path's extension names (-o FILE; "-" is stdout and names none), else
  * the command's default. A format unknown, unguessable, or unable to hold
  * what->kind is refused: one line "<command>: ..." listing the formats
- * that can. Returns 0 with *out set, or SG_EXIT_USAGE after that line on
- * stderr (sg_error). sg_writer_pick_msg puts the line, without the command,
- * in msg instead (for callers that raise it, such as the Python API). */
+ * that can. sg_writer_pick, which every command calls before it runs
+ * anything, also refuses a path that cannot be written (sg_output_check
+ * in common/output.h: a missing directory, a directory, read-only, /proc)
+ * and, for default_in_cwd, a current directory where no file can be made.
+ * Returns 0 with *out set, or SG_EXIT_USAGE after that line on stderr
+ * (sg_error). sg_writer_pick_msg picks the format only, and puts the line,
+ * without the command, in msg instead (for callers that raise it, such as
+ * the Python API). */
 int sg_writer_pick(const char *format, const char *path, const sg_output *what,
                    const sg_writer **out);
 int sg_writer_pick_msg(const char *format, const char *path,
@@ -144,10 +153,18 @@ int sg_writer_pick_msg(const char *format, const char *path,
  * after sg_error(). */
 int sg_writer_render(const sg_writer *w, const sg_profile *p,
                      const writer_opts *o, strbuf *out);
-/* Render and write to path ("-": stdout). Returns 0, or -1 after an
- * error line. */
-int sg_writer_write_file(const sg_writer *w, const sg_profile *p,
-                         const writer_opts *o, const char *path);
+/* Write a command's rendered result sb (in format w) to path ("-":
+ * stdout) through sg_output_deliver: atomically, else to a fallback file
+ * named after what->command whose path one error line gives. The result
+ * is SG_OUT_LOST (after an error line) when sb failed (out of memory). A
+ * command's exit status is then sg_output_status(status, result). */
+sg_out_result sg_writer_deliver(const sg_output *what, const sg_writer *w,
+                                const char *path, const strbuf *sb);
+/* Render p and deliver it (sg_writer_deliver); SG_OUT_LOST after an error
+ * line when it could not be rendered. */
+sg_out_result sg_writer_write_file(const sg_output *what, const sg_writer *w,
+                                   const sg_profile *p, const writer_opts *o,
+                                   const char *path);
 
 /* The writers themselves (also callable directly). */
 int sg_write_pstats(const sg_profile *p, const writer_opts *o, strbuf *out);

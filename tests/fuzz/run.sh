@@ -18,7 +18,7 @@ deps() {
     case $1 in
     elf) echo "$root/src/remote/elf.c" ;;
     linetable) echo "$root/src/remote/linetable.c" ;;
-    pystr) echo "$root/src/remote/pystr.c $root/src/common/strbuf.c $root/src/common/err.c" ;;
+    pystr) echo "$root/src/remote/pystr.c $root/src/common/strbuf.c $root/src/common/alloc.c $root/src/common/output.c $root/src/common/err.c" ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac
 }

@@ -12,6 +12,7 @@
 #include "agent/commands.h"
 #include "agent/runmain.h"
 #include "common/err.h"
+#include "writers/writers.h"
 
 /* The file whose functions the default selection profiles: the script,
  * or the -m module's source (NULL when it cannot be found: running it
@@ -89,6 +90,7 @@ agent_lines_main(const rq_lines *o)
 {
     const rq_program *t = &o->program;
     const sg_writer *w = NULL;
+    sg_out_result r;
     if (o->output &&
         !(w = agent_request_writer("lines", o->format, SG_DATA_LINES)))
         return SG_EXIT_FAIL;
@@ -117,12 +119,9 @@ agent_lines_main(const rq_lines *o)
         lines_disable(prof);
     lines_lazy = NULL;
     if (o->output) {
-        if (lines_dump(prof, w, o->output) < 0) {
-            agent_print_exception();
-            sg_error("lines: cannot write '%s'", o->output);
-            if (rc == 0)
-                rc = SG_EXIT_FAIL;
-        } else {
+        r = lines_deliver(prof, w, o->output);
+        rc = sg_output_status(rc, r);
+        if (r == SG_OUT_WRITTEN) {
             PyObject *out = PySys_GetObject("stdout");
             if (out && out != Py_None) {
                 PyFile_WriteString("Wrote profile results to '", out);
@@ -132,8 +131,10 @@ agent_lines_main(const rq_lines *o)
             PyErr_Clear();
         }
     }
-    if (lines_print(prof, NULL, o->unit) < 0)
-        agent_print_exception();
+    /* The table, after all the program printed, as kernprof -v shows it. */
+    agent_flush_stdio();
+    rc = sg_output_status(
+        rc, lines_deliver(prof, sg_writer_by_name("kernprof"), "-"));
 done:
     lines_lazy = NULL;
     Py_XDECREF(prof);

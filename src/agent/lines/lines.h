@@ -164,6 +164,10 @@ int lines_print(lines_prof *prof, PyObject *stream, double output_unit);
  * path's extension names (a pickle for *.lprof, else the text). Returns 0,
  * or -1 with an exception set. */
 int lines_dump(lines_prof *prof, const sg_writer *w, const char *path);
+/* The command's way: write prof's results to path ("-": stdout) in format
+ * w, delivered elsewhere when that fails (writers.h, sg_writer_deliver). */
+sg_out_result lines_deliver(lines_prof *prof, const sg_writer *w,
+                            const char *path);
 
 /* ---- type.c ---- */
 

@@ -101,6 +101,22 @@ lines_print(lines_prof *prof, PyObject *stream, double output_unit)
     return rc;
 }
 
+sg_out_result
+lines_deliver(lines_prof *prof, const sg_writer *w, const char *path)
+{
+    sg_profile *p = lines_to_model(prof);
+    if (!p) {
+        PyErr_Clear();
+        instr_out_of_memory("lines");
+        return SG_OUT_LOST;
+    }
+    writer_opts wo = {0};
+    wo.unit = prof->output_unit;
+    sg_out_result r = sg_writer_write_file(&sg_output_lines, w, p, &wo, path);
+    sg_profile_free(p);
+    return r;
+}
+
 int
 lines_dump(lines_prof *prof, const sg_writer *w, const char *path)
 {

@@ -54,30 +54,14 @@ prof_install_sigterm(void)
     Py_XDECREF(signal_mod);
 }
 
-static void
-prof_flush_python_stdout(void)
-{
-    PyObject *t, *v, *tb;
-    PyErr_Fetch(&t, &v, &tb);
-    for (int i = 0; i < 2; i++) {
-        PyObject *f = PySys_GetObject(i ? "stderr" : "stdout");
-        if (f && f != Py_None) {
-            PyObject *r = PyObject_CallMethod(f, "flush", NULL);
-            Py_XDECREF(r);
-        }
-    }
-    PyErr_Clear();
-    PyErr_Restore(t, v, tb);
-}
-
-static int
+static sg_out_result
 prof_write_output(profiler *P, const rq_profile *o, const sg_writer *w,
                   const char *command)
 {
     sg_profile *p = profiler_build(P);
     if (!p) {
         agent_print_exception();
-        return -1;
+        return SG_OUT_LOST;
     }
     sg_profile_set_meta(p, "command", command);
     writer_opts wo = {0};
@@ -85,19 +69,19 @@ prof_write_output(profiler *P, const rq_profile *o, const sg_writer *w,
     wo.limit = (int)o->limit;
     wo.per_thread = o->threads;
     wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
-    int rc;
-    if (o->output) {
-        rc = sg_writer_write_file(w, p, &wo, o->output);
-        if (rc == 0)
+    sg_out_result r;
+    if (o->output && strcmp(o->output, "-") != 0) {
+        r = sg_writer_write_file(&sg_output_profile, w, p, &wo, o->output);
+        if (r == SG_OUT_WRITTEN)
             fprintf(stderr, "spyglass: profile written to %s (%s)\n",
                     o->output, w->name);
     } else {
         /* After everything the program printed, as cProfile does. */
-        prof_flush_python_stdout();
-        rc = sg_writer_write_file(w, p, &wo, "-");
+        agent_flush_stdio();
+        r = sg_writer_write_file(&sg_output_profile, w, p, &wo, "-");
     }
     sg_profile_free(p);
-    return rc;
+    return r;
 }
 
 /* The program's command line, for the profile's metadata. */
@@ -144,13 +128,13 @@ agent_profile_main(const rq_profile *o)
     }
     int status = runmain_run(t);
     profiler_disable(P);
-    if (prof_write_output(P, o, w, sb_str(&cmd)) < 0 && status == 0)
-        status = SG_EXIT_FAIL;
+    status =
+        sg_output_status(status, prof_write_output(P, o, w, sb_str(&cmd)));
     Py_DECREF(P);
     sb_free(&cmd);
     if (prof_got_sigterm) {
         /* Die of the signal, as the program would have. */
-        prof_flush_python_stdout();
+        agent_flush_stdio();
         fflush(NULL);
         signal(SIGTERM, SIG_DFL);
         raise(SIGTERM);

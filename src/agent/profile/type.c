@@ -217,7 +217,7 @@ prof_writer_arg(const char *format, const char *path)
 {
     /* pstats when the path's extension names no format, as dump_stats. */
     static const sg_output api = {"profile", SG_DATA_DETERMINISTIC, "pstats",
-                                  true};
+                                  true, false};
     const sg_writer *w;
     char msg[768];
     if (sg_writer_pick_msg(format, path, &api, &w, msg, sizeof msg)) {
