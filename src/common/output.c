@@ -182,11 +182,10 @@ sg_output_write(const char *path, const void *data, size_t len)
      * replaced. */
     char real[PATH_MAX];
     const char *target = path;
-    if (exists && realpath(path, real) && strcmp(real, path) != 0) {
-        struct stat lst;
-        if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
-            target = real;
-    }
+    struct stat lst;
+    if (exists && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) &&
+        realpath(path, real))
+        target = real;
     char tmp[PATH_MAX + 64];
     int fd = out_create_temp(target, exists ? 0600 : 0666, tmp, sizeof tmp);
     if (fd < 0) {
