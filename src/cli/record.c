@@ -18,7 +18,7 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "common/err.h"
-#include "sampler/launch.h"
+#include "proc/proc.h"
 #include "sampler/record.h"
 #include "writers/writers.h"
 
@@ -240,6 +240,14 @@ rm_hint(const rm_error *e)
     return e->msg[0] ? e->msg : "cannot read the process";
 }
 
+/* The launched program's exit status, as a shell shows it. */
+static int
+wait_child(pid_t pid)
+{
+    proc_exit ex;
+    return proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
+}
+
 int
 cmd_record(int argc, char **argv)
 {
@@ -248,48 +256,50 @@ cmd_record(int argc, char **argv)
     if (rc >= 0)
         return rc;
     o.cfg.progress = isatty(2);
-    static volatile sig_atomic_t stop;
+    /* Before the launch, so that no stop signal can fall between. */
+    proc_forward_signals();
+    /* A closed stderr or stdout pipe must not kill us before the profile
+     * is written; writes then fail with EPIPE instead. */
+    proc_ignore(SIGPIPE);
+    volatile sig_atomic_t *stop = proc_stop_flag();
     pid_t pid = o.pid;
     bool launched = o.cmd != NULL;
     if (launched) {
-        int err = launch_start(o.cmd, &pid);
+        proc_spec ps = {o.cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
+        int err = proc_spawn(&ps, &pid);
         if (err) {
             sg_error("record: cannot run '%s': %s", o.cmd[0], strerror(err));
             return SG_EXIT_NOEXEC;
         }
     }
-    launch_handle_signals(launched ? pid : 0, &stop);
-    /* A closed stderr or stdout pipe must not kill us before the profile
-     * is written; writes then fail with EPIPE instead. */
-    signal(SIGPIPE, SIG_IGN);
 
     const char *metrics[] = {"samples"};
     sg_profile *p = sg_profile_new(1, metrics);
     record_session *s = record_new(&o.cfg, p);
     rm_error err = {0};
     int status = SG_EXIT_OK;
-    if (record_attach(s, pid, launched, &stop, &err) < 0) {
+    if (record_attach(s, pid, launched, stop, &err) < 0) {
         if (launched && err.code == RM_ENOTPY)
             sg_error("record: '%s' is not a Python program (%s); "
                      "--subprocesses follows Python started by it",
                      o.cmd[0], rm_hint(&err));
-        else if (!(launched && stop))
+        else if (!(launched && *stop))
             sg_error("record: %s", rm_hint(&err));
-        status = launched ? launch_wait(pid) : SG_EXIT_FAIL;
+        status = launched ? wait_child(pid) : SG_EXIT_FAIL;
         if (status == 0)
             status = SG_EXIT_FAIL; /* no profile: not a success */
         record_free(s);
         sg_profile_free(p);
         return status;
     }
-    record_run(s, &stop);
+    record_run(s, stop);
     if (write_profile(&o, s, p, pid) < 0)
         status = SG_EXIT_FAIL;
     if (launched) {
-        int child = launch_wait(pid);
+        int child = wait_child(pid);
         if (child != 0 || status == SG_EXIT_OK)
             status = child;
-    } else if (stop) {
+    } else if (*stop) {
         status = SG_EXIT_OK; /* the user stopped an attached recording */
     }
     record_free(s);

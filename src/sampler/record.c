@@ -9,8 +9,8 @@
 
 #include "common/clock.h"
 #include "common/err.h"
-#include "sampler/launch.h"
-#include "sampler/proctree.h"
+#include "proc/proc.h"
+#include "proc/tree.h"
 #include "sampler/record.h"
 
 #define SCAN_INTERVAL_NS 100000000u /* look for new subprocesses at 10 Hz */
@@ -154,7 +154,7 @@ record_attach(record_session *s, pid_t pid, bool launched,
             return 0;
         if (!launched || !retriable(err->code))
             break;
-        if (launch_exited(pid) || (stop && *stop))
+        if (proc_exited(pid) || (stop && *stop))
             break;
         if (err->code == RM_ENOTPY &&
             sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
@@ -174,17 +174,21 @@ static bool
 target_gone(const record_session *s, const rec_target *t)
 {
     if (t->pid == s->root_pid && s->launched)
-        return launch_exited(t->pid);
-    return !proctree_alive(t->pid);
+        return proc_exited(t->pid);
+    return !proc_running(t->pid, 0);
 }
 
 static void
 scan_children(record_session *s, uint64_t now)
 {
+    proc_list l = {0};
+    if (proc_descendants(s->root_pid, &l) < 0)
+        return;
+    size_t n = l.n < 256 ? l.n : 256;
     pid_t kids[256];
-    size_t n = proctree_descendants(s->root_pid, kids, 256);
-    if (n > 256)
-        n = 256;
+    for (size_t i = 0; i < n; i++)
+        kids[i] = l.v[i].pid;
+    proc_list_free(&l);
     for (size_t i = 0; i < n; i++) {
         rec_target *t = NULL;
         for (size_t k = 0; k < s->n_t; k++)
@@ -317,8 +321,8 @@ tick(void *ctx, uint64_t now)
     if (live == 0) {
         /* Nothing left to sample: the end, unless following subprocesses
          * of a root that still runs (a launcher may start Python later). */
-        if (!s->cfg.subprocesses || !proctree_alive(s->root_pid) ||
-            (s->launched && launch_exited(s->root_pid)))
+        if (!s->cfg.subprocesses || !proc_running(s->root_pid, 0) ||
+            (s->launched && proc_exited(s->root_pid)))
             return LOOP_STOP;
     }
     return rc;

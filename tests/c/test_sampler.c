@@ -1,4 +1,4 @@
-/* Unit tests for src/sampler: deadline accounting and the process tree. */
+/* Unit tests for src/sampler: deadline accounting. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -8,7 +8,6 @@
 #include "check.h"
 #include "common/clock.h"
 #include "sampler/loop.h"
-#include "sampler/proctree.h"
 
 static void
 test_classify(void)
@@ -85,42 +84,5 @@ test_stop_from_tick_and_flag(void)
     CHECK(c2.n == 0);
 }
 
-static void
-test_proctree_finds_grandchildren(void)
-{
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    pid_t child = fork();
-    if (child == 0) {
-        /* child: start a grandchild, then both wait for the pipe. */
-        close(fds[1]);
-        if (fork() == 0) {
-            char b;
-            ssize_t r = read(fds[0], &b, 1);
-            _exit(r < 0);
-        }
-        char b;
-        ssize_t r = read(fds[0], &b, 1);
-        wait(NULL);
-        _exit(r < 0);
-    }
-    close(fds[0]);
-    pid_t found[16];
-    size_t n = 0;
-    for (int tries = 0; tries < 200 && n < 2; tries++) {
-        n = proctree_descendants(getpid(), found, 16);
-        if (n < 2)
-            usleep(5000);
-    }
-    CHECK(n == 2);
-    CHECK(found[0] == child);
-    CHECK(proctree_parent(found[1]) == child);
-    CHECK(proctree_parent(getpid()) == getppid());
-    CHECK(proctree_parent(-5) == -1);
-    close(fds[1]); /* release both */
-    waitpid(child, NULL, 0);
-}
-
 TESTS(test_classify, test_rate_and_accounting,
-      test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag,
-      test_proctree_finds_grandchildren)
+      test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag)
