@@ -1,4 +1,4 @@
-/* Unit tests for src/sampler: deadline accounting. */
+/* Unit tests for src/sampler: deadline accounting, and stopping. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "common/clock.h"
+#include "proc/proc.h"
 #include "sampler/loop.h"
 
 static void
@@ -84,5 +85,62 @@ test_stop_from_tick_and_flag(void)
     CHECK(c2.n == 0);
 }
 
+/* A tick that asks for a stop the way a signal handler would. */
+static volatile sig_atomic_t tick_stop;
+static int tick_calls;
+
+static int
+tick_sets_stop(void *ctx, uint64_t now)
+{
+    tick_calls++;
+    tick_stop = 1;
+    return LOOP_OK;
+}
+
+static void
+test_stop_during_a_tick_does_not_wait_an_interval(void)
+{
+    /* Regression: the flag was looked at only after the next sleep, so a
+     * stop that came during a tick waited one whole interval: 5 s here. */
+    tick_stop = 0;
+    tick_calls = 0;
+    loop_config cfg = {0.2, 0, 0};
+    loop_stats st;
+    uint64_t t0 = sg_now_ns();
+    loop_run(&cfg, tick_sets_stop, NULL, NULL, &tick_stop, &st);
+    CHECK(tick_calls == 1);
+    CHECK(sg_now_ns() - t0 < 2500000000u);
+}
+
+static int
+tick_signals(void *ctx, uint64_t now)
+{
+    tick_calls++;
+    kill(getpid(), SIGINT); /* to the process, as kill(1) would */
+    return LOOP_OK;
+}
+
+static void
+test_stop_signal_during_a_tick_ends_the_next_sleep(void)
+{
+    /* A real stop signal arriving while a tick runs: it is taken at the
+     * start of the next sleep, which it ends at once. */
+    proc_forward_signals();
+    tick_calls = 0;
+    loop_config cfg = {0.2, 0, 0};
+    loop_stats st;
+    uint64_t t0 = sg_now_ns();
+    loop_run(&cfg, tick_signals, NULL, NULL, proc_stop_flag(), &st);
+    CHECK(tick_calls == 1);
+    CHECK(proc_stop_signal() == SIGINT);
+    CHECK(sg_now_ns() - t0 < 2500000000u);
+    /* The loop gives the caller its signal mask back. */
+    sigset_t now_mask;
+    sigprocmask(SIG_BLOCK, NULL, &now_mask);
+    CHECK(!sigismember(&now_mask, SIGINT));
+}
+
 TESTS(test_classify, test_rate_and_accounting,
-      test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag)
+      test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag,
+      test_stop_during_a_tick_does_not_wait_an_interval,
+      test_stop_signal_during_a_tick_ends_the_next_sleep)
