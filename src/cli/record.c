@@ -196,6 +196,14 @@ print_report(const record_session *s, const sg_profile *p)
             (unsigned long long)c.stacks, c.processes,
             c.processes == 1 ? "" : "es", (unsigned long long)c.failed_samples,
             (unsigned long long)c.thread_errors, (unsigned long long)c.reads);
+    strbuf un = STRBUF_INIT;
+    record_unfollowed(s, &un);
+    for (const char *line = sb_str(&un); *line;) {
+        size_t len = strcspn(line, "\n");
+        fprintf(stderr, "spyglass record: %.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+    sb_free(&un);
     /* The report is the text writer's, cut to the top ten. */
     writer_opts wo = {0};
     wo.limit = 10;

@@ -1,0 +1,34 @@
+"""More short-lived children than the follower once had room for, then one
+late Python child: `record --subprocesses` kept its processes in a fixed
+array of 1024 that never shrank, so the late child was never followed.
+
+usage: record_many.py N   (N children, each `sleep 0.4`, about 200 alive at
+a time, so that every one is alive for several of the follower's scans;
+then a Python child that spins in late_work for a second)
+"""
+import os
+import subprocess
+import sys
+import time
+
+
+def late_work(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--late":
+        late_work(1.0)
+        sys.exit(0)
+    n = int(sys.argv[1])
+    alive = []
+    for _ in range(n):
+        alive.append(os.posix_spawnp("sleep", ["sleep", "0.4"], os.environ))
+        if len(alive) >= 200:
+            os.waitpid(alive.pop(0), 0)
+    for pid in alive:
+        os.waitpid(pid, 0)
+    print(n, "children", flush=True)
+    subprocess.run([sys.executable, __file__, "--late"], check=True)
