@@ -149,7 +149,8 @@ proc_descendants(pid_t root, proc_list *out)
         proc_list_free(&all);
         return -1;
     }
-    qsort(all.v, all.n, sizeof *all.v, by_ppid);
+    if (all.n > 1)
+        qsort(all.v, all.n, sizeof *all.v, by_ppid);
     /* Breadth first: out is its own queue. Each process has one parent,
      * so each is queued at most once -- unless pid reuse during the pass
      * made a loop of the links, which the bound of all.n entries ends. */

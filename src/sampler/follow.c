@@ -62,6 +62,7 @@ struct follow {
     follow_item *ready;            /* under mu */
     size_t n_ready, cap_ready;     /* under mu */
     atomic_size_t ready_hint;      /* n_ready, readable without mu */
+    atomic_uint_least64_t scans;   /* done so far */
     watched *w, *w_next;           /* the thread's: sorted by pid, and */
     size_t n_w, cap_w, cap_w_next; /* the next scan's (w_next) */
     proc_list scan;                /* the thread's */
@@ -209,7 +210,8 @@ scan_once(follow *f)
         return; /* no /proc, or out of memory: try at the next scan */
     proc_entry *s = f->scan.v;
     size_t ns = f->scan.n, n_old = f->n_w, n_next = 0, i = 0, j = 0;
-    qsort(s, ns, sizeof *s, by_pid);
+    if (ns > 1)
+        qsort(s, ns, sizeof *s, by_pid);
     uint64_t now = sg_now_ns();
     watched *old = f->w, *next = f->w_next;
     bool stop = false;
@@ -240,6 +242,7 @@ scan_once(follow *f)
         }
     }
     assert(n_next <= ns);
+    atomic_fetch_add_explicit(&f->scans, 1, memory_order_relaxed);
     /* Swap the tables. */
     f->w = next;
     f->n_w = n_next;
@@ -278,6 +281,7 @@ follow_start(pid_t root)
     f->root = root;
     atomic_init(&f->ready_hint, 0);
     atomic_init(&f->stopping, false);
+    atomic_init(&f->scans, 0);
     pthread_mutex_init(&f->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -342,6 +346,12 @@ follow_stop(follow *f)
     for (size_t i = 0; i < f->n_w; i++)
         forget(f, &f->w[i]);
     f->n_w = 0;
+}
+
+uint64_t
+follow_scans(const follow *f)
+{
+    return atomic_load_explicit(&((follow *)f)->scans, memory_order_relaxed);
 }
 
 static const char *

@@ -51,6 +51,9 @@ void follow_stop(follow *f);
  * 413 sh)". After follow_stop. */
 void follow_report(const follow *f, strbuf *sb);
 
+/* How many scans of the tree are complete (for the tests). */
+uint64_t follow_scans(const follow *f);
+
 void follow_free(follow *f);
 
 #endif

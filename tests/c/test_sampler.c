@@ -1,5 +1,7 @@
-/* Unit tests for src/sampler: deadline accounting, and stopping. */
+/* Unit tests for src/sampler: deadline accounting, stopping, and the
+ * subprocess follower. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -8,6 +10,7 @@
 #include "check.h"
 #include "common/clock.h"
 #include "proc/proc.h"
+#include "sampler/follow.h"
 #include "sampler/loop.h"
 
 static void
@@ -140,7 +143,55 @@ test_stop_signal_during_a_tick_ends_the_next_sleep(void)
     CHECK(!sigismember(&now_mask, SIGINT));
 }
 
+/* Wait (up to 30 s, however busy the machine) for scans to reach n. */
+static bool
+wait_scans(const follow *f, uint64_t n)
+{
+    for (int i = 0; i < 3000 && follow_scans(f) < n; i++)
+        usleep(10000);
+    return follow_scans(f) >= n;
+}
+
+static void
+test_follower_reports_a_child_that_is_not_python(void)
+{
+    follow *f = follow_start(getpid());
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(wait_scans(f, 1)); /* a scan with no descendants at all */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[1]);
+        char b;
+        ssize_t r = read(fds[0], &b, 1);
+        _exit(r < 0);
+    }
+    close(fds[0]);
+    /* Two more complete scans: the second began after the fork. */
+    CHECK(wait_scans(f, follow_scans(f) + 2));
+    follow_item *items = NULL;
+    size_t n = 0, cap = 0;
+    CHECK(follow_take(f, &items, &n, &cap) == 0); /* not Python */
+    follow_stop(f);
+    strbuf sb = STRBUF_INIT;
+    follow_report(f, &sb);
+    char want[128];
+    snprintf(want, sizeof want,
+             "1 subprocess not followed: not Python (%d test_sampler)\n",
+             (int)child);
+    CHECK_STR(sb_str(&sb), want);
+    sb_free(&sb);
+    free(items);
+    follow_free(f);
+    close(fds[1]);
+    waitpid(child, NULL, 0);
+}
+
 TESTS(test_classify, test_rate_and_accounting,
       test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag,
       test_stop_during_a_tick_does_not_wait_an_interval,
-      test_stop_signal_during_a_tick_ends_the_next_sleep)
+      test_stop_signal_during_a_tick_ends_the_next_sleep,
+      test_follower_reports_a_child_that_is_not_python)
