@@ -12,6 +12,9 @@
      against the same recording without --subprocesses, interleaved: the
      share of deadlines late and missed (spyglass's own accounting), and
      the spyglass process's CPU time (perf task-clock, all its threads).
+  6. Instructions per sample (callgrind, deterministic where the wall and
+     CPU figures are noisy): attached at 1 kHz, depth 10, the difference
+     between two durations over the difference in samples taken.
 py-spy and Austin come from PyPI (py-spy, austin-dist) in .bench/venv.
 
 usage: python bench/record_bench.py [--version 3.12] [--repeat 5]
@@ -220,6 +223,39 @@ def lateness(py, seconds, repeat, kids=100, rate=1000):
     return res
 
 
+def callgrind_record(py, seconds):
+    """(instructions of spyglass, all its threads; samples it took),
+    attached at 1 kHz to a depth-10 target for `seconds`, under callgrind."""
+    target = subprocess.Popen([py.python, str(DEEP), "10", str(seconds + 30)],
+                              env=py.env)
+    time.sleep(1.0)
+    try:
+        p = subprocess.run(["valgrind", "--tool=callgrind",
+                            "--callgrind-out-file=/dev/null",
+                            *spyglass(py, 1000, pid=target.pid,
+                                      seconds=seconds)],
+                           capture_output=True, text=True, env=py.env)
+    finally:
+        target.kill()
+        target.wait()
+    ins = int(re.search(r"Collected : (\d+)", p.stderr).group(1))
+    return ins, int(re.search(r"spyglass record: (\d+) samples",
+                              p.stderr).group(1))
+
+
+def instructions_per_sample(py, seconds, repeat):
+    """Steady-state instructions per sample: the difference between
+    `seconds` and 3 x `seconds` over the difference in samples (start-up
+    cancels out); median of `repeat`."""
+    per = []
+    for _ in range(repeat):
+        a, na = callgrind_record(py, seconds)
+        b, nb = callgrind_record(py, 3 * seconds)
+        if nb > na:
+            per.append((b - a) / (nb - na))
+    return median(per), nb, 3 * seconds
+
+
 def print_lateness(res, seconds, repeat):
     print(f"\nTick lateness, 1 kHz for {seconds:g} s, a Python parent with "
           f"100 idle children (median of {repeat}, interleaved):\n")
@@ -231,13 +267,20 @@ def print_lateness(res, seconds, repeat):
               f"{median([r[2] for r in rows]):.3f} |")
 
 
+def print_callgrind(res):
+    per, n, secs = res
+    print(f"\nInstructions per sample (callgrind, spyglass attached at 1 kHz, "
+          f"depth 10; {n} samples in {secs:g} s under valgrind): "
+          f"{per:,.0f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--version", default="3.12")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=4)
     ap.add_argument("--work", type=int, default=60000)
-    ap.add_argument("--only", choices=["lateness"])
+    ap.add_argument("--only", choices=["lateness", "callgrind"])
     ap.add_argument("--exe", help="spyglass executable to measure")
     args = ap.parse_args()
     (py,) = installed([args.version])
@@ -249,6 +292,10 @@ def main():
     if args.only == "lateness":
         print_lateness(lateness(py, args.seconds, args.repeat), args.seconds,
                        args.repeat)
+        return
+    if args.only == "callgrind":
+        print_callgrind(instructions_per_sample(py, args.seconds,
+                                                args.repeat))
         return
     sd = slowdown(py, args.repeat, args.work)
     print("Target slowdown (median of %d):\n" % args.repeat)
@@ -280,6 +327,7 @@ def main():
           + ", ".join(f"{k} {v * 100:.1f}%" for k, v in acc.items()))
     print_lateness(lateness(py, args.seconds, args.repeat), args.seconds,
                    args.repeat)
+    print_callgrind(instructions_per_sample(py, args.seconds, 1))
 
 
 if __name__ == "__main__":

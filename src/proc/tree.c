@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,42 +18,69 @@
 
 #include "proc/tree.h"
 
-/* Parse a stat line: "pid (comm) state ppid ... starttime ...". */
+/* The unsigned number at *p (advanced past it); false when none. */
+static bool
+take_number(const char **p, unsigned long long *out)
+{
+    const char *q = *p;
+    if (*q < '0' || *q > '9')
+        return false;
+    unsigned long long v = 0;
+    while (*q >= '0' && *q <= '9')
+        v = v * 10 + (unsigned long long)(*q++ - '0');
+    *out = v;
+    *p = q;
+    return true;
+}
+
+/* Parse a stat line: "pid (comm) state ppid ... starttime ...". By hand,
+ * not sscanf: the follower parses one per process on the machine ten
+ * times a second, and sscanf's twenty conversions were most of that. */
 static int
-parse_stat(char *buf, proc_entry *out)
+parse_stat(const char *buf, proc_entry *out)
 {
     /* The name is in parentheses and may itself hold ") ": the fields
      * resume after the last ')'. */
-    char *lp = strchr(buf, '(');
-    char *rp = strrchr(buf, ')');
-    if (!lp || !rp || rp < lp)
+    const char *lp = strchr(buf, '(');
+    const char *rp = strrchr(buf, ')');
+    if (!lp || !rp || rp < lp || rp[1] != ' ' || !rp[2])
         return -1;
     size_t len = (size_t)(rp - lp - 1);
     if (len >= sizeof out->comm)
         len = sizeof out->comm - 1;
     memcpy(out->comm, lp + 1, len);
     out->comm[len] = '\0';
-    int ppid;
-    unsigned long long start;
-    /* state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
-     * cmajflt utime stime cutime cstime priority nice num_threads
-     * itrealvalue starttime */
-    if (sscanf(rp + 1,
-               " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-               "%*d %*d %*d %*d %llu",
-               &out->state, &ppid, &start) != 3)
-        return -1;
-    out->ppid = (pid_t)ppid;
-    out->start_time = start;
+    out->state = rp[2];
+    /* Fields 4 (ppid), 22 (starttime) and 23 (vsize); fields 5-21 are
+     * skipped, and some of them (tty_nr, priority, nice) may be
+     * negative. */
+    const char *p = rp + 3;
+    unsigned long long v;
+    for (int field = 4; field <= 23; field++) {
+        if (*p++ != ' ')
+            return -1;
+        if (field != 4 && field < 22) {
+            p += strcspn(p, " ");
+            continue;
+        }
+        if (!take_number(&p, &v))
+            return -1;
+        if (field == 4)
+            out->ppid = (pid_t)v;
+        else if (field == 22)
+            out->start_time = v;
+        else
+            out->vsize = v;
+    }
     return 0;
 }
 
-int
-proc_read(pid_t pid, proc_entry *out)
+/* Read and parse a stat file, path relative to dir (or absolute). */
+static int
+read_stat(int dir, const char *path, pid_t pid, proc_entry *out)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char buf[1024];
+    int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -62,6 +90,14 @@ proc_read(pid_t pid, proc_entry *out)
     buf[n] = '\0';
     out->pid = pid;
     return parse_stat(buf, out);
+}
+
+int
+proc_read(pid_t pid, proc_entry *out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return read_stat(AT_FDCWD, path, pid, out);
 }
 
 bool
@@ -104,13 +140,18 @@ read_all(pid_t root, proc_list *all)
         return -1;
     struct dirent *de;
     int rc = 0;
+    char path[sizeof de->d_name + 8];
     while (rc == 0 && (de = readdir(d)) != NULL) {
         if (!isdigit((unsigned char)de->d_name[0]))
             continue;
         proc_entry e;
         pid_t pid = (pid_t)atoi(de->d_name);
-        if (pid == root || proc_read(pid, &e) < 0 || e.state == 'Z' ||
-            e.state == 'X')
+        /* "PID/stat" under /proc's descriptor: no path formatting. */
+        size_t len = strlen(de->d_name);
+        memcpy(path, de->d_name, len);
+        memcpy(path + len, "/stat", 6);
+        if (pid == root || read_stat(dirfd(d), path, pid, &e) < 0 ||
+            e.state == 'Z' || e.state == 'X')
             continue;
         rc = list_push(all, &e);
     }

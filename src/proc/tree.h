@@ -17,6 +17,8 @@
 typedef struct proc_entry {
     pid_t pid, ppid;
     uint64_t start_time; /* clock ticks after boot (field 22 of stat) */
+    uint64_t vsize;      /* bytes mapped: changes when it maps a library
+                            or execs (field 23) */
     char state;          /* R, S, D, Z, ... */
     char comm[16];       /* the kernel's short name of the program */
 } proc_entry;

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/err.h"
@@ -27,11 +29,11 @@
 
 #define SCAN_INTERVAL_NS 100000000u /* look for new processes at 10 Hz */
 #define NOTPY_GRACE_NS 2000000000u  /* a launcher may take this to exec */
-#define NOTPY_BACKOFF_MAX_NS 400000000u
+#define FOLLOW_NICE 10
 #define MAX_EXAMPLES 3
 
 typedef enum watch_state {
-    W_PENDING,  /* not open yet: retried at next_try_ns */
+    W_PENDING,  /* not open yet: retried at each scan */
     W_FOLLOWED, /* handed to the sampler */
     W_DONE,     /* given up on (reported), or gone */
 } watch_state;
@@ -41,8 +43,10 @@ typedef struct watched {
     uint64_t start_time;
     char comm[16];
     watch_state state;
-    rm_errcode last; /* the last failure to open it */
-    uint64_t first_seen_ns, next_try_ns, backoff_ns;
+    rm_errcode last;      /* the last failure to open it */
+    uint64_t vsize;       /* its mapped size at the last scan */
+    uint64_t tried_vsize; /* ... at the last attempt to open it */
+    uint64_t first_seen_ns;
 } watched;
 
 /* Processes not followed for one reason. */
@@ -111,33 +115,35 @@ enqueue(follow *f, remote *r, const watched *w)
 static void
 try_open(follow *f, watched *w, uint64_t now)
 {
+    /* Not Python last time, and the same mapped size now: the answer
+     * would be the same. A launcher that execs Python, or a process that
+     * maps libpython, changes its size (the scan read it before this
+     * attempt, so a change during the attempt shows at the next scan). */
+    if (w->last == RM_ENOTPY && w->vsize == w->tried_vsize) {
+        if (now - w->first_seen_ns >= NOTPY_GRACE_NS) {
+            note_unfollowed(f, w, RM_ENOTPY, NULL);
+            w->state = W_DONE;
+        }
+        return;
+    }
+    w->tried_vsize = w->vsize;
     rm_error err;
     remote *r = remote_open(w->pid, &err);
     if (r) {
-        if (enqueue(f, r, w)) {
+        if (enqueue(f, r, w))
             w->state = W_FOLLOWED;
-        } else {
+        else
             remote_close(r); /* out of memory: try again later */
-            w->next_try_ns = now + SCAN_INTERVAL_NS;
-        }
         return;
     }
     w->last = err.code;
     switch (err.code) {
     case RM_ENOTINIT: /* its Python is starting */
     case RM_EREAD:    /* torn by its start-up */
-        w->next_try_ns = now;
         return;
-    case RM_ENOTPY:
-        /* Perhaps a launcher that has not exec'd Python yet: look again,
-         * less and less often, for the grace period (and at once when its
-         * name changes: it exec'd something). */
-        if (now - w->first_seen_ns < NOTPY_GRACE_NS) {
-            w->next_try_ns = now + w->backoff_ns;
-            if (w->backoff_ns < NOTPY_BACKOFF_MAX_NS)
-                w->backoff_ns *= 2;
+    case RM_ENOTPY: /* perhaps a launcher that has not exec'd Python yet */
+        if (now - w->first_seen_ns < NOTPY_GRACE_NS)
             return;
-        }
         break;
     case RM_ENOPROC: /* ended: nothing to report */
         w->state = W_DONE;
@@ -192,10 +198,10 @@ new_watched(const proc_entry *e, uint64_t now)
     memset(&w, 0, sizeof w);
     w.pid = e->pid;
     w.start_time = e->start_time;
+    w.vsize = e->vsize;
     memcpy(w.comm, e->comm, sizeof w.comm);
     w.state = W_PENDING;
-    w.first_seen_ns = w.next_try_ns = now;
-    w.backoff_ns = SCAN_INTERVAL_NS;
+    w.first_seen_ns = now;
     return w;
 }
 
@@ -225,12 +231,10 @@ scan_once(follow *f)
             s[i].start_time == old[j].start_time) {
             watched *w = &next[n_next++];
             *w = old[j++];
-            if (strcmp(w->comm, s[i].comm) != 0) {
-                memcpy(w->comm, s[i].comm, sizeof w->comm);
-                w->next_try_ns = now; /* exec'd: perhaps Python now */
-            }
+            memcpy(w->comm, s[i].comm, sizeof w->comm); /* exec renames */
+            w->vsize = s[i].vsize;
             i++;
-            if (w->state == W_PENDING && now >= w->next_try_ns && !stop)
+            if (w->state == W_PENDING && !stop)
                 try_open(f, w, now);
         } else if (in_old && (!in_scan || old[j].pid <= s[i].pid)) {
             forget(f, &old[j++]); /* gone, or its pid reused */
@@ -256,6 +260,10 @@ static void *
 follow_main(void *arg)
 {
     follow *f = arg;
+    /* Below the sampling thread's priority: on a busy machine a scan may
+     * wait, a sample should not. (Linux applies a thread id's nice value
+     * to that thread alone.) */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), FOLLOW_NICE);
     pthread_mutex_lock(&f->mu);
     while (!f->stopping) {
         pthread_mutex_unlock(&f->mu);

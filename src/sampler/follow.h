@@ -1,15 +1,16 @@
 /* follow.h -- `record --subprocesses`: find the Python processes below the
  * root, off the sampling thread.
  *
- * A thread of its own scans the process tree (src/proc/tree.h) ten times a
- * second. Each new descendant -- (pid, start time): a pid that a churning
- * pool reuses is a new process -- gets a remote reader, retried at later
- * scans while its Python is starting, and for a grace period while it is
- * not Python yet (a launcher about to exec Python). Opened readers wait in
- * a queue for the sampling thread, which takes them at its next tick (one
- * atomic load when there are none): neither the scan (milliseconds with a
- * few hundred processes) nor opening a reader (ELF parsing) delays a
- * sample.
+ * A thread of its own, at a lower priority, scans the process tree
+ * (src/proc/tree.h) ten times a second. Each new descendant -- (pid, start
+ * time): a pid that a churning pool reuses is a new process -- gets a
+ * remote reader, retried at later scans while its Python is starting, and
+ * for a grace period while it is not Python yet (a launcher about to exec
+ * Python; retried only when its mapped size changed). Opened readers wait
+ * in a queue for the sampling thread, which takes them at its next tick
+ * (one atomic load when there are none): neither the scan (a millisecond
+ * or so with a few hundred processes) nor opening a reader (ELF parsing)
+ * delays a sample.
  *
  * The follower forgets a process when it leaves the tree, so its memory is
  * bounded by the live descendants, however many came and went. Processes

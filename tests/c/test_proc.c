@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,6 +259,53 @@ test_tree_finds_grandchildren(void)
 }
 
 static void
+test_tree_reads_odd_names(void)
+{
+    /* A program may name itself anything, parentheses and spaces too:
+     * the fields are read after the last ')'. */
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(fds[1]);
+        prctl(PR_SET_NAME, "x) 1 (y 2) z", 0, 0, 0);
+        char b;
+        ssize_t r = read(fds[0], &b, 1);
+        _exit(r < 0);
+    }
+    close(fds[0]);
+    proc_entry self, e;
+    CHECK(proc_read(getpid(), &self) == 0);
+    for (int tries = 0; tries < 2000; tries++) {
+        CHECK(proc_read(child, &e) == 0);
+        if (strcmp(e.comm, "test_proc") != 0)
+            break;
+        usleep(1000);
+    }
+    CHECK_STR(e.comm, "x) 1 (y 2) z");
+    CHECK(e.ppid == getpid());
+    CHECK(e.state == 'S' || e.state == 'R');
+    CHECK(e.start_time >= self.start_time);
+    close(fds[1]);
+    waitpid(child, NULL, 0);
+}
+
+static void
+test_vsize_follows_the_map(void)
+{
+    proc_entry a, b;
+    CHECK(proc_read(getpid(), &a) == 0);
+    CHECK(a.vsize > 0);
+    /* A new mapping (as a dlopen'd library would add) shows. */
+    void *m =
+        mmap(NULL, 1 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    CHECK(proc_read(getpid(), &b) == 0);
+    CHECK(b.vsize == a.vsize + (1 << 20));
+    munmap(m, 1 << 20);
+}
+
+static void
 test_stop_flag_ends_sleep_at_once(void)
 {
     volatile sig_atomic_t stop = 1;
@@ -269,6 +318,7 @@ test_stop_flag_ends_sleep_at_once(void)
 
 TESTS(test_spawn_stdio_and_status, test_killed_child_and_rusage,
       test_spawn_failure_runs_nothing, test_exited_does_not_reap,
-      test_tree_finds_grandchildren, test_stop_flag_ends_sleep_at_once,
+      test_tree_finds_grandchildren, test_tree_reads_odd_names,
+      test_vsize_follows_the_map, test_stop_flag_ends_sleep_at_once,
       test_dispositions, test_kill_sent_signal_is_forwarded,
       test_handler_keeps_errno)
