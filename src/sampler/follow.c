@@ -155,16 +155,15 @@ try_open(follow *f, watched *w, uint64_t now)
     w->state = W_DONE;
 }
 
-/* A watched process left the tree. One that was never Python, or never
- * readable, while it lived was not followed: say so. One that ended while
- * its Python was starting was merely short. */
+/* A watched process left the tree (or the recording ended). One that was
+ * never Python while it lived was not followed: say so. One that ended
+ * while its Python was starting was merely short. (Other failures were
+ * reported when they happened.) */
 static void
 forget(follow *f, const watched *w)
 {
-    if (w->state != W_PENDING)
-        return;
-    if (w->last == RM_ENOTPY || w->last == RM_EPERM)
-        note_unfollowed(f, w, w->last, NULL);
+    if (w->state == W_PENDING && w->last == RM_ENOTPY)
+        note_unfollowed(f, w, RM_ENOTPY, NULL);
 }
 
 static int
