@@ -345,20 +345,27 @@ def test_subprocesses_beyond_a_thousand_are_followed(py, tmp_path):
     """Regression: followed processes were kept in a fixed array of 1024
     that never shrank, so after that many children (Python or not) a
     churning pool's later children were silently not sampled. 1100
-    `sleep` children come and go, then a Python child runs late_work."""
+    `sleep` children come and go, then a Python child runs late_work.
+    The follower must have seen more than 1024 of them for the test to
+    mean anything; on a machine so busy that its scans fell behind the
+    0.4 s children, the run is repeated with children that live 2 s."""
     out = tmp_path / "many.collapsed"
-    proc = record(py, "--subprocesses", "-r", "100", "-o", out, "--",
-                  py.python, TARGETS / "record_many.py", "1100")
-    assert "1100 children" in proc.stdout
-    # The follower saw (nearly) all of them, so the old cap was passed...
-    m = re.search(r"(\d+) subprocesses not followed: not Python \(\d+ "
-                  r"sleep", proc.stderr)
-    assert m and int(m.group(1)) > 1024, proc.stderr
-    # ...and the late child was followed all the same.
-    late = [s for s in collapsed(out) if any(func(f) == "late_work"
-                                              for f in s)]
-    assert late, proc.stderr
-    assert late[0][0].startswith("process ") and "--late" in late[0][0]
+    for life in ("0.4", "2"):
+        proc = record(py, "--subprocesses", "-r", "100", "-o", out, "--",
+                      py.python, TARGETS / "record_many.py", "1100", life)
+        assert "1100 children" in proc.stdout
+        # The late child was followed however many came before...
+        late = [s for s in collapsed(out) if any(func(f) == "late_work"
+                                                  for f in s)]
+        assert late, proc.stderr
+        assert late[0][0].startswith("process ") and "--late" in late[0][0]
+        # ...and the follower saw the old cap passed.
+        m = re.search(r"(\d+) subprocesses not followed: not Python \(\d+ "
+                      r"sleep", proc.stderr)
+        assert m, proc.stderr
+        if int(m.group(1)) > 1024:
+            break
+    assert int(m.group(1)) > 1024, proc.stderr
 
 
 def thread_reads(pid):
