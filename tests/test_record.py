@@ -368,6 +368,22 @@ def test_subprocesses_beyond_a_thousand_are_followed(py, tmp_path):
     assert int(m.group(1)) > 1024, proc.stderr
 
 
+def test_subprocess_that_execs_python_is_followed_again(py, tmp_path):
+    """Regression: a child followed while it was the forked copy of its
+    Python parent kept that reader after it exec'd a new interpreter: every
+    sample of it failed from then on, and the new interpreter was never
+    sampled. The sampler now hands such a child back to the follower."""
+    out = tmp_path / "exec.collapsed"
+    proc = record(py, "--subprocesses", "-r", "200", "-o", out, "--",
+                  py.python, TARGETS / "record_exec.py")
+    funcs = {func(f) for s in collapsed(out) for f in s}
+    assert "before_exec" in funcs, proc.stderr  # the copy was followed
+    assert "after_exec" in funcs, proc.stderr  # and so was the new one
+    m = re.search(r"; (\d+) samples and \d+ thread walks dropped",
+                  proc.stderr)
+    assert m and int(m.group(1)) < 50, proc.stderr
+
+
 def thread_reads(pid):
     """{tid: read syscalls so far} of each thread of pid (the kernel's
     per-thread accounting, /proc/PID/task/TID/io)."""

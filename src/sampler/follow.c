@@ -62,10 +62,14 @@ struct follow {
     bool running; /* thread started and not joined yet */
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    atomic_bool stopping;          /* set under mu, read anywhere */
-    follow_item *ready;            /* under mu */
-    size_t n_ready, cap_ready;     /* under mu */
-    atomic_size_t ready_hint;      /* n_ready, readable without mu */
+    atomic_bool stopping;      /* set under mu, read anywhere */
+    follow_item *ready;        /* under mu */
+    size_t n_ready, cap_ready; /* under mu */
+    atomic_size_t ready_hint;  /* n_ready, readable without mu */
+    follow_item *released;     /* under mu: r unused */
+    size_t n_rel, cap_rel;     /* under mu */
+    follow_item *rel_work;     /* the thread's copy, for one scan */
+    size_t n_rel_work, cap_rel_work;
     atomic_uint_least64_t scans;   /* done so far */
     watched *w, *w_next;           /* the thread's: sorted by pid, and */
     size_t n_w, cap_w, cap_w_next; /* the next scan's (w_next) */
@@ -204,6 +208,43 @@ new_watched(const proc_entry *e, uint64_t now)
     return w;
 }
 
+/* Move the processes the sampler released (follow_release) to the
+ * thread's own list, for this scan. */
+static void
+take_released(follow *f)
+{
+    f->n_rel_work = 0;
+    pthread_mutex_lock(&f->mu);
+    if (f->n_rel == 0) {
+        pthread_mutex_unlock(&f->mu);
+        return;
+    }
+    if (f->n_rel > f->cap_rel_work) {
+        follow_item *v = realloc(f->rel_work, f->n_rel * sizeof *v);
+        if (v) {
+            f->rel_work = v;
+            f->cap_rel_work = f->n_rel;
+        }
+    }
+    if (f->n_rel <= f->cap_rel_work) {
+        memcpy(f->rel_work, f->released, f->n_rel * sizeof *f->released);
+        f->n_rel_work = f->n_rel;
+        f->n_rel = 0;
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Did the sampler release w since the last scan? (Rare: a linear look.) */
+static bool
+was_released(const follow *f, const watched *w)
+{
+    for (size_t k = 0; k < f->n_rel_work; k++)
+        if (f->rel_work[k].pid == w->pid &&
+            f->rel_work[k].start_time == w->start_time)
+            return true;
+    return false;
+}
+
 /* One scan: merge the sorted descendants with the sorted table into the
  * next table; new processes are opened, pending ones retried when due,
  * the ones that left are forgotten. Every entry of the next table is one
@@ -219,6 +260,7 @@ scan_once(follow *f)
         qsort(s, ns, sizeof *s, by_pid);
     uint64_t now = sg_now_ns();
     watched *old = f->w, *next = f->w_next;
+    take_released(f);
     bool stop = false;
     while (i < ns || j < n_old) {
         /* Opening a reader takes a while: a stop is not kept waiting for
@@ -232,6 +274,8 @@ scan_once(follow *f)
             *w = old[j++];
             memcpy(w->comm, s[i].comm, sizeof w->comm); /* exec renames */
             w->vsize = s[i].vsize;
+            if (w->state == W_FOLLOWED && was_released(f, w))
+                *w = new_watched(&s[i], now); /* exec'd: look anew */
             i++;
             if (w->state == W_PENDING && !stop)
                 try_open(f, w, now);
@@ -327,12 +371,31 @@ follow_take(follow *f, follow_item **items, size_t *n, size_t *cap)
         *items = sg_xrealloc(*items, c * sizeof **items);
         *cap = c;
     }
-    memcpy(*items + *n, f->ready, k * sizeof *f->ready);
+    if (k > 0)
+        memcpy(*items + *n, f->ready, k * sizeof *f->ready);
     *n += k;
     f->n_ready = 0;
     atomic_store_explicit(&f->ready_hint, 0, memory_order_relaxed);
     pthread_mutex_unlock(&f->mu);
     return k;
+}
+
+void
+follow_release(follow *f, pid_t pid, uint64_t start_time)
+{
+    pthread_mutex_lock(&f->mu);
+    if (f->n_rel == f->cap_rel) {
+        size_t cap = f->cap_rel ? f->cap_rel * 2 : 8;
+        follow_item *v = realloc(f->released, cap * sizeof *v);
+        if (v) {
+            f->released = v;
+            f->cap_rel = cap;
+        }
+    }
+    /* Out of memory: the process is not looked at again; no harm else. */
+    if (f->n_rel < f->cap_rel)
+        f->released[f->n_rel++] = (follow_item){NULL, pid, start_time};
+    pthread_mutex_unlock(&f->mu);
 }
 
 void
@@ -406,6 +469,8 @@ follow_free(follow *f)
     for (size_t i = 0; i < f->n_ready; i++)
         remote_close(f->ready[i].r);
     free(f->ready);
+    free(f->released);
+    free(f->rel_work);
     free(f->w);
     free(f->w_next);
     proc_list_free(&f->scan);

@@ -44,6 +44,12 @@ follow *follow_start(pid_t root);
  * sampling thread. */
 size_t follow_take(follow *f, follow_item **items, size_t *n, size_t *cap);
 
+/* The sampler gave up the reader it took for (pid, start_time): the
+ * process no longer reads as the Python it was (it exec'd a new program,
+ * as a fork between subprocess's fork and exec does). The follower looks
+ * at it anew at its next scan. For the sampling thread. */
+void follow_release(follow *f, pid_t pid, uint64_t start_time);
+
 /* Stop the thread and wait for it; readers not taken are closed. */
 void follow_stop(follow *f);
 

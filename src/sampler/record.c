@@ -21,6 +21,10 @@
 #include "sampler/record.h"
 
 #define NOTPY_GRACE_NS 2000000000u /* a launcher may take this to exec */
+/* A followed subprocess whose samples all fail for this long (and this
+ * many) no longer reads as the Python it was: it exec'd. */
+#define RELEASE_FAILURES 5
+#define RELEASE_NS 100000000u
 
 typedef struct rec_target {
     pid_t pid;
@@ -29,8 +33,10 @@ typedef struct rec_target {
     sg_node_id root; /* process root, or SG_ROOT_NODE */
     sg_func_id *map; /* remote func id -> profile func id + 1 */
     size_t cap_map;
-    hm64 troots; /* thread_key() -> its root node, named once */
-    bool gone;   /* ended: compacted out at the end of the tick */
+    hm64 troots;            /* thread_key() -> its root node, named once */
+    bool gone;              /* ended: compacted out at the end of the tick */
+    uint32_t failures;      /* consecutive failed samples */
+    uint64_t first_fail_ns; /* when the first of them failed */
 } rec_target;
 
 struct record_session {
@@ -288,11 +294,25 @@ add_threads(record_session *s, rec_target *t)
     }
 }
 
+/* A followed subprocess that has failed every sample for a while is
+ * handed back to the follower, which opens it anew if it is Python again
+ * (the child of subprocess is a copy of its Python parent from fork to
+ * exec; a reader opened on the copy reads nothing after the exec). */
+static bool
+should_release(const record_session *s, rec_target *t, uint64_t now)
+{
+    if (!s->follow || t->pid == s->root_pid)
+        return false;
+    if (t->failures++ == 0)
+        t->first_fail_ns = now;
+    return t->failures >= RELEASE_FAILURES &&
+           now - t->first_fail_ns >= RELEASE_NS;
+}
+
 static int
 tick(void *ctx, uint64_t now)
 {
     record_session *s = ctx;
-    (void)now;
     if (s->follow)
         take_followed(s);
     int rc = LOOP_OK;
@@ -306,8 +326,13 @@ tick(void *ctx, uint64_t now)
             }
             s->failed++;
             rc = LOOP_ERROR;
+            if (should_release(s, t, now)) {
+                follow_release(s->follow, t->pid, t->start_time);
+                t->gone = any_gone = true;
+            }
             continue;
         }
+        t->failures = 0;
         add_threads(s, t);
     }
     if (any_gone)
