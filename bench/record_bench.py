@@ -8,9 +8,19 @@
      user+sys (from wait4) divided by the samples it took.
   3. Delivered rate at 1 kHz and 10 kHz (spyglass's own accounting).
   4. Accuracy on the 70/20/10 workload (tests/targets/record_split.py).
+  5. Tick lateness with --subprocesses and 100 idle (non-Python) children,
+     against the same recording without --subprocesses, interleaved: the
+     share of deadlines late and missed (spyglass's own accounting), and
+     the spyglass process's CPU time (perf task-clock, all its threads).
+  6. Instructions per sample (callgrind, deterministic where the wall and
+     CPU figures are noisy): attached at 1 kHz, depth 10, the difference
+     between two durations over the difference in samples taken.
 py-spy and Austin come from PyPI (py-spy, austin-dist) in .bench/venv.
 
 usage: python bench/record_bench.py [--version 3.12] [--repeat 5]
+           [--only lateness] [--exe PATH]
+--exe measures another spyglass executable (e.g. a build of an older
+commit, for before/after figures) in place of the venv's.
 """
 import argparse
 import os
@@ -26,6 +36,7 @@ from benchlib import ROOT, installed, machine, median
 HERE = Path(__file__).resolve().parent
 DEEP = HERE / "targets_deep.py"
 SPLIT = ROOT / "tests" / "targets" / "record_split.py"
+IDLE_KIDS = ROOT / "tests" / "targets" / "record_idle_kids.py"
 BENCH_BIN = ROOT / ".bench" / "venv" / "bin"
 TMP = Path(tempfile.mkdtemp())
 
@@ -181,16 +192,111 @@ def accuracy(py):
     return {k: v / total for k, v in counts.items()}, total
 
 
+def lateness(py, seconds, repeat, kids=100, rate=1000):
+    """{flag: [(late share, missed share, CPU s)]} for recordings attached
+    to a parent with `kids` idle children, with and without
+    --subprocesses. Attached, so that task-clock counts spyglass's own
+    threads only (sampler and follower), not the target's."""
+    res = {"--subprocesses": [], "plain": []}
+    for _ in range(repeat):
+        for flag in res:
+            target = subprocess.Popen([py.python, str(IDLE_KIDS), str(kids),
+                                       str(seconds + 3)],
+                                      stdout=subprocess.PIPE, text=True,
+                                      env=py.env)
+            target.stdout.readline()  # its children are up
+            argv = [py.spyglass, "record", "-r", str(rate), "-d",
+                    str(seconds), "-o", str(TMP / "late.collapsed"),
+                    "--pid", str(target.pid)]
+            if flag != "plain":
+                argv.append(flag)
+            try:
+                out, cpu = task_clock(argv, py.env)
+            finally:
+                target.terminate()  # it stops its children
+                target.wait()
+            m = re.search(r"\((\d+) on time, (\d+) late, (\d+) missed\)",
+                          out)
+            ot, late, missed = map(int, m.groups())
+            due = ot + late + missed
+            res[flag].append((late / due, missed / due, cpu))
+    return res
+
+
+def callgrind_record(py, seconds):
+    """(instructions of spyglass, all its threads; samples it took),
+    attached at 1 kHz to a depth-10 target for `seconds`, under callgrind."""
+    target = subprocess.Popen([py.python, str(DEEP), "10", str(seconds + 30)],
+                              env=py.env)
+    time.sleep(1.0)
+    try:
+        p = subprocess.run(["valgrind", "--tool=callgrind",
+                            "--callgrind-out-file=/dev/null",
+                            *spyglass(py, 1000, pid=target.pid,
+                                      seconds=seconds)],
+                           capture_output=True, text=True, env=py.env)
+    finally:
+        target.kill()
+        target.wait()
+    ins = int(re.search(r"Collected : (\d+)", p.stderr).group(1))
+    return ins, int(re.search(r"spyglass record: (\d+) samples",
+                              p.stderr).group(1))
+
+
+def instructions_per_sample(py, seconds, repeat):
+    """Steady-state instructions per sample: the difference between
+    `seconds` and 3 x `seconds` over the difference in samples (start-up
+    cancels out); median of `repeat`."""
+    per = []
+    for _ in range(repeat):
+        a, na = callgrind_record(py, seconds)
+        b, nb = callgrind_record(py, 3 * seconds)
+        if nb > na:
+            per.append((b - a) / (nb - na))
+    return median(per), nb, 3 * seconds
+
+
+def print_lateness(res, seconds, repeat):
+    print(f"\nTick lateness, 1 kHz for {seconds:g} s, a Python parent with "
+          f"100 idle children (median of {repeat}, interleaved):\n")
+    print("| recording | late | missed | spyglass CPU (s) |")
+    print("|---|---:|---:|---:|")
+    for flag, rows in res.items():
+        print(f"| {flag} | {median([r[0] for r in rows]) * 100:.2f}% | "
+              f"{median([r[1] for r in rows]) * 100:.2f}% | "
+              f"{median([r[2] for r in rows]):.3f} |")
+
+
+def print_callgrind(res):
+    per, n, secs = res
+    print(f"\nInstructions per sample (callgrind, spyglass attached at 1 kHz, "
+          f"depth 10; {n} samples in {secs:g} s under valgrind): "
+          f"{per:,.0f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--version", default="3.12")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=4)
     ap.add_argument("--work", type=int, default=60000)
+    ap.add_argument("--only", choices=["lateness", "callgrind"])
+    ap.add_argument("--exe", help="spyglass executable to measure")
     args = ap.parse_args()
     (py,) = installed([args.version])
+    if args.exe:
+        py.spyglass = args.exe
+    load = os.getloadavg()[0]
     print(f"Machine: {machine()}; CPython {args.version}; py-spy and "
-          f"austin-dist from PyPI.\n")
+          f"austin-dist from PyPI; load average {load:.1f} at the start.\n")
+    if args.only == "lateness":
+        print_lateness(lateness(py, args.seconds, args.repeat), args.seconds,
+                       args.repeat)
+        return
+    if args.only == "callgrind":
+        print_callgrind(instructions_per_sample(py, args.seconds,
+                                                args.repeat))
+        return
     sd = slowdown(py, args.repeat, args.work)
     print("Target slowdown (median of %d):\n" % args.repeat)
     print("| sampler | 100 Hz | 1 kHz |\n|---|---:|---:|")
@@ -219,6 +325,9 @@ def main():
     acc, total = accuracy(py)
     print(f"\nAccuracy, 70/20/10 workload, 1 kHz, 5 s ({total} samples): "
           + ", ".join(f"{k} {v * 100:.1f}%" for k, v in acc.items()))
+    print_lateness(lateness(py, args.seconds, args.repeat), args.seconds,
+                   args.repeat)
+    print_callgrind(instructions_per_sample(py, args.seconds, 1))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ Both time /bin/true N times without a shell (hyperfine -N). Reported:
     difference between N and 2N runs (start-up cancels out).
 Interleaved, repeated, medians.
 
-usage: python bench/time_overhead.py [--runs N] [--repeat K]
+usage: python bench/time_overhead.py [--runs N] [--repeat K] [--exe PATH]
+--exe measures another spyglass executable (e.g. a build of an older
+commit, for before/after figures) in place of the venv's.
 """
 import argparse
 import json
@@ -41,10 +43,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--exe", help="spyglass executable to measure")
     args = ap.parse_args()
     if not shutil.which("hyperfine"):
         raise SystemExit("hyperfine is needed: apt-get install hyperfine")
-    exe = installed(["3.12"])[0].spyglass
+    exe = args.exe or installed(["3.12"])[0].spyglass
     n = args.runs
     tmp = Path(tempfile.mkdtemp())
     rows = {"spyglass": [], "hyperfine": []}

@@ -468,3 +468,95 @@ def test_progress_line_on_a_terminal(py, tmp_path):
     plain = py.spy("record", "-o", tmp_path / "u.collapsed", "--", py.python,
                    "-c", "pass")
     assert "errors," not in plain.stderr
+
+
+def test_subprocesses_beyond_a_thousand_are_followed(py, tmp_path):
+    """Regression: followed processes were kept in a fixed array of 1024
+    that never shrank, so after that many children (Python or not) a
+    churning pool's later children were silently not sampled. 1100
+    `sleep` children come and go, then a Python child runs late_work.
+    The follower must have seen more than 1024 of them for the test to
+    mean anything; on a machine so busy that its scans fell behind the
+    0.4 s children, the run is repeated with children that live 2 s."""
+    out = tmp_path / "many.collapsed"
+    for life in ("0.4", "2"):
+        proc = record(py, "--subprocesses", "-r", "100", "-o", out, "--",
+                      py.python, TARGETS / "record_many.py", "1100", life)
+        assert "1100 children" in proc.stdout
+        # The late child was followed however many came before...
+        late = [s for s in collapsed(out) if any(func(f) == "late_work"
+                                                  for f in s)]
+        assert late, proc.stderr
+        assert late[0][0].startswith("process ") and "--late" in late[0][0]
+        # ...and the follower saw the old cap passed.
+        m = re.search(r"(\d+) subprocesses not followed: not Python \(\d+ "
+                      r"sleep", proc.stderr)
+        assert m, proc.stderr
+        if int(m.group(1)) > 1024:
+            break
+    assert int(m.group(1)) > 1024, proc.stderr
+
+
+def test_subprocess_that_execs_python_is_followed_again(py, tmp_path):
+    """Regression: a child followed while it was the forked copy of its
+    Python parent kept that reader after it exec'd a new interpreter: every
+    sample of it failed from then on, and the new interpreter was never
+    sampled. The sampler now hands such a child back to the follower."""
+    out = tmp_path / "exec.collapsed"
+    proc = record(py, "--subprocesses", "-r", "200", "-o", out, "--",
+                  py.python, TARGETS / "record_exec.py")
+    funcs = {func(f) for s in collapsed(out) for f in s}
+    assert "before_exec" in funcs, proc.stderr  # the copy was followed
+    assert "after_exec" in funcs, proc.stderr  # and so was the new one
+    m = re.search(r"; (\d+) samples and \d+ thread walks dropped",
+                  proc.stderr)
+    assert m and int(m.group(1)) < 50, proc.stderr
+
+
+def thread_reads(pid):
+    """{tid: read syscalls so far} of each thread of pid (the kernel's
+    per-thread accounting, /proc/PID/task/TID/io)."""
+    res = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            io = Path(f"/proc/{pid}/task/{tid}/io").read_text()
+        except OSError:
+            continue
+        res[int(tid)] = int(re.search(r"syscr: (\d+)", io).group(1))
+    return res
+
+
+def test_idle_subprocesses_cost_the_sampling_tick_nothing(py, tmp_path):
+    """Regression: the tick itself scanned /proc (one read per process on
+    the machine, ten times a second) and retried opening each non-Python
+    child, so ~100 idle children made samples late or missed. The ground
+    truth, which load cannot distort: the read system calls of the sampling
+    thread (the main one) while the recording runs, against one scan's
+    worth. At 2 Hz, a window of 1.5 s holds at most 4 ticks, each of which
+    reads one /proc file per target thread; one scan alone would read more
+    than 100."""
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/io").exists():
+        pytest.skip("no per-thread I/O accounting in /proc")
+    out = tmp_path / "idle.collapsed"
+    spy = subprocess.Popen([py.spyglass, "record", "--subprocesses", "-r",
+                            "2", "-o", str(out), "--", py.python,
+                            str(TARGETS / "record_idle_kids.py"), "100",
+                            "4"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=py.env)
+    try:
+        assert spy.stdout.readline() == "ready\n"
+        time.sleep(0.5)
+        before = thread_reads(spy.pid)
+        time.sleep(1.5)
+        after = thread_reads(spy.pid)
+    finally:
+        _, err = spy.communicate(timeout=120)
+    assert spy.returncode == 0, err
+    main = after[spy.pid] - before[spy.pid]
+    assert main < 50, (main, err)
+    # The scans happened, in the follower's thread.
+    others = sum(after[t] - before.get(t, 0) for t in after if t != spy.pid)
+    assert others > 100, (others, err)
+    assert re.search(r"100 subprocesses not followed: not Python \(\d+ "
+                     r"sleep, \d+ sleep, \d+ sleep, \.\.\.\)", err), err
+    assert err.count("not followed") == 1  # reported once

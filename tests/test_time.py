@@ -13,6 +13,7 @@ import pytest
 from terminal import run_on_pty
 
 GNU_TIME = Path("/usr/bin/time")
+TARGETS = Path(__file__).resolve().parent / "targets"
 ALLOC = "x = [0] * 10**7"  # about 80 MB resident, for a clear max RSS
 
 
@@ -268,3 +269,49 @@ def test_progress_on_a_terminal(any_py):
     # Not a terminal: no progress at all.
     plain = any_py.spy("time", "-n", "2", "--", "true")
     assert "ETA" not in plain.stderr and plain.stderr == ""
+
+
+@pytest.fixture(scope="module")
+def sigint_count(tmp_path_factory):
+    """tests/targets/sigint_count.c, built: counts the SIGINTs it gets."""
+    exe = tmp_path_factory.mktemp("sigint") / "sigint_count"
+    subprocess.run(["cc", "-O1", "-o", str(exe),
+                    str(TARGETS / "sigint_count.c")], check=True)
+    return exe
+
+
+@pytest.mark.parametrize("command", [["time", "-n", "1"],
+                                     ["record", "--subprocesses", "-o",
+                                      "/dev/null", "-f", "collapsed"]],
+                         ids=["time", "record"])
+def test_terminal_ctrl_c_reaches_the_program_once(any_py, sigint_count,
+                                                  command):
+    """Regression: the terminal sends Ctrl-C's SIGINT to its whole
+    foreground process group, spyglass and the program; `time` passed its
+    copy on too, so the program saw two in about half the runs (when the
+    second arrived before the first was handled, they merged). Twelve runs
+    all see exactly one; with the bug, all twelve would pass with
+    probability about 1/4000. `record` launches through the same code."""
+    counts = []
+    for _ in range(12):
+        text = run_on_pty([any_py.spyglass, *command, "--",
+                           str(sigint_count)], any_py.env,
+                          answer=(b"ready", b"\x03"), timeout=60)
+        m = re.search(r"SIGINT x (\d+)", text)
+        assert m, text
+        counts.append(int(m.group(1)))
+    assert counts == [1] * 12
+
+
+def test_sigint_to_spyglass_alone_is_passed_on_once(any_py, sigint_count):
+    """A SIGINT sent to spyglass only (kill, a supervisor) is forwarded to
+    the program, once; spyglass then stops with 128 + SIGINT."""
+    proc = subprocess.Popen([any_py.spyglass, "time", "-n", "1", "--",
+                             str(sigint_count)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=any_py.env)
+    assert proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert out == "SIGINT x 1\n", out + err
+    assert proc.returncode == 130, err

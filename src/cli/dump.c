@@ -20,8 +20,8 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/strbuf.h"
+#include "proc/tree.h"
 #include "remote/remote.h"
-#include "sampler/proctree.h"
 #include "writers/writers.h"
 
 /* How long to keep trying a process whose Python is still starting. */
@@ -237,17 +237,20 @@ print_json(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
 static pid_t
 python_child(pid_t pid)
 {
-    pid_t kids[64];
-    size_t n = proctree_descendants(pid, kids, 64);
-    for (size_t i = 0; i < n && i < 64; i++) {
-        rm_error e;
-        remote *r = remote_open(kids[i], &e);
-        if (r) {
-            remote_close(r);
-            return kids[i];
+    proc_list kids = {0};
+    pid_t found = 0;
+    if (proc_descendants(pid, &kids) == 0) {
+        for (size_t i = 0; i < kids.n && !found; i++) {
+            rm_error e;
+            remote *r = remote_open(kids.v[i].pid, &e);
+            if (r) {
+                remote_close(r);
+                found = kids.v[i].pid;
+            }
         }
     }
-    return 0;
+    proc_list_free(&kids);
+    return found;
 }
 
 static int

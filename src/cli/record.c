@@ -18,7 +18,7 @@
 #include "cli/commands.h"
 #include "cli/opts.h"
 #include "common/err.h"
-#include "sampler/launch.h"
+#include "proc/proc.h"
 #include "sampler/record.h"
 #include "writers/writers.h"
 
@@ -178,6 +178,14 @@ print_report(const record_session *s, const sg_profile *p)
             (unsigned long long)c.stacks, c.processes,
             c.processes == 1 ? "" : "es", (unsigned long long)c.failed_samples,
             (unsigned long long)c.thread_errors, (unsigned long long)c.reads);
+    strbuf un = STRBUF_INIT;
+    record_unfollowed(s, &un);
+    for (const char *line = sb_str(&un); *line;) {
+        size_t len = strcspn(line, "\n");
+        fprintf(stderr, "spyglass record: %.*s\n", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
+    sb_free(&un);
     /* The report is the text writer's, cut to the top ten. */
     writer_opts wo = {0};
     wo.limit = 10;
@@ -222,6 +230,14 @@ rm_hint(const rm_error *e)
     return e->msg[0] ? e->msg : "cannot read the process";
 }
 
+/* The launched program's exit status, as a shell shows it. */
+static int
+wait_child(pid_t pid)
+{
+    proc_exit ex;
+    return proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
+}
+
 int
 cmd_record(int argc, char **argv)
 {
@@ -235,46 +251,47 @@ cmd_record(int argc, char **argv)
         return SG_EXIT_FAIL;
     }
     o.cfg.progress = isatty(2);
-    static volatile sig_atomic_t stop;
+    /* Before the launch, so that no stop signal can fall between. */
+    proc_forward_signals();
+    /* A closed stderr or stdout pipe must not kill us before the profile
+     * is written; writes then fail with EPIPE instead. */
+    proc_ignore(SIGPIPE);
+    volatile sig_atomic_t *stop = proc_stop_flag();
     pid_t pid = o.pid;
     bool launched = o.cmd != NULL;
     if (launched) {
-        int err = launch_start(o.cmd, &pid);
+        proc_spec ps = {o.cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
+        int err = proc_spawn(&ps, &pid);
         if (err) {
             sg_error("record: cannot run '%s': %s", o.cmd[0], strerror(err));
             return SG_EXIT_NOEXEC;
         }
     }
-    launch_handle_signals(launched ? pid : 0, &stop);
-    /* A closed stderr or stdout pipe must not kill us before the profile
-     * is written; writes then fail with EPIPE instead. */
-    signal(SIGPIPE, SIG_IGN);
 
     const char *metrics[] = {"samples"};
     sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
     record_session *s = record_new(&o.cfg, p);
     rm_error err = {0};
     int status = SG_EXIT_OK;
-    if (record_attach(s, pid, launched, &stop, &err) < 0) {
+    if (record_attach(s, pid, launched, stop, &err) < 0) {
         if (launched && err.code == RM_ENOTPY)
             sg_error("record: '%s' is not a Python program (%s); "
                      "--subprocesses follows Python started by it",
                      o.cmd[0], rm_hint(&err));
-        else if (!(launched && stop))
+        else if (!(launched && *stop))
             sg_error("record: %s", rm_hint(&err));
-        status = launched ? launch_wait(pid) : SG_EXIT_FAIL;
+        status = launched ? wait_child(pid) : SG_EXIT_FAIL;
         if (status == 0)
             status = SG_EXIT_FAIL; /* no profile: not a success */
         record_free(s);
         sg_profile_free(p);
         return status;
     }
-    record_run(s, &stop);
+    record_run(s, stop);
     sg_out_result written = write_profile(&o, s, p, pid);
     /* The program's status, or (for an attached recording, which the user
      * may stop) success; then whether the profile reached -o. */
-    status =
-        sg_output_status(launched ? launch_wait(pid) : SG_EXIT_OK, written);
+    status = sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
     record_free(s);
     sg_profile_free(p);
     return status;

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/strbuf.h"
+#include "proc/proc.h"
 #include "timing/report.h"
 #include "timing/runner.h"
 #include "writers/writers.h"
@@ -139,7 +140,7 @@ check_run(const bench_cmd *c, const run_result *r, int err, const time_opts *o)
         sg_error("time: cannot run '%s': %s", c->argv[0], strerror(err));
         return SG_EXIT_NOEXEC;
     }
-    if (runner_interrupted())
+    if (proc_stop_signal())
         return -1; /* the user stopped us: not the command's failure */
     if (r->exit_code != 0 && !o->ignore_failure) {
         if (r->term_signal)
@@ -161,7 +162,7 @@ bench_one(bench_cmd *c, size_t idx, const time_opts *o, bool tty)
 {
     run_result r;
     run_spec spec = {c->argv, o->show_output, true};
-    for (long i = 0; i < o->warmup && !runner_interrupted(); i++) {
+    for (long i = 0; i < o->warmup && !proc_stop_signal(); i++) {
         int err = runner_run(&spec, &r);
         int rc = check_run(c, &r, err, o);
         if (rc >= 0)
@@ -169,14 +170,14 @@ bench_one(bench_cmd *c, size_t idx, const time_opts *o, bool tty)
     }
     uint64_t t0 = sg_now_ns();
     size_t total = o->runs ? (size_t)o->runs : MIN_RUNS;
-    for (size_t i = 0; i < total && !runner_interrupted(); i++) {
+    for (size_t i = 0; i < total && !proc_stop_signal(); i++) {
         if (tty)
             progress(c, idx, i, total, (double)(sg_now_ns() - t0) / 1e9);
         int err = runner_run(&spec, &r);
         int rc = check_run(c, &r, err, o);
         if (rc >= 0)
             return rc;
-        if (runner_interrupted())
+        if (proc_stop_signal())
             break; /* the run was cut short: not a measurement */
         add_run(c, &r);
         if (i == 0 && o->runs == 0 && r.wall > 0) {
@@ -363,7 +364,7 @@ run_benchmarks(const time_opts *o_in, bench_cmd *cmds, size_t n)
         o.show_output = true; /* a single run shows its output */
     bool tty = isatty(2) && !o.show_output;
     int status = -1;
-    for (size_t i = 0; i < n && status < 0 && !runner_interrupted(); i++)
+    for (size_t i = 0; i < n && status < 0 && !proc_stop_signal(); i++)
         status = bench_one(&cmds[i], i, &o, tty);
     /* Whatever was measured is reported, even after a failure or Ctrl-C. */
     size_t measured = 0;
@@ -372,8 +373,8 @@ run_benchmarks(const time_opts *o_in, bench_cmd *cmds, size_t n)
     int written = measured > 0 ? write_report(&o, cmds, measured) : 0;
     if (written != 0 && status < 0)
         status = written;
-    if (runner_interrupted())
-        return 128 + runner_interrupted();
+    if (proc_stop_signal())
+        return 128 + proc_stop_signal();
     if (status >= 0)
         return status;
     if (o.runs == 1 && n == 1)
@@ -402,7 +403,7 @@ cmd_time(int argc, char **argv)
         sb_free(&disp);
         return SG_EXIT_USAGE;
     }
-    runner_install_signals();
+    proc_forward_signals();
     rc = o.verbose ? run_verbose(&o, cmds, n) : run_benchmarks(&o, cmds, n);
     free_cmds(cmds, n);
     sb_free(&disp);

@@ -23,8 +23,4 @@ sg_now_s(void)
     return (double)sg_now_ns() / 1e9;
 }
 
-/* Sleep until an absolute CLOCK_MONOTONIC deadline (ns); restarts on EINTR
- * unless *stop becomes non-zero. */
-void sg_sleep_until_ns(uint64_t deadline_ns, volatile int *stop);
-
 #endif

@@ -1,10 +1,16 @@
-/* loop.c -- fixed-rate sampling on absolute deadlines; see loop.h. */
+/* loop.c -- fixed-rate sampling on absolute deadlines; see loop.h.
+ *
+ * The stop signals are blocked while a tick runs and taken only inside the
+ * sleep (proc_sleep_until), so a stop that arrives during a tick ends the
+ * very next sleep instead of waiting out a whole interval -- which at a low
+ * rate is seconds.
+ */
 #include <assert.h>
-#include <errno.h>
+#include <signal.h>
 #include <sys/prctl.h>
-#include <time.h>
 
 #include "common/clock.h"
+#include "proc/proc.h"
 #include "sampler/loop.h"
 
 int
@@ -15,19 +21,6 @@ loop_classify(uint64_t d, uint64_t now, uint64_t i)
     if (now < d + i)
         return 1;
     return 2;
-}
-
-static void
-sleep_until(uint64_t deadline, volatile sig_atomic_t *stop)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(deadline / 1000000000u);
-    ts.tv_nsec = (long)(deadline % 1000000000u);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-           EINTR) {
-        if (stop && *stop)
-            return;
-    }
 }
 
 int
@@ -49,12 +42,14 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
     uint64_t k = 0;
     int why = 0;
     *st = (loop_stats){0};
+    sigset_t stops, during;
+    proc_stop_signals(&stops);
+    pthread_sigmask(SIG_BLOCK, &stops, &during);
     for (;;) {
         uint64_t deadline = start + k * interval;
         if (deadline >= end)
             break;
-        sleep_until(deadline, stop);
-        if (stop && *stop)
+        if (proc_sleep_until(deadline, stop, &during))
             break;
         uint64_t now = sg_now_ns();
         int bucket = loop_classify(deadline, now, interval);
@@ -93,5 +88,6 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
         }
     }
     st->elapsed_ns = sg_now_ns() - start;
+    pthread_sigmask(SIG_SETMASK, &during, NULL);
     return why;
 }

@@ -38,7 +38,9 @@ typedef struct loop_config {
 
 /* Run until the tick says stop, *stop becomes non-zero, or the duration
  * has passed. Returns the reason: LOOP_STOP (target), 0 (duration or
- * *stop). */
+ * *stop). *stop is set by a signal handler: the stop signals of src/proc
+ * are blocked while a tick runs and taken during the sleeps, so a stop is
+ * seen at the end of the tick it arrived in, never an interval later. */
 int loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
              void *ctx, volatile sig_atomic_t *stop, loop_stats *st);
 

@@ -1,4 +1,10 @@
-/* record.c -- the sampling session; see record.h. */
+/* record.c -- the sampling session; see record.h.
+ *
+ * The targets are the processes being sampled: the root, and with
+ * --subprocesses each Python descendant the follower (follow.c) hands over.
+ * A target that ends is closed and compacted out at the end of the tick, so
+ * the array holds the live ones only, however many came and went.
+ */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,37 +15,44 @@
 
 #include "common/clock.h"
 #include "common/err.h"
-#include "sampler/launch.h"
-#include "sampler/proctree.h"
+#include "proc/proc.h"
+#include "proc/tree.h"
+#include "sampler/follow.h"
 #include "sampler/record.h"
 
-#define SCAN_INTERVAL_NS 100000000u /* look for new subprocesses at 10 Hz */
-#define NOTPY_GRACE_NS 2000000000u  /* a launcher may take this to exec */
-#define MAX_TARGETS 1024
+#define NOTPY_GRACE_NS 2000000000u /* a launcher may take this to exec */
+/* A followed subprocess whose samples all fail for this long (and this
+ * many) no longer reads as the Python it was: it exec'd. */
+#define RELEASE_FAILURES 5
+#define RELEASE_NS 100000000u
 
 typedef struct rec_target {
     pid_t pid;
-    remote *r;       /* NULL: not (yet) Python */
+    uint64_t start_time; /* with pid, names the process (see tree.h) */
+    remote *r;
     sg_node_id root; /* process root, or SG_ROOT_NODE */
     sg_func_id *map; /* remote func id -> profile func id + 1 */
     size_t cap_map;
-    hm64 troots; /* thread_key() -> its root node, named once */
-    uint64_t first_seen_ns;
-    bool gone;
-    bool given_up; /* not Python after the grace period */
+    hm64 troots;            /* thread_key() -> its root node, named once */
+    bool gone;              /* ended: compacted out at the end of the tick */
+    uint32_t failures;      /* consecutive failed samples */
+    uint64_t first_fail_ns; /* when the first of them failed */
 } rec_target;
 
 struct record_session {
     record_config cfg;
     sg_profile *p;
-    rec_target *t;
-    size_t n_t;
+    rec_target *t; /* the live targets */
+    size_t n_t, cap_t;
+    uint32_t attached; /* processes ever sampled */
     pid_t root_pid;
     bool launched;
+    follow *follow; /* with --subprocesses, while recording */
+    follow_item *taken;
+    size_t n_taken, cap_taken;
     rm_sample sample;
     sg_frame_id *stack;
     size_t cap_stack;
-    uint64_t last_scan_ns;
     uint64_t stacks, failed, thread_errors, reads_closed;
     loop_stats loop;
     uint64_t start_ns;
@@ -53,21 +66,19 @@ record_new(const record_config *cfg, sg_profile *p)
     record_session *s = sg_xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     s->p = p;
-    s->t = sg_xcalloc(MAX_TARGETS, sizeof *s->t);
     p->sample_interval_ns = (uint64_t)(1e9 / cfg->rate_hz);
     return s;
 }
 
 static void
-target_close(record_session *s, rec_target *t)
+target_free(record_session *s, rec_target *t)
 {
-    if (t->r) {
-        rm_stats st;
-        remote_stats(t->r, &st);
-        s->reads_closed += st.reads;
-        remote_close(t->r);
-        t->r = NULL;
-    }
+    rm_stats st;
+    remote_stats(t->r, &st);
+    s->reads_closed += st.reads;
+    remote_close(t->r);
+    free(t->map);
+    hm64_free(&t->troots);
 }
 
 void
@@ -75,54 +86,47 @@ record_free(record_session *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_t; i++) {
-        target_close(s, &s->t[i]);
-        free(s->t[i].map);
-        hm64_free(&s->t[i].troots);
-    }
+    follow_free(s->follow);
+    for (size_t i = 0; i < s->n_t; i++)
+        target_free(s, &s->t[i]);
     free(s->t);
+    free(s->taken);
     rm_sample_free(&s->sample);
     free(s->stack);
     free(s);
 }
 
-static rec_target *
-target_add(record_session *s, pid_t pid)
+/* A new target for an opened reader. */
+static void
+target_add(record_session *s, remote *r, uint64_t start_time)
 {
-    if (s->n_t == MAX_TARGETS)
-        return NULL;
+    if (s->n_t == s->cap_t) {
+        s->cap_t = s->cap_t ? s->cap_t * 2 : 8;
+        s->t = sg_xrealloc(s->t, s->cap_t * sizeof *s->t);
+    }
     rec_target *t = &s->t[s->n_t++];
     memset(t, 0, sizeof *t);
-    t->pid = pid;
+    t->pid = remote_info(r)->pid;
+    t->start_time = start_time;
+    t->r = r;
     t->root = SG_ROOT_NODE;
-    t->first_seen_ns = sg_now_ns();
     hm64_init(&t->troots);
-    return t;
-}
-
-/* Make t's reader, if it is Python now. Returns 0, or -1 with err set. */
-static int
-target_open(record_session *s, rec_target *t, rm_error *err)
-{
-    t->r = remote_open(t->pid, err);
-    if (!t->r)
-        return -1;
+    s->attached++;
     /* With --idle nothing asks whether a thread is on a CPU: skip the
      * per-thread /proc read that answers it. */
     if (s->cfg.idle)
-        remote_set_thread_status(t->r, false);
+        remote_set_thread_status(r, false);
     if (!s->have_info) {
-        s->root_info = *remote_info(t->r);
+        s->root_info = *remote_info(r);
         s->have_info = true;
     }
     if (s->cfg.subprocesses) {
-        const rm_info *in = remote_info(t->r);
+        const rm_info *in = remote_info(r);
         char name[4200];
         snprintf(name, sizeof name, "process %d: %s", (int)t->pid,
                  in->cmdline);
         t->root = sg_profile_process_root(s->p, (uint64_t)t->pid, name);
     }
-    return 0;
 }
 
 static bool
@@ -145,59 +149,63 @@ record_attach(record_session *s, pid_t pid, bool launched,
     s->root_pid = pid;
     s->launched = launched;
     s->start_ns = sg_now_ns();
-    rec_target *t = target_add(s, pid);
+    proc_entry self;
+    uint64_t start_time = proc_read(pid, &self) == 0 ? self.start_time : 0;
     for (;;) {
-        if (target_open(s, t, err) == 0)
+        remote *r = remote_open(pid, err);
+        if (r) {
+            target_add(s, r, start_time);
             return 0;
+        }
         if (!launched || !retriable(err->code))
             break;
-        if (launch_exited(pid) || (stop && *stop))
+        if (proc_exited(pid) || (stop && *stop))
             break;
         if (err->code == RM_ENOTPY &&
             sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
             break;
         pause_1ms();
     }
+    /* Follow the children of a launcher (a shell, a script runner). */
     if (s->cfg.subprocesses &&
-        (err->code == RM_ENOTPY || err->code == RM_ENOTINIT)) {
-        /* Follow the children of a launcher (a shell, a script runner). */
-        t->given_up = true;
+        (err->code == RM_ENOTPY || err->code == RM_ENOTINIT))
         return 0;
-    }
     return -1;
 }
 
+/* Has t ended? The launched root is our child: a zombie until reaped. */
 static bool
 target_gone(const record_session *s, const rec_target *t)
 {
     if (t->pid == s->root_pid && s->launched)
-        return launch_exited(t->pid);
-    return !proctree_alive(t->pid);
+        return proc_exited(t->pid);
+    return !proc_running(t->pid, t->start_time);
 }
 
+/* The readers the follower opened since the last tick become targets. */
 static void
-scan_children(record_session *s, uint64_t now)
+take_followed(record_session *s)
 {
-    pid_t kids[256];
-    size_t n = proctree_descendants(s->root_pid, kids, 256);
-    if (n > 256)
-        n = 256;
-    for (size_t i = 0; i < n; i++) {
-        rec_target *t = NULL;
-        for (size_t k = 0; k < s->n_t; k++)
-            if (s->t[k].pid == kids[i] && !s->t[k].gone)
-                t = &s->t[k];
-        if (!t)
-            t = target_add(s, kids[i]);
-        if (!t || t->r || t->given_up)
-            continue;
-        rm_error err;
-        if (target_open(s, t, &err) < 0 &&
-            (!retriable(err.code) ||
-             (err.code == RM_ENOTPY &&
-              now - t->first_seen_ns > NOTPY_GRACE_NS)))
-            t->given_up = true;
+    s->n_taken = 0;
+    if (!follow_take(s->follow, &s->taken, &s->n_taken, &s->cap_taken))
+        return;
+    for (size_t i = 0; i < s->n_taken; i++)
+        target_add(s, s->taken[i].r, s->taken[i].start_time);
+}
+
+/* Drop the targets that ended; order is kept (it is the sampling
+ * order, oldest first). */
+static void
+compact_targets(record_session *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_t; i++) {
+        if (s->t[i].gone)
+            target_free(s, &s->t[i]);
+        else
+            s->t[k++] = s->t[i];
     }
+    s->n_t = k;
 }
 
 static sg_func_id
@@ -283,39 +291,54 @@ add_threads(record_session *s, rec_target *t)
     }
 }
 
+/* A followed subprocess that has failed every sample for a while is
+ * handed back to the follower, which opens it anew if it is Python again
+ * (the child of subprocess is a copy of its Python parent from fork to
+ * exec; a reader opened on the copy reads nothing after the exec). */
+static bool
+should_release(const record_session *s, rec_target *t, uint64_t now)
+{
+    if (!s->follow || t->pid == s->root_pid)
+        return false;
+    if (t->failures++ == 0)
+        t->first_fail_ns = now;
+    return t->failures >= RELEASE_FAILURES &&
+           now - t->first_fail_ns >= RELEASE_NS;
+}
+
 static int
 tick(void *ctx, uint64_t now)
 {
     record_session *s = ctx;
-    if (s->cfg.subprocesses && now - s->last_scan_ns >= SCAN_INTERVAL_NS) {
-        scan_children(s, now);
-        s->last_scan_ns = now;
-    }
+    if (s->follow)
+        take_followed(s);
     int rc = LOOP_OK;
-    size_t live = 0;
+    bool any_gone = false;
     for (size_t i = 0; i < s->n_t; i++) {
         rec_target *t = &s->t[i];
-        if (t->gone || !t->r)
-            continue;
         if (remote_sample(t->r, &s->sample, NULL) != 0) {
             if (target_gone(s, t)) {
-                t->gone = true;
-                target_close(s, t);
+                t->gone = any_gone = true;
                 continue;
             }
             s->failed++;
             rc = LOOP_ERROR;
-            live++;
+            if (should_release(s, t, now)) {
+                follow_release(s->follow, t->pid, t->start_time);
+                t->gone = any_gone = true;
+            }
             continue;
         }
-        live++;
+        t->failures = 0;
         add_threads(s, t);
     }
-    if (live == 0) {
+    if (any_gone)
+        compact_targets(s);
+    if (s->n_t == 0) {
         /* Nothing left to sample: the end, unless following subprocesses
          * of a root that still runs (a launcher may start Python later). */
-        if (!s->cfg.subprocesses || !proctree_alive(s->root_pid) ||
-            (s->launched && launch_exited(s->root_pid)))
+        if (!s->cfg.subprocesses || !proc_running(s->root_pid, 0) ||
+            (s->launched && proc_exited(s->root_pid)))
             return LOOP_STOP;
     }
     return rc;
@@ -338,7 +361,14 @@ record_run(record_session *s, volatile sig_atomic_t *stop)
 {
     loop_config cfg = {s->cfg.rate_hz, s->cfg.duration_s,
                        s->cfg.progress ? 250000000u : 0};
+    if (s->cfg.subprocesses) {
+        s->follow = follow_start(s->root_pid);
+        if (!s->follow)
+            sg_warn("record: cannot follow subprocesses: %s", strerror(errno));
+    }
     loop_run(&cfg, tick, s->cfg.progress ? report : NULL, s, stop, &s->loop);
+    /* Readers opened but never sampled are closed with the follower. */
+    follow_stop(s->follow);
     if (s->cfg.progress)
         fprintf(stderr, "\r\033[K");
 }
@@ -353,14 +383,17 @@ record_get_counts(const record_session *s, record_counts *out)
     out->thread_errors = s->thread_errors;
     out->reads = s->reads_closed;
     for (size_t i = 0; i < s->n_t; i++) {
-        if (s->t[i].r) {
-            rm_stats st;
-            remote_stats(s->t[i].r, &st);
-            out->reads += st.reads;
-        }
-        if (s->t[i].r || s->t[i].gone)
-            out->processes++;
+        rm_stats st;
+        remote_stats(s->t[i].r, &st);
+        out->reads += st.reads;
     }
+    out->processes = s->attached;
+}
+
+void
+record_unfollowed(const record_session *s, strbuf *sb)
+{
+    follow_report(s->follow, sb);
 }
 
 const rm_info *

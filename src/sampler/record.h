@@ -5,7 +5,8 @@
  * The profile has one metric, "samples"; its sample_interval_ns lets
  * writers turn samples into seconds. Stacks go under a thread root node per
  * thread (writers show those only with --threads), under a process root per
- * process when following subprocesses.
+ * process when following subprocesses. Subprocesses are found and opened
+ * by a thread of their own (follow.h), never inside the sampling tick.
  */
 #ifndef SG_RECORD_H
 #define SG_RECORD_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/strbuf.h"
 #include "model/profile.h"
 #include "remote/remote.h"
 #include "sampler/loop.h"
@@ -55,6 +57,11 @@ int record_attach(record_session *s, pid_t pid, bool launched,
 void record_run(record_session *s, volatile sig_atomic_t *stop);
 
 void record_get_counts(const record_session *s, record_counts *out);
+/* Append the end report's lines on subprocesses that could not be
+ * followed (not Python, no permission, unsupported version); nothing when
+ * there were none. */
+void record_unfollowed(const record_session *s, strbuf *sb);
+
 /* The first attached process's info (NULL when none was). */
 const rm_info *record_root_info(const record_session *s);
 

@@ -1,8 +1,9 @@
 /* runner.h -- run a command once and take the kernel's accounting of it.
  *
- * The figures come from wait4()'s rusage of the finished child (which
- * includes the children it waited for, e.g. a shell's), and wall time from
- * CLOCK_MONOTONIC around posix_spawn and wait4.
+ * The figures come from the rusage of the finished child (which includes
+ * the children it waited for, e.g. a shell's), and wall time from
+ * CLOCK_MONOTONIC from just before the spawn to the moment its end is seen.
+ * Starting, signals and reaping are src/proc's.
  */
 #ifndef SG_RUNNER_H
 #define SG_RUNNER_H
@@ -29,12 +30,9 @@ typedef struct run_spec {
 } run_spec;
 
 /* Run once. Returns 0, or an errno value when the command could not be
- * started (then nothing ran). */
+ * started (then nothing ran). The caller has called proc_forward_signals:
+ * a stop signal reaches the running command, and proc_stop_signal() tells
+ * whether one arrived. */
 int runner_run(const run_spec *spec, run_result *out);
-
-/* Forward SIGINT/SIGTERM received by spyglass to the running child and note
- * them; runner_interrupted() tells whether one arrived. */
-void runner_install_signals(void);
-int runner_interrupted(void);
 
 #endif

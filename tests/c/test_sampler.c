@@ -1,5 +1,7 @@
-/* Unit tests for src/sampler: deadline accounting and the process tree. */
+/* Unit tests for src/sampler: deadline accounting, stopping, and the
+ * subprocess follower. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -7,8 +9,9 @@
 
 #include "check.h"
 #include "common/clock.h"
+#include "proc/proc.h"
+#include "sampler/follow.h"
 #include "sampler/loop.h"
-#include "sampler/proctree.h"
 
 static void
 test_classify(void)
@@ -85,42 +88,110 @@ test_stop_from_tick_and_flag(void)
     CHECK(c2.n == 0);
 }
 
-static void
-test_proctree_finds_grandchildren(void)
+/* A tick that asks for a stop the way a signal handler would. */
+static volatile sig_atomic_t tick_stop;
+static int tick_calls;
+
+static int
+tick_sets_stop(void *ctx, uint64_t now)
 {
+    tick_calls++;
+    tick_stop = 1;
+    return LOOP_OK;
+}
+
+static void
+test_stop_during_a_tick_does_not_wait_an_interval(void)
+{
+    /* Regression: the flag was looked at only after the next sleep, so a
+     * stop that came during a tick waited one whole interval: 5 s here. */
+    tick_stop = 0;
+    tick_calls = 0;
+    loop_config cfg = {0.2, 0, 0};
+    loop_stats st;
+    uint64_t t0 = sg_now_ns();
+    loop_run(&cfg, tick_sets_stop, NULL, NULL, &tick_stop, &st);
+    CHECK(tick_calls == 1);
+    CHECK(sg_now_ns() - t0 < 2500000000u);
+}
+
+static int
+tick_signals(void *ctx, uint64_t now)
+{
+    tick_calls++;
+    kill(getpid(), SIGINT); /* to the process, as kill(1) would */
+    return LOOP_OK;
+}
+
+static void
+test_stop_signal_during_a_tick_ends_the_next_sleep(void)
+{
+    /* A real stop signal arriving while a tick runs: it is taken at the
+     * start of the next sleep, which it ends at once. */
+    proc_forward_signals();
+    tick_calls = 0;
+    loop_config cfg = {0.2, 0, 0};
+    loop_stats st;
+    uint64_t t0 = sg_now_ns();
+    loop_run(&cfg, tick_signals, NULL, NULL, proc_stop_flag(), &st);
+    CHECK(tick_calls == 1);
+    CHECK(proc_stop_signal() == SIGINT);
+    CHECK(sg_now_ns() - t0 < 2500000000u);
+    /* The loop gives the caller its signal mask back. */
+    sigset_t now_mask;
+    sigprocmask(SIG_BLOCK, NULL, &now_mask);
+    CHECK(!sigismember(&now_mask, SIGINT));
+}
+
+/* Wait (up to 30 s, however busy the machine) for scans to reach n. */
+static bool
+wait_scans(const follow *f, uint64_t n)
+{
+    for (int i = 0; i < 3000 && follow_scans(f) < n; i++)
+        usleep(10000);
+    return follow_scans(f) >= n;
+}
+
+static void
+test_follower_reports_a_child_that_is_not_python(void)
+{
+    follow *f = follow_start(getpid());
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(wait_scans(f, 1)); /* a scan with no descendants at all */
     int fds[2];
     CHECK(pipe(fds) == 0);
     pid_t child = fork();
     if (child == 0) {
-        /* child: start a grandchild, then both wait for the pipe. */
         close(fds[1]);
-        if (fork() == 0) {
-            char b;
-            ssize_t r = read(fds[0], &b, 1);
-            _exit(r < 0);
-        }
         char b;
         ssize_t r = read(fds[0], &b, 1);
-        wait(NULL);
         _exit(r < 0);
     }
     close(fds[0]);
-    pid_t found[16];
-    size_t n = 0;
-    for (int tries = 0; tries < 200 && n < 2; tries++) {
-        n = proctree_descendants(getpid(), found, 16);
-        if (n < 2)
-            usleep(5000);
-    }
-    CHECK(n == 2);
-    CHECK(found[0] == child);
-    CHECK(proctree_parent(found[1]) == child);
-    CHECK(proctree_parent(getpid()) == getppid());
-    CHECK(proctree_parent(-5) == -1);
-    close(fds[1]); /* release both */
+    /* Two more complete scans: the second began after the fork. */
+    CHECK(wait_scans(f, follow_scans(f) + 2));
+    follow_item *items = NULL;
+    size_t n = 0, cap = 0;
+    CHECK(follow_take(f, &items, &n, &cap) == 0); /* not Python */
+    follow_stop(f);
+    strbuf sb = STRBUF_INIT;
+    follow_report(f, &sb);
+    char want[128];
+    snprintf(want, sizeof want,
+             "1 subprocess not followed: not Python (%d test_sampler)\n",
+             (int)child);
+    CHECK_STR(sb_str(&sb), want);
+    sb_free(&sb);
+    free(items);
+    follow_free(f);
+    close(fds[1]);
     waitpid(child, NULL, 0);
 }
 
 TESTS(test_classify, test_rate_and_accounting,
       test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag,
-      test_proctree_finds_grandchildren)
+      test_stop_during_a_tick_does_not_wait_an_interval,
+      test_stop_signal_during_a_tick_ends_the_next_sleep,
+      test_follower_reports_a_child_that_is_not_python)

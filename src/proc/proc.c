@@ -1,0 +1,228 @@
+/* proc.c -- starting, signalling and reaping the program; see proc.h.
+ *
+ * The state shared with the signal handler is two sig_atomic_t: the first
+ * stop signal, and the child to forward to. The signal sets are written
+ * before the handler is installed, and only read by the main thread.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "proc/proc.h"
+
+extern char **environ;
+
+_Static_assert(sizeof(pid_t) <= sizeof(sig_atomic_t),
+               "the child's pid is shared with the handler as a "
+               "sig_atomic_t");
+
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static volatile sig_atomic_t stop_sig;  /* first stop signal caught */
+static volatile sig_atomic_t child_pid; /* forwarded to while > 0 */
+static sigset_t caught;                 /* our handler's signals */
+static sigset_t reset_in_child;         /* back to SIG_DFL in children */
+static bool sets_ready;
+
+static void
+sets_init(void)
+{
+    if (sets_ready)
+        return;
+    sigemptyset(&caught);
+    sigemptyset(&reset_in_child);
+    sets_ready = true;
+}
+
+static void
+on_stop_signal(int sig, siginfo_t *info, void *uctx)
+{
+    (void)uctx;
+    /* kill() may set errno, and this handler can interrupt any code
+     * between a failed call and its errno check. */
+    int saved = errno;
+    if (stop_sig == 0)
+        stop_sig = sig;
+    /* SI_KERNEL: the terminal driver (Ctrl-C, Ctrl-\, hang-up) signals
+     * the whole foreground process group, and the child is in ours: it
+     * has its own copy. Sending ours would deliver the keypress twice. */
+    pid_t c = (pid_t)child_pid;
+    if (c > 0 && info->si_code != SI_KERNEL)
+        kill(c, sig);
+    errno = saved;
+}
+
+void
+proc_forward_signals(void)
+{
+    sets_init();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_stop_signal;
+    /* SA_RESTART: a signal while the profile is being written must not
+     * fail the write. Sleeps still end early (they return EINTR). */
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
+        int sig = stop_signals[i];
+        struct sigaction old;
+        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue; /* ignored by whoever started us: so be it */
+        sigaction(sig, &sa, NULL);
+        sigaddset(&caught, sig);
+    }
+}
+
+void
+proc_ignore(int sig)
+{
+    sets_init();
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, &old) == 0 && old.sa_handler != SIG_IGN)
+        sigaddset(&reset_in_child, sig);
+}
+
+int
+proc_stop_signal(void)
+{
+    return (int)stop_sig;
+}
+
+volatile sig_atomic_t *
+proc_stop_flag(void)
+{
+    return &stop_sig;
+}
+
+void
+proc_stop_signals(sigset_t *set)
+{
+    sets_init();
+    *set = caught;
+}
+
+/* The file actions that give the child the stdio of spec. */
+static int
+stdio_actions(const proc_spec *spec, posix_spawn_file_actions_t *fa)
+{
+    const int fds[3] = {spec->stdin_fd, spec->stdout_fd, spec->stderr_fd};
+    for (int target = 0; target < 3; target++) {
+        if (fds[target] == PROC_INHERIT)
+            continue;
+        int e = posix_spawn_file_actions_adddup2(fa, fds[target], target);
+        if (e)
+            return e;
+    }
+    return 0;
+}
+
+int
+proc_spawn(const proc_spec *spec, pid_t *pid)
+{
+    assert(spec->argv && spec->argv[0]);
+    sets_init();
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int e = posix_spawn_file_actions_init(&fa);
+    if (e)
+        return e;
+    e = posix_spawnattr_init(&attr);
+    if (e) {
+        posix_spawn_file_actions_destroy(&fa);
+        return e;
+    }
+    /* The stop signals wait until the child is registered as the one to
+     * forward to: one arriving during the spawn is then passed on, not
+     * lost. The child starts with our mask as it was. */
+    sigset_t old;
+    sigprocmask(SIG_BLOCK, &caught, &old);
+    e = stdio_actions(spec, &fa);
+    if (!e)
+        e = posix_spawnattr_setsigmask(&attr, &old);
+    if (!e)
+        e = posix_spawnattr_setsigdefault(&attr, &reset_in_child);
+    if (!e)
+        e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                                POSIX_SPAWN_SETSIGDEF);
+    pid_t p = 0;
+    if (!e)
+        e = posix_spawnp(&p, spec->argv[0], &fa, &attr, spec->argv, environ);
+    if (!e) {
+        child_pid = p;
+        *pid = p;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return e;
+}
+
+bool
+proc_exited(pid_t pid)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return errno == ECHILD;
+    return info.si_pid == pid;
+}
+
+int
+proc_wait(pid_t pid, proc_exit *out)
+{
+    memset(out, 0, sizeof *out);
+    sets_init();
+    /* Wait without reaping: until reaped, the pid cannot be given to
+     * another process, so a signal forwarded meanwhile cannot hit one. */
+    siginfo_t info;
+    while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
+        if (errno != EINTR)
+            return errno;
+    out->end_ns = sg_now_ns();
+    sigset_t old;
+    sigprocmask(SIG_BLOCK, &caught, &old);
+    int status = 0;
+    pid_t r = wait4(pid, &status, WNOHANG, &out->ru);
+    int e = r == pid ? 0 : r < 0 ? errno : ECHILD;
+    if (child_pid == pid)
+        child_pid = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (e)
+        return e;
+    if (WIFEXITED(status)) {
+        out->code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        out->signal = WTERMSIG(status);
+        out->code = 128 + out->signal;
+    } else {
+        out->code = 1;
+    }
+    return 0;
+}
+
+bool
+proc_sleep_until(uint64_t deadline_ns, volatile sig_atomic_t *stop,
+                 const sigset_t *during)
+{
+    for (;;) {
+        if (stop && *stop)
+            return true;
+        uint64_t now = sg_now_ns();
+        if (now >= deadline_ns)
+            return false;
+        uint64_t left = deadline_ns - now;
+        struct timespec ts = {(time_t)(left / 1000000000u),
+                              (long)(left % 1000000000u)};
+        /* ppoll swaps in `during` atomically with the sleep: a signal
+         * blocked until now is taken inside it, and ends it (EINTR). */
+        ppoll(NULL, 0, &ts, during);
+    }
+}
