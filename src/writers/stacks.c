@@ -59,20 +59,23 @@ thread_roots(const sg_profile *p)
 
 /* ---- collapsed ------------------------------------------------------- */
 
-/* A frame label safe for the folded format: ';' separates frames and the
- * line ends at a newline, so neither may appear inside a frame. */
+/* A frame label safe for the folded format: ';' separates frames, so it
+ * becomes ':' inside one; control characters are escaped by the label
+ * (so a line never breaks inside a stack, and flamegraph.pl, which copies
+ * names into its SVG, writes valid XML). */
 static void
 put_folded_frame(const sg_profile *p, sg_frame_id f, strbuf *tmp, strbuf *sb)
 {
     const sg_func *fn = sg_profile_frame_func(p, f);
     sb_clear(tmp);
-    if (fn->kind == SG_FUNC_THREAD)
-        sb_printf(tmp, "thread (0x%llX): %s", (unsigned long long)fn->id,
-                  fn->name);
-    else
+    if (fn->kind == SG_FUNC_THREAD) {
+        sb_printf(tmp, "thread (0x%llX): ", (unsigned long long)fn->id);
+        sg_writer_put_name(tmp, fn->name);
+    } else {
         sg_writer_frame_label(p, f, tmp);
+    }
     for (const char *s = sb_str(tmp); *s; s++)
-        sb_putc(sb, *s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s);
+        sb_putc(sb, *s == ';' ? ':' : *s);
 }
 
 /* Scratch buffers for folded labels. */
@@ -99,7 +102,7 @@ static sg_profile *
 folded_tree(const sg_profile *p, int m, bool keep_threads)
 {
     folded_labels l = {STRBUF_INIT, STRBUF_INIT};
-    sg_profile *t = sg_writer_retree(p, m, keep_threads, folded_frame, &l);
+    sg_profile *t = sg_writer_retree(p, m, -1, keep_threads, folded_frame, &l);
     sb_free(&l.label);
     sb_free(&l.tmp);
     return t;
