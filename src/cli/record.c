@@ -159,6 +159,8 @@ parse(int argc, char **argv, record_opts *o)
     }
     if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
         return SG_EXIT_USAGE;
+    /* Only the trace draws samples in time: other formats need no stamps. */
+    o->cfg.timeline = o->writer->id == SG_FMT_CHROMETRACE;
     return -1;
 }
 
