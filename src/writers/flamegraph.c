@@ -21,7 +21,6 @@
  * is drawn as text and runs nothing. Threads are merged unless per_thread
  * keeps a root per thread.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
