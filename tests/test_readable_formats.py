@@ -51,8 +51,10 @@ def test_chrome_trace_places_threads_when_they_ran(py, tmp_path):
     events = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     names = {e["tid"]: e["args"]["name"] for e in trace["traceEvents"]
              if e["ph"] == "M"}
-    workers = {t for t, n in names.items() if re.match(r"w\d \(", n)}
+    # The workers are the other threads (not by name: a thread first
+    # sampled while it starts may not have its threading name yet).
     main = {t for t, n in names.items() if n.startswith("MainThread")}
+    workers = {e["tid"] for e in events} - main
     assert len(workers) == 2 and len(main) == 1, names
     heavy = [e for e in events if e["tid"] in main
              and e["name"] == "<module>"

@@ -273,8 +273,10 @@ put_frame(fg_ctx *c, sg_node_id node, double x, int depth, double width)
     const sg_node *n = &c->t->nodes[node];
     const sg_func *f = sg_profile_frame_func(c->t, n->frame);
     make_labels(c, n);
-    double y = c->flame ? c->height - FG_PAD - (depth + 1) * FG_FRAME_H
-                        : FG_BAR_H + FG_PAD + depth * FG_FRAME_H;
+    /* Rows are whole pixels: printed as integers, which costs a fraction
+     * of a floating-point conversion. */
+    int y = c->flame ? c->height - FG_PAD - (depth + 1) * FG_FRAME_H
+                     : FG_BAR_H + FG_PAD + depth * FG_FRAME_H;
     const char *label = sb_str(&c->label);
     size_t cut = fit_cut(label, width);
     bool whole = label[cut] == '\0';
@@ -289,12 +291,13 @@ put_frame(fg_ctx *c, sg_node_id node, double x, int depth, double width)
     sb_putc(c->out, '\n');
     put_stats(c, node);
     sb_printf(c->out,
-              "</title><rect x=\"%.2f\" y=\"%.0f\" width=\"%.2f\" "
+              "</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
               "height=\"%d\" fill=\"",
               x, y, width, FG_FRAME_H - 1);
     put_color(c->out, f);
-    sb_printf(c->out, "\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
-              x + 3, y + FG_FRAME_H - 4.5);
+    /* The baseline, 4.5 px above the row's bottom. */
+    sb_printf(c->out, "\" rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%d.5\">",
+              x + 3, y + FG_FRAME_H - 5);
     sb_put_xml_n(c->out, label, cut);
     if (!whole && cut)
         sb_puts(c->out, "..");
