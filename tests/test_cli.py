@@ -83,7 +83,7 @@ def captured_launch(py, tmp_path, *args):
 def test_request_is_versioned_and_canonical(py, tmp_path):
     _, request = captured_launch(py, tmp_path, "timeit", "-n", "3", "-u",
                                  "msec", "-s", "x = 1", "pass")
-    assert request[:4] == [b"spyglass-request=1",
+    assert request[:4] == [b"spyglass-request=2",
                            f"release={release(py)}".encode(),
                            f"install={ROOT}".encode(), b"command=timeit"]
     # Validated values, not the user's flags: the agent parses no options.
@@ -129,15 +129,16 @@ def test_agent_refuses_another_request_format(py, tmp_path):
     # Same release, another format (two builds of one release from trees
     # that differ): refused by the format version.
     glue, request = captured_launch(py, tmp_path, "profile", "-c", "pass")
-    request[0] = b"spyglass-request=2"
+    ours = int(request[0].split(b"=")[1])
+    request[0] = b"spyglass-request=%d" % (ours + 1)
     proc = run_request(py, glue, request)
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, proc.stderr
-    assert (f"spyglass {release(py)} (request format 2) cannot drive the "
-            f"agent of {py.python} (spyglass {release(py)}, request format "
-            f"1): reinstall it with {py.python} -m pip install {ROOT}"
-            ) in lines[0]
+    assert (f"spyglass {release(py)} (request format {ours + 1}) cannot "
+            f"drive the agent of {py.python} (spyglass {release(py)}, "
+            f"request format {ours}): reinstall it with {py.python} -m pip "
+            f"install {ROOT}") in lines[0]
 
 
 def test_agent_refuses_a_request_it_cannot_run(py, tmp_path):

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import nomem
+from chrometrace import check_nesting
 
 ROOT = Path(__file__).resolve().parent.parent
 JULIA = ROOT / "examples" / "julia.py"
@@ -674,16 +675,7 @@ def test_speedscope_and_collapsed_and_chrome(py, tmp_path):
     meta = [e for e in trace["traceEvents"] if e["ph"] == "M"]
     assert len({e["tid"] for e in meta}) == 4  # reused idents kept apart
     # Children lie within their parents: per tid, events nest.
-    for tid in {e["tid"] for e in events}:
-        evs = sorted((e for e in events if e["tid"] == tid),
-                     key=lambda e: (e["ts"], -e["dur"]))
-        stack = []
-        for e in evs:
-            while stack and e["ts"] >= stack[-1] - 1e-6:
-                stack.pop()
-            if stack:
-                assert e["ts"] + e["dur"] <= stack[-1] + 1e-3
-            stack.append(e["ts"] + e["dur"])
+    check_nesting(events)
 
 
 def _invariant_tsc():

@@ -26,7 +26,8 @@ profile_usage(void)
     printf(
         "usage: spyglass profile [-s SORT] [-o FILE] [-f FORMAT] "
         "[--no-builtins]\n"
-        "                        [--threads] [--limit N] [-p PYTHON]\n"
+        "                        [--threads] [--limit N] [--flame] "
+        "[-p PYTHON]\n"
         "                        (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n\n"
         "Profile every function call of a Python program, as cProfile does "
         "(same\ncounts, same table, pstats files), in every thread, with "
@@ -43,6 +44,10 @@ profile_usage(void)
         "methods)\n"
         "      --threads       also print one table per thread\n"
         "      --limit N       print at most N rows\n"
+        "      --flame         flame graph with the root at the bottom "
+        "(default: at the\n"
+        "                      top; --inverted, flamegraph.pl's name for "
+        "that, too)\n"
         "  -p, --python P      run under interpreter P (it needs spyglass "
         "installed)\n"
         "  -m MODULE           run a library module as a script "
@@ -75,6 +80,8 @@ static const struct option long_opts[] = {
     {"no-builtins", no_argument, NULL, 'B'},
     {"threads", no_argument, NULL, 'T'},
     {"limit", required_argument, NULL, 'L'},
+    {"flame", no_argument, NULL, 'F'},
+    {"inverted", no_argument, NULL, 'V'},
     {"python", required_argument, NULL, 'p'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -115,6 +122,10 @@ profile_parse(int argc, char **argv, profile_cli *o)
             if (!opts_long("profile", "--limit", optarg, 1, 1000000000,
                            &rq->limit))
                 return SG_EXIT_USAGE;
+            break;
+        case 'F':
+        case 'V':
+            rq->flame = c == 'F'; /* the last one given wins */
             break;
         case 'p':
             o->python = optarg;

@@ -26,6 +26,7 @@ typedef struct record_opts {
     record_config cfg;
     pid_t pid;
     bool threads;
+    bool flame;
     const char *output;
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
@@ -39,7 +40,8 @@ record_usage(void)
            "[-f FORMAT] [--idle]\n"
            "                       [--gil] [--threads] [--subprocesses] "
            "[--function]\n"
-           "                       (--pid PID | -- CMD [ARGS...])\n\n"
+           "                       [--flame] (--pid PID | -- CMD "
+           "[ARGS...])\n\n"
            "Sample a running program's Python stacks from outside at a fixed "
            "rate, with\nno instrumentation, and write a profile.\n\n"
            "  -r, --rate HZ       samples per second (default 100)\n"
@@ -56,6 +58,10 @@ record_usage(void)
            "      --subprocesses  follow child Python processes, a root frame "
            "per process\n"
            "      --function      one frame per function (no line numbers)\n"
+           "      --flame         flame graph with the root at the bottom "
+           "(default: at the\n"
+           "                      top; --inverted, flamegraph.pl's name for "
+           "that, too)\n"
            "      --pid PID       attach to a running process\n"
            "  -h, --help          show this help\n\n"
            "Launched with -- CMD, the program keeps its stdin, stdout and "
@@ -74,6 +80,8 @@ static const struct option long_opts[] = {
     {"threads", no_argument, NULL, 'T'},
     {"subprocesses", no_argument, NULL, 'S'},
     {"function", no_argument, NULL, 'F'},
+    {"flame", no_argument, NULL, 'L'},
+    {"inverted", no_argument, NULL, 'V'},
     {"pid", required_argument, NULL, 'p'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -121,6 +129,10 @@ parse(int argc, char **argv, record_opts *o)
         case 'F':
             o->cfg.function = true;
             break;
+        case 'L':
+        case 'V':
+            o->flame = c == 'L'; /* the last one given wins */
+            break;
         case 'p':
             if (!opts_long("record", "--pid", optarg, 1, INT_MAX, &pid))
                 return SG_EXIT_USAGE;
@@ -147,6 +159,8 @@ parse(int argc, char **argv, record_opts *o)
     }
     if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
         return SG_EXIT_USAGE;
+    /* Only the trace draws samples in time: other formats need no stamps. */
+    o->cfg.timeline = o->writer->id == SG_FMT_CHROMETRACE;
     return -1;
 }
 
@@ -215,6 +229,7 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
     writer_opts wo = {0};
     wo.per_thread = o->threads;
     wo.title = "spyglass record";
+    wo.flame = o->flame;
     /* The profile first: the report only goes to a stream that may be gone
      * (a closed pipe), and must never cost the data. */
     sg_out_result r = sg_writer_write_file(&sg_output_record, w, p, &wo, out);

@@ -64,6 +64,7 @@ sg_profile_free(sg_profile *p)
     free(p->frames);
     free(p->nodes);
     free(p->lines);
+    free(p->stamps);
     free(p->meta);
     idxset_free(&p->str_index);
     idxset_free(&p->func_index);
@@ -249,6 +250,20 @@ sg_profile_line(sg_profile *p, sg_func_id func, int32_t line)
     return l;
 }
 
+void
+sg_profile_stamp(sg_profile *p, sg_node_id node, uint64_t t_ns)
+{
+    if (node == SG_NO_ID)
+        return;
+    assert(node < p->n_nodes);
+    assert(p->n_stamps == 0 || p->stamps[p->n_stamps - 1].t_ns <= t_ns);
+    if (GROW(p, stamps, p->n_stamps + 1) < 0)
+        return;
+    p->stamps[p->n_stamps].t_ns = t_ns;
+    p->stamps[p->n_stamps].node = node;
+    p->n_stamps++;
+}
+
 sg_node_id
 sg_profile_thread_root(sg_profile *p, sg_node_id parent, uint64_t tid,
                        const char *name)
@@ -385,6 +400,10 @@ sg_profile_cut(const sg_profile *p, uint32_t max_depth)
         for (int m = 0; m < p->n_metrics; m++)
             c->nodes[to].self[m] += n->self[m];
     }
+    for (size_t i = 0; i < p->n_stamps; i++)
+        sg_profile_stamp(c, map[p->stamps[i].node], p->stamps[i].t_ns);
+    if (c->failed)
+        goto fail;
     free(map);
     free(top);
     return c;

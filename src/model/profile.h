@@ -10,6 +10,9 @@
  *                 metrics; inclusive weights are derived (sg_profile_totals).
  *   lines      -> (function, line) -> hits, time and the same metrics, for
  *                 the line and memory profilers.
+ *   stamps     -> optionally, when each sampled stack was taken: its leaf
+ *                 node and the time since the recording started, in the
+ *                 order taken (the timeline a Chrome trace draws).
  *
  * The metrics are declared per profile (names such as "samples", "calls",
  * "ns", "bytes"); metric 0 is the primary one that flame graphs size by.
@@ -85,6 +88,14 @@ typedef struct sg_line {
     uint64_t m[SG_MAX_METRICS]; /* e.g. ns, bytes */
 } sg_line;
 
+/* One sampled stack in time: the leaf node the sample added to, and when
+ * it was taken (ns since the recording started). The thread is the thread
+ * root above the node. */
+typedef struct sg_stamp {
+    uint64_t t_ns;
+    sg_node_id node;
+} sg_stamp;
+
 /* What a profile holds; writers declare which kinds they can write
  * (writers/writers.h). */
 typedef enum sg_profile_kind {
@@ -120,6 +131,8 @@ typedef struct sg_profile {
     size_t n_nodes, cap_nodes;
     sg_line *lines;
     size_t n_lines, cap_lines;
+    sg_stamp *stamps; /* in the order added, times never decreasing */
+    size_t n_stamps, cap_stamps;
 
     /* Free-form metadata (command line, python version, rate, ...), in the
      * order set; writers that have a place for it copy it. */
@@ -163,6 +176,10 @@ sg_node_id sg_profile_add_stack(sg_profile *p, sg_node_id parent,
 /* The line entry for (func, line), created when missing; NULL when out of
  * memory. */
 sg_line *sg_profile_line(sg_profile *p, sg_func_id func, int32_t line);
+/* Stamp the sample that added to node (SG_NO_ID: a sample already lost)
+ * with its time, ns since the recording started; times must not go
+ * back. Out of memory loses the stamp and sets p->failed. */
+void sg_profile_stamp(sg_profile *p, sg_node_id node, uint64_t t_ns);
 /* Thread and process roots: synthetic functions under the given parent. */
 sg_node_id sg_profile_thread_root(sg_profile *p, sg_node_id parent,
                                   uint64_t tid, const char *name);
@@ -181,8 +198,9 @@ void sg_profile_totals(const sg_profile *p, uint64_t *out);
 /* A copy of p whose stacks stop at max_depth: below it, each cut subtree
  * is one node "[N frames elided]" (a SG_FUNC_OTHER function) holding all
  * its weight, N being the depth of its deepest stack below the cut; cut
- * subtrees of one parent with the same N share that node. The line table
- * is not copied (stack writers do not read it). NULL when out of memory. */
+ * subtrees of one parent with the same N share that node; stamps move
+ * with their samples. The line table is not copied (stack writers do not
+ * read it). NULL when out of memory. */
 sg_profile *sg_profile_cut(const sg_profile *p, uint32_t max_depth);
 
 static inline const sg_func *

@@ -38,6 +38,7 @@ static const rq_field profile_fields[] = {
     RQ_SCALAR(RQ_BOOL, "builtins", rq_profile, builtins),
     RQ_SCALAR(RQ_BOOL, "threads", rq_profile, threads),
     RQ_SCALAR(RQ_LONG, "limit", rq_profile, limit),
+    RQ_SCALAR(RQ_BOOL, "flame", rq_profile, flame),
     RQ_PROGRAM(rq_profile),
 };
 

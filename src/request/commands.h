@@ -48,6 +48,7 @@ typedef struct rq_profile {
     bool builtins;      /* record C functions */
     bool threads;       /* a table per thread too */
     long limit;         /* rows of the table; 0: all */
+    bool flame;         /* flamegraph: root at the bottom */
     rq_program program;
 } rq_profile;
 

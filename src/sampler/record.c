@@ -56,6 +56,7 @@ struct record_session {
     uint64_t stacks, failed, thread_errors, reads_closed;
     loop_stats loop;
     uint64_t start_ns;
+    uint64_t tick_ns;  /* when the tick being run started */
     rm_info root_info; /* of the first process attached */
     bool have_info;
 };
@@ -286,7 +287,10 @@ add_threads(record_session *s, rec_target *t)
             s->stack[th->n_frames - 1 - k] = sg_profile_frame(s->p, f, line);
         }
         sg_node_id troot = thread_root(s, t, th, &named);
-        sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);
+        sg_node_id leaf =
+            sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);
+        if (s->cfg.timeline)
+            sg_profile_stamp(s->p, leaf, s->tick_ns - s->start_ns);
         s->stacks++;
     }
 }
@@ -310,6 +314,7 @@ static int
 tick(void *ctx, uint64_t now)
 {
     record_session *s = ctx;
+    s->tick_ns = now;
     if (s->follow)
         take_followed(s);
     int rc = LOOP_OK;

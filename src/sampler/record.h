@@ -28,6 +28,8 @@ typedef struct record_config {
     bool gil;          /* keep only the thread holding the GIL */
     bool subprocesses; /* follow descendant Python processes */
     bool function;     /* one frame per function, not per line */
+    bool timeline;     /* stamp each stack with its time (the profile's
+                          stamps, which the Chrome trace draws) */
     bool progress;     /* live line on stderr */
 } record_config;
 

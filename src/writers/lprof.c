@@ -5,7 +5,8 @@
  * so it accepts the 4.x class). The object is built the way pickle builds a
  * plain class instance: NEWOBJ with no arguments, then BUILD with the state
  * dict {'timings': {(file, first_line, name): [(line, hits, ns), ...]},
- * 'unit': 1e-09}. Protocol 4, without the optional FRAME and memo opcodes.
+ * 'unit': 1e-09}, keyed (file, first line, name) as line_profiler keys
+ * them. Protocol 4, without the optional FRAME and memo opcodes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -106,15 +107,6 @@ put_float(strbuf *sb, double d)
         sb_putc(sb, (char)((u >> (8 * i)) & 0xff));
 }
 
-/* line_profiler keys functions by their plain name (co_name); the model
- * holds qualified names. */
-static const char *
-short_name(const char *qualname)
-{
-    const char *dot = strrchr(qualname, '.');
-    return dot && dot[1] ? dot + 1 : qualname;
-}
-
 int
 sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric)
 {
@@ -139,7 +131,9 @@ sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric)
         any = 1;
         put_str(sb, fn->file);
         put_int(sb, fn->first_line);
-        put_str(sb, short_name(fn->name));
+        /* The model's name is the one line_profiler's label() gives:
+         * co_qualname on 3.11+, co_name before (agent/lines.c). */
+        put_str(sb, fn->name);
         sb_putc(sb, OP_TUPLE3);
         sb_putc(sb, OP_EMPTY_LIST);
         sg_line *lines;

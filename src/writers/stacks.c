@@ -59,20 +59,23 @@ thread_roots(const sg_profile *p)
 
 /* ---- collapsed ------------------------------------------------------- */
 
-/* A frame label safe for the folded format: ';' separates frames and the
- * line ends at a newline, so neither may appear inside a frame. */
+/* A frame label safe for the folded format: ';' separates frames, so it
+ * becomes ':' inside one; control characters are escaped by the label
+ * (so a line never breaks inside a stack, and flamegraph.pl, which copies
+ * names into its SVG, writes valid XML). */
 static void
 put_folded_frame(const sg_profile *p, sg_frame_id f, strbuf *tmp, strbuf *sb)
 {
     const sg_func *fn = sg_profile_frame_func(p, f);
     sb_clear(tmp);
-    if (fn->kind == SG_FUNC_THREAD)
-        sb_printf(tmp, "thread (0x%llX): %s", (unsigned long long)fn->id,
-                  fn->name);
-    else
+    if (fn->kind == SG_FUNC_THREAD) {
+        sb_printf(tmp, "thread (0x%llX): ", (unsigned long long)fn->id);
+        sg_writer_put_name(tmp, fn->name);
+    } else {
         sg_writer_frame_label(p, f, tmp);
+    }
     for (const char *s = sb_str(tmp); *s; s++)
-        sb_putc(sb, *s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s);
+        sb_putc(sb, *s == ';' ? ':' : *s);
 }
 
 /* Scratch buffers for folded labels. */
@@ -99,7 +102,7 @@ static sg_profile *
 folded_tree(const sg_profile *p, int m, bool keep_threads)
 {
     folded_labels l = {STRBUF_INIT, STRBUF_INIT};
-    sg_profile *t = sg_writer_retree(p, m, keep_threads, folded_frame, &l);
+    sg_profile *t = sg_writer_retree(p, m, -1, keep_threads, folded_frame, &l);
     sb_free(&l.label);
     sb_free(&l.tmp);
     return t;
@@ -367,18 +370,250 @@ done:
 
 /* ---- Chrome trace ------------------------------------------------------ */
 
-/* A CCT has no timestamps: each node becomes one complete ("X") event whose
- * duration is its inclusive weight, children laid out one after another from
- * their parent's start in the order they were first seen. So the picture is
- * an icicle of aggregated time, not a timeline of individual calls; the
- * trace says so in its metadata. */
+/* Two layouts. A sampled profile with stamps (record -o x.trace.json) is a
+ * timeline: each thread's samples in the order taken, a function being one
+ * complete ("X") event for as long as consecutive samples of its thread
+ * had it on the stack, at the time they were taken. Otherwise (a call tree
+ * of the deterministic profiler, which has no timestamps) each node becomes
+ * one event whose duration is its inclusive weight, children laid out one
+ * after another from their parent's start in the order they were first
+ * seen: an icicle of aggregated time, not a timeline. The trace says which
+ * in its metadata. */
+
+/* The "args" of a function's event. */
+static void
+ct_args(json_writer *j, const sg_func *f, int calls_m, const sg_node *n)
+{
+    json_key(j, "args");
+    json_begin_object(j);
+    if (f->file[0] && strcmp(f->file, "~") != 0) {
+        json_key(j, "file");
+        json_string(j, f->file);
+        json_key(j, "line");
+        json_int(j, f->first_line);
+    }
+    if (calls_m >= 0 && n) {
+        json_key(j, "calls");
+        json_uint(j, n->self[calls_m]);
+    }
+    json_end_object(j);
+}
+
+/* One complete event of function f. */
+static void
+ct_event(json_writer *j, const sg_func *f, double ts, double dur,
+         long long pid, unsigned long long tid, int calls_m, const sg_node *n)
+{
+    json_begin_object(j);
+    json_key(j, "name");
+    json_string(j, f->name);
+    json_key(j, "cat");
+    json_string(j, f->kind == SG_FUNC_BUILTIN ? "builtin" : "python");
+    json_key(j, "ph");
+    json_string(j, "X");
+    json_key(j, "ts");
+    json_double(j, ts);
+    json_key(j, "dur");
+    json_double(j, dur);
+    json_key(j, "pid");
+    json_int(j, pid);
+    json_key(j, "tid");
+    json_uint(j, tid);
+    ct_args(j, f, calls_m, n);
+    json_end_object(j);
+}
+
+/* The thread_name metadata event of a thread root. */
+static void
+ct_thread_name(json_writer *j, strbuf *name, const sg_func *rf, long long pid,
+               unsigned long long tid)
+{
+    json_begin_object(j);
+    json_key(j, "name");
+    json_string(j, "thread_name");
+    json_key(j, "ph");
+    json_string(j, "M");
+    json_key(j, "pid");
+    json_int(j, pid);
+    json_key(j, "tid");
+    json_uint(j, tid);
+    json_key(j, "args");
+    json_begin_object(j);
+    json_key(j, "name");
+    sb_clear(name);
+    sb_printf(name, "%s (%llu)", rf->name, (unsigned long long)rf->id);
+    json_string(j, sb_str(name));
+    json_end_object(j);
+    json_end_object(j);
+}
+
+/* The process a thread root belongs to: its process root's pid when
+ * subprocesses were followed, else the profile's. */
+static long long
+ct_pid(const sg_profile *p, sg_node_id troot, long long dflt)
+{
+    sg_node_id par = p->nodes[troot].parent;
+    if (par == SG_ROOT_NODE || par == SG_NO_ID)
+        return dflt;
+    const sg_func *pf = sg_profile_frame_func(p, p->nodes[par].frame);
+    return pf->kind == SG_FUNC_PROCESS ? (long long)pf->id : dflt;
+}
+
+/* A function open on a thread's stack since start (us). */
+typedef struct ct_open {
+    sg_func_id func;
+    double start;
+} ct_open;
+
+/* The per-thread walk of the timeline. */
+typedef struct ct_walk {
+    const sg_profile *p;
+    json_writer *j;
+    ct_open *open;
+    size_t n_open, cap_open;
+    sg_func_id *path;
+    size_t cap_path;
+    long long pid;
+    unsigned long long tid;
+} ct_walk;
+
+/* Close the open functions above keep, innermost first, at time end. */
+static void
+ct_close(ct_walk *w, size_t keep, double end)
+{
+    while (w->n_open > keep) {
+        const ct_open *o = &w->open[--w->n_open];
+        ct_event(w->j, &w->p->funcs[o->func], o->start, end - o->start, w->pid,
+                 w->tid, -1, NULL);
+    }
+}
+
+/* The functions on the stack of node, outermost first, into w->path.
+ * Returns the count, or SIZE_MAX when out of memory. */
+static size_t
+ct_path(ct_walk *w, sg_node_id node)
+{
+    const sg_profile *p = w->p;
+    size_t depth = p->nodes[node].depth;
+    if (SG_GROW(w->path, w->cap_path, depth) < 0)
+        return SIZE_MAX;
+    size_t k = depth;
+    for (sg_node_id n = node; n != SG_ROOT_NODE && n != SG_NO_ID;
+         n = p->nodes[n].parent) {
+        sg_func_id f = p->frames[p->nodes[n].frame].func;
+        if (!sg_func_is_synthetic(&p->funcs[f]))
+            w->path[--k] = f;
+    }
+    memmove(w->path, w->path + k, (depth - k) * sizeof *w->path);
+    return depth - k;
+}
+
+/* One thread's stamps (indices into p->stamps, in time order). A sample
+ * stands for the interval after it; a function stays open while the
+ * thread's next sample comes within one and a half intervals (late ticks
+ * included) and still has it at the same depth under the same callers. A
+ * longer gap (the thread idle, or not running) closes everything. */
+static int
+ct_thread(ct_walk *w, const uint32_t *idx, size_t n, double interval_us)
+{
+    const sg_profile *p = w->p;
+    double last = 0;
+    w->n_open = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sg_stamp *st = &p->stamps[idx[i]];
+        double t = (double)st->t_ns / 1e3;
+        if (w->n_open && t - last > 1.5 * interval_us)
+            ct_close(w, 0, last + interval_us);
+        size_t d = ct_path(w, st->node);
+        if (d == SIZE_MAX || SG_GROW(w->open, w->cap_open, d) < 0)
+            return SG_WRITE_NOMEM;
+        size_t same = 0;
+        while (same < d && same < w->n_open &&
+               w->open[same].func == w->path[same])
+            same++;
+        ct_close(w, same, t);
+        for (; w->n_open < d; w->n_open++)
+            w->open[w->n_open] = (ct_open){w->path[w->n_open], t};
+        last = t;
+    }
+    ct_close(w, 0, last + interval_us);
+    return 0;
+}
+
+/* The timeline: thread names, then each thread's events. Stamps are
+ * grouped by thread with a counting sort that keeps their time order. */
+static int
+ct_timeline(const sg_profile *p, json_writer *j, long long pid)
+{
+    sg_node_id *troot = thread_roots(p);
+    uint32_t *ordinal = sg_calloc(p->n_nodes, sizeof *ordinal);
+    uint32_t *idx = sg_calloc(p->n_stamps, sizeof *idx);
+    size_t n_threads = 0;
+    for (size_t i = 1; troot && ordinal && i < p->n_nodes; i++)
+        if (troot[i] == i)
+            ordinal[i] = (uint32_t)++n_threads;
+    size_t *first = sg_calloc(n_threads + 2, sizeof *first);
+    ct_walk w = {p, j, NULL, 0, 0, NULL, 0, 0, 0};
+    int rc = SG_WRITE_NOMEM;
+    if (!troot || !ordinal || !idx || !first)
+        goto done;
+    strbuf name = STRBUF_INIT;
+    for (size_t i = 1; i < p->n_nodes; i++)
+        if (ordinal[i])
+            ct_thread_name(j, &name,
+                           sg_profile_frame_func(p, p->nodes[i].frame),
+                           ct_pid(p, (sg_node_id)i, pid), ordinal[i]);
+    sb_free(&name);
+    /* Thread k's stamps end up at idx[first[k] .. first[k + 1]); thread 0
+     * holds those outside any thread root. */
+    for (size_t i = 0; i < p->n_stamps; i++) {
+        sg_node_id r = troot[p->stamps[i].node];
+        first[(r == SG_NO_ID ? 0 : ordinal[r]) + 1]++;
+    }
+    for (size_t k = 1; k <= n_threads + 1; k++)
+        first[k] += first[k - 1];
+    size_t *fill = sg_calloc(n_threads + 1, sizeof *fill);
+    if (!fill)
+        goto done;
+    for (size_t i = 0; i < p->n_stamps; i++) {
+        sg_node_id r = troot[p->stamps[i].node];
+        size_t k = r == SG_NO_ID ? 0 : ordinal[r];
+        idx[first[k] + fill[k]++] = (uint32_t)i;
+    }
+    free(fill);
+    double interval_us = (double)p->sample_interval_ns / 1e3;
+    sg_node_id *root_of = sg_calloc(n_threads + 1, sizeof *root_of);
+    if (!root_of)
+        goto done;
+    for (size_t i = 1; i < p->n_nodes; i++)
+        if (ordinal[i])
+            root_of[ordinal[i]] = (sg_node_id)i;
+    rc = 0;
+    for (size_t k = 0; k <= n_threads && rc == 0; k++) {
+        w.tid = k;
+        w.pid = k ? ct_pid(p, root_of[k], pid) : pid;
+        rc = ct_thread(&w, idx + first[k], first[k + 1] - first[k],
+                       interval_us);
+    }
+    free(root_of);
+done:
+    free(w.open);
+    free(w.path);
+    free(first);
+    free(idx);
+    free(ordinal);
+    free(troot);
+    return rc;
+}
+
 typedef struct ct_item {
     sg_node_id node;
     double start; /* microseconds */
 } ct_item;
 
-int
-sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
+/* The aggregated layout (see above). */
+static int
+ct_call_tree(const sg_profile *p, json_writer *j, long long pid)
 {
     double spu;
     int m = sg_writer_weight_metric(p, &spu);
@@ -390,14 +625,6 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     /* Units to microseconds; sample counts are drawn 1 unit = 1 us. */
     double us = spu > 0 ? spu * 1e6 : 1.0;
     int calls_m = sg_profile_metric(p, "calls");
-    const char *pid_s = sg_profile_get_meta(p, "pid");
-    long long pid = pid_s ? atoll(pid_s) : 1;
-
-    json_writer j;
-    json_init(&j, out, false);
-    json_begin_object(&j);
-    json_key(&j, "traceEvents");
-    json_begin_array(&j);
     int rc = SG_WRITE_NOMEM;
     ct_item *stack = NULL;
     size_t cap = 0, top = 0;
@@ -418,26 +645,8 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
         /* Threads get their own small tids: an OS thread ident can be
          * reused by a later thread, which must stay a separate track. */
         unsigned long long tid = rf->kind == SG_FUNC_THREAD ? ++n_threads : 0;
-        if (rf->kind == SG_FUNC_THREAD) {
-            json_begin_object(&j);
-            json_key(&j, "name");
-            json_string(&j, "thread_name");
-            json_key(&j, "ph");
-            json_string(&j, "M");
-            json_key(&j, "pid");
-            json_int(&j, pid);
-            json_key(&j, "tid");
-            json_uint(&j, tid);
-            json_key(&j, "args");
-            json_begin_object(&j);
-            json_key(&j, "name");
-            sb_clear(&name);
-            sb_printf(&name, "%s (%llu)", rf->name,
-                      (unsigned long long)rf->id);
-            json_string(&j, sb_str(&name));
-            json_end_object(&j);
-            json_end_object(&j);
-        }
+        if (rf->kind == SG_FUNC_THREAD)
+            ct_thread_name(j, &name, rf, pid, tid);
         top = 0;
         if (SG_GROW(stack, cap, 1) < 0)
             goto done;
@@ -447,38 +656,8 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
             const sg_node *n = &p->nodes[it.node];
             const sg_func *f = sg_profile_frame_func(p, n->frame);
             double dur = (double)incl[(size_t)it.node * nm + (size_t)m] * us;
-            if (!sg_func_is_synthetic(f)) {
-                json_begin_object(&j);
-                json_key(&j, "name");
-                json_string(&j, f->name);
-                json_key(&j, "cat");
-                json_string(&j,
-                            f->kind == SG_FUNC_BUILTIN ? "builtin" : "python");
-                json_key(&j, "ph");
-                json_string(&j, "X");
-                json_key(&j, "ts");
-                json_double(&j, it.start);
-                json_key(&j, "dur");
-                json_double(&j, dur);
-                json_key(&j, "pid");
-                json_int(&j, pid);
-                json_key(&j, "tid");
-                json_uint(&j, tid);
-                json_key(&j, "args");
-                json_begin_object(&j);
-                if (f->file[0] && strcmp(f->file, "~") != 0) {
-                    json_key(&j, "file");
-                    json_string(&j, f->file);
-                    json_key(&j, "line");
-                    json_int(&j, f->first_line);
-                }
-                if (calls_m >= 0) {
-                    json_key(&j, "calls");
-                    json_uint(&j, n->self[calls_m]);
-                }
-                json_end_object(&j);
-                json_end_object(&j);
-            }
+            if (!sg_func_is_synthetic(f))
+                ct_event(j, f, it.start, dur, pid, tid, calls_m, n);
             /* Children in creation order (ids ascend; the sibling list is
              * newest first), laid out one after the other. */
             size_t nc = 0;
@@ -503,6 +682,28 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
             top += nc;
         }
     }
+    rc = 0;
+done:
+    sb_free(&name);
+    free(stack);
+    free(incl);
+    return rc;
+}
+
+int
+sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
+{
+    const char *pid_s = sg_profile_get_meta(p, "pid");
+    long long pid = pid_s ? atoll(pid_s) : 1;
+    bool timeline = p->n_stamps > 0 && p->sample_interval_ns > 0;
+    json_writer j;
+    json_init(&j, out, false);
+    json_begin_object(&j);
+    json_key(&j, "traceEvents");
+    json_begin_array(&j);
+    int rc = timeline ? ct_timeline(p, &j, pid) : ct_call_tree(p, &j, pid);
+    if (rc < 0)
+        return rc;
     json_end_array(&j);
     json_key(&j, "displayTimeUnit");
     json_string(&j, "ms");
@@ -511,9 +712,14 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_key(&j, "exporter");
     json_string(&j, "spyglass@" SG_VERSION);
     json_key(&j, "layout");
-    json_string(&j, "aggregated call tree: each event is one calling "
-                    "context, its duration the inclusive time of all its "
-                    "calls; not a timeline");
+    json_string(&j, timeline
+                        ? "timeline of samples: ts is when a thread's "
+                          "samples first had the function on its stack "
+                          "(us since the recording started), dur how long "
+                          "consecutive samples kept it there"
+                        : "aggregated call tree: each event is one calling "
+                          "context, its duration the inclusive time of all "
+                          "its calls; not a timeline");
     if (p->sample_interval_ns) {
         json_key(&j, "sample_interval_ns");
         json_uint(&j, p->sample_interval_ns);
@@ -525,11 +731,6 @@ sg_write_chrometrace(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_end_object(&j);
     json_end_object(&j);
     sb_putc(out, '\n');
-    rc = 0;
-done:
-    sb_free(&name);
-    free(stack);
-    free(incl);
     (void)o;
-    return rc;
+    return 0;
 }

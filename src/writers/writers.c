@@ -382,11 +382,11 @@ sg_writer_weight_metric(const sg_profile *p, double *seconds_per_unit)
 }
 
 sg_profile *
-sg_writer_retree(const sg_profile *p, int m, bool keep_threads,
+sg_writer_retree(const sg_profile *p, int m, int count_m, bool keep_threads,
                  sg_retree_frame_fn frame, void *ctx)
 {
-    const char *names[] = {"w"};
-    sg_profile *t = sg_profile_new(p->kind, 1, names);
+    const char *names[] = {"w", "n"};
+    sg_profile *t = sg_profile_new(p->kind, count_m < 0 ? 1 : 2, names);
     sg_frame_id *fmap = sg_calloc(p->n_frames, sizeof *fmap);
     sg_node_id *nmap = sg_calloc(p->n_nodes, sizeof *nmap);
     if (!t || !fmap || !nmap)
@@ -405,6 +405,8 @@ sg_writer_retree(const sg_profile *p, int m, bool keep_threads,
         if (nmap[i] == SG_NO_ID)
             goto fail;
         t->nodes[nmap[i]].self[0] += n->self[m];
+        if (count_m >= 0)
+            t->nodes[nmap[i]].self[1] += n->self[count_m];
     }
     free(nmap);
     free(fmap);
@@ -417,13 +419,39 @@ fail:
 }
 
 void
+sg_writer_put_name(strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f)
+            sb_putc(sb, (char)c);
+        else if (c == '\n')
+            sb_puts(sb, "\\n");
+        else if (c == '\t')
+            sb_puts(sb, "\\t");
+        else if (c == '\r')
+            sb_puts(sb, "\\r");
+        else
+            sb_printf(sb, "\\x%02x", c);
+    }
+}
+
+bool
+sg_writer_has_file(const sg_func *fn)
+{
+    return !sg_func_is_synthetic(fn) && fn->file[0] &&
+           strcmp(fn->file, "~") != 0;
+}
+
+void
 sg_writer_frame_label(const sg_profile *p, sg_frame_id f, strbuf *sb)
 {
     const sg_frame *fr = &p->frames[f];
     const sg_func *fn = &p->funcs[fr->func];
-    sb_puts(sb, fn->name);
-    if (sg_func_is_synthetic(fn) || !fn->file[0] || strcmp(fn->file, "~") == 0)
+    sg_writer_put_name(sb, fn->name);
+    if (!sg_writer_has_file(fn))
         return;
-    int line = fr->line ? fr->line : fn->first_line;
-    sb_printf(sb, " (%s:%d)", fn->file, line);
+    sb_puts(sb, " (");
+    sg_writer_put_name(sb, fn->file);
+    sb_printf(sb, ":%d)", fr->line ? fr->line : fn->first_line);
 }

@@ -57,7 +57,12 @@ typedef struct writer_opts {
     bool strip_dirs;   /* text: base names, as cProfile's printed table */
     bool per_thread;   /* text: one table per thread; speedscope, collapsed,
                           chrometrace: keep thread roots apart */
-    const char *title; /* flamegraph title (NULL: a default) */
+    const char *title; /* flamegraph heading, followed by the profile's
+                          "command" (NULL: "spyglass profile" or
+                          "spyglass record", after the profile's kind) */
+    bool flame;        /* flamegraph: the root at the bottom, as
+                          flamegraph.pl draws it (default: at the top, an
+                          icicle, as py-spy draws it) */
     double unit;       /* line table: seconds per displayed time unit
                           (kernprof -u; 0: 1e-6) */
 } writer_opts;
@@ -185,17 +190,34 @@ int sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out);
 
 /* Shared helpers for the stack writers. */
-/* A copy of p's tree with one metric (p's metric m), thread roots dropped
+/* A copy of p's tree with p's metric m as its metric 0 and, when count_m
+ * is not -1, p's metric count_m as its metric 1; thread roots dropped
  * unless keep_threads, where frame(t, p, f, ctx) gives the copy's frame
- * for p's frame f: nodes whose frames map to one frame of the copy merge.
- * Process roots stay (they exist only when subprocesses were followed).
- * NULL when out of memory (frame returns SG_NO_ID for that too). */
+ * for p's frame f: nodes whose frames map to one frame of the copy merge
+ * (their metrics add up). Process roots stay (they exist only when
+ * subprocesses were followed). NULL when out of memory (frame returns
+ * SG_NO_ID for that too). */
 typedef sg_frame_id (*sg_retree_frame_fn)(sg_profile *t, const sg_profile *p,
                                           sg_frame_id f, void *ctx);
-sg_profile *sg_writer_retree(const sg_profile *p, int m, bool keep_threads,
-                             sg_retree_frame_fn frame, void *ctx);
-/* The display name of a frame: "name (file:line)" as py-spy writes it. */
+sg_profile *sg_writer_retree(const sg_profile *p, int m, int count_m,
+                             bool keep_threads, sg_retree_frame_fn frame,
+                             void *ctx);
+/* For each of n distinct paths, the shortest suffix of whole components
+ * that no other of them ends with ("x.py", "pkg/x.py", ..., or the whole
+ * path): out[i] points into paths[i]. Returns 0, or -1 when out of
+ * memory. */
+int sg_short_paths(const char *const *paths, size_t n, const char **out);
+/* The display name of a frame: "name (file:line)" as py-spy writes it,
+ * control characters escaped (sg_writer_put_name). */
 void sg_writer_frame_label(const sg_profile *p, sg_frame_id f, strbuf *sb);
+/* Append s with its control characters (C0 and DEL) written as \n, \t,
+ * \r or \xNN: a name or path may hold any character, and none of them
+ * can be in XML 1.0 (flamegraph.pl copies folded names into its SVG) nor,
+ * unescaped, in a line of folded stacks. */
+void sg_writer_put_name(strbuf *sb, const char *s);
+/* Whether fn has a source file to show (not a builtin, thread or process
+ * root). */
+bool sg_writer_has_file(const sg_func *fn);
 /* The weight metric stack writers size by ("ns" when present, else 0), and
  * its scale to seconds (0 when it is not a time). */
 int sg_writer_weight_metric(const sg_profile *p, double *seconds_per_unit);

@@ -1,5 +1,6 @@
 /* Unit tests for src/writers/: the registry, pstats marshal bytes, the
- * text table, collapsed stacks, and escaping in the flame graph. */
+ * text table, collapsed stacks, the flame graph (escaping, layout, labels),
+ * short paths and the Chrome trace (call tree and timeline). */
 #include <stdlib.h>
 
 #include "check.h"
@@ -338,7 +339,189 @@ test_empty_profile_through_every_writer(void)
     }
 }
 
+static void
+test_short_paths(void)
+{
+    const char *paths[] = {"/usr/lib/python3.12/json/__init__.py",
+                           "/home/u/app/__init__.py",
+                           "/home/u/app/main.py",
+                           "/usr/lib/python3.12/json/decoder.py",
+                           "/home/u/other/json/decoder.py",
+                           "<frozen importlib._bootstrap>",
+                           "rel.py",
+                           "/x/rel.py",
+                           "/only/unique.py"};
+    const char *out[9];
+    CHECK(sg_short_paths(paths, 9, out) == 0);
+    CHECK_STR(out[0], "json/__init__.py");
+    CHECK_STR(out[1], "app/__init__.py");
+    CHECK_STR(out[2], "main.py");
+    CHECK_STR(out[3], "python3.12/json/decoder.py");
+    CHECK_STR(out[4], "other/json/decoder.py");
+    CHECK_STR(out[5], "<frozen importlib._bootstrap>");
+    CHECK_STR(out[6], "rel.py"); /* nothing shorter: the whole path */
+    CHECK_STR(out[7], "x/rel.py");
+    CHECK_STR(out[8], "unique.py");
+    CHECK(sg_short_paths(paths, 0, out) == 0);
+}
+
+/* The value of attribute name of the first element that has it after s,
+ * as a number. */
+static double
+attr_after(const char *s, const char *name)
+{
+    char key[64];
+    snprintf(key, sizeof key, " %s=\"", name);
+    const char *a = s ? strstr(s, key) : NULL;
+    return a ? atof(a + strlen(key)) : -1;
+}
+
+/* A chain 50 frames deep of one unit under a frame of 10^6: the chain is
+ * far narrower than 0.1 px, never drawn, and takes no height. */
+static sg_profile *
+narrow_deep_profile(void)
+{
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
+    sg_func_id m =
+        sg_profile_func(p, SG_FUNC_PYTHON, "main", "/a/x/util.py", 1, 0);
+    sg_func_id w =
+        sg_profile_func(p, SG_FUNC_PYTHON, "work", "/a/y/util.py", 5, 0);
+    sg_node_id top =
+        sg_profile_child(p, SG_ROOT_NODE, sg_profile_frame(p, m, 0));
+    p->nodes[top].self[1] = 1;
+    sg_node_id hot = sg_profile_child(p, top, sg_profile_frame(p, w, 0));
+    p->nodes[hot].self[0] = 7000000;
+    p->nodes[hot].self[1] = 3;
+    sg_node_id n = top;
+    for (int i = 0; i < 50; i++) {
+        n = sg_profile_child(p, n, sg_profile_frame(p, i ? w : m, 9));
+        p->nodes[n].self[0] = i == 49;
+        p->nodes[n].self[1] = 1;
+    }
+    return p;
+}
+
+static void
+test_flamegraph_layout_and_labels(void)
+{
+    sg_profile *p = narrow_deep_profile();
+    sg_profile_set_meta(p, "command", "app.py --fast");
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_write_flamegraph(p, &o, &sb) == 0);
+    const char *s = sb_str(&sb);
+    /* Two rows drawn: the bar (60), 10 px, 2 x 16, 10 px. */
+    CHECK(attr_after(s, "height") == 60 + 10 + 2 * 16 + 10);
+    CHECK(strstr(s, "data-root=\"top\"") != NULL);
+    /* The root's frame first, at the top under the bar. */
+    const char *g = strstr(s, "<g class=\"f\"");
+    CHECK(attr_after(g, "y") == 70);
+    CHECK(strstr(s, "<title>main (/a/x/util.py:1)\n1 call, 7.000 ms, "
+                    "100.00%</title>") != NULL);
+    CHECK(strstr(s, ">main (x/util.py:1)</text>") != NULL);
+    CHECK(strstr(s, "<title>work (/a/y/util.py:5)\n3 calls, 7.000 ms, "
+                    "100.00%</title>") != NULL);
+    CHECK(strstr(s, ">work (y/util.py:5)</text>") != NULL);
+    /* The heading and the document's title name the command. */
+    CHECK(strstr(s, "<title>spyglass profile: app.py --fast</title>") != NULL);
+    CHECK(strstr(s, ">spyglass profile: app.py --fast</text>") != NULL);
+    CHECK(strstr(s, "id=\"term\"") != NULL);
+    sb_clear(&sb);
+    /* Root at the bottom: the same height, main on the last row. */
+    o.flame = true;
+    o.title = "spyglass record";
+    CHECK(sg_write_flamegraph(p, &o, &sb) == 0);
+    s = sb_str(&sb);
+    CHECK(attr_after(s, "height") == 112);
+    CHECK(strstr(s, "data-root=\"bottom\"") != NULL);
+    CHECK(attr_after(strstr(s, "<g class=\"f\""), "y") == 112 - 10 - 16);
+    CHECK(strstr(s, "<title>spyglass record: app.py --fast</title>") != NULL);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+static void
+test_control_characters_are_escaped(void)
+{
+    sg_profile *p = small_profile("bell\a;tab\tnl\nesc\x1b del\x7f");
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_write_collapsed(p, &o, &sb) == 0);
+    CHECK(strstr(sb_str(&sb),
+                 "main (/d/m.py:3);bell\\x07:tab\\tnl\\nesc"
+                 "\\x1b del\\x7f (/d/a&b.py:7) 6000000\n") != NULL);
+    for (const char *c = sb_str(&sb); *c; c++)
+        CHECK(*c == '\n' || ((unsigned char)*c >= 0x20 && *c != 0x7f));
+    sb_clear(&sb);
+    CHECK(sg_write_flamegraph(p, &o, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "<title>bell\\x07;tab\\tnl\\nesc\\x1b "
+                              "del\\x7f (/d/a&amp;b.py:7)\n") != NULL);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+/* A recording's stamps: two threads, the second starting later; a gap in
+ * the first (not sampled for 5 intervals) and a change of line inside the
+ * same function (one event). */
+static void
+test_chrome_timeline(void)
+{
+    const char *m[] = {"samples"};
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, m);
+    p->sample_interval_ns = 10000000; /* 10 ms */
+    sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/m.py", 1, 0);
+    sg_func_id g = sg_profile_func(p, SG_FUNC_PYTHON, "work", "/m.py", 9, 0);
+    sg_node_id t1 = sg_profile_thread_root(p, SG_ROOT_NODE, 1, "MainThread");
+    sg_node_id t2 = sg_profile_thread_root(p, SG_ROOT_NODE, 2, "worker");
+    sg_frame_id a[] = {sg_profile_frame(p, f, 3), sg_profile_frame(p, g, 10)};
+    sg_frame_id b[] = {sg_profile_frame(p, f, 3), sg_profile_frame(p, g, 11)};
+    struct {
+        sg_node_id root;
+        sg_frame_id *st;
+        size_t n;
+        uint64_t ms;
+    } samples[] = {
+        {t1, a, 1, 0},  {t1, a, 2, 10}, {t1, b, 2, 20}, {t1, a, 1, 30},
+        {t2, a, 2, 40}, {t2, a, 2, 50}, {t1, a, 1, 90},
+    };
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++)
+        sg_profile_stamp(p,
+                         sg_profile_add_stack(p, samples[i].root,
+                                              samples[i].st, samples[i].n, 0,
+                                              1),
+                         samples[i].ms * 1000000);
+    strbuf sb = STRBUF_INIT;
+    writer_opts o = {0};
+    CHECK(sg_write_chrometrace(p, &o, &sb) == 0);
+    const char *s = sb_str(&sb);
+    /* MainThread: main from 0 to 40 ms (its last sample at 30 ms stands
+     * for the next 10), work from 10 to 30 across its change of line,
+     * then main again at 90 after the gap. */
+    CHECK(strstr(s, "\"name\":\"work\",\"cat\":\"python\",\"ph\":\"X\","
+                    "\"ts\":10000,\"dur\":20000,\"pid\":1,\"tid\":1") != NULL);
+    CHECK(strstr(s, "\"name\":\"main\",\"cat\":\"python\",\"ph\":\"X\","
+                    "\"ts\":0,\"dur\":40000,\"pid\":1,\"tid\":1") != NULL);
+    CHECK(strstr(s, "\"name\":\"main\",\"cat\":\"python\",\"ph\":\"X\","
+                    "\"ts\":90000,\"dur\":10000,\"pid\":1,\"tid\":1") != NULL);
+    /* The worker at the time it ran, not from 0. */
+    CHECK(strstr(s, "\"name\":\"work\",\"cat\":\"python\",\"ph\":\"X\","
+                    "\"ts\":40000,\"dur\":20000,\"pid\":1,\"tid\":2") != NULL);
+    CHECK(strstr(s, "\"tid\":2,\"args\":{\"name\":\"worker (2)\"}") != NULL);
+    CHECK(strstr(s, "\"layout\":\"timeline of samples") != NULL);
+    /* Cut for depth, the stamps follow their samples. */
+    sg_profile *c = sg_profile_cut(p, 1);
+    CHECK(c && c->n_stamps == p->n_stamps);
+    for (size_t i = 0; c && i < c->n_stamps; i++)
+        CHECK(c->stamps[i].t_ns == p->stamps[i].t_ns &&
+              c->nodes[c->stamps[i].node].depth <= 2);
+    sg_profile_free(c);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
 TESTS(test_empty_profile_through_every_writer,
       test_sampled_profile_through_every_writer, test_registry, test_pick,
       test_pstats_bytes, test_text_table, test_collapsed,
-      test_flamegraph_escapes, test_speedscope_and_chrome)
+      test_flamegraph_escapes, test_speedscope_and_chrome, test_short_paths,
+      test_flamegraph_layout_and_labels, test_control_characters_are_escaped,
+      test_chrome_timeline)

@@ -34,7 +34,9 @@ test_header_is_first_and_stable(void)
     t.stmts = t.setup = none;
     char **v = rq_encode(&rq_timeit_spec, &t, "/src/spyglass");
     CHECK(v != NULL);
-    CHECK_STR(v[0], "spyglass-request=1");
+    char version[32];
+    snprintf(version, sizeof version, "spyglass-request=%d", RQ_VERSION);
+    CHECK_STR(v[0], version);
     CHECK_STR(v[1], "release=" SG_VERSION);
     CHECK_STR(v[2], "install=/src/spyglass");
     CHECK_STR(v[3], "command=timeit");
@@ -173,8 +175,11 @@ test_skew_is_refused(void)
     CHECK(!rq_header_ours(&h));
     rq_refusal(line, sizeof line, &h, "py");
     CHECK(strstr(line, "(request format 99) cannot drive") != NULL);
-    CHECK(strstr(line, "request format 1): reinstall it with py -m pip "
-                       "install /src/sg") != NULL);
+    char ours[64];
+    snprintf(ours, sizeof ours, "request format %d): reinstall it with py",
+             RQ_VERSION);
+    CHECK(strstr(line, ours) != NULL);
+    CHECK(strstr(line, "-m pip install /src/sg") != NULL);
 }
 
 static void

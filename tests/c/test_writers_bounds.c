@@ -243,6 +243,8 @@ mixed_profile(sg_profile_kind kind)
                                                    (uint64_t)(i + 1) * 10);
             if (kind == SG_PROFILE_DETERMINISTIC)
                 p->nodes[leaf].self[1] += 1;
+            else /* the timeline of a recording (the Chrome trace's) */
+                sg_profile_stamp(p, leaf, (uint64_t)(t * 40 + i) * 1000000);
         }
     }
     sg_profile_set_meta(p, "command", "x");
@@ -264,6 +266,7 @@ test_every_writer_out_of_memory(void)
                 rc.o.per_thread = variant;
                 rc.o.strip_dirs = variant;
                 rc.o.sort = variant ? "stdname" : NULL;
+                rc.o.flame = variant;
                 strbuf want = STRBUF_INIT;
                 CHECK(sg_writer_render(*w, p, &rc.o, &want) == 0);
                 rc.want = sb_str(&want);

@@ -68,6 +68,7 @@ prof_write_output(profiler *P, const rq_profile *o, const sg_writer *w,
     wo.sort = o->sort;
     wo.limit = (int)o->limit;
     wo.per_thread = o->threads;
+    wo.flame = o->flame;
     wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
     sg_out_result r;
     if (o->output && strcmp(o->output, "-") != 0) {
