@@ -90,27 +90,32 @@ note_unfollowed(follow *f, const watched *w, rm_errcode code, const char *msg)
     u->count++;
 }
 
+/* Append it to *v (length *n, capacity *cap). False when out of memory. */
+static bool
+items_push(follow_item **v, size_t *n, size_t *cap, follow_item it)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        follow_item *nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = it;
+    return true;
+}
+
 /* Queue an opened reader for the sampler. False when out of memory. */
 static bool
 enqueue(follow *f, remote *r, const watched *w)
 {
-    bool ok = true;
     pthread_mutex_lock(&f->mu);
-    if (f->n_ready == f->cap_ready) {
-        size_t cap = f->cap_ready ? f->cap_ready * 2 : 16;
-        follow_item *v = realloc(f->ready, cap * sizeof *v);
-        if (v) {
-            f->ready = v;
-            f->cap_ready = cap;
-        } else {
-            ok = false;
-        }
-    }
-    if (ok) {
-        f->ready[f->n_ready++] = (follow_item){r, w->pid, w->start_time};
+    bool ok = items_push(&f->ready, &f->n_ready, &f->cap_ready,
+                         (follow_item){r, w->pid, w->start_time});
+    if (ok)
         atomic_store_explicit(&f->ready_hint, f->n_ready,
                               memory_order_release);
-    }
     pthread_mutex_unlock(&f->mu);
     return ok;
 }
@@ -384,17 +389,9 @@ void
 follow_release(follow *f, pid_t pid, uint64_t start_time)
 {
     pthread_mutex_lock(&f->mu);
-    if (f->n_rel == f->cap_rel) {
-        size_t cap = f->cap_rel ? f->cap_rel * 2 : 8;
-        follow_item *v = realloc(f->released, cap * sizeof *v);
-        if (v) {
-            f->released = v;
-            f->cap_rel = cap;
-        }
-    }
     /* Out of memory: the process is not looked at again; no harm else. */
-    if (f->n_rel < f->cap_rel)
-        f->released[f->n_rel++] = (follow_item){NULL, pid, start_time};
+    items_push(&f->released, &f->n_rel, &f->cap_rel,
+               (follow_item){NULL, pid, start_time});
     pthread_mutex_unlock(&f->mu);
 }
 
