@@ -23,9 +23,9 @@ load only ever adds time, so the minimum is the least disturbed figure).
 Instructions (callgrind): the machine is shared and noisy, so the same is
 measured in instructions, which do not depend on the load: the process runs
 at sizes N and 2N and the difference of the two counts is the cost of the
-workload alone (start-up cancels out). Address randomisation is off for
-these runs (setarch -R), which makes them repeat to within a few hundred
-instructions.
+workload alone (start-up cancels out). The children run in an empty
+directory, with address randomisation off (setarch -R), which makes the
+counts repeat to within a few thousand instructions.
 
 Venvs: DIR/<version> gets spyglass (tests/venvs.py, `pip install .`) plus
 yappi and pyinstrument from PyPI, and floor_hook compiled with cc.
@@ -37,6 +37,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from benchlib import machine  # noqa: E402  (bench/ is on sys.path)
@@ -98,6 +99,20 @@ print(json.dumps(times))
 """
 
 
+def quiet_cwd():
+    """An empty directory to run the children in. `python -c` imports
+    from its working directory, so the import system lists it: in /tmp,
+    whose contents other programs change, that listing made instruction
+    counts differ by up to 3M between two runs of the same workload."""
+    global _QUIET_CWD
+    if _QUIET_CWD is None:
+        _QUIET_CWD = tempfile.mkdtemp(prefix="spyglass-bench-")
+    return _QUIET_CWD
+
+
+_QUIET_CWD = None
+
+
 def child_argv(py, tool, workload, size, reps):
     return [str(py), "-c", CHILD, tool, workload, str(size), str(reps),
             str(HERE), str(floor_dir(py))]
@@ -124,7 +139,7 @@ def build_floor_hook(py):
 
 def wall(py, tool, workload, size):
     proc = subprocess.run(child_argv(py, tool, workload, size, 1),
-                          capture_output=True, text=True, cwd="/tmp")
+                          capture_output=True, text=True, cwd=quiet_cwd())
     if proc.returncode != 0:
         raise RuntimeError(f"{tool} {workload}: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])[0]
@@ -148,8 +163,8 @@ def instructions(py, tool, workload, size):
     # A fixed hash seed makes the two runs execute the same instructions
     # (dict layouts, hence the collector's work, depend on it).
     env = dict(os.environ, PYTHONHASHSEED="0")
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd="/tmp",
-                          env=env)
+    proc = subprocess.run(argv, capture_output=True, text=True,
+                          cwd=quiet_cwd(), env=env)
     m = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or not m:
         raise RuntimeError(f"callgrind {tool} {workload}: "
