@@ -176,6 +176,23 @@ def test_threads_reusing_an_ident_keep_their_names(py, tmp_path):
                     "reuse this guards did not happen")
 
 
+def test_a_thread_named_after_it_was_first_sampled(py, tmp_path):
+    # Regression: a thread's name was looked up once, when it was first
+    # sampled; one sampled before threading had named it (a thread still
+    # starting, or this one, started with _thread and entered in threading
+    # later) kept "thread 0x..." for its whole life.
+    out = tmp_path / "late.collapsed"
+    proc = record(py, "-r", "200", "--idle", "--threads", "-o", out, "--",
+                  py.python, TARGETS / "record_late_name.py", "0.5", "1.0")
+    stacks = collapsed(out)
+    roots = {s[0].rpartition(": ")[2] for s in stacks}
+    assert "named" in proc.stdout, proc.stdout
+    busy = {s[0].rpartition(": ")[2] for s in stacks
+            if any(func(f) == "unnamed_busy" for f in s)}
+    assert busy == {"late-named"}, roots
+    assert not any(r.startswith("thread 0x") for r in roots), roots
+
+
 def test_subprocesses_of_a_pool(py, tmp_path):
     out = tmp_path / "p.collapsed"
     record(py, "--subprocesses", "-r", "200", "-o", out, "--", py.python,

@@ -306,7 +306,8 @@ cmd_record(int argc, char **argv)
     sg_out_result written = write_profile(&o, s, p, pid);
     /* The program's status, or (for an attached recording, which the user
      * may stop) success; then whether the profile reached -o. */
-    status = sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
+    status =
+        sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
     record_free(s);
     sg_profile_free(p);
     return status;

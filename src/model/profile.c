@@ -264,17 +264,103 @@ sg_profile_stamp(sg_profile *p, sg_node_id node, uint64_t t_ns)
     p->n_stamps++;
 }
 
-sg_node_id
-sg_profile_thread_root(sg_profile *p, sg_node_id parent, uint64_t tid,
-                       const char *name)
+sg_func_id
+sg_profile_thread_func(sg_profile *p, uint64_t tid, const char *name)
 {
     char buf[64];
     if (!name || !*name) {
         snprintf(buf, sizeof buf, "thread 0x%llx", (unsigned long long)tid);
         name = buf;
     }
-    sg_func_id f = sg_profile_func(p, SG_FUNC_THREAD, name, "", 0, tid);
+    return sg_profile_func(p, SG_FUNC_THREAD, name, "", 0, tid);
+}
+
+sg_node_id
+sg_profile_thread_root(sg_profile *p, sg_node_id parent, uint64_t tid,
+                       const char *name)
+{
+    sg_func_id f = sg_profile_thread_func(p, tid, name);
     return sg_profile_child(p, parent, sg_profile_frame(p, f, 0));
+}
+
+/* The tree again, node by node in id order (a parent before its
+ * children), each under its parent's new id with frame[node]: nodes that
+ * come to share (parent, frame) become one, weights summed. */
+static int
+rebuild_tree(sg_profile *p, const sg_frame_id *frame, sg_node_id *map)
+{
+    sg_node *nodes = sg_reallocarray(NULL, p->n_nodes, sizeof *nodes);
+    hm64 index;
+    hm64_init(&index);
+    if (!nodes)
+        return -1;
+    nodes[0] = p->nodes[0];
+    nodes[0].first_child = SG_NO_ID;
+    map[0] = SG_ROOT_NODE;
+    size_t n = 1;
+    for (size_t i = 1; i < p->n_nodes; i++) {
+        const sg_node *old = &p->nodes[i];
+        assert(old->parent < i);
+        sg_node_id parent = map[old->parent];
+        uint64_t key = pair_key(parent, (int32_t)frame[i]);
+        uint32_t idx = hm64_get(&index, key);
+        if (idx == HM_NONE) {
+            if (hm64_put(&index, key, (uint32_t)n) < 0) {
+                free(nodes);
+                hm64_free(&index);
+                return -1;
+            }
+            idx = (uint32_t)n++;
+            sg_node *nn = &nodes[idx];
+            memset(nn, 0, sizeof *nn);
+            nn->frame = frame[i];
+            nn->parent = parent;
+            nn->first_child = SG_NO_ID;
+            nn->depth = old->depth;
+            nn->next_sibling = nodes[parent].first_child;
+            nodes[parent].first_child = idx;
+        }
+        for (int m = 0; m < SG_MAX_METRICS; m++)
+            nodes[idx].self[m] += old->self[m];
+        map[i] = idx;
+    }
+    free(p->nodes);
+    hm64_free(&p->node_index);
+    p->cap_nodes = p->n_nodes;
+    p->nodes = nodes;
+    p->n_nodes = n;
+    p->node_index = index;
+    return 0;
+}
+
+int
+sg_profile_reframe(sg_profile *p, const sg_node_id *nodes,
+                   const sg_frame_id *frames, size_t n)
+{
+    if (n == 0)
+        return 0;
+    sg_frame_id *frame = sg_reallocarray(NULL, p->n_nodes, sizeof *frame);
+    sg_node_id *map = sg_reallocarray(NULL, p->n_nodes, sizeof *map);
+    int rc = -1;
+    if (frame && map) {
+        for (size_t i = 0; i < p->n_nodes; i++)
+            frame[i] = p->nodes[i].frame;
+        for (size_t i = 0; i < n; i++) {
+            assert(nodes[i] != SG_ROOT_NODE && nodes[i] < p->n_nodes);
+            assert(frames[i] < p->n_frames);
+            frame[nodes[i]] = frames[i];
+        }
+        rc = rebuild_tree(p, frame, map);
+    }
+    /* Stamps name nodes by id: they follow their nodes. */
+    if (rc == 0)
+        for (size_t i = 0; i < p->n_stamps; i++)
+            p->stamps[i].node = map[p->stamps[i].node];
+    if (rc < 0)
+        p->failed = true;
+    free(frame);
+    free(map);
+    return rc;
 }
 
 sg_node_id

@@ -180,9 +180,20 @@ sg_line *sg_profile_line(sg_profile *p, sg_func_id func, int32_t line);
  * with its time, ns since the recording started; times must not go
  * back. Out of memory loses the stamp and sets p->failed. */
 void sg_profile_stamp(sg_profile *p, sg_node_id node, uint64_t t_ns);
-/* Thread and process roots: synthetic functions under the given parent. */
+/* Thread and process roots: synthetic functions under the given parent.
+ * A thread without a name (NULL or "") is called "thread 0x<tid>". */
+sg_func_id sg_profile_thread_func(sg_profile *p, uint64_t tid,
+                                  const char *name);
 sg_node_id sg_profile_thread_root(sg_profile *p, sg_node_id parent,
                                   uint64_t tid, const char *name);
+/* Give nodes[i] the frame frames[i] (e.g. a thread root the name learnt
+ * after its first samples). Siblings that come to share a frame are merged,
+ * weights summed and subtrees merged alike, so the tree stays interned.
+ * This rebuilds the tree: node ids change (children still follow their
+ * parents), so no caller may hold one across it. Returns 0, or -1 when out
+ * of memory (p->failed set, the tree unchanged). */
+int sg_profile_reframe(sg_profile *p, const sg_node_id *nodes,
+                       const sg_frame_id *frames, size_t n);
 sg_node_id sg_profile_process_root(sg_profile *p, uint64_t pid,
                                    const char *cmdline);
 

@@ -25,6 +25,24 @@
  * many) no longer reads as the Python it was: it exec'd. */
 #define RELEASE_FAILURES 5
 #define RELEASE_NS 100000000u
+/* A thread threading has not named yet is looked up again on each sample
+ * at first, then less and less often, down to this. */
+#define NAMES_RETRY_MAX_NS 256000000u
+
+/* A thread sampled before threading had named it (one still starting, or
+ * one started with _thread that threading meets later): its samples go to
+ * a root of its own, named when the session ends (record_run). */
+typedef struct rec_pending {
+    sg_node_id node;   /* its root so far */
+    uint64_t tid;      /* its ident, for the fallback name */
+    sg_frame_id named; /* the root frame its name gave, or SG_NO_ID */
+} rec_pending;
+
+/* A live thread of a target still without a name. */
+typedef struct rec_unnamed {
+    uint64_t key;  /* thread_key() */
+    uint32_t pend; /* index in the session's pending roots */
+} rec_unnamed;
 
 typedef struct rec_target {
     pid_t pid;
@@ -37,6 +55,10 @@ typedef struct rec_target {
     bool gone;              /* ended: compacted out at the end of the tick */
     uint32_t failures;      /* consecutive failed samples */
     uint64_t first_fail_ns; /* when the first of them failed */
+    rec_unnamed *unnamed;   /* threads waiting for threading's name */
+    size_t n_unnamed, cap_unnamed;
+    uint64_t names_at_ns;   /* when to look their names up again */
+    uint64_t names_wait_ns; /* and the wait after that */
 } rec_target;
 
 struct record_session {
@@ -59,6 +81,8 @@ struct record_session {
     uint64_t tick_ns;  /* when the tick being run started */
     rm_info root_info; /* of the first process attached */
     bool have_info;
+    rec_pending *pend; /* roots of threads first sampled unnamed */
+    size_t n_pend, cap_pend;
 };
 
 record_session *
@@ -79,6 +103,7 @@ target_free(record_session *s, rec_target *t)
     s->reads_closed += st.reads;
     remote_close(t->r);
     free(t->map);
+    free(t->unnamed);
     hm64_free(&t->troots);
 }
 
@@ -92,6 +117,7 @@ record_free(record_session *s)
         target_free(s, &s->t[i]);
     free(s->t);
     free(s->taken);
+    free(s->pend);
     rm_sample_free(&s->sample);
     free(s->stack);
     free(s);
@@ -239,8 +265,39 @@ thread_key(const rm_thread *th)
     return th->thread_id ^ (th->native_id * 0x9E3779B97F4A7C15ull);
 }
 
+/* A root for a thread threading has not named yet: a frame of its own
+ * (the fallback name's, with a line no other thread's root has), so that
+ * its samples stay apart from those of any other thread, even one of the
+ * same ident, until its name is known. Remembered to be looked up again. */
+static sg_node_id
+pending_root(record_session *s, rec_target *t, const rm_thread *th,
+             uint64_t key)
+{
+    if (s->n_pend >= INT32_MAX - 1) /* never, in practice */
+        return sg_profile_thread_root(s->p, t->root, th->thread_id, NULL);
+    sg_func_id f = sg_profile_thread_func(s->p, th->thread_id, NULL);
+    sg_node_id node = sg_profile_child(
+        s->p, t->root, sg_profile_frame(s->p, f, (int32_t)s->n_pend + 1));
+    if (node == SG_NO_ID)
+        return node;
+    if (s->n_pend == s->cap_pend) {
+        s->cap_pend = s->cap_pend ? s->cap_pend * 2 : 8;
+        s->pend = sg_xrealloc(s->pend, s->cap_pend * sizeof *s->pend);
+    }
+    if (t->n_unnamed == t->cap_unnamed) {
+        t->cap_unnamed = t->cap_unnamed ? t->cap_unnamed * 2 : 4;
+        t->unnamed =
+            sg_xrealloc(t->unnamed, t->cap_unnamed * sizeof *t->unnamed);
+    }
+    s->pend[s->n_pend] = (rec_pending){node, th->thread_id, SG_NO_ID};
+    t->unnamed[t->n_unnamed++] = (rec_unnamed){key, (uint32_t)s->n_pend++};
+    t->names_at_ns = 0; /* look again on the next sample */
+    t->names_wait_ns = 0;
+    return node;
+}
+
 /* The root node of a thread, created (with threading's name, looked up
- * once, when the thread is first seen) on first use. */
+ * when the thread is first seen) on first use. */
 static sg_node_id
 thread_root(record_session *s, rec_target *t, rm_thread *th, bool *named)
 {
@@ -255,16 +312,104 @@ thread_root(record_session *s, rec_target *t, rm_thread *th, bool *named)
     /* Seen before `threading` was imported, the main thread has no entry
      * yet; threading will call it MainThread. */
     const char *name = th->name ? th->name : th->is_main ? "MainThread" : NULL;
-    node = sg_profile_thread_root(s->p, t->root, th->thread_id, name);
-    hm64_put(&t->troots, key, node);
+    node = name ? sg_profile_thread_root(s->p, t->root, th->thread_id, name)
+                : pending_root(s, t, th, key);
+    if (node != SG_NO_ID)
+        hm64_put(&t->troots, key, node);
     return node;
 }
 
-static void
-add_threads(record_session *s, rec_target *t)
+static const rm_thread *
+sample_thread(const rm_sample *sm, uint64_t key)
+{
+    for (size_t i = 0; i < sm->n_threads; i++)
+        if (thread_key(&sm->threads[i]) == key)
+            return &sm->threads[i];
+    return NULL;
+}
+
+/* Forget the unnamed threads of t that are no longer in the sample (they
+ * ended unnamed, and keep the fallback name), and give those threading has
+ * named since their root of that name, which their later samples go to.
+ * Returns whether the sample's names were looked up. */
+static bool
+learn_names(record_session *s, rec_target *t, uint64_t now)
 {
     rm_sample *sm = &s->sample;
-    bool named = false;
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_unnamed; i++)
+        if (sample_thread(sm, t->unnamed[i].key))
+            t->unnamed[k++] = t->unnamed[i];
+    t->n_unnamed = k;
+    if (k == 0)
+        return false;
+    remote_thread_names(t->r, sm);
+    k = 0;
+    for (size_t i = 0; i < t->n_unnamed; i++) {
+        const rec_unnamed *u = &t->unnamed[i];
+        const rm_thread *th = sample_thread(sm, u->key);
+        sg_node_id node = th->name
+                              ? sg_profile_thread_root(s->p, t->root,
+                                                       th->thread_id, th->name)
+                              : SG_NO_ID;
+        if (node == SG_NO_ID) {
+            t->unnamed[k++] = *u;
+            continue;
+        }
+        s->pend[u->pend].named = s->p->nodes[node].frame;
+        hm64_put(&t->troots, u->key, node);
+    }
+    t->n_unnamed = k;
+    t->names_wait_ns = t->names_wait_ns ? t->names_wait_ns * 2 : 1000000u;
+    if (t->names_wait_ns > NAMES_RETRY_MAX_NS)
+        t->names_wait_ns = NAMES_RETRY_MAX_NS;
+    t->names_at_ns = now + t->names_wait_ns;
+    return true;
+}
+
+/* The roots of threads first sampled unnamed take the name learnt since,
+ * or the fallback one ("thread 0x..."): each then merges with the root of
+ * that name. This renumbers the profile's nodes, so it is done once, when
+ * nothing more is sampled. */
+static void
+name_pending_roots(record_session *s)
+{
+    if (s->n_pend == 0)
+        return;
+    sg_node_id *nodes = sg_xmalloc(s->n_pend * sizeof *nodes);
+    sg_frame_id *frames = sg_xmalloc(s->n_pend * sizeof *frames);
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_pend; i++) {
+        const rec_pending *pd = &s->pend[i];
+        sg_frame_id f = pd->named;
+        if (f == SG_NO_ID)
+            f = sg_profile_frame(
+                s->p, sg_profile_thread_func(s->p, pd->tid, NULL), 0);
+        if (f == SG_NO_ID)
+            continue; /* out of memory: it keeps its own frame */
+        nodes[n] = pd->node;
+        frames[n++] = f;
+    }
+    sg_profile_reframe(s->p, nodes, frames, n);
+    free(nodes);
+    free(frames);
+    s->n_pend = 0;
+    /* The roots remembered are stale now. */
+    for (size_t i = 0; i < s->n_t; i++) {
+        hm64_free(&s->t[i].troots);
+        hm64_init(&s->t[i].troots);
+        s->t[i].n_unnamed = 0;
+    }
+}
+
+static void
+add_threads(record_session *s, rec_target *t, uint64_t now)
+{
+    rm_sample *sm = &s->sample;
+    /* Only while a thread waits for its name: a steady sample of named
+     * threads reads nothing more. */
+    bool named =
+        t->n_unnamed && now >= t->names_at_ns && learn_names(s, t, now);
     for (size_t i = 0; i < sm->n_threads; i++) {
         rm_thread *th = &sm->threads[i];
         if (th->error) {
@@ -335,7 +480,7 @@ tick(void *ctx, uint64_t now)
             continue;
         }
         t->failures = 0;
-        add_threads(s, t);
+        add_threads(s, t, now);
     }
     if (any_gone)
         compact_targets(s);
@@ -372,6 +517,7 @@ record_run(record_session *s, volatile sig_atomic_t *stop)
             sg_warn("record: cannot follow subprocesses: %s", strerror(errno));
     }
     loop_run(&cfg, tick, s->cfg.progress ? report : NULL, s, stop, &s->loop);
+    name_pending_roots(s);
     /* Readers opened but never sampled are closed with the follower. */
     follow_stop(s->follow);
     if (s->cfg.progress)

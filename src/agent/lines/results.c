@@ -122,7 +122,7 @@ lines_dump(lines_prof *prof, const sg_writer *w, const char *path)
 {
     char msg[512];
     if (!w && sg_writer_pick_msg(NULL, path, &sg_output_lines, &w, msg,
-                           sizeof msg)) {
+                                 sizeof msg)) {
         PyErr_SetString(PyExc_ValueError, msg);
         return -1;
     }
