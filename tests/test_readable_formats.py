@@ -97,7 +97,9 @@ CONTROL = textwrap.dedent(r'''
     if sys.version_info >= (3, 11):
         kw["co_qualname"] = name
     f.__code__ = f.__code__.replace(**kw)
-    for _ in range(20):
+    import time
+    end = time.process_time() + 0.3  # long enough for record to sample
+    while time.process_time() < end:
         f()
 ''')
 

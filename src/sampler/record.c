@@ -69,7 +69,8 @@ struct record_session {
     uint32_t attached; /* processes ever sampled */
     pid_t root_pid;
     bool launched;
-    follow *follow; /* with --subprocesses, while recording */
+    bool ended_early; /* the launched program ended before it was read */
+    follow *follow;   /* with --subprocesses, while recording */
     follow_item *taken;
     size_t n_taken, cap_taken;
     rm_sample sample;
@@ -178,12 +179,14 @@ record_attach(record_session *s, pid_t pid, bool launched,
     s->start_ns = sg_now_ns();
     proc_entry self;
     uint64_t start_time = proc_read(pid, &self) == 0 ? self.start_time : 0;
+    bool saw_python = false; /* its runtime, not yet initialised */
     for (;;) {
         remote *r = remote_open(pid, err);
         if (r) {
             target_add(s, r, start_time);
             return 0;
         }
+        saw_python |= err->code == RM_ENOTINIT;
         if (!launched || !retriable(err->code))
             break;
         if (proc_exited(pid) || (stop && *stop))
@@ -192,6 +195,14 @@ record_attach(record_session *s, pid_t pid, bool launched,
             sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
             break;
         pause_1ms();
+    }
+    /* A Python program that ended before it could be read (it ran for
+     * less than the start-up took to see): an empty recording, not an
+     * error; the caller reports its exit status. */
+    if (launched && (saw_python || err->code != RM_ENOTPY) &&
+        proc_exited(pid)) {
+        s->ended_early = true;
+        return 0;
     }
     /* Follow the children of a launcher (a shell, a script runner). */
     if (s->cfg.subprocesses &&
@@ -544,6 +555,9 @@ record_get_counts(const record_session *s, record_counts *out)
 void
 record_unfollowed(const record_session *s, strbuf *sb)
 {
+    if (s->ended_early)
+        sb_puts(sb, "the program ended before its interpreter could be "
+                    "read: nothing was sampled\n");
     follow_report(s->follow, sb);
 }
 

@@ -59,9 +59,10 @@ int record_attach(record_session *s, pid_t pid, bool launched,
 void record_run(record_session *s, volatile sig_atomic_t *stop);
 
 void record_get_counts(const record_session *s, record_counts *out);
-/* Append the end report's lines on subprocesses that could not be
- * followed (not Python, no permission, unsupported version); nothing when
- * there were none. */
+/* Append the end report's lines on what could not be sampled: a launched
+ * program that ended before it could be read, subprocesses that could not
+ * be followed (not Python, no permission, unsupported version); nothing
+ * when there were none. */
 void record_unfollowed(const record_session *s, strbuf *sb);
 
 /* The first attached process's info (NULL when none was). */
