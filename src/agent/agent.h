@@ -23,6 +23,10 @@ void agent_print_exception(void);
  * command's result written to fd 1 comes after what the program printed. */
 void agent_flush_stdio(void);
 
+/* The UTF-8 of str s, owned by s; fallback when s is NULL, not a str, or
+ * not encodable (the error is cleared). */
+const char *agent_utf8(PyObject *s, const char *fallback);
+
 /* Add obj to the module as name and list name in its __all__ (which
  * spyglass/__init__.py re-exports). Returns 0, or -1 with an exception. */
 int agent_export(PyObject *m, const char *name, PyObject *obj);

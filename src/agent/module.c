@@ -103,6 +103,17 @@ agent_flush_stdio(void)
     PyErr_Restore(t, v, tb);
 }
 
+const char *
+agent_utf8(PyObject *s, const char *fallback)
+{
+    const char *u = s && PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : NULL;
+    if (!u) {
+        PyErr_Clear();
+        return fallback;
+    }
+    return u;
+}
+
 int
 agent_export(PyObject *m, const char *name, PyObject *obj)
 {

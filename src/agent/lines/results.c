@@ -11,13 +11,9 @@ static const char *
 code_str(PyObject *code, const char *attr, const char *fallback)
 {
     PyObject *s = PyObject_GetAttrString(code, attr);
-    const char *r = s && PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : NULL;
     /* The code object keeps the string alive. */
+    const char *r = agent_utf8(s, fallback);
     Py_XDECREF(s);
-    if (!r) {
-        PyErr_Clear();
-        return fallback;
-    }
     return r;
 }
 

@@ -6,17 +6,6 @@
 
 #include "agent/profile/profiler.h"
 
-static const char *
-prof_utf8(PyObject *s, const char *fallback)
-{
-    const char *u = s && PyUnicode_Check(s) ? PyUnicode_AsUTF8(s) : NULL;
-    if (!u) {
-        PyErr_Clear();
-        return fallback;
-    }
-    return u;
-}
-
 sg_profile *
 profiler_build(profiler *P)
 {
@@ -43,12 +32,12 @@ profiler_build(profiler *P)
         if (f->kind == PROF_PYTHON) {
             PyCodeObject *co = (PyCodeObject *)f->code;
             sg_func_id id = sg_profile_func(
-                p, SG_FUNC_PYTHON, prof_utf8(co->co_name, "?"),
-                prof_utf8(co->co_filename, "?"), co->co_firstlineno, 0);
+                p, SG_FUNC_PYTHON, agent_utf8(co->co_name, "?"),
+                agent_utf8(co->co_filename, "?"), co->co_firstlineno, 0);
             frame_of[i] = sg_profile_frame(p, id, 0);
         } else if (f->kind == PROF_BUILTIN) {
             sg_func_id id = sg_profile_func(
-                p, SG_FUNC_BUILTIN, prof_utf8(f->label, "?"), "~", 0, 0);
+                p, SG_FUNC_BUILTIN, agent_utf8(f->label, "?"), "~", 0, 0);
             frame_of[i] = sg_profile_frame(p, id, 0);
         }
     }
