@@ -16,6 +16,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from truth import spin_code
+
 from browser import Browser, find_chromium
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -317,6 +319,6 @@ def test_orientation_flags_in_help_and_record(any_py, tmp_path):
         assert "--flame" in proc.stdout and "--inverted" in proc.stdout
     out = tmp_path / "r.svg"
     proc = any_py.spy("record", "--flame", "-r", "100", "-o", out, "--",
-                      any_py.python, "-c", "sum(range(3000000))")
+                      any_py.python, "-c", spin_code())
     assert proc.returncode == 0, proc.stderr
     assert ET.parse(out).getroot().get("data-root") == "bottom"

@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from chrometrace import check_nesting
+from truth import spin_code
 
 # The main thread imports a module that computes for 0.4 s of its own CPU
 # time at import, then starts two workers that compute 0.3 s each. Nothing
@@ -205,13 +206,13 @@ def test_extensions_in_any_case_in_every_command(py, tmp_path):
     record's and lines' extensions, whatever their case."""
     out = tmp_path / "R.COLLAPSED"
     proc = py.spy("record", "-r", "200", "-o", out, "--", py.python, "-c",
-                  "sum(range(3000000))")
+                  spin_code())
     assert proc.returncode == 0, proc.stderr
     assert "(collapsed)" in proc.stderr
     assert re.match(r"^.+ \d+$", out.read_text().splitlines()[0])
     out = tmp_path / "R.Trace.Json"
     proc = py.spy("record", "-r", "200", "-o", out, "--", py.python, "-c",
-                  "sum(range(3000000))")
+                  spin_code())
     assert proc.returncode == 0, proc.stderr
     assert "(chrometrace)" in proc.stderr
     assert "traceEvents" in json.loads(out.read_text())

@@ -88,3 +88,16 @@ def moved(counts, src, dst, fraction):
     out[src] -= k
     out[dst] = out.get(dst, 0) + k
     return out
+
+
+def spin_code(seconds=0.3):
+    """`python -c` source that computes for `seconds` of its own CPU time.
+
+    A sampler test needs its target to be on CPU long enough to be seen,
+    however busy the machine: a fixed amount of work (sum(range(3000000)),
+    some 50 ms) can end before a loaded machine lets the sampler read it,
+    and then the recording is rightly empty."""
+    return ("import time\n"
+            f"end = time.thread_time() + {seconds}\n"
+            "while time.thread_time() < end:\n"
+            "    pass\n")
