@@ -1,9 +1,9 @@
 """Three threads each compute for SECONDS of their own CPU time (so that a
 busy machine makes the run longer, never the work shorter), hashing large
 buffers, which releases the GIL: the three run at once, each of them on a
-CPU or waiting for one the whole time. The main thread waits for them. Then it prints how long the process has lived,
-since it was started, by the kernel's clock: the wall time a recording of
-it cannot exceed, start-up included.
+CPU or waiting for one the whole time. The main thread waits for them,
+then prints how long the process has lived since it was started, by the
+kernel's clock (its wall time, start-up included; its end is not).
 
     record_three_busy.py [SECONDS]"""
 import hashlib
