@@ -39,6 +39,9 @@ SPLIT = ROOT / "tests" / "targets" / "record_split.py"
 IDLE_KIDS = ROOT / "tests" / "targets" / "record_idle_kids.py"
 BENCH_BIN = ROOT / ".bench" / "venv" / "bin"
 TMP = Path(tempfile.mkdtemp())
+# The ticks spyglass took, from its end report: "N ticks in" (an older
+# executable measured with --exe says "N samples in").
+TICKS = r"spyglass record: (\d+) (?:ticks|samples) in"
 
 
 def pyspy(rate, pid=None, cmd=None, seconds=None):
@@ -106,7 +109,7 @@ def task_clock(argv, env):
 
 
 def samples_taken(name, out):
-    m = re.search(r"spyglass record: (\d+) samples", out)
+    m = re.search(TICKS, out)
     if name == "spyglass" and m:
         return int(m.group(1))
     m = re.search(r"Samples: (\d+)", out)
@@ -169,8 +172,8 @@ def delivered(py, seconds):
                              env=py.env).stderr
         target.kill()
         target.wait()
-        m = re.search(r"(\d+) samples in ([\d.]+) s \((\d+) on time, (\d+) "
-                      r"late, (\d+) missed\)", out)
+        m = re.search(r"(\d+) (?:ticks|samples) in ([\d.]+) s \((\d+) on "
+                      r"time, (\d+) late, (\d+) missed\)", out)
         taken, secs = int(m.group(1)), float(m.group(2))
         res[rate] = (taken, secs, int(m.group(3)), int(m.group(4)),
                      int(m.group(5)))
@@ -239,8 +242,7 @@ def callgrind_record(py, seconds):
         target.kill()
         target.wait()
     ins = int(re.search(r"Collected : (\d+)", p.stderr).group(1))
-    return ins, int(re.search(r"spyglass record: (\d+) samples",
-                              p.stderr).group(1))
+    return ins, int(re.search(TICKS, p.stderr).group(1))
 
 
 def instructions_per_sample(py, seconds, repeat):

@@ -16,6 +16,13 @@ import truth
 from terminal import run_on_pty
 
 TARGETS = Path(__file__).resolve().parent / "targets"
+# The end report's figures: the ticks (every thread read at once), the
+# samples (one per thread stack taken), and the seconds sampling lasted.
+END_LINE = re.compile(r"spyglass record: (\d+) ticks in ([\d.]+) s \(\d+ on "
+                      r"time, \d+ late, \d+ missed\), (\d+) samples from "
+                      r"\d+ process")
+HEADER = re.compile(r"(\d+) samples \(thread stacks\) in (\d+) ticks at "
+                    r"([\d.]+) ms intervals over ([\d.]+) s\n")
 
 
 def collapsed(path):
@@ -85,11 +92,49 @@ def test_hot_function_dominates_and_split_is_accurate(py, tmp_path):
     assert any(re.fullmatch(r"spin \(.*record_split.py:1[34]\)", s[-1])
                for s in stacks)
     # End report: counts and top functions on stderr.
-    assert re.search(r"spyglass record: \d+ samples in [\d.]+ s \(\d+ on "
-                     r"time, \d+ late, \d+ missed\)", proc.stderr)
+    assert END_LINE.search(proc.stderr), proc.stderr
     assert "Top functions by own (innermost) samples" in proc.stderr
     assert "Top lines by own samples" in proc.stderr
     assert f"wrote {out}" in proc.stderr
+
+
+def test_threads_do_not_multiply_the_runs_duration(py, tmp_path):
+    """Regression: the report said "N samples (X s sampled)" with N the
+    samples of every thread and X = N times the interval, so three busy
+    threads made a 2 s run read as 6 s; and the end line called the ticks
+    "samples" too, a second, different count for the same run. Now there
+    is one count of samples, the ticks are called ticks, and the only
+    duration is how long sampling lasted: at most the spyglass process's
+    own lifetime, measured here with a clock load cannot bend (the
+    program's own lifetime, printed for the record, is shorter by
+    spyglass's start and end)."""
+    out = tmp_path / "t.txt"
+    start = time.monotonic()
+    proc = record(py, "-o", out, "--", py.python,
+                  TARGETS / "record_three_busy.py", "0.5")
+    outer = time.monotonic() - start
+    lifetime = float(proc.stdout.split()[-1])
+    m = END_LINE.search(proc.stderr)
+    assert m, proc.stderr
+    ticks, secs, samples = int(m.group(1)), float(m.group(2)), int(m.group(3))
+    # The three busy threads were sampled together: more samples than
+    # ticks, or the test would not tell the two apart.
+    assert samples > ticks > 0, proc.stderr
+    assert samples <= 4 * ticks, proc.stderr  # four threads at most
+    assert secs <= outer, (secs, outer, lifetime, proc.stderr)
+    # The text report (its own file, and the end report on stderr) has the
+    # same figures in its header, and no other duration or count.
+    for text in (out.read_text(), proc.stderr.split("\n\n", 1)[1]):
+        h = HEADER.match(text)
+        assert h, text[:300]
+        assert (int(h.group(1)), int(h.group(2)), float(h.group(4))) == (
+            samples, ticks, secs), (h.group(0), m.group(0))
+        # Ticks at 10 ms fit in the time sampling lasted.
+        assert float(h.group(3)) == 10.0
+        assert (ticks - 1) * 0.010 <= secs + 0.005, h.group(0)
+    counts = set(re.findall(r"(\d+) samples\b", proc.stderr))
+    assert counts == {str(samples)}, proc.stderr
+    assert not re.search(r"s sampled", proc.stderr + out.read_text())
 
 
 def test_function_mode_has_no_lines(py, tmp_path):
@@ -217,7 +262,7 @@ def test_subprocesses_that_keep_coming_and_going(py, tmp_path):
     out = tmp_path / "c.collapsed"
     proc = record(py, "--subprocesses", "-r", "1000", "-o", out, "--",
                   py.python, TARGETS / "record_churn.py", "2.5")
-    m = re.search(r"(\d+) stacks from (\d+) processes", proc.stderr)
+    m = re.search(r"(\d+) samples from (\d+) processes", proc.stderr)
     assert m and int(m.group(2)) > 10, proc.stderr
     assert any(func(f) == "work" for s in collapsed(out) for f in s)
 
@@ -252,7 +297,8 @@ def test_text_format_top_functions_and_lines(py, tmp_path):
     record(py, "-r", "500", "-o", out, "--", py.python,
            TARGETS / "record_split.py", "1", report)
     text = out.read_text()
-    m = re.match(r"(\d+) samples at 2 ms intervals", text)
+    m = re.match(r"(\d+) samples \(thread stacks\) in \d+ ticks at 2 ms "
+                 r"intervals", text)
     assert m, text[:200]
     own = text.split("Top functions by own (innermost) samples:")[1]
     # The innermost function is spin(); the three callers hold it in turn.
@@ -347,8 +393,8 @@ class Sampling:
         assert self.proc.stdout.readline() == "ready\n"
         self._read(False)  # progress written before the program was ready
         mark = len(self.text)
-        self._read(lambda t: len(re.findall(r"record: \d+ samples",
-                                            t[mark:])) >= 2)
+        self._read(lambda t: len(re.findall(r"record: \d+ samples in \d+ "
+                                            r"ticks", t[mark:])) >= 2)
 
     def finish(self):
         self.proc.wait(timeout=60)
@@ -360,7 +406,7 @@ class Sampling:
 def complete(out, report):
     """The file holds every stack the end report counted (at least one):
     nothing lost, whatever a busy machine let the sampler take."""
-    m = re.search(r"(\d+) stacks from", report)
+    m = re.search(r"(\d+) samples from", report)
     assert m, report[-2000:]
     assert sum(collapsed(out).values()) == int(m.group(1)) > 0, report
 
@@ -476,13 +522,15 @@ def test_bad_input(any_py, args, code, msg, tmp_path):
 
 
 def test_progress_line_on_a_terminal(py, tmp_path):
-    """One live line (samples, errors, elapsed) when stderr is a terminal;
+    """One live line (samples, ticks, errors, elapsed) when stderr is a
+    terminal;
     none otherwise."""
     out = tmp_path / "t.collapsed"
     text = run_on_pty([py.spyglass, "record", "-o", str(out), "--",
                        py.python, str(TARGETS / "record_split.py"), "1"],
                       py.env)
-    assert re.search(r"\rspyglass record: \d+ samples, \d+ errors, [\d.]+ s",
+    assert re.search(r"\rspyglass record: \d+ samples in \d+ ticks, \d+ "
+                     r"errors, [\d.]+ s",
                      text.replace("\x1b[K", "")), text[:300]
     plain = py.spy("record", "-o", tmp_path / "u.collapsed", "--", py.python,
                    "-c", "pass")
@@ -527,7 +575,7 @@ def test_subprocess_that_execs_python_is_followed_again(py, tmp_path):
     funcs = {func(f) for s in collapsed(out) for f in s}
     assert "before_exec" in funcs, proc.stderr  # the copy was followed
     assert "after_exec" in funcs, proc.stderr  # and so was the new one
-    m = re.search(r"; (\d+) samples and \d+ thread walks dropped",
+    m = re.search(r"; (\d+) process reads and \d+ thread walks dropped",
                   proc.stderr)
     assert m and int(m.group(1)) < 50, proc.stderr
 

@@ -133,6 +133,41 @@ def test_json_has_every_run(any_py, tmp_path):
                zip(r["user_times"], r["system_times"], r["times"]))
 
 
+def test_off_cpu_is_named_for_what_it_measures(any_py, tmp_path):
+    """Regression: wall - user - sys was called "I/O wait", which it is not:
+    it is any time off a CPU (a pure-CPU program showed some on a busy
+    machine, a sleep shows all of it). It is "Off-CPU" in the text report
+    and off_cpu in JSON and CSV. A sleep of 0.2 s is off-CPU time whatever
+    the load (a busy machine adds to it, never takes away)."""
+    out = tmp_path / "r.json"
+    csv = tmp_path / "r.csv"
+    sleep = "import time; time.sleep(0.2)"
+    for path in (out, csv):
+        proc = any_py.spy("time", "-n", "2", "-o", path, "--",
+                          any_py.python, "-c", sleep)
+        assert proc.returncode == 0, proc.stderr
+    (r,) = json.loads(out.read_text())["results"]
+    assert "io_wait_times" not in r
+    assert len(r["off_cpu_times"]) == 2
+    assert all(off >= 0.19 for off in r["off_cpu_times"]), r
+    for off, t, u, s in zip(r["off_cpu_times"], r["times"], r["user_times"],
+                            r["system_times"]):
+        assert abs(off - max(0.0, t - u - s)) < 1e-9, r
+    header, row = csv.read_text().splitlines()
+    fields = dict(zip(header.split(","), row.split(",")))
+    assert float(fields["off_cpu"]) >= 0.19, fields
+    assert "io_wait" not in fields
+    # A program that only computes: the figure is labelled off-CPU, and
+    # nowhere called I/O wait.
+    proc = any_py.spy("time", "-n", "2", "--", any_py.python, "-c",
+                      "sum(range(10**6))")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"Off-CPU: +[\d.]+ \S+ \(wall - user - sys\)",
+                     proc.stdout), proc.stdout
+    assert "I/O" not in proc.stdout
+    assert "I/O" not in any_py.spy("time", "--help").stdout
+
+
 def test_min_runs_and_min_time_default(any_py, tmp_path):
     out = tmp_path / "r.json"
     proc = any_py.spy("time", "-f", "json", "-o", out, "true")

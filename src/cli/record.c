@@ -183,9 +183,10 @@ print_report(const record_session *s, const sg_profile *p)
     record_get_counts(s, &c);
     uint64_t taken = c.loop.on_time + c.loop.late;
     fprintf(stderr,
-            "spyglass record: %llu samples in %.2f s (%llu on time, %llu "
-            "late, %llu missed), %llu stacks from %u process%s; %llu "
-            "samples and %llu thread walks dropped as errors; %llu reads\n",
+            "spyglass record: %llu ticks in %.2f s (%llu on time, %llu "
+            "late, %llu missed), %llu samples from %u process%s; %llu "
+            "process reads and %llu thread walks dropped as errors; %llu "
+            "memory reads\n",
             (unsigned long long)taken, (double)c.loop.elapsed_ns / 1e9,
             (unsigned long long)c.loop.on_time,
             (unsigned long long)c.loop.late, (unsigned long long)c.loop.missed,

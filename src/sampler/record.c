@@ -19,6 +19,7 @@
 #include "proc/tree.h"
 #include "sampler/follow.h"
 #include "sampler/record.h"
+#include "writers/writers.h"
 
 #define NOTPY_GRACE_NS 2000000000u /* a launcher may take this to exec */
 /* A followed subprocess whose samples all fail for this long (and this
@@ -510,11 +511,29 @@ report(void *ctx, const loop_stats *st)
 {
     const record_session *s = ctx;
     fprintf(stderr,
-            "\r\033[Kspyglass record: %llu samples, %llu errors, %.1f s",
+            "\r\033[Kspyglass record: %llu samples in %llu ticks, %llu "
+            "errors, %.1f s",
+            (unsigned long long)s->stacks,
             (unsigned long long)(st->on_time + st->late),
             (unsigned long long)(s->failed + s->thread_errors),
             (double)st->elapsed_ns / 1e9);
     fflush(stderr);
+}
+
+/* What a report of the profile says of the run besides its samples: the
+ * ticks taken and how long sampling lasted. With several threads a tick
+ * takes several samples, so samples times the interval is thread time, not
+ * the run's duration. Left out when out of memory (the report then shows
+ * the samples alone). */
+static void
+set_run_meta(record_session *s)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%llu",
+             (unsigned long long)(s->loop.on_time + s->loop.late));
+    sg_profile_set_meta(s->p, SG_META_TICKS, v);
+    snprintf(v, sizeof v, "%.2f", (double)s->loop.elapsed_ns / 1e9);
+    sg_profile_set_meta(s->p, SG_META_DURATION, v);
 }
 
 void
@@ -528,6 +547,7 @@ record_run(record_session *s, volatile sig_atomic_t *stop)
             sg_warn("record: cannot follow subprocesses: %s", strerror(errno));
     }
     loop_run(&cfg, tick, s->cfg.progress ? report : NULL, s, stop, &s->loop);
+    set_run_meta(s);
     name_pending_roots(s);
     /* Readers opened but never sampled are closed with the follower. */
     follow_stop(s->follow);

@@ -19,9 +19,12 @@ field_value(const run_result *r, bench_field f)
         return r->user;
     case BF_SYS:
         return r->sys;
-    case BF_IOWAIT: {
+    case BF_OFFCPU: {
         /* Time neither on a CPU for the program nor for the kernel on its
-         * behalf: waiting for I/O, sleeps, or the scheduler. */
+         * behalf: sleeps, waiting for I/O, a lock or a child, or for a CPU
+         * on a busy machine. Not I/O wait alone, which only the kernel's
+         * delay accounting could tell. A program on several CPUs at once
+         * has more CPU time than wall time: 0 then. */
         double w = r->wall - r->user - r->sys;
         return w > 0 ? w : 0;
     }
@@ -69,7 +72,7 @@ report_text(strbuf *sb, const bench_cmd *cmds, size_t n)
         sg_summary w = bench_summary(c, BF_WALL);
         sg_summary u = bench_summary(c, BF_USER);
         sg_summary s = bench_summary(c, BF_SYS);
-        sg_summary io = bench_summary(c, BF_IOWAIT);
+        sg_summary off = bench_summary(c, BF_OFFCPU);
         sg_summary rss = bench_summary(c, BF_RSS);
         sg_summary maj = bench_summary(c, BF_MAJFLT);
         sg_summary min = bench_summary(c, BF_MINFLT);
@@ -90,10 +93,10 @@ report_text(strbuf *sb, const bench_cmd *cmds, size_t n)
                   sg_fmt_duration_as(b, sizeof b, w.max, w.mean), w.n,
                   w.n == 1 ? "" : "s");
         sb_printf(sb,
-                  "  Median:            %10s      I/O wait: %s (wall - user - "
+                  "  Median:            %10s      Off-CPU: %s (wall - user - "
                   "sys)\n",
                   sg_fmt_duration_as(a, sizeof a, w.median, w.mean),
-                  sg_fmt_duration(b, sizeof b, io.mean));
+                  sg_fmt_duration(b, sizeof b, off.mean));
         sb_printf(sb,
                   "  Max RSS:           %10s      Page faults: %.0f major, "
                   "%.0f minor (mean)\n",
@@ -179,7 +182,7 @@ report_json(strbuf *sb, const bench_cmd *cmds, size_t n)
         /* spyglass's per-run kernel figures. */
         json_runs(&j, "user_times", c, BF_USER, 0);
         json_runs(&j, "system_times", c, BF_SYS, 0);
-        json_runs(&j, "io_wait_times", c, BF_IOWAIT, 0);
+        json_runs(&j, "off_cpu_times", c, BF_OFFCPU, 0);
         json_runs(&j, "max_rss_kb", c, BF_RSS, 1);
         json_runs(&j, "major_page_faults", c, BF_MAJFLT, 1);
         json_runs(&j, "minor_page_faults", c, BF_MINFLT, 1);
@@ -215,7 +218,7 @@ void
 report_csv(strbuf *sb, const bench_cmd *cmds, size_t n)
 {
     sb_puts(sb, "command,mean,stddev,median,user,system,min,max,runs,"
-                "io_wait,max_rss_kb,major_page_faults,minor_page_faults,"
+                "off_cpu,max_rss_kb,major_page_faults,minor_page_faults,"
                 "voluntary_context_switches,involuntary_context_switches\n");
     for (size_t i = 0; i < n; i++) {
         const bench_cmd *c = &cmds[i];
@@ -227,7 +230,7 @@ report_csv(strbuf *sb, const bench_cmd *cmds, size_t n)
             "%.9g,%.9g,%.9g,%.9g\n",
             w.mean, w.stddev, w.median, bench_summary(c, BF_USER).mean,
             bench_summary(c, BF_SYS).mean, w.min, w.max, w.n,
-            bench_summary(c, BF_IOWAIT).mean, bench_summary(c, BF_RSS).max,
+            bench_summary(c, BF_OFFCPU).mean, bench_summary(c, BF_RSS).max,
             bench_summary(c, BF_MAJFLT).mean, bench_summary(c, BF_MINFLT).mean,
             bench_summary(c, BF_VCS).mean, bench_summary(c, BF_IVCS).mean);
     }

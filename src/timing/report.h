@@ -24,7 +24,7 @@ typedef enum bench_field {
     BF_WALL,
     BF_USER,
     BF_SYS,
-    BF_IOWAIT,
+    BF_OFFCPU, /* wall - user - sys, at least 0 */
     BF_RSS,
     BF_MAJFLT,
     BF_MINFLT,

@@ -100,6 +100,24 @@ put_lines(const sg_profile *p, uint64_t total, size_t limit, strbuf *out)
     return 0;
 }
 
+/* "900 samples (thread stacks) in 300 ticks at 10 ms intervals over
+ * 3.02 s": a tick reads every thread, so with three busy threads it takes
+ * three samples; samples times the interval is thread time, never shown as
+ * the run's duration. Ticks and duration are the sampler's (metadata). */
+static void
+put_header(const sg_profile *p, uint64_t total, double iv, strbuf *out)
+{
+    const char *ticks = sg_profile_get_meta(p, SG_META_TICKS);
+    const char *secs = sg_profile_get_meta(p, SG_META_DURATION);
+    sb_printf(out, "%llu samples (thread stacks)", (unsigned long long)total);
+    if (ticks)
+        sb_printf(out, " in %s ticks", ticks);
+    sb_printf(out, " at %.6g ms intervals", iv * 1e3);
+    if (secs)
+        sb_printf(out, " over %s s", secs);
+    sb_puts(out, "\n\n");
+}
+
 int
 sg_write_sample_report(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
@@ -107,8 +125,7 @@ sg_write_sample_report(const sg_profile *p, const writer_opts *o, strbuf *out)
     for (size_t i = 0; i < p->n_nodes; i++)
         total += p->nodes[i].self[0];
     double iv = interval_s(p);
-    sb_printf(out, "%llu samples at %.6g ms intervals (%.3f s sampled)\n\n",
-              (unsigned long long)total, iv * 1e3, (double)total * iv);
+    put_header(p, total, iv, out);
     if (total == 0)
         return 0;
     size_t limit = o->limit > 0 ? (size_t)o->limit : 20;

@@ -175,7 +175,13 @@ sg_out_result sg_writer_write_file(const sg_output *what, const sg_writer *w,
 int sg_write_pstats(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out);
 /* A sampled profile's report: top functions (own, total) and top lines;
- * what `-f text` writes for one. */
+ * what `-f text` writes for one. Its header counts the samples (one per
+ * thread stack taken) and, when the profile's metadata has them, the ticks
+ * the sampler took (all threads read at once) and how long it ran, in
+ * seconds: the run's duration, which several threads' samples would
+ * exceed. */
+#define SG_META_TICKS "ticks"
+#define SG_META_DURATION "duration_s"
 int sg_write_sample_report(const sg_profile *p, const writer_opts *o,
                            strbuf *out);
 int sg_write_flamegraph(const sg_profile *p, const writer_opts *o,
