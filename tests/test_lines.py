@@ -8,6 +8,7 @@ import json
 import pickle
 import re
 import shutil
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -424,6 +425,30 @@ def test_exit_status_kept_and_results_printed(py, tmp_path):
     assert proc.returncode == 1
     assert "RuntimeError: boom" in proc.stderr
     assert by_line(ours, 3) == {5: 1, 7: 1}
+
+
+@pytest.mark.parametrize("code,status", [
+    ("raise KeyboardInterrupt", -signal.SIGINT),
+    ("raise SystemExit(7)", 7),
+    ("import os; os._exit(5)", 5),
+], ids=["interrupt", "system-exit", "os-exit"])
+def test_exit_status_as_python(py, tmp_path, code, status):
+    """A KeyboardInterrupt kills python with SIGINT after its traceback
+    (-2 seen from here): spyglass lines ends the same way, its results
+    written first."""
+    prog = "def g():\n    return 1\ng()\n" + code + "\n"
+    plain = py.py("-c", prog)
+    assert plain.returncode == status
+    proc = py.spy("lines", "-o", tmp_path / "x.lprof", "-c", prog,
+                  cwd=str(tmp_path))
+    assert proc.returncode == status, proc.stderr
+    assert (tmp_path / "x.lprof").exists() == (status != 5)
+    if status < 0:
+        assert "KeyboardInterrupt" in proc.stderr.splitlines()
+    proc, ours = spy_lines(py, "-c", prog, cwd=tmp_path)
+    assert proc.returncode == status
+    if status != 5:
+        assert by_line(ours, 1) == {2: 1}
 
 
 def test_module_and_code_targets(py, tmp_path):

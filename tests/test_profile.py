@@ -458,8 +458,9 @@ def test_exit_status_and_traceback_kept(py, tmp_path):
     # SIGTERM: the program unwinds, the profile is written, then spyglass
     # dies of the signal as the program would have.
     (signal.SIGTERM, -signal.SIGTERM, ""),
-    # Ctrl-C: KeyboardInterrupt's traceback, status 130.
-    (signal.SIGINT, 130, "KeyboardInterrupt"),
+    # Ctrl-C: KeyboardInterrupt's traceback, then killed by SIGINT, as
+    # python ends.
+    (signal.SIGINT, -signal.SIGINT, "KeyboardInterrupt"),
 ], ids=["sigterm", "sigint"])
 def test_signal_still_writes_the_profile(py, tmp_path, sig, status, message):
     # "ready" once spin() has slept 5 times: however slow the machine, the
@@ -488,6 +489,33 @@ def test_signal_still_writes_the_profile(py, tmp_path, sig, status, message):
     stats = load(py, out)
     assert stats[f"{script}:3:spin"][1] == 1
     assert stats["~:0:<built-in method time.sleep>"][1] >= 5
+
+
+@pytest.mark.parametrize("code", [
+    "raise KeyboardInterrupt",
+    "def f():\n    raise KeyboardInterrupt\nf()",
+    "raise SystemExit(7)",
+    "import os; os._exit(5)",
+], ids=["interrupt", "interrupt-in-function", "system-exit", "os-exit"])
+def test_exit_status_as_python(py, tmp_path, code):
+    """Whatever ends the program, a parent sees python's status: a
+    KeyboardInterrupt kills python with SIGINT (-2 here, 130 in a shell)
+    after its traceback, and the profile is written before."""
+    plain = py.py("-c", code)
+    out = tmp_path / "x.pstats"
+    proc = py.spy("profile", "-o", out, "-c", code)
+    assert proc.returncode == plain.returncode, proc.stderr
+    if "os._exit" in code:
+        assert proc.returncode == 5 and not out.exists()
+        return
+    assert proc.returncode == (-signal.SIGINT if "Interrupt" in code else 7)
+    # The traceback as python prints it, then where the profile went.
+    assert proc.stderr.splitlines()[:-1] == plain.stderr.splitlines()
+    assert "~:0:<built-in method builtins.exec>" not in load(py, out)
+    # The table on stdout too.
+    proc = py.spy("profile", "-c", code)
+    assert proc.returncode == plain.returncode
+    assert "function calls" in proc.stdout
 
 
 def test_bad_input(py, tmp_path):

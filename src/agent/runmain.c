@@ -1,6 +1,7 @@
 /* runmain.c -- in-process `python SCRIPT | -m MODULE | -c CODE`. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,19 @@ system_exit_status(void)
     return status;
 }
 
+/* Python's own ending after an uncaught KeyboardInterrupt: once the
+ * interpreter is finalized, SIGINT again with its default disposition, so
+ * that a parent (a shell, a make) sees the program killed by Ctrl-C and
+ * stops too. Registered with Py_AtExit, which runs after finalization,
+ * when everything the program and spyglass wrote is flushed. */
+static void
+runmain_exit_sigint(void)
+{
+    if (signal(SIGINT, SIG_DFL) != SIG_ERR)
+        kill(getpid(), SIGINT);
+    /* Still here (SIGINT blocked): the status python falls back to. */
+}
+
 int
 runmain_run(const rq_program *t)
 {
@@ -281,7 +295,14 @@ runmain_run(const rq_program *t)
     }
     if (PyErr_ExceptionMatches(PyExc_SystemExit))
         return system_exit_status();
-    int status = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ? 130 : 1;
+    int status = 1;
+    if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        /* 130 is also python's status when the signal cannot kill it. */
+        status = 130;
+        if (Py_AtExit(runmain_exit_sigint) < 0)
+            sg_error("cannot end with SIGINT after finalization; exit "
+                     "status 130");
+    }
     /* Not SystemExit, so PyErr_Print will not exit: it calls
      * sys.excepthook like the interpreter does. */
     PyErr_Print();

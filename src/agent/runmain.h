@@ -22,7 +22,9 @@ int runmain_prepare(const rq_program *t);
 
 /* Run the prepared target in __main__. Returns the exit status python
  * would have: 0; the SystemExit code; 1 after printing an uncaught
- * exception (or a SyntaxError); 130 for KeyboardInterrupt. No Python
+ * exception (or a SyntaxError); 130 for KeyboardInterrupt, after
+ * arranging that the process, once Python is finalized, kills itself with
+ * SIGINT as python does (a parent sees -SIGINT, not 130). No Python
  * exception is left set. */
 int runmain_run(const rq_program *t);
 
