@@ -212,6 +212,92 @@ def test_recursion_primitive_and_cumulative(py, tmp_path):
     assert (even[1], even[0]) == (26, 1)
 
 
+SHARED_LABELS = """
+import dataclasses
+
+@dataclasses.dataclass
+class Point:
+    x: int = 0
+
+@dataclasses.dataclass
+class Box:
+    corner: Point = dataclasses.field(default_factory=lambda: Point(1))
+
+inc = lambda n: n + 1; twice = lambda n: inc(n) * 2
+for i in range(200):
+    twice(i)
+    Box()
+    sum(x for x in (y for y in range(3)))
+for i in range(3):
+    exec("def h():\\n    return 1\\nh()\\nexec('h()')")
+"""
+
+# Runs in the venv's python: cProfile's own entries, one per code object
+# (getstats(), which pstats' table merges by label, the last one winning),
+# summed per label: {"file:line:name": [ncalls, primitive calls]}.
+PER_CODE = r"""
+import cProfile, json, sys
+src = open(sys.argv[1]).read()
+p = cProfile.Profile()
+p.enable()
+exec(compile(src, sys.argv[1], "exec"), {"__name__": "__main__"})
+p.disable()
+out = {}
+for e in p.getstats():
+    c = e.code
+    key = ("~:0:" + c if isinstance(c, str) else
+           "%s:%d:%s" % (c.co_filename, c.co_firstlineno, c.co_name))
+    n = out.setdefault(key, [0, 0])
+    n[0] += e.callcount
+    n[1] += e.callcount - e.reccallcount
+print(json.dumps(out))
+"""
+
+
+def test_shared_labels_are_merged_without_false_recursion(py, tmp_path):
+    """Lambdas on one line, genexprs on one line, dataclass __init__s at
+    <string>:2 and exec'd code share labels. Nothing here recurses, so
+    every merged entry has as many primitive calls as calls, and each is
+    the sum of cProfile's entries of the code objects it merges."""
+    script = write(tmp_path, "shared.py", SHARED_LABELS)
+    proc = py.py("-c", PER_CODE, script)
+    assert proc.returncode == 0, proc.stderr
+    theirs = json.loads(proc.stdout)
+    out = tmp_path / "shared.pstats"
+    proc = py.spy("profile", "-o", out, script)
+    assert proc.returncode == 0, proc.stderr
+    ours = load(py, out)
+    lam = f"{script}:12:<lambda>"
+    shared = [lam, f"{script}:16:<genexpr>", "<string>:1:<module>",
+              "<string>:1:h"]
+    for key in shared:
+        assert key in ours, (key, sorted(ours))
+    # The program's own functions (imports do recurse).
+    mine = [k for k in ours if k.startswith((f"{script}:", "<string>:"))]
+    assert len(mine) >= 8, mine
+    for key in mine:
+        cc, nc = ours[key][:2]
+        assert nc == cc, (key, nc, cc)
+        # Code exec'd by the modules imported (dataclasses, namedtuple...)
+        # depends on what the harness imported first: the script's own.
+        if key.startswith(f"{script}:"):
+            assert [nc, cc] == theirs[key], (key, nc, cc, theirs[key])
+    # h() runs 3 times in exec'd modules, 3 times in modules they exec.
+    assert ours["<string>:1:h"][:2] == [6, 6]
+    assert ours["<string>:1:<module>"][1] >= 6
+    assert ours[lam][1] == 400
+    # Each __init__ runs 200 times, from different code objects.
+    inits = [ours[k] for k in mine if k.endswith(":__init__")]
+    assert inits and sum(v[1] for v in inits) == 400
+    # The table says the same: no "nc/cc" anywhere.
+    proc = py.spy("profile", "-s", "cumtime", script)
+    assert proc.returncode == 0, proc.stderr
+    rows = [r for r in proc.stdout.splitlines()
+            if "shared.py:" in r or "<string>:" in r]
+    assert len(rows) == len(mine), rows
+    assert not [r for r in rows if "/" in r.split()[0]], rows
+
+
 def test_exceptions_through_frames(py, tmp_path):
     script = write(tmp_path, "exc.py", EXCEPTIONS)
     theirs, ours, proc = run_both(py, tmp_path, [script])

@@ -15,9 +15,14 @@
  *     (g,f) likewise, with "the edge g->f active above n".
  *
  * Functions are keyed as pstats keys them: (file, first line, name); "~", 0
- * and "<built-in ...>" for C functions. The calls come from the profile's
- * "calls" metric (absent in sampled profiles: 0), time from "ns" (else from
- * metric 0, scaled by the profile's sample interval when set).
+ * and "<built-in ...>" for C functions. Distinct functions that share such
+ * a label (variants in the model: two lambdas on one line) are merged into
+ * one entry, their numbers summed, but "active above" is decided per
+ * function, so that a call of one from the other is no recursion: each
+ * entry is the sum of cProfile's entries of the code objects it merges. The
+ * calls come from the profile's "calls" metric (absent in sampled profiles:
+ * 0), time from "ns" (else from metric 0, scaled by the profile's sample
+ * interval when set).
  *
  * The pstats sort keys (cumulative, tottime, ...) and their comparison are
  * here too, so that every text table sorts as pstats.Stats.sort_stats does.

@@ -65,6 +65,11 @@ typedef struct sg_func {
     int32_t first_line;
     uint8_t kind; /* sg_func_kind */
     uint64_t id;  /* tid or pid for synthetic frames, else 0 */
+    /* Tells apart distinct functions that share all the above (two lambdas
+     * on one line, every dataclass __init__ at <string>:2): 0 for the
+     * first, 1, 2... for the others, so that the tree and the recursion
+     * counts keep them apart; tables keyed by label merge them. */
+    uint32_t variant;
 } sg_func;
 
 typedef struct sg_frame {
@@ -163,6 +168,12 @@ const char *sg_profile_intern_n(sg_profile *p, const char *s, size_t n);
 
 sg_func_id sg_profile_func(sg_profile *p, sg_func_kind kind, const char *name,
                            const char *file, int32_t first_line, uint64_t id);
+/* The same with a variant (sg_func.variant); sg_profile_func is variant 0,
+ * so a copy made through it merges the variants. */
+sg_func_id sg_profile_func_variant(sg_profile *p, sg_func_kind kind,
+                                   const char *name, const char *file,
+                                   int32_t first_line, uint64_t id,
+                                   uint32_t variant);
 sg_frame_id sg_profile_frame(sg_profile *p, sg_func_id func, int32_t line);
 /* The child of parent for frame, created when missing. */
 sg_node_id sg_profile_child(sg_profile *p, sg_node_id parent,

@@ -118,6 +118,43 @@ test_mutual_recursion_and_threads(void)
 }
 
 static void
+test_variants_share_a_label(void)
+{
+    /* Two lambdas on one line (variants 0 and 1 of one label): the outer
+     * calls the inner 3 times, twice in all, and the outer once calls
+     * itself. Only that call is recursion; the table merges the two. */
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
+    sg_func_id m = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/x.py", 1, 0);
+    sg_func_id l0 =
+        sg_profile_func(p, SG_FUNC_PYTHON, "<lambda>", "/x.py", 3, 0);
+    sg_func_id l1 = sg_profile_func_variant(p, SG_FUNC_PYTHON, "<lambda>",
+                                            "/x.py", 3, 0, 1);
+    CHECK(l0 != l1 && p->funcs[l1].variant == 1);
+    CHECK(sg_profile_func(p, SG_FUNC_PYTHON, "<lambda>", "/x.py", 3, 0) == l0);
+    sg_node_id nm = add(p, SG_ROOT_NODE, m, 1, 1);
+    sg_node_id outer = add(p, nm, l0, 2, 2);
+    add(p, outer, l1, 6, 6);
+    sg_node_id again = add(p, outer, l0, 1, 1);
+    add(p, again, l1, 3, 3);
+
+    sg_funcstats fs;
+    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
+    CHECK(fs.n == 2);
+    const sg_fstat *l = find(&fs, "<lambda>");
+    /* cProfile's entries: outer 3/2, inner 9/9; merged 12/11. */
+    CHECK(l && l->nc == 12 && l->cc == 11);
+    CHECK_NEAR(l->tt, 12e-9, 1e-15);
+    /* outer's outermost (2+6+1+3) plus inner's (6, 3) */
+    CHECK_NEAR(l->ct, 21e-9, 1e-15);
+    const sg_fedge *e = edge(&fs, "<lambda>", "<lambda>");
+    /* edges outer->inner 9/9 and outer->outer 1/1, merged */
+    CHECK(e && e->nc == 10 && e->cc == 10);
+    CHECK(fs.total_calls == 13 && fs.prim_calls == 12);
+    sg_funcstats_free(&fs);
+    sg_profile_free(p);
+}
+
+static void
 test_strip_dirs_merges(void)
 {
     sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
@@ -215,4 +252,5 @@ test_sort_keys(void)
 }
 
 TESTS(test_recursion, test_mutual_recursion_and_threads,
-      test_strip_dirs_merges, test_sampled_profile, test_sort_keys)
+      test_variants_share_a_label, test_strip_dirs_merges,
+      test_sampled_profile, test_sort_keys)
