@@ -437,8 +437,112 @@ def test_threads_profiled_on_every_version(py, tmp_path):
     proc = py.spy("profile", "--threads", "-s", "ncalls", script,
                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    heads = re.findall(r"^Thread (.+) \(id \d+\)$", proc.stdout, re.M)
+    heads = re.findall(r"^Thread (.+) \(id \d+\): [\d.]+ s CPU$",
+                       proc.stdout, re.M)
     assert "MainThread" in heads and len(heads) == 4, proc.stdout
+
+
+# A thread sleeps until the main thread has computed for 0.4 s of its own
+# CPU time, and 1 s more, so that sleep's cumulative time exceeds the
+# computing function's however slow the machine; each thread measures its
+# own CPU time (time.thread_time: what load cannot inflate) and the
+# program its wall time. The truth is printed as JSON on the last line.
+IDLE_THREAD = """
+import json, threading, time
+t0 = time.perf_counter()
+c0 = time.thread_time()
+done = threading.Event()
+own = {}
+
+def nap():
+    c = time.thread_time()
+    while not done.is_set():
+        time.sleep(0.02)
+    time.sleep(1.0)
+    own["napper"] = time.thread_time() - c
+
+def compute(seconds):
+    end = time.thread_time() + seconds
+    n = 0
+    while time.thread_time() < end:
+        n += 1
+    return n
+
+t = threading.Thread(target=nap, name="napper")
+t.start()
+compute(0.4)
+done.set()
+t.join()
+own["MainThread"] = time.thread_time() - c0
+own["wall"] = time.perf_counter() - t0
+print(json.dumps(own))
+"""
+
+
+def rows(table):
+    """The function column of a table's rows, in order, without the file
+    and line of Python functions ("idle.py:9(nap)" is "nap")."""
+    out = []
+    for r in table.splitlines():
+        if re.match(r"^ +[\d/]+ +[\d.]+ ", r):
+            f = r.split(None, 5)[5]
+            out.append(re.sub(r"^[^{].*\((.*)\)$", r"\1", f))
+    return out
+
+
+def test_threads_wall_cpu_and_busy_order(py, tmp_path):
+    """The header gives the run's wall time (not the sum over threads), a
+    block gives each thread's CPU and wall time, and by default a thread
+    that sleeps does not outrank the function that computes."""
+    script = write(tmp_path, "idle.py", IDLE_THREAD)
+    start = time.monotonic()
+    proc = py.spy("profile", script, cwd=tmp_path)
+    outer = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr
+    own = json.loads(proc.stdout.splitlines()[0])
+    table = proc.stdout.split("\n", 1)[1]
+    wall = float(re.search(r"function calls.* in ([\d.]+) seconds",
+                           table).group(1))
+    # The profiled span holds the program's own, and is within the run.
+    assert own["wall"] - 0.002 <= wall <= outer, (own, wall, outer)
+    assert wall >= own["MainThread"]
+    cpu = {m.group(1): (float(m.group(2)), float(m.group(3)))
+           for m in re.finditer(r"^   (MainThread|napper) +([\d.]+) +"
+                                r"([\d.]+)$", table, re.M)}
+    assert set(cpu) == {"MainThread", "napper"}, table
+    for name in cpu:
+        # What each thread measured of itself lies within what was
+        # recorded of it: the same clock over a longer span (a little
+        # longer: thread start, imports before the first line).
+        assert own[name] - 0.002 <= cpu[name][0] <= own[name] + 0.1, \
+            (name, own, cpu)
+        assert cpu[name][1] <= wall + 0.002
+    assert cpu["napper"][1] >= 1.0
+    order = rows(table)
+    assert "Ordered by: cumulative time outside waits" in table
+    sleep = "{built-in method time.sleep}"
+    compute = "compute"
+    assert order.index(compute) < order.index(sleep), order
+    assert order.index(compute) < order.index("nap"), order
+    assert re.search(r"^ +[\d.]+  \{built-in method time.sleep\}$",
+                     table.split("Waits (blocked")[1], re.M), table
+    # -s cumtime: pstats' order exactly, sleep's cumulative time first.
+    proc = py.spy("profile", "-s", "cumtime", script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout.split("\n", 1)[1]
+    assert "Ordered by: cumulative time\n" in table
+    assert "Waits" not in table
+    order = rows(table)
+    assert order.index(sleep) < order.index(compute), order
+    # --threads: each thread's table covers its own wall time and names
+    # its CPU time.
+    proc = py.spy("profile", "--threads", script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    heads = re.findall(r"^Thread (\w+) \(id \d+\): ([\d.]+) s CPU\n\n"
+                       r" +\d+ function calls.* in ([\d.]+) seconds",
+                       proc.stdout, re.M)
+    assert sorted(h[0] for h in heads) == ["MainThread", "napper"], \
+        proc.stdout
 
 
 def test_table_matches_cprofile_layout(py, tmp_path):
@@ -597,7 +701,11 @@ def test_exit_status_as_python(py, tmp_path, code):
     assert proc.returncode == (-signal.SIGINT if "Interrupt" in code else 7)
     # The traceback as python prints it, then where the profile went.
     assert proc.stderr.splitlines()[:-1] == plain.stderr.splitlines()
-    assert "~:0:<built-in method builtins.exec>" not in load(py, out)
+    # The program's profile, without the printing of its traceback (the
+    # traceback module on 3.13).
+    stats = load(py, out)
+    assert "<string>:1:<module>" in stats
+    assert not [k for k in stats if "traceback" in k], sorted(stats)
     # The table on stdout too.
     proc = py.spy("profile", "-c", code)
     assert proc.returncode == plain.returncode

@@ -10,8 +10,52 @@
 
 /* Accumulators in the profile's own units, converted to seconds once. */
 typedef struct acc {
-    uint64_t nc, cc, tt, ct;
+    uint64_t nc, cc, tt, ct, wt;
 } acc;
+
+/* The C functions that wait, by cProfile's labels (3.8-3.13): a thread in
+ * one of these is blocked (sleeping, on a lock or a thread's end, on I/O
+ * or a child process), not computing. */
+static const char *const wait_labels[] = {
+    "<built-in method time.sleep>",
+    "<method 'acquire' of '_thread.lock' objects>",
+    "<method 'acquire' of '_thread.RLock' objects>",
+    "<method '__enter__' of '_thread.lock' objects>",
+    "<method '__enter__' of '_thread.RLock' objects>",
+    "<method 'join' of '_thread._ThreadHandle' objects>",
+    "<method 'get' of '_queue.SimpleQueue' objects>",
+    "<built-in method select.select>",
+    "<method 'poll' of 'select.poll' objects>",
+    "<method 'poll' of 'select.epoll' objects>",
+    "<method 'recv' of '_socket.socket' objects>",
+    "<method 'recv_into' of '_socket.socket' objects>",
+    "<method 'recvfrom' of '_socket.socket' objects>",
+    "<method 'recvfrom_into' of '_socket.socket' objects>",
+    "<method '_accept' of '_socket.socket' objects>",
+    "<method 'connect' of '_socket.socket' objects>",
+    "<built-in method posix.read>",
+    "<built-in method posix.waitpid>",
+    "<built-in method posix.wait>",
+    "<built-in method posix.waitid>",
+    "<built-in method builtins.input>",
+};
+
+static bool
+is_wait_label(const char *file, int32_t line, const char *name)
+{
+    if (line != 0 || strcmp(file, "~") != 0)
+        return false;
+    for (size_t i = 0; i < sizeof wait_labels / sizeof *wait_labels; i++)
+        if (strcmp(name, wait_labels[i]) == 0)
+            return true;
+    return false;
+}
+
+bool
+sg_fstat_is_wait(const sg_fstat *f)
+{
+    return is_wait_label(f->file, f->line, f->name);
+}
 
 typedef struct label {
     const char *file, *name; /* interned: compared by pointer */
@@ -188,11 +232,13 @@ static void
 finish_totals(sg_funcstats *out)
 {
     out->total_calls = out->prim_calls = 0;
-    out->total_tt = 0;
+    out->total_tt = out->total_wait = 0;
     for (size_t i = 0; i < out->n; i++) {
         out->total_calls += out->f[i].nc;
         out->prim_calls += out->f[i].cc;
         out->total_tt += out->f[i].tt;
+        if (sg_fstat_is_wait(&out->f[i]))
+            out->total_wait += out->f[i].ct;
     }
 }
 
@@ -208,6 +254,8 @@ typedef struct walk {
     double scale;
     size_t nm;
     uint64_t *incl;
+    uint64_t *wait;       /* per node: of its inclusive time, that in waits;
+                             NULL when the profile has no wait */
     uint32_t *func_label; /* sg_func -> label index, on first sight */
     label_table lt;
     edge_table et;
@@ -230,6 +278,7 @@ walk_free(walk *w)
     free(w->active_e);
     free(w->func_label);
     free(w->incl);
+    free(w->wait);
     hm64_free(&w->fedge_index);
     label_table_free(&w->lt);
     edge_table_free(&w->et);
@@ -286,6 +335,7 @@ walk_enter(walk *w, const sg_profile *p, const walk_item *it,
     if (w->active_f[fid] == 0) {
         a->cc += calls;
         a->ct += in;
+        a->wt += w->wait ? w->wait[it->node] : 0;
     }
     w->active_f[fid]++;
     *fn_out = fid;
@@ -305,6 +355,37 @@ walk_enter(walk *w, const sg_profile *p, const walk_item *it,
     }
     w->active_e[fedge]++;
     *edge_out = fedge;
+    return 0;
+}
+
+/* w->wait: per node, the part of its inclusive time spent in waits (all
+ * of it for a wait itself). Children have larger ids than their parent,
+ * so one reverse pass adds each node into its parent. Not made (NULL)
+ * when no function of p waits. Returns -1 when out of memory. */
+static int
+walk_waits(walk *w, const sg_profile *p)
+{
+    bool *waits = sg_calloc(p->n_funcs + 1, sizeof *waits);
+    if (!waits)
+        return -1;
+    bool any = false;
+    for (size_t i = 0; i < p->n_funcs; i++) {
+        const sg_func *f = &p->funcs[i];
+        waits[i] = f->kind == SG_FUNC_BUILTIN &&
+                   is_wait_label(f->file, f->first_line, f->name);
+        any = any || waits[i];
+    }
+    if (any && !(w->wait = sg_calloc(p->n_nodes, sizeof *w->wait))) {
+        free(waits);
+        return -1;
+    }
+    for (size_t i = p->n_nodes; any && i-- > 1;) {
+        const sg_node *n = &p->nodes[i];
+        if (n->frame != SG_NO_ID && waits[p->frames[n->frame].func])
+            w->wait[i] = w->incl[i * w->nm + (size_t)w->time_m];
+        w->wait[n->parent] += w->wait[i];
+    }
+    free(waits);
     return 0;
 }
 
@@ -329,6 +410,8 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
         SG_GROW(w.stack, w.cap_stack, 256) < 0)
         goto done;
     sg_profile_totals(p, w.incl);
+    if (walk_waits(&w, p) < 0)
+        goto done;
     for (size_t i = 0; i < p->n_funcs; i++)
         w.func_label[i] = SG_NO_ID;
 
@@ -376,6 +459,7 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
         f->cc = w.fa[i].cc;
         f->tt = (double)w.fa[i].tt * w.scale;
         f->ct = (double)w.fa[i].ct * w.scale;
+        f->wt = (double)w.fa[i].wt * w.scale;
     }
     if (finish_edges(out, &w.et, w.scale) < 0)
         goto done;
@@ -430,6 +514,7 @@ strip_dirs(sg_funcstats *fs)
         d->cc += fs->f[i].cc;
         d->tt += fs->f[i].tt;
         d->ct += fs->f[i].ct;
+        d->wt += fs->f[i].wt;
     }
     /* Edges: merge into a fresh table, keeping double sums aside. */
     for (size_t i = 0; i < fs->n_edges; i++) {
@@ -525,6 +610,16 @@ static const struct {
     {"tottime", {{2, -1}}, 1, "internal time"},
 };
 #define N_SORT_KEYS (sizeof sort_keys / sizeof sort_keys[0])
+
+void
+sg_sort_busy(sg_sort_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    out->fields[0] = (sg_sort_field){8, -1};
+    out->n_fields = 1;
+    snprintf(out->description, sizeof out->description,
+             "cumulative time outside waits");
+}
 
 const char *
 sg_sort_keys(void)
@@ -633,6 +728,9 @@ cmp_order(const void *pa, const void *pb)
             break;
         case 6:
             c = strcmp(x->name, y->name);
+            break;
+        case 8:
+            c = cmp_num(x->ct - x->wt, y->ct - y->wt);
             break;
         default:
             c = strcmp(the_sort->std[a], the_sort->std[b]);

@@ -65,6 +65,7 @@ sg_profile_free(sg_profile *p)
     free(p->nodes);
     free(p->lines);
     free(p->stamps);
+    free(p->thread_times);
     free(p->meta);
     idxset_free(&p->str_index);
     idxset_free(&p->func_index);
@@ -405,6 +406,35 @@ sg_profile_set_meta(sg_profile *p, const char *key, const char *value)
     p->meta[p->n_meta].key = key;
     p->meta[p->n_meta].value = value;
     p->n_meta++;
+    return 0;
+}
+
+const sg_thread_time *
+sg_profile_thread_time(const sg_profile *p, sg_func_id thread)
+{
+    /* A few threads, read once per table: a scan is enough. */
+    for (size_t i = 0; i < p->n_thread_times; i++)
+        if (p->thread_times[i].thread == thread)
+            return &p->thread_times[i];
+    return NULL;
+}
+
+int
+sg_profile_add_thread_time(sg_profile *p, sg_func_id thread, uint64_t cpu_ns,
+                           uint64_t wall_ns, bool cpu_known)
+{
+    if (thread == SG_NO_ID)
+        return -1;
+    sg_thread_time *t = (sg_thread_time *)sg_profile_thread_time(p, thread);
+    if (!t) {
+        if (GROW(p, thread_times, p->n_thread_times + 1) < 0)
+            return -1;
+        t = &p->thread_times[p->n_thread_times++];
+        *t = (sg_thread_time){thread, 0, 0, true};
+    }
+    t->cpu_ns += cpu_ns;
+    t->wall_ns += wall_ns;
+    t->cpu_known = t->cpu_known && cpu_known;
     return 0;
 }
 

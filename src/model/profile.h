@@ -101,6 +101,16 @@ typedef struct sg_stamp {
     sg_node_id node;
 } sg_stamp;
 
+/* How long a thread ran while it was recorded: its CPU time (as the
+ * thread's own CPU clock counts it) and its wall time. Keyed by the
+ * thread's synthetic function, so threads merged into one root (same id and
+ * name) are summed. */
+typedef struct sg_thread_time {
+    sg_func_id thread;
+    uint64_t cpu_ns, wall_ns;
+    bool cpu_known; /* false: the CPU clock could not be read */
+} sg_thread_time;
+
 /* What a profile holds; writers declare which kinds they can write
  * (writers/writers.h). */
 typedef enum sg_profile_kind {
@@ -138,6 +148,12 @@ typedef struct sg_profile {
     size_t n_lines, cap_lines;
     sg_stamp *stamps; /* in the order added, times never decreasing */
     size_t n_stamps, cap_stamps;
+
+    /* The wall time of the recording, 0 when unknown (then a table's
+     * total is the sum of its own times), and each thread's times. */
+    uint64_t wall_ns;
+    sg_thread_time *thread_times;
+    size_t n_thread_times, cap_thread_times;
 
     /* Free-form metadata (command line, python version, rate, ...), in the
      * order set; writers that have a place for it copy it. */
@@ -207,6 +223,16 @@ int sg_profile_reframe(sg_profile *p, const sg_node_id *nodes,
                        const sg_frame_id *frames, size_t n);
 sg_node_id sg_profile_process_root(sg_profile *p, uint64_t pid,
                                    const char *cmdline);
+
+/* Add cpu_ns and wall_ns to the times of the thread whose synthetic
+ * function is thread (cpu_known false: its CPU time is unknown). Returns
+ * 0, or -1 when out of memory. */
+int sg_profile_add_thread_time(sg_profile *p, sg_func_id thread,
+                               uint64_t cpu_ns, uint64_t wall_ns,
+                               bool cpu_known);
+/* The times of that thread, or NULL when none were added. */
+const sg_thread_time *sg_profile_thread_time(const sg_profile *p,
+                                             sg_func_id thread);
 
 /* Returns 0, or -1 when out of memory. */
 int sg_profile_set_meta(sg_profile *p, const char *key, const char *value);

@@ -27,6 +27,25 @@ build_func(sg_profile *p, hm64 *taken, sg_func_kind kind, const char *name,
                : id;
 }
 
+/* The recording's wall time and each thread's times (p->failed when
+ * they cannot be stored). While recording, the clocks are read up to now
+ * and the current stretch goes on from there. */
+static void
+build_times(profiler *P, sg_profile *p, double npt)
+{
+    if (P->enabled) {
+        uint64_t now = ticks_now();
+        prof_times_pause(P, now);
+        prof_times_resume(P, now);
+    }
+    p->wall_ns = (uint64_t)((double)P->wall_ticks * npt + 0.5);
+    for (prof_thread *t = P->threads; t; t = t->next) {
+        sg_func_id f = sg_profile_thread_func(p, t->ident, t->name);
+        uint64_t wall = (uint64_t)((double)t->wall_ticks * npt + 0.5);
+        sg_profile_add_thread_time(p, f, t->cpu_ns, wall, t->cpu_known);
+    }
+}
+
 sg_profile *
 profiler_build(profiler *P)
 {
@@ -85,6 +104,7 @@ profiler_build(profiler *P)
     }
     PyMem_RawFree(frame_of);
     PyMem_RawFree(node_of);
+    build_times(P, p, npt);
     char buf[64];
     snprintf(buf, sizeof buf, "%ld", (long)getpid());
     if (p->failed || sg_profile_set_meta(p, "pid", buf) < 0 ||
