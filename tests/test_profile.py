@@ -448,9 +448,10 @@ def test_threads_profiled_on_every_version(py, tmp_path):
 # own CPU time (time.thread_time: what load cannot inflate) and the
 # program its wall time. The truth is printed as JSON on the last line.
 IDLE_THREAD = """
-import json, threading, time
+import time
 t0 = time.perf_counter()
 c0 = time.thread_time()
+import json, threading
 done = threading.Event()
 own = {}
 
