@@ -212,6 +212,92 @@ def test_recursion_primitive_and_cumulative(py, tmp_path):
     assert (even[1], even[0]) == (26, 1)
 
 
+SHARED_LABELS = """
+import dataclasses
+
+@dataclasses.dataclass
+class Point:
+    x: int = 0
+
+@dataclasses.dataclass
+class Box:
+    corner: Point = dataclasses.field(default_factory=lambda: Point(1))
+
+inc = lambda n: n + 1; twice = lambda n: inc(n) * 2
+for i in range(200):
+    twice(i)
+    Box()
+    sum(x for x in (y for y in range(3)))
+for i in range(3):
+    exec("def h():\\n    return 1\\nh()\\nexec('h()')")
+"""
+
+# Runs in the venv's python: cProfile's own entries, one per code object
+# (getstats(), which pstats' table merges by label, the last one winning),
+# summed per label: {"file:line:name": [ncalls, primitive calls]}.
+PER_CODE = r"""
+import cProfile, json, sys
+src = open(sys.argv[1]).read()
+p = cProfile.Profile()
+p.enable()
+exec(compile(src, sys.argv[1], "exec"), {"__name__": "__main__"})
+p.disable()
+out = {}
+for e in p.getstats():
+    c = e.code
+    key = ("~:0:" + c if isinstance(c, str) else
+           "%s:%d:%s" % (c.co_filename, c.co_firstlineno, c.co_name))
+    n = out.setdefault(key, [0, 0])
+    n[0] += e.callcount
+    n[1] += e.callcount - e.reccallcount
+print(json.dumps(out))
+"""
+
+
+def test_shared_labels_are_merged_without_false_recursion(py, tmp_path):
+    """Lambdas on one line, genexprs on one line, dataclass __init__s at
+    <string>:2 and exec'd code share labels. Nothing here recurses, so
+    every merged entry has as many primitive calls as calls, and each is
+    the sum of cProfile's entries of the code objects it merges."""
+    script = write(tmp_path, "shared.py", SHARED_LABELS)
+    proc = py.py("-c", PER_CODE, script)
+    assert proc.returncode == 0, proc.stderr
+    theirs = json.loads(proc.stdout)
+    out = tmp_path / "shared.pstats"
+    proc = py.spy("profile", "-o", out, script)
+    assert proc.returncode == 0, proc.stderr
+    ours = load(py, out)
+    lam = f"{script}:12:<lambda>"
+    shared = [lam, f"{script}:16:<genexpr>", "<string>:1:<module>",
+              "<string>:1:h"]
+    for key in shared:
+        assert key in ours, (key, sorted(ours))
+    # The program's own functions (imports do recurse).
+    mine = [k for k in ours if k.startswith((f"{script}:", "<string>:"))]
+    assert len(mine) >= 8, mine
+    for key in mine:
+        cc, nc = ours[key][:2]
+        assert nc == cc, (key, nc, cc)
+        # Code exec'd by the modules imported (dataclasses, namedtuple...)
+        # depends on what the harness imported first: the script's own.
+        if key.startswith(f"{script}:"):
+            assert [nc, cc] == theirs[key], (key, nc, cc, theirs[key])
+    # h() runs 3 times in exec'd modules, 3 times in modules they exec.
+    assert ours["<string>:1:h"][:2] == [6, 6]
+    assert ours["<string>:1:<module>"][1] >= 6
+    assert ours[lam][1] == 400
+    # Each __init__ runs 200 times, from different code objects.
+    inits = [ours[k] for k in mine if k.endswith(":__init__")]
+    assert inits and sum(v[1] for v in inits) == 400
+    # The table says the same: no "nc/cc" anywhere.
+    proc = py.spy("profile", "-s", "cumtime", script)
+    assert proc.returncode == 0, proc.stderr
+    rows = [r for r in proc.stdout.splitlines()
+            if "shared.py:" in r or "<string>:" in r]
+    assert len(rows) == len(mine), rows
+    assert not [r for r in rows if "/" in r.split()[0]], rows
+
+
 def test_exceptions_through_frames(py, tmp_path):
     script = write(tmp_path, "exc.py", EXCEPTIONS)
     theirs, ours, proc = run_both(py, tmp_path, [script])
@@ -351,8 +437,113 @@ def test_threads_profiled_on_every_version(py, tmp_path):
     proc = py.spy("profile", "--threads", "-s", "ncalls", script,
                   cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    heads = re.findall(r"^Thread (.+) \(id \d+\)$", proc.stdout, re.M)
+    heads = re.findall(r"^Thread (.+) \(id \d+\): [\d.]+ s CPU$",
+                       proc.stdout, re.M)
     assert "MainThread" in heads and len(heads) == 4, proc.stdout
+
+
+# A thread sleeps until the main thread has computed for 0.4 s of its own
+# CPU time, and 1 s more, so that sleep's cumulative time exceeds the
+# computing function's however slow the machine; each thread measures its
+# own CPU time (time.thread_time: what load cannot inflate) and the
+# program its wall time. The truth is printed as JSON on the last line.
+IDLE_THREAD = """
+import time
+t0 = time.perf_counter()
+c0 = time.thread_time()
+import json, threading
+done = threading.Event()
+own = {}
+
+def nap():
+    c = time.thread_time()
+    while not done.is_set():
+        time.sleep(0.02)
+    time.sleep(1.0)
+    own["napper"] = time.thread_time() - c
+
+def compute(seconds):
+    end = time.thread_time() + seconds
+    n = 0
+    while time.thread_time() < end:
+        n += 1
+    return n
+
+t = threading.Thread(target=nap, name="napper")
+t.start()
+compute(0.4)
+done.set()
+t.join()
+own["MainThread"] = time.thread_time() - c0
+own["wall"] = time.perf_counter() - t0
+print(json.dumps(own))
+"""
+
+
+def rows(table):
+    """The function column of a table's rows, in order, without the file
+    and line of Python functions ("idle.py:9(nap)" is "nap")."""
+    out = []
+    for r in table.splitlines():
+        if re.match(r"^ +[\d/]+ +[\d.]+ ", r):
+            f = r.split(None, 5)[5]
+            out.append(re.sub(r"^[^{].*\((.*)\)$", r"\1", f))
+    return out
+
+
+def test_threads_wall_cpu_and_busy_order(py, tmp_path):
+    """The header gives the run's wall time (not the sum over threads), a
+    block gives each thread's CPU and wall time, and by default a thread
+    that sleeps does not outrank the function that computes."""
+    script = write(tmp_path, "idle.py", IDLE_THREAD)
+    start = time.monotonic()
+    proc = py.spy("profile", script, cwd=tmp_path)
+    outer = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr
+    own = json.loads(proc.stdout.splitlines()[0])
+    table = proc.stdout.split("\n", 1)[1]
+    wall = float(re.search(r"function calls.* in ([\d.]+) seconds",
+                           table).group(1))
+    # The profiled span holds the program's own, and is within the run.
+    assert own["wall"] - 0.002 <= wall <= outer, (own, wall, outer)
+    assert wall >= own["MainThread"]
+    cpu = {m.group(1): (float(m.group(2)), float(m.group(3)))
+           for m in re.finditer(r"^   (MainThread|napper) +([\d.]+) +"
+                                r"([\d.]+)$", table, re.M)}
+    assert set(cpu) == {"MainThread", "napper"}, table
+    for name in cpu:
+        # What each thread measured of itself lies within what was
+        # recorded of it: the same clock over a longer span (a little
+        # longer: thread start, imports before the first line).
+        assert own[name] - 0.002 <= cpu[name][0] <= own[name] + 0.1, \
+            (name, own, cpu)
+        assert cpu[name][1] <= wall + 0.002
+    assert cpu["napper"][1] >= 1.0
+    order = rows(table)
+    assert "Ordered by: cumulative time outside waits" in table
+    sleep = "{built-in method time.sleep}"
+    compute = "compute"
+    assert order.index(compute) < order.index(sleep), order
+    assert order.index(compute) < order.index("nap"), order
+    assert re.search(r"^ +[\d.]+  \{built-in method time.sleep\}$",
+                     table.split("Waits (blocked")[1], re.M), table
+    # -s cumtime: pstats' order exactly, sleep's cumulative time first.
+    proc = py.spy("profile", "-s", "cumtime", script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout.split("\n", 1)[1]
+    assert "Ordered by: cumulative time\n" in table
+    assert "Waits" not in table
+    order = rows(table)
+    assert order.index(sleep) < order.index(compute), order
+    # --threads: each thread's table covers its own wall time and names
+    # its CPU time.
+    proc = py.spy("profile", "--threads", script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    heads = re.findall(r"^Thread (\w+) \(id \d+\): ([\d.]+) s CPU\n\n"
+                       r" +\d+ function calls.* in ([\d.]+) seconds",
+                       proc.stdout, re.M)
+    assert sorted(h[0] for h in heads) == ["MainThread", "napper"], \
+        proc.stdout
 
 
 def test_table_matches_cprofile_layout(py, tmp_path):
@@ -458,8 +649,9 @@ def test_exit_status_and_traceback_kept(py, tmp_path):
     # SIGTERM: the program unwinds, the profile is written, then spyglass
     # dies of the signal as the program would have.
     (signal.SIGTERM, -signal.SIGTERM, ""),
-    # Ctrl-C: KeyboardInterrupt's traceback, status 130.
-    (signal.SIGINT, 130, "KeyboardInterrupt"),
+    # Ctrl-C: KeyboardInterrupt's traceback, then killed by SIGINT, as
+    # python ends.
+    (signal.SIGINT, -signal.SIGINT, "KeyboardInterrupt"),
 ], ids=["sigterm", "sigint"])
 def test_signal_still_writes_the_profile(py, tmp_path, sig, status, message):
     # "ready" once spin() has slept 5 times: however slow the machine, the
@@ -488,6 +680,37 @@ def test_signal_still_writes_the_profile(py, tmp_path, sig, status, message):
     stats = load(py, out)
     assert stats[f"{script}:3:spin"][1] == 1
     assert stats["~:0:<built-in method time.sleep>"][1] >= 5
+
+
+@pytest.mark.parametrize("code", [
+    "raise KeyboardInterrupt",
+    "def f():\n    raise KeyboardInterrupt\nf()",
+    "raise SystemExit(7)",
+    "import os; os._exit(5)",
+], ids=["interrupt", "interrupt-in-function", "system-exit", "os-exit"])
+def test_exit_status_as_python(py, tmp_path, code):
+    """Whatever ends the program, a parent sees python's status: a
+    KeyboardInterrupt kills python with SIGINT (-2 here, 130 in a shell)
+    after its traceback, and the profile is written before."""
+    plain = py.py("-c", code)
+    out = tmp_path / "x.pstats"
+    proc = py.spy("profile", "-o", out, "-c", code)
+    assert proc.returncode == plain.returncode, proc.stderr
+    if "os._exit" in code:
+        assert proc.returncode == 5 and not out.exists()
+        return
+    assert proc.returncode == (-signal.SIGINT if "Interrupt" in code else 7)
+    # The traceback as python prints it, then where the profile went.
+    assert proc.stderr.splitlines()[:-1] == plain.stderr.splitlines()
+    # The program's profile, without the printing of its traceback (the
+    # traceback module on 3.13).
+    stats = load(py, out)
+    assert "<string>:1:<module>" in stats
+    assert not [k for k in stats if "traceback" in k], sorted(stats)
+    # The table on stdout too.
+    proc = py.spy("profile", "-c", code)
+    assert proc.returncode == plain.returncode
+    assert "function calls" in proc.stdout
 
 
 def test_bad_input(py, tmp_path):

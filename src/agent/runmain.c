@@ -1,6 +1,7 @@
 /* runmain.c -- in-process `python SCRIPT | -m MODULE | -c CODE`. */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,12 +215,43 @@ run_module(const char *name)
     return r;
 }
 
+/* python 3.13+ keeps the source of -c in linecache under "<string>", for
+ * tracebacks. The glue is itself run with -c, so that entry then holds
+ * the glue: put the program's source there instead, so that a traceback
+ * shows the program's lines as under python. Where python keeps no such
+ * entry (before 3.13), neither does this. */
+static void
+cache_code_source(PyObject *src)
+{
+    PyObject *name = PyUnicode_FromString("linecache");
+    PyObject *mod = name ? PyImport_GetModule(name) : NULL;
+    PyObject *cache = mod ? PyObject_GetAttrString(mod, "cache") : NULL;
+    PyObject *key = PyUnicode_FromString("<string>");
+    PyObject *lines = NULL, *entry = NULL;
+    if (cache && key && PyDict_Check(cache) &&
+        PyDict_GetItemWithError(cache, key))
+        lines = PyObject_CallMethod(src, "splitlines", "i", 1);
+    if (lines)
+        entry = Py_BuildValue("(nOOO)", PyUnicode_GET_LENGTH(src), Py_None,
+                              lines, key);
+    if (entry)
+        PyDict_SetItem(cache, key, entry);
+    PyErr_Clear(); /* the traceback shows no source, nothing worse */
+    Py_XDECREF(entry);
+    Py_XDECREF(lines);
+    Py_XDECREF(key);
+    Py_XDECREF(cache);
+    Py_XDECREF(mod);
+    Py_XDECREF(name);
+}
+
 static PyObject *
 run_code(const char *code)
 {
     PyObject *src = PyUnicode_FromString(code);
     if (!src)
         return NULL;
+    cache_code_source(src);
     PyObject *r = exec_in_main(src, "<string>", 0);
     Py_DECREF(src);
     return r;
@@ -260,6 +292,22 @@ system_exit_status(void)
     return status;
 }
 
+/* The program's uncaught exception, until runmain_report prints it. */
+static PyObject *pending_type, *pending_value, *pending_tb;
+
+/* Python's own ending after an uncaught KeyboardInterrupt: once the
+ * interpreter is finalized, SIGINT again with its default disposition, so
+ * that a parent (a shell, a make) sees the program killed by Ctrl-C and
+ * stops too. Registered with Py_AtExit, which runs after finalization,
+ * when everything the program and spyglass wrote is flushed. */
+static void
+runmain_exit_sigint(void)
+{
+    if (signal(SIGINT, SIG_DFL) != SIG_ERR)
+        kill(getpid(), SIGINT);
+    /* Still here (SIGINT blocked): the status python falls back to. */
+}
+
 int
 runmain_run(const rq_program *t)
 {
@@ -281,9 +329,28 @@ runmain_run(const rq_program *t)
     }
     if (PyErr_ExceptionMatches(PyExc_SystemExit))
         return system_exit_status();
-    int status = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ? 130 : 1;
+    int status = 1;
+    if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        /* 130 is also python's status when the signal cannot kill it. */
+        status = 130;
+        if (Py_AtExit(runmain_exit_sigint) < 0)
+            sg_error("cannot end with SIGINT after finalization; exit "
+                     "status 130");
+    }
+    /* Kept for runmain_report: printing may run Python code (3.13's
+     * excepthook is the traceback module), which is not the program's. */
+    PyErr_Fetch(&pending_type, &pending_value, &pending_tb);
+    return status;
+}
+
+void
+runmain_report(void)
+{
+    if (!pending_type)
+        return;
+    PyErr_Restore(pending_type, pending_value, pending_tb);
+    pending_type = pending_value = pending_tb = NULL;
     /* Not SystemExit, so PyErr_Print will not exit: it calls
      * sys.excepthook like the interpreter does. */
     PyErr_Print();
-    return status;
 }

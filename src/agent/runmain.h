@@ -21,9 +21,17 @@
 int runmain_prepare(const rq_program *t);
 
 /* Run the prepared target in __main__. Returns the exit status python
- * would have: 0; the SystemExit code; 1 after printing an uncaught
- * exception (or a SyntaxError); 130 for KeyboardInterrupt. No Python
+ * would have: 0; the SystemExit code; 1 for an uncaught exception (or a
+ * SyntaxError), which runmain_report prints; 130 for KeyboardInterrupt,
+ * after
+ * arranging that the process, once Python is finalized, kills itself with
+ * SIGINT as python does (a parent sees -SIGINT, not 130). No Python
  * exception is left set. */
 int runmain_run(const rq_program *t);
+
+/* Print the uncaught exception runmain_run kept, if any, through
+ * sys.excepthook as python does. Called once the collector stopped, so
+ * that the traceback's printing (Python code on 3.13) is not profiled. */
+void runmain_report(void);
 
 #endif

@@ -10,8 +10,52 @@
 
 /* Accumulators in the profile's own units, converted to seconds once. */
 typedef struct acc {
-    uint64_t nc, cc, tt, ct;
+    uint64_t nc, cc, tt, ct, wt;
 } acc;
+
+/* The C functions that wait, by cProfile's labels (3.8-3.13): a thread in
+ * one of these is blocked (sleeping, on a lock or a thread's end, on I/O
+ * or a child process), not computing. */
+static const char *const wait_labels[] = {
+    "<built-in method time.sleep>",
+    "<method 'acquire' of '_thread.lock' objects>",
+    "<method 'acquire' of '_thread.RLock' objects>",
+    "<method '__enter__' of '_thread.lock' objects>",
+    "<method '__enter__' of '_thread.RLock' objects>",
+    "<method 'join' of '_thread._ThreadHandle' objects>",
+    "<method 'get' of '_queue.SimpleQueue' objects>",
+    "<built-in method select.select>",
+    "<method 'poll' of 'select.poll' objects>",
+    "<method 'poll' of 'select.epoll' objects>",
+    "<method 'recv' of '_socket.socket' objects>",
+    "<method 'recv_into' of '_socket.socket' objects>",
+    "<method 'recvfrom' of '_socket.socket' objects>",
+    "<method 'recvfrom_into' of '_socket.socket' objects>",
+    "<method '_accept' of '_socket.socket' objects>",
+    "<method 'connect' of '_socket.socket' objects>",
+    "<built-in method posix.read>",
+    "<built-in method posix.waitpid>",
+    "<built-in method posix.wait>",
+    "<built-in method posix.waitid>",
+    "<built-in method builtins.input>",
+};
+
+static bool
+is_wait_label(const char *file, int32_t line, const char *name)
+{
+    if (line != 0 || strcmp(file, "~") != 0)
+        return false;
+    for (size_t i = 0; i < sizeof wait_labels / sizeof *wait_labels; i++)
+        if (strcmp(name, wait_labels[i]) == 0)
+            return true;
+    return false;
+}
+
+bool
+sg_fstat_is_wait(const sg_fstat *f)
+{
+    return is_wait_label(f->file, f->line, f->name);
+}
 
 typedef struct label {
     const char *file, *name; /* interned: compared by pointer */
@@ -72,12 +116,19 @@ typedef struct edge_table {
     size_t n, cap_caller, cap_callee, cap_a;
 } edge_table;
 
+/* The hash key of a (caller, callee) pair. */
+static uint64_t
+pair_key(uint32_t caller, uint32_t callee)
+{
+    return ((uint64_t)caller << 32) | callee;
+}
+
 /* The index of edge (caller, callee), added when new; SG_NO_ID when out of
  * memory. */
 static uint32_t
 edge_get(edge_table *t, uint32_t caller, uint32_t callee)
 {
-    uint64_t key = ((uint64_t)caller << 32) | callee;
+    uint64_t key = pair_key(caller, callee);
     uint32_t idx = hm64_get(&t->index, key);
     if (idx != HM_NONE)
         return idx;
@@ -117,8 +168,9 @@ grow_zeroed(void **arr, size_t *cap, size_t i, size_t elem)
 
 typedef struct walk_item {
     sg_node_id node;
-    uint32_t caller; /* label of the calling function, or SG_NO_ID */
-    uint32_t fn;     /* post-visit: label and edge to release */
+    uint32_t caller;     /* label of the calling function, or SG_NO_ID */
+    sg_func_id caller_f; /* the calling function itself */
+    sg_func_id fn;       /* post-visit: function and edge to release */
     uint32_t edge;
     bool post;
 } walk_item;
@@ -180,26 +232,39 @@ static void
 finish_totals(sg_funcstats *out)
 {
     out->total_calls = out->prim_calls = 0;
-    out->total_tt = 0;
+    out->total_tt = out->total_wait = 0;
     for (size_t i = 0; i < out->n; i++) {
         out->total_calls += out->f[i].nc;
         out->prim_calls += out->f[i].cc;
         out->total_tt += out->f[i].tt;
+        if (sg_fstat_is_wait(&out->f[i]))
+            out->total_wait += out->f[i].ct;
     }
 }
 
-/* The state of one exact walk; every array is freed by walk_free. */
+/* The state of one exact walk; every array is freed by walk_free.
+ *
+ * Numbers are summed per label (functions that share one are merged, as
+ * the tables show them), but "already active above" is decided per
+ * function: a call of one lambda from another on the same line is no
+ * recursion, as cProfile, which keys by code object, counts it. So the
+ * activity counters are per sg_func and per pair of sg_funcs. */
 typedef struct walk {
     int time_m, calls_m;
     double scale;
     size_t nm;
     uint64_t *incl;
+    uint64_t *wait;       /* per node: of its inclusive time, that in waits;
+                             NULL when the profile has no wait */
     uint32_t *func_label; /* sg_func -> label index, on first sight */
     label_table lt;
     edge_table et;
-    acc *fa; /* per label */
-    uint32_t *active_f, *active_e;
-    size_t cap_fa, cap_af, cap_ae;
+    acc *fa;            /* per label */
+    uint32_t *active_f; /* per sg_func */
+    hm64 fedge_index;   /* (caller sg_func, callee sg_func) -> active_e */
+    uint32_t *active_e;
+    size_t n_fedges, cap_ae;
+    size_t cap_fa;
     walk_item *stack;
     size_t cap_stack;
 } walk;
@@ -213,19 +278,37 @@ walk_free(walk *w)
     free(w->active_e);
     free(w->func_label);
     free(w->incl);
+    free(w->wait);
+    hm64_free(&w->fedge_index);
     label_table_free(&w->lt);
     edge_table_free(&w->et);
+}
+
+/* The activity counter of the call edge caller -> callee (sg_funcs);
+ * SG_NO_ID when out of memory. */
+static uint32_t
+walk_fedge(walk *w, sg_func_id caller, sg_func_id callee)
+{
+    uint32_t idx = hm64_get(&w->fedge_index, pair_key(caller, callee));
+    if (idx == HM_NONE) {
+        idx = (uint32_t)w->n_fedges;
+        if (GROW_ZEROED(w->active_e, w->cap_ae, idx) < 0 ||
+            hm64_put(&w->fedge_index, pair_key(caller, callee), idx) < 0)
+            return SG_NO_ID;
+        w->n_fedges++;
+    }
+    return idx;
 }
 
 /* Count node n (reached from caller label it->caller) into its function
  * and edge, and mark both active for its subtree. Returns -1 when out of
  * memory. */
 static int
-walk_enter(walk *w, const sg_profile *p, const walk_item *it, uint32_t *fn_out,
-           uint32_t *edge_out)
+walk_enter(walk *w, const sg_profile *p, const walk_item *it,
+           sg_func_id *fn_out, uint32_t *label_out, uint32_t *edge_out)
 {
     const sg_node *n = &p->nodes[it->node];
-    *fn_out = *edge_out = SG_NO_ID;
+    *fn_out = *label_out = *edge_out = SG_NO_ID;
     if (n->frame == SG_NO_ID)
         return 0;
     sg_func_id fid = p->frames[n->frame].func;
@@ -241,8 +324,7 @@ walk_enter(walk *w, const sg_profile *p, const walk_item *it, uint32_t *fn_out,
             return -1;
     }
     uint32_t fn = w->func_label[fid];
-    if (GROW_ZEROED(w->fa, w->cap_fa, fn) < 0 ||
-        GROW_ZEROED(w->active_f, w->cap_af, fn) < 0)
+    if (GROW_ZEROED(w->fa, w->cap_fa, fn) < 0)
         return -1;
     uint64_t calls = w->calls_m >= 0 ? n->self[w->calls_m] : 0;
     uint64_t self = n->self[w->time_m];
@@ -250,26 +332,60 @@ walk_enter(walk *w, const sg_profile *p, const walk_item *it, uint32_t *fn_out,
     acc *a = &w->fa[fn];
     a->nc += calls;
     a->tt += self;
-    if (w->active_f[fn] == 0) {
+    if (w->active_f[fid] == 0) {
         a->cc += calls;
         a->ct += in;
+        a->wt += w->wait ? w->wait[it->node] : 0;
     }
-    w->active_f[fn]++;
-    *fn_out = fn;
+    w->active_f[fid]++;
+    *fn_out = fid;
+    *label_out = fn;
     if (it->caller == SG_NO_ID)
         return 0;
     uint32_t edge = edge_get(&w->et, it->caller, fn);
-    if (edge == SG_NO_ID || GROW_ZEROED(w->active_e, w->cap_ae, edge) < 0)
+    uint32_t fedge = walk_fedge(w, it->caller_f, fid);
+    if (edge == SG_NO_ID || fedge == SG_NO_ID)
         return -1;
     acc *ea = &w->et.a[edge];
     ea->nc += calls;
     ea->tt += self;
-    if (w->active_e[edge] == 0) {
+    if (w->active_e[fedge] == 0) {
         ea->cc += calls;
         ea->ct += in;
     }
-    w->active_e[edge]++;
-    *edge_out = edge;
+    w->active_e[fedge]++;
+    *edge_out = fedge;
+    return 0;
+}
+
+/* w->wait: per node, the part of its inclusive time spent in waits (all
+ * of it for a wait itself). Children have larger ids than their parent,
+ * so one reverse pass adds each node into its parent. Not made (NULL)
+ * when no function of p waits. Returns -1 when out of memory. */
+static int
+walk_waits(walk *w, const sg_profile *p)
+{
+    bool *waits = sg_calloc(p->n_funcs + 1, sizeof *waits);
+    if (!waits)
+        return -1;
+    bool any = false;
+    for (size_t i = 0; i < p->n_funcs; i++) {
+        const sg_func *f = &p->funcs[i];
+        waits[i] = f->kind == SG_FUNC_BUILTIN &&
+                   is_wait_label(f->file, f->first_line, f->name);
+        any = any || waits[i];
+    }
+    if (any && !(w->wait = sg_calloc(p->n_nodes, sizeof *w->wait))) {
+        free(waits);
+        return -1;
+    }
+    for (size_t i = p->n_nodes; any && i-- > 1;) {
+        const sg_node *n = &p->nodes[i];
+        if (n->frame != SG_NO_ID && waits[p->frames[n->frame].func])
+            w->wait[i] = w->incl[i * w->nm + (size_t)w->time_m];
+        w->wait[n->parent] += w->wait[i];
+    }
+    free(waits);
     return 0;
 }
 
@@ -283,19 +399,25 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
     memset(&w, 0, sizeof w);
     idxset_init(&w.lt.index);
     hm64_init(&w.et.index);
+    hm64_init(&w.fedge_index);
     pick_metrics(p, &w.time_m, &w.calls_m, &w.scale);
     w.nm = (size_t)p->n_metrics;
     w.incl = sg_reallocarray(NULL, p->n_nodes * w.nm, sizeof *w.incl);
     w.func_label = sg_reallocarray(NULL, p->n_funcs, sizeof *w.func_label);
+    w.active_f = sg_calloc(p->n_funcs + 1, sizeof *w.active_f);
     int rc = -1;
-    if (!w.incl || !w.func_label || SG_GROW(w.stack, w.cap_stack, 256) < 0)
+    if (!w.incl || !w.func_label || !w.active_f ||
+        SG_GROW(w.stack, w.cap_stack, 256) < 0)
         goto done;
     sg_profile_totals(p, w.incl);
+    if (walk_waits(&w, p) < 0)
+        goto done;
     for (size_t i = 0; i < p->n_funcs; i++)
         w.func_label[i] = SG_NO_ID;
 
     size_t top = 0;
-    w.stack[top++] = (walk_item){root, SG_NO_ID, SG_NO_ID, SG_NO_ID, false};
+    w.stack[top++] =
+        (walk_item){root, SG_NO_ID, SG_NO_ID, SG_NO_ID, SG_NO_ID, false};
     while (top > 0) {
         walk_item it = w.stack[--top];
         if (it.post) {
@@ -305,8 +427,9 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
                 w.active_e[it.edge]--;
             continue;
         }
-        uint32_t fn, edge;
-        if (walk_enter(&w, p, &it, &fn, &edge) < 0)
+        sg_func_id fn;
+        uint32_t lb, edge;
+        if (walk_enter(&w, p, &it, &fn, &lb, &edge) < 0)
             goto done;
         const sg_node *n = &p->nodes[it.node];
         size_t nchild = 0;
@@ -316,10 +439,11 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
         if (SG_GROW(w.stack, w.cap_stack, top + nchild + 1) < 0)
             goto done;
         /* Children, then this node's release after all of them. */
-        w.stack[top++] = (walk_item){it.node, SG_NO_ID, fn, edge, true};
+        w.stack[top++] =
+            (walk_item){it.node, SG_NO_ID, SG_NO_ID, fn, edge, true};
         for (sg_node_id c = n->first_child; c != SG_NO_ID;
              c = p->nodes[c].next_sibling)
-            w.stack[top++] = (walk_item){c, fn, SG_NO_ID, SG_NO_ID, false};
+            w.stack[top++] = (walk_item){c, lb, fn, SG_NO_ID, SG_NO_ID, false};
     }
 
     out->n = w.lt.n;
@@ -335,6 +459,7 @@ build_exact(const sg_profile *p, sg_node_id root, sg_funcstats *out)
         f->cc = w.fa[i].cc;
         f->tt = (double)w.fa[i].tt * w.scale;
         f->ct = (double)w.fa[i].ct * w.scale;
+        f->wt = (double)w.fa[i].wt * w.scale;
     }
     if (finish_edges(out, &w.et, w.scale) < 0)
         goto done;
@@ -389,6 +514,7 @@ strip_dirs(sg_funcstats *fs)
         d->cc += fs->f[i].cc;
         d->tt += fs->f[i].tt;
         d->ct += fs->f[i].ct;
+        d->wt += fs->f[i].wt;
     }
     /* Edges: merge into a fresh table, keeping double sums aside. */
     for (size_t i = 0; i < fs->n_edges; i++) {
@@ -421,8 +547,7 @@ strip_dirs(sg_funcstats *fs)
     for (size_t i = 0; i < fs->n_edges; i++) {
         /* finish_edges sorted them: find the sums by key again. */
         sg_fedge *e = &fs->e[i];
-        uint64_t key = ((uint64_t)e->caller << 32) | e->callee;
-        uint32_t k = hm64_get(&et.index, key);
+        uint32_t k = hm64_get(&et.index, pair_key(e->caller, e->callee));
         e->tt = tt[k];
         e->ct = ct[k];
     }
@@ -485,6 +610,16 @@ static const struct {
     {"tottime", {{2, -1}}, 1, "internal time"},
 };
 #define N_SORT_KEYS (sizeof sort_keys / sizeof sort_keys[0])
+
+void
+sg_sort_busy(sg_sort_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    out->fields[0] = (sg_sort_field){8, -1};
+    out->n_fields = 1;
+    snprintf(out->description, sizeof out->description,
+             "cumulative time outside waits");
+}
 
 const char *
 sg_sort_keys(void)
@@ -593,6 +728,9 @@ cmp_order(const void *pa, const void *pb)
             break;
         case 6:
             c = strcmp(x->name, y->name);
+            break;
+        case 8:
+            c = cmp_num(x->ct - x->wt, y->ct - y->wt);
             break;
         default:
             c = strcmp(the_sort->std[a], the_sort->std[b]);

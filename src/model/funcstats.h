@@ -15,12 +15,21 @@
  *     (g,f) likewise, with "the edge g->f active above n".
  *
  * Functions are keyed as pstats keys them: (file, first line, name); "~", 0
- * and "<built-in ...>" for C functions. The calls come from the profile's
- * "calls" metric (absent in sampled profiles: 0), time from "ns" (else from
- * metric 0, scaled by the profile's sample interval when set).
+ * and "<built-in ...>" for C functions. Distinct functions that share such
+ * a label (variants in the model: two lambdas on one line) are merged into
+ * one entry, their numbers summed, but "active above" is decided per
+ * function, so that a call of one from the other is no recursion: each
+ * entry is the sum of cProfile's entries of the code objects it merges. The
+ * calls come from the profile's "calls" metric (absent in sampled profiles:
+ * 0), time from "ns" (else from metric 0, scaled by the profile's sample
+ * interval when set).
  *
  * The pstats sort keys (cumulative, tottime, ...) and their comparison are
  * here too, so that every text table sorts as pstats.Stats.sort_stats does.
+ *
+ * Waits: each function's cumulative time also has the part of it spent in
+ * C functions that wait (wt: sleep, locks, I/O), so that a table can rank
+ * what computes above a thread that sleeps.
  */
 #ifndef SG_FUNCSTATS_H
 #define SG_FUNCSTATS_H
@@ -37,6 +46,7 @@ typedef struct sg_fstat {
     const char *name;
     uint64_t nc, cc;  /* total and primitive calls */
     double tt, ct;    /* seconds */
+    double wt;        /* of ct, the time in waits (sg_fstat_is_wait) */
     uint32_t callers; /* first edge with this callee (edges are sorted by
                          callee); SG_NO_ID when none */
     uint32_t n_callers;
@@ -55,6 +65,7 @@ typedef struct sg_funcstats {
     size_t n_edges;
     uint64_t total_calls, prim_calls;
     double total_tt;
+    double total_wait; /* the waits' own cumulative time */
     /* Strings made here (stripped file names) live in this profile. */
     sg_profile *strings;
 } sg_funcstats;
@@ -68,10 +79,15 @@ int sg_funcstats_build(const sg_profile *p, sg_node_id root, bool strip_dirs,
                        sg_funcstats *out);
 void sg_funcstats_free(sg_funcstats *fs);
 
+/* Whether f is one of the C functions in which a thread waits rather than
+ * computes (time.sleep, lock acquire, select and poll, socket receive and
+ * accept, os.read, waitpid, input): one table, in funcstats.c. */
+bool sg_fstat_is_wait(const sg_fstat *f);
+
 /* pstats sort keys. */
 typedef struct sg_sort_field {
     int column;    /* 0 cc, 1 nc, 2 tt, 3 ct, 4 file, 5 line, 6 name,
-                      7 std string */
+                      7 std string, 8 ct - wt (no pstats key) */
     int direction; /* 1 ascending, -1 descending */
 } sg_sort_field;
 
@@ -87,6 +103,8 @@ typedef struct sg_sort_spec {
  * "tottime,ncalls"), exactly the names of pstats.Stats.sort_arg_dict_default.
  * Returns 0, or -1 with a message naming the valid keys in err. */
 int sg_sort_parse(const char *spec, sg_sort_spec *out, strbuf *err);
+/* The busy order: cumulative time outside waits, descending. */
+void sg_sort_busy(sg_sort_spec *out);
 /* The valid keys, comma-separated, for help texts. */
 const char *sg_sort_keys(void);
 

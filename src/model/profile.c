@@ -65,6 +65,7 @@ sg_profile_free(sg_profile *p)
     free(p->nodes);
     free(p->lines);
     free(p->stamps);
+    free(p->thread_times);
     free(p->meta);
     idxset_free(&p->str_index);
     idxset_free(&p->func_index);
@@ -132,7 +133,7 @@ func_eq(const void *ctx, uint32_t idx, const void *key)
     /* Interned strings compare by pointer. */
     return a->name == b->name && a->file == b->file &&
            a->first_line == b->first_line && a->kind == b->kind &&
-           a->id == b->id;
+           a->id == b->id && a->variant == b->variant;
 }
 
 static uint64_t
@@ -141,15 +142,27 @@ func_hash(const sg_func *f)
     uint64_t h = sg_hash_u64((uint64_t)(uintptr_t)f->name);
     h = sg_hash_u64(h ^ (uint64_t)(uintptr_t)f->file);
     h = sg_hash_u64(h ^ (((uint64_t)(uint32_t)f->first_line << 8) | f->kind));
-    return sg_hash_u64(h ^ f->id);
+    return sg_hash_u64(h ^ f->id ^ ((uint64_t)f->variant << 48));
 }
 
 sg_func_id
 sg_profile_func(sg_profile *p, sg_func_kind kind, const char *name,
                 const char *file, int32_t first_line, uint64_t id)
 {
-    sg_func key = {sg_profile_intern(p, name), sg_profile_intern(p, file),
-                   first_line, (uint8_t)kind, id};
+    return sg_profile_func_variant(p, kind, name, file, first_line, id, 0);
+}
+
+sg_func_id
+sg_profile_func_variant(sg_profile *p, sg_func_kind kind, const char *name,
+                        const char *file, int32_t first_line, uint64_t id,
+                        uint32_t variant)
+{
+    sg_func key = {sg_profile_intern(p, name),
+                   sg_profile_intern(p, file),
+                   first_line,
+                   (uint8_t)kind,
+                   id,
+                   variant};
     if (!key.name || !key.file)
         return SG_NO_ID;
     uint64_t h = func_hash(&key);
@@ -396,6 +409,35 @@ sg_profile_set_meta(sg_profile *p, const char *key, const char *value)
     return 0;
 }
 
+const sg_thread_time *
+sg_profile_thread_time(const sg_profile *p, sg_func_id thread)
+{
+    /* A few threads, read once per table: a scan is enough. */
+    for (size_t i = 0; i < p->n_thread_times; i++)
+        if (p->thread_times[i].thread == thread)
+            return &p->thread_times[i];
+    return NULL;
+}
+
+int
+sg_profile_add_thread_time(sg_profile *p, sg_func_id thread, uint64_t cpu_ns,
+                           uint64_t wall_ns, bool cpu_known)
+{
+    if (thread == SG_NO_ID)
+        return -1;
+    sg_thread_time *t = (sg_thread_time *)sg_profile_thread_time(p, thread);
+    if (!t) {
+        if (GROW(p, thread_times, p->n_thread_times + 1) < 0)
+            return -1;
+        t = &p->thread_times[p->n_thread_times++];
+        *t = (sg_thread_time){thread, 0, 0, true};
+    }
+    t->cpu_ns += cpu_ns;
+    t->wall_ns += wall_ns;
+    t->cpu_known = t->cpu_known && cpu_known;
+    return 0;
+}
+
 const char *
 sg_profile_get_meta(const sg_profile *p, const char *key)
 {
@@ -435,8 +477,9 @@ copy_frames(sg_profile *c, const sg_profile *p)
 {
     for (size_t i = 0; i < p->n_frames; i++) {
         const sg_func *f = &p->funcs[p->frames[i].func];
-        sg_func_id nf = sg_profile_func(c, (sg_func_kind)f->kind, f->name,
-                                        f->file, f->first_line, f->id);
+        sg_func_id nf =
+            sg_profile_func_variant(c, (sg_func_kind)f->kind, f->name, f->file,
+                                    f->first_line, f->id, f->variant);
         if (sg_profile_frame(c, nf, p->frames[i].line) != i)
             return -1;
     }

@@ -65,6 +65,11 @@ typedef struct sg_func {
     int32_t first_line;
     uint8_t kind; /* sg_func_kind */
     uint64_t id;  /* tid or pid for synthetic frames, else 0 */
+    /* Tells apart distinct functions that share all the above (two lambdas
+     * on one line, every dataclass __init__ at <string>:2): 0 for the
+     * first, 1, 2... for the others, so that the tree and the recursion
+     * counts keep them apart; tables keyed by label merge them. */
+    uint32_t variant;
 } sg_func;
 
 typedef struct sg_frame {
@@ -95,6 +100,16 @@ typedef struct sg_stamp {
     uint64_t t_ns;
     sg_node_id node;
 } sg_stamp;
+
+/* How long a thread ran while it was recorded: its CPU time (as the
+ * thread's own CPU clock counts it) and its wall time. Keyed by the
+ * thread's synthetic function, so threads merged into one root (same id and
+ * name) are summed. */
+typedef struct sg_thread_time {
+    sg_func_id thread;
+    uint64_t cpu_ns, wall_ns;
+    bool cpu_known; /* false: the CPU clock could not be read */
+} sg_thread_time;
 
 /* What a profile holds; writers declare which kinds they can write
  * (writers/writers.h). */
@@ -134,6 +149,12 @@ typedef struct sg_profile {
     sg_stamp *stamps; /* in the order added, times never decreasing */
     size_t n_stamps, cap_stamps;
 
+    /* The wall time of the recording, 0 when unknown (then a table's
+     * total is the sum of its own times), and each thread's times. */
+    uint64_t wall_ns;
+    sg_thread_time *thread_times;
+    size_t n_thread_times, cap_thread_times;
+
     /* Free-form metadata (command line, python version, rate, ...), in the
      * order set; writers that have a place for it copy it. */
     sg_meta_kv *meta;
@@ -163,6 +184,12 @@ const char *sg_profile_intern_n(sg_profile *p, const char *s, size_t n);
 
 sg_func_id sg_profile_func(sg_profile *p, sg_func_kind kind, const char *name,
                            const char *file, int32_t first_line, uint64_t id);
+/* The same with a variant (sg_func.variant); sg_profile_func is variant 0,
+ * so a copy made through it merges the variants. */
+sg_func_id sg_profile_func_variant(sg_profile *p, sg_func_kind kind,
+                                   const char *name, const char *file,
+                                   int32_t first_line, uint64_t id,
+                                   uint32_t variant);
 sg_frame_id sg_profile_frame(sg_profile *p, sg_func_id func, int32_t line);
 /* The child of parent for frame, created when missing. */
 sg_node_id sg_profile_child(sg_profile *p, sg_node_id parent,
@@ -196,6 +223,16 @@ int sg_profile_reframe(sg_profile *p, const sg_node_id *nodes,
                        const sg_frame_id *frames, size_t n);
 sg_node_id sg_profile_process_root(sg_profile *p, uint64_t pid,
                                    const char *cmdline);
+
+/* Add cpu_ns and wall_ns to the times of the thread whose synthetic
+ * function is thread (cpu_known false: its CPU time is unknown). Returns
+ * 0, or -1 when out of memory. */
+int sg_profile_add_thread_time(sg_profile *p, sg_func_id thread,
+                               uint64_t cpu_ns, uint64_t wall_ns,
+                               bool cpu_known);
+/* The times of that thread, or NULL when none were added. */
+const sg_thread_time *sg_profile_thread_time(const sg_profile *p,
+                                             sg_func_id thread);
 
 /* Returns 0, or -1 when out of memory. */
 int sg_profile_set_meta(sg_profile *p, const char *key, const char *value);

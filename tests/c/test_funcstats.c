@@ -118,6 +118,91 @@ test_mutual_recursion_and_threads(void)
 }
 
 static void
+test_variants_share_a_label(void)
+{
+    /* Two lambdas on one line (variants 0 and 1 of one label): the outer
+     * calls the inner 3 times, twice in all, and the outer once calls
+     * itself. Only that call is recursion; the table merges the two. */
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
+    sg_func_id m = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/x.py", 1, 0);
+    sg_func_id l0 =
+        sg_profile_func(p, SG_FUNC_PYTHON, "<lambda>", "/x.py", 3, 0);
+    sg_func_id l1 = sg_profile_func_variant(p, SG_FUNC_PYTHON, "<lambda>",
+                                            "/x.py", 3, 0, 1);
+    CHECK(l0 != l1 && p->funcs[l1].variant == 1);
+    CHECK(sg_profile_func(p, SG_FUNC_PYTHON, "<lambda>", "/x.py", 3, 0) == l0);
+    sg_node_id nm = add(p, SG_ROOT_NODE, m, 1, 1);
+    sg_node_id outer = add(p, nm, l0, 2, 2);
+    add(p, outer, l1, 6, 6);
+    sg_node_id again = add(p, outer, l0, 1, 1);
+    add(p, again, l1, 3, 3);
+
+    sg_funcstats fs;
+    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
+    CHECK(fs.n == 2);
+    const sg_fstat *l = find(&fs, "<lambda>");
+    /* cProfile's entries: outer 3/2, inner 9/9; merged 12/11. */
+    CHECK(l && l->nc == 12 && l->cc == 11);
+    CHECK_NEAR(l->tt, 12e-9, 1e-15);
+    /* outer's outermost (2+6+1+3) plus inner's (6, 3) */
+    CHECK_NEAR(l->ct, 21e-9, 1e-15);
+    const sg_fedge *e = edge(&fs, "<lambda>", "<lambda>");
+    /* edges outer->inner 9/9 and outer->outer 1/1, merged */
+    CHECK(e && e->nc == 10 && e->cc == 10);
+    CHECK(fs.total_calls == 13 && fs.prim_calls == 12);
+    sg_funcstats_free(&fs);
+    sg_profile_free(p);
+}
+
+static void
+test_waits_and_busy_order(void)
+{
+    /* main -> work (6 ns own) and main -> idle -> time.sleep (90 ns):
+     * by cumulative time idle comes first; outside waits, work does. */
+    sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
+    sg_func_id m = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/x.py", 1, 0);
+    sg_func_id w = sg_profile_func(p, SG_FUNC_PYTHON, "work", "/x.py", 5, 0);
+    sg_func_id i = sg_profile_func(p, SG_FUNC_PYTHON, "idle", "/x.py", 9, 0);
+    sg_func_id z = sg_profile_func(p, SG_FUNC_BUILTIN,
+                                   "<built-in method time.sleep>", "~", 0, 0);
+    sg_node_id nm = add(p, SG_ROOT_NODE, m, 1, 1);
+    add(p, nm, w, 1, 6);
+    add(p, add(p, nm, i, 1, 2), z, 3, 90);
+    sg_funcstats fs;
+    sg_funcstats_build(p, SG_ROOT_NODE, false, &fs);
+    const sg_fstat *fi = find(&fs, "idle"), *fm = find(&fs, "main");
+    const sg_fstat *fz = find(&fs, "<built-in method time.sleep>");
+    CHECK(sg_fstat_is_wait(fz) && !sg_fstat_is_wait(fi));
+    CHECK_NEAR(fz->wt, 90e-9, 1e-15);
+    CHECK_NEAR(fi->wt, 90e-9, 1e-15);
+    CHECK_NEAR(fm->wt, 90e-9, 1e-15);
+    CHECK_NEAR(find(&fs, "work")->wt, 0, 1e-15);
+    CHECK_NEAR(fs.total_wait, 90e-9, 1e-15);
+    uint32_t order[4];
+    sg_sort_spec s;
+    strbuf err = STRBUF_INIT;
+    sg_sort_parse("cumtime", &s, &err);
+    sg_funcstats_sort(&fs, &s, order);
+    CHECK_STR(fs.f[order[1]].name, "idle");
+    sg_sort_busy(&s);
+    CHECK_STR(s.description, "cumulative time outside waits");
+    sg_funcstats_sort(&fs, &s, order);
+    CHECK_STR(fs.f[order[0]].name, "main");
+    CHECK_STR(fs.f[order[1]].name, "work");
+    sb_free(&err);
+    sg_funcstats_free(&fs);
+
+    /* Thread times are summed per thread function. */
+    sg_func_id t = sg_profile_thread_func(p, 7, "T");
+    CHECK(!sg_profile_thread_time(p, t));
+    CHECK(sg_profile_add_thread_time(p, t, 5, 10, true) == 0);
+    CHECK(sg_profile_add_thread_time(p, t, 1, 2, false) == 0);
+    const sg_thread_time *tt = sg_profile_thread_time(p, t);
+    CHECK(tt && tt->cpu_ns == 6 && tt->wall_ns == 12 && !tt->cpu_known);
+    sg_profile_free(p);
+}
+
+static void
 test_strip_dirs_merges(void)
 {
     sg_profile *p = sg_profile_new(SG_PROFILE_DETERMINISTIC, 2, metrics);
@@ -215,4 +300,5 @@ test_sort_keys(void)
 }
 
 TESTS(test_recursion, test_mutual_recursion_and_threads,
+      test_variants_share_a_label, test_waits_and_busy_order,
       test_strip_dirs_merges, test_sampled_profile, test_sort_keys)

@@ -118,6 +118,7 @@ agent_lines_main(const rq_lines *o)
     while (prof->enabled)
         lines_disable(prof);
     lines_lazy = NULL;
+    runmain_report();
     if (o->output) {
         r = lines_deliver(prof, w, o->output);
         rc = sg_output_status(rc, r);

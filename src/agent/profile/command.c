@@ -129,6 +129,7 @@ agent_profile_main(const rq_profile *o)
     }
     int status = runmain_run(t);
     profiler_disable(P);
+    runmain_report();
     status =
         sg_output_status(status, prof_write_output(P, o, w, sb_str(&cmd)));
     Py_DECREF(P);

@@ -271,6 +271,7 @@ prof_thread_slow(profiler *P)
     P->threads = t;
     prof_tls.gen = P->gen;
     prof_tls.thread = t;
+    prof_times_thread_start(P, t, ticks_now());
     return t;
 }
 
@@ -401,6 +402,7 @@ profiler_enable(profiler *P)
         return PyErr_NoMemory(), -1;
     prof_active = P;
     P->enabled = true;
+    prof_times_resume(P, ticks_now());
     if (prof_hooks_install(P) < 0) {
         prof_active = NULL;
         P->enabled = false;
@@ -420,6 +422,7 @@ profiler_disable(profiler *P)
      * the same, so a profile taken inside a function counts it. */
     for (prof_thread *t = P->threads; t; t = t->next)
         prof_unwind_to(P, t, 1, now);
+    prof_times_pause(P, now);
     P->enabled = false;
     prof_active = NULL;
     return rc;
@@ -430,6 +433,8 @@ profiler_clear(profiler *P)
 {
     profiler_teardown(P);
     P->failed = false;
+    P->wall_ticks = 0;
+    P->enabled_at = ticks_now();
     profiler_setup(P); /* a new generation: the threads' caches are stale */
 }
 
@@ -447,6 +452,7 @@ profiler_teardown(profiler *P)
     P->n_funcs = P->cap_funcs = P->n_nodes = P->cap_nodes = 0;
     hm64_free(&P->func_index);
     hm64_free(&P->child_index);
+    prof_times_forget(P);
     while (P->threads) {
         prof_thread *t = P->threads;
         P->threads = t->next;

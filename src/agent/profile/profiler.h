@@ -82,6 +82,14 @@ typedef struct prof_thread {
     uint32_t root;     /* its node under the CCT root */
     prof_frame *stack; /* stack[0] is the thread root itself */
     size_t depth, cap;
+    /* Its times while recorded (threads.c): the sums, and the clocks when
+     * the current stretch of recording began for it. */
+    long tid; /* the kernel's thread id */
+    uint64_t wall_ticks, cpu_ns;
+    uint64_t since, cpu_since;
+    bool cpu_known, cpu_marked;
+    bool ended;      /* the thread ended: its clocks are final */
+    PyObject *watch; /* borrowed: what tells it ended (threads.c) */
 } prof_thread;
 
 typedef struct profiler {
@@ -98,6 +106,8 @@ typedef struct profiler {
     size_t n_nodes, cap_nodes;
     hm64 child_index; /* (parent << 32 | func) -> node */
     prof_thread *threads;
+    uint64_t enabled_at; /* ticks when the current recording began */
+    uint64_t wall_ticks; /* every recording's wall time until then */
 } profiler;
 
 /* The profiler whose hooks are installed (at most one at a time). */
@@ -201,6 +211,15 @@ int profiler_disable(profiler *P);
 void profiler_clear(profiler *P);
 /* Free the tables (the object itself is the type's). */
 void profiler_teardown(profiler *P);
+
+/* threads.c: the threads' CPU and wall time, read when a thread is first
+ * seen (start), when recording starts again (resume) or stops (pause), and
+ * when a thread ends; forget detaches the threads before they are freed. */
+int prof_times_init(void);
+void prof_times_thread_start(profiler *P, prof_thread *t, uint64_t now);
+void prof_times_resume(profiler *P, uint64_t now);
+void prof_times_pause(profiler *P, uint64_t now);
+void prof_times_forget(profiler *P);
 
 /* build.c: the profile model of what P recorded; NULL with an exception
  * set on failure. */

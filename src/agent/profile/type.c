@@ -608,7 +608,8 @@ int
 agent_profile_init(PyObject *m)
 {
     instr_init();
-    if (PyType_Ready(&profiler_type) < 0 || PyType_Ready(&profiled_type) < 0)
+    if (PyType_Ready(&profiler_type) < 0 || PyType_Ready(&profiled_type) < 0 ||
+        prof_times_init() < 0)
         return -1;
     /* Re-exported by spyglass/__init__.py: spyglass.profile and
      * spyglass.Profile (the name cProfile gives it). */
