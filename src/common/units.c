@@ -1,6 +1,7 @@
 /* units.c -- formatting of durations and sizes. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/units.h"
@@ -22,23 +23,81 @@ sg_time_unit_by_name(const char *name)
     return NULL;
 }
 
+/* x rounded to the 3 significant digits timeit shows, as printf rounds:
+ * whether a value shows as 1000 or as 999 is decided here once. */
+static double
+round3(double x)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.2e", x);
+    return strtod(digits, NULL);
+}
+
 const sg_time_unit *
 sg_time_unit_for(double seconds)
 {
-    /* timeit walks the units from the largest and keeps the first one whose
-     * scale is not above the value; tiny values end in nsec. */
+    /* timeit walks the units from the largest and keeps the first one in
+     * which the value is at least 1; tiny values end in nsec. It compares
+     * the exact value, so that 999.95 nsec prints as "1e+03 nsec"; here
+     * the value as shown, so that it is 1 usec. */
     for (size_t i = N_UNITS; i-- > 0;)
-        if (seconds >= time_units[i].scale)
+        if (round3(seconds / time_units[i].scale) >= 1)
             return &time_units[i];
     return &time_units[0];
+}
+
+/* x with 3 significant digits in plain notation, trailing zeros dropped as
+ * %g drops them ("39.1", "1", "0.00012"); from 1000 up, the whole number
+ * ("2034"), since more digits than three beat an exponent. */
+static void
+put_sig3(char *buf, size_t n, double x)
+{
+    if (!isfinite(x) || x == 0) {
+        snprintf(buf, n, "%g", x);
+        return;
+    }
+    if (fabs(round3(x)) >= 1000) {
+        snprintf(buf, n, "%.0f", x);
+        return;
+    }
+    /* Decimals for 3 significant digits (0 from 100 up), at most
+     * MAX_DECIMALS: below that, nothing a clock can tell apart is left. A
+     * value that rounds up into the next decade gets one decimal too many,
+     * always a 0, and dropped below. */
+    enum { MAX_DECIMALS = 12 };
+    int decimals = 2 - (int)floor(log10(fabs(x)));
+    if (decimals > MAX_DECIMALS)
+        decimals = MAX_DECIMALS;
+    int len = snprintf(buf, n, "%.*f", decimals, x);
+    if (len <= 0 || (size_t)len >= n || !strchr(buf, '.'))
+        return;
+    char *end = buf + len;
+    while (end[-1] == '0')
+        *--end = '\0';
+    if (end[-1] == '.')
+        end[-1] = '\0';
 }
 
 char *
 sg_fmt_timeit(char *buf, size_t n, double seconds, const sg_time_unit *u)
 {
-    if (!u)
-        u = sg_time_unit_for(seconds);
-    snprintf(buf, n, "%.*g %s", 3, seconds / u->scale, u->name);
+    return sg_fmt_timeit_as(buf, n, seconds, seconds, u);
+}
+
+char *
+sg_fmt_timeit_as(char *buf, size_t n, double seconds, double ref,
+                 const sg_time_unit *u)
+{
+    if (u) {
+        /* A unit asked for (-u) is python -m timeit's: "%.3g" in it, which
+         * may read "1.23e+04 nsec". */
+        snprintf(buf, n, "%.*g %s", 3, seconds / u->scale, u->name);
+        return buf;
+    }
+    u = sg_time_unit_for(ref);
+    char num[48];
+    put_sig3(num, sizeof num, seconds / u->scale);
+    snprintf(buf, n, "%s %s", num, u->name);
     return buf;
 }
 
