@@ -35,7 +35,9 @@ typedef struct rq_timeit {
     int n_setup;
     const char *unit; /* timeit's unit name; NULL: automatic */
     bool verbose;
-    bool process_time; /* CPU time of the process, not wall time */
+    bool process_time;  /* CPU time of the process, not wall time */
+    const char *output; /* NULL: stdout */
+    const char *format; /* the writer's name, chosen by the executable */
     const char **stmts;
     int n_stmts; /* at least 1 */
 } rq_timeit;
