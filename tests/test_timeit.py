@@ -255,6 +255,25 @@ def test_forced_unit_prints_as_python_does(py):
     assert re.search(line, ours.stdout, re.M), ours.stdout
 
 
+def test_each_more_v_adds_a_digit_as_in_timeit(py):
+    # python -m timeit -vv prints every time with 4 significant digits.
+    args = ["-vv", "-n", "3", "-r", "3", "-s", "import time",
+            "time.sleep(0.001)"]
+    ours = py.spy("timeit", *args)
+    theirs = py.py("-m", "timeit", *args)
+    assert ours.returncode == 0, ours.stderr
+
+    def digits(text):
+        return [len(v.replace(".", "").lstrip("0"))
+                for v, _ in re.findall(TIME, text)]
+
+    assert digits(theirs.stdout) and max(digits(theirs.stdout)) <= 4
+    # Trailing zeros are dropped, as %g drops them: six times, each with a
+    # 1 in 10 chance of ending in 0, so at least one shows all 4.
+    mine = digits(ours.stdout)
+    assert len(mine) == 3 + 3 and max(mine) == 4, ours.stdout
+
+
 # ---- -o / -f: where the results go, and pyperf's JSON -----------------------
 
 # Run by a statement or setup: proves that it ran.

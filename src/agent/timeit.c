@@ -184,7 +184,7 @@ autorange(timeit_stmt *s, PyObject *inner, const rq_timeit *o, PyObject *gc,
                 char b[64];
                 fprintf(steps_stream(o), "%ld loop%s -> %s\n", number,
                         number != 1 ? "s" : "",
-                        sg_fmt_timeit(b, sizeof b, t, unit));
+                        sg_fmt_timeit(b, sizeof b, t, unit, timeit_digits(o)));
             }
             if (t >= AUTORANGE_TARGET) {
                 s->number = number;
@@ -332,7 +332,7 @@ agent_timeit_main(const rq_timeit *o)
 {
     /* The executable validated these; a request that says otherwise is
      * refused, not run. */
-    if (o->n_stmts < 1 || o->repeat < 1 || o->number < 0 ||
+    if (o->n_stmts < 1 || o->repeat < 1 || o->number < 0 || o->verbose < 0 ||
         (o->unit && !sg_time_unit_by_name(o->unit))) {
         sg_error("timeit: the request is not a valid timeit run");
         return SG_EXIT_FAIL;

@@ -8,6 +8,15 @@
 #include "common/strbuf.h"
 #include "request/commands.h"
 
+/* The significant digits of every time printed: timeit's 3, and one more
+ * for each -v after the first (sg_fmt_timeit stops at 17). */
+static inline int
+timeit_digits(const rq_timeit *o)
+{
+    long more = o->verbose > 1 ? o->verbose - 1 : 0;
+    return 3 + (int)(more > 20 ? 20 : more);
+}
+
 /* One statement's measurements. */
 typedef struct timeit_stmt {
     const char *stmt;

@@ -26,22 +26,24 @@ text_one(strbuf *sb, const rq_timeit *o, const timeit_stmt *s,
          const char *indent)
 {
     const sg_time_unit *u = forced_unit(o);
+    int digits = timeit_digits(o);
     char b1[64], b2[64];
     if (o->verbose) {
         sb_printf(sb, "%sraw times: ", indent);
         for (long r = 0; r < o->repeat; r++)
             sb_printf(sb, "%s%s", r ? ", " : "",
-                      sg_fmt_timeit(b1, sizeof b1, s->raw[r], u));
+                      sg_fmt_timeit(b1, sizeof b1, s->raw[r], u, digits));
         sb_puts(sb, "\n\n");
     }
     sb_printf(sb, "%s%ld loop%s, best of %ld: %s per loop\n", indent,
               s->number, s->number != 1 ? "s" : "", o->repeat,
-              sg_fmt_timeit(b1, sizeof b1, s->stats.min, u));
+              sg_fmt_timeit(b1, sizeof b1, s->stats.min, u, digits));
     /* The mean in its own unit, the spread in the mean's. */
-    sb_printf(
-        sb, "%smean ± std. dev. of %ld: %s ± %s per loop\n", indent, o->repeat,
-        sg_fmt_timeit(b1, sizeof b1, s->stats.mean, u),
-        sg_fmt_timeit_as(b2, sizeof b2, s->stats.stddev, s->stats.mean, u));
+    sb_printf(sb, "%smean ± std. dev. of %ld: %s ± %s per loop\n", indent,
+              o->repeat,
+              sg_fmt_timeit(b1, sizeof b1, s->stats.mean, u, digits),
+              sg_fmt_timeit_as(b2, sizeof b2, s->stats.stddev, s->stats.mean,
+                               u, digits));
 }
 
 static int
@@ -67,13 +69,14 @@ text_comparison(strbuf *sb, const rq_timeit *o, const timeit_stmt *st)
     sg_sort(order, (size_t)n, sizeof *order, cmp_best);
     const timeit_stmt *fast = order[0];
     const sg_time_unit *u = forced_unit(o);
+    int digits = timeit_digits(o);
     sb_puts(sb, "\nRelative to the fastest (best per loop; ± from the "
                 "means):\n");
     for (int i = 0; i < n; i++) {
         const timeit_stmt *s = order[i];
         char b[64];
         int index = (int)(s - st) + 1;
-        sg_fmt_timeit(b, sizeof b, s->stats.min, u);
+        sg_fmt_timeit(b, sizeof b, s->stats.min, u, digits);
         if (s == fast) {
             sb_printf(sb, "  [%d] %-11s %6.2f (fastest)  %s\n", index, b, 1.0,
                       s->stmt);
@@ -104,6 +107,7 @@ void
 timeit_warn_unreliable(const rq_timeit *o, const timeit_stmt *st)
 {
     const sg_time_unit *u = forced_unit(o);
+    int digits = timeit_digits(o);
     for (int i = 0; i < o->n_stmts; i++) {
         const sg_summary *s = &st[i].stats;
         if (s->max < s->min * 4)
@@ -115,8 +119,8 @@ timeit_warn_unreliable(const rq_timeit *o, const timeit_stmt *st)
                 "spyglass: warning: %sthe test results are likely unreliable: "
                 "the worst time (%s) was more than four times slower than "
                 "the best time (%s)\n",
-                which, sg_fmt_timeit(worst, sizeof worst, s->max, u),
-                sg_fmt_timeit(best, sizeof best, s->min, u));
+                which, sg_fmt_timeit(worst, sizeof worst, s->max, u, digits),
+                sg_fmt_timeit(best, sizeof best, s->min, u, digits));
     }
 }
 

@@ -44,7 +44,8 @@ timeit_usage(void)
            "timeit does\n"
            "                     (default: a unit per value)\n"
            "  -v, --verbose      print the autorange steps and the raw "
-           "times\n"
+           "times; repeat\n"
+           "                     for one more digit each time, as timeit\n"
            "  -o, --output FILE  write the results to FILE (default: "
            "stdout)\n"
            "  -f, --format F     %s: json is pyperf's format, with every "
@@ -123,7 +124,7 @@ timeit_parse(int argc, char **argv, timeit_cli *o)
             rq->process_time = true;
             break;
         case 'v':
-            rq->verbose = true;
+            rq->verbose++;
             break;
         case 'o':
             rq->output = optarg;

@@ -23,52 +23,62 @@ sg_time_unit_by_name(const char *name)
     return NULL;
 }
 
-/* x rounded to the 3 significant digits timeit shows, as printf rounds:
+/* Significant digits a double can carry: more would print noise. */
+#define MAX_DIGITS 17
+
+static int
+clamp_digits(int digits)
+{
+    return digits < 1 ? 1 : digits > MAX_DIGITS ? MAX_DIGITS : digits;
+}
+
+/* x rounded to the significant digits timeit shows, as printf rounds:
  * whether a value shows as 1000 or as 999 is decided here once. */
 static double
-round3(double x)
+round_to(double x, int digits)
 {
-    char digits[32];
-    snprintf(digits, sizeof digits, "%.2e", x);
-    return strtod(digits, NULL);
+    char shown[48];
+    snprintf(shown, sizeof shown, "%.*e", digits - 1, x);
+    return strtod(shown, NULL);
 }
 
 const sg_time_unit *
-sg_time_unit_for(double seconds)
+sg_time_unit_for(double seconds, int digits)
 {
     /* timeit walks the units from the largest and keeps the first one in
      * which the value is at least 1; tiny values end in nsec. It compares
      * the exact value, so that 999.95 nsec prints as "1e+03 nsec"; here
      * the value as shown, so that it is 1 usec. */
+    digits = clamp_digits(digits);
     for (size_t i = N_UNITS; i-- > 0;)
-        if (round3(seconds / time_units[i].scale) >= 1)
+        if (round_to(seconds / time_units[i].scale, digits) >= 1)
             return &time_units[i];
     return &time_units[0];
 }
 
-/* x with 3 significant digits in plain notation, trailing zeros dropped as
- * %g drops them ("39.1", "1", "0.00012"); from 1000 up, the whole number
- * ("2034"), since more digits than three beat an exponent. */
+/* x with `digits` significant digits in plain notation, trailing zeros
+ * dropped as %g drops them ("39.1", "1", "0.00012"); from 10^digits up,
+ * the whole number ("2034" for 3), since more digits beat an exponent. */
 static void
-put_sig3(char *buf, size_t n, double x)
+put_significant(char *buf, size_t n, double x, int digits)
 {
     if (!isfinite(x) || x == 0) {
         snprintf(buf, n, "%g", x);
         return;
     }
-    if (fabs(round3(x)) >= 1000) {
+    if (fabs(round_to(x, digits)) >= pow(10, digits)) {
         snprintf(buf, n, "%.0f", x);
         return;
     }
-    /* Decimals for 3 significant digits (0 from 100 up), at most
+    /* Decimals for the digits asked (none from 10^(digits-1) up), at most
      * MAX_DECIMALS: below that, nothing a clock can tell apart is left. A
      * value that rounds up into the next decade gets one decimal too many,
      * always a 0, and dropped below. */
-    enum { MAX_DECIMALS = 12 };
-    int decimals = 2 - (int)floor(log10(fabs(x)));
+    enum { MAX_DECIMALS = 30 };
+    int decimals = digits - 1 - (int)floor(log10(fabs(x)));
     if (decimals > MAX_DECIMALS)
         decimals = MAX_DECIMALS;
-    int len = snprintf(buf, n, "%.*f", decimals, x);
+    int len = snprintf(buf, n, "%.*f", decimals < 0 ? 0 : decimals, x);
     if (len <= 0 || (size_t)len >= n || !strchr(buf, '.'))
         return;
     char *end = buf + len;
@@ -79,24 +89,26 @@ put_sig3(char *buf, size_t n, double x)
 }
 
 char *
-sg_fmt_timeit(char *buf, size_t n, double seconds, const sg_time_unit *u)
+sg_fmt_timeit(char *buf, size_t n, double seconds, const sg_time_unit *u,
+              int digits)
 {
-    return sg_fmt_timeit_as(buf, n, seconds, seconds, u);
+    return sg_fmt_timeit_as(buf, n, seconds, seconds, u, digits);
 }
 
 char *
 sg_fmt_timeit_as(char *buf, size_t n, double seconds, double ref,
-                 const sg_time_unit *u)
+                 const sg_time_unit *u, int digits)
 {
+    digits = clamp_digits(digits);
     if (u) {
         /* A unit asked for (-u) is python -m timeit's: "%.3g" in it, which
          * may read "1.23e+04 nsec". */
-        snprintf(buf, n, "%.*g %s", 3, seconds / u->scale, u->name);
+        snprintf(buf, n, "%.*g %s", digits, seconds / u->scale, u->name);
         return buf;
     }
-    u = sg_time_unit_for(ref);
-    char num[48];
-    put_sig3(num, sizeof num, seconds / u->scale);
+    u = sg_time_unit_for(ref, digits);
+    char num[64];
+    put_significant(num, sizeof num, seconds / u->scale, digits);
     snprintf(buf, n, "%s %s", num, u->name);
     return buf;
 }

@@ -64,7 +64,7 @@ test_any_bytes_round_trip(void)
                    .setup = setup,
                    .n_setup = 3,
                    .unit = "usec",
-                   .verbose = true,
+                   .verbose = 2,
                    .process_time = false,
                    .output = "out.json",
                    .format = "json",
@@ -83,7 +83,7 @@ test_any_bytes_round_trip(void)
     }
     CHECK(d.setup[3] == NULL && d.stmts[3] == NULL);
     CHECK_STR(d.unit, "usec");
-    CHECK(d.verbose && !d.process_time);
+    CHECK(d.verbose == 2 && !d.process_time);
     CHECK_STR(d.output, "out.json");
     CHECK_STR(d.format, "json");
     rq_release(&rq_timeit_spec, &d);
