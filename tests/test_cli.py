@@ -68,12 +68,13 @@ def release(py):
 
 def captured_launch(py, tmp_path, *args):
     """What the executable execs for `spyglass ARGS` (an in-process command
-    under -p): the fake interpreter records its argv instead of running."""
+    under --python): the fake interpreter records its argv instead of
+    running."""
     fake = tmp_path / "fake-python"
     out = tmp_path / "argv"
     fake.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > {out}\n")
     fake.chmod(0o755)
-    proc = py.spy(args[0], "-p", fake, *args[1:])
+    proc = py.spy(args[0], "--python", fake, *args[1:])
     assert proc.returncode == 0, proc.stderr
     argv = out.read_bytes().split(b"\0")[:-1]
     assert argv[0] == b"-c"
@@ -83,7 +84,7 @@ def captured_launch(py, tmp_path, *args):
 def test_request_is_versioned_and_canonical(py, tmp_path):
     _, request = captured_launch(py, tmp_path, "timeit", "-n", "3", "-u",
                                  "msec", "-s", "x = 1", "pass")
-    assert request[:4] == [b"spyglass-request=2",
+    assert request[:4] == [b"spyglass-request=3",
                            f"release={release(py)}".encode(),
                            f"install={ROOT}".encode(), b"command=timeit"]
     # Validated values, not the user's flags: the agent parses no options.

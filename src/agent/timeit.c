@@ -5,17 +5,18 @@
  * what changes is around it: the clock is read in C by `_mark()` (no float
  * object created inside the timed region), autorange, repeats, statistics
  * and the report are C, and the repeats of several statements are
- * interleaved so that a machine slowing down affects them all alike.
+ * interleaved so that a machine slowing down affects them all alike. The
+ * report (timeit_report.c) goes where -o says, in the format the
+ * executable chose, through the writers' delivery.
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/sort.h"
 #include "agent/agent.h"
 #include "agent/commands.h"
+#include "agent/timeit.h"
 #include "common/err.h"
 #include "common/stats.h"
 #include "common/strbuf.h"
@@ -38,15 +39,6 @@ timeit_mark(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef mark_def = {"_mark", timeit_mark, METH_NOARGS, NULL};
-
-typedef struct stmt_state {
-    const char *stmt;
-    PyObject *inner; /* the compiled timing function */
-    long number;
-    double *raw; /* seconds per repeat (for `number` loops) */
-    sg_summary per_loop;
-    double best;
-} stmt_state;
 
 /* timeit's reindent: every newline gets `indent` spaces after it. */
 static void
@@ -164,19 +156,36 @@ run_once(PyObject *inner, long number, PyObject *gc, PyObject *mark)
            (double)(mark_ts[1].tv_nsec - mark_ts[0].tv_nsec) / 1e9;
 }
 
-static int
-autorange(stmt_state *s, const rq_timeit *o, PyObject *gc, PyObject *mark)
+/* Where -v's autorange steps go as they happen: stdout, unless the
+ * results go there in a format that is not text (JSON). */
+static FILE *
+steps_stream(const rq_timeit *o)
 {
+    bool results_on_stdout = !o->output || strcmp(o->output, "-") == 0;
+    return results_on_stdout && strcmp(o->format, "text") != 0 ? stderr
+                                                               : stdout;
+}
+
+static int
+autorange(timeit_stmt *s, PyObject *inner, const rq_timeit *o, PyObject *gc,
+          PyObject *mark)
+{
+    const sg_time_unit *unit = o->unit ? sg_time_unit_by_name(o->unit) : NULL;
     for (long i = 1;; i *= 10) {
         static const long steps[] = {1, 2, 5};
         for (int j = 0; j < 3; j++) {
             long number = i * steps[j];
-            double t = run_once(s->inner, number, gc, mark);
+            double t = run_once(inner, number, gc, mark);
             if (t < 0)
                 return -1;
-            if (o->verbose)
-                printf("%ld loop%s -> %.*g secs\n", number,
-                       number != 1 ? "s" : "", 3, t);
+            if (o->verbose) {
+                /* python -m timeit says "-> 1.2e-05 secs"; here the unit
+                 * of every other time printed. */
+                char b[64];
+                fprintf(steps_stream(o), "%ld loop%s -> %s\n", number,
+                        number != 1 ? "s" : "",
+                        sg_fmt_timeit(b, sizeof b, t, unit, timeit_digits(o)));
+            }
             if (t >= AUTORANGE_TARGET) {
                 s->number = number;
                 return 0;
@@ -199,72 +208,6 @@ join_setup(const rq_timeit *o)
     return sb.data; /* caller frees */
 }
 
-static void
-print_result(const stmt_state *s, const rq_timeit *o, const sg_time_unit *unit,
-             const char *indent)
-{
-    char b1[64], b2[64], b3[64];
-    if (o->verbose) {
-        printf("%sraw times: ", indent);
-        for (long r = 0; r < o->repeat; r++)
-            printf("%s%s", r ? ", " : "",
-                   sg_fmt_timeit(b1, sizeof b1, s->raw[r], unit));
-        printf("\n\n");
-    }
-    printf("%s%ld loop%s, best of %ld: %s per loop\n", indent, s->number,
-           s->number != 1 ? "s" : "", o->repeat,
-           sg_fmt_timeit(b1, sizeof b1, s->best, unit));
-    const sg_time_unit *u = unit ? unit : sg_time_unit_for(s->best);
-    printf("%smean ± std. dev. of %ld: %s ± %s per loop\n", indent, o->repeat,
-           sg_fmt_timeit(b2, sizeof b2, s->per_loop.mean, u),
-           sg_fmt_timeit(b3, sizeof b3, s->per_loop.stddev, u));
-    if (s->per_loop.max >= s->best * 4) {
-        fflush(stdout);
-        fprintf(stderr,
-                "spyglass: warning: the test results are likely unreliable: "
-                "the worst time (%s) was more than four times slower than "
-                "the best time (%s)\n",
-                sg_fmt_timeit(b1, sizeof b1, s->per_loop.max, unit),
-                sg_fmt_timeit(b2, sizeof b2, s->best, unit));
-    }
-}
-
-static int
-cmp_best(const void *a, const void *b)
-{
-    const stmt_state *x = *(stmt_state *const *)a;
-    const stmt_state *y = *(stmt_state *const *)b;
-    return (x->best > y->best) - (x->best < y->best);
-}
-
-static void
-print_comparison(stmt_state *st, int n, const sg_time_unit *unit)
-{
-    stmt_state **order = PyMem_Calloc((size_t)n, sizeof *order);
-    if (!order)
-        return;
-    for (int i = 0; i < n; i++)
-        order[i] = &st[i];
-    sg_sort(order, (size_t)n, sizeof *order, cmp_best);
-    const stmt_state *fast = order[0];
-    printf("\nRelative to the fastest (best per loop; ± from the means):\n");
-    for (int i = 0; i < n; i++) {
-        const stmt_state *s = order[i];
-        char b[64];
-        if (s == fast) {
-            printf("  [%d] %-11s %6.2f (fastest)  %s\n", (int)(s - st) + 1,
-                   sg_fmt_timeit(b, sizeof b, s->best, unit), 1.0, s->stmt);
-            continue;
-        }
-        double r, sd;
-        sg_ratio(&s->per_loop, &fast->per_loop, &r, &sd);
-        printf("  [%d] %-11s %6.2f ± %.2f  %s\n", (int)(s - st) + 1,
-               sg_fmt_timeit(b, sizeof b, s->best, unit), s->best / fast->best,
-               sd, s->stmt);
-    }
-    PyMem_Free(order);
-}
-
 /* One live line on stderr while measuring, when it is a terminal and the
  * run is not already printing its steps (-v). */
 static void
@@ -283,10 +226,61 @@ progress(const rq_timeit *o, const char *what, int i, long r)
     fflush(stderr);
 }
 
+/* The interpreter and the moment the run started, for the JSON. Called
+ * when no more Python code runs: env->executable is borrowed from sys. */
+static void
+read_env(timeit_env *env, const struct timespec *started)
+{
+    /* platform.python_version(): sys.version's first word. */
+    const char *v = Py_GetVersion();
+    snprintf(env->python_version, sizeof env->python_version, "%.*s",
+             (int)strcspn(v, " "), v);
+    PyObject *impl = PySys_GetObject("implementation"); /* borrowed */
+    PyObject *name = impl ? PyObject_GetAttrString(impl, "name") : NULL;
+    snprintf(env->implementation, sizeof env->implementation, "%s",
+             agent_utf8(name, "cpython"));
+    Py_XDECREF(name);
+    env->executable = agent_utf8(PySys_GetObject("executable"), "python");
+    /* pyperf's date: local time, "2024-05-01 12:34:56.789012". */
+    struct tm tm;
+    char secs[32] = "";
+    if (localtime_r(&started->tv_sec, &tm))
+        strftime(secs, sizeof secs, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(env->date, sizeof env->date, "%.20s.%06d", secs,
+             (int)(started->tv_nsec / 1000 % 1000000));
+}
+
+/* Render the results in w's format and deliver them where -o says (or on
+ * stdout, after what the statements printed). Returns the exit status. */
 static int
-run_all(const rq_timeit *o, stmt_state *st, const char *setup)
+deliver(const rq_timeit *o, const sg_writer *w, const timeit_stmt *st,
+        const struct timespec *started)
+{
+    strbuf sb = STRBUF_INIT;
+    if (w->id == SG_FMT_JSON) {
+        timeit_env env;
+        read_env(&env, started);
+        timeit_report_json(&sb, o, st, &env);
+    } else {
+        timeit_report_text(&sb, o, st);
+    }
+    const char *path = o->output ? o->output : "-";
+    agent_flush_stdio();
+    sg_out_result r = sg_writer_deliver(&sg_output_timeit, w, path, &sb);
+    sb_free(&sb);
+    if (r == SG_OUT_WRITTEN && strcmp(path, "-") != 0)
+        fprintf(stderr, "spyglass: wrote %s\n", path);
+    timeit_warn_unreliable(o, st);
+    return sg_output_status(SG_EXIT_OK, r);
+}
+
+static int
+run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
+        PyObject **inner, const char *setup)
 {
     int rc = SG_EXIT_FAIL;
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
     PyObject *gc = PyImport_ImportModule("gc");
     PyObject *mark = PyCFunction_New(&mark_def, NULL);
     if (!gc || !mark)
@@ -294,21 +288,21 @@ run_all(const rq_timeit *o, stmt_state *st, const char *setup)
     mark_clock = o->process_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
     for (int i = 0; i < o->n_stmts; i++) {
         st[i].stmt = o->stmts[i];
-        st[i].inner = build_inner(setup, o->stmts[i]);
-        if (!st[i].inner)
+        inner[i] = build_inner(setup, o->stmts[i]);
+        if (!inner[i])
             goto done;
     }
     for (int i = 0; i < o->n_stmts; i++) {
         st[i].number = o->number;
         progress(o, "calibrating", i, -1);
-        if (st[i].number == 0 && autorange(&st[i], o, gc, mark) < 0)
+        if (st[i].number == 0 && autorange(&st[i], inner[i], o, gc, mark) < 0)
             goto done;
     }
     /* Interleave: repeat r of every statement before repeat r + 1. */
     for (long r = 0; r < o->repeat; r++) {
         progress(o, "", 0, r);
         for (int i = 0; i < o->n_stmts; i++) {
-            double t = run_once(st[i].inner, st[i].number, gc, mark);
+            double t = run_once(inner[i], st[i].number, gc, mark);
             if (t < 0)
                 goto done;
             st[i].raw[r] = t;
@@ -316,28 +310,12 @@ run_all(const rq_timeit *o, stmt_state *st, const char *setup)
     }
     progress(o, NULL, 0, 0);
     for (int i = 0; i < o->n_stmts; i++) {
-        stmt_state *s = &st[i];
-        double *per = PyMem_Calloc((size_t)o->repeat, sizeof *per);
-        if (!per) {
-            PyErr_NoMemory();
-            goto done;
-        }
+        timeit_stmt *s = &st[i];
         for (long r = 0; r < o->repeat; r++)
-            per[r] = s->raw[r] / (double)s->number;
-        s->per_loop = sg_summarize(per, (size_t)o->repeat);
-        s->best = s->per_loop.min;
-        PyMem_Free(per);
+            s->per_loop[r] = s->raw[r] / (double)s->number;
+        s->stats = sg_summarize(s->per_loop, (size_t)o->repeat);
     }
-    const sg_time_unit *unit = o->unit ? sg_time_unit_by_name(o->unit) : NULL;
-    for (int i = 0; i < o->n_stmts; i++) {
-        if (o->n_stmts > 1)
-            printf("[%d] %s\n", i + 1, st[i].stmt);
-        print_result(&st[i], o, unit, o->n_stmts > 1 ? "    " : "");
-    }
-    if (o->n_stmts > 1)
-        print_comparison(st, o->n_stmts, unit);
-    fflush(stdout);
-    rc = SG_EXIT_OK;
+    rc = deliver(o, w, st, &started);
 done:
     if (rc != SG_EXIT_OK && PyErr_Occurred()) {
         progress(o, NULL, 0, 0);
@@ -354,27 +332,35 @@ agent_timeit_main(const rq_timeit *o)
 {
     /* The executable validated these; a request that says otherwise is
      * refused, not run. */
-    if (o->n_stmts < 1 || o->repeat < 1 || o->number < 0 ||
+    if (o->n_stmts < 1 || o->repeat < 1 || o->number < 0 || o->verbose < 0 ||
         (o->unit && !sg_time_unit_by_name(o->unit))) {
         sg_error("timeit: the request is not a valid timeit run");
         return SG_EXIT_FAIL;
     }
+    const sg_writer *w =
+        agent_request_writer("timeit", o->format, SG_DATA_TIMEIT);
+    if (!w)
+        return SG_EXIT_FAIL;
+    size_t n = (size_t)o->n_stmts, values = n * (size_t)o->repeat;
     char *setup = join_setup(o);
-    stmt_state *st = PyMem_Calloc((size_t)o->n_stmts, sizeof *st);
-    double *raw =
-        PyMem_Calloc((size_t)o->n_stmts * (size_t)o->repeat, sizeof *raw);
+    timeit_stmt *st = PyMem_Calloc(n, sizeof *st);
+    PyObject **inner = PyMem_Calloc(n, sizeof *inner);
+    double *v = PyMem_Calloc(values, 2 * sizeof *v);
     int rc;
-    if (!setup || !st || !raw) {
+    if (!setup || !st || !inner || !v) {
         sg_error("timeit: out of memory");
         rc = SG_EXIT_FAIL;
     } else {
-        for (int i = 0; i < o->n_stmts; i++)
-            st[i].raw = raw + (size_t)i * (size_t)o->repeat;
-        rc = run_all(o, st, setup);
-        for (int i = 0; i < o->n_stmts; i++)
-            Py_XDECREF(st[i].inner);
+        for (size_t i = 0; i < n; i++) {
+            st[i].raw = v + i * (size_t)o->repeat;
+            st[i].per_loop = v + values + i * (size_t)o->repeat;
+        }
+        rc = run_all(o, w, st, inner, setup);
+        for (size_t i = 0; i < n; i++)
+            Py_XDECREF(inner[i]);
     }
-    PyMem_Free(raw);
+    PyMem_Free(v);
+    PyMem_Free(inner);
     PyMem_Free(st);
     free(setup);
     return rc;

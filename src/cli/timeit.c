@@ -11,53 +11,72 @@
 #include "common/err.h"
 #include "common/units.h"
 #include "request/commands.h"
+#include "writers/writers.h"
 
 /* The command line: the request, and what only the executable uses. */
 typedef struct timeit_cli {
     rq_timeit rq;
-    const char *python; /* -p; NULL: default interpreter */
+    const char *python; /* --python; NULL: default interpreter */
+    const char *format; /* -f; NULL: from -o's extension, else text */
     bool help;
 } timeit_cli;
 
 static void
 timeit_usage(void)
 {
-    printf(
-        "usage: spyglass timeit [-n NUMBER] [-r REPEAT] [-s SETUP]... "
-        "[-u UNIT]\n"
-        "                       [-p PYTHON] [-v] [--process] STMT "
-        "[STMT...]\n\n"
-        "Time small Python statements, as `python -m timeit` does (same "
-        "defaults,\nsame result line), and compare several side by side in "
-        "one process.\n\n"
-        "  -n, --number N    loops per repeat (default: the smallest of "
-        "1, 2, 5, 10,\n"
-        "                    20, 50, ... that takes at least 0.2 s)\n"
-        "  -r, --repeat N    repeats; the best is reported (default 5)\n"
-        "  -s, --setup S     statement run once per repeat, untimed; may be "
-        "given\n                    several times (lines joined)\n"
-        "  -u, --unit U      nsec, usec, msec or sec (default: automatic)\n"
-        "  -p, --python P    run under interpreter P (it needs spyglass "
-        "installed)\n"
-        "      --process     measure process CPU time, not wall time\n"
-        "  -v, --verbose     print the autorange steps and the raw times\n"
-        "  -h, --help        show this help\n\n"
-        "Unlike `python -m timeit`, several STMT arguments are separate "
-        "statements\n"
-        "to compare, not lines of one statement (use a newline, or ';', "
-        "inside one).\n"
-        "Repeats of the statements are interleaved so that drift in the "
-        "machine's\nspeed affects them alike.\n");
+    printf("usage: spyglass timeit [-n NUMBER] [-r REPEAT] [-s SETUP]... "
+           "[-p] [-u UNIT] [-v]\n"
+           "                       [-o FILE] [-f FORMAT] [--python PYTHON] "
+           "STMT [STMT...]\n\n"
+           "Time small Python statements, as `python -m timeit` does (same "
+           "options, same\ndefaults, same result line), and compare several "
+           "side by side in one process.\n\n"
+           "  -n, --number N     loops per repeat (default: the smallest of "
+           "1, 2, 5, 10,\n"
+           "                     20, 50, ... that takes at least 0.2 s)\n"
+           "  -r, --repeat N     repeats; the best is reported (default 5)\n"
+           "  -s, --setup S      statement run once per repeat, untimed; may "
+           "be given\n                     several times (lines joined)\n"
+           "  -p, --process      measure the process's CPU time "
+           "(time.process_time), not\n"
+           "                     wall time (time.perf_counter)\n"
+           "  -u, --unit U       print times in nsec, usec, msec or sec, as "
+           "timeit does\n"
+           "                     (default: a unit per value)\n"
+           "  -v, --verbose      print the autorange steps and the raw "
+           "times; repeat\n"
+           "                     for one more digit each time, as timeit\n"
+           "  -o, --output FILE  write the results to FILE (default: "
+           "stdout)\n"
+           "  -f, --format F     %s: json is pyperf's format, with every "
+           "repeat's\n"
+           "                     timings (default: from FILE's extension, "
+           "else text)\n"
+           "      --python P     run under interpreter P (it needs spyglass "
+           "installed)\n"
+           "  -h, --help         show this help\n\n"
+           "Unlike `python -m timeit`, several STMT arguments are separate "
+           "statements\n"
+           "to compare, not lines of one statement (use a newline, or ';', "
+           "inside one).\n"
+           "Repeats of the statements are interleaved so that drift in the "
+           "machine's\nspeed affects them alike.\n",
+           sg_writer_names(SG_DATA_TIMEIT));
 }
+
+/* --python has no short form: -p is --process, as in python -m timeit. */
+enum { OPT_PYTHON = 256 };
 
 static const struct option long_opts[] = {
     {"number", required_argument, NULL, 'n'},
     {"repeat", required_argument, NULL, 'r'},
     {"setup", required_argument, NULL, 's'},
+    {"process", no_argument, NULL, 'p'},
     {"unit", required_argument, NULL, 'u'},
-    {"python", required_argument, NULL, 'p'},
     {"verbose", no_argument, NULL, 'v'},
-    {"process", no_argument, NULL, 'P'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"python", required_argument, NULL, OPT_PYTHON},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -74,8 +93,8 @@ timeit_parse(int argc, char **argv, timeit_cli *o)
     rq->setup = sg_xcalloc((size_t)argc, sizeof *rq->setup);
     opts_reset();
     int c;
-    while ((c = getopt_long(argc, argv, "+:n:r:s:u:p:vh", long_opts, NULL)) !=
-           -1) {
+    while ((c = getopt_long(argc, argv, "+:n:r:s:pu:vo:f:h", long_opts,
+                            NULL)) != -1) {
         switch (c) {
         case 'n':
             if (!opts_long("timeit", "-n/--number", optarg, 1, LONG_MAX,
@@ -102,13 +121,19 @@ timeit_parse(int argc, char **argv, timeit_cli *o)
             break;
         }
         case 'p':
-            o->python = optarg;
+            rq->process_time = true;
             break;
         case 'v':
-            rq->verbose = true;
+            rq->verbose++;
             break;
-        case 'P':
-            rq->process_time = true;
+        case 'o':
+            rq->output = optarg;
+            break;
+        case 'f':
+            o->format = optarg;
+            break;
+        case OPT_PYTHON:
+            o->python = optarg;
             break;
         case 'h':
             o->help = true;
@@ -125,6 +150,12 @@ timeit_parse(int argc, char **argv, timeit_cli *o)
                  "'sum(range(100))')");
         return SG_EXIT_USAGE;
     }
+    /* The format is chosen here, once, and a FILE that cannot be written
+     * is refused: before any statement runs. */
+    const sg_writer *w;
+    if (sg_writer_pick(o->format, rq->output, &sg_output_timeit, &w))
+        return SG_EXIT_USAGE;
+    rq->format = w->name;
     return -1;
 }
 

@@ -1,6 +1,7 @@
 /* units.c -- formatting of durations and sizes. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/units.h"
@@ -22,23 +23,93 @@ sg_time_unit_by_name(const char *name)
     return NULL;
 }
 
-const sg_time_unit *
-sg_time_unit_for(double seconds)
+/* Significant digits a double can carry: more would print noise. */
+#define MAX_DIGITS 17
+
+static int
+clamp_digits(int digits)
 {
-    /* timeit walks the units from the largest and keeps the first one whose
-     * scale is not above the value; tiny values end in nsec. */
+    return digits < 1 ? 1 : digits > MAX_DIGITS ? MAX_DIGITS : digits;
+}
+
+/* x rounded to the significant digits timeit shows, as printf rounds:
+ * whether a value shows as 1000 or as 999 is decided here once. */
+static double
+round_to(double x, int digits)
+{
+    char shown[48];
+    snprintf(shown, sizeof shown, "%.*e", digits - 1, x);
+    return strtod(shown, NULL);
+}
+
+const sg_time_unit *
+sg_time_unit_for(double seconds, int digits)
+{
+    /* timeit walks the units from the largest and keeps the first one in
+     * which the value is at least 1; tiny values end in nsec. It compares
+     * the exact value, so that 999.95 nsec prints as "1e+03 nsec"; here
+     * the value as shown, so that it is 1 usec. */
+    digits = clamp_digits(digits);
     for (size_t i = N_UNITS; i-- > 0;)
-        if (seconds >= time_units[i].scale)
+        if (round_to(seconds / time_units[i].scale, digits) >= 1)
             return &time_units[i];
     return &time_units[0];
 }
 
-char *
-sg_fmt_timeit(char *buf, size_t n, double seconds, const sg_time_unit *u)
+/* x with `digits` significant digits in plain notation, trailing zeros
+ * dropped as %g drops them ("39.1", "1", "0.00012"); from 10^digits up,
+ * the whole number ("2034" for 3), since more digits beat an exponent. */
+static void
+put_significant(char *buf, size_t n, double x, int digits)
 {
-    if (!u)
-        u = sg_time_unit_for(seconds);
-    snprintf(buf, n, "%.*g %s", 3, seconds / u->scale, u->name);
+    if (!isfinite(x) || x == 0) {
+        snprintf(buf, n, "%g", x);
+        return;
+    }
+    if (fabs(round_to(x, digits)) >= pow(10, digits)) {
+        snprintf(buf, n, "%.0f", x);
+        return;
+    }
+    /* Decimals for the digits asked (none from 10^(digits-1) up), at most
+     * MAX_DECIMALS: below that, nothing a clock can tell apart is left. A
+     * value that rounds up into the next decade gets one decimal too many,
+     * always a 0, and dropped below. */
+    enum { MAX_DECIMALS = 30 };
+    int decimals = digits - 1 - (int)floor(log10(fabs(x)));
+    if (decimals > MAX_DECIMALS)
+        decimals = MAX_DECIMALS;
+    int len = snprintf(buf, n, "%.*f", decimals < 0 ? 0 : decimals, x);
+    if (len <= 0 || (size_t)len >= n || !strchr(buf, '.'))
+        return;
+    char *end = buf + len;
+    while (end[-1] == '0')
+        *--end = '\0';
+    if (end[-1] == '.')
+        end[-1] = '\0';
+}
+
+char *
+sg_fmt_timeit(char *buf, size_t n, double seconds, const sg_time_unit *u,
+              int digits)
+{
+    return sg_fmt_timeit_as(buf, n, seconds, seconds, u, digits);
+}
+
+char *
+sg_fmt_timeit_as(char *buf, size_t n, double seconds, double ref,
+                 const sg_time_unit *u, int digits)
+{
+    digits = clamp_digits(digits);
+    if (u) {
+        /* A unit asked for (-u) is python -m timeit's: "%.3g" in it, which
+         * may read "1.23e+04 nsec". */
+        snprintf(buf, n, "%.*g %s", digits, seconds / u->scale, u->name);
+        return buf;
+    }
+    u = sg_time_unit_for(ref, digits);
+    char num[64];
+    put_significant(num, sizeof num, seconds / u->scale, digits);
+    snprintf(buf, n, "%s %s", num, u->name);
     return buf;
 }
 

@@ -26,8 +26,10 @@ static const rq_field timeit_fields[] = {
     RQ_SCALAR(RQ_LONG, "repeat", rq_timeit, repeat),
     RQ_LIST_OF("setup", rq_timeit, setup, n_setup),
     RQ_SCALAR(RQ_OPTSTR, "unit", rq_timeit, unit),
-    RQ_SCALAR(RQ_BOOL, "verbose", rq_timeit, verbose),
+    RQ_SCALAR(RQ_LONG, "verbose", rq_timeit, verbose),
     RQ_SCALAR(RQ_BOOL, "process-time", rq_timeit, process_time),
+    RQ_SCALAR(RQ_OPTSTR, "output", rq_timeit, output),
+    RQ_SCALAR(RQ_STR, "format", rq_timeit, format),
     RQ_LIST_OF("stmt", rq_timeit, stmts, n_stmts),
 };
 

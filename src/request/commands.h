@@ -33,9 +33,12 @@ typedef struct rq_timeit {
     long repeat;
     const char **setup; /* lines of the setup, joined by newlines */
     int n_setup;
-    const char *unit; /* timeit's unit name; NULL: automatic */
-    bool verbose;
-    bool process_time; /* CPU time of the process, not wall time */
+    const char *unit;   /* timeit's unit name; NULL: automatic */
+    long verbose;       /* how many -v: the steps and raw times, then a digit
+                           more for each -v after the first, as timeit */
+    bool process_time;  /* CPU time of the process, not wall time */
+    const char *output; /* NULL: stdout */
+    const char *format; /* the writer's name, chosen by the executable */
     const char **stmts;
     int n_stmts; /* at least 1 */
 } rq_timeit;

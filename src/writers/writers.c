@@ -26,6 +26,7 @@ static const char *const ext_markdown[] = {"md", "markdown", NULL};
 #define LINES SG_HOLDS(SG_DATA_LINES)
 #define TIMINGS SG_HOLDS(SG_DATA_TIMINGS)
 #define STACKS SG_HOLDS(SG_DATA_STACKS)
+#define TIMEIT SG_HOLDS(SG_DATA_TIMEIT)
 
 static const sg_writer w_pstats = {
     .name = "pstats",
@@ -41,16 +42,17 @@ static const sg_writer w_text = {
     .id = SG_FMT_TEXT,
     .extensions = ext_text,
     .description = "cProfile's table; for samples, top functions and lines",
-    .holds = PROFILES | LINES | TIMINGS | STACKS,
+    .holds = PROFILES | LINES | TIMINGS | STACKS | TIMEIT,
     .write = sg_write_text,
 };
-/* JSON of a profile is speedscope's; time and dump render their own. */
+/* JSON of a profile is speedscope's; time, dump and timeit render their
+ * own (hyperfine's, py-spy dump's, pyperf's). */
 static const sg_writer w_json = {
     .name = "json",
     .id = SG_FMT_JSON,
     .extensions = ext_json,
     .description = "speedscope JSON (the same as -f speedscope)",
-    .holds = PROFILES | TIMINGS | STACKS,
+    .holds = PROFILES | TIMINGS | STACKS | TIMEIT,
     .stacks = true,
     .write = sg_write_speedscope,
 };
@@ -133,6 +135,8 @@ const sg_output sg_output_lines = {"lines", SG_DATA_LINES, "text", true,
 const sg_output sg_output_time = {"time", SG_DATA_TIMINGS, "text", true,
                                   false};
 const sg_output sg_output_dump = {"dump", SG_DATA_STACKS, "text", true, false};
+const sg_output sg_output_timeit = {"timeit", SG_DATA_TIMEIT, "text", true,
+                                    false};
 
 static const sg_writer *const all_writers[] = {
     &w_pstats, &w_text,  &w_json,     &w_flame, &w_speedscope, &w_collapsed,
@@ -186,6 +190,7 @@ sg_data_kind_name(sg_data_kind kind)
         [SG_DATA_LINES] = "a line profile",
         [SG_DATA_TIMINGS] = "timing results",
         [SG_DATA_STACKS] = "a stack dump",
+        [SG_DATA_TIMEIT] = "timeit results",
     };
     assert(kind < SG_DATA_N_KINDS);
     return names[kind];

@@ -3,12 +3,13 @@
  * A writer turns the profile model into bytes in a strbuf; the caller writes
  * the buffer to a file (or stdout) in one go. Each format declares which
  * kinds of data it holds (a deterministic, sampled or line profile, time's
- * results, dump's stacks), and every command chooses through one function,
- * sg_writer_pick(): -f NAME, else -o FILE's extension (one table for all
- * commands), else the command's default; a format that cannot hold the
+ * results, dump's stacks, timeit's results), and every command chooses through
+ * one function, sg_writer_pick(): -f NAME, else -o FILE's extension (one table
+ * for all commands), else the command's default; a format that cannot hold the
  * command's data is refused with the list of those that can, before any
  * program runs. "text" and "json" hold several kinds, each rendered its
- * own way: JSON of a profile is speedscope's, of timings hyperfine's.
+ * own way: JSON of a profile is speedscope's, of timings hyperfine's, of
+ * timeit's results pyperf's.
  */
 #ifndef SG_WRITERS_H
 #define SG_WRITERS_H
@@ -30,12 +31,14 @@ typedef enum sg_data_kind {
     SG_DATA_LINES = SG_PROFILE_LINES,                 /* lines */
     SG_DATA_TIMINGS,                                  /* time */
     SG_DATA_STACKS,                                   /* dump */
+    SG_DATA_TIMEIT,                                   /* timeit */
     SG_DATA_N_KINDS
 } sg_data_kind;
 
 #define SG_HOLDS(kind) (1u << (kind))
 
-/* Every format, for commands that render data of their own (time, dump)
+/* Every format, for commands that render data of their own (time, dump,
+ * timeit)
  * to switch on what sg_writer_pick chose. */
 typedef enum sg_format {
     SG_FMT_PSTATS,
@@ -129,9 +132,9 @@ typedef struct sg_output {
 
 /* What each command writes: profile (the table on stdout without -o),
  * record (a flame graph), lines (the kernprof table; .lprof a pickle),
- * time (its report), dump (the stacks as text). */
+ * time (its report), dump (the stacks as text), timeit (its report). */
 extern const sg_output sg_output_profile, sg_output_record, sg_output_lines,
-    sg_output_time, sg_output_dump;
+    sg_output_time, sg_output_dump, sg_output_timeit;
 
 /* The format for a command: format (-f NAME) when given, else the one
  * path's extension names (-o FILE; "-" is stdout and names none), else

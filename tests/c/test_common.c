@@ -89,14 +89,64 @@ static void
 test_units_like_timeit(void)
 {
     char b[64];
-    CHECK_STR(sg_fmt_timeit(b, sizeof b, 30.2e-6, NULL), "30.2 usec");
-    CHECK_STR(sg_fmt_timeit(b, sizeof b, 6.27e-6, NULL), "6.27 usec");
-    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.5, NULL), "1.5 sec");
-    CHECK_STR(sg_fmt_timeit(b, sizeof b, 4e-10, NULL), "0.4 nsec");
-    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.0123, NULL), "12.3 msec");
-    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.0123, sg_time_unit_by_name("usec")),
-              "1.23e+04 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 30.2e-6, NULL, 3), "30.2 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 6.27e-6, NULL, 3), "6.27 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.5, NULL, 3), "1.5 sec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 4e-10, NULL, 3), "0.4 nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.0123, NULL, 3), "12.3 msec");
+    CHECK_STR(
+        sg_fmt_timeit(b, sizeof b, 0.0123, sg_time_unit_by_name("usec"), 3),
+        "1.23e+04 usec");
     CHECK(sg_time_unit_by_name("psec") == NULL);
+
+    /* Without -u never an exponent: the unit is picked for the value as
+     * it is shown (3 digits), so a value that rounds up to 1000 of one
+     * unit is 1 of the next, where python -m timeit says "1e+03 nsec". */
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 999.95e-9, NULL, 3), "1 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 999.4e-9, NULL, 3), "999 nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 999.51e-6, NULL, 3), "1 msec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 999.49e-6, NULL, 3), "999 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.99996, NULL, 3), "1 sec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 9.9996e-6, NULL, 3), "10 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1e-6, NULL, 3), "1 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 39.14e-6, NULL, 3), "39.1 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0.1005e-3, NULL, 3), "101 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1234.4, NULL, 3), "1234 sec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 0, NULL, 3), "0 nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.234e-14, NULL, 3),
+              "0.0000123 nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1e-45, NULL, 3), "0 nsec");
+
+    /* A spread in its mean's unit, whatever its own size. */
+    CHECK_STR(sg_fmt_timeit_as(b, sizeof b, 67.7e-6, 39.1e-6, NULL, 3),
+              "67.7 usec");
+    CHECK_STR(sg_fmt_timeit_as(b, sizeof b, 2.0344e-3, 39.1e-6, NULL, 3),
+              "2034 usec");
+    CHECK_STR(sg_fmt_timeit_as(b, sizeof b, 1.234e-12, 39.1e-6, NULL, 3),
+              "0.00000123 usec");
+    CHECK_STR(sg_fmt_timeit_as(b, sizeof b, 0.5e-9, 999.95e-9, NULL, 3),
+              "0.0005 usec");
+    CHECK_STR(sg_fmt_timeit_as(b, sizeof b, 0, 1.5, NULL, 3), "0 sec");
+
+    /* -u: python's own "%.3g" in that unit, exponent and all. */
+    const sg_time_unit *nsec = sg_time_unit_by_name("nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.00501e-2, nsec, 3),
+              "1.01e+07 nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 999.95e-9, nsec, 3), "1e+03 nsec");
+    CHECK_STR(sg_fmt_timeit_as(b, sizeof b, 3e-6, 1.0, nsec, 3), "3e+03 nsec");
+    CHECK_STR(
+        sg_fmt_timeit(b, sizeof b, 0.0123, sg_time_unit_by_name("sec"), 3),
+        "0.0123 sec");
+
+    /* -vv: one more digit, by the same rules. */
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.06312e-3, NULL, 4), "1.063 msec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 999.96e-9, NULL, 4), "1 usec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 999.94e-9, NULL, 4), "999.9 nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 12345.6, NULL, 4), "12346 sec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.00501e-2, nsec, 4),
+              "1.005e+07 nsec");
+    CHECK_STR(sg_fmt_timeit(b, sizeof b, 1.0 / 3, NULL, 99),
+              "333.33333333333331 msec");
     CHECK_STR(sg_fmt_duration(b, sizeof b, 0.1012), "101.2 ms");
     CHECK_STR(sg_fmt_bytes(b, sizeof b, 1.5 * 1024 * 1024), "1.5 MiB");
 }

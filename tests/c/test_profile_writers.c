@@ -55,6 +55,7 @@ test_registry(void)
     CHECK_STR(sg_writer_names(SG_DATA_LINES), "text, lprof, kernprof");
     CHECK_STR(sg_writer_names(SG_DATA_TIMINGS), "text, json, csv, markdown");
     CHECK_STR(sg_writer_names(SG_DATA_STACKS), "text, json");
+    CHECK_STR(sg_writer_names(SG_DATA_TIMEIT), "text, json");
     int n = 0;
     for (const sg_writer *const *w = sg_writers(); *w; w++, n++) {
         CHECK(sg_writer_by_name((*w)->name) == *w);
@@ -120,6 +121,16 @@ test_pick(void)
     CHECK_STR(pick_msg,
               "the csv format cannot hold a stack dump (it holds timing "
               "results); formats for a stack dump: text, json");
+    /* timeit's results: text or pyperf's JSON, nothing else. */
+    CHECK_STR(picked(NULL, NULL, &sg_output_timeit), "text");
+    CHECK_STR(picked(NULL, "r.JSON", &sg_output_timeit), "json");
+    CHECK_STR(picked(NULL, "x.svg", &sg_output_timeit), "refused");
+    CHECK_STR(pick_msg, "the flamegraph format of 'x.svg' cannot hold timeit "
+                        "results (it holds a function profile or a sampled "
+                        "profile); formats for timeit results: text, json");
+    CHECK_STR(picked(NULL, "x.pstats", &sg_output_timeit), "refused");
+    CHECK_STR(picked("csv", NULL, &sg_output_timeit), "refused");
+    CHECK(strstr(pick_msg, "(it holds timing results)") != NULL);
     CHECK_STR(picked("bogus", NULL, &sg_output_time), "refused");
     CHECK_STR(pick_msg, "unknown format 'bogus' (formats for timing results: "
                         "text, json, csv, markdown)");
@@ -129,13 +140,14 @@ test_pick(void)
      * record (they ask for -f). */
     CHECK_STR(picked(NULL, "/tmp/results", &sg_output_dump), "text");
     CHECK_STR(picked(NULL, "out.dat", &sg_output_lines), "text");
+    CHECK_STR(picked(NULL, "results", &sg_output_timeit), "text");
     CHECK_STR(picked(NULL, "x.unknown", &sg_output_profile), "refused");
     CHECK(strstr(pick_msg, "give -f FORMAT") != NULL);
 
     /* The same extension is the same format in every command. */
     const sg_output *all[] = {&sg_output_profile, &sg_output_record,
-                              &sg_output_lines, &sg_output_time,
-                              &sg_output_dump};
+                              &sg_output_lines,   &sg_output_time,
+                              &sg_output_dump,    &sg_output_timeit};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         const char *names[] = {"a.txt", "a.TXT", "a.json"};
         for (size_t k = 0; k < 2 + (all[i] != &sg_output_lines); k++)

@@ -29,7 +29,7 @@ decode(const rq_spec *spec, char **v, void *r, char *err, size_t n)
 static void
 test_header_is_first_and_stable(void)
 {
-    rq_timeit t = {.number = 3, .repeat = 5, .n_stmts = 0};
+    rq_timeit t = {.number = 3, .repeat = 5, .format = "text", .n_stmts = 0};
     const char *none[] = {NULL};
     t.stmts = t.setup = none;
     char **v = rq_encode(&rq_timeit_spec, &t, "/src/spyglass");
@@ -64,8 +64,10 @@ test_any_bytes_round_trip(void)
                    .setup = setup,
                    .n_setup = 3,
                    .unit = "usec",
-                   .verbose = true,
+                   .verbose = 2,
                    .process_time = false,
+                   .output = "out.json",
+                   .format = "json",
                    .stmts = stmts,
                    .n_stmts = 3};
     char **v = rq_encode(&rq_timeit_spec, &t, "x");
@@ -81,7 +83,9 @@ test_any_bytes_round_trip(void)
     }
     CHECK(d.setup[3] == NULL && d.stmts[3] == NULL);
     CHECK_STR(d.unit, "usec");
-    CHECK(d.verbose && !d.process_time);
+    CHECK(d.verbose == 2 && !d.process_time);
+    CHECK_STR(d.output, "out.json");
+    CHECK_STR(d.format, "json");
     rq_release(&rq_timeit_spec, &d);
     rq_free_argv(v);
 }
