@@ -1,5 +1,6 @@
 """The executable's global behaviour: version, help, unknown commands, the
 request it hands to the agent, and what the extension exports."""
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -282,6 +283,36 @@ def test_python_without_spyglass_says_how_to_install(py, tmp_path, cmd):
     assert line.endswith(f"install spyglass {release(py)} for it: {bare} -m "
                          f"pip install {ROOT}"), line
     assert not ran
+
+
+def test_install_hint_once_the_source_tree_is_gone(any_py, tmp_path):
+    """The executable names the tree it was built from for `pip install`
+    (spyglass is on no package index, so no name would do); once that tree
+    is gone, the hint says so and what PATH must hold."""
+    tree = tmp_path / "src-tree"
+    files = subprocess.run(["git", "-C", ROOT, "ls-files", "-z"],
+                           capture_output=True, check=True).stdout
+    for name in files.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tree / name)
+    bin_dir = Path(any_py.python).parent
+    env = dict(any_py.env, PATH=f"{bin_dir}:{any_py.env['PATH']}")
+    for step in (["meson", "setup", "b", "--buildtype=plain"],
+                 ["ninja", "-C", "b", "spyglass"]):
+        proc = subprocess.run([str(bin_dir / step[0]), *step[1:]], cwd=tree,
+                              env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    exe = tmp_path / "spyglass"
+    shutil.move(str(tree / "b" / "spyglass"), exe)
+    shutil.rmtree(tree)
+    bare = find_interpreter(any_py.version)
+    proc = any_py.run([exe, "profile", "--python", bare, "-c", "pass"])
+    line = one_error(proc, 2, "cannot import spyglass._agent")
+    assert line.endswith(
+        f"install spyglass {release(any_py)} for it: {bare} -m pip install "
+        f"PATH (a checkout or sdist of spyglass {release(any_py)}; {tree}, "
+        "which this spyglass was built from, is gone)"), line
 
 
 @pytest.mark.parametrize("cmd", ["profile", "lines"])

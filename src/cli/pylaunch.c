@@ -254,7 +254,8 @@ pylaunch_refuse_p(const char *cmd)
 }
 
 /* Whether the tree this executable was built from is still there at the
- * same release: then `pip install` of it installs a matching agent. */
+ * same release (1), there at another (0), or gone (-1): then `pip install`
+ * of it installs a matching agent. */
 static int
 pylaunch_source_matches(void)
 {
@@ -262,7 +263,7 @@ pylaunch_source_matches(void)
     snprintf(path, sizeof path, "%s/meson.build", SG_SOURCE_DIR);
     FILE *f = fopen(path, "r");
     if (!f)
-        return 0;
+        return -1;
     char line[256];
     int found = 0;
     while (!found && fgets(line, sizeof line, f))
@@ -271,13 +272,21 @@ pylaunch_source_matches(void)
     return found;
 }
 
-/* What `python -m pip install` takes to install this release. */
+/* What `python -m pip install` takes to install this release: the tree it
+ * was built from, else the placeholder of a path with what it must hold
+ * (spyglass is not published on an index, so no name would do). */
 static const char *
 pylaunch_install_source(void)
 {
-    if (pylaunch_source_matches())
+    static char hint[PATH_MAX + 160];
+    int m = pylaunch_source_matches();
+    if (m == 1)
         return SG_SOURCE_DIR;
-    return "<a checkout or sdist of spyglass " SG_VERSION ">";
+    snprintf(hint, sizeof hint,
+             "PATH (a checkout or sdist of spyglass " SG_VERSION "; %s, "
+             "which this spyglass was built from, %s)",
+             SG_SOURCE_DIR, m < 0 ? "is gone" : "holds another release");
+    return hint;
 }
 
 int
