@@ -11,6 +11,22 @@ from venvs import (NEUTRAL_CWD, ROOT, SANITIZE, VENVS, VERSIONS, Py,  # noqa
 
 _cache = {}
 
+# `python -c MARK FILE` (or a command's -c) creates FILE: a test that it
+# stays absent knows the program never started.
+MARK = "import sys; open(sys.argv[1], 'w').close()"
+
+
+def one_error(proc, status, *needles):
+    """proc failed with `status` and exactly one `spyglass: error:` line
+    holding each needle; the line."""
+    assert proc.returncode == status, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spyglass: error: "), \
+        proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
 
 def get_py(version):
     """The Py for a version, installing on first use; skips when absent."""

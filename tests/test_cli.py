@@ -1,10 +1,13 @@
 """The executable's global behaviour: version, help, unknown commands, the
 request it hands to the agent, and what the extension exports."""
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import MARK, ROOT, one_error
+from venvs import find_interpreter
 
 
 def test_version(any_py):
@@ -69,10 +72,13 @@ def release(py):
 def captured_launch(py, tmp_path, *args):
     """What the executable execs for `spyglass ARGS` (an in-process command
     under --python): the fake interpreter records its argv instead of
-    running."""
+    running. It is a script, so the executable asks it what it is: that
+    question goes to the real python."""
     fake = tmp_path / "fake-python"
     out = tmp_path / "argv"
-    fake.write_text(f"#!/bin/sh\nprintf '%s\\0' \"$@\" > {out}\n")
+    fake.write_text(f"#!/bin/sh\ncase \"$2\" in *spyglass-probe*) exec "
+                    f"{py.python} \"$@\";; esac\n"
+                    f"printf '%s\\0' \"$@\" > {out}\n")
     fake.chmod(0o755)
     proc = py.spy(args[0], "--python", fake, *args[1:])
     assert proc.returncode == 0, proc.stderr
@@ -220,3 +226,122 @@ def test_extension_exports_only_its_init(py):
     assert nm.returncode == 0, nm.stderr
     names = [line.split()[-1] for line in nm.stdout.splitlines()]
     assert names == ["PyInit__agent"], names
+
+
+# ---- the interpreter: --python, checked before anything runs ---------------
+
+PYENV = Path.home() / ".pyenv" / "versions"
+
+
+def old_python(version):
+    """pyenv's python2.7 or python3.7, or a skip that says it is missing."""
+    for d in sorted(PYENV.glob(version + ".*")):
+        exe = d / "bin" / f"python{version}"
+        if exe.exists():
+            return str(exe)
+    pytest.skip(f"no pyenv Python {version} to refuse")
+
+
+def run_marked(py, tmp_path, cmd, *options):
+    """`spyglass CMD OPTIONS -c MARK marker`: whether the program ran."""
+    marker = tmp_path / "ran"
+    proc = py.spy(cmd, *options, "-c", MARK, marker, cwd=tmp_path)
+    return proc, marker.exists()
+
+
+@pytest.mark.parametrize("cmd", ["profile", "lines", "record"])
+@pytest.mark.parametrize("python,status,says", [
+    ("/bin/true", 2, "'/bin/true' is not a Python interpreter"),
+    ("/bin/echo", 2, "'/bin/echo' is not a Python interpreter"),
+    ("{tmp}/no-such-python", 127, "Python interpreter '{tmp}/no-such-python'"
+     " not found"),
+    ("no-such-python-in-path", 127, "'no-such-python-in-path' not found"),
+    ("{tmp}", 127, "cannot run Python interpreter '{tmp}': Is a directory"),
+    ("2.7", 2, "is Python 2.7; spyglass runs under CPython 3.8-3.13"),
+    ("3.7", 2, "is Python 3.7; spyglass runs under CPython 3.8-3.13"),
+])
+def test_python_that_is_not_a_supported_python(any_py, tmp_path, cmd,
+                                               python, status, says):
+    if python in ("2.7", "3.7"):
+        python = old_python(python)
+    python = python.format(tmp=tmp_path)
+    proc, ran = run_marked(any_py, tmp_path, cmd, "--python", python)
+    one_error(proc, status, f"spyglass: error: {cmd}: ",
+              says.format(tmp=tmp_path))
+    assert proc.stdout == ""
+    assert not ran
+
+
+@pytest.mark.parametrize("cmd", ["profile", "lines"])
+def test_python_without_spyglass_says_how_to_install(py, tmp_path, cmd):
+    bare = find_interpreter(py.version)  # pyenv's, no spyglass in it
+    proc, ran = run_marked(py, tmp_path, cmd, "--python", bare)
+    line = one_error(proc, 2, f"{bare} (Python {py.version}) cannot import "
+                     "spyglass._agent")
+    # A way that works: the tree this executable was built from (spyglass
+    # is not on PyPI).
+    assert line.endswith(f"install spyglass {release(py)} for it: {bare} -m "
+                         f"pip install {ROOT}"), line
+    assert not ran
+
+
+def test_install_hint_once_the_source_tree_is_gone(any_py, tmp_path):
+    """The executable names the tree it was built from for `pip install`
+    (spyglass is on no package index, so no name would do); once that tree
+    is gone, the hint says so and what PATH must hold."""
+    tree = tmp_path / "src-tree"
+    files = subprocess.run(["git", "-C", ROOT, "ls-files", "-z"],
+                           capture_output=True, check=True).stdout
+    for name in files.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tree / name)
+    bin_dir = Path(any_py.python).parent
+    env = dict(any_py.env, PATH=f"{bin_dir}:{any_py.env['PATH']}")
+    for step in (["meson", "setup", "b", "--buildtype=plain"],
+                 ["ninja", "-C", "b", "spyglass"]):
+        proc = subprocess.run([str(bin_dir / step[0]), *step[1:]], cwd=tree,
+                              env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    exe = tmp_path / "spyglass"
+    shutil.move(str(tree / "b" / "spyglass"), exe)
+    shutil.rmtree(tree)
+    bare = find_interpreter(any_py.version)
+    proc = any_py.run([exe, "profile", "--python", bare, "-c", "pass"])
+    line = one_error(proc, 2, "cannot import spyglass._agent")
+    assert line.endswith(
+        f"install spyglass {release(any_py)} for it: {bare} -m pip install "
+        f"PATH (a checkout or sdist of spyglass {release(any_py)}; {tree}, "
+        "which this spyglass was built from, is gone)"), line
+
+
+@pytest.mark.parametrize("cmd", ["profile", "lines"])
+def test_python_runs_the_program_under_it(py, any_py, tmp_path, cmd):
+    # Another venv's spyglass runs the program under py's interpreter,
+    # by name from PATH too.
+    check = f"import sys; assert sys.version_info[:2] == " \
+            f"{tuple(map(int, py.version.split('.')))}"
+    for python in (py.python, f"python{py.version}"):
+        env = dict(any_py.env, PATH=f"{py.venv}/bin:{any_py.env['PATH']}")
+        proc = any_py.spy(cmd, "--python", python, "-c", check, env=env)
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_python_wrapper_script_is_asked(py, tmp_path):
+    # Not an ELF executable (as a pyenv shim): asked what it is, then run.
+    wrapper = tmp_path / "py-wrapper"
+    wrapper.write_text(f"#!/bin/sh\nexec {py.python} \"$@\"\n")
+    wrapper.chmod(0o755)
+    proc, ran = run_marked(py, tmp_path, "profile", "--python", wrapper)
+    assert proc.returncode == 0, proc.stderr
+    assert ran
+
+
+@pytest.mark.parametrize("cmd", ["profile", "lines"])
+def test_short_p_is_not_the_interpreter(any_py, tmp_path, cmd):
+    # -p is the pid in record and dump (py-spy's); the interpreter is
+    # --python, long only, so `-p PYTHON` is refused, not misread.
+    proc, ran = run_marked(any_py, tmp_path, cmd, "-p", any_py.python)
+    one_error(proc, 2, f"spyglass: error: {cmd}: -p is not an option here; "
+              "the interpreter is --python PYTHON")
+    assert not ran

@@ -652,7 +652,7 @@ def test_garbage_arguments(any_py, args, message):
 def test_help(any_py):
     proc = any_py.spy("dump", "--help")
     assert proc.returncode == 0
-    assert proc.stdout.startswith("usage: spyglass dump --pid PID")
+    assert proc.stdout.startswith("usage: spyglass dump -p PID")  # py-spy's
     assert "dump" in any_py.spy("--help").stdout
 
 

@@ -8,17 +8,11 @@ import os
 
 import pytest
 
-MARK = "import sys; open(sys.argv[1], 'w').close()"
+from conftest import MARK, one_error
 
 
 def refused(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("spyglass: error: "), \
-        proc.stderr
-    for n in needles:
-        assert n in lines[0], lines[0]
-    return lines[0]
+    return one_error(proc, 2, *needles)
 
 
 @pytest.mark.parametrize("args,holds,kind,formats", [
@@ -34,6 +28,10 @@ def refused(proc, *needles):
      "flamegraph format of", "a line profile", "text, lprof, kernprof"),
     (["lines", "-o", "{out}/x.pstats"],
      "pstats format of", "a line profile", "text, lprof, kernprof"),
+    (["lines", "-f", "flamegraph"],
+     "flamegraph format", "a line profile", "text, lprof, kernprof"),
+    (["lines", "-f", "pstats", "-o", "{out}/x.lprof"],
+     "pstats format", "a line profile", "text, lprof, kernprof"),
     (["time", "-o", "{out}/x.svg", "--", "{python}"],
      "flamegraph format of", "timing results", "text, json, csv, markdown"),
     (["time", "-f", "lprof", "--", "{python}"],
@@ -104,6 +102,37 @@ def test_lines_text_and_unknown_extension(py, tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert (tmp_path / name).read_text().startswith("Timer unit:")
     assert sorted(os.listdir(tmp_path)) == ["out", "out.txt"]
+
+
+LOAD_LPROF = ("import sys, line_profiler\n"
+              "s = line_profiler.load_stats(sys.argv[1])\n"
+              "print(sorted((k[2], t) for k, v in s.timings.items() "
+              "for t in v if t[1]))\n")
+
+
+def test_lines_format(py, tmp_path):
+    """lines takes -f as every command that writes a profile does: the
+    format of -o whatever its name, or without -o what goes to stdout in
+    place of the table."""
+    script = tmp_path / "s.py"
+    script.write_text("def f():\n    return 1\nf()\nf()\n")
+    out = tmp_path / "x.out"  # by its name, a text table
+    proc = py.spy("lines", "-f", "lprof", "-o", out, script)
+    assert proc.returncode == 0, proc.stderr
+    assert "Timer unit:" in proc.stdout  # the table as well, as before
+    loaded = py.py("-c", LOAD_LPROF, out)
+    if "No module named" in loaded.stderr:
+        pytest.fail("line_profiler is missing from the test venv")
+    assert loaded.returncode == 0, loaded.stderr
+    assert [(f, line, hits) for f, (line, hits, _) in
+            eval(loaded.stdout)] == [("f", 2, 2)]
+    for fmt, head in (("text", "Timer unit:"), ("kernprof", "Timer unit:"),
+                      ("lprof", "\x80")):
+        proc = py.spy("lines", "-f", fmt, script, text=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith(head.encode("latin-1")), fmt
+        assert proc.stdout.count(b"Timer unit:") <= 1  # no second table
+        assert b"Wrote" not in proc.stdout
 
 
 def test_python_api_refuses_a_format_it_cannot_hold(py, tmp_path):

@@ -476,7 +476,8 @@ def test_attach_by_pid(py, tmp_path):
             assert time.monotonic() < deadline and target.poll() is None
             time.sleep(0.05)
         out = tmp_path / "a.collapsed"
-        proc = record(py, "--pid", str(target.pid), "-r", "1000", "-d",
+        # -p is the pid, as in py-spy.
+        proc = record(py, "-p", str(target.pid), "-r", "1000", "-d",
                       "1.5", "-o", out)
         complete(out, proc.stderr)
         sh, total = shares(collapsed(out), ["seventy"])
@@ -488,6 +489,42 @@ def test_attach_by_pid(py, tmp_path):
     finally:
         target.kill()
         target.wait()
+
+
+WHO = ("import json, sys\n"
+       "print(json.dumps([sys.executable, sys.argv[1:]]))\n" +
+       truth.spin_code() + "sys.exit(3)\n")
+
+
+def ran_as(proc, out):
+    """(sys.executable, sys.argv[1:]) printed by WHO, which exits 3 after
+    0.3 s of CPU time: the recording has it."""
+    assert proc.returncode == 3, proc.stderr
+    exe, args = json.loads(proc.stdout)
+    assert "<module>" in out.read_text()
+    return exe, args
+
+
+def test_script_module_and_code(py, tmp_path):
+    """SCRIPT, -m MODULE and -c CODE run as python runs them, under the
+    interpreter the in-process commands use (the python next to this
+    spyglass), with their arguments, stdout and exit status."""
+    (tmp_path / "who.py").write_text(WHO)
+    here = Path(py.python).parent
+    for i, target in enumerate((["who.py"], ["-m", "who"], ["-c", WHO])):
+        out = tmp_path / f"{i}.collapsed"
+        proc = py.spy("record", "-o", out, *target, "a", "-c", "--",
+                      cwd=tmp_path)
+        exe, args = ran_as(proc, out)
+        assert Path(exe).parent == here, exe
+        assert args == ["a", "-c", "--"], target  # the program's own
+
+
+def test_python_picks_the_interpreter(py, any_py, tmp_path):
+    out = tmp_path / "x.collapsed"
+    proc = any_py.spy("record", "-o", out, "--python", py.python, "-c", WHO)
+    exe, _ = ran_as(proc, out)
+    assert exe == py.python
 
 
 def test_non_python_program(any_py, tmp_path):
@@ -507,6 +544,16 @@ def test_non_python_program(any_py, tmp_path):
     (["-f", "bogus", "--", "true"], 2, "unknown format 'bogus'"),
     (["-o", "x.unknownext", "--", "true"], 2, "cannot tell the format"),
     (["--pid", "abc"], 2, "--pid takes a whole number"),
+    (["-p", "abc"], 2, "-p/--pid takes a whole number"),
+    (["-p", "1", "-c", "pass"], 2, "not both"),
+    (["-p", "1", "-m", "json.tool"], 2, "not both"),
+    (["--pid", "1", "x.py"], 2, "not both"),
+    (["no-such-script.py", "a"], 2, "can't open file 'no-such-script.py': "
+     "[Errno 2] No such file or directory"),
+    (["--python", "/bin/true", "--", "true"], 2,
+     "--python is the interpreter of SCRIPT, -m and -c"),
+    (["--python", "/bin/true", "-p", "1"], 2,
+     "--python is the interpreter of SCRIPT, -m and -c"),
     (["--frob"], 2, "unknown option '--frob'"),
     (["--", "/no/such/program"], 127, "cannot run '/no/such/program'"),
     (["--pid", "999999999", "-d", "1"], 1, ""),

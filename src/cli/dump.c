@@ -40,7 +40,7 @@ typedef struct dump_opts {
 static void
 dump_usage(void)
 {
-    printf("usage: spyglass dump --pid PID [-f text|json] [-o FILE]\n\n"
+    printf("usage: spyglass dump -p PID [-f text|json] [-o FILE]\n\n"
            "Print the Python stack of every thread of a running CPython "
            "3.8-3.13\nprocess, innermost frame first, without stopping or "
            "changing it.\n\n"

@@ -16,7 +16,7 @@
 /* The command line: the request, and what only the executable uses. */
 typedef struct lines_cli {
     rq_lines rq;
-    const char *python; /* -p */
+    const char *python; /* --python */
     bool help;
 } lines_cli;
 
@@ -24,8 +24,9 @@ static void
 lines_usage(void)
 {
     printf(
-        "usage: spyglass lines [-u UNIT] [-o FILE] [--func MODULE:QUALNAME]..."
-        "\n                      [--file PATH]... [-p PYTHON]\n"
+        "usage: spyglass lines [-u UNIT] [-o FILE] [-f FORMAT] "
+        "[--func MODULE:QUALNAME]..."
+        "\n                      [--file PATH]... [--python PYTHON]\n"
         "                      (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n\n"
         "Line-by-line hits and time, printed as `kernprof -l -v` prints "
         "them.\n\n"
@@ -51,25 +52,33 @@ lines_usage(void)
         "                     `python -m line_profiler FILE` loads; *.txt, "
         "or a name\n                     without a known extension, gets "
         "the text table\n"
+        "  -f, --format NAME  the format of -o FILE, or, without -o, what "
+        "goes to\n"
+        "                     stdout in place of the table: %s\n"
         "      --func M:Q     profile function Q (qualified name, e.g. "
         "Cls.meth)\n"
         "                     of module M (`__main__` for the script)\n"
         "      --file PATH    profile every function defined in PATH\n"
-        "  -p, --python P     run under interpreter P (it needs spyglass "
-        "installed)\n"
+        "      --python P     run under interpreter P, a CPython 3.8-3.13 "
+        "with\n"
+        "                     spyglass installed (default: the python next "
+        "to\n"
+        "                     spyglass, else python3)\n"
         "  -m MODULE          run a module as `python -m` does\n"
         "  -c CODE            run code as `python -c` does\n"
         "  -h, --help         show this help\n\n"
         "The program's exit status is kept; its results are printed even "
-        "when it\nexits with an error.\n");
+        "when it\nexits with an error.\n",
+        sg_writer_names(SG_DATA_LINES));
 }
 
 static const struct option long_opts[] = {
     {"unit", required_argument, NULL, 'u'},
     {"output", required_argument, NULL, 'o'},
     {"func", required_argument, NULL, 'F'},
-    {"file", required_argument, NULL, 'f'},
-    {"python", required_argument, NULL, 'p'},
+    {"format", required_argument, NULL, 'f'},
+    {"file", required_argument, NULL, 'E'},
+    {"python", required_argument, NULL, 'P'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -85,10 +94,11 @@ lines_parse(int argc, char **argv, lines_cli *o)
     rq->unit = 1e-6;
     rq->funcs = sg_xcalloc((size_t)argc, sizeof *rq->funcs);
     rq->files = sg_xcalloc((size_t)argc, sizeof *rq->files);
+    const char *format = NULL;
     bool have_target = false;
     opts_reset();
     int c;
-    while (!have_target && (c = getopt_long(argc, argv, "+:u:o:p:m:c:h",
+    while (!have_target && (c = getopt_long(argc, argv, "+:u:o:f:m:c:h",
                                             long_opts, NULL)) != -1) {
         switch (c) {
         case 'u': {
@@ -115,9 +125,12 @@ lines_parse(int argc, char **argv, lines_cli *o)
             break;
         }
         case 'f':
+            format = optarg;
+            break;
+        case 'E':
             rq->files[rq->n_files++] = optarg;
             break;
-        case 'p':
+        case 'P':
             o->python = optarg;
             break;
         case 'm':
@@ -131,7 +144,10 @@ lines_parse(int argc, char **argv, lines_cli *o)
             o->help = true;
             return -1;
         default:
-            opts_report("lines", c, argv);
+            if (c == '?' && optopt == 'p')
+                pylaunch_refuse_p("lines");
+            else
+                opts_report("lines", c, argv);
             return SG_EXIT_USAGE;
         }
     }
@@ -146,9 +162,12 @@ lines_parse(int argc, char **argv, lines_cli *o)
     }
     rq->program.args = (const char **)(argv + optind);
     rq->program.n_args = argc - optind;
-    /* Chosen here, once: the agent writes -o FILE in this format. */
+    /* Chosen here, once: the agent writes -o FILE in this format; -f alone
+     * writes it to stdout in place of the table. */
+    if (format && !rq->output)
+        rq->output = "-";
     const sg_writer *w;
-    if (rq->output && sg_writer_pick(NULL, rq->output, &sg_output_lines, &w))
+    if (rq->output && sg_writer_pick(format, rq->output, &sg_output_lines, &w))
         return SG_EXIT_USAGE;
     rq->format = rq->output ? w->name : NULL;
     return -1;

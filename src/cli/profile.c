@@ -16,7 +16,7 @@
 /* The command line: the request, and what only the executable uses. */
 typedef struct profile_cli {
     rq_profile rq;
-    const char *python; /* -p */
+    const char *python; /* --python */
     bool help;
 } profile_cli;
 
@@ -27,7 +27,7 @@ profile_usage(void)
         "usage: spyglass profile [-s SORT] [-o FILE] [-f FORMAT] "
         "[--no-builtins]\n"
         "                        [--threads] [--limit N] [--flame] "
-        "[-p PYTHON]\n"
+        "[--python PYTHON]\n"
         "                        (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n\n"
         "Profile every function call of a Python program, as cProfile does "
         "(same\ncounts, same table, pstats files), in every thread, with "
@@ -48,8 +48,11 @@ profile_usage(void)
         "(default: at the\n"
         "                      top; --inverted, flamegraph.pl's name for "
         "that, too)\n"
-        "  -p, --python P      run under interpreter P (it needs spyglass "
-        "installed)\n"
+        "      --python P      run under interpreter P, a CPython 3.8-3.13 "
+        "with\n"
+        "                      spyglass installed (default: the python next "
+        "to\n"
+        "                      spyglass, else python3)\n"
         "  -m MODULE           run a library module as a script "
         "(python -m)\n"
         "  -c CODE             run CODE (python -c)\n"
@@ -82,7 +85,7 @@ static const struct option long_opts[] = {
     {"limit", required_argument, NULL, 'L'},
     {"flame", no_argument, NULL, 'F'},
     {"inverted", no_argument, NULL, 'V'},
-    {"python", required_argument, NULL, 'p'},
+    {"python", required_argument, NULL, 'P'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -100,7 +103,7 @@ profile_parse(int argc, char **argv, profile_cli *o)
     bool have_target = false;
     opts_reset();
     int c;
-    while (!have_target && (c = getopt_long(argc, argv, "+:s:o:f:p:m:c:h",
+    while (!have_target && (c = getopt_long(argc, argv, "+:s:o:f:m:c:h",
                                             long_opts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -127,7 +130,7 @@ profile_parse(int argc, char **argv, profile_cli *o)
         case 'V':
             rq->flame = c == 'F'; /* the last one given wins */
             break;
-        case 'p':
+        case 'P':
             o->python = optarg;
             break;
         case 'm':
@@ -141,7 +144,10 @@ profile_parse(int argc, char **argv, profile_cli *o)
             o->help = true;
             return -1;
         default:
-            opts_report("profile", c, argv);
+            if (c == '?' && optopt == 'p')
+                pylaunch_refuse_p("profile");
+            else
+                opts_report("profile", c, argv);
             return SG_EXIT_USAGE;
         }
     }

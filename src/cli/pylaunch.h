@@ -6,17 +6,29 @@
  * agent, `python -c <glue> REQUEST...`, where REQUEST is the command's
  * request (src/request/request.h): the agent decodes it, and never sees
  * the command line. Replacing (exec, not fork) keeps the program's
- * stdin/stdout/stderr, pid and exit status.
+ * stdin/stdout/stderr, pid and exit status. `record` launches SCRIPT,
+ * -m and -c under the same interpreter, picked the same way.
  */
 #ifndef SG_PYLAUNCH_H
 #define SG_PYLAUNCH_H
 
 #include "request/request.h"
 
-/* Run request r (a struct of spec's type) in the agent of interpreter
- * `python` (-p; NULL: the python next to this executable, as in a venv's
- * bin/, else python3 from PATH). Returns only on failure, after printing
- * an error line: the exit status. */
+/* Pick the interpreter that runs Python programs for command cmd:
+ * `python` (--python; NULL: the python next to this executable, as in a
+ * venv's bin/, else python3 from PATH), found in PATH as execvp would, and
+ * checked before anything runs: it must be a CPython 3.8-3.13 (a file that
+ * cannot be run: 127; anything else: 2). Writes its path to out and
+ * returns -1, or prints one error line and returns the exit status. */
+int pylaunch_pick(const char *cmd, const char *python, char *out, size_t cap);
+
+/* Run request r (a struct of spec's type) in the agent of the interpreter
+ * pylaunch_pick chooses for `python`. Returns only on failure, after
+ * printing an error line: the exit status. */
 int pylaunch_run(const char *python, const rq_spec *spec, const void *r);
+
+/* The error line for -p given to a command where it is not the pid (the
+ * interpreter option is --python, long only, in every command). */
+void pylaunch_refuse_p(const char *cmd);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "cli/pylaunch.h"
 #include "common/err.h"
 #include "proc/proc.h"
 #include "sampler/record.h"
@@ -25,12 +26,16 @@
 typedef struct record_opts {
     record_config cfg;
     pid_t pid;
+    const char *python; /* --python */
     bool threads;
     bool flame;
     const char *output;
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
-    char **cmd;
+    char **cmd;              /* what is launched: -- CMD, or the python
+                                command line of SCRIPT, -m or -c */
+    char **python_cmd;       /* that command line when we built it */
+    char interp[PATH_MAX];   /* the interpreter of SCRIPT, -m and -c */
 } record_opts;
 
 static void
@@ -40,7 +45,10 @@ record_usage(void)
            "[-f FORMAT] [--idle]\n"
            "                       [--gil] [--threads] [--subprocesses] "
            "[--function]\n"
-           "                       [--flame] (--pid PID | -- CMD "
+           "                       [--flame] [--python PYTHON]\n"
+           "                       (-p PID | SCRIPT [ARGS...] | -m MODULE "
+           "[ARGS...]\n"
+           "                        | -c CODE [ARGS...] | -- CMD "
            "[ARGS...])\n\n"
            "Sample a running program's Python stacks from outside at a fixed "
            "rate, with\nno instrumentation, and write a profile.\n\n"
@@ -62,9 +70,18 @@ record_usage(void)
            "(default: at the\n"
            "                      top; --inverted, flamegraph.pl's name for "
            "that, too)\n"
-           "      --pid PID       attach to a running process\n"
+           "  -p, --pid PID       attach to a running process\n"
+           "      --python P      run SCRIPT, -m and -c under interpreter P "
+           "(default: the\n"
+           "                      python next to spyglass, else python3)\n"
+           "  -m MODULE           run a library module as a script "
+           "(python -m)\n"
+           "  -c CODE             run CODE (python -c)\n"
+           "  -- CMD              launch any command (e.g. a script's own "
+           "shebang, a\n"
+           "                      shell that starts Python)\n"
            "  -h, --help          show this help\n\n"
-           "Launched with -- CMD, the program keeps its stdin, stdout and "
+           "A launched program keeps its stdin, stdout and "
            "stderr, and\nits exit status is spyglass's. Ctrl-C or SIGTERM "
            "stops sampling and the\nprofile is still written.\n",
            sg_writer_names(SG_DATA_SAMPLED));
@@ -83,20 +100,54 @@ static const struct option long_opts[] = {
     {"flame", no_argument, NULL, 'L'},
     {"inverted", no_argument, NULL, 'V'},
     {"pid", required_argument, NULL, 'p'},
+    {"python", required_argument, NULL, 'P'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* The python command line of SCRIPT, -m MODULE or -c CODE (kind 0, 'm' or
+ * 'c') and the program's arguments, under the interpreter picked for
+ * --python. Returns -1, or an exit status after an error line. */
+static int
+python_command(record_opts *o, int kind, const char *target, int argc,
+               char **args)
+{
+    if (!kind && access(target, R_OK) != 0) {
+        /* python's own wording and status, before anything runs. */
+        int err = errno;
+        sg_error("record: can't open file '%s': [Errno %d] %s", target, err,
+                 strerror(err));
+        return SG_EXIT_USAGE;
+    }
+    int rc = pylaunch_pick("record", o->python, o->interp, sizeof o->interp);
+    if (rc >= 0)
+        return rc;
+    char **cmd = sg_xcalloc((size_t)argc + 4, sizeof *cmd);
+    size_t n = 0;
+    cmd[n++] = o->interp;
+    if (kind)
+        cmd[n++] = kind == 'm' ? "-m" : "-c";
+    cmd[n++] = (char *)target;
+    memcpy(cmd + n, args, (size_t)argc * sizeof *cmd);
+    o->cmd = o->python_cmd = cmd;
+    return -1;
+}
+
+/* Parse argv into o. Returns -1 when the caller should go on, else an exit
+ * status (errors print their line). */
 static int
 parse(int argc, char **argv, record_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->cfg.rate_hz = 100;
     opts_reset();
-    int c;
+    int c, kind = 0;
     long pid;
-    while ((c = getopt_long(argc, argv, "+:r:d:o:f:h", long_opts, NULL)) !=
-           -1) {
+    const char *target = NULL;
+    const char *last_value = NULL; /* tells `-o --` from a `--` of its own */
+    while (!target && (c = getopt_long(argc, argv, "+:r:d:o:f:p:m:c:h",
+                                       long_opts, NULL)) != -1) {
+        last_value = optarg;
         switch (c) {
         case 'r':
             if (!opts_double("record", "-r/--rate", optarg, 0.01, 100000,
@@ -134,9 +185,18 @@ parse(int argc, char **argv, record_opts *o)
             o->flame = c == 'L'; /* the last one given wins */
             break;
         case 'p':
-            if (!opts_long("record", "--pid", optarg, 1, INT_MAX, &pid))
+            if (!opts_long("record", "-p/--pid", optarg, 1, INT_MAX, &pid))
                 return SG_EXIT_USAGE;
             o->pid = (pid_t)pid;
+            break;
+        case 'P':
+            o->python = optarg;
+            break;
+        case 'm':
+        case 'c':
+            /* Like python: what follows belongs to the program. */
+            kind = c;
+            target = optarg;
             break;
         case 'h':
             record_usage();
@@ -146,21 +206,36 @@ parse(int argc, char **argv, record_opts *o)
             return SG_EXIT_USAGE;
         }
     }
-    if (optind < argc)
+    /* After `--` a command; else the first operand is a SCRIPT. */
+    bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
+                    argv[optind - 1] != last_value;
+    if (!target && optind < argc && !dashdash)
+        target = argv[optind++];
+    else if (!target && optind < argc)
         o->cmd = argv + optind;
-    if (o->pid && o->cmd) {
-        sg_error("record: give either --pid PID or -- CMD, not both");
+    if (o->pid && (o->cmd || target)) {
+        sg_error("record: give either -p/--pid PID or a program to run "
+                 "(SCRIPT, -m MODULE, -c CODE or -- CMD), not both");
         return SG_EXIT_USAGE;
     }
-    if (!o->pid && !o->cmd) {
-        sg_error("record: nothing to record: give --pid PID or -- CMD "
-                 "[ARGS...]");
+    if (!o->pid && !o->cmd && !target) {
+        sg_error("record: nothing to record: give -p/--pid PID, SCRIPT, -m "
+                 "MODULE, -c CODE or -- CMD [ARGS...]");
+        return SG_EXIT_USAGE;
+    }
+    if (o->python && !target) {
+        sg_error("record: --python is the interpreter of SCRIPT, -m and -c; "
+                 "%s",
+                 o->pid ? "-p/--pid reads the process's own"
+                        : "-- CMD names its own");
         return SG_EXIT_USAGE;
     }
     if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
         return SG_EXIT_USAGE;
     /* Only the trace draws samples in time: other formats need no stamps. */
     o->cfg.timeline = o->writer->id == SG_FMT_CHROMETRACE;
+    if (target)
+        return python_command(o, kind, target, argc - optind, argv + optind);
     return -1;
 }
 
@@ -254,46 +329,43 @@ wait_child(pid_t pid)
     return proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
 }
 
-int
-cmd_record(int argc, char **argv)
+/* Record what o says once the command line is checked: the exit status. */
+static int
+record_run_opts(record_opts *o)
 {
-    record_opts o;
-    int rc = parse(argc, argv, &o);
-    if (rc >= 0)
-        return rc;
     rm_error host;
     if (remote_host_supported(&host) != 0) { /* before launching anything */
         sg_error("record: %s", host.msg);
         return SG_EXIT_FAIL;
     }
-    o.cfg.progress = isatty(2);
+    o->cfg.progress = isatty(2);
     /* Before the launch, so that no stop signal can fall between. */
     proc_forward_signals();
     /* A closed stderr or stdout pipe must not kill us before the profile
      * is written; writes then fail with EPIPE instead. */
     proc_ignore(SIGPIPE);
     volatile sig_atomic_t *stop = proc_stop_flag();
-    pid_t pid = o.pid;
-    bool launched = o.cmd != NULL;
+    pid_t pid = o->pid;
+    bool launched = o->cmd != NULL;
     if (launched) {
-        proc_spec ps = {o.cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
+        proc_spec ps = {o->cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
         int err = proc_spawn(&ps, &pid);
         if (err) {
-            sg_error("record: cannot run '%s': %s", o.cmd[0], strerror(err));
+            sg_error("record: cannot run '%s': %s", o->cmd[0], strerror(err));
             return SG_EXIT_NOEXEC;
         }
     }
 
     const char *metrics[] = {"samples"};
     sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
-    record_session *s = record_new(&o.cfg, p);
+    record_session *s = record_new(&o->cfg, p);
     rm_error err = {0};
     int status = SG_EXIT_OK;
     if (record_attach(s, pid, launched, stop, &err) < 0) {
         if (launched && err.code == RM_ENOTPY)
             sg_error("record: '%s' is not a Python program (%s); "
                      "--subprocesses follows Python started by it",
-                     o.cmd[0], rm_hint(&err));
+                     o->cmd[0], rm_hint(&err));
         else if (!(launched && *stop))
             sg_error("record: %s", rm_hint(&err));
         status = launched ? wait_child(pid) : SG_EXIT_FAIL;
@@ -304,12 +376,23 @@ cmd_record(int argc, char **argv)
         return status;
     }
     record_run(s, stop);
-    sg_out_result written = write_profile(&o, s, p, pid);
+    sg_out_result written = write_profile(o, s, p, pid);
     /* The program's status, or (for an attached recording, which the user
-     * may stop) success; then whether the profile reached -o. */
+     * may stop) success; then whether the profile reached -o-> */
     status =
         sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
     record_free(s);
     sg_profile_free(p);
     return status;
+}
+
+int
+cmd_record(int argc, char **argv)
+{
+    record_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc < 0)
+        rc = record_run_opts(&o);
+    free(o.python_cmd);
+    return rc;
 }

@@ -158,9 +158,11 @@ elf_find_section(const elf_image *img, const char *name, uint64_t *addr,
     return true;
 }
 
+/* Find name in the symbol tables of the given type; an undefined entry
+ * (a reference to another object's symbol) counts only when `undefined`. */
 static bool
 lookup_in(const elf_image *img, uint32_t type, const char *name,
-          elf_symbol *out)
+          bool undefined, elf_symbol *out)
 {
     for (uint32_t i = 0; i < img->shnum; i++) {
         const uint8_t *sh = section_header(img, i);
@@ -176,7 +178,7 @@ lookup_in(const elf_image *img, uint32_t type, const char *name,
             n = MAX_SYMBOLS;
         for (uint64_t k = 0; k < n; k++) {
             const uint8_t *sym = img->data + off + k * entsize;
-            if (rd16(sym + 6) == SHN_UNDEF)
+            if (!undefined && rd16(sym + 6) == SHN_UNDEF)
                 continue;
             const char *s = strtab_at(img, strsec, rd32(sym));
             if (s && strcmp(s, name) == 0) {
@@ -192,8 +194,16 @@ lookup_in(const elf_image *img, uint32_t type, const char *name,
 bool
 elf_find_symbol(const elf_image *img, const char *name, elf_symbol *out)
 {
-    return lookup_in(img, SHT_DYNSYM, name, out) ||
-           lookup_in(img, SHT_SYMTAB, name, out);
+    return lookup_in(img, SHT_DYNSYM, name, false, out) ||
+           lookup_in(img, SHT_SYMTAB, name, false, out);
+}
+
+bool
+elf_names_symbol(const elf_image *img, const char *name)
+{
+    elf_symbol unused;
+    return lookup_in(img, SHT_DYNSYM, name, true, &unused) ||
+           lookup_in(img, SHT_SYMTAB, name, true, &unused);
 }
 
 bool

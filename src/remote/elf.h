@@ -54,6 +54,9 @@ void elf_close(elf_image *img);
 
 /* Look a defined symbol up by name in .dynsym, then .symtab. */
 bool elf_find_symbol(const elf_image *img, const char *name, elf_symbol *out);
+/* Whether .dynsym or .symtab names the symbol, defined or not: an
+ * executable linked against a shared library names what it calls there. */
+bool elf_names_symbol(const elf_image *img, const char *name);
 /* Find a section by name: its address and size. */
 bool elf_find_section(const elf_image *img, const char *name, uint64_t *addr,
                       uint64_t *size);

@@ -119,6 +119,12 @@ agent_lines_main(const rq_lines *o)
         lines_disable(prof);
     lines_lazy = NULL;
     runmain_report();
+    if (o->output && strcmp(o->output, "-") == 0) {
+        /* -f without -o: that format, in place of the table. */
+        agent_flush_stdio();
+        rc = sg_output_status(rc, lines_deliver(prof, w, "-"));
+        goto done;
+    }
     if (o->output) {
         r = lines_deliver(prof, w, o->output);
         rc = sg_output_status(rc, r);
