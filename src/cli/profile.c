@@ -98,7 +98,7 @@ profile_parse(int argc, char **argv, profile_cli *o)
     memset(o, 0, sizeof *o);
     rq_profile *rq = &o->rq;
     rq->builtins = true;
-    rq->sort = "cumulative";
+    rq->sort = NULL; /* the default order: cumulative, outside waits */
     const char *format = NULL;
     bool have_target = false;
     opts_reset();
@@ -165,7 +165,7 @@ profile_parse(int argc, char **argv, profile_cli *o)
 
     strbuf err = STRBUF_INIT;
     sg_sort_spec spec;
-    if (sg_sort_parse(rq->sort, &spec, &err) < 0) {
+    if (rq->sort && sg_sort_parse(rq->sort, &spec, &err) < 0) {
         sg_error("profile: %s", sb_str(&err));
         sb_free(&err);
         return SG_EXIT_USAGE;

@@ -34,7 +34,7 @@ static const rq_field timeit_fields[] = {
 };
 
 static const rq_field profile_fields[] = {
-    RQ_SCALAR(RQ_STR, "sort", rq_profile, sort),
+    RQ_SCALAR(RQ_OPTSTR, "sort", rq_profile, sort),
     RQ_SCALAR(RQ_OPTSTR, "output", rq_profile, output),
     RQ_SCALAR(RQ_STR, "format", rq_profile, format),
     RQ_SCALAR(RQ_BOOL, "builtins", rq_profile, builtins),

@@ -45,7 +45,7 @@ typedef struct rq_timeit {
 
 /* spyglass profile */
 typedef struct rq_profile {
-    const char *sort;   /* pstats sort keys, valid */
+    const char *sort;   /* pstats sort keys, valid; NULL: the default order */
     const char *output; /* NULL: stdout */
     const char *format; /* the writer's name, chosen by the executable */
     bool builtins;      /* record C functions */

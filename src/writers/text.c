@@ -220,8 +220,9 @@ sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
         return -1;
     }
     sb_free(&err);
-    /* The default key, not its synonym cumtime, which stays pstats'. */
-    bool busy = strcmp(sort, "cumulative") == 0;
+    /* Only the default order leaves waits out: any key that was asked
+     * for, "cumulative" too, orders exactly as pstats. */
+    bool busy = o->sort == NULL;
     int rc = put_table(p, SG_ROOT_NODE, &spec, busy, o, out);
     if (rc < 0 || !o->per_thread)
         return rc;

@@ -55,7 +55,8 @@ typedef enum sg_format {
 } sg_format;
 
 typedef struct writer_opts {
-    const char *sort;  /* text: pstats sort keys (NULL: "cumulative") */
+    const char *sort;  /* text: pstats sort keys; NULL: the default order,
+                        * cumulative time outside waits */
     int limit;         /* text: at most this many rows (0: all) */
     bool strip_dirs;   /* text: base names, as cProfile's printed table */
     bool per_thread;   /* text: one table per thread; speedscope, collapsed,

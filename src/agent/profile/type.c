@@ -304,8 +304,8 @@ profiler_render_m(profiler *P, PyObject *args, PyObject *kw)
     writer_opts o = {0};
     o.per_thread = threads != 0;
     o.strip_dirs = strcmp(w->name, "text") == 0;
-    if (sort || strcmp(w->name, "text") == 0) {
-        o.sort = sort ? prof_sort_arg(sort) : "cumulative";
+    if (sort) { /* without one, text has the command's default order */
+        o.sort = prof_sort_arg(sort);
         if (!o.sort)
             return NULL;
     }
