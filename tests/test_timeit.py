@@ -214,6 +214,24 @@ def test_python_is_long_only_and_help_says_so(any_py):
     assert proc.stderr.startswith("spyglass: error: ")
 
 
+def test_old_habit_p_python_gets_a_hint(any_py, tmp_path):
+    """`-p PYTHON` from before -p meant --process would time the path as a
+    statement (a SyntaxError traceback): one line says what -p is now,
+    before any Python runs."""
+    marker = tmp_path / "ran"
+    proc = any_py.spy("timeit", "-p", any_py.python,
+                      f"open({str(marker)!r}, 'w')")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spyglass: error: "), \
+        proc.stderr
+    assert "-p is --process" in lines[0] and "--python" in lines[0]
+    assert not marker.exists()
+    # A statement with a '/' is still a statement.
+    proc = any_py.spy("timeit", "-p", "-n", "1", "-r", "1", "x = 6/3")
+    assert proc.returncode == 0, proc.stderr
+
+
 # ---- times read like python -m timeit's, never in scientific notation ------
 
 # One slow repeat out of five: the best is a few nsec per loop, the mean

@@ -1,9 +1,12 @@
 /* timeit.c -- `spyglass timeit`: options, help, and the hand-over to the
  * agent, which runs the timing loops in-process (src/agent/timeit.c). */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/opts.h"
@@ -81,6 +84,19 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Whether a statement is a path to an executable file, as `-p PYTHON`
+ * leaves it. Only a blank-free text with a '/' naming such a file counts:
+ * `a/b` is valid Python, but not one a user means to time beside an
+ * executable called b in a directory a. */
+static bool
+timeit_is_program(const char *stmt)
+{
+    struct stat st;
+    return strchr(stmt, '/') && !strpbrk(stmt, " \t\n()=") &&
+           stat(stmt, &st) == 0 && S_ISREG(st.st_mode) &&
+           access(stmt, X_OK) == 0;
+}
+
 /* Parse argv (argv[0] = "timeit") into o. Returns -1 when the caller
  * should go on, else an exit status (usage errors print their line). The
  * request points into argv and a vector freed by timeit_cli_free. */
@@ -148,6 +164,15 @@ timeit_parse(int argc, char **argv, timeit_cli *o)
     if (rq->n_stmts == 0) {
         sg_error("timeit: no statement to time (e.g. spyglass timeit "
                  "'sum(range(100))')");
+        return SG_EXIT_USAGE;
+    }
+    if (rq->process_time && timeit_is_program(rq->stmts[0])) {
+        /* `-p PYTHON` as the interpreter, from before -p meant --process:
+         * the path would be timed as a statement, a SyntaxError. */
+        sg_error("timeit: '%s' is a program, not a statement: -p is "
+                 "--process, as in python -m timeit; the interpreter is "
+                 "--python PYTHON",
+                 rq->stmts[0]);
         return SG_EXIT_USAGE;
     }
     /* The format is chosen here, once, and a FILE that cannot be written
