@@ -4,12 +4,25 @@ tests/venvs.py makes one venv per version with spyglass installed the way a
 user installs it. A version that is missing is a visible skip, never a
 silent pass.
 """
+import signal
+
 import pytest
 
 from venvs import (NEUTRAL_CWD, ROOT, SANITIZE, VENVS, VERSIONS, Py,  # noqa
                    find_interpreter, install, selected_versions)
 
 _cache = {}
+
+# A suite started in the background by a shell without job control
+# (`make test &` in a script) inherits SIGINT and SIGQUIT ignored, and every
+# program it starts would too: python then never raises KeyboardInterrupt,
+# spyglass keeps an ignored stop signal ignored, and the tests of Ctrl-C
+# fail or wait. The tests are about spyglass, not about how the suite was
+# started: give them the dispositions of a terminal's foreground.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 # `python -c MARK FILE` (or a command's -c) creates FILE: a test that it
 # stays absent knows the program never started.
