@@ -59,6 +59,42 @@ def in_sleep(pid):
         return False
 
 
+def gil_settled(pid):
+    """Whether no thread of pid waits for the GIL (a timed futex wait on
+    x86_64: the GIL's switch interval; a parked thread's lock wait has no
+    timeout). Once the main thread sleeps, a busy thread takes the GIL back
+    -- unless the machine is so busy that it has not run since: then it is
+    still waiting for the GIL, which dump rightly shows as idle."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return True
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+                call = f.read().split()
+        except OSError:
+            continue  # ended
+        if len(call) > 4 and call[0] == "202" and call[4] != "0x0":
+            return False
+    return True
+
+
+def until_gil_held(take, held, attempts=200):
+    """take() again until held(result), at most `attempts` times, and the
+    last result. The threads scenario's spinner takes the GIL back once the
+    main thread sleeps: between its futex wait and its first bytecode
+    (setting the GIL's holder) it runs without holding it, and a loaded
+    machine can preempt it there for a time slice. A dump that never sees
+    it hold the GIL still fails."""
+    for _ in range(attempts):
+        result = take()
+        if held(result):
+            break
+        time.sleep(0.01)
+    return result
+
+
 def wait_for(ready, proc, timeout=60):
     deadline = time.monotonic() + timeout
     while not ready():
@@ -100,6 +136,9 @@ class Target:
             time.sleep(0.02)
         # From writing the file to sleeping in park().
         wait_for(lambda: in_sleep(self.proc.pid), self.proc, timeout)
+        # And a busy thread back in its loop with the GIL the main thread
+        # took to get there.
+        wait_for(lambda: gil_settled(self.proc.pid), self.proc, timeout)
 
     def kill(self):
         if self.proc.poll() is None:
@@ -169,7 +208,10 @@ SCENARIOS = ["nested", "recursion", "threads", "generator", "coroutine",
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_matches_faulthandler(py, target, scenario):
     t = target(py.python, ORACLE, scenario)
-    data = dump_json(py.spyglass, t.proc.pid)
+    data = until_gil_held(
+        lambda: dump_json(py.spyglass, t.proc.pid),
+        lambda d: scenario != "threads" or any(th["holds_gil"]
+                                               for th in d["threads"]))
     assert data["python_version"].startswith(py.version + ".")
     oracle = check_against_oracle(data, t, py.version)
     main = [th for th in data["threads"] if th["is_main"]]
@@ -250,7 +292,9 @@ def test_many_threads(py, target):
 
 def test_text_format(py, target):
     t = target(py.python, ORACLE, "threads")
-    proc = run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid)
+    proc = until_gil_held(
+        lambda: run_spyglass(py.spyglass, "dump", "--pid", t.proc.pid),
+        lambda p: "+gil)" in p.stdout)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == f"Process {t.proc.pid}: {py.python} {ORACLE} " \
