@@ -721,3 +721,43 @@ def test_layout_table_is_generated_from_headers(root):
     if "3.13.0:" not in gen.stdout or "3.8.18:" not in gen.stdout:
         pytest.skip("other CPython patch releases installed here")
     assert gen.stdout == committed, "regenerate src/remote/layouts_gen.h"
+
+
+def test_a_python_image_still_being_loaded(py, tmp_path):
+    """Regression: the loader maps an image's whole file read-only first and
+    its segments over it afterwards; a launched 3.13 read in between had no
+    _Py_DebugOffsets cookie where _PyRuntime would be, and `record` ended
+    at once with "unsupported build". Such a process is a Python that is
+    starting: dump says so, record waits for it (here it never comes: the
+    program ends, and its recording is empty, with its exit status)."""
+    q = ("import sysconfig, os; print(os.path.join("
+         "sysconfig.get_config_var('LIBDIR'), "
+         "sysconfig.get_config_var('INSTSONAME') or ''))")
+    lib = subprocess.run([py.python, "-c", q], capture_output=True,
+                         text=True).stdout.strip()
+    if not lib.endswith(".so.1.0") or not os.path.exists(lib):
+        pytest.skip(f"CPython {py.version} here has no libpython (static)")
+    if not shutil.which("gcc"):
+        pytest.skip("no gcc")
+    exe = tmp_path / "half_loaded"
+    subprocess.run(["gcc", str(TARGETS / "half_loaded.c"), "-o", str(exe)],
+                   check=True)
+    p = subprocess.Popen([str(exe), lib, "600"], stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        proc = run_spyglass(py.spyglass, "dump", "-p", p.pid)
+        assert proc.returncode != 0
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("spyglass: error: ")
+        assert "still being loaded" in lines[0], lines[0]
+    finally:
+        p.kill()
+        p.wait()
+    out = tmp_path / "h.collapsed"
+    proc = run_spyglass(py.spyglass, "record", "-o", out, "--", exe, lib,
+                        "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "unsupported" not in proc.stderr
+    assert "ended before its interpreter could be read" in proc.stderr
+    assert out.exists() and out.read_text() == ""

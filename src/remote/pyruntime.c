@@ -238,6 +238,16 @@ identify_version(remote *r, const elf_image *img, uint64_t bias,
     return 0;
 }
 
+/* Whether the runtime at addr lies in a writable mapping, as it does once
+ * the loader has mapped the image's data segment (.PyRuntime or .data of
+ * the image's file; .bss, where 3.8 and 3.9 keep it, may be anonymous). */
+static bool
+runtime_mapped(const pm_maps *maps, uint64_t addr)
+{
+    const pm_map *m = pm_maps_find(maps, addr);
+    return m && m->perms[1] == 'w';
+}
+
 /* Choose the layout; from the target's _Py_DebugOffsets where the version
  * has them. */
 static int
@@ -426,6 +436,19 @@ find_runtime(remote *r, rm_error *err)
         }
         r->runtime = bias + (have_sym ? sym.value : sec_addr);
         rt_size = have_sym ? sym.size : sec_size;
+        if (!runtime_mapped(maps, r->runtime)) {
+            /* The loader maps an image's whole span from its first
+             * segment, then each segment over it: until the data segment
+             * is in place, the address holds other bytes of the file (a
+             * launched 3.13 seen there had "no _Py_DebugOffsets cookie").
+             * Its interpreter is starting: try again. */
+            rm_set_error(err, RM_ENOTINIT,
+                         "process %d: %s is still being loaded", (int)in->pid,
+                         base_name(path));
+            elf_close(&img);
+            free(c);
+            return -1;
+        }
         snprintf(in->elf_path, sizeof in->elf_path, "%s", path);
         in->runtime_addr = r->runtime;
         in->static_build = strcmp(path, in->exe) == 0;
