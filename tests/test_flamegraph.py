@@ -159,7 +159,11 @@ def test_first_screen_shows_the_root_and_the_controls(any_py, tmp_path,
 
 
 def test_search_box_and_hover_details(any_py, tmp_path, browser):
-    svg = profile_svg(any_py, tmp_path)
+    # A long directory: the hover details give way in the label's middle,
+    # never in the figures (once cut to "100.00%" as "10..").
+    where = tmp_path / ("a-long-directory-name-" * 4)
+    where.mkdir()
+    svg = profile_svg(any_py, where)
     b = browser
     b.open(svg.as_uri(), VIEW_W, VIEW_H)
     # Typed into the box: the frames of leaf_work light up, and the
@@ -198,6 +202,7 @@ def test_search_box_and_hover_details(any_py, tmp_path, browser):
     details = b.js("document.getElementById('details').textContent")
     assert re.match(r"<module> \(/.*deep\.py:\d+\) \u2014 1 call, "
                     r"[\d.]+ m?s, 100\.00%$", details), details
+    assert ".." in details  # the long path was cut, in its middle
     # A click zooms in: Reset appears; Escape resets.
     b.mouse(r[0] + 5, (r[1] + r[3]) / 2, click=True)
     assert b.js("document.getElementById('reset').style.display") == ""
