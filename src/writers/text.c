@@ -13,8 +13,8 @@
  * Where pstats prints the sum of the own times as T, this prints the wall
  * time the table covers (the recording's, or the thread's), when the
  * profile knows it; several threads get a block of their CPU and wall
- * times under the header. The default order ("cumulative") ranks by the
- * cumulative time outside waits (funcstats.h) when the table has any,
+ * times under the header. The default order (no sort key given) ranks by
+ * the cumulative time outside waits (funcstats.h) when the table has any,
  * lists the waits after the table and says so; every other key, and
  * pstats files, order exactly as pstats.
  */
@@ -90,13 +90,16 @@ put_threads(const sg_profile *p, strbuf *out)
     return 0;
 }
 
-static const sg_funcstats *the_waits; /* qsort has no context in C11 */
+/* A wait and its key: qsort has no context in C11. */
+typedef struct text_wait {
+    double ct;
+    const sg_fstat *f;
+} text_wait;
 
 static int
 cmp_wait(const void *a, const void *b)
 {
-    double x = the_waits->f[*(const uint32_t *)a].ct;
-    double y = the_waits->f[*(const uint32_t *)b].ct;
+    double x = ((const text_wait *)a)->ct, y = ((const text_wait *)b)->ct;
     return (x < y) - (x > y);
 }
 
@@ -105,23 +108,21 @@ cmp_wait(const void *a, const void *b)
 static int
 put_waits(const sg_funcstats *fs, strbuf *out)
 {
-    uint32_t *w = sg_calloc(fs->n, sizeof *w);
+    text_wait *w = sg_calloc(fs->n, sizeof *w);
     if (!w)
         return SG_WRITE_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < fs->n; i++)
         if (sg_fstat_is_wait(&fs->f[i]) && fs->f[i].ct >= 0.0005)
-            w[n++] = (uint32_t)i;
-    the_waits = fs;
+            w[n++] = (text_wait){fs->f[i].ct, &fs->f[i]};
     sg_sort(w, n, sizeof *w, cmp_wait);
-    the_waits = NULL;
     sb_puts(out, "   Waits (blocked, not computing) rank above by their time "
                  "outside waits, none;\n"
                  "   -s cumtime ranks by cumulative time, as pstats:\n"
                  "    cumtime  wait\n");
     for (size_t i = 0; i < n; i++) {
-        sb_printf(out, "   %8.3f  ", fs->f[w[i]].ct);
-        sg_fstat_std_string(&fs->f[w[i]], out);
+        sb_printf(out, "   %8.3f  ", w[i].ct);
+        sg_fstat_std_string(w[i].f, out);
         sb_putc(out, '\n');
     }
     sb_puts(out, "\n\n");
@@ -152,8 +153,8 @@ put_row(const sg_fstat *f, strbuf *out)
     sb_putc(out, '\n');
 }
 
-/* The table of the subtree under root. In the default order
- * ("cumulative") a table with waits is ordered by cumulative time outside
+/* The table of the subtree under root. In the default order (busy_default:
+ * no key given) a table with waits is ordered by cumulative time outside
  * them, so that a sleeping thread does not outrank the one computing. */
 static int
 put_table(const sg_profile *p, sg_node_id root, const sg_sort_spec *spec,
@@ -213,8 +214,7 @@ sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
         return sg_writer_linetext(p, o, out);
     sg_sort_spec spec;
     strbuf err = STRBUF_INIT;
-    const char *sort = o->sort ? o->sort : "cumulative";
-    if (sg_sort_parse(sort, &spec, &err) < 0) {
+    if (sg_sort_parse(o->sort ? o->sort : "cumulative", &spec, &err) < 0) {
         sg_error("%s", sb_str(&err));
         sb_free(&err);
         return -1;
