@@ -723,13 +723,8 @@ def test_layout_table_is_generated_from_headers(root):
     assert gen.stdout == committed, "regenerate src/remote/layouts_gen.h"
 
 
-def test_a_python_image_still_being_loaded(py, tmp_path):
-    """Regression: the loader maps an image's whole file read-only first and
-    its segments over it afterwards; a launched 3.13 read in between had no
-    _Py_DebugOffsets cookie where _PyRuntime would be, and `record` ended
-    at once with "unsupported build". Such a process is a Python that is
-    starting: dump says so, record waits for it (here it never comes: the
-    program ends, and its recording is empty, with its exit status)."""
+def libpython_or_skip(py):
+    """The path of py's libpython; skips a static build."""
     q = ("import sysconfig, os; print(os.path.join("
          "sysconfig.get_config_var('LIBDIR'), "
          "sysconfig.get_config_var('INSTSONAME') or ''))")
@@ -739,9 +734,25 @@ def test_a_python_image_still_being_loaded(py, tmp_path):
         pytest.skip(f"CPython {py.version} here has no libpython (static)")
     if not shutil.which("gcc"):
         pytest.skip("no gcc")
+    return lib
+
+
+def half_loaded_exe(tmp_path):
     exe = tmp_path / "half_loaded"
     subprocess.run(["gcc", str(TARGETS / "half_loaded.c"), "-o", str(exe)],
                    check=True)
+    return exe
+
+
+def test_a_python_image_still_being_loaded(py, tmp_path):
+    """Regression: the loader maps an image's whole file read-only first and
+    its segments over it afterwards; a launched 3.13 read in between had no
+    _Py_DebugOffsets cookie where _PyRuntime would be, and `record` ended
+    at once with "unsupported build". Such a process is a Python that is
+    starting: dump says so, record waits for it (here it never comes: the
+    program ends, and its recording is empty, with its exit status)."""
+    lib = libpython_or_skip(py)
+    exe = half_loaded_exe(tmp_path)
     p = subprocess.Popen([str(exe), lib, "600"], stdout=subprocess.PIPE,
                          text=True)
     try:
@@ -761,3 +772,20 @@ def test_a_python_image_still_being_loaded(py, tmp_path):
     assert "unsupported" not in proc.stderr
     assert "ended before its interpreter could be read" in proc.stderr
     assert out.exists() and out.read_text() == ""
+
+
+def test_a_launched_child_caught_exiting(py, tmp_path):
+    """Regression: a launched child read while it exits (its memory gone,
+    not yet a zombie) refuses the read with ESRCH; `record` took that for a
+    process that is not there and failed ("no such process"), though the
+    child, not yet reaped, cannot be gone. It now waits for the exit and
+    reports the program's status. The window is narrow: 100 children
+    that each end 20 ms in (about 3 in 100 met it before the fix)."""
+    lib = libpython_or_skip(py)
+    exe = half_loaded_exe(tmp_path)
+    out = tmp_path / "h.collapsed"
+    for _ in range(100):
+        proc = run_spyglass(py.spyglass, "record", "-o", out, "--", exe, lib,
+                            "0.02")
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_text() == ""

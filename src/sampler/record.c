@@ -22,6 +22,7 @@
 #include "writers/writers.h"
 
 #define NOTPY_GRACE_NS 2000000000u /* a launcher may take this to exec */
+#define EXITING_TRIES 2000u          /* 1 ms apart: a child's exit takes less */
 /* A followed subprocess whose samples all fail for this long (and this
  * many) no longer reads as the Python it was: it exec'd. */
 #define RELEASE_FAILURES 5
@@ -158,10 +159,15 @@ target_add(record_session *s, remote *r, uint64_t start_time)
     }
 }
 
+/* Worth another look at a launched child? ENOPROC is among them: our
+ * child cannot vanish before we reap it, so a read refused with ESRCH
+ * means it is exiting (its memory gone, not yet a zombie) and the loop
+ * waits for proc_exited() to say so. */
 static bool
 retriable(rm_errcode c)
 {
-    return c == RM_ENOTINIT || c == RM_EREAD || c == RM_ENOTPY;
+    return c == RM_ENOTINIT || c == RM_EREAD || c == RM_ENOTPY ||
+           c == RM_ENOPROC;
 }
 
 static void
@@ -181,6 +187,7 @@ record_attach(record_session *s, pid_t pid, bool launched,
     proc_entry self;
     uint64_t start_time = proc_read(pid, &self) == 0 ? self.start_time : 0;
     bool saw_python = false; /* its runtime, not yet initialised */
+    unsigned exiting = 0;    /* ENOPROC answers in a row */
     for (;;) {
         remote *r = remote_open(pid, err);
         if (r) {
@@ -194,6 +201,9 @@ record_attach(record_session *s, pid_t pid, bool launched,
             break;
         if (err->code == RM_ENOTPY &&
             sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
+            break;
+        exiting = err->code == RM_ENOPROC ? exiting + 1 : 0;
+        if (exiting > EXITING_TRIES)
             break;
         pause_1ms();
     }
