@@ -43,7 +43,7 @@
 
 #include "common/hashmap.h"
 
-#define SG_MAX_METRICS 4
+#define SG_MAX_METRICS 10
 #define SG_ROOT_NODE 0u
 #define SG_NO_ID UINT32_MAX
 
@@ -117,6 +117,7 @@ typedef enum sg_profile_kind {
     SG_PROFILE_DETERMINISTIC, /* every call: "ns" and "calls" per node */
     SG_PROFILE_SAMPLED,       /* stacks sampled at an interval: "samples" */
     SG_PROFILE_LINES,         /* the line table: hits and "ns" per line */
+    SG_PROFILE_MEMORY,        /* bytes per allocating stack and per line */
 } sg_profile_kind;
 
 typedef struct sg_meta_kv {

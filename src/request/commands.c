@@ -53,6 +53,20 @@ static const rq_field lines_fields[] = {
     RQ_PROGRAM(rq_lines),
 };
 
+static const rq_field memory_fields[] = {
+    RQ_SCALAR(RQ_OPTSTR, "output", rq_memory, output),
+    RQ_SCALAR(RQ_OPTSTR, "format", rq_memory, format),
+    RQ_LIST_OF("func", rq_memory, funcs, n_funcs),
+    RQ_LIST_OF("file", rq_memory, files, n_files),
+    RQ_SCALAR(RQ_BOOL, "native", rq_memory, native),
+    RQ_SCALAR(RQ_BOOL, "rss", rq_memory, rss),
+    RQ_SCALAR(RQ_LONG, "sample", rq_memory, sample_bytes),
+    RQ_SCALAR(RQ_BOOL, "allocated", rq_memory, allocated),
+    RQ_SCALAR(RQ_BOOL, "flame", rq_memory, flame),
+    RQ_PROGRAM(rq_memory),
+};
+
 const rq_spec rq_timeit_spec = RQ_SPEC("timeit", rq_timeit, timeit_fields);
 const rq_spec rq_profile_spec = RQ_SPEC("profile", rq_profile, profile_fields);
 const rq_spec rq_lines_spec = RQ_SPEC("lines", rq_lines, lines_fields);
+const rq_spec rq_memory_spec = RQ_SPEC("memory", rq_memory, memory_fields);

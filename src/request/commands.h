@@ -67,8 +67,26 @@ typedef struct rq_lines {
     rq_program program;
 } rq_lines;
 
+/* spyglass memory */
+typedef struct rq_memory {
+    const char *output; /* NULL: the table and summary on stdout only */
+    const char *format; /* the writer of output, chosen by the executable */
+    const char **funcs; /* MODULE:QUALNAME, as `lines` */
+    int n_funcs;
+    const char **files;
+    int n_files;
+    bool native;       /* also trace malloc and friends (a preloaded shim) */
+    bool rss;          /* add memory_profiler's RSS column */
+    long sample_bytes; /* 0: exact; else Poisson sampling, mean bytes */
+    bool allocated;    /* stack formats weigh bytes allocated, not bytes
+                          live at the peak */
+    bool flame;        /* flamegraph: root at the bottom */
+    rq_program program;
+} rq_memory;
+
 extern const rq_spec rq_timeit_spec;
 extern const rq_spec rq_profile_spec;
 extern const rq_spec rq_lines_spec;
+extern const rq_spec rq_memory_spec;
 
 #endif

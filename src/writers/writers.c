@@ -188,6 +188,7 @@ sg_data_kind_name(sg_data_kind kind)
         [SG_DATA_DETERMINISTIC] = "a function profile",
         [SG_DATA_SAMPLED] = "a sampled profile",
         [SG_DATA_LINES] = "a line profile",
+        [SG_DATA_MEMORY] = "a memory profile",
         [SG_DATA_TIMINGS] = "timing results",
         [SG_DATA_STACKS] = "a stack dump",
         [SG_DATA_TIMEIT] = "timeit results",

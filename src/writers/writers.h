@@ -21,7 +21,7 @@
 #include "model/profile.h"
 
 /* What a command produces, which is what a format must be able to hold.
- * The first three are the profile model's kinds (model/profile.h); the
+ * The first four are the profile model's kinds (model/profile.h); the
  * others are data that their commands render themselves, registered here
  * so that one extension means one format everywhere and a format that
  * cannot hold a command's data is refused before anything runs. */
@@ -29,6 +29,7 @@ typedef enum sg_data_kind {
     SG_DATA_DETERMINISTIC = SG_PROFILE_DETERMINISTIC, /* profile */
     SG_DATA_SAMPLED = SG_PROFILE_SAMPLED,             /* record */
     SG_DATA_LINES = SG_PROFILE_LINES,                 /* lines */
+    SG_DATA_MEMORY = SG_PROFILE_MEMORY,               /* memory */
     SG_DATA_TIMINGS,                                  /* time */
     SG_DATA_STACKS,                                   /* dump */
     SG_DATA_TIMEIT,                                   /* timeit */
@@ -69,6 +70,9 @@ typedef struct writer_opts {
                           icicle, as py-spy draws it) */
     double unit;       /* line table: seconds per displayed time unit
                           (kernprof -u; 0: 1e-6) */
+    int metric;        /* stack formats: the metric to weigh by (a memory
+                          profile's SG_MEM_PEAK or SG_MEM_ALLOC); 0: the
+                          profile's primary metric */
 } writer_opts;
 
 /* The deepest stack the stack formats show (flamegraph, speedscope, json,
