@@ -13,6 +13,9 @@
 #ifndef SG_WRITERS_LINES_H
 #define SG_WRITERS_LINES_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "common/strbuf.h"
 #include "model/profile.h"
 
@@ -32,6 +35,16 @@ int sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric);
  * starts at line `first` of the source text, as inspect.getblock finds it;
  * `first` when the text has no such line. Exposed for tests. */
 int sg_source_block_end(const char *text, size_t len, int first);
+
+/* The text of the source file at path (read whole, NUL-terminated, its
+ * length in *len), or NULL when it cannot be read (*oom says whether for
+ * lack of memory). The caller frees it. */
+char *sg_read_source(const char *path, size_t *len, bool *oom);
+
+/* The start of line `lineno` (1-based) of text and its length without the
+ * line ending ("\n", "\r\n"), or NULL past the end. */
+const char *sg_source_line(const char *text, size_t len, int lineno,
+                           size_t *n);
 
 /* The lines of one function in the model, sorted by line number. The caller
  * frees *out with free(); *out is NULL when out of memory. */
