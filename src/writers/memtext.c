@@ -132,7 +132,7 @@ put_func(strbuf *sb, const sg_profile *p, sg_func_id f, bool rss)
         start = lines[0].line;
 
     sb_puts(sb, "Filename: ");
-    sb_puts(sb, fn->file);
+    sg_writer_put_name(sb, fn->file);
     sb_puts(sb, "\n\n");
     put_head(sb, rss);
     size_t k = 0;
