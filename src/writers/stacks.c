@@ -353,7 +353,9 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_end_array(&j);
     json_key(&j, "name");
     const char *cmd = sg_profile_get_meta(p, "command");
-    json_string(&j, cmd ? cmd : "spyglass profile");
+    json_string(&j, cmd                            ? cmd
+                    : p->kind == SG_PROFILE_MEMORY ? "spyglass memory"
+                                                   : "spyglass profile");
     json_key(&j, "activeProfileIndex");
     json_int(&j, 0);
     json_key(&j, "exporter");

@@ -317,6 +317,7 @@ test_stack_formats(void)
     o.metric = 0;
     got = render("speedscope", p, &o, &sb);
     CHECK(strstr(got, "\"unit\":\"bytes\"") != NULL);
+    CHECK(strstr(got, "\"name\":\"spyglass memory\"") != NULL);
     CHECK(strstr(got, "\"weights\":[8000056,160012345,2048]") != NULL);
     CHECK(strstr(got, "\"weights\":[1000]") != NULL); /* the worker */
     CHECK(strstr(got, "\"endValue\":168014449") != NULL);
