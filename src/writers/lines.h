@@ -8,7 +8,8 @@
  *
  * The functions reported are the model's SG_FUNC_PYTHON functions, in id
  * order; a function without line entries is shown with no hits, as kernprof
- * shows a decorated function that never ran.
+ * shows a decorated function that never ran. The source helpers below
+ * also serve the memory table (memtext.c).
  */
 #ifndef SG_WRITERS_LINES_H
 #define SG_WRITERS_LINES_H
@@ -33,7 +34,8 @@ int sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric);
 
 /* The last line of the block (decorators, def/class header and body) that
  * starts at line `first` of the source text, as inspect.getblock finds it;
- * `first` when the text has no such line. Exposed for tests. */
+ * `first` when the text has no such line. Also the memory table's (memtext.c)
+ * block finder, and exposed for tests. */
 int sg_source_block_end(const char *text, size_t len, int first);
 
 /* The text of the source file at path (read whole, NUL-terminated, its

@@ -2,14 +2,16 @@
  *
  * A writer turns the profile model into bytes in a strbuf; the caller writes
  * the buffer to a file (or stdout) in one go. Each format declares which
- * kinds of data it holds (a deterministic, sampled or line profile, time's
- * results, dump's stacks, timeit's results), and every command chooses through
- * one function, sg_writer_pick(): -f NAME, else -o FILE's extension (one table
- * for all commands), else the command's default; a format that cannot hold the
- * command's data is refused with the list of those that can, before any
- * program runs. "text" and "json" hold several kinds, each rendered its
- * own way: JSON of a profile is speedscope's, of timings hyperfine's, of
- * timeit's results pyperf's.
+ * kinds of data it holds (a deterministic, sampled, line or memory profile,
+ * time's results, dump's stacks, timeit's results), and every command
+ * chooses through one function, sg_writer_pick(): -f NAME, else -o FILE's
+ * extension (one table for all commands), else the command's default; a
+ * format that cannot hold the command's data is refused with the list of
+ * those that can, before any program runs. "text" and "json" hold several
+ * kinds, each rendered its own way: JSON of a profile is speedscope's, of
+ * timings hyperfine's, of timeit's results pyperf's; text of a memory profile
+ * is memory_profiler's table and the peak (memtext.c), and the stack formats
+ * draw its bytes.
  */
 #ifndef SG_WRITERS_H
 #define SG_WRITERS_H
