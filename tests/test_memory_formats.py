@@ -61,7 +61,7 @@ class Prof:
         self.code_map = CodeMap(tables)
 
 out = io.StringIO()
-show_results(Prof(json.load(open(sys.argv[1]))), out)
+show_results(Prof(json.load(open(sys.argv[1]))), out, precision=3)
 sys.stdout.write(out.getvalue())
 """
 

@@ -4,17 +4,17 @@
  *
  *   Line #    Mem usage    Increment  Occurrences    Allocated  ...
  *   ==========================================================  ...
- *        4     14.0 MiB     14.0 MiB           1       1.2 KiB  ...
+ *        4   14.000 MiB   14.000 MiB           1       1.2 KiB  ...
  *
  * memory_profiler's table (its show_results) for each selected function,
  * the source lines re-read from disk as it does: the first four columns
- * are formatted exactly as memory_profiler formats them ('{:>6}', then
- * '{:5.1f} MiB' right-aligned in 12, and '{:>10}' occurrences), so eyes
- * and scripts used to its table keep working. spyglass's own columns come
- * after Occurrences, before the source text (which has to stay last, being
- * of any width): the bytes the line's own blocks allocated, freed and
- * still hold (net), the peak of the traced heap while the line ran and,
- * when it was measured, the resident set size after it (memory_profiler's
+ * are formatted exactly as `python -m memory_profiler` formats them
+ * ('{:>6}', then '{:7.3f} MiB' right-aligned in 12, and '{:>10}'
+ * occurrences), so eyes and scripts used to its table keep working. spyglass's
+ * own columns come after Occurrences, before the source text (which has to
+ * stay last, being of any width): the bytes the line's own blocks allocated,
+ * freed and still hold (net), the peak of the traced heap while the line ran
+ * and, when it was measured, the resident set size after it (memory_profiler's
  * own Mem usage).
  *
  * Then the summary, in readable units: the process peak (when, where),
@@ -47,11 +47,13 @@ typedef struct mt_cells {
     char alloc[32], freed[32], net[32], peak[32], rss[32];
 } mt_cells;
 
-/* memory_profiler's '{0:5.1f} MiB' (precision 1). */
+/* memory_profiler's '{0:7.3f} MiB': the precision (3) its command line,
+ * `python -m memory_profiler`, prints with, which `spyglass memory`
+ * stands in for. */
 static void
 fmt_mib(char *buf, size_t n, double bytes)
 {
-    snprintf(buf, n, "%5.1f MiB", bytes / MT_MIB);
+    snprintf(buf, n, "%7.3f MiB", bytes / MT_MIB);
 }
 
 static void

@@ -141,10 +141,10 @@ render(const char *format, const sg_profile *p, const writer_opts *o,
 /* memory_profiler's table, then our columns. The header and the first
  * four columns of each row (up to Occurrences), the rule's length and the
  * source text after three spaces are byte for byte what memory_profiler
- * 0.61's own show_results prints for the same figures, run on this source
- * (Mem usage and Increment in MiB, '-0.0' for a tiny decrease, a cell
- * wider than its column pushing the rest right); our columns sit between
- * Occurrences and the source text. */
+ * 0.61's own show_results prints for the same figures on this source, at
+ * the precision of `python -m memory_profiler` (MiB with three decimals,
+ * '-0.000' for a tiny decrease, a cell wider than its column pushing the
+ * rest right); our columns sit between Occurrences and the source text. */
 static void
 test_table(void)
 {
@@ -164,17 +164,17 @@ test_table(void)
             "                                     @profile\n"
             "     3                                                        "
             "                                     def make(n):\n"
-            "     4     21.7 MiB      7.6 MiB           1"
-            "      7.6 MiB          0 B      7.6 MiB     21.7 MiB"
+            "     4   21.700 MiB    7.629 MiB           1"
+            "      7.6 MiB          0 B      7.6 MiB   21.700 MiB"
             "       a = [1] * n\n"
-            "     5    174.3 MiB    152.6 MiB           1"
-            "    152.6 MiB          0 B    152.6 MiB    174.3 MiB"
+            "     5  174.300 MiB  152.600 MiB           1"
+            "    152.6 MiB          0 B    152.6 MiB  174.300 MiB"
             "       b = [2] * (2 * n)\n"
-            "     6   1502.8 MiB   -156.0 MiB           1"
-            "          0 B    152.6 MiB   -152.6 MiB   1502.8 MiB"
+            "     6 1502.802 MiB -156.000 MiB           1"
+            "          0 B    152.6 MiB   -152.6 MiB 1502.802 MiB"
             "       del b\n"
-            "     7 1234583.9 MiB     -0.0 MiB  12345678901"
-            "       1000 B         24 B        976 B 1234583.9 MiB"
+            "     7 1234583.937 MiB   -0.000 MiB  12345678901"
+            "       1000 B         24 B        976 B 1234583.937 MiB"
             "       return a\n"
             "\n\n");
     /* A selected function that never ran: its lines, no figures. */
@@ -196,9 +196,9 @@ test_table(void)
     /* The file gone: the lines that have entries, no text, and a note. */
     unlink(path);
     got = render("text", p, &o, &sb);
-    CHECK(strstr(got, "     7 1234583.9 MiB     -0.0 MiB  12345678901"
+    CHECK(strstr(got, "     7 1234583.937 MiB   -0.000 MiB  12345678901"
                       "       1000 B         24 B        976 B "
-                      "1234583.9 MiB   \n(") != NULL);
+                      "1234583.937 MiB   \n(") != NULL);
     CHECK(strstr(got, "     3                                            "
                       "                                                 "
                       "\n") != NULL);
@@ -256,9 +256,9 @@ test_options(void)
     const char *got = render("text", p, &o, &sb);
     CHECK(strstr(got, "Occurrences    Allocated        Freed          Net  "
                       "Peak inside          RSS   Line Contents\n") != NULL);
-    CHECK(strstr(got, "     4     21.7 MiB      7.6 MiB           1"
-                      "      7.6 MiB          0 B      7.6 MiB     21.7 MiB"
-                      "     31.7 MiB   \n") != NULL);
+    CHECK(strstr(got, "     4   21.700 MiB    7.629 MiB           1"
+                      "      7.6 MiB          0 B      7.6 MiB   21.700 MiB"
+                      "   31.700 MiB   \n") != NULL);
     CHECK(strstr(got, "Sampled (one block per 512.0 KiB allocated on "
                       "average): every figure is an estimate.\n") != NULL);
     CHECK(strstr(got, "Traced: Python's allocators and malloc and friends "
