@@ -135,9 +135,7 @@ profile_parse(int argc, char **argv, profile_cli *o)
             break;
         case 'm':
         case 'c':
-            /* Like python: what follows belongs to the program. */
-            rq->program.kind = c == 'm' ? RQ_RUN_MODULE : RQ_RUN_CODE;
-            rq->program.target = optarg;
+            opts_program_option(c, optarg, &rq->program);
             have_target = true;
             break;
         case 'h':
@@ -151,17 +149,8 @@ profile_parse(int argc, char **argv, profile_cli *o)
             return SG_EXIT_USAGE;
         }
     }
-    if (!have_target) {
-        if (optind >= argc) {
-            sg_error("profile: nothing to run: give a SCRIPT, -m MODULE or "
-                     "-c CODE (see 'spyglass profile --help')");
-            return SG_EXIT_USAGE;
-        }
-        rq->program.kind = RQ_RUN_SCRIPT;
-        rq->program.target = argv[optind++];
-    }
-    rq->program.n_args = argc - optind;
-    rq->program.args = (const char **)(argv + optind);
+    if (!opts_program("profile", argc, argv, have_target, &rq->program))
+        return SG_EXIT_USAGE;
 
     strbuf err = STRBUF_INIT;
     sg_sort_spec spec;
