@@ -16,8 +16,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import MARK, one_error
+from conftest import MARK, ROOT, one_error
 from test_cli import captured_launch
+from venvs import find_interpreter
 
 MIB = 1024 * 1024
 
@@ -117,6 +118,27 @@ def test_formats_that_cannot_hold_memory_are_refused(any_py, tmp_path, how,
               "cannot hold a memory profile")
     assert not ran
     assert not (tmp_path / path).exists()
+
+
+@pytest.mark.parametrize("python,status,says", [
+    ("/bin/true", 2, "'/bin/true' is not a Python interpreter"),
+    ("{tmp}/no-such-python", 127, "Python interpreter '{tmp}/no-such-python'"
+     " not found"),
+])
+def test_python_that_is_not_a_python(any_py, tmp_path, python, status, says):
+    proc, ran = run_marked(any_py, tmp_path, "--python",
+                           python.format(tmp=tmp_path))
+    one_error(proc, status, "spyglass: error: memory: ",
+              says.format(tmp=tmp_path))
+    assert not ran
+
+
+def test_python_without_spyglass_says_how_to_install(any_py, tmp_path):
+    bare = find_interpreter(any_py.version)  # pyenv's, no spyglass in it
+    proc, ran = run_marked(any_py, tmp_path, "--python", bare)
+    one_error(proc, 2, f"{bare} (Python {any_py.version}) cannot import "
+              "spyglass._agent", f"-m pip install {ROOT}")
+    assert not ran
 
 
 # ---- the request handed to the agent ----------------------------------------
