@@ -197,6 +197,7 @@ def test_request_defaults_and_last_flame_flag_wins(any_py, tmp_path):
 @pytest.mark.parametrize("args,fmt", [
     (["-o", "x.SVG"], "flamegraph"),
     (["-o", "x.speedscope.json"], "speedscope"),
+    (["-o", "x.json"], "json"),
     (["-o", "x.collapsed"], "collapsed"),
     (["-o", "x.txt"], "text"),
     (["-o", "x.out"], "text"),
