@@ -226,6 +226,22 @@ def rows(text):
             for m in ROW.finditer(text)}
 
 
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+SIZE = re.compile(r"(-?[\d.]+) (B|KiB|MiB|GiB)\b")
+
+
+def nbytes(text):
+    """Bytes of a size as the report prints it ("160.2 MiB")."""
+    number, unit = SIZE.fullmatch(text).groups()
+    return float(number) * UNITS[unit]
+
+
+def sizes(text, line):
+    """The sizes on the table's row of `line`, left to right, in bytes."""
+    row = re.search(r"^ *%d +(.*)$" % line, text, re.M)[1]
+    return [nbytes(m[0]) for m in SIZE.finditer(row)]
+
+
 def close_mib(shown, nbytes):
     """A MiB figure printed with memory_profiler's one decimal."""
     return abs(shown - nbytes / MIB) <= 0.05 + 0.01 * abs(nbytes) / MIB
@@ -249,7 +265,14 @@ def test_run_memory_profiler_example_unchanged(py, tmp_path):
     assert all(got[n][2] == 1 for n in (LINE_A, LINE_B, LINE_DEL)), got
     # Mem usage is the traced total after the line: b's line adds b.
     assert close_mib(got[LINE_B][0] - got[LINE_A][0], size_b), got
-    assert "peak" in out.lower()
+    # The peak: a and b live, reached by b's allocation; exact tracing.
+    peak = re.search(r"^Peak of the traced heap: ([\d.]+ \w+), .* reached "
+                     r"at .*mp\.py:%d \(my_func\)$" % LINE_B, out, re.M)
+    assert peak, out
+    # Printed with one decimal: 0.05 of its unit either way.
+    assert size_a + size_b - 0.05 * MIB <= nbytes(peak[1]) <= \
+        1.02 * (size_a + size_b)
+    assert "Sampled" not in out
 
 
 def test_run_keeps_output_and_exit_status(py, tmp_path):
@@ -339,8 +362,12 @@ def test_run_sampled_and_rss(py, tmp_path):
     proc = py.spy("memory", "--sample", "64KiB", "mp.py", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert close_mib(rows(proc.stdout)[LINE_B][1], size_b), proc.stdout
+    assert "Sampled (one block per 64.0 KiB allocated on average)" in \
+        proc.stdout
     proc = py.spy("memory", "--rss", "mp.py", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     header = next(line for line in proc.stdout.splitlines()
                   if line.lstrip().startswith("Line #"))
-    assert "RSS" in header, header
+    assert header.split()[-3:] == ["RSS", "Line", "Contents"], header
+    # Resident after b's line: at least b, whose every page was written.
+    assert sizes(proc.stdout, LINE_B)[-1] >= size_b, proc.stdout
