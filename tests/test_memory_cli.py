@@ -329,12 +329,34 @@ def test_run_collapsed_weighs_bytes_at_the_peak(py, tmp_path):
     # At the peak both lists are live: b's line holds b, a's line a.
     assert abs(leaf_weight(stacks, LINE_B) - size_b) <= 0.01 * size_b
     assert abs(leaf_weight(stacks, LINE_A) - size_a) <= 0.01 * size_a
-    # --allocated: what each line allocated, whatever was freed later.
-    proc = py.spy("memory", "--allocated", "-f", "collapsed", "-o",
-                  "alloc.txt", "mp.py", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    stacks = collapsed(tmp_path / "alloc.txt")
-    assert abs(leaf_weight(stacks, LINE_B) - size_b) <= 0.01 * size_b
+
+
+CHURN = """\
+import sys
+def churn():
+    for _ in range(100):
+        x = bytearray(100000)
+    return sys.getsizeof(x)
+print(churn())
+"""
+
+
+def test_run_allocated_weighs_all_bytes_allocated(py, tmp_path):
+    # One buffer live at a time (two while x is rebound), 100 allocated.
+    (tmp_path / "churn.py").write_text(CHURN)
+    leaf = re.compile(r"churn \(.*churn\.py:4\)$")
+    weight = {}
+    for how in ("peak", "allocated"):
+        opts = ["--allocated"] * (how == "allocated")
+        proc = py.spy("memory", *opts, "-f", "collapsed", "-o", how + ".txt",
+                      "churn.py", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        size = int(proc.stdout.split()[0])
+        stacks = collapsed(tmp_path / (how + ".txt"))
+        weight[how] = sum(w for s, w in stacks.items()
+                          if leaf.search(s.split(";")[-1]))
+    assert abs(weight["allocated"] - 100 * size) <= 0.01 * 100 * size
+    assert size <= weight["peak"] <= 2 * size + 1000
 
 
 def test_run_text_svg_and_speedscope_files(py, tmp_path):
