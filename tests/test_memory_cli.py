@@ -305,6 +305,25 @@ def test_run_module_and_code(py, tmp_path):
     assert 3 in rows(proc.stdout), proc.stdout
 
 
+def test_run_bad_selection_refused_before_the_program(py, tmp_path):
+    # What only the agent can tell (the modules and files named), as
+    # `lines` tells it, before the program runs.
+    (tmp_path / "ok.py").write_text("def work():\n    pass\n"
+                                    "def worker():\n    pass\n"
+                                    "print('ran')\n")
+    for args, needles in [
+        (["--func", "__main__:wrok"], ["memory: --func __main__:wrok: no "
+                                       "function 'wrok'",
+                                       "close matches: work, worker"]),
+        (["--func", "nosuchmod:f"], ["memory: --func nosuchmod:f: no module "
+                                     "named 'nosuchmod'"]),
+        (["--file", "nope.py"], ["memory: --file 'nope.py'"]),
+    ]:
+        proc = py.spy("memory", *args, "ok.py", cwd=tmp_path)
+        one_error(proc, 2, *needles)
+        assert proc.stdout == ""
+
+
 def collapsed(path):
     """{stack: weight} of a collapsed file."""
     out = {}
