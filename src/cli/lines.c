@@ -136,11 +136,7 @@ lines_parse(int argc, char **argv, lines_cli *o)
             o->help = true;
             return -1;
         default:
-            if (c == '?' && optopt == 'p')
-                pylaunch_refuse_p("lines");
-            else
-                opts_report("lines", c, argv);
-            return SG_EXIT_USAGE;
+            return pylaunch_bad_option("lines", c, argv);
         }
     }
     if (!opts_program("lines", argc, argv, have_target, &rq->program))

@@ -234,11 +234,7 @@ memory_parse(int argc, char **argv, memory_cli *o)
             o->help = true;
             return -1;
         default:
-            if (c == '?' && optopt == 'p')
-                pylaunch_refuse_p("memory");
-            else
-                opts_report("memory", c, argv);
-            return SG_EXIT_USAGE;
+            return pylaunch_bad_option("memory", c, argv);
         }
     }
     if (!opts_program("memory", argc, argv, have_target, &rq->program))

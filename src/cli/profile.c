@@ -142,11 +142,7 @@ profile_parse(int argc, char **argv, profile_cli *o)
             o->help = true;
             return -1;
         default:
-            if (c == '?' && optopt == 'p')
-                pylaunch_refuse_p("profile");
-            else
-                opts_report("profile", c, argv);
-            return SG_EXIT_USAGE;
+            return pylaunch_bad_option("profile", c, argv);
         }
     }
     if (!opts_program("profile", argc, argv, have_target, &rq->program))
