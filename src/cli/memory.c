@@ -16,12 +16,6 @@
 #include "request/commands.h"
 #include "writers/writers.h"
 
-/* What `spyglass memory` writes: the table and summary as text by
- * default, and -o FILE with an extension that names no format as text
- * too, as `lines` does. */
-static const sg_output memory_output = {"memory", SG_DATA_MEMORY, "text", true,
-                                        false};
-
 /* The largest --sample: a mean interval beyond any heap. */
 #define MEMORY_SAMPLE_MAX (1L << 40)
 
@@ -245,7 +239,7 @@ memory_parse(int argc, char **argv, memory_cli *o)
         !opts_script_readable("memory", rq->program.target))
         return SG_EXIT_USAGE;
     /* Chosen here, once: the agent writes what it is told. */
-    return opts_output(format, &rq->output, &rq->format, &memory_output);
+    return opts_output(format, &rq->output, &rq->format, &sg_output_memory);
 }
 
 static void
