@@ -115,15 +115,17 @@ native_setenv(const char *key, const char *value)
 
 /* In the re-executed process: LD_PRELOAD back to what it was before
  * the shim was prepended ("SHIM" when it was unset, "SHIM:USER" when it
- * was USER), SPYGLASS_NATIVE removed. A shim named otherwise, or an
- * LD_PRELOAD that does not start with it, is left as found. */
+ * was USER), SPYGLASS_NATIVE removed. An LD_PRELOAD that does not start
+ * with the shim, or a shim the user preloaded (no SPYGLASS_NATIVE), is
+ * left as found. */
 static int
 native_restore_env(sg_native_set_hooks_fn fn)
 {
     Dl_info info;
     const char *pre = getenv(NATIVE_PRELOAD);
     int rc = 0;
-    if (pre && dladdr(*(void **)&fn, &info) && info.dli_fname) {
+    if (pre && getenv(SG_NATIVE_ENV) && dladdr(*(void **)&fn, &info) &&
+        info.dli_fname) {
         size_t n = strlen(info.dli_fname);
         if (strncmp(pre, info.dli_fname, n) == 0 && pre[n] == '\0')
             rc = native_setenv(NATIVE_PRELOAD, NULL);
