@@ -96,8 +96,8 @@ shim_arena_alloc(size_t n, size_t align)
     size_t used = atomic_load(&shim_arena_used);
     for (;;) {
         size_t start = (used + SHIM_ARENA_HEAD + align - 1) & ~(align - 1);
-        if (align > SHIM_ARENA_SIZE || n > SHIM_ARENA_SIZE - start ||
-            start > SHIM_ARENA_SIZE) {
+        if (align > SHIM_ARENA_SIZE || start > SHIM_ARENA_SIZE ||
+            n > SHIM_ARENA_SIZE - start) {
             errno = ENOMEM;
             return NULL;
         }
