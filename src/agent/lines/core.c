@@ -6,6 +6,7 @@
 
 AGENT_TLS lines_stack lines_tls;
 uint64_t lines_gen;
+const lines_watcher *lines_watch;
 
 /* Every code state of every profiler, found by code object address. A
  * freed state leaves a NULL slot; its address may be reused by a new code
