@@ -42,8 +42,10 @@ lines_code_reserve(lines_code *lc, int32_t line)
     if (line >= hi)
         hi = line + 1 + (hi - lo); /* double, so growth is amortised */
     size_t n = (size_t)(hi - lo);
+    lines_quiet(1);
     uint64_t *hits = PyMem_Calloc(n, sizeof *hits);
     uint64_t *ticks = PyMem_Calloc(n, sizeof *ticks);
+    lines_quiet(-1);
     if (!hits || !ticks) {
         PyMem_Free(hits);
         PyMem_Free(ticks);
@@ -147,7 +149,9 @@ lines_push(lines_code *lc, const void *key, uint64_t now)
     if (st->depth == st->cap) {
         int cap = st->cap ? st->cap * 2 : 64;
         /* Raw: a thread's stack outlives any one profiler. */
+        lines_quiet(1);
         lines_frame *v = PyMem_RawRealloc(st->v, (size_t)cap * sizeof *v);
+        lines_quiet(-1);
         if (!v) {
             lines_fail(lc->prof);
             return NULL;

@@ -91,12 +91,22 @@ extern uint64_t lines_gen;
 /* A collector riding on the line events of the selected functions (the
  * memory profiler's columns): told when a line of frame fr begins (after
  * its hit is counted) and when it ends (before the next line, the return
- * or the yield). NULL when none, which is all `lines` pays. */
+ * or the yield). NULL when none, which is all `lines` pays. quiet(+1) and
+ * quiet(-1) bracket the line profiler's own allocations (its tables), so
+ * that a memory tracer does not charge them to the program's lines. */
 typedef struct lines_watcher {
     void (*begin)(lines_frame *fr);
     void (*end)(lines_frame *fr);
+    void (*quiet)(int delta);
 } lines_watcher;
 extern const lines_watcher *lines_watch;
+
+static inline void
+lines_quiet(int delta)
+{
+    if (lines_watch)
+        lines_watch->quiet(delta);
+}
 
 /* ---- core.c ---- */
 

@@ -153,7 +153,14 @@ mem_line_end(lines_frame *fr)
     }
 }
 
-static const lines_watcher mem_watcher = {mem_line_begin, mem_line_end};
+static void
+mem_line_quiet(int delta)
+{
+    mem_busy += delta;
+}
+
+static const lines_watcher mem_watcher = {mem_line_begin, mem_line_end,
+                                          mem_line_quiet};
 
 void
 mem_lines_start(bool rss)

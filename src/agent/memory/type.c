@@ -80,6 +80,12 @@ memobj_start(mem_obj *self)
                         "spyglass.memory: memory is already being traced");
         return -1;
     }
+    for (Py_ssize_t i = 0; self->lines && i < self->lines->n_codes; i++) {
+        /* The table is of this tracing only. */
+        lines_code *lc = self->lines->codes[i];
+        memset(lc->hits, 0, (size_t)lc->n * sizeof *lc->hits);
+        memset(lc->ticks, 0, (size_t)lc->n * sizeof *lc->ticks);
+    }
     if (self->lines && lines_enable(self->lines) < 0)
         return -1;
     if (mem_start(&self->cfg) < 0) {
@@ -170,19 +176,17 @@ memobj_call(mem_obj *self, PyObject *args, PyObject *kwds)
     Py_XDECREF(pair);
     if (!w)
         return NULL;
-    /* Look like func (name, docstring, __wrapped__), as functools.wraps. */
+    /* Look like func (name, docstring, __wrapped__): functools.partial
+     * takes the attributes a builtin function cannot. */
     PyObject *ft = PyImport_ImportModule("functools");
-    PyObject *r = ft ? PyObject_CallMethod(ft, "wraps", "O", func) : NULL;
-    PyObject *wrapper = r ? PyObject_CallFunctionObjArgs(r, w, NULL) : NULL;
+    PyObject *part = ft ? PyObject_CallMethod(ft, "partial", "O", w) : NULL;
+    PyObject *r =
+        part ? PyObject_CallMethod(ft, "update_wrapper", "OO", part, func)
+             : NULL;
     Py_XDECREF(ft);
-    Py_XDECREF(r);
-    if (!wrapper) {
-        /* A builtin function takes no attributes: the bare wrapper. */
-        PyErr_Clear();
-        return w;
-    }
+    Py_XDECREF(part);
     Py_DECREF(w);
-    return wrapper;
+    return r;
 }
 
 /* The model of the last tracing, or NULL with RuntimeError. */
