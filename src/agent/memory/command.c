@@ -17,10 +17,11 @@
 #include "agent/runmain.h"
 #include "common/err.h"
 
-/* native.c (--native) is optional in a build: without it --native is
- * refused before the program runs. */
-#pragma weak mem_native_start
-#pragma weak mem_native_stop
+/* native.c (--native) is optional in a build: without it these are
+ * NULL and --native is refused before the program runs. Hidden: never
+ * bound to a symbol of another library. */
+__attribute__((weak, visibility("hidden"))) int mem_native_start(void);
+__attribute__((weak, visibility("hidden"))) void mem_native_stop(void);
 
 lines_prof *mem_cmd_lines;
 
