@@ -92,12 +92,19 @@ frames_current(PyThreadState *ts)
 }
 
 /* The real frame that called f (its caller, or the frame that resumed a
- * generator), or NULL. */
+ * generator), or NULL. Only the innermost frame can be incomplete (a
+ * caller is at its call), so above it only shims are skipped, without
+ * reading the code object of every frame. */
 static inline frames_frame *
 frames_back(frames_frame *f)
 {
-#if PY_VERSION_HEX >= 0x030B0000
-    return frames_real(f->previous);
+#if PY_VERSION_HEX >= 0x030C0000
+    f = f->previous;
+    while (f && f->owner == FRAME_OWNED_BY_CSTACK)
+        f = f->previous;
+    return f;
+#elif PY_VERSION_HEX >= 0x030B0000
+    return f->previous;
 #else
     return f->f_back;
 #endif

@@ -134,17 +134,18 @@ mem_fail(void)
 
 /* ---- the block table: open addressing, linear probing ---- */
 
-/* A pointer's home slot: each 16 KiB page of the address space gets a
- * pseudo-random run of 1024 slots (Fibonacci hashing of the page), in
+/* A pointer's home slot: each KiB of the address space gets a
+ * pseudo-random run of 64 slots (Fibonacci hashing of its address), in
  * which its 16-byte granules follow in address order. Blocks allocated
  * or freed one after the other are mostly neighbours (pymalloc carves
  * pools of 16 KiB), so their slots share cache lines instead of costing a
- * cache miss each. */
+ * cache miss each; runs are short enough that a dense one makes no long
+ * cluster for linear probing. */
 static inline size_t
 mem_hash_ptr(uintptr_t p, int bits)
 {
-    uint64_t run = ((uint64_t)p >> 14) * 0x9E3779B97F4A7C15ull >> (64 - bits);
-    return (size_t)(run + ((p >> 4) & 1023)) & (((size_t)1 << bits) - 1);
+    uint64_t run = ((uint64_t)p >> 10) * 0x9E3779B97F4A7C15ull >> (64 - bits);
+    return (size_t)(run + ((p >> 4) & 63)) & (((size_t)1 << bits) - 1);
 }
 
 static int
