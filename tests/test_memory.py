@@ -401,3 +401,40 @@ def test_a_decorated_function_is_traced_on_each_call(py, tmp_path):
     hits, metrics = rows[marks(src)["alloc"]]
     assert hits == 1  # the last call's tracing
     assert 2000000 <= metrics[1] <= 2000000 * 1.01
+
+
+NOGIL = '''
+import bz2, json, lzma, threading, spyglass
+data = bytes(range(256)) * 20000
+def compress():
+    for _ in range(3):
+        lzma.compress(data)
+        bz2.compress(data)
+with spyglass.memory() as m:
+    threads = [threading.Thread(target=compress) for _ in range(4)]
+    for t in threads:
+        t.start()
+    junk = [bytearray(100) for i in range(100000)]  # L:junk
+    for t in threads:
+        t.join()
+st = m._stats()
+print(json.dumps([[k[0], k[1], k[2], v] for k, v in st["leaves"].items()]))
+'''
+
+
+def test_raw_allocations_without_the_gil(py, tmp_path):
+    # lzma and bz2 allocate through PyMem_RawMalloc with the GIL released,
+    # from four threads at once while the main thread allocates: those
+    # blocks have no Python frame to go to, and the rest stays exact.
+    rows = run_json(py, tmp_path, NOGIL)
+    frameless = [v for f, name, line, v in rows
+                 if name == "[no Python frame]"]
+    assert frameless and sum(v[2] for v in frameless) >= 1
+    line = marks(NOGIL)["junk"]
+    # The module's line and, before 3.12, its list comprehension's.
+    junk = [sum(v[k] for f, name, line_, v in rows
+                if f.endswith("prog.py") and line_ == line)
+            for k in range(9)]
+    # 100000 bytearrays of 100 bytes and the list holding them.
+    assert 100000 * 100 <= junk[4] <= 100000 * 200
+    assert junk[1] - junk[3] == junk[4]
