@@ -64,8 +64,19 @@ lines_code_reserve(lines_code *lc, int32_t line)
     return 0;
 }
 
+static lines_code *lines_code_make(lines_prof *prof, PyObject *code);
+
 lines_code *
 lines_code_add(lines_prof *prof, PyObject *code)
+{
+    lines_quiet(1);
+    lines_code *lc = lines_code_make(prof, code);
+    lines_quiet(-1);
+    return lc;
+}
+
+static lines_code *
+lines_code_make(lines_prof *prof, PyObject *code)
 {
     if (!lines_index_ready) {
         hm64_init(&lines_index);

@@ -92,8 +92,9 @@ extern uint64_t lines_gen;
  * memory profiler's columns): told when a line of frame fr begins (after
  * its hit is counted) and when it ends (before the next line, the return
  * or the yield). NULL when none, which is all `lines` pays. quiet(+1) and
- * quiet(-1) bracket the line profiler's own allocations (its tables), so
- * that a memory tracer does not charge them to the program's lines. */
+ * quiet(-1) bracket the line profiler's own allocations (its tables, the
+ * selection of new code objects), so that a memory tracer does not
+ * charge them to the program's lines. */
 typedef struct lines_watcher {
     void (*begin)(lines_frame *fr);
     void (*end)(lines_frame *fr);

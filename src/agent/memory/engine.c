@@ -46,6 +46,7 @@
 #include "agent/memory/internal.h"
 
 AGENT_TLS int mem_busy;
+AGENT_TLS int mem_quiet;
 bool mem_lines_on;
 
 /* Frames kept per stack: deeper stacks lose their outermost frames. */
@@ -477,7 +478,7 @@ mem_has_gil(mem_domain d)
 void
 mem_on_alloc(void *ptr, size_t size, mem_domain d)
 {
-    if (!mem.on || !ptr)
+    if (!mem.on || !ptr || mem_quiet)
         return;
     mem_busy++;
     mem_thread *t = mem_tls;

@@ -52,6 +52,11 @@ void mem_clear(void);
  * (lines_mem_on), read by the engine on each allocation. */
 extern bool mem_lines_on;
 
+/* Nonzero while this thread's allocations are the profilers' own (the
+ * line profiler's tables and selection): not recorded. Unlike mem_busy,
+ * frees still are, so that a traced block freed meanwhile is not kept. */
+extern AGENT_TLS int mem_quiet;
+
 /* ---- command.c ---- */
 
 /* The command's selected functions while it runs, else NULL. */

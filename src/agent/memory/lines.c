@@ -156,7 +156,7 @@ mem_line_end(lines_frame *fr)
 static void
 mem_line_quiet(int delta)
 {
-    mem_busy += delta;
+    mem_quiet += delta;
 }
 
 static const lines_watcher mem_watcher = {mem_line_begin, mem_line_end,
