@@ -438,3 +438,29 @@ def test_raw_allocations_without_the_gil(py, tmp_path):
     # 100000 bytearrays of 100 bytes and the list holding them.
     assert 100000 * 100 <= junk[4] <= 100000 * 200
     assert junk[1] - junk[3] == junk[4]
+
+
+AGAIN = '''
+import json, tracemalloc, spyglass
+def work(n):
+    return bytearray(n)  # L:alloc
+with spyglass.memory() as first:
+    tracemalloc.start()  # over spyglass's hooks, which stay under it
+    a = work(1000000)
+with spyglass.memory() as second:  # under tracemalloc still
+    b = work(2000000)
+tracemalloc.stop()
+with spyglass.memory() as third:  # on top again
+    c = work(3000000)
+print(json.dumps([sum(v[4] for k, v in m._stats()["leaves"].items()
+                      if k[0] == __file__ and k[2] == LINE)
+                  for m in (first, second, third)]))
+'''
+
+
+def test_tracing_again_under_a_tool_that_chained_over_it(py, tmp_path):
+    src = AGAIN.replace("LINE", str(marks(AGAIN)["alloc"]))
+    first, second, third = run_json(py, tmp_path, src)
+    assert 1000000 <= first <= 1010000
+    assert 2000000 <= second <= 2020000
+    assert 3000000 <= third <= 3030000

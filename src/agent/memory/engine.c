@@ -81,7 +81,8 @@ typedef struct mem_line_entry {
 } mem_line_entry;
 
 static struct {
-    bool on, failed, installed, hooks_ours[3];
+    bool on, failed;
+    bool chained[3]; /* our hooks are in the domain's chain */
     mem_config cfg;
     uint64_t gen;
     /* The tables, guarded by lock. */
@@ -129,6 +130,7 @@ mem_fail(void)
     if (!mem.failed) {
         mem.failed = true;
         mem.on = false;
+        mem.t1 = ticks_now();
         instr_out_of_memory("memory");
     }
 }
@@ -596,18 +598,20 @@ static const PyMemAllocatorDomain mem_domains[3] = {
 
 /* ---- starting and stopping ---- */
 
+/* Put our hooks in front of each domain's allocator, unless they are
+ * still in its chain from a tracing before (another tool installed over
+ * them since): calls reach them through that tool, and a second copy
+ * would call itself through mem_prev. */
 static void
 mem_install(void)
 {
     for (int d = 0; d < 3; d++) {
-        PyMemAllocatorEx cur;
-        PyMem_GetAllocator(mem_domains[d], &cur);
-        if (mem.installed && cur.malloc == mem_hooks[d].malloc)
-            continue; /* still ours from a tracing before */
-        mem_prev[d] = cur;
+        if (mem.chained[d])
+            continue;
+        PyMem_GetAllocator(mem_domains[d], &mem_prev[d]);
         PyMem_SetAllocator(mem_domains[d], &mem_hooks[d]);
+        mem.chained[d] = true;
     }
-    mem.installed = true;
 }
 
 /* Give each domain back the allocator we chained to, unless another tool
@@ -616,16 +620,14 @@ mem_install(void)
 static void
 mem_uninstall(void)
 {
-    bool all = true;
     for (int d = 0; d < 3; d++) {
         PyMemAllocatorEx cur;
         PyMem_GetAllocator(mem_domains[d], &cur);
-        if (cur.malloc == mem_hooks[d].malloc)
+        if (cur.malloc == mem_hooks[d].malloc) {
             PyMem_SetAllocator(mem_domains[d], &mem_prev[d]);
-        else
-            all = false;
+            mem.chained[d] = false;
+        }
     }
-    mem.installed = !all;
 }
 
 void
@@ -680,14 +682,12 @@ mem_start(const mem_config *cfg)
 void
 mem_stop(void)
 {
-    if (!mem.installed && !mem.on)
-        return;
     mem_lock();
-    bool was_on = mem.on || mem.failed;
-    mem.on = false;
-    mem_unlock();
-    if (was_on)
+    if (mem.on) {
+        mem.on = false;
         mem.t1 = ticks_now();
+    }
+    mem_unlock();
     mem.gen = tls_gen_next();
     mem_uninstall();
 }
