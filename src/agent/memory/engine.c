@@ -293,10 +293,12 @@ mem_line_of(PyCodeObject *code, int lasti)
 
 /* ---- per-thread state ---- */
 
+/* At the thread's exit (its key's destructor, on the thread itself). */
 static void
 mem_thread_free(void *t)
 {
     mem_busy++;
+    mem_tls = NULL;
     free(t);
     mem_busy--;
 }
