@@ -165,7 +165,7 @@ def fails():
         return bytearray(2000000)  # L:except
 
 with spyglass.memory() as m:
-    t = threading.Thread(target=in_thread)
+    t = threading.Thread(target=in_thread, name="worker")
     t.start()
     t.join()
     g = list(gen())
@@ -173,7 +173,8 @@ with spyglass.memory() as m:
     h = helper.make()
 
 st = m._stats()
-print(json.dumps([[k[0], k[1], k[2], v[4]] for k, v in st["leaves"].items()]))
+print(json.dumps([[[k[0], k[1], k[2], v[4]] for k, v in st["leaves"].items()],
+                  st["threads"]]))
 '''
 
 HELPER = '''
@@ -184,7 +185,10 @@ def make():
 
 def test_threads_generators_exceptions_and_imported_modules(py, tmp_path):
     (tmp_path / "helper.py").write_text(HELPER)
-    rows = run_json(py, tmp_path, KINDS)
+    rows, threads = run_json(py, tmp_path, KINDS)
+    # A thread root each, named as threading names them (the worker has
+    # ended by the time the results are built).
+    assert sorted(threads) == ["MainThread", "worker"]
     live = {}
     for f, name, line, v in rows:
         key = (f.rsplit("/", 1)[-1], line)

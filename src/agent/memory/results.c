@@ -48,23 +48,44 @@ mem_thread_name(PyObject *names, uint64_t tid)
     return v ? agent_utf8(v, NULL) : NULL;
 }
 
-/* {ident: name} of the threads threading knows, or NULL. */
+/* Add {thread.ident: thread.name} of each Thread in iterable to names. */
+static void
+mem_add_names(PyObject *names, PyObject *iterable)
+{
+    PyObject *it = iterable ? PyObject_GetIter(iterable) : NULL;
+    for (PyObject *t; it && (t = PyIter_Next(it)) != NULL; Py_DECREF(t)) {
+        PyObject *id = PyObject_GetAttrString(t, "ident");
+        PyObject *n = id ? PyObject_GetAttrString(t, "name") : NULL;
+        if (n && id != Py_None && PyDict_SetItem(names, id, n) < 0)
+            PyErr_Clear();
+        Py_XDECREF(id);
+        Py_XDECREF(n);
+        PyErr_Clear();
+    }
+    Py_XDECREF(it);
+    PyErr_Clear();
+}
+
+/* {ident: name} of the threads threading knows: running ones, and ended
+ * ones still referenced (its _dangling set), or NULL. */
 static PyObject *
 mem_thread_names(void)
 {
     PyObject *mods = PySys_GetObject("modules"); /* borrowed */
     PyObject *thr = mods ? PyDict_GetItemString(mods, "threading") : NULL;
-    PyObject *active = thr ? PyObject_GetAttrString(thr, "_active") : NULL;
-    PyObject *names = active && PyDict_Check(active) ? PyDict_New() : NULL;
-    Py_ssize_t pos = 0;
-    PyObject *k, *v;
-    while (names && PyDict_Next(active, &pos, &k, &v)) {
-        PyObject *n = PyObject_GetAttrString(v, "name");
-        if (n && PyDict_SetItem(names, k, n) < 0)
-            Py_CLEAR(names);
-        Py_XDECREF(n);
+    PyObject *names = thr ? PyDict_New() : NULL;
+    if (names) {
+        PyObject *dangling = PyObject_GetAttrString(thr, "_dangling");
+        PyObject *active = PyObject_GetAttrString(thr, "_active");
+        PyObject *running =
+            active ? PyObject_CallMethod(active, "values", NULL) : NULL;
+        PyErr_Clear();
+        mem_add_names(names, dangling);
+        mem_add_names(names, running);
+        Py_XDECREF(dangling);
+        Py_XDECREF(active);
+        Py_XDECREF(running);
     }
-    Py_XDECREF(active);
     PyErr_Clear();
     return names;
 }

@@ -292,14 +292,15 @@ mem_metrics(const uint64_t *m)
 }
 
 /* {"meta": {key: value}, "leaves": {(file, name, line): metrics},
- * "lines": {(file, name, line): (hits, metrics)}}: leaves sums the nodes
- * by their leaf frame (the allocating line, every function), lines is the
- * selected functions' table; metrics in SG_MEM_METRIC_NAMES order. */
+ * "lines": {(file, name, line): (hits, metrics)}, "threads": [name...]}:
+ * leaves sums the nodes by their leaf frame (the allocating line, every
+ * function), lines is the selected functions' table, threads the thread
+ * roots' names; metrics in SG_MEM_METRIC_NAMES order. */
 static PyObject *
 mem_stats_of(const sg_profile *p)
 {
     PyObject *meta = PyDict_New(), *leaves = PyDict_New(),
-             *lines = PyDict_New(), *r = NULL;
+             *lines = PyDict_New(), *threads = PyList_New(0), *r = NULL;
     for (size_t i = 0; meta && i < p->n_meta; i++) {
         PyObject *v = PyUnicode_FromString(p->meta[i].value);
         if (!v || PyDict_SetItemString(meta, p->meta[i].key, v) < 0)
@@ -308,8 +309,14 @@ mem_stats_of(const sg_profile *p)
     }
     for (size_t i = 1; leaves && i < p->n_nodes; i++) {
         const sg_node *n = &p->nodes[i];
-        if (sg_func_is_synthetic(sg_profile_frame_func(p, n->frame)))
+        const sg_func *f = sg_profile_frame_func(p, n->frame);
+        if (sg_func_is_synthetic(f)) {
+            PyObject *name = PyUnicode_FromString(f->name);
+            if (!name || !threads || PyList_Append(threads, name) < 0)
+                Py_CLEAR(leaves);
+            Py_XDECREF(name);
             continue;
+        }
         PyObject *k = mem_func_tuple(p, n->frame);
         PyObject *old = k ? PyDict_GetItemWithError(leaves, k) : NULL;
         uint64_t m[SG_MEM_N_METRICS];
@@ -337,9 +344,10 @@ mem_stats_of(const sg_profile *p)
         Py_XDECREF(m);
         Py_XDECREF(v);
     }
-    if (meta && leaves && lines)
-        r = Py_BuildValue("{sOsOsO}", "meta", meta, "leaves", leaves, "lines",
-                          lines);
+    if (meta && leaves && lines && threads)
+        r = Py_BuildValue("{sOsOsOsO}", "meta", meta, "leaves", leaves,
+                          "lines", lines, "threads", threads);
+    Py_XDECREF(threads);
     Py_XDECREF(meta);
     Py_XDECREF(leaves);
     Py_XDECREF(lines);
