@@ -468,3 +468,24 @@ def test_tracing_again_under_a_tool_that_chained_over_it(py, tmp_path):
     assert 1000000 <= first <= 1010000
     assert 2000000 <= second <= 2020000
     assert 3000000 <= third <= 3030000
+
+
+DEEP = '''
+import json, spyglass
+def down(n):
+    if n == 0:
+        return bytearray(1000000)  # L:leaf
+    return down(n - 1)
+with spyglass.memory() as m:
+    keep = [down(600), down(10)]
+st = m._stats()
+print(json.dumps(sum(v[4] for k, v in st["leaves"].items()
+                     if k[0] == __file__ and k[2] == LINE)))
+'''
+
+
+def test_stacks_deeper_than_the_kept_frames(py, tmp_path):
+    # 600 frames: the outermost are not kept, the leaf is.
+    src = DEEP.replace("LINE", str(marks(DEEP)["leaf"]))
+    live = run_json(py, tmp_path, src)
+    assert 2000000 <= live <= 2000000 * 1.01

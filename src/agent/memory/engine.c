@@ -73,6 +73,9 @@ typedef struct mem_thread {
     uint64_t rng;
     double countdown; /* bytes until the next sample */
     mem_level lv[MEM_MAX_DEPTH];
+    /* The stack being walked: here rather than on the C stack, which an
+     * allocation deep in a recursion may be short of. */
+    mem_level walk[MEM_MAX_DEPTH];
 } mem_thread;
 
 typedef struct mem_line_entry {
@@ -511,11 +514,10 @@ mem_on_alloc(void *ptr, size_t size, mem_domain d)
         double s = (double)size, b = (double)mem.cfg.sample_bytes;
         w = (uint64_t)(s / -expm1(-s / b) + 0.5);
     }
-    mem_level lv[MEM_MAX_DEPTH];
-    int n = mem_has_gil(d) ? mem_walk(lv) : -1;
+    int n = mem_has_gil(d) ? mem_walk(t->walk) : -1;
     mem_lock();
     if (mem.on && t->gen == mem.gen)
-        mem_record(t, (uintptr_t)ptr, w, lv, n);
+        mem_record(t, (uintptr_t)ptr, w, t->walk, n);
     mem_unlock();
     mem_busy--;
 }
