@@ -31,23 +31,13 @@ def run_json(py, tmp_path, src, *args, name="prog.py"):
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-def release(py):
-    return py.spy("--version").stdout.split()[1]
-
-
-def run_command(py, tmp_path, script, **fields):
-    """`spyglass memory SCRIPT` as the executable hands it to the agent:
-    the request, through the agent's dispatcher."""
-    req = [b"spyglass-request=5", f"release={release(py)}".encode(),
-           b"install=x", b"command=memory"]
-    every = {"native": 0, "rss": 0, "sample": 0, "allocated": 0, "flame": 0}
-    every.update(fields)
-    for k, v in every.items():
-        req.append(f"{k}={v}".encode())
-    req += [b"run=script", f"target={script}".encode()]
-    glue = ("import sys; from spyglass import _agent; "
-            "sys.exit(_agent.run_request(sys.argv[1:]))")
-    return py.run([py.python, "-c", glue, *req])
+def run_command(py, tmp_path, script, rss=False):
+    """`spyglass memory SCRIPT`, its table written to a file so that
+    stdout holds only what the program printed."""
+    args = ["memory", "-o", str(tmp_path / "memory.txt")]
+    if rss:
+        args.append("--rss")
+    return py.spy(*args, str(script))
 
 
 TRUTH = '''
@@ -332,7 +322,7 @@ print(json.dumps([[k[2], v] for k, v in st["lines"].items()]))
 def test_memory_profiler_columns(py, tmp_path):
     prog = tmp_path / "prog.py"
     prog.write_text(COLUMNS)
-    proc = run_command(py, tmp_path, prog, rss=1)
+    proc = run_command(py, tmp_path, prog, rss=True)
     assert proc.returncode == 0, proc.stderr
     rows = {line: v for line, v in json.loads(proc.stdout.splitlines()[-1])}
     m = marks(COLUMNS)

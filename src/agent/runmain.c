@@ -88,6 +88,13 @@ runmain_prepare(const rq_program *t)
         sg_error("cannot set up sys.argv and sys.path for '%s'", t->target);
         return 1;
     }
+    /* -m runs through runpy: imported now, before a collector starts, so
+     * that its import is not the program's (as python -m and cProfile
+     * have it imported before the module runs). */
+    PyObject *runpy =
+        t->kind == RQ_RUN_MODULE ? PyImport_ImportModule("runpy") : NULL;
+    Py_XDECREF(runpy);
+    PyErr_Clear();
     return 0;
 }
 

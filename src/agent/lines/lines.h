@@ -63,6 +63,8 @@ typedef struct lines_prof {
      * Only code objects created by a `def` are matched. */
     PyObject *sel_files; /* set of normalised paths */
     PyObject *sel_keys;  /* set of (path, firstlineno, co_name) */
+    const char *command; /* the command a bad selection is reported for
+                            (NULL: "lines") */
 } lines_prof;
 
 /* A frame of profiled code being run by this thread. */

@@ -103,11 +103,16 @@ add_to_set(PyObject **set, PyObject *item)
     return PySet_Add(*set, item);
 }
 
+/* The command a bad selection is reported for: set by the two entry
+ * points below from their profiler, read by the helpers they call. */
+static const char *sel_cmd = "lines";
+
 int
 lines_select_file(lines_prof *prof, const char *path)
 {
+    sel_cmd = prof->command ? prof->command : "lines";
     if (access(path, R_OK) != 0) {
-        sg_error("lines: --file '%s': no such file", path);
+        sg_error("%s: --file '%s': no such file", sel_cmd, path);
         return SG_EXIT_USAGE;
     }
     PyObject *s = PyUnicode_DecodeFSDefault(path);
@@ -256,15 +261,15 @@ module_file(const char *spec, const char *name)
     Py_DECREF(ms);
     PyErr_Clear();
     if (!origin || !PyUnicode_Check(origin)) {
-        sg_error("lines: --func %s: no module named '%s'", spec, name);
+        sg_error("%s: --func %s: no module named '%s'", sel_cmd, spec, name);
         Py_XDECREF(origin);
         return NULL;
     }
     const char *o = PyUnicode_AsUTF8(origin);
     size_t n = o ? strlen(o) : 0;
     if (n < 3 || strcmp(o + n - 3, ".py") != 0) {
-        sg_error("lines: --func %s: module '%s' has no Python source (%s)",
-                 spec, name, o ? o : "?");
+        sg_error("%s: --func %s: module '%s' has no Python source (%s)",
+                 sel_cmd, spec, name, o ? o : "?");
         Py_DECREF(origin);
         return NULL;
     }
@@ -306,17 +311,17 @@ report_missing(const char *spec, const char *qualname, const char *file,
     char buf[1024];
     if (close && PyList_GET_SIZE(close) > 0) {
         join_names(buf, sizeof buf, close, 5);
-        sg_error("lines: --func %s: no function '%s' in %s; close matches: "
+        sg_error("%s: --func %s: no function '%s' in %s; close matches: "
                  "%s",
-                 spec, qualname, file, buf);
+                 sel_cmd, spec, qualname, file, buf);
     } else if (names && PyList_GET_SIZE(names) > 0) {
         join_names(buf, sizeof buf, names, 12);
-        sg_error("lines: --func %s: no function '%s' in %s; it defines: %s",
-                 spec, qualname, file, buf);
+        sg_error("%s: --func %s: no function '%s' in %s; it defines: %s",
+                 sel_cmd, spec, qualname, file, buf);
     } else {
-        sg_error("lines: --func %s: no function '%s' in %s (it defines no "
+        sg_error("%s: --func %s: no function '%s' in %s (it defines no "
                  "functions)",
-                 spec, qualname, file);
+                 sel_cmd, spec, qualname, file);
     }
     PyErr_Clear();
     Py_XDECREF(close);
@@ -327,11 +332,12 @@ report_missing(const char *spec, const char *qualname, const char *file,
 int
 lines_select_func(lines_prof *prof, const char *spec, const char *main_file)
 {
+    sel_cmd = prof->command ? prof->command : "lines";
     const char *colon = strchr(spec, ':');
     char module[512];
     size_t mlen = (size_t)(colon - spec);
     if (mlen >= sizeof module) {
-        sg_error("lines: --func %s: module name too long", spec);
+        sg_error("%s: --func %s: module name too long", sel_cmd, spec);
         return SG_EXIT_USAGE;
     }
     memcpy(module, spec, mlen);
@@ -340,9 +346,9 @@ lines_select_func(lines_prof *prof, const char *spec, const char *main_file)
     PyObject *file;
     if (strcmp(module, "__main__") == 0) {
         if (!main_file) {
-            sg_error("lines: --func %s: __main__ needs a SCRIPT or -m "
+            sg_error("%s: --func %s: __main__ needs a SCRIPT or -m "
                      "MODULE (with -c, use @profile)",
-                     spec);
+                     sel_cmd, spec);
             return SG_EXIT_USAGE;
         }
         file = PyUnicode_DecodeFSDefault(main_file);
@@ -366,8 +372,8 @@ lines_select_func(lines_prof *prof, const char *spec, const char *main_file)
             return -1;
         }
         agent_print_exception();
-        sg_error("lines: --func %s: cannot read the functions of %s", spec,
-                 path ? path : module);
+        sg_error("%s: --func %s: cannot read the functions of %s", sel_cmd,
+                 spec, path ? path : module);
         Py_DECREF(file);
         return SG_EXIT_USAGE;
     }

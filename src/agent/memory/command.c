@@ -14,14 +14,9 @@
 
 #include "agent/commands.h"
 #include "agent/memory/internal.h" /* Python.h first */
+#include "agent/memory/native.h"
 #include "agent/runmain.h"
 #include "common/err.h"
-
-/* native.c (--native) is optional in a build: without it these are
- * NULL and --native is refused before the program runs. Hidden: never
- * bound to a symbol of another library. */
-__attribute__((weak, visibility("hidden"))) int mem_native_start(void);
-__attribute__((weak, visibility("hidden"))) void mem_native_stop(void);
 
 lines_prof *mem_cmd_lines;
 
@@ -58,7 +53,7 @@ mem_write(const rq_memory *o, const sg_writer *w, lines_prof *prof,
     wo.metric = o->allocated ? SG_MEM_ALLOC : SG_MEM_PEAK;
     sg_out_result r = SG_OUT_WRITTEN;
     if (o->output && strcmp(o->output, "-") != 0) {
-        r = sg_writer_write_file(&mem_output, w, p, &wo, o->output);
+        r = sg_writer_write_file(&sg_output_memory, w, p, &wo, o->output);
         if (r == SG_OUT_WRITTEN)
             fprintf(stderr, "spyglass: memory profile written to %s (%s)\n",
                     o->output, w->name);
@@ -67,7 +62,7 @@ mem_write(const rq_memory *o, const sg_writer *w, lines_prof *prof,
             w = sg_writer_by_name("text");
         agent_flush_stdio();
         if (w && sg_writer_holds(w, SG_DATA_MEMORY))
-            r = sg_writer_write_file(&mem_output, w, p, &wo, "-");
+            r = sg_writer_write_file(&sg_output_memory, w, p, &wo, "-");
     }
     sg_profile_free(p);
     return r;
@@ -78,17 +73,14 @@ mem_write(const rq_memory *o, const sg_writer *w, lines_prof *prof,
 static int
 mem_begin(const rq_memory *o, lines_prof *prof)
 {
+    prof->command = "memory";
     int rc = lines_select_targets(prof, o->files, o->n_files, o->funcs,
                                   o->n_funcs, &o->program);
     if (rc >= 0)
         return rc;
-    if (o->native && !mem_native_start) {
-        sg_error("memory: --native: this build has no native tracing");
-        return SG_EXIT_FAIL;
-    }
     if (prof->sel_files || prof->sel_keys)
         lines_lazy = prof;
-    mem_config cfg = {(uint64_t)o->sample_bytes, o->native};
+    mem_config cfg = {(uint64_t)o->sample_bytes, o->native, true};
     if (lines_set_builtin((PyObject *)prof) < 0 || lines_enable(prof) < 0 ||
         mem_start(&cfg) < 0) {
         agent_print_exception();
@@ -108,7 +100,7 @@ mem_begin(const rq_memory *o, lines_prof *prof)
 static void
 mem_end(const rq_memory *o, lines_prof *prof)
 {
-    if (o->native && mem_native_stop)
+    if (o->native)
         mem_native_stop();
     mem_stop();
     mem_lines_stop();
@@ -125,6 +117,10 @@ agent_memory_main(const rq_memory *o)
     const sg_writer *w = NULL;
     if (o->output &&
         !(w = agent_request_writer("memory", o->format, SG_DATA_MEMORY)))
+        return SG_EXIT_FAIL;
+    /* Before anything else runs: --native may start the interpreter
+     * again, with the allocation shim preloaded. */
+    if (o->native && mem_native_prepare() < 0)
         return SG_EXIT_FAIL;
     int rc = runmain_prepare(t);
     if (rc != 0)

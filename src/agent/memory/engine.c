@@ -87,6 +87,9 @@ static struct {
     bool on, failed;
     bool chained[3]; /* our hooks are in the domain's chain */
     mem_config cfg;
+    /* The caller's frame when cfg.below_caller: walks stop there. It
+     * outlives the tracing, which runs inside the call it makes. */
+    const frames_frame *floor;
     uint64_t gen;
     /* The tables, guarded by lock. */
     int lock;
@@ -374,7 +377,7 @@ mem_walk(mem_level *lv)
     PyThreadState *ts = frames_tstate();
     int n = 0;
     for (frames_frame *f = ts ? frames_current(ts) : NULL;
-         f && n < MEM_MAX_DEPTH; f = frames_back(f)) {
+         f && f != mem.floor && n < MEM_MAX_DEPTH; f = frames_back(f)) {
         lv[n].code = frames_code(f);
         lv[n].lasti = frames_lasti(f);
         n++;
@@ -676,6 +679,8 @@ mem_start(const mem_config *cfg)
         return -1;
     }
     mem.cfg = *cfg;
+    PyThreadState *ts = frames_tstate();
+    mem.floor = cfg->below_caller && ts ? frames_current(ts) : NULL;
     mem.gen = tls_gen_next();
     mem.t0 = ticks_now();
     mem_install();

@@ -75,10 +75,6 @@ void mem_lines_clear(void);
 
 /* ---- results.c ---- */
 
-/* What `spyglass memory` and spyglass.memory().dump write (for the
- * writer registry's choice and its fallback file's name). */
-extern const sg_output mem_output;
-
 /* What was recorded, into a memory profile; prof (may be NULL) gives the
  * selected functions' line table. NULL with an exception set. */
 sg_profile *mem_to_model(lines_prof *prof, const char *command, bool rss);

@@ -38,6 +38,10 @@ typedef enum mem_domain {
 typedef struct mem_config {
     uint64_t sample_bytes; /* 0: exact; else the mean sampling interval */
     bool native;           /* take the shim's events too */
+    /* Stacks end below the frame that calls mem_start (the command's
+     * launcher, which is not the program's); else they reach the
+     * thread's outermost frame. */
+    bool below_caller;
 } mem_config;
 
 /* ---- engine.c ---- */

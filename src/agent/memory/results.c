@@ -11,8 +11,6 @@
 
 #include "agent/memory/internal.h"
 
-const sg_output mem_output = {"memory", SG_DATA_MEMORY, "text", true, false};
-
 /* The model's function for code (cached per code object in funcs). */
 static sg_func_id
 mem_func(sg_profile *p, hm64 *funcs, PyObject *code)

@@ -250,7 +250,8 @@ memobj_dump(mem_obj *self, PyObject *args, PyObject *kwds)
         return NULL;
     const sg_writer *w;
     char msg[512];
-    if (sg_writer_pick_msg(format, path, &mem_output, &w, msg, sizeof msg)) {
+    if (sg_writer_pick_msg(format, path, &sg_output_memory, &w, msg,
+                           sizeof msg)) {
         PyErr_SetString(PyExc_ValueError, msg);
         return NULL;
     }
