@@ -479,3 +479,50 @@ def test_stacks_deeper_than_the_kept_frames(py, tmp_path):
     src = DEEP.replace("LINE", str(marks(DEEP)["leaf"]))
     live = run_json(py, tmp_path, src)
     assert 2000000 <= live <= 2000000 * 1.01
+
+
+API = '''
+import spyglass
+
+def build():
+    return [bytes(1000) for _ in range(1000)]  # L:build
+
+with spyglass.memory(build) as m:
+    keep = build()
+print("---")
+m.print_stats()
+m.dump(TARGET_SVG)
+m.dump(TARGET_TXT)
+try:
+    m.dump(TARGET_PSTATS)
+except Exception as e:
+    print("refused:", type(e).__name__, e)
+'''
+
+
+def test_python_api_prints_dumps_and_refuses(py, tmp_path):
+    """print_stats() prints the table the command prints; dump() writes the
+    format its path names and refuses one that cannot hold a memory
+    profile (pstats), without losing the profile."""
+    svg, txt, pstats = (tmp_path / n for n in ("m.svg", "m.txt", "m.pstats"))
+    src = (f"TARGET_SVG, TARGET_TXT, TARGET_PSTATS = {str(svg)!r}, "
+           f"{str(txt)!r}, {str(pstats)!r}\n" + API)
+    prog = tmp_path / "api.py"
+    prog.write_text(src)
+    proc = py.py(str(prog))
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.split("---\n", 1)[1]
+    line = marks(src)["build"]
+    assert f"Filename: {prog}" in printed
+    row = [r for r in printed.splitlines() if r.split()[:1] == [str(line)]]
+    assert row, printed
+    # A thousand 1000-byte objects: about 1 MB on the line, once.
+    cells = row[0].split()
+    assert cells[5] == "1" and cells[2] == "MiB", row[0]
+    assert 0.95 <= float(cells[3]) <= 1.1, row[0]
+    assert "Live at the peak" in printed
+    assert svg.read_bytes().startswith(b"<?xml")
+    assert b"spyglass memory" in svg.read_bytes()
+    assert txt.read_text().startswith("Filename: ")
+    assert "refused:" in proc.stdout and "pstats" in proc.stdout
+    assert not pstats.exists()
