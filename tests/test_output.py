@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["time", "profile", "lines", "record", "dump"]
+COMMANDS = ["time", "profile", "lines", "memory", "record", "dump"]
 # The extension each command's -o gets in the refusal tests.
-EXT = {"time": "json", "profile": "pstats", "lines": "lprof",
+EXT = {"time": "json", "profile": "pstats", "lines": "lprof", "memory": "svg",
        "record": "svg", "dump": "json"}
 ERROR = "spyglass: error: "
 
@@ -89,7 +89,7 @@ def command_args(py, cmd, out, prog, marker, status=0, pid=None):
     run = [str(prog), str(marker)] + ([str(status)] if status else [])
     if cmd == "time":
         return ["time", "-n", "1", "-o", out, "--", py.python, *run]
-    if cmd in ("profile", "lines"):
+    if cmd in ("profile", "lines", "memory"):
         return [cmd, "-o", out, *run]
     if cmd == "record":
         return ["record", "-o", out, "--", py.python, *run]
@@ -246,7 +246,8 @@ def check_with_oracle(py, path, cmd):
     else:
         assert ext in ("txt", "lprof.txt")  # lines: the kernprof table
         want = {"time": "Time (mean", "profile": "function calls",
-                "lines": "Timer unit", "dump": "Thread "}[cmd]
+                "lines": "Timer unit", "memory": "Filename: ",
+                "dump": "Thread "}[cmd]
         assert want in path.read_text()
 
 
@@ -267,7 +268,8 @@ def dev_full(tmp_path, ext):
 
 DELIVERIES = [("time", "json"), ("time", "txt"), ("profile", "pstats"),
               ("profile", "svg"), ("profile", "txt"), ("lines", "lprof"),
-              ("lines", "txt"), ("record", "svg"), ("record", "pstats"),
+              ("lines", "txt"), ("memory", "svg"), ("memory", "txt"),
+              ("record", "svg"), ("record", "pstats"),
               ("dump", "json"), ("dump", "txt")]
 
 
@@ -284,7 +286,7 @@ def test_a_failed_write_is_delivered_to_a_fallback_file(py, tmp_path, cmd,
     check_with_oracle(py, saved_path(proc, fallback), cmd)
 
 
-@pytest.mark.parametrize("cmd", ["profile", "lines", "record"])
+@pytest.mark.parametrize("cmd", ["profile", "lines", "memory", "record"])
 def test_the_programs_failure_outranks_a_failed_write(py, tmp_path, cmd):
     """The program's own status is what its caller checks; the result is
     still delivered."""
@@ -303,13 +305,14 @@ def test_the_programs_failure_outranks_a_failed_write(py, tmp_path, cmd):
     check_with_oracle(py, out, cmd)
 
 
-@pytest.mark.parametrize("cmd", ["time", "profile", "lines", "dump"])
+@pytest.mark.parametrize("cmd", ["time", "profile", "lines", "memory",
+                                 "dump"])
 def test_a_failed_stdout_is_delivered_to_a_fallback_file(py, tmp_path, cmd):
     prog, marker = write_prog(tmp_path), tmp_path / "ran"
     fallback, env = fallback_env(py, tmp_path)
     with python_target(py) as pid:
         args = command_args(py, cmd, "-", prog, marker, pid=pid)
-        if cmd in ("profile", "lines"):
+        if cmd in ("profile", "lines", "memory"):
             args = [cmd, *args[3:]]  # no -o: the table on stdout
         with open("/dev/full", "w") as full:
             proc = py.spy(*args, env=env, stdout=full, stderr=subprocess.PIPE,
@@ -471,6 +474,7 @@ def test_head_ends_the_output_quietly(py, tmp_path, cmd):
             "time": ["time", "-n", "1", *["true"] * 200],
             "profile": ["profile", str(big)],
             "lines": ["lines", str(big)],
+            "memory": ["memory", str(big)],
             "record": ["record", "-r", "200", "-o", "-", "-f", "collapsed",
                        "--", py.python, str(deep)],
             "dump": ["dump", "--pid", str(pid)],
