@@ -27,6 +27,8 @@ demo: $(DEMO)/bin/python
 	$(SG) profile -s cumulative --limit 12 examples/julia.py 300 300
 	@echo '== spyglass lines: every function of the script, line by line (kernprof -l -v)'
 	$(SG) lines examples/julia.py 200 300
+	@echo '== spyglass memory: which line allocates, and what is held at the peak (memory_profiler)'
+	$(SG) memory examples/julia.py 100 300
 	@echo '== spyglass record: sampled from outside, written as a flame graph'
 	$(SG) record -r 500 -o $(DEMO)/julia.svg -- $(DEMO)/bin/python examples/julia.py 400 300
 	@echo '== spyglass dump: the stacks of a running process'
