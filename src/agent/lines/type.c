@@ -37,6 +37,7 @@ lines_prof_new(double output_unit)
     self->failed = 0;
     self->output_unit = output_unit;
     self->sel_files = self->sel_keys = NULL;
+    self->command = NULL;
     return self;
 }
 
