@@ -36,7 +36,9 @@ Whole processes are timed (start-up, the profiler's output and exit
 included: what a user waits for), tools interleaved in an order rotated
 each round, repeated. Slowdown = median(T_tool) / median(T_plain); the
 spread is the lowest and highest of the per-round ratios T_tool / T_plain
-of the same round. Peak RSS is the process's maximum resident set (wait4's
+of the same round. "Net of start-up" takes each tool's fixed cost out,
+using the empty workload's medians: (T_tool - T_tool,empty) /
+(T_plain - T_plain,empty), the slowdown a long run would see. Peak RSS is the process's maximum resident set (wait4's
 rusage, which includes descendants it reaped); for spyglass and memray, whose
 tracing lives in the target process, the difference to plain's is the
 profiler's own memory. memray's capture file size is reported too.
@@ -61,10 +63,10 @@ WORKLOADS_PY = ROOT / "bench" / "memory_workloads.py"
 # name -> (script kind, full-size args, small-size args for memory_profiler)
 WORKLOADS = {
     "empty": ("workloads", ["alloc", "0"], None),
-    "julia": ("julia", ["200", "300"], ["20", "300"]),
-    "alloc": ("workloads", ["alloc", "60000"], ["3000"]),
-    "numpy": ("workloads", ["numpy", "25"], ["5"]),
-    "mixed": ("workloads", ["mixed", "60000"], ["3000"]),
+    "julia": ("julia", ["400", "300"], ["20", "300"]),
+    "alloc": ("workloads", ["alloc", "150000"], ["3000"]),
+    "numpy": ("workloads", ["numpy", "15"], ["5"]),
+    "mixed": ("workloads", ["mixed", "150000"], ["3000"]),
 }
 
 TOOLS = ["plain", "spyglass", "spyglass-sample", "spyglass-native",
