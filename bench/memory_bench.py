@@ -259,6 +259,34 @@ def print_table(title, summary):
               f"| {cap} |", flush=True)
 
 
+def print_matrix(report):
+    """Every tool's slowdown on every workload, one table: "slowdown (net of
+    start-up)"; memory_profiler's and the small sizes' figures are marked."""
+    names = [w for w in report if w != "empty" and not w.endswith("-small")]
+    tools = []
+    for w in report.values():
+        tools += [t for t in w if t not in tools and t != "plain"]
+    print("\n### Slowdown, all workloads (net of start-up in parentheses; "
+          "* = at the small size)\n")
+    print("| tool | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for t in tools:
+        cells = []
+        for w in names:
+            s, mark = report[w].get(t), ""
+            if s is None and t in report.get(w + "-small", {}):
+                s, mark = report[w + "-small"][t], "*"
+            if s is None:
+                cells.append("")
+            elif "error" in s:
+                cells.append("failed")
+            else:
+                net = f" ({s['net']:.2f}x)" if s.get("net") is not None \
+                    else ""
+                cells.append(f"{s['slowdown']:.2f}x{net}{mark}")
+        print(f"| {t} | " + " | ".join(cells) + " |")
+
+
 def versions(venv, spyglass):
     py = str(venv / "bin" / "python")
     code = ("import sys, importlib.metadata as m\n"
@@ -329,6 +357,7 @@ def main():
             print_table(f"{w}, small ({' '.join(sargs)}), with "
                         "memory_profiler", summary)
             report[w + "-small"] = summary
+    print_matrix(report)
     print(f"\nload average at the end "
           f"{' '.join('%.1f' % x for x in os.getloadavg())}")
     if args.json:
