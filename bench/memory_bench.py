@@ -12,6 +12,9 @@ spyglass, memray, scalene, memory_profiler and numpy installed. Tools:
   spyglass         spyglass memory SCRIPT (exact)
   spyglass-sample  spyglass memory --sample BYTES SCRIPT (default 512KiB)
   spyglass-native  spyglass memory --native SCRIPT (malloc/mmap too)
+  spyglass-lines   spyglass lines SCRIPT: the line events of the @profile
+                   functions alone, without memory tracing (the part of
+                   spyglass memory's cost that the per-line table takes)
   memray           memray run -o TMP/capture.bin SCRIPT
   memray-native    memray run --native ...
   memray-pyalloc   memray run --trace-python-allocators ... (every Python
@@ -70,7 +73,7 @@ WORKLOADS = {
 }
 
 TOOLS = ["plain", "spyglass", "spyglass-sample", "spyglass-native",
-         "memray", "memray-native", "memray-pyalloc", "scalene",
+         "spyglass-lines", "memray", "memray-native", "memray-pyalloc", "scalene",
          "tracemalloc", "memory_profiler"]
 SMALL_TOOLS = ["plain", "spyglass", "memory_profiler"]
 
@@ -126,6 +129,8 @@ def tool_argv(tool, venv, spyglass, sample, script_argv, workdir):
         return [spyglass, "memory", "--sample", sample, *script_argv], None
     if tool == "spyglass-native":
         return [spyglass, "memory", "--native", *script_argv], None
+    if tool == "spyglass-lines":
+        return [spyglass, "lines", *script_argv], None
     if tool == "memray":
         return [*memray, *script_argv], capture
     if tool == "memray-native":
