@@ -27,7 +27,7 @@ if SANITIZE:
 # --no-build-isolation so the meson build dir is reused) and oracles.
 VENV_PACKAGES = {
     "default": ["meson-python", "meson", "ninja", "line_profiler",
-                "gprof2dot", "pyperf"],
+                "gprof2dot", "pyperf", "numpy", "memory_profiler"],
 }
 EXTRA_PACKAGES = os.environ.get("SPYGLASS_TEST_EXTRA", "").split()
 

@@ -19,6 +19,7 @@ typedef union agent_request {
     rq_timeit timeit;
     rq_profile profile;
     rq_lines lines;
+    rq_memory memory;
 } agent_request;
 
 static int
@@ -39,6 +40,12 @@ agent_run_lines(const agent_request *rq)
     return agent_lines_main(&rq->lines);
 }
 
+static int
+agent_run_memory(const agent_request *rq)
+{
+    return agent_memory_main(&rq->memory);
+}
+
 typedef struct agent_command {
     const rq_spec *spec;
     int (*run)(const agent_request *rq);
@@ -48,12 +55,14 @@ static const agent_command agent_commands[] = {
     {&rq_timeit_spec, agent_run_timeit},
     {&rq_profile_spec, agent_run_profile},
     {&rq_lines_spec, agent_run_lines},
+    {&rq_memory_spec, agent_run_memory},
 };
 
 /* Features that add a Python API; NULL-terminated. */
 static int (*const agent_inits[])(PyObject *) = {
     agent_profile_init,
     agent_lines_init,
+    agent_memory_init,
     NULL,
 };
 

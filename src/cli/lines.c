@@ -113,17 +113,11 @@ lines_parse(int argc, char **argv, lines_cli *o)
         case 'o':
             rq->output = optarg;
             break;
-        case 'F': {
-            const char *colon = strchr(optarg, ':');
-            if (!colon || colon == optarg || !colon[1]) {
-                sg_error("lines: --func takes MODULE:QUALNAME (e.g. "
-                         "__main__:main or pkg.mod:Cls.meth), not '%s'",
-                         optarg);
+        case 'F':
+            if (!opts_func("lines", optarg))
                 return SG_EXIT_USAGE;
-            }
             rq->funcs[rq->n_funcs++] = optarg;
             break;
-        }
         case 'f':
             format = optarg;
             break;
@@ -135,42 +129,20 @@ lines_parse(int argc, char **argv, lines_cli *o)
             break;
         case 'm':
         case 'c':
-            /* Like python: what follows belongs to the program. */
-            rq->program.kind = c == 'm' ? RQ_RUN_MODULE : RQ_RUN_CODE;
-            rq->program.target = optarg;
+            opts_program_option(c, optarg, &rq->program);
             have_target = true;
             break;
         case 'h':
             o->help = true;
             return -1;
         default:
-            if (c == '?' && optopt == 'p')
-                pylaunch_refuse_p("lines");
-            else
-                opts_report("lines", c, argv);
-            return SG_EXIT_USAGE;
+            return pylaunch_bad_option("lines", c, argv);
         }
     }
-    if (!have_target) {
-        if (optind >= argc) {
-            sg_error("lines: nothing to run: give SCRIPT, -m MODULE or -c "
-                     "CODE (see 'spyglass lines --help')");
-            return SG_EXIT_USAGE;
-        }
-        rq->program.kind = RQ_RUN_SCRIPT;
-        rq->program.target = argv[optind++];
-    }
-    rq->program.args = (const char **)(argv + optind);
-    rq->program.n_args = argc - optind;
-    /* Chosen here, once: the agent writes -o FILE in this format; -f alone
-     * writes it to stdout in place of the table. */
-    if (format && !rq->output)
-        rq->output = "-";
-    const sg_writer *w;
-    if (rq->output && sg_writer_pick(format, rq->output, &sg_output_lines, &w))
+    if (!opts_program("lines", argc, argv, have_target, &rq->program))
         return SG_EXIT_USAGE;
-    rq->format = rq->output ? w->name : NULL;
-    return -1;
+    /* Chosen here, once: the agent writes what it is told. */
+    return opts_output(format, &rq->output, &rq->format, &sg_output_lines);
 }
 
 static void

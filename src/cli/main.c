@@ -21,6 +21,8 @@ static const command commands[] = {
     {"profile", cmd_profile,
      "deterministic profiler: cProfile's numbers, all threads"},
     {"lines", cmd_lines, "line-by-line hits and time (kernprof -l -v)"},
+    {"memory", cmd_memory,
+     "which line allocates, peak and leaks (memory_profiler)"},
     {"dump", cmd_dump,
      "print the Python stacks of a running process (py-spy dump)"},
     {"record", cmd_record,

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/opts.h"
 #include "common/err.h"
@@ -78,4 +79,70 @@ opts_extension(const char *path)
         (slash && dot == slash + 1))
         return "";
     return dot + 1;
+}
+
+void
+opts_program_option(int c, const char *value, rq_program *p)
+{
+    p->kind = c == 'm' ? RQ_RUN_MODULE : RQ_RUN_CODE;
+    p->target = value;
+}
+
+bool
+opts_program(const char *cmd, int argc, char **argv, bool have_target,
+             rq_program *p)
+{
+    if (!have_target) {
+        if (optind >= argc) {
+            sg_error("%s: nothing to run: give SCRIPT, -m MODULE or -c CODE "
+                     "(see 'spyglass %s --help')",
+                     cmd, cmd);
+            return false;
+        }
+        p->kind = RQ_RUN_SCRIPT;
+        p->target = argv[optind++];
+    }
+    p->args = (const char **)(argv + optind);
+    p->n_args = argc - optind;
+    return true;
+}
+
+bool
+opts_func(const char *cmd, const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    if (!colon || colon == arg || !colon[1]) {
+        sg_error("%s: --func takes MODULE:QUALNAME (e.g. __main__:main or "
+                 "pkg.mod:Cls.meth), not '%s'",
+                 cmd, arg);
+        return false;
+    }
+    return true;
+}
+
+bool
+opts_script_readable(const char *cmd, const char *script)
+{
+    if (access(script, R_OK) == 0)
+        return true;
+    int err = errno;
+    sg_error("%s: can't open file '%s': [Errno %d] %s", cmd, script, err,
+             strerror(err));
+    return false;
+}
+
+int
+opts_output(const char *format, const char **output, const char **format_out,
+            const sg_output *what)
+{
+    if (format && !*output)
+        *output = "-";
+    *format_out = NULL;
+    if (!*output)
+        return -1;
+    const sg_writer *w;
+    if (sg_writer_pick(format, *output, what, &w))
+        return SG_EXIT_USAGE;
+    *format_out = w->name;
+    return -1;
 }

@@ -10,6 +10,9 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "request/commands.h"
+#include "writers/writers.h"
+
 /* Call before a command's getopt loop: errors are reported by opts_report,
  * not by getopt. Each command line is parsed once per process (by the
  * executable only), so getopt starts from its initial state. */
@@ -22,6 +25,28 @@ bool opts_long(const char *cmd, const char *opt, const char *s, long min,
                long max, long *out);
 bool opts_double(const char *cmd, const char *opt, const char *s, double min,
                  double max, double *out);
+/* -m MODULE or -c CODE (c is 'm' or 'c'), the program, into p. As with
+ * python, what follows belongs to the program: the caller stops parsing. */
+void opts_program_option(int c, const char *value, rq_program *p);
+/* The end of an in-process command's getopt loop, stopped at the program:
+ * -m MODULE or -c CODE already in p (have_target), else SCRIPT,
+ * argv[optind]; the rest of argv is the program's own arguments. False
+ * after an error line when nothing is to be run. */
+bool opts_program(const char *cmd, int argc, char **argv, bool have_target,
+                  rq_program *p);
+/* Whether --func's value has the shape MODULE:QUALNAME; false after an
+ * error line. Whether it names a function, only the agent can tell. */
+bool opts_func(const char *cmd, const char *arg);
+/* Whether SCRIPT can be opened; false after the error line python would
+ * print (its wording), so that a typo is refused before anything runs. */
+bool opts_script_readable(const char *cmd, const char *script);
+/* The output of a command that prints a table without -o (lines,
+ * memory): -f NAME alone writes that format to stdout ("-") in place of
+ * the table; with an output, its writer is picked (sg_writer_pick) and
+ * its name put in *format_out. Returns -1, or SG_EXIT_USAGE after the
+ * error line. */
+int opts_output(const char *format, const char **output,
+                const char **format_out, const sg_output *what);
 /* The extension of path ("json" for "a/b.json"), or "" when none. */
 const char *opts_extension(const char *path);
 

@@ -135,33 +135,18 @@ profile_parse(int argc, char **argv, profile_cli *o)
             break;
         case 'm':
         case 'c':
-            /* Like python: what follows belongs to the program. */
-            rq->program.kind = c == 'm' ? RQ_RUN_MODULE : RQ_RUN_CODE;
-            rq->program.target = optarg;
+            opts_program_option(c, optarg, &rq->program);
             have_target = true;
             break;
         case 'h':
             o->help = true;
             return -1;
         default:
-            if (c == '?' && optopt == 'p')
-                pylaunch_refuse_p("profile");
-            else
-                opts_report("profile", c, argv);
-            return SG_EXIT_USAGE;
+            return pylaunch_bad_option("profile", c, argv);
         }
     }
-    if (!have_target) {
-        if (optind >= argc) {
-            sg_error("profile: nothing to run: give a SCRIPT, -m MODULE or "
-                     "-c CODE (see 'spyglass profile --help')");
-            return SG_EXIT_USAGE;
-        }
-        rq->program.kind = RQ_RUN_SCRIPT;
-        rq->program.target = argv[optind++];
-    }
-    rq->program.n_args = argc - optind;
-    rq->program.args = (const char **)(argv + optind);
+    if (!opts_program("profile", argc, argv, have_target, &rq->program))
+        return SG_EXIT_USAGE;
 
     strbuf err = STRBUF_INIT;
     sg_sort_spec spec;

@@ -13,6 +13,7 @@
 
 #include "cli/pylaunch.h"
 #include "cli/config.h" /* generated: SG_SOURCE_DIR */
+#include "cli/opts.h"
 #include "common/clock.h"
 #include "common/err.h"
 #include "proc/proc.h"
@@ -245,12 +246,16 @@ pylaunch_pick(const char *cmd, const char *python, char *out, size_t cap)
     return -1;
 }
 
-void
-pylaunch_refuse_p(const char *cmd)
+int
+pylaunch_bad_option(const char *cmd, int c, char *const argv[])
 {
-    sg_error("%s: -p is not an option here; the interpreter is --python "
-             "PYTHON (see 'spyglass %s --help')",
-             cmd, cmd);
+    if (c == '?' && optopt == 'p')
+        sg_error("%s: -p is not an option here; the interpreter is --python "
+                 "PYTHON (see 'spyglass %s --help')",
+                 cmd, cmd);
+    else
+        opts_report(cmd, c, argv);
+    return SG_EXIT_USAGE;
 }
 
 /* Whether the tree this executable was built from is still there at the

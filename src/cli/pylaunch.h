@@ -27,8 +27,10 @@ int pylaunch_pick(const char *cmd, const char *python, char *out, size_t cap);
  * printing an error line: the exit status. */
 int pylaunch_run(const char *python, const rq_spec *spec, const void *r);
 
-/* The error line for -p given to a command where it is not the pid (the
- * interpreter option is --python, long only, in every command). */
-void pylaunch_refuse_p(const char *cmd);
+/* The error line for getopt's return c (':' or '?') in an in-process
+ * command, as opts_report says it, but for -p, which is not the pid there:
+ * the interpreter option is --python, long only, in every command.
+ * Returns SG_EXIT_USAGE. */
+int pylaunch_bad_option(const char *cmd, int c, char *const argv[]);
 
 #endif

@@ -114,13 +114,8 @@ static int
 python_command(record_opts *o, int kind, const char *target, int argc,
                char **args)
 {
-    if (!kind && access(target, R_OK) != 0) {
-        /* python's own wording and status, before anything runs. */
-        int err = errno;
-        sg_error("record: can't open file '%s': [Errno %d] %s", target, err,
-                 strerror(err));
+    if (!kind && !opts_script_readable("record", target))
         return SG_EXIT_USAGE;
-    }
     int rc = pylaunch_pick("record", o->python, o->interp, sizeof o->interp);
     if (rc >= 0)
         return rc;

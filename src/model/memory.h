@@ -56,10 +56,11 @@ typedef enum sg_mem_metric {
 } sg_mem_metric;
 
 /* The metric names, in sg_mem_metric order, for sg_profile_new. */
-#define SG_MEM_METRIC_NAMES                                                  \
-    {"peak_bytes", "alloc_bytes", "allocs",          "free_bytes",           \
-     "leak_bytes", "inc_bytes",   "usage_bytes",     "line_peak_bytes",      \
-     "rss_bytes"}
+#define SG_MEM_METRIC_NAMES                                                   \
+    {                                                                         \
+        "peak_bytes", "alloc_bytes", "allocs", "free_bytes", "leak_bytes",    \
+            "inc_bytes", "usage_bytes", "line_peak_bytes", "rss_bytes"        \
+    }
 
 static inline int64_t
 sg_mem_signed(uint64_t v)

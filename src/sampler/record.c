@@ -22,7 +22,7 @@
 #include "writers/writers.h"
 
 #define NOTPY_GRACE_NS 2000000000u /* a launcher may take this to exec */
-#define EXITING_TRIES 2000u          /* 1 ms apart: a child's exit takes less */
+#define EXITING_TRIES 2000u        /* 1 ms apart: a child's exit takes less */
 /* A followed subprocess whose samples all fail for this long (and this
  * many) no longer reads as the Python it was: it exec'd. */
 #define RELEASE_FAILURES 5

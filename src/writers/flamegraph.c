@@ -13,7 +13,8 @@
  * A frame's label is "function (file.py:line)" with the path cut to the
  * components that tell its file from the others (writers/paths.c); its
  * <title>, the native tooltip, holds the full path and, on a second line,
- * its samples (or calls), time and share. Search matches the first line
+ * its samples (or calls), time and share (a memory profile's: bytes and
+ * share). Search matches the first line
  * only, never the numbers of the second.
  *
  * No data is ever put inside the script: names only appear as escaped XML
@@ -42,17 +43,6 @@
 /* The heading's 17px glyphs are about 9.4 px wide: what fits between the
  * reset button and the right edge. */
 #define FG_HEADING_CHARS 105
-
-/* Frames of the merged tree: the same functions and lines. */
-static sg_frame_id
-same_frame(sg_profile *t, const sg_profile *p, sg_frame_id i, void *ctx)
-{
-    const sg_func *f = &p->funcs[p->frames[i].func];
-    sg_func_id nf = sg_profile_func(t, (sg_func_kind)f->kind, f->name, f->file,
-                                    f->first_line, f->id);
-    (void)ctx;
-    return sg_profile_frame(t, nf, p->frames[i].line);
-}
 
 static uint32_t
 name_hash(const char *s)
@@ -90,6 +80,7 @@ typedef struct fg_ctx {
     const sg_profile *t;
     uint64_t *incl;          /* inclusive weight of each node (metric 0) */
     bool counts;             /* t's metric 1 is a count of calls */
+    bool bytes;              /* the weight is a size in bytes */
     const char **short_file; /* per function of t: its file, shortened */
     double scale;            /* px per unit */
     double spu;              /* seconds per unit, 0 when not a time */
@@ -176,50 +167,6 @@ put_middle_cut(strbuf *sb, const char *s, size_t max)
     sb_put_xml(sb, s + tail_start);
 }
 
-/* The short file name of every function of t that has a file. Returns
- * NULL when out of memory. */
-static const char **
-short_files(const sg_profile *t)
-{
-    const char **by_func =
-        sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *by_func);
-    const char **paths = sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *paths);
-    const char **shorts =
-        sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *shorts);
-    uint32_t *index = sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *index);
-    hm64 seen;
-    hm64_init(&seen);
-    size_t n = 0;
-    bool ok = by_func && paths && shorts && index;
-    /* File names are interned: one pointer per distinct path. */
-    for (size_t f = 0; ok && f < t->n_funcs; f++) {
-        const sg_func *fn = &t->funcs[f];
-        if (!sg_writer_has_file(fn))
-            continue;
-        uint64_t key = (uint64_t)(uintptr_t)fn->file;
-        uint32_t k = hm64_get(&seen, key);
-        if (k == HM_NONE) {
-            k = (uint32_t)n;
-            paths[n++] = fn->file;
-            ok = hm64_put(&seen, key, k) == 0;
-        }
-        index[f] = k;
-    }
-    ok = ok && sg_short_paths(paths, n, shorts) == 0;
-    for (size_t f = 0; ok && f < t->n_funcs; f++)
-        if (sg_writer_has_file(&t->funcs[f]))
-            by_func[f] = shorts[index[f]];
-    hm64_free(&seen);
-    free(paths);
-    free(shorts);
-    free(index);
-    if (!ok) {
-        free(by_func);
-        return NULL;
-    }
-    return by_func;
-}
-
 /* The label drawn in a frame, and the full one of its tooltip. */
 static void
 make_labels(fg_ctx *c, const sg_node *n)
@@ -243,7 +190,8 @@ make_labels(fg_ctx *c, const sg_node *n)
     }
 }
 
-/* The tooltip's second line: "12 samples, 120.0 ms, 34.56%". */
+/* The tooltip's second line: "12 samples, 120.0 ms, 34.56%", or for
+ * bytes "12.3 MiB, 45.00%". */
 static void
 put_stats(fg_ctx *c, sg_node_id node)
 {
@@ -255,6 +203,9 @@ put_stats(fg_ctx *c, sg_node_id node)
         sb_printf(c->out, "%llu call%s, %s, %.2f%%", calls,
                   calls == 1 ? "" : "s",
                   sg_fmt_duration(t, sizeof t, (double)w * c->spu), pct);
+    } else if (c->bytes) {
+        sb_printf(c->out, "%s, %.2f%%", sg_fmt_bytes(t, sizeof t, (double)w),
+                  pct);
     } else if (c->spu > 0) {
         sb_printf(c->out, "%llu sample%s, %s, %.2f%%", (unsigned long long)w,
                   w == 1 ? "" : "s",
@@ -521,6 +472,7 @@ heading(const sg_profile *p, const writer_opts *o, strbuf *sb)
     const char *cmd = sg_profile_get_meta(p, "command");
     sb_puts(sb, o->title                        ? o->title
                 : p->kind == SG_PROFILE_SAMPLED ? "spyglass record"
+                : p->kind == SG_PROFILE_MEMORY  ? "spyglass memory"
                                                 : "spyglass profile");
     if (cmd && *cmd) {
         sb_puts(sb, ": ");
@@ -577,13 +529,13 @@ int
 sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
     double spu;
-    int m = sg_writer_weight_metric(p, &spu);
+    int m = sg_writer_weight_metric(p, o, &spu);
     int calls_m = sg_profile_metric(p, "calls");
-    sg_profile *t =
-        sg_writer_retree(p, m, calls_m, o->per_thread, same_frame, NULL);
+    sg_profile *t = sg_writer_retree(p, m, calls_m, o->per_thread,
+                                     sg_writer_same_frame, NULL);
     uint64_t *incl =
         t ? sg_calloc(t->n_nodes, t->n_metrics * sizeof *incl) : NULL;
-    const char **shorts = t ? short_files(t) : NULL;
+    const char **shorts = t ? sg_writer_short_files(t) : NULL;
     if (!incl || !shorts) {
         free(incl);
         free(shorts);
@@ -599,6 +551,7 @@ sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
         incl[i] = incl[i * (size_t)t->n_metrics];
     c.incl = incl;
     c.counts = calls_m >= 0 && spu > 0;
+    c.bytes = sg_writer_metric_is_bytes(p, m);
     c.short_file = shorts;
     c.total = incl[0];
     c.scale = c.total ? (FG_WIDTH - 2 * FG_PAD_SIDE) / (double)c.total : 0;

@@ -8,10 +8,14 @@
  *
  * The functions reported are the model's SG_FUNC_PYTHON functions, in id
  * order; a function without line entries is shown with no hits, as kernprof
- * shows a decorated function that never ran.
+ * shows a decorated function that never ran. The source helpers below
+ * also serve the memory table (memtext.c).
  */
 #ifndef SG_WRITERS_LINES_H
 #define SG_WRITERS_LINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "common/strbuf.h"
 #include "model/profile.h"
@@ -30,8 +34,19 @@ int sg_write_lprof(strbuf *sb, const sg_profile *p, int ns_metric);
 
 /* The last line of the block (decorators, def/class header and body) that
  * starts at line `first` of the source text, as inspect.getblock finds it;
- * `first` when the text has no such line. Exposed for tests. */
+ * `first` when the text has no such line. Also the memory table's (memtext.c)
+ * block finder, and exposed for tests. */
 int sg_source_block_end(const char *text, size_t len, int first);
+
+/* The text of the source file at path (read whole, NUL-terminated, its
+ * length in *len), or NULL when it cannot be read (*oom says whether for
+ * lack of memory). The caller frees it. */
+char *sg_read_source(const char *path, size_t *len, bool *oom);
+
+/* The start of line `lineno` (1-based) of text and its length without the
+ * line ending ("\n", "\r\n"), or NULL past the end. */
+const char *sg_source_line(const char *text, size_t len, int lineno,
+                           size_t *n);
 
 /* The lines of one function in the model, sorted by line number. The caller
  * frees *out with free(); *out is NULL when out of memory. */

@@ -213,10 +213,8 @@ fmt_cells(cells *c, const sg_line *l, uint64_t ns, uint64_t total,
         snprintf(c->hits, sizeof c->hits, "%g", (double)l->hits);
 }
 
-/* The file's text, or NULL when it cannot be read (*oom says whether for
- * lack of memory). */
-static char *
-read_source(const char *path, size_t *len, bool *oom)
+char *
+sg_read_source(const char *path, size_t *len, bool *oom)
 {
     struct stat sb;
     *oom = false;
@@ -251,10 +249,8 @@ read_source(const char *path, size_t *len, bool *oom)
     return buf;
 }
 
-/* Pointer to the start of line `lineno` (1-based) and its length without the
- * line ending, or NULL past the end. */
-static const char *
-source_line(const char *text, size_t len, int lineno, size_t *n)
+const char *
+sg_source_line(const char *text, size_t len, int lineno, size_t *n)
 {
     const char *p = text, *end = text + len;
     for (int i = 1; i < lineno && p < end; i++) {
@@ -280,7 +276,7 @@ show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
     size_t n = sg_lines_of_func(p, f, &lines);
     size_t srclen = 0;
     bool oom;
-    char *src = lines ? read_source(fn->file, &srclen, &oom) : NULL;
+    char *src = lines ? sg_read_source(fn->file, &srclen, &oom) : NULL;
     /* Cells, and the column widths they need. */
     cells *c = lines && !oom ? sg_calloc(n, sizeof *c) : NULL;
     if (!c) {
@@ -346,7 +342,7 @@ show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
         sb_printf(sb, "%*d %*s %*s %*s %*s  ", W_LINE, ln, whi, cl->hits, wti,
                   cl->time, wpi, cl->perhit, W_PERCENT, cl->percent);
         size_t tl = 0;
-        const char *t = src ? source_line(src, srclen, ln, &tl) : NULL;
+        const char *t = src ? sg_source_line(src, srclen, ln, &tl) : NULL;
         if (t)
             sb_append(sb, t, tl);
         sb_putc(sb, '\n');

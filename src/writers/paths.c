@@ -7,6 +7,7 @@
  * only one file is called that, else "pkg/x.py", "a/pkg/x.py", ... and the
  * whole path when nothing shorter is unique.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +71,48 @@ sg_short_paths(const char *const *paths, size_t n, const char **out)
     hm64_free(&counts);
     free(done);
     return rc;
+}
+
+/* The short file name of every function of t that has a file. Returns
+ * NULL when out of memory. */
+const char **
+sg_writer_short_files(const sg_profile *t)
+{
+    const char **by_func =
+        sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *by_func);
+    const char **paths = sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *paths);
+    const char **shorts =
+        sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *shorts);
+    uint32_t *index = sg_calloc(t->n_funcs ? t->n_funcs : 1, sizeof *index);
+    hm64 seen;
+    hm64_init(&seen);
+    size_t n = 0;
+    bool ok = by_func && paths && shorts && index;
+    /* File names are interned: one pointer per distinct path. */
+    for (size_t f = 0; ok && f < t->n_funcs; f++) {
+        const sg_func *fn = &t->funcs[f];
+        if (!sg_writer_has_file(fn))
+            continue;
+        uint64_t key = (uint64_t)(uintptr_t)fn->file;
+        uint32_t k = hm64_get(&seen, key);
+        if (k == HM_NONE) {
+            k = (uint32_t)n;
+            paths[n++] = fn->file;
+            ok = hm64_put(&seen, key, k) == 0;
+        }
+        index[f] = k;
+    }
+    ok = ok && sg_short_paths(paths, n, shorts) == 0;
+    for (size_t f = 0; ok && f < t->n_funcs; f++)
+        if (sg_writer_has_file(&t->funcs[f]))
+            by_func[f] = shorts[index[f]];
+    hm64_free(&seen);
+    free(paths);
+    free(shorts);
+    free(index);
+    if (!ok) {
+        free(by_func);
+        return NULL;
+    }
+    return by_func;
 }

@@ -2,9 +2,11 @@
  * stacks, speedscope JSON and Chrome Trace Event JSON.
  *
  * They size by the profile's time metric ("ns") when it has one, else by
- * metric 0 (samples). Thread roots are kept apart where the format has a
- * place for threads (speedscope profiles, Chrome tids) and dropped from the
- * stacks otherwise, unless per_thread asks for them as root frames.
+ * metric 0 (samples); a memory profile by the metric writer_opts names
+ * (bytes live at the peak by default, bytes allocated when asked). Thread
+ * roots are kept apart where the format has a place for threads (speedscope
+ * profiles, Chrome tids) and dropped from the stacks otherwise, unless
+ * per_thread asks for them as root frames.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -133,7 +135,7 @@ int
 sg_write_collapsed(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
     double spu;
-    int m = sg_writer_weight_metric(p, &spu);
+    int m = sg_writer_weight_metric(p, o, &spu);
     sg_profile *t = folded_tree(p, m, o->per_thread);
     folded_item *stack = NULL;
     sg_node_id *kids = NULL;
@@ -187,7 +189,7 @@ speedscope_unit(const sg_profile *p, int m, double spu)
 {
     if (strcmp(p->metric_names[m], "ns") == 0)
         return "nanoseconds";
-    if (strcmp(p->metric_names[m], "bytes") == 0)
+    if (sg_writer_metric_is_bytes(p, m))
         return "bytes";
     return spu > 0 ? "seconds" : "none";
 }
@@ -307,7 +309,7 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
     memset(&c, 0, sizeof c);
     c.p = p;
     c.j = &j;
-    c.m = sg_writer_weight_metric(p, &c.spu);
+    c.m = sg_writer_weight_metric(p, o, &c.spu);
     /* Frames that appear in stacks, numbered densely. */
     c.frame_index = sg_calloc(p->n_frames, sizeof *c.frame_index);
     c.thread = thread_roots(p);
@@ -351,7 +353,9 @@ sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_end_array(&j);
     json_key(&j, "name");
     const char *cmd = sg_profile_get_meta(p, "command");
-    json_string(&j, cmd ? cmd : "spyglass profile");
+    json_string(&j, cmd                            ? cmd
+                    : p->kind == SG_PROFILE_MEMORY ? "spyglass memory"
+                                                   : "spyglass profile");
     json_key(&j, "activeProfileIndex");
     json_int(&j, 0);
     json_key(&j, "exporter");
@@ -616,7 +620,7 @@ static int
 ct_call_tree(const sg_profile *p, json_writer *j, long long pid)
 {
     double spu;
-    int m = sg_writer_weight_metric(p, &spu);
+    int m = sg_writer_weight_metric(p, NULL, &spu);
     size_t nm = (size_t)p->n_metrics;
     uint64_t *incl = sg_reallocarray(NULL, p->n_nodes * nm, sizeof *incl);
     if (!incl)

@@ -212,6 +212,8 @@ sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
         return sg_write_sample_report(p, o, out);
     if (p->kind == SG_PROFILE_LINES)
         return sg_writer_linetext(p, o, out);
+    if (p->kind == SG_PROFILE_MEMORY)
+        return sg_write_memtext(p, o, out);
     sg_sort_spec spec;
     strbuf err = STRBUF_INIT;
     if (sg_sort_parse(o->sort ? o->sort : "cumulative", &spec, &err) < 0) {

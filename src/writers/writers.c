@@ -27,6 +27,7 @@ static const char *const ext_markdown[] = {"md", "markdown", NULL};
 #define TIMINGS SG_HOLDS(SG_DATA_TIMINGS)
 #define STACKS SG_HOLDS(SG_DATA_STACKS)
 #define TIMEIT SG_HOLDS(SG_DATA_TIMEIT)
+#define MEMORY SG_HOLDS(SG_DATA_MEMORY)
 
 static const sg_writer w_pstats = {
     .name = "pstats",
@@ -41,8 +42,9 @@ static const sg_writer w_text = {
     .name = "text",
     .id = SG_FMT_TEXT,
     .extensions = ext_text,
-    .description = "cProfile's table; for samples, top functions and lines",
-    .holds = PROFILES | LINES | TIMINGS | STACKS | TIMEIT,
+    .description = "cProfile's table; for samples, top functions and lines; "
+                   "for memory, memory_profiler's table",
+    .holds = PROFILES | LINES | MEMORY | TIMINGS | STACKS | TIMEIT,
     .write = sg_write_text,
 };
 /* JSON of a profile is speedscope's; time, dump and timeit render their
@@ -52,7 +54,7 @@ static const sg_writer w_json = {
     .id = SG_FMT_JSON,
     .extensions = ext_json,
     .description = "speedscope JSON (the same as -f speedscope)",
-    .holds = PROFILES | TIMINGS | STACKS | TIMEIT,
+    .holds = PROFILES | MEMORY | TIMINGS | STACKS | TIMEIT,
     .stacks = true,
     .write = sg_write_speedscope,
 };
@@ -61,7 +63,7 @@ static const sg_writer w_flame = {
     .id = SG_FMT_FLAMEGRAPH,
     .extensions = ext_flame,
     .description = "interactive SVG flame graph (zoom, search, tooltips)",
-    .holds = PROFILES,
+    .holds = PROFILES | MEMORY,
     .stacks = true,
     .write = sg_write_flamegraph,
 };
@@ -70,7 +72,7 @@ static const sg_writer w_speedscope = {
     .id = SG_FMT_SPEEDSCOPE,
     .extensions = ext_speedscope,
     .description = "speedscope JSON, one profile per thread",
-    .holds = PROFILES,
+    .holds = PROFILES | MEMORY,
     .stacks = true,
     .write = sg_write_speedscope,
 };
@@ -80,7 +82,7 @@ static const sg_writer w_collapsed = {
     .extensions = ext_collapsed,
     .description = "folded stacks 'f (file:line);g (file:line) N' "
                    "(flamegraph.pl, inferno)",
-    .holds = PROFILES,
+    .holds = PROFILES | MEMORY,
     .stacks = true,
     .write = sg_write_collapsed,
 };
@@ -132,6 +134,8 @@ const sg_output sg_output_record = {"record", SG_DATA_SAMPLED, "flamegraph",
                                     false, true};
 const sg_output sg_output_lines = {"lines", SG_DATA_LINES, "text", true,
                                    false};
+const sg_output sg_output_memory = {"memory", SG_DATA_MEMORY, "text", true,
+                                    false};
 const sg_output sg_output_time = {"time", SG_DATA_TIMINGS, "text", true,
                                   false};
 const sg_output sg_output_dump = {"dump", SG_DATA_STACKS, "text", true, false};
@@ -374,17 +378,41 @@ sg_writer_write_file(const sg_output *what, const sg_writer *w,
 }
 
 int
-sg_writer_weight_metric(const sg_profile *p, double *seconds_per_unit)
+sg_writer_weight_metric(const sg_profile *p, const writer_opts *o,
+                        double *seconds_per_unit)
 {
-    int m = sg_profile_metric(p, "ns");
-    if (m >= 0) {
+    int m = o && o->metric > 0 && o->metric < p->n_metrics
+                ? o->metric
+                : sg_profile_metric(p, "ns");
+    if (m < 0)
+        m = 0;
+    if (strcmp(p->metric_names[m], "ns") == 0)
         *seconds_per_unit = 1e-9;
-        return m;
-    }
-    *seconds_per_unit = p->kind == SG_PROFILE_SAMPLED
-                            ? (double)p->sample_interval_ns * 1e-9
-                            : 0.0;
-    return 0;
+    else if (p->kind == SG_PROFILE_SAMPLED && m == 0)
+        *seconds_per_unit = (double)p->sample_interval_ns * 1e-9;
+    else
+        *seconds_per_unit = 0.0;
+    return m;
+}
+
+bool
+sg_writer_metric_is_bytes(const sg_profile *p, int m)
+{
+    const char *name = p->metric_names[m];
+    size_t n = strlen(name);
+    return strcmp(name, "bytes") == 0 ||
+           (n > 6 && strcmp(name + n - 6, "_bytes") == 0);
+}
+
+sg_frame_id
+sg_writer_same_frame(sg_profile *t, const sg_profile *p, sg_frame_id i,
+                     void *ctx)
+{
+    const sg_func *f = &p->funcs[p->frames[i].func];
+    sg_func_id nf = sg_profile_func(t, (sg_func_kind)f->kind, f->name, f->file,
+                                    f->first_line, f->id);
+    (void)ctx;
+    return sg_profile_frame(t, nf, p->frames[i].line);
 }
 
 sg_profile *

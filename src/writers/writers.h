@@ -2,14 +2,16 @@
  *
  * A writer turns the profile model into bytes in a strbuf; the caller writes
  * the buffer to a file (or stdout) in one go. Each format declares which
- * kinds of data it holds (a deterministic, sampled or line profile, time's
- * results, dump's stacks, timeit's results), and every command chooses through
- * one function, sg_writer_pick(): -f NAME, else -o FILE's extension (one table
- * for all commands), else the command's default; a format that cannot hold the
- * command's data is refused with the list of those that can, before any
- * program runs. "text" and "json" hold several kinds, each rendered its
- * own way: JSON of a profile is speedscope's, of timings hyperfine's, of
- * timeit's results pyperf's.
+ * kinds of data it holds (a deterministic, sampled, line or memory profile,
+ * time's results, dump's stacks, timeit's results), and every command
+ * chooses through one function, sg_writer_pick(): -f NAME, else -o FILE's
+ * extension (one table for all commands), else the command's default; a
+ * format that cannot hold the command's data is refused with the list of
+ * those that can, before any program runs. "text" and "json" hold several
+ * kinds, each rendered its own way: JSON of a profile is speedscope's, of
+ * timings hyperfine's, of timeit's results pyperf's; text of a memory profile
+ * is memory_profiler's table and the peak (memtext.c), and the stack formats
+ * draw its bytes.
  */
 #ifndef SG_WRITERS_H
 #define SG_WRITERS_H
@@ -137,9 +139,11 @@ typedef struct sg_output {
 
 /* What each command writes: profile (the table on stdout without -o),
  * record (a flame graph), lines (the kernprof table; .lprof a pickle),
- * time (its report), dump (the stacks as text), timeit (its report). */
+ * memory (memory_profiler's table and the peak; -o FILE of an unknown
+ * extension is text, as for lines), time (its report), dump (the stacks
+ * as text), timeit (its report). */
 extern const sg_output sg_output_profile, sg_output_record, sg_output_lines,
-    sg_output_time, sg_output_dump, sg_output_timeit;
+    sg_output_memory, sg_output_time, sg_output_dump, sg_output_timeit;
 
 /* The format for a command: format (-f NAME) when given, else the one
  * path's extension names (-o FILE; "-" is stdout and names none), else
@@ -192,6 +196,11 @@ int sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out);
 #define SG_META_DURATION "duration_s"
 int sg_write_sample_report(const sg_profile *p, const writer_opts *o,
                            strbuf *out);
+/* A memory profile's report (writers/memtext.c): memory_profiler's table
+ * for each selected function (those with line entries), with spyglass's
+ * own columns, then the peak, the stacks live at it and what was still
+ * allocated at the end, the largest first (limit of them; 0: 10). */
+int sg_write_memtext(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_write_flamegraph(const sg_profile *p, const writer_opts *o,
                         strbuf *out);
 int sg_write_speedscope(const sg_profile *p, const writer_opts *o,
@@ -232,8 +241,22 @@ void sg_writer_put_name(strbuf *sb, const char *s);
 /* Whether fn has a source file to show (not a builtin, thread or process
  * root). */
 bool sg_writer_has_file(const sg_func *fn);
-/* The weight metric stack writers size by ("ns" when present, else 0), and
- * its scale to seconds (0 when it is not a time). */
-int sg_writer_weight_metric(const sg_profile *p, double *seconds_per_unit);
+/* The metric stack writers size by: o->metric when it names one of p's
+ * metrics other than 0 (a memory profile's SG_MEM_ALLOC), else "ns" when
+ * present, else 0; and its scale to seconds (0 when it is not a time). */
+int sg_writer_weight_metric(const sg_profile *p, const writer_opts *o,
+                            double *seconds_per_unit);
+/* Whether p's metric m counts bytes (named "bytes" or "..._bytes", as a
+ * memory profile's are): writers show it as a size. */
+bool sg_writer_metric_is_bytes(const sg_profile *p, int m);
+/* A sg_retree_frame_fn that keeps each frame as it is (same function,
+ * same line), so only thread roots merge. */
+sg_frame_id sg_writer_same_frame(sg_profile *t, const sg_profile *p,
+                                 sg_frame_id f, void *ctx);
+/* For each function of p, its file shortened as sg_short_paths does over
+ * all of p's files (NULL for a function without a file). The caller
+ * frees the array (not the strings, which point into p). NULL when out of
+ * memory. */
+const char **sg_writer_short_files(const sg_profile *p);
 
 #endif

@@ -111,9 +111,9 @@ test_pick(void)
               "chrometrace");
     CHECK_STR(picked(NULL, "out.svg", &sg_output_lines), "refused");
     CHECK(strstr(pick_msg,
-                 "(it holds a function profile or a sampled profile); "
-                 "formats for a line profile: text, lprof, "
-                 "kernprof") != NULL);
+                 "(it holds a function profile, a sampled profile or a "
+                 "memory profile); formats for a line profile: text, "
+                 "lprof, kernprof") != NULL);
     CHECK_STR(picked(NULL, "t.svg", &sg_output_time), "refused");
     CHECK(strstr(pick_msg, "formats for timing results: text, json, csv, "
                            "markdown") != NULL);
@@ -126,8 +126,9 @@ test_pick(void)
     CHECK_STR(picked(NULL, "r.JSON", &sg_output_timeit), "json");
     CHECK_STR(picked(NULL, "x.svg", &sg_output_timeit), "refused");
     CHECK_STR(pick_msg, "the flamegraph format of 'x.svg' cannot hold timeit "
-                        "results (it holds a function profile or a sampled "
-                        "profile); formats for timeit results: text, json");
+                        "results (it holds a function profile, a sampled "
+                        "profile or a memory profile); formats for timeit "
+                        "results: text, json");
     CHECK_STR(picked(NULL, "x.pstats", &sg_output_timeit), "refused");
     CHECK_STR(picked("csv", NULL, &sg_output_timeit), "refused");
     CHECK(strstr(pick_msg, "(it holds timing results)") != NULL);

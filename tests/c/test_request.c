@@ -118,6 +118,60 @@ test_profile_round_trip(void)
     rq_free_argv(v);
 }
 
+/* Every field of `spyglass memory`'s request survives, lists in order;
+ * an absent output and format stay NULL (the table on stdout). */
+static void
+test_memory_round_trip(void)
+{
+    const char *funcs[] = {"__main__:main", "pkg.mod:Cls.meth"};
+    const char *files[] = {"a.py"};
+    const char *args[] = {"--", "x=1"};
+    rq_memory m = {.output = "peak.svg",
+                   .format = "flamegraph",
+                   .funcs = funcs,
+                   .n_funcs = 2,
+                   .files = files,
+                   .n_files = 1,
+                   .native = true,
+                   .rss = false,
+                   .sample_bytes = 1L << 40,
+                   .allocated = true,
+                   .flame = true,
+                   .program = {RQ_RUN_SCRIPT, "app.py", args, 2}};
+    char **v = rq_encode(&rq_memory_spec, &m, "x");
+    rq_memory d;
+    char err[256] = "";
+    CHECK(decode(&rq_memory_spec, v, &d, err, sizeof err) == 0);
+    CHECK_STR(err, "");
+    CHECK_STR(d.output, "peak.svg");
+    CHECK_STR(d.format, "flamegraph");
+    CHECK(d.n_funcs == 2 && d.n_files == 1);
+    CHECK_STR(d.funcs[0], "__main__:main");
+    CHECK_STR(d.funcs[1], "pkg.mod:Cls.meth");
+    CHECK_STR(d.files[0], "a.py");
+    CHECK(d.native && !d.rss && d.allocated && d.flame);
+    CHECK(d.sample_bytes == 1L << 40);
+    CHECK(d.program.kind == RQ_RUN_SCRIPT && d.program.n_args == 2);
+    CHECK_STR(d.program.target, "app.py");
+    CHECK_STR(d.program.args[1], "x=1");
+    rq_release(&rq_memory_spec, &d);
+    rq_free_argv(v);
+
+    const char *none[] = {NULL};
+    rq_memory e = {.funcs = none,
+                   .files = none,
+                   .rss = true,
+                   .program = {RQ_RUN_CODE, "pass", none, 0}};
+    v = rq_encode(&rq_memory_spec, &e, "x");
+    CHECK(decode(&rq_memory_spec, v, &d, err, sizeof err) == 0);
+    CHECK(d.output == NULL && d.format == NULL);
+    CHECK(d.n_funcs == 0 && d.n_files == 0 && d.sample_bytes == 0);
+    CHECK(!d.native && d.rss && !d.allocated && !d.flame);
+    CHECK(d.program.kind == RQ_RUN_CODE);
+    rq_release(&rq_memory_spec, &d);
+    rq_free_argv(v);
+}
+
 static void
 test_double_is_exact(void)
 {
@@ -222,5 +276,6 @@ test_malformed_fields_are_refused(void)
 }
 
 TESTS(test_header_is_first_and_stable, test_any_bytes_round_trip,
-      test_profile_round_trip, test_double_is_exact, test_not_a_request,
-      test_skew_is_refused, test_malformed_fields_are_refused)
+      test_profile_round_trip, test_memory_round_trip, test_double_is_exact,
+      test_not_a_request, test_skew_is_refused,
+      test_malformed_fields_are_refused)

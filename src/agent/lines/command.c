@@ -38,8 +38,8 @@ main_file(const rq_program *t)
     return origin;
 }
 
-static int
-set_builtin_profile(PyObject *prof)
+int
+lines_set_builtin(PyObject *prof)
 {
     PyObject *builtins = PyImport_ImportModule("builtins");
     int rc = builtins ? PyObject_SetAttrString(builtins, "profile", prof) : -1;
@@ -53,19 +53,20 @@ set_builtin_profile(PyObject *prof)
     return rc;
 }
 
-static int
-select_targets(lines_prof *prof, const rq_lines *o)
+int
+lines_select_targets(lines_prof *prof, const char *const *files, int n_files,
+                     const char *const *funcs, int n_funcs,
+                     const rq_program *t)
 {
     int rc = -1;
-    const rq_program *t = &o->program;
     PyObject *mf = main_file(t);
     const char *mfs = mf ? PyUnicode_AsUTF8(mf) : NULL;
     PyErr_Clear();
-    for (int i = 0; rc < 0 && i < o->n_files; i++)
-        rc = lines_select_file(prof, o->files[i]);
-    for (int i = 0; rc < 0 && i < o->n_funcs; i++)
-        rc = lines_select_func(prof, o->funcs[i], mfs);
-    if (rc < 0 && o->n_files == 0 && o->n_funcs == 0 &&
+    for (int i = 0; rc < 0 && i < n_files; i++)
+        rc = lines_select_file(prof, files[i]);
+    for (int i = 0; rc < 0 && i < n_funcs; i++)
+        rc = lines_select_func(prof, funcs[i], mfs);
+    if (rc < 0 && n_files == 0 && n_funcs == 0 &&
         !lines_file_uses_profile(mfs,
                                  t->kind == RQ_RUN_CODE ? t->target : NULL)) {
         /* The default: the functions of the script's own file. */
@@ -104,11 +105,12 @@ agent_lines_main(const rq_lines *o)
         rc = SG_EXIT_FAIL;
         goto done;
     }
-    if ((rc = select_targets(prof, o)) >= 0)
+    if ((rc = lines_select_targets(prof, o->files, o->n_files, o->funcs,
+                                   o->n_funcs, t)) >= 0)
         goto done;
     if (prof->sel_files || prof->sel_keys)
         lines_lazy = prof;
-    if (set_builtin_profile((PyObject *)prof) < 0 || lines_enable(prof) < 0) {
+    if (lines_set_builtin((PyObject *)prof) < 0 || lines_enable(prof) < 0) {
         agent_print_exception();
         rc = SG_EXIT_FAIL;
         goto done;

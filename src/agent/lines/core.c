@@ -6,6 +6,7 @@
 
 AGENT_TLS lines_stack lines_tls;
 uint64_t lines_gen;
+const lines_watcher *lines_watch;
 
 /* Every code state of every profiler, found by code object address. A
  * freed state leaves a NULL slot; its address may be reused by a new code
@@ -41,8 +42,10 @@ lines_code_reserve(lines_code *lc, int32_t line)
     if (line >= hi)
         hi = line + 1 + (hi - lo); /* double, so growth is amortised */
     size_t n = (size_t)(hi - lo);
+    lines_quiet(1);
     uint64_t *hits = PyMem_Calloc(n, sizeof *hits);
     uint64_t *ticks = PyMem_Calloc(n, sizeof *ticks);
+    lines_quiet(-1);
     if (!hits || !ticks) {
         PyMem_Free(hits);
         PyMem_Free(ticks);
@@ -61,8 +64,19 @@ lines_code_reserve(lines_code *lc, int32_t line)
     return 0;
 }
 
+static lines_code *lines_code_make(lines_prof *prof, PyObject *code);
+
 lines_code *
 lines_code_add(lines_prof *prof, PyObject *code)
+{
+    lines_quiet(1);
+    lines_code *lc = lines_code_make(prof, code);
+    lines_quiet(-1);
+    return lc;
+}
+
+static lines_code *
+lines_code_make(lines_prof *prof, PyObject *code)
 {
     if (!lines_index_ready) {
         hm64_init(&lines_index);
@@ -146,7 +160,9 @@ lines_push(lines_code *lc, const void *key, uint64_t now)
     if (st->depth == st->cap) {
         int cap = st->cap ? st->cap * 2 : 64;
         /* Raw: a thread's stack outlives any one profiler. */
+        lines_quiet(1);
         lines_frame *v = PyMem_RawRealloc(st->v, (size_t)cap * sizeof *v);
+        lines_quiet(-1);
         if (!v) {
             lines_fail(lc->prof);
             return NULL;

@@ -95,7 +95,9 @@ classify(PyObject *code)
         if (classifying)
             return NULL;
         classifying = 1;
+        lines_quiet(1);
         lc = lines_select(lines_lazy, code); /* watch() sets co_extra */
+        lines_quiet(-1);
         classifying = 0;
     }
     if (!lc && _PyCode_SetExtra(code, extra_index, (void *)unselected_tag) < 0)

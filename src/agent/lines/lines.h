@@ -33,6 +33,7 @@
 #include "agent/agent.h"
 #include "agent/core/instr.h"
 #include "model/profile.h"
+#include "request/commands.h"
 #include "writers/writers.h"
 
 struct lines_prof;
@@ -70,6 +71,9 @@ typedef struct lines_frame {
     const void *key; /* frame object (3.8-3.11), or NULL */
     int32_t line;    /* last line event, -1 before the first */
     uint64_t t;      /* its time, in ticks */
+    /* For a line watcher (below): the traced heap when the line began,
+     * and the highest it reached while the line ran. */
+    uint64_t mem0, mem_hi;
 } lines_frame;
 
 typedef struct lines_stack {
@@ -83,6 +87,27 @@ extern AGENT_TLS lines_stack lines_tls;
  * thread's stack is then stale and restarts empty, so no stack points to a
  * freed code state (core/tls.h). */
 extern uint64_t lines_gen;
+
+/* A collector riding on the line events of the selected functions (the
+ * memory profiler's columns): told when a line of frame fr begins (after
+ * its hit is counted) and when it ends (before the next line, the return
+ * or the yield). NULL when none, which is all `lines` pays. quiet(+1) and
+ * quiet(-1) bracket the line profiler's own allocations (its tables, the
+ * selection of new code objects), so that a memory tracer does not
+ * charge them to the program's lines. */
+typedef struct lines_watcher {
+    void (*begin)(lines_frame *fr);
+    void (*end)(lines_frame *fr);
+    void (*quiet)(int delta);
+} lines_watcher;
+extern const lines_watcher *lines_watch;
+
+static inline void
+lines_quiet(int delta)
+{
+    if (lines_watch)
+        lines_watch->quiet(delta);
+}
 
 /* ---- core.c ---- */
 
@@ -124,8 +149,11 @@ lines_top(void)
 static inline void
 lines_close(lines_frame *fr, uint64_t now)
 {
-    if (fr->line >= 0)
+    if (fr->line >= 0) {
         fr->lc->ticks[fr->line - fr->lc->base] += now - fr->t;
+        if (lines_watch)
+            lines_watch->end(fr);
+    }
 }
 
 /* A line event in frame fr. */
@@ -145,6 +173,8 @@ lines_on_line(lines_frame *fr, int32_t line, uint64_t now)
     lc->hits[i]++;
     fr->line = line;
     fr->t = now;
+    if (lines_watch)
+        lines_watch->begin(fr);
 }
 
 /* Start/stop counting for prof (nested calls count); 0, or -1 with an
@@ -183,6 +213,17 @@ lines_code *lines_select(lines_prof *prof, PyObject *code);
 /* Normalised path of a code filename as used in selections (a str, new
  * reference): realpath, except for pseudo-files such as "<string>". */
 PyObject *lines_norm_path(PyObject *filename);
+/* The command line's selection, as `lines` makes it: --file paths,
+ * --func targets, else @profile in the program, else the functions of
+ * the script's own file (main_file: the script, or the -m module's
+ * source). Returns -1 when done, or an exit status after printing one
+ * error line. */
+int lines_select_targets(lines_prof *prof, const char *const *files,
+                         int n_files, const char *const *funcs, int n_funcs,
+                         const rq_program *t);
+/* Make prof the builtin `profile` (and spyglass.line_profile) while a
+ * command runs, as kernprof and memory_profiler inject it. */
+int lines_set_builtin(PyObject *prof);
 /* Add --file PATH / --func MODULE:QUALNAME / the default selection; on a
  * bad target print one error line and return an exit status, else -1. */
 int lines_select_file(lines_prof *prof, const char *path);

@@ -53,7 +53,9 @@ lines_mon_enter(PyObject *code, int may_disable)
     uint64_t now = ticks_now();
     lines_code *lc = lines_lookup(code);
     if (!lc && may_disable && lines_lazy) {
+        lines_quiet(1);
         lc = lines_select(lines_lazy, code);
+        lines_quiet(-1);
         if (!lc) {
             /* Never selected: stop hearing about this code object. */
             Py_INCREF(mon_DISABLE);

@@ -1,0 +1,733 @@
+/* engine.c -- the memory profiler's engine: allocator hooks on CPython's
+ * three domains, the block table, allocation sites, the traced total and
+ * its peak, sampling. See memory.h for the interface.
+ *
+ * Hooks. PyMem_SetAllocator puts a hook in front of the allocator found
+ * installed in each domain (the default, tracemalloc's, or a program's
+ * own), which every call is passed on to. A thread-local flag (mem_busy)
+ * is up while a hook runs, including the allocator it wraps: pymalloc
+ * serving a large PyObject_Malloc from PyMem_RawMalloc, or a tool
+ * installed over us calling in again, then goes straight through, so each
+ * block is counted once.
+ *
+ * Locking. MEM and OBJ calls hold the GIL; RAW calls may come from any
+ * thread, with no GIL and no Python frame. One spin lock, uncontended
+ * but for those, guards the tables; frames are only read with the GIL
+ * (PyGILState_Check for RAW calls), and a call without it is charged to
+ * its thread's "[no Python frame]" site.
+ *
+ * Sites. Each allocation walks its thread's frame chain (a few loads per
+ * frame, no frame objects: core/frames.h) into (code, instruction offset)
+ * pairs, and compares them from the root with the stack the thread walked
+ * last, which caches each level's site: only the levels that changed --
+ * usually the leaf -- are interned, and only their lines are computed,
+ * from a small cache of (code, offset) -> line (PyCode_Addr2Line walks a
+ * table). Code objects of interned sites are referenced, so a cached
+ * address always means the same code.
+ *
+ * Peak, in O(1) per operation. Each site keeps the operation count of its
+ * last change (its stamp); the peak keeps the count at which it was
+ * reached. A site about to change whose stamp is not after the peak's
+ * still holds what it held at the peak: that is saved first. At the end,
+ * a site changed since the peak has its saved value, any other its
+ * current one.
+ *
+ * Memory. The engine's own tables come from the C library, never from the
+ * allocators it traces; out of memory inside a hook stops tracing, keeps
+ * what it has and says so once.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/core/frames.h"
+#include "agent/memory/internal.h"
+
+AGENT_TLS int mem_busy;
+AGENT_TLS int mem_quiet;
+bool mem_lines_on;
+
+/* Frames kept per stack: deeper stacks lose their outermost frames. */
+#define MEM_MAX_DEPTH 256
+#define MEM_LINE_CACHE 4096 /* entries, a power of two */
+
+typedef struct mem_block {
+    uintptr_t ptr; /* 0: empty slot */
+    uint64_t size; /* as counted (scaled when sampling) */
+    uint32_t site;
+} mem_block;
+
+typedef struct mem_level {
+    PyCodeObject *code;
+    int lasti;
+    uint32_t site;
+} mem_level;
+
+/* One thread's state: its root, the stack it walked last, sampling. */
+typedef struct mem_thread {
+    uint64_t gen;
+    uint32_t root, frameless;
+    int depth;
+    uint64_t rng;
+    double countdown; /* bytes until the next sample */
+    mem_level lv[MEM_MAX_DEPTH];
+    /* The stack being walked: here rather than on the C stack, which an
+     * allocation deep in a recursion may be short of. */
+    mem_level walk[MEM_MAX_DEPTH];
+} mem_thread;
+
+typedef struct mem_line_entry {
+    PyCodeObject *code;
+    int lasti, line;
+} mem_line_entry;
+
+static struct {
+    bool on, failed;
+    bool chained[3]; /* our hooks are in the domain's chain */
+    mem_config cfg;
+    uint64_t gen;
+    /* The tables, guarded by lock. */
+    int lock;
+    mem_block *blocks;
+    size_t n_blocks, cap_blocks;
+    int blocks_bits; /* cap_blocks == 1 << blocks_bits */
+    mem_site *sites;
+    uint32_t n_sites, cap_sites;
+    uint32_t *site_index; /* site id + 1, 0 empty; cap_index slots */
+    uint32_t cap_index;
+    mem_line_entry *lines; /* MEM_LINE_CACHE */
+    uint64_t seq, total, peak, peak_stamp, peak_ticks;
+    uint32_t peak_site;
+    uint64_t t0, t1;
+} mem;
+
+static PyMemAllocatorEx mem_prev[3];
+static pthread_key_t mem_thread_key;
+static pthread_once_t mem_key_once = PTHREAD_ONCE_INIT;
+static AGENT_TLS mem_thread *mem_tls;
+
+/* ---- the lock ---- */
+
+static inline void
+mem_lock(void)
+{
+    while (__atomic_exchange_n(&mem.lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&mem.lock, __ATOMIC_RELAXED))
+            sched_yield();
+}
+
+static inline void
+mem_unlock(void)
+{
+    __atomic_store_n(&mem.lock, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- failure ---- */
+
+/* Called with the lock held: tracing stops, the tables stay. */
+static void
+mem_fail(void)
+{
+    if (!mem.failed) {
+        mem.failed = true;
+        mem.on = false;
+        mem.t1 = ticks_now();
+        instr_out_of_memory("memory");
+    }
+}
+
+/* ---- the block table: open addressing, linear probing ---- */
+
+/* A pointer's home slot: each KiB of the address space gets a
+ * pseudo-random run of 64 slots (Fibonacci hashing of its address), in
+ * which its 16-byte granules follow in address order. Blocks allocated
+ * or freed one after the other are mostly neighbours (pymalloc carves
+ * pools of 16 KiB), so their slots share cache lines instead of costing a
+ * cache miss each; runs are short enough that a dense one makes no long
+ * cluster for linear probing. */
+static inline size_t
+mem_hash_ptr(uintptr_t p, int bits)
+{
+    uint64_t run = ((uint64_t)p >> 10) * 0x9E3779B97F4A7C15ull >> (64 - bits);
+    return (size_t)(run + ((p >> 4) & 63)) & (((size_t)1 << bits) - 1);
+}
+
+static int
+mem_blocks_grow(void)
+{
+    int bits = mem.cap_blocks ? mem.blocks_bits + 1 : 16;
+    size_t cap = (size_t)1 << bits;
+    mem_block *v = calloc(cap, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < mem.cap_blocks; i++) {
+        mem_block *b = &mem.blocks[i];
+        if (!b->ptr)
+            continue;
+        size_t j = mem_hash_ptr(b->ptr, bits);
+        while (v[j].ptr)
+            j = (j + 1) & (cap - 1);
+        v[j] = *b;
+    }
+    free(mem.blocks);
+    mem.blocks = v;
+    mem.cap_blocks = cap;
+    mem.blocks_bits = bits;
+    return 0;
+}
+
+/* The slot of ptr, or of the empty slot where it would go. */
+static inline mem_block *
+mem_blocks_find(uintptr_t ptr)
+{
+    size_t mask = mem.cap_blocks - 1, i = mem_hash_ptr(ptr, mem.blocks_bits);
+    while (mem.blocks[i].ptr && mem.blocks[i].ptr != ptr)
+        i = (i + 1) & mask;
+    return &mem.blocks[i];
+}
+
+/* Empty slot b, moving back the entries of its run that belong before it
+ * (deletion without tombstones). */
+static void
+mem_blocks_remove(mem_block *b)
+{
+    size_t mask = mem.cap_blocks - 1;
+    size_t i = (size_t)(b - mem.blocks), j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!mem.blocks[j].ptr)
+            break;
+        size_t home = mem_hash_ptr(mem.blocks[j].ptr, mem.blocks_bits);
+        /* Entry j may fill hole i when its home is not in (i, j]. */
+        if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
+            mem.blocks[i] = mem.blocks[j];
+            i = j;
+        }
+    }
+    mem.blocks[i].ptr = 0;
+    mem.n_blocks--;
+}
+
+/* ---- sites ---- */
+
+static inline size_t
+mem_hash_site(uint32_t parent, const void *code, int32_t line, uint64_t tid)
+{
+    uint64_t h = (uint64_t)parent * 0x9E3779B97F4A7C15ull;
+    h ^= (uint64_t)(uintptr_t)code + 0x632BE59BD9B4E019ull + (h << 6);
+    h ^= (uint64_t)(uint32_t)line * 0xC2B2AE3D27D4EB4Full + (h >> 2);
+    h ^= tid * 0x165667B19E3779F9ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static int
+mem_index_grow(void)
+{
+    uint32_t cap = mem.cap_index ? mem.cap_index * 2 : 1 << 12;
+    uint32_t *v = calloc(cap, sizeof *v);
+    if (!v)
+        return -1;
+    for (uint32_t i = 0; i < mem.n_sites; i++) {
+        const mem_site *s = &mem.sites[i];
+        size_t j =
+            mem_hash_site(s->parent, s->code, s->line, s->tid) & (cap - 1);
+        while (v[j])
+            j = (j + 1) & (cap - 1);
+        v[j] = i + 1;
+    }
+    free(mem.site_index);
+    mem.site_index = v;
+    mem.cap_index = cap;
+    return 0;
+}
+
+/* The site (parent, code, line, tid), created when missing; MEM_NO_SITE
+ * when out of memory. With the lock held; code, when not NULL, with the
+ * GIL held too (it is referenced). */
+static uint32_t
+mem_intern(uint32_t parent, PyCodeObject *code, int32_t line, uint64_t tid)
+{
+    if ((mem.n_sites + 1) * 2 > mem.cap_index && mem_index_grow() < 0)
+        return MEM_NO_SITE;
+    size_t mask = mem.cap_index - 1;
+    size_t i = mem_hash_site(parent, code, line, tid) & mask;
+    for (uint32_t k; (k = mem.site_index[i]) != 0; i = (i + 1) & mask) {
+        const mem_site *s = &mem.sites[k - 1];
+        if (s->parent == parent && s->code == (PyObject *)code &&
+            s->line == line && s->tid == tid)
+            return k - 1;
+    }
+    if (mem.n_sites == mem.cap_sites) {
+        uint32_t cap = mem.cap_sites ? mem.cap_sites * 2 : 1024;
+        mem_site *v = realloc(mem.sites, (size_t)cap * sizeof *v);
+        if (!v)
+            return MEM_NO_SITE;
+        mem.sites = v;
+        mem.cap_sites = cap;
+    }
+    uint32_t id = mem.n_sites++;
+    mem_site *s = &mem.sites[id];
+    memset(s, 0, sizeof *s);
+    s->code = (PyObject *)code;
+    Py_XINCREF(s->code);
+    s->parent = parent;
+    s->line = line;
+    s->tid = tid;
+    mem.site_index[i] = id + 1;
+    return id;
+}
+
+/* The line of (code, lasti), through the cache. With the lock held. */
+static int
+mem_line_of(PyCodeObject *code, int lasti)
+{
+    size_t h = (((uintptr_t)code >> 4) ^ (size_t)lasti * 0x9E3779B1u) &
+               (MEM_LINE_CACHE - 1);
+    mem_line_entry *e = &mem.lines[h];
+    if (e->code != code || e->lasti != lasti) {
+        e->code = code;
+        e->lasti = lasti;
+        e->line = frames_line(code, lasti);
+    }
+    return e->line;
+}
+
+/* ---- per-thread state ---- */
+
+/* At the thread's exit (its key's destructor, on the thread itself). */
+static void
+mem_thread_free(void *t)
+{
+    mem_busy++;
+    mem_tls = NULL;
+    free(t);
+    mem_busy--;
+}
+
+static void
+mem_key_create(void)
+{
+    if (pthread_key_create(&mem_thread_key, mem_thread_free) != 0)
+        mem_thread_key = (pthread_key_t)-1;
+}
+
+static uint64_t
+mem_rand(mem_thread *t)
+{
+    /* xorshift64* */
+    t->rng ^= t->rng >> 12;
+    t->rng ^= t->rng << 25;
+    t->rng ^= t->rng >> 27;
+    return t->rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* Bytes to the next sample point: exponential, of mean sample_bytes. */
+static double
+mem_next_sample(mem_thread *t)
+{
+    double u = ((double)(mem_rand(t) >> 11) + 1.0) / 9007199254740993.0;
+    return -log(u) * (double)mem.cfg.sample_bytes;
+}
+
+/* This thread's state, current for this tracing (roots interned), or NULL
+ * when out of memory. With the lock held. */
+static mem_thread *
+mem_thread_get(void)
+{
+    mem_thread *t = mem_tls;
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t)
+            return NULL;
+        pthread_once(&mem_key_once, mem_key_create);
+        if (mem_thread_key != (pthread_key_t)-1)
+            pthread_setspecific(mem_thread_key, t);
+        t->rng = (uint64_t)(uintptr_t)t ^ ticks_now() ^ 0x9E3779B97F4A7C15ull;
+        if (!t->rng)
+            t->rng = 1;
+        mem_tls = t;
+    }
+    if (t->gen != mem.gen) {
+        uint64_t tid = PyThread_get_thread_ident();
+        t->root = mem_intern(MEM_NO_SITE, NULL, 0, tid ? tid : 1);
+        t->frameless = t->root == MEM_NO_SITE
+                           ? MEM_NO_SITE
+                           : mem_intern(t->root, NULL, 0, 0);
+        if (t->frameless == MEM_NO_SITE)
+            return NULL;
+        t->depth = 0;
+        t->countdown = mem.cfg.sample_bytes ? mem_next_sample(t) : 0;
+        t->gen = mem.gen;
+    }
+    return t;
+}
+
+/* ---- attribution ---- */
+
+/* The frames of this thread, innermost first, as (code, lasti) in lv;
+ * their number. With the GIL held. */
+static int
+mem_walk(mem_level *lv)
+{
+    PyThreadState *ts = frames_tstate();
+    int n = 0;
+    for (frames_frame *f = ts ? frames_current(ts) : NULL;
+         f && n < MEM_MAX_DEPTH; f = frames_back(f)) {
+        lv[n].code = frames_code(f);
+        lv[n].lasti = frames_lasti(f);
+        n++;
+    }
+    return n;
+}
+
+/* The site of the stack walked into w (n frames, innermost first),
+ * interning what changed since the thread's last stack. With the lock. */
+static uint32_t
+mem_site_of(mem_thread *t, const mem_level *w, int n)
+{
+    if (n == 0)
+        return t->frameless;
+    int k = 0; /* levels from the root that are unchanged */
+    while (k < n && k < t->depth && t->lv[k].code == w[n - 1 - k].code &&
+           t->lv[k].lasti == w[n - 1 - k].lasti)
+        k++;
+    for (int i = k; i < n; i++) {
+        const mem_level *x = &w[n - 1 - i];
+        uint32_t parent = i ? t->lv[i - 1].site : t->root;
+        uint32_t s =
+            mem_intern(parent, x->code, mem_line_of(x->code, x->lasti), 0);
+        if (s == MEM_NO_SITE) {
+            t->depth = i;
+            return MEM_NO_SITE;
+        }
+        t->lv[i].code = x->code;
+        t->lv[i].lasti = x->lasti;
+        t->lv[i].site = s;
+    }
+    t->depth = n;
+    return t->lv[n - 1].site;
+}
+
+/* Site s is about to change: keep what it held at the peak. */
+static inline void
+mem_touch(mem_site *s)
+{
+    if (s->stamp <= mem.peak_stamp)
+        s->at_peak = s->live;
+    s->stamp = mem.seq;
+}
+
+/* Forget block b (with the lock). */
+static void
+mem_unblock(mem_block *b)
+{
+    mem_site *s = &mem.sites[b->site];
+    mem.seq++;
+    mem_touch(s);
+    s->live -= b->size;
+    s->freed += b->size;
+    mem.total -= b->size;
+    mem_blocks_remove(b);
+}
+
+/* Record block ptr of counted size w at the site walked into lv (n
+ * frames; n < 0: no frame could be read). With the lock. */
+static void
+mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
+           int n)
+{
+    uint32_t site = n < 0 ? t->frameless : mem_site_of(t, lv, n);
+    if (site == MEM_NO_SITE ||
+        ((mem.n_blocks + 1) * 2 > mem.cap_blocks && mem_blocks_grow() < 0)) {
+        mem_fail();
+        return;
+    }
+    mem_block *b = mem_blocks_find(ptr);
+    if (b->ptr) {
+        /* Freed behind our back (through an allocator we do not see):
+         * that block is gone. */
+        mem_unblock(b);
+        b = mem_blocks_find(ptr);
+    }
+    b->ptr = ptr;
+    b->size = w;
+    b->site = site;
+    mem.n_blocks++;
+    mem_site *s = &mem.sites[site];
+    mem.seq++;
+    mem_touch(s);
+    s->alloc += w;
+    s->allocs++;
+    s->live += w;
+    mem.total += w;
+    if (mem.total > mem.peak) {
+        mem.peak = mem.total;
+        mem.peak_stamp = mem.seq;
+        mem.peak_site = site;
+        mem.peak_ticks = ticks_now();
+    }
+    if (mem_lines_on && n >= 0) {
+        lines_frame *fr = lines_top();
+        if (fr && fr->line >= 0 && mem.total > fr->mem_hi)
+            fr->mem_hi = mem.total;
+    }
+}
+
+/* Whether this thread holds the GIL (domains other than RAW always do). */
+static inline bool
+mem_has_gil(mem_domain d)
+{
+    return d == MEM_DOMAIN_MEM || d == MEM_DOMAIN_OBJ || PyGILState_Check();
+}
+
+void
+mem_on_alloc(void *ptr, size_t size, mem_domain d)
+{
+    if (!mem.on || !ptr || mem_quiet)
+        return;
+    mem_busy++;
+    mem_thread *t = mem_tls;
+    if (!t || t->gen != mem.gen) {
+        mem_lock();
+        t = mem.on ? mem_thread_get() : NULL;
+        if (!t && mem.on)
+            mem_fail();
+        mem_unlock();
+        if (!t) {
+            mem_busy--;
+            return;
+        }
+    }
+    uint64_t w = size;
+    if (mem.cfg.sample_bytes) {
+        /* Poisson sampling: the block holds a sample point with
+         * probability 1 - exp(-size/B), and then stands for
+         * size / (1 - exp(-size/B)) bytes (unbiased). */
+        t->countdown -= (double)size;
+        if (t->countdown > 0) {
+            mem_busy--;
+            return;
+        }
+        t->countdown = mem_next_sample(t);
+        double s = (double)size, b = (double)mem.cfg.sample_bytes;
+        w = (uint64_t)(s / -expm1(-s / b) + 0.5);
+    }
+    int n = mem_has_gil(d) ? mem_walk(t->walk) : -1;
+    mem_lock();
+    if (mem.on && t->gen == mem.gen)
+        mem_record(t, (uintptr_t)ptr, w, t->walk, n);
+    mem_unlock();
+    mem_busy--;
+}
+
+void
+mem_on_free(void *ptr, mem_domain d)
+{
+    (void)d;
+    if (!mem.on || !ptr)
+        return;
+    mem_busy++;
+    mem_lock();
+    if (mem.on && mem.n_blocks) {
+        mem_block *b = mem_blocks_find((uintptr_t)ptr);
+        if (b->ptr)
+            mem_unblock(b);
+    }
+    mem_unlock();
+    mem_busy--;
+}
+
+/* ---- the hooks, one set per domain ---- */
+
+#define MEM_HOOKS(D, DOM)                                                     \
+    static void *mem_malloc_##D(void *ctx, size_t n)                          \
+    {                                                                         \
+        PyMemAllocatorEx *a = &mem_prev[DOM];                                 \
+        if (mem_busy)                                                         \
+            return a->malloc(a->ctx, n);                                      \
+        mem_busy++;                                                           \
+        void *p = a->malloc(a->ctx, n);                                       \
+        mem_busy--;                                                           \
+        mem_on_alloc(p, n, DOM);                                              \
+        return p;                                                             \
+    }                                                                         \
+    static void *mem_calloc_##D(void *ctx, size_t k, size_t n)                \
+    {                                                                         \
+        PyMemAllocatorEx *a = &mem_prev[DOM];                                 \
+        if (mem_busy)                                                         \
+            return a->calloc(a->ctx, k, n);                                   \
+        mem_busy++;                                                           \
+        void *p = a->calloc(a->ctx, k, n);                                    \
+        mem_busy--;                                                           \
+        mem_on_alloc(p, k *n, DOM);                                           \
+        return p;                                                             \
+    }                                                                         \
+    static void *mem_realloc_##D(void *ctx, void *old, size_t n)              \
+    {                                                                         \
+        PyMemAllocatorEx *a = &mem_prev[DOM];                                 \
+        if (mem_busy)                                                         \
+            return a->realloc(a->ctx, old, n);                                \
+        mem_busy++;                                                           \
+        void *p = a->realloc(a->ctx, old, n);                                 \
+        mem_busy--;                                                           \
+        if (p) {                                                              \
+            mem_on_free(old, DOM);                                            \
+            mem_on_alloc(p, n, DOM);                                          \
+        }                                                                     \
+        return p;                                                             \
+    }                                                                         \
+    static void mem_free_##D(void *ctx, void *p)                              \
+    {                                                                         \
+        PyMemAllocatorEx *a = &mem_prev[DOM];                                 \
+        if (!mem_busy)                                                        \
+            mem_on_free(p, DOM);                                              \
+        mem_busy++;                                                           \
+        a->free(a->ctx, p);                                                   \
+        mem_busy--;                                                           \
+    }
+
+MEM_HOOKS(raw, MEM_DOMAIN_RAW)
+MEM_HOOKS(mem, MEM_DOMAIN_MEM)
+MEM_HOOKS(obj, MEM_DOMAIN_OBJ)
+
+static PyMemAllocatorEx mem_hooks[3] = {
+    {NULL, mem_malloc_raw, mem_calloc_raw, mem_realloc_raw, mem_free_raw},
+    {NULL, mem_malloc_mem, mem_calloc_mem, mem_realloc_mem, mem_free_mem},
+    {NULL, mem_malloc_obj, mem_calloc_obj, mem_realloc_obj, mem_free_obj},
+};
+static const PyMemAllocatorDomain mem_domains[3] = {
+    PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ};
+
+/* ---- starting and stopping ---- */
+
+/* Put our hooks in front of each domain's allocator, unless they are
+ * still in its chain from a tracing before (another tool installed over
+ * them since): calls reach them through that tool, and a second copy
+ * would call itself through mem_prev. */
+static void
+mem_install(void)
+{
+    for (int d = 0; d < 3; d++) {
+        if (mem.chained[d])
+            continue;
+        PyMem_GetAllocator(mem_domains[d], &mem_prev[d]);
+        PyMem_SetAllocator(mem_domains[d], &mem_hooks[d]);
+        mem.chained[d] = true;
+    }
+}
+
+/* Give each domain back the allocator we chained to, unless another tool
+ * installed its own over ours since: it keeps calling ours, which passes
+ * everything through. */
+static void
+mem_uninstall(void)
+{
+    for (int d = 0; d < 3; d++) {
+        PyMemAllocatorEx cur;
+        PyMem_GetAllocator(mem_domains[d], &cur);
+        if (cur.malloc == mem_hooks[d].malloc) {
+            PyMem_SetAllocator(mem_domains[d], &mem_prev[d]);
+            mem.chained[d] = false;
+        }
+    }
+}
+
+void
+mem_clear(void)
+{
+    mem_busy++;
+    for (uint32_t i = 0; i < mem.n_sites; i++)
+        Py_XDECREF(mem.sites[i].code);
+    free(mem.sites);
+    free(mem.site_index);
+    free(mem.blocks);
+    free(mem.lines);
+    mem.sites = NULL;
+    mem.site_index = NULL;
+    mem.blocks = NULL;
+    mem.lines = NULL;
+    mem.n_sites = mem.cap_sites = mem.cap_index = 0;
+    mem.n_blocks = mem.cap_blocks = 0;
+    mem.seq = mem.total = mem.peak = mem.peak_stamp = mem.peak_ticks = 0;
+    mem.peak_site = MEM_NO_SITE;
+    mem.failed = false;
+    mem_busy--;
+}
+
+int
+mem_start(const mem_config *cfg)
+{
+    if (mem.on) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "spyglass memory: memory is already being traced");
+        return -1;
+    }
+    instr_init();
+    mem_clear();
+    mem_busy++;
+    mem.lines = calloc(MEM_LINE_CACHE, sizeof *mem.lines);
+    bool ok = mem.lines && mem_blocks_grow() == 0 && mem_index_grow() == 0;
+    mem_busy--;
+    if (!ok) {
+        mem_clear();
+        PyErr_NoMemory();
+        return -1;
+    }
+    mem.cfg = *cfg;
+    mem.gen = tls_gen_next();
+    mem.t0 = ticks_now();
+    mem_install();
+    mem.on = true;
+    return 0;
+}
+
+void
+mem_stop(void)
+{
+    mem_lock();
+    if (mem.on) {
+        mem.on = false;
+        mem.t1 = ticks_now();
+    }
+    mem_unlock();
+    mem.gen = tls_gen_next();
+    mem_uninstall();
+}
+
+bool
+mem_tracing(void)
+{
+    return mem.on;
+}
+
+uint64_t
+mem_total(void)
+{
+    return mem.total;
+}
+
+uint64_t
+mem_site_at_peak(const mem_site *s)
+{
+    return s->stamp <= mem.peak_stamp ? s->live : s->at_peak;
+}
+
+void
+mem_summarize(mem_summary *out)
+{
+    double npt = ticks_ns_per_tick();
+    out->sites = mem.sites;
+    out->n_sites = mem.n_sites;
+    out->peak_bytes = mem.peak;
+    out->peak_ns =
+        mem.peak ? (uint64_t)((double)(mem.peak_ticks - mem.t0) * npt) : 0;
+    out->end_bytes = mem.total;
+    uint64_t t1 = mem.on ? ticks_now() : mem.t1;
+    out->total_ns = (uint64_t)((double)(t1 - mem.t0) * npt);
+    out->peak_site = mem.peak ? mem.peak_site : MEM_NO_SITE;
+    out->sample_bytes = mem.cfg.sample_bytes;
+    out->native = mem.cfg.native;
+    out->failed = mem.failed;
+}

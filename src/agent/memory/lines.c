@@ -1,0 +1,224 @@
+/* lines.c -- memory_profiler's columns for the selected functions, on the
+ * line profiler's selection and line events (lines/lines.h's watcher).
+ *
+ * Around each run of a line (from its line event to the next line event,
+ * return or yield of its frame) the traced total is read at both ends:
+ * Increment sums end - start, Mem usage keeps the highest end. The peak
+ * inside the line is the highest total while it ran: the engine raises
+ * the innermost selected frame's mark on each allocation of its thread,
+ * and a line that ends hands its mark to the line of the selected frame
+ * that called it, so a line's peak includes the calls it makes. With
+ * --rss, the resident set size is read from /proc/self/statm at the end
+ * of each run (one pread per line event).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/memory/internal.h"
+
+/* One selected code object's columns, slot i for line base + i. */
+typedef struct mem_lcode {
+    const lines_code *lc;
+    int32_t base, n;
+    uint64_t *inc; /* int64_t sums, stored as uint64_t */
+    uint64_t *usage, *peak, *rss;
+} mem_lcode;
+
+static struct {
+    mem_lcode *v;
+    uint32_t n, cap;
+    hm64 index; /* lines_code address -> index in v */
+    bool index_ready, rss;
+    int statm; /* -1 when unread */
+    long page;
+    mem_lcode *last; /* the last one looked up */
+} ml = {.statm = -1};
+
+static int
+mem_lcode_reserve(mem_lcode *m, int32_t line)
+{
+    int32_t lo = m->base, hi = m->base + m->n;
+    if (m->n && line >= lo && line < hi)
+        return 0;
+    if (!m->n)
+        lo = hi = line;
+    if (line < lo)
+        lo = line;
+    if (line >= hi)
+        hi = line + 1 + (hi - lo);
+    size_t n = (size_t)(hi - lo);
+    uint64_t *v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = calloc(n, sizeof(uint64_t));
+    if (!v[0] || !v[1] || !v[2] || !v[3]) {
+        for (int k = 0; k < 4; k++)
+            free(v[k]);
+        return -1;
+    }
+    uint64_t **old[4] = {&m->inc, &m->usage, &m->peak, &m->rss};
+    for (int k = 0; k < 4; k++) {
+        if (m->n)
+            memcpy(v[k] + (m->base - lo), *old[k], (size_t)m->n * 8);
+        free(*old[k]);
+        *old[k] = v[k];
+    }
+    m->base = lo;
+    m->n = (int32_t)n;
+    return 0;
+}
+
+/* The columns of lc, created when create; NULL when missing or out of
+ * memory. */
+static mem_lcode *
+mem_lcode_get(const lines_code *lc, bool create)
+{
+    if (ml.last && ml.last->lc == lc)
+        return ml.last;
+    if (!ml.index_ready)
+        return NULL;
+    uint32_t i = hm64_get(&ml.index, (uint64_t)(uintptr_t)lc);
+    if (i != HM_NONE)
+        return ml.last = &ml.v[i];
+    if (!create)
+        return NULL;
+    if (ml.n == ml.cap) {
+        uint32_t cap = ml.cap ? ml.cap * 2 : 16;
+        mem_lcode *v = realloc(ml.v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        ml.v = v;
+        ml.cap = cap;
+    }
+    if (hm64_put(&ml.index, (uint64_t)(uintptr_t)lc, ml.n) < 0)
+        return NULL;
+    mem_lcode *m = &ml.v[ml.n++];
+    memset(m, 0, sizeof *m);
+    m->lc = lc;
+    return ml.last = m;
+}
+
+static uint64_t
+mem_rss_now(void)
+{
+    char buf[128];
+    if (ml.statm < 0)
+        return 0;
+    ssize_t n = pread(ml.statm, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *p = strchr(buf, ' ');
+    return p ? strtoull(p + 1, NULL, 10) * (uint64_t)ml.page : 0;
+}
+
+static void
+mem_line_begin(lines_frame *fr)
+{
+    fr->mem0 = fr->mem_hi = mem_total();
+}
+
+static void
+mem_line_end(lines_frame *fr)
+{
+    uint64_t now = mem_total();
+    if (now > fr->mem_hi)
+        fr->mem_hi = now;
+    /* The selected frame that called this one ran its line meanwhile. */
+    lines_stack *st = &lines_tls;
+    if (fr > st->v && fr < st->v + st->depth) {
+        lines_frame *up = fr - 1;
+        if (up->line >= 0 && fr->mem_hi > up->mem_hi)
+            up->mem_hi = fr->mem_hi;
+    }
+    mem_busy++;
+    mem_lcode *m = mem_lcode_get(fr->lc, true);
+    if (!m || mem_lcode_reserve(m, fr->line) < 0) {
+        mem_busy--;
+        lines_fail(fr->lc->prof);
+        return;
+    }
+    mem_busy--;
+    int32_t i = fr->line - m->base;
+    m->inc[i] += now - fr->mem0; /* wraps as int64_t arithmetic does */
+    if (now > m->usage[i])
+        m->usage[i] = now;
+    if (fr->mem_hi > m->peak[i])
+        m->peak[i] = fr->mem_hi;
+    if (ml.rss) {
+        uint64_t r = mem_rss_now();
+        if (r > m->rss[i])
+            m->rss[i] = r;
+    }
+}
+
+static void
+mem_line_quiet(int delta)
+{
+    mem_quiet += delta;
+}
+
+static const lines_watcher mem_watcher = {mem_line_begin, mem_line_end,
+                                          mem_line_quiet};
+
+void
+mem_lines_start(bool rss)
+{
+    if (!ml.index_ready) {
+        hm64_init(&ml.index);
+        ml.index_ready = true;
+    }
+    ml.rss = rss;
+    if (rss && ml.statm < 0) {
+        ml.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        ml.page = sysconf(_SC_PAGESIZE);
+    }
+    lines_watch = &mem_watcher;
+    mem_lines_on = true;
+}
+
+void
+mem_lines_stop(void)
+{
+    lines_watch = NULL;
+    mem_lines_on = false;
+    if (ml.statm >= 0) {
+        close(ml.statm);
+        ml.statm = -1;
+    }
+}
+
+void
+mem_lines_fill(const lines_code *lc, int32_t line, sg_line *l)
+{
+    mem_lcode *m = mem_lcode_get(lc, false);
+    if (!m || line < m->base || line >= m->base + m->n)
+        return;
+    int32_t i = line - m->base;
+    l->m[SG_MEM_INC] += m->inc[i];
+    if (m->usage[i] > l->m[SG_MEM_USAGE])
+        l->m[SG_MEM_USAGE] = m->usage[i];
+    if (m->peak[i] > l->m[SG_MEM_LINE_PEAK])
+        l->m[SG_MEM_LINE_PEAK] = m->peak[i];
+    if (m->rss[i] > l->m[SG_MEM_RSS])
+        l->m[SG_MEM_RSS] = m->rss[i];
+}
+
+void
+mem_lines_clear(void)
+{
+    for (uint32_t k = 0; k < ml.n; k++) {
+        free(ml.v[k].inc);
+        free(ml.v[k].usage);
+        free(ml.v[k].peak);
+        free(ml.v[k].rss);
+    }
+    free(ml.v);
+    ml.v = NULL;
+    ml.n = ml.cap = 0;
+    ml.last = NULL;
+    if (ml.index_ready)
+        hm64_free(&ml.index);
+    ml.index_ready = false;
+}
