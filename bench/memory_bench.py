@@ -150,14 +150,15 @@ def tool_argv(tool, venv, spyglass, sample, script_argv, workdir):
     raise ValueError(tool)
 
 
-def run_once(argv, workdir, capture):
+def run_once(argv, workdir, capture, env=None):
     """(wall seconds, peak RSS bytes, capture bytes or None) of one run."""
     if capture is not None and capture.exists():
         capture.unlink()
     with open(workdir / "stderr.txt", "w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                stdout=subprocess.DEVNULL, stderr=err,
+                                env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         dt = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -188,8 +189,9 @@ def bench(tools, workload, small, args, venv, workdir):
             if t in failed:
                 continue
             argv, capture = cmds[t]
+            env = args.native_env if t == "spyglass-native" else None
             try:
-                dt, rss, size = run_once(argv, workdir, capture)
+                dt, rss, size = run_once(argv, workdir, capture, env)
             except RuntimeError as e:
                 failed[t] = str(e)
                 print(f"  {workload}: {t} failed: {e}", file=sys.stderr)
@@ -313,6 +315,29 @@ def spyglass_has_memory(spyglass):
     return p.returncode == 0
 
 
+def native_env(spyglass, venv):
+    """None when `spyglass memory --native` preloads its shim itself; else
+    the environment that preloads it as the agent's re-execution would
+    (LD_PRELOAD=spyglass/_native.so, SPYGLASS_NATIVE=1), so that the shim's
+    cost can still be measured: one interpreter start-up less."""
+    probe = subprocess.run([spyglass, "memory", "--native", "-c", "pass"],
+                           capture_output=True, text=True)
+    if probe.returncode == 0:
+        return None
+    found = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c",
+         "import os, spyglass; print(os.path.join("
+         "os.path.dirname(spyglass.__file__), '_native.so'))"],
+        capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, SPYGLASS_NATIVE="1")
+    env["LD_PRELOAD"] = ":".join(
+        p for p in (found, os.environ.get("LD_PRELOAD")) if p)
+    print(f"spyglass memory --native failed without a preload "
+          f"({probe.stderr.strip()}): spyglass-native runs with "
+          f"LD_PRELOAD={found} SPYGLASS_NATIVE=1", file=sys.stderr)
+    return env
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--venv", default=str(ROOT / ".bench" / "venv"))
@@ -337,9 +362,14 @@ def main():
               file=sys.stderr)
         tools = [t for t in tools if not t.startswith("spyglass")]
     tools = ["plain"] + [t for t in tools if t != "plain"]
+    args.native_env = (native_env(args.spyglass, venv)
+                       if "spyglass-native" in tools else None)
     print(f"Machine: {machine()}; load average "
           f"{' '.join('%.1f' % x for x in os.getloadavg())}")
-    print(f"Versions: {versions(venv, args.spyglass)}")
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",
+                           "HEAD"], capture_output=True, text=True)
+    print(f"Versions: {versions(venv, args.spyglass)} "
+          f"(tree at {head.stdout.strip() or 'unknown'})")
     print(f"repeat {args.repeat} (small sizes {args.small_repeat}); "
           f"--sample {args.sample}")
     report = {}
