@@ -68,7 +68,7 @@ WORKLOADS = {
     "empty": ("workloads", ["alloc", "0"], None),
     "julia": ("julia", ["400", "300"], ["20", "300"]),
     "alloc": ("workloads", ["alloc", "150000"], ["3000"]),
-    "numpy": ("workloads", ["numpy", "15"], ["5"]),
+    "numpy": ("workloads", ["numpy", "50"], ["5"]),
     "mixed": ("workloads", ["mixed", "150000"], ["3000"]),
 }
 
