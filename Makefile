@@ -74,12 +74,17 @@ format:
 	  grep -v '^src/remote/layouts_gen.h$$' | xargs clang-format -i
 
 # Peers for the benchmarks, from PyPI (hyperfine from apt). austin-dist is
-# pinned: 3.8+ needs a newer glibc than this Debian's.
-.bench/venv/bin/py-spy:
+# pinned: 3.8+ needs a newer glibc than this Debian's. memray, scalene,
+# memory_profiler and numpy are bench/memory_bench.py's; it also needs
+# spyglass itself in the venv, built from this tree by bench-venv.
+.bench/venv/bin/memray:
 	$(PYTHON) -m venv .bench/venv
-	.bench/venv/bin/pip install -q --disable-pip-version-check py-spy austin-dist==3.7.0
+	.bench/venv/bin/pip install -q --disable-pip-version-check py-spy austin-dist==3.7.0 \
+	  memray scalene memory_profiler numpy meson-python meson ninja
 
-bench-venv: .bench/venv/bin/py-spy
+bench-venv: .bench/venv/bin/memray
+	.bench/venv/bin/pip install -q --disable-pip-version-check --no-build-isolation \
+	  --no-deps -Cbuild-dir=.bench/build .
 
 # Every benchmark, one after the other (tens of minutes); each script's
 # docstring says what it measures. Results go to docs/benchmarks.md by hand.
@@ -90,6 +95,7 @@ bench: bench-venv
 	$(PYTHON) bench/record_bench.py
 	$(PYTHON) bench/profile_bench.py
 	$(PYTHON) bench/lines_bench.py
+	$(PYTHON) bench/memory_bench.py
 
 clean:
 	rm -rf build .venvs
