@@ -4,7 +4,9 @@ tests/venvs.py makes one venv per version with spyglass installed the way a
 user installs it. A version that is missing is a visible skip, never a
 silent pass.
 """
+import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -12,6 +14,8 @@ from venvs import (NEUTRAL_CWD, ROOT, SANITIZE, VENVS, VERSIONS, Py,  # noqa
                    find_interpreter, install, selected_versions)
 
 _cache = {}
+# version -> the Future of its venv's build, started at collection.
+_builds = {}
 
 # A suite started in the background by a shell without job control
 # (`make test &` in a script) inherits SIGINT and SIGQUIT ignored, and every
@@ -44,7 +48,8 @@ def one_error(proc, status, *needles):
 def get_py(version):
     """The Py for a version, installing on first use; skips when absent."""
     if version not in _cache:
-        _cache[version] = install(version)
+        build = _builds.get(version)
+        _cache[version] = build.result() if build else install(version)
     if _cache[version] is None:
         pytest.skip(f"CPython {version} not found (pyenv or PATH)")
     return _cache[version]
@@ -81,10 +86,42 @@ _versions = {}
 NO_VERSION = "no version"
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     for item in items:
         spec = getattr(item, "callspec", None)
         _versions[item.nodeid] = spec.params.get("py", "") if spec else ""
+    # SPYGLASS_TEST_VERSIONED_ONLY=1: only the tests that run a CPython, for
+    # a second pass beside one that runs the others (make test).
+    if os.environ.get("SPYGLASS_TEST_VERSIONED_ONLY") == "1":
+        drop = [i for i in items if not _versions[i.nodeid]]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = [i for i in items if _versions[i.nodeid]]
+
+
+def pytest_collection_finish(session):
+    """The versions the tests to run (after -k) need, built now."""
+    needed = set()
+    for item in session.items:
+        needed.add(_versions.get(item.nodeid, ""))
+        if "any_py" in getattr(item, "fixturenames", ()):
+            newest = [v for v in selected_versions() if find_interpreter(v)]
+            needed.update(newest[-1:])
+    _prebuild(sorted(needed - {""}, key=VERSIONS.index))
+
+
+def _prebuild(versions):
+    """Build the venvs the collected tests need, three at a time, while the
+    tests of no version run: one after the other, on first use, they took
+    a third of a fresh clone's run (each compiles spyglass and fetches its
+    packages). A test waits for its version's build only."""
+    if not versions:
+        return
+    pool = ThreadPoolExecutor(max_workers=3,
+                              thread_name_prefix="venv-build")
+    for v in versions:
+        _builds[v] = pool.submit(install, v)
+    pool.shutdown(wait=False)
 
 
 def _outcomes(stats):
