@@ -412,3 +412,28 @@ def test_run_sampled_and_rss(py, tmp_path):
     assert header.split()[-3:] == ["RSS", "Line", "Contents"], header
     # Resident after b's line: at least b, whose every page was written.
     assert sizes(proc.stdout, LINE_B)[-1] >= size_b, proc.stdout
+
+
+def test_run_memory_profiler_keywords(py, tmp_path):
+    """memory_profiler's `@profile(precision=4)` and `profile(func=f,
+    stream=...)` run unchanged (the keywords are accepted; the table is
+    spyglass's); a second positional argument is still refused."""
+    (tmp_path / "kw.py").write_text(
+        "import sys\n"
+        "@profile(precision=4)\n"
+        "def grow(n):\n"
+        "    return [' ' * 1000 for _ in range(n)]\n"
+        "def shrink(n):\n"
+        "    return bytes(n)\n"
+        "shrink = profile(func=shrink, stream=sys.stdout)\n"
+        "grow(100), shrink(10)\n"
+        "try:\n"
+        "    profile(grow, sys.stdout)\n"
+        "except TypeError as e:\n"
+        "    print('refused:', e)\n")
+    proc = py.spy("memory", "kw.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "refused:" in proc.stdout
+    got = rows(proc.stdout)
+    # grow's comprehension line ran once; shrink's body once.
+    assert got[4][2] == 1 and got[6][2] == 1, got

@@ -222,17 +222,24 @@ prof_atexit(lines_prof *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* profile(func): add func, start counting (once), return func itself. */
+/* profile(func): add func, start counting (once), return func itself.
+ * memory_profiler's keywords are taken too, so that its scripts run
+ * unchanged: `@profile(precision=4)` (no function) returns the profiler
+ * as the decorator; stream, precision and backend are accepted and
+ * ignored (the table is printed when the program ends, in its own
+ * precision). */
 static PyObject *
 prof_call(lines_prof *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *func;
-    if (kwds && PyDict_GET_SIZE(kwds)) {
-        PyErr_SetString(PyExc_TypeError, "profile() takes one function");
+    static char *kwlist[] = {"func", "stream", "precision", "backend", NULL};
+    PyObject *func = NULL, *stream = NULL, *precision = NULL, *backend = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O$OOO:profile", kwlist,
+                                     &func, &stream, &precision, &backend))
         return NULL;
+    if (!func || func == Py_None) {
+        Py_INCREF(self);
+        return (PyObject *)self;
     }
-    if (!PyArg_ParseTuple(args, "O:profile", &func))
-        return NULL;
     if (lines_add_callable(self, func) < 0)
         return NULL;
     if (!self->enabled) {
