@@ -101,12 +101,12 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_collection_finish(session):
     """The versions the tests to run (after -k) need, built now."""
-    needed = set()
-    for item in session.items:
-        needed.add(_versions.get(item.nodeid, ""))
-        if "any_py" in getattr(item, "fixturenames", ()):
-            newest = [v for v in selected_versions() if find_interpreter(v)]
-            needed.update(newest[-1:])
+    needed = {_versions.get(item.nodeid, "") for item in session.items}
+    if any("any_py" in getattr(item, "fixturenames", ())
+           for item in session.items):
+        # any_py's choice: the newest version found.
+        found = [v for v in selected_versions() if find_interpreter(v)]
+        needed.update(found[-1:])
     _prebuild(sorted(needed - {""}, key=VERSIONS.index))
 
 
