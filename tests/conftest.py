@@ -69,10 +69,16 @@ def py(request):
 @pytest.fixture(scope="session")
 def any_py():
     """One installed version, for tests of the executable alone."""
-    for v in reversed(selected_versions()):
-        if find_interpreter(v):
-            return get_py(v)
-    pytest.skip("no CPython 3.8-3.13 found")
+    v = _newest_found()
+    if v is None:
+        pytest.skip("no CPython 3.8-3.13 found")
+    return get_py(v)
+
+
+def _newest_found():
+    """The newest selected version installed here (any_py's), or None."""
+    return next((v for v in reversed(selected_versions())
+                 if find_interpreter(v)), None)
 
 
 @pytest.fixture(scope="session")
@@ -104,9 +110,7 @@ def pytest_collection_finish(session):
     needed = {_versions.get(item.nodeid, "") for item in session.items}
     if any("any_py" in getattr(item, "fixturenames", ())
            for item in session.items):
-        # any_py's choice: the newest version found.
-        found = [v for v in selected_versions() if find_interpreter(v)]
-        needed.update(found[-1:])
+        needed.add(_newest_found() or "")
     _prebuild(sorted(needed - {""}, key=VERSIONS.index))
 
 
