@@ -114,7 +114,6 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         return 0;
     }
     if (what == PyTrace_LINE) {
-        uint64_t now = ticks_now();
         lines_frame *fr = lines_top();
         if (!fr || fr->key != frame) {
             /* A frame that started before tracing did. */
@@ -123,9 +122,10 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 frame->f_trace_lines = 0;
                 return 0;
             }
-            if (!(fr = lines_push(lc, frame, now)))
+            if (!(fr = lines_push(lc, frame, lines_now(lc))))
                 return 0;
         }
+        uint64_t now = lines_now(fr->lc);
 #if PY_VERSION_HEX >= 0x030B0000
         int line = PyFrame_GetLineNumber(frame);
 #else
@@ -137,11 +137,11 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         if (!lc)
             frame->f_trace_lines = 0;
         else
-            lines_push(lc, frame, ticks_now());
+            lines_push(lc, frame, lines_now(lc));
     } else if (what == PyTrace_RETURN) {
         lines_frame *fr = lines_top();
         if (fr && fr->key == frame) {
-            lines_close(fr, ticks_now());
+            lines_close(fr, lines_now(fr->lc));
             lines_tls.depth--;
         }
     }

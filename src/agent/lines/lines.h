@@ -65,6 +65,10 @@ typedef struct lines_prof {
     PyObject *sel_keys;  /* set of (path, firstlineno, co_name) */
     const char *command; /* the command a bad selection is reported for
                             (NULL: "lines") */
+    /* Hits only, no time per line (the memory profiler's table): its
+     * events skip reading the clock, a large part of a line event's cost
+     * where the time stamp counter is slow to read (virtual machines). */
+    int untimed;
 } lines_prof;
 
 /* A frame of profiled code being run by this thread. */
@@ -112,6 +116,14 @@ lines_quiet(int delta)
 }
 
 /* ---- core.c ---- */
+
+/* The time stamp of an event of lc's profiler: 0 when it keeps no time,
+ * so a line's time then adds up to 0. */
+static inline uint64_t
+lines_now(const lines_code *lc)
+{
+    return lc->prof->untimed ? 0 : ticks_now();
+}
 
 /* Whether prof records: enabled and not failed. */
 static inline int
