@@ -74,7 +74,7 @@ dat_mem(const char *f, uint64_t *bytes)
     double mib;
     if (!dat_number(f, 0, DAT_MAX_MIB, &mib))
         return false;
-    *bytes = (uint64_t)llround(mib * MIB);
+    *bytes = (uint64_t)(mib * MIB + 0.5); /* mib >= 0: rounded */
     return true;
 }
 
@@ -102,7 +102,7 @@ dat_child(dat_reader *r, char *rest)
 {
     double pid;
     /* mprof keys children by the field's text; a pid is what it writes. */
-    if (!dat_number(dat_field(&rest), 1, 4194304, &pid) || pid != floor(pid))
+    if (!dat_number(dat_field(&rest), 1, 4194304, &pid) || pid != (double)(int64_t)pid)
         return dat_bad(r, "bad child pid");
     return dat_sample(r, (int64_t)pid, rest);
 }
@@ -122,7 +122,7 @@ dat_func(dat_reader *r, char *rest)
                           "end_time");
     char *level = dat_field(&rest);
     double lv = 0;
-    if (level && (!dat_number(level, 0, 1e6, &lv) || lv != floor(lv)))
+    if (level && (!dat_number(level, 0, 1e6, &lv) || lv != (double)(int64_t)lv))
         return dat_bad(r, "bad FUNC stack level");
     f.level = (int)lv;
     return sg_timeline_add_func(r->tl, &f);
