@@ -107,6 +107,27 @@ opts_program(const char *cmd, int argc, char **argv, bool have_target,
     return true;
 }
 
+bool
+opts_interval(const char *cmd, const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    double scale = strcmp(end, "ms") == 0           ? 1e-3
+                   : strcmp(end, "us") == 0         ? 1e-6
+                   : !*end || strcmp(end, "s") == 0 ? 1
+                                                    : 0;
+    if (end == s || errno || !scale || !(v * scale >= 0.001) ||
+        !(v * scale <= 3600)) {
+        sg_error("%s: %s: '%s' is not an interval from 1ms to 3600s "
+                 "(seconds, or with a unit: 5ms, 0.5s)",
+                 cmd, opt, s);
+        return false;
+    }
+    *out = v * scale;
+    return true;
+}
+
 int
 opts_outside_target(const char *cmd, const char *verb, int argc, char **argv,
                     const char *last_value, bool have_pid, bool have_python,

@@ -58,6 +58,10 @@ bool opts_script_readable(const char *cmd, const char *script);
  * error line. */
 int opts_output(const char *format, const char **output,
                 const char **format_out, const sg_output *what);
+/* An interval: seconds, or a number with the unit s, ms or us ("5ms"),
+ * from 1 ms to an hour; false after an error line naming opt. */
+bool opts_interval(const char *cmd, const char *opt, const char *s,
+                   double *out);
 /* The extension of path ("json" for "a/b.json"), or "" when none. */
 const char *opts_extension(const char *path);
 

@@ -98,28 +98,6 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* An interval: seconds, or a number with the unit s, ms or us. */
-static bool
-tl_interval(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    double scale = strcmp(end, "ms") == 0           ? 1e-3
-                   : strcmp(end, "us") == 0         ? 1e-6
-                   : !*end || strcmp(end, "s") == 0 ? 1
-                                                    : 0;
-    if (end == s || errno || !scale || !(v * scale >= 0.001) ||
-        !(v * scale <= 3600)) {
-        sg_error("timeline: -i/--interval: '%s' is not an interval from 1ms "
-                 "to 3600s (seconds, or with a unit: 5ms, 0.5s)",
-                 s);
-        return false;
-    }
-    *out = v * scale;
-    return true;
-}
-
 static int
 tl_parse(int argc, char **argv, tl_opts *o)
 {
@@ -135,7 +113,8 @@ tl_parse(int argc, char **argv, tl_opts *o)
         switch (c) {
         case 'i':
         case 'T':
-            if (!tl_interval(optarg, &o->cfg.interval_s))
+            if (!opts_interval("timeline", "-i/--interval", optarg,
+                               &o->cfg.interval_s))
                 return SG_EXIT_USAGE;
             break;
         case 'C':

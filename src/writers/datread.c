@@ -102,7 +102,8 @@ dat_child(dat_reader *r, char *rest)
 {
     double pid;
     /* mprof keys children by the field's text; a pid is what it writes. */
-    if (!dat_number(dat_field(&rest), 1, 4194304, &pid) || pid != (double)(int64_t)pid)
+    if (!dat_number(dat_field(&rest), 1, 4194304, &pid) ||
+        pid != (double)(int64_t)pid)
         return dat_bad(r, "bad child pid");
     return dat_sample(r, (int64_t)pid, rest);
 }
@@ -122,7 +123,8 @@ dat_func(dat_reader *r, char *rest)
                           "end_time");
     char *level = dat_field(&rest);
     double lv = 0;
-    if (level && (!dat_number(level, 0, 1e6, &lv) || lv != (double)(int64_t)lv))
+    if (level &&
+        (!dat_number(level, 0, 1e6, &lv) || lv != (double)(int64_t)lv))
         return dat_bad(r, "bad FUNC stack level");
     f.level = (int)lv;
     return sg_timeline_add_func(r->tl, &f);

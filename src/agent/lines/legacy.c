@@ -140,10 +140,8 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             lines_push(lc, frame, ticks_now());
     } else if (what == PyTrace_RETURN) {
         lines_frame *fr = lines_top();
-        if (fr && fr->key == frame) {
-            lines_close(fr, ticks_now());
-            lines_tls.depth--;
-        }
+        if (fr && fr->key == frame)
+            lines_return_top(fr, ticks_now());
     }
     return 0;
 }

@@ -91,12 +91,10 @@ lines_mon_exit(PyObject *self, PyObject *const *args, size_t nargsf,
     uint64_t now = ticks_now();
     PyObject *code = args[0];
     lines_frame *fr = lines_top();
-    if (fr && fr->lc->code == code) {
-        lines_close(fr, now);
-        lines_tls.depth--;
-    } else if (lines_lookup(code)) {
+    if (fr && fr->lc->code == code)
+        lines_return_top(fr, now);
+    else if (lines_lookup(code))
         lines_pop(code, now);
-    }
     Py_RETURN_NONE;
 }
 
