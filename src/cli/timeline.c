@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,13 +228,22 @@ tl_report(const tl_opts *o, const memtrack *m, const sg_profile *p,
 {
     memtrack_counts c;
     memtrack_get_counts(m, &c);
+    /* spyglass's own CPU time: what sampling cost (the program's is its
+     * own, in RUSAGE_CHILDREN). */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+    double n = c.samples ? (double)c.samples : 1;
     fprintf(stderr,
             "spyglass timeline: %llu samples in %.2f s, every %g ms (%llu "
-            "on time, %llu late, %llu missed), %llu children seen\n",
+            "on time, %llu late, %llu missed), %llu children seen; "
+            "%.1f us of CPU and %.2f /proc reads per sample\n",
             (unsigned long long)c.samples, (double)c.loop.elapsed_ns / 1e9,
             o->cfg.interval_s * 1e3, (unsigned long long)c.loop.on_time,
             (unsigned long long)c.loop.late, (unsigned long long)c.loop.missed,
-            (unsigned long long)c.children);
+            (unsigned long long)c.children, cpu * 1e6 / n,
+            (double)c.reads / n);
     strbuf sb = STRBUF_INIT;
     sg_write_tltext(p, NULL, &sb);
     fputs(sb_str(&sb), stderr);
