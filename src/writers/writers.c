@@ -137,6 +137,7 @@ static const sg_writer w_dat = {
     .extensions = ext_dat,
     .description = "mprof's .dat (mprof plot, mprof peak)",
     .holds = TIMELINE,
+    .weak_ext = true,
     .write = sg_write_dat,
 };
 
@@ -272,6 +273,8 @@ sg_writer_pick_msg(const char *format, const char *path, const sg_output *what,
         }
     } else if (path && strcmp(path, "-") != 0) {
         w = sg_writer_for_path(path);
+        if (w && w->weak_ext && !sg_writer_holds(w, what->kind))
+            w = NULL;
         from_path = w != NULL;
         if (!w && !what->unknown_ext_default) {
             snprintf(msg, n,

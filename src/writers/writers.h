@@ -99,6 +99,11 @@ typedef struct sg_writer {
     bool binary;                   /* not for a terminal */
     unsigned holds;                /* SG_HOLDS() of each sg_data_kind */
     bool stacks; /* one entry per stack: deeper ones are cut (see above) */
+    /* Its extension is too common to claim for data it cannot hold (mprof's
+     * .dat): for such data -o's extension names no format, so a command
+     * that writes text to an unknown extension (lines -o out.dat) still
+     * does. */
+    bool weak_ext;
     /* Append a profile (of a kind it holds) to out. Returns 0, -1 after
      * sg_error(), or SG_WRITE_NOMEM. NULL when the format holds no profile
      * kind: its command renders it (time's csv). Writers walk with explicit

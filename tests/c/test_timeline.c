@@ -174,6 +174,20 @@ test_registry(void)
     CHECK(sg_writer_holds(sg_writer_for_path("x.svg"), SG_DATA_TIMELINE));
     CHECK(!sg_writer_holds(sg_writer_by_name("pstats"), SG_DATA_TIMELINE));
     CHECK(!sg_writer_holds(w, SG_DATA_MEMORY));
+    /* .dat is mprof's for a timeline only: a command that writes text to
+     * an unknown extension still does to out.dat, and one that asks for
+     * -f still asks. */
+    const sg_writer *got;
+    char msg[512];
+    CHECK(sg_writer_pick_msg(NULL, "out.dat", &sg_output_lines, &got, msg,
+                             sizeof msg) == 0);
+    CHECK_STR(got->name, "text");
+    CHECK(sg_writer_pick_msg(NULL, "out.dat", &sg_output_record, &got, msg,
+                             sizeof msg) != 0);
+    CHECK(strstr(msg, "give -f FORMAT") != NULL);
+    CHECK(sg_writer_pick_msg(NULL, "out.dat", &sg_output_timeline, &got, msg,
+                             sizeof msg) == 0);
+    CHECK_STR(got->name, "dat");
 }
 
 TESTS(test_write_exactly_as_mprof, test_bad_files_refused_with_the_line,
