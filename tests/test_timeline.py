@@ -332,3 +332,25 @@ def test_exec_between_samples_does_not_end_the_run(any_py, tmp_path):
     assert proc.returncode == 0, proc.stderr
     mem = read_dat(dat)["MEM"]
     assert max(m for m, _ in mem) > 40, mem[-5:]
+
+
+def test_pss_and_swap_from_smaps_rollup(any_py, tmp_path):
+    """--pss: RSS, PSS and swap series from smaps_rollup, in the JSON; a
+    private allocation raises PSS as much as RSS, and PSS never exceeds
+    RSS."""
+    if not Path("/proc/self/smaps_rollup").exists():
+        pytest.skip("this kernel has no smaps_rollup")
+    out = tmp_path / "p.json"
+    code = ("import time; time.sleep(0.1); b = bytearray(30 << 20)\n"
+            "for i in range(0, len(b), 4096): b[i] = 1\n"
+            "time.sleep(0.2)")
+    proc = any_py.spy("timeline", "--pss", "-o", out, "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    (run,) = json.loads(out.read_text())["runs"]
+    kinds = {s["kind"]: s for s in run["series"]}
+    assert set(kinds) == {"RSS", "PSS", "swap"}
+    rss, pss = kinds["RSS"]["bytes"], kinds["PSS"]["bytes"]
+    assert len(rss) == len(pss) == len(kinds["swap"]["bytes"]) > 5
+    assert all(p <= r for p, r in zip(pss, rss))
+    assert max(rss) - min(rss) >= 29 * MIB
+    assert max(pss) - min(pss) >= 29 * MIB
