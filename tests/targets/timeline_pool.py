@@ -1,5 +1,7 @@
 """A pool of three workers, each task holding 30 MiB for 0.4 s; prints
-the workers' pids and the pid of each task's worker."""
+the workers' pids and, for each task, its worker's pid and that worker's
+resident set (bytes, its own /proc/self/statm) just before it
+allocated."""
 import json
 import multiprocessing
 import os
@@ -8,12 +10,18 @@ import time
 MIB = 1 << 20
 
 
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def hold(_):
+    before = rss()
     block = bytearray(30 * MIB)
     for i in range(0, len(block), 4096):
         block[i] = 1
     time.sleep(0.4)
-    return os.getpid()
+    return os.getpid(), before
 
 
 if __name__ == "__main__":
