@@ -1,4 +1,5 @@
 /* memtrack.c -- memory over time from /proc; see memtrack.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +35,9 @@ struct memtrack {
     mt_proc *kids;
     size_t n_kids, cap_kids;
     proc_list scan;
+    pid_t *queue; /* the descendants found by the children files */
+    size_t n_queue, cap_queue;
+    bool no_children_files; /* CONFIG_PROC_CHILDREN is off: full scans */
     uint64_t next_scan_ns;
     uint64_t mono0_ns; /* CLOCK_MONOTONIC at real0: samples' Unix times */
     double real0;      /* are real0 plus the monotonic time since */
@@ -75,6 +79,7 @@ memtrack_free(memtrack *m)
     for (size_t i = 0; i < m->n_kids; i++)
         mt_close(&m->kids[i]);
     free(m->kids);
+    free(m->queue);
     proc_list_free(&m->scan);
     free(m);
 }
@@ -177,34 +182,113 @@ mt_add(memtrack *m, const mt_proc *p, double t, const mt_mem *v)
         sg_timeline_add(m->tl, p->swap, t, v->swap);
 }
 
+/* Whether pid is a child followed now. Its open file proves it is the
+ * same process: a pid is not reused while the process holds it, and once
+ * it ended the file reads nothing and the child is dropped. */
 static bool
-mt_known(const memtrack *m, const proc_entry *e)
+mt_known(const memtrack *m, pid_t pid)
 {
     for (size_t i = 0; i < m->n_kids; i++)
-        if (m->kids[i].pid == e->pid && m->kids[i].start_time == e->start_time)
+        if (m->kids[i].pid == pid && !m->kids[i].gone)
             return true;
     return false;
 }
 
-/* Find the children born since the last scan. */
+/* Follow e, a descendant not followed yet. */
+static void
+mt_follow(memtrack *m, const proc_entry *e)
+{
+    if (e->state == 'Z' || e->state == 'X' || mt_known(m, e->pid) ||
+        SG_GROW(m->kids, m->cap_kids, m->n_kids + 1) < 0)
+        return;
+    mt_proc *k = &m->kids[m->n_kids];
+    if (mt_open(m, k, e->pid, e->pid, m->cfg.multiprocess) != 0)
+        return;
+    k->start_time = e->start_time;
+    m->n_kids++;
+    m->counts.children++;
+}
+
+/* Queue pid's children, as the kernel lists them per thread in
+ * /proc/PID/task/TID/children. Returns -1 when that file does not exist
+ * for a process that does (a kernel without CONFIG_PROC_CHILDREN). */
+static int
+mt_queue_children(memtrack *m, pid_t pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    m->counts.reads++;
+    if (!d)
+        return 0; /* ended meanwhile */
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/children", (int)pid,
+                 e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            rc = errno == ENOENT && proc_running(pid, 0) ? -1 : 0;
+            continue;
+        }
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        m->counts.reads++;
+        buf[n > 0 ? n : 0] = '\0';
+        /* A full buffer may end in a cut pid: the rest are found by the
+         * next scan's full pass over this thread's list. */
+        for (char *p = buf, *end; *p; p = end) {
+            long child = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            if (child > 0 &&
+                SG_GROW(m->queue, m->cap_queue, m->n_queue + 1) == 0)
+                m->queue[m->n_queue++] = (pid_t)child;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The descendants by the children files: breadth first from the root,
+ * each new one read once for its identity. -1: no such files. */
+static int
+mt_scan_children(memtrack *m)
+{
+    m->n_queue = 0;
+    if (mt_queue_children(m, m->root.pid) < 0)
+        return -1;
+    /* Bounded: a pid appears once per scan unless pids were reused
+     * mid-scan into a loop, which the cap ends. */
+    for (size_t i = 0; i < m->n_queue && i < 65536; i++) {
+        pid_t pid = m->queue[i];
+        if (!mt_known(m, pid)) {
+            proc_entry e;
+            m->counts.reads++;
+            if (proc_read(pid, &e) == 0)
+                mt_follow(m, &e);
+        }
+        mt_queue_children(m, pid);
+    }
+    return 0;
+}
+
+/* Find the children born since the last scan: by the kernel's children
+ * lists (a few reads), else by a pass over every process's stat. */
 static void
 mt_scan(memtrack *m)
 {
     m->counts.scans++;
+    if (!m->no_children_files && mt_scan_children(m) == 0)
+        return;
+    m->no_children_files = true;
     if (proc_descendants(m->root.pid, &m->scan) < 0)
         return;
-    m->counts.reads += m->scan.n + 1;
-    for (size_t i = 0; i < m->scan.n; i++) {
-        const proc_entry *e = &m->scan.v[i];
-        if (mt_known(m, e) || SG_GROW(m->kids, m->cap_kids, m->n_kids + 1) < 0)
-            continue;
-        mt_proc *k = &m->kids[m->n_kids];
-        if (mt_open(m, k, e->pid, e->pid, m->cfg.multiprocess) != 0)
-            continue;
-        k->start_time = e->start_time;
-        m->n_kids++;
-        m->counts.children++;
-    }
+    m->counts.reads++; /* the whole pass */
+    for (size_t i = 0; i < m->scan.n; i++)
+        mt_follow(m, &m->scan.v[i]);
 }
 
 /* Drop the children that ended (their series stay). */

@@ -6,9 +6,11 @@
  * kept open, which stays bound to that process: a reused pid cannot be
  * read by mistake), and with pss from /proc/PID/smaps_rollup (resident,
  * proportional and swapped sizes; the kernel walks every mapping for it,
- * so it costs more). Children are found by a scan of the process tree
- * (proc/tree.h) at most every MEMTRACK_SCAN_NS, and each is read at every
- * deadline from then on until it ends; with children they are summed into
+ * so it costs more). Children are found at most every MEMTRACK_SCAN_NS
+ * from the kernel's per-thread children lists (/proc/PID/task/TID/children,
+ * a few reads), or where the kernel has none by a pass over every process
+ * (proc/tree.h), and each is read at every deadline from then on until it
+ * ends; with children they are summed into
  * the process's own series (mprof -C), with multiprocess each also has
  * its own (mprof -M).
  */
