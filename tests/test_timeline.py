@@ -356,3 +356,17 @@ def test_pss_and_swap_from_smaps_rollup(any_py, tmp_path):
     assert all(p <= r for p, r in zip(pss, rss))
     assert max(rss) - min(rss) >= 29 * MIB
     assert max(pss) - min(pss) >= 29 * MIB
+
+
+def test_duration_writes_the_file_while_the_program_runs_on(any_py,
+                                                            tmp_path):
+    """Regression: with -d the file was written only once the program
+    ended. The program waits for the file to exist, then exits 3."""
+    dat = tmp_path / "d.dat"
+    code = ("import os, sys, time\n"
+            "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
+            "sys.exit(3)\n")
+    proc = any_py.spy("timeline", "-d", "0.2", "-o", dat, "-c", code, dat,
+                      timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    assert read_dat(dat)["MEM"]

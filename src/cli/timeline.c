@@ -290,19 +290,20 @@ tl_run(tl_opts *o)
                  (int)pid, strerror(err));
     if (!err)
         memtrack_run(m, stop);
-    int status = SG_EXIT_OK;
+    /* The file first, then the wait: after -d the program may run on. */
+    sg_out_result r = SG_OUT_LOST;
+    if (!err || launched) {
+        r = sg_writer_write_file(&sg_output_timeline, o->writer, p, NULL,
+                                 path);
+        tl_report(o, m, p, path, r);
+    }
+    int status = err && !launched ? SG_EXIT_FAIL : SG_EXIT_OK;
     if (launched) {
         proc_exit ex;
         status = proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
-    } else if (err) {
-        status = SG_EXIT_FAIL;
     }
-    if (!err || launched) {
-        sg_out_result r = sg_writer_write_file(&sg_output_timeline, o->writer,
-                                               p, NULL, path);
-        tl_report(o, m, p, path, r);
+    if (!err || launched)
         status = sg_output_status(status, r);
-    }
     memtrack_free(m);
     sg_timeline_free(tl);
     p->timeline = NULL;
