@@ -24,6 +24,7 @@ TARGETS = {
     "linetable": ["remote/linetable.c"],
     "pystr": ["remote/pystr.c", "common/strbuf.c", "common/alloc.c",
               "common/output.c", "common/err.c"],
+    "dat": ["writers/datread.c", "model/timeline.c", "common/alloc.c"],
 }
 ROUNDS = "20000"
 
@@ -99,8 +100,22 @@ def pystr_seeds(d):
     return out
 
 
+def dat_seeds(d):
+    """An mprof -M file with a function bracket, and a damaged one."""
+    good = ("CMDLINE python3 x.py\nMEM 12.500000 1795476171.2658\n"
+            "CHLD 10374 10.546875 1795476171.2898\n"
+            "FUNC __main__.work 21.7422 1795476170.4773 44.6250 "
+            "1795476170.6186 0\nMEM 30.25 1795476171.3658\n")
+    out = []
+    for name, text in (("good.dat", good),
+                       ("bad.dat", good.replace("10.546875", "1e999"))):
+        (d / name).write_text(text)
+        out.append(d / name)
+    return out
+
+
 SEEDS = {"elf": elf_seeds, "linetable": linetable_seeds,
-         "pystr": pystr_seeds}
+         "pystr": pystr_seeds, "dat": dat_seeds}
 
 
 @pytest.fixture(scope="session")

@@ -14,5 +14,7 @@ int cmd_profile(int argc, char **argv);
 int cmd_lines(int argc, char **argv);
 int cmd_memory(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

@@ -27,6 +27,9 @@ static const command commands[] = {
      "print the Python stacks of a running process (py-spy dump)"},
     {"record", cmd_record,
      "sample a program's stacks into a flame graph (py-spy record)"},
+    {"timeline", cmd_timeline,
+     "memory over time from outside, children too (mprof run)"},
+    {"plot", cmd_plot, "draw or overlay memory timelines (mprof plot, peak)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -35,6 +35,7 @@ memory_usage(void)
         "                       [--file PATH]... [--native] [--rss] "
         "[--sample BYTES]\n"
         "                       [--allocated] [--flame] [--python PYTHON]\n"
+        "                       [--timeline FILE [--timeline-interval S]]\n"
         "                       (SCRIPT | -m MODULE | -c CODE) [ARGS...]\n\n"
         "Which line allocates, how much, and what is still held at the "
         "peak:\nmemory_profiler's table (`python -m memory_profiler`), "
@@ -93,6 +94,15 @@ memory_usage(void)
         "                     draws it (default: at the top; --inverted, "
         "flamegraph.pl's\n"
         "                     name for that, gives the default)\n"
+        "      --timeline FILE  also write memory over time to FILE: the "
+        "traced heap\n"
+        "                     and RSS sampled every 10 ms, the reported "
+        "functions'\n"
+        "                     calls as brackets; FILE.dat is mprof's "
+        "format, .svg a\n"
+        "                     plot, .txt the peaks, .json every sample\n"
+        "      --timeline-interval S  its interval (5ms, 0.05; at least "
+        "1ms)\n"
         "      --python P     run under interpreter P, a CPython 3.8-3.13 "
         "with\n"
         "                     spyglass installed (default: the python next "
@@ -117,6 +127,8 @@ static const struct option long_opts[] = {
     {"allocated", no_argument, NULL, 'A'},
     {"flame", no_argument, NULL, 'L'},
     {"inverted", no_argument, NULL, 'V'},
+    {"timeline", required_argument, NULL, 'T'},
+    {"timeline-interval", required_argument, NULL, 'I'},
     {"python", required_argument, NULL, 'P'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -168,6 +180,28 @@ memory_parse_sample(const char *s, long *out)
     return true;
 }
 
+/* --timeline FILE: its format from FILE's extension (mprof's .dat, an
+ * SVG plot, the peaks as text, JSON), checked now; the interval defaults
+ * to 10 ms, as `timeline`'s. -1 after the error line. */
+static int
+memory_timeline(rq_memory *rq)
+{
+    const sg_writer *w;
+    if (!rq->timeline) {
+        if (rq->timeline_interval > 0) {
+            sg_error("memory: --timeline-interval needs --timeline FILE");
+            return -1;
+        }
+        return 0;
+    }
+    if (sg_writer_pick(NULL, rq->timeline, &sg_output_timeline, &w))
+        return -1;
+    rq->timeline_format = w->name;
+    if (rq->timeline_interval <= 0)
+        rq->timeline_interval = 0.01;
+    return 0;
+}
+
 /* Parse argv (argv[0] = "memory") into o. Returns -1 when the caller
  * should go on, else an exit status (usage errors print their line). The
  * request points into argv and vectors freed by memory_cli_free. */
@@ -216,6 +250,14 @@ memory_parse(int argc, char **argv, memory_cli *o)
         case 'V':
             rq->flame = c == 'L'; /* the last one given wins */
             break;
+        case 'T':
+            rq->timeline = optarg;
+            break;
+        case 'I':
+            if (!opts_interval("memory", "--timeline-interval", optarg,
+                               &rq->timeline_interval))
+                return SG_EXIT_USAGE;
+            break;
         case 'P':
             o->python = optarg;
             break;
@@ -237,6 +279,8 @@ memory_parse(int argc, char **argv, memory_cli *o)
      * runs. */
     if (rq->program.kind == RQ_RUN_SCRIPT &&
         !opts_script_readable("memory", rq->program.target))
+        return SG_EXIT_USAGE;
+    if (memory_timeline(rq) < 0)
         return SG_EXIT_USAGE;
     /* Chosen here, once: the agent writes what it is told. */
     return opts_output(format, &rq->output, &rq->format, &sg_output_memory);

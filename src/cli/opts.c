@@ -108,6 +108,60 @@ opts_program(const char *cmd, int argc, char **argv, bool have_target,
 }
 
 bool
+opts_interval(const char *cmd, const char *opt, const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    double scale = strcmp(end, "ms") == 0           ? 1e-3
+                   : strcmp(end, "us") == 0         ? 1e-6
+                   : !*end || strcmp(end, "s") == 0 ? 1
+                                                    : 0;
+    if (end == s || errno || !scale || !(v * scale >= 0.001) ||
+        !(v * scale <= 3600)) {
+        sg_error("%s: %s: '%s' is not an interval from 1ms to 3600s "
+                 "(seconds, or with a unit: 5ms, 0.5s)",
+                 cmd, opt, s);
+        return false;
+    }
+    *out = v * scale;
+    return true;
+}
+
+int
+opts_outside_target(const char *cmd, const char *verb, int argc, char **argv,
+                    const char *last_value, bool have_pid, bool have_python,
+                    const char **target, char ***launch)
+{
+    bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
+                    argv[optind - 1] != last_value;
+    if (!*target && optind < argc && !dashdash)
+        *target = argv[optind++];
+    else if (!*target && optind < argc)
+        *launch = argv + optind;
+    if (have_pid && (*launch || *target)) {
+        sg_error("%s: give either -p/--pid PID or a program to run "
+                 "(SCRIPT, -m MODULE, -c CODE or -- CMD), not both",
+                 cmd);
+        return SG_EXIT_USAGE;
+    }
+    if (!have_pid && !*launch && !*target) {
+        sg_error("%s: nothing to %s: give -p/--pid PID, SCRIPT, -m "
+                 "MODULE, -c CODE or -- CMD [ARGS...]",
+                 cmd, verb);
+        return SG_EXIT_USAGE;
+    }
+    if (have_python && !*target) {
+        sg_error("%s: --python is the interpreter of SCRIPT, -m and -c; %s",
+                 cmd,
+                 have_pid ? "-p/--pid reads the process's own"
+                          : "-- CMD names its own");
+        return SG_EXIT_USAGE;
+    }
+    return -1;
+}
+
+bool
 opts_func(const char *cmd, const char *arg)
 {
     const char *colon = strchr(arg, ':');

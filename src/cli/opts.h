@@ -34,6 +34,17 @@ void opts_program_option(int c, const char *value, rq_program *p);
  * after an error line when nothing is to be run. */
 bool opts_program(const char *cmd, int argc, char **argv, bool have_target,
                   rq_program *p);
+/* The end of the getopt loop of a command that runs a program from
+ * outside (record, timeline), as `verb` ("record", "sample"): -m MODULE or
+ * -c CODE already in *target, else after `--` a command to launch
+ * (*launch = argv + optind), else SCRIPT (*target = argv[optind++]);
+ * last_value is the last option's value (`-o --` is not a `--` of its
+ * own). Refused with one line: a pid and a program both, neither, and
+ * --python (have_python) without SCRIPT, -m or -c. Returns -1 to go on,
+ * else SG_EXIT_USAGE. */
+int opts_outside_target(const char *cmd, const char *verb, int argc,
+                        char **argv, const char *last_value, bool have_pid,
+                        bool have_python, const char **target, char ***launch);
 /* Whether --func's value has the shape MODULE:QUALNAME; false after an
  * error line. Whether it names a function, only the agent can tell. */
 bool opts_func(const char *cmd, const char *arg);
@@ -47,6 +58,10 @@ bool opts_script_readable(const char *cmd, const char *script);
  * error line. */
 int opts_output(const char *format, const char **output,
                 const char **format_out, const sg_output *what);
+/* An interval: seconds, or a number with the unit s, ms or us ("5ms"),
+ * from 1 ms to an hour; false after an error line naming opt. */
+bool opts_interval(const char *cmd, const char *opt, const char *s,
+                   double *out);
 /* The extension of path ("json" for "a/b.json"), or "" when none. */
 const char *opts_extension(const char *path);
 

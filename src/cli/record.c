@@ -114,20 +114,11 @@ static int
 python_command(record_opts *o, int kind, const char *target, int argc,
                char **args)
 {
-    if (!kind && !opts_script_readable("record", target))
-        return SG_EXIT_USAGE;
-    int rc = pylaunch_pick("record", o->python, o->interp, sizeof o->interp);
-    if (rc >= 0)
-        return rc;
-    char **cmd = sg_xcalloc((size_t)argc + 4, sizeof *cmd);
-    size_t n = 0;
-    cmd[n++] = o->interp;
-    if (kind)
-        cmd[n++] = kind == 'm' ? "-m" : "-c";
-    cmd[n++] = (char *)target;
-    memcpy(cmd + n, args, (size_t)argc * sizeof *cmd);
-    o->cmd = o->python_cmd = cmd;
-    return -1;
+    int rc = pylaunch_command("record", o->python, kind, target, argc, args,
+                              o->interp, sizeof o->interp, &o->python_cmd);
+    if (rc < 0)
+        o->cmd = o->python_cmd;
+    return rc;
 }
 
 /* Parse argv into o. Returns -1 when the caller should go on, else an exit
@@ -204,29 +195,11 @@ parse(int argc, char **argv, record_opts *o)
         }
     }
     /* After `--` a command; else the first operand is a SCRIPT. */
-    bool dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
-                    argv[optind - 1] != last_value;
-    if (!target && optind < argc && !dashdash)
-        target = argv[optind++];
-    else if (!target && optind < argc)
-        o->cmd = argv + optind;
-    if (o->pid && (o->cmd || target)) {
-        sg_error("record: give either -p/--pid PID or a program to run "
-                 "(SCRIPT, -m MODULE, -c CODE or -- CMD), not both");
-        return SG_EXIT_USAGE;
-    }
-    if (!o->pid && !o->cmd && !target) {
-        sg_error("record: nothing to record: give -p/--pid PID, SCRIPT, -m "
-                 "MODULE, -c CODE or -- CMD [ARGS...]");
-        return SG_EXIT_USAGE;
-    }
-    if (o->python && !target) {
-        sg_error("record: --python is the interpreter of SCRIPT, -m and -c; "
-                 "%s",
-                 o->pid ? "-p/--pid reads the process's own"
-                        : "-- CMD names its own");
-        return SG_EXIT_USAGE;
-    }
+    int rc =
+        opts_outside_target("record", "record", argc, argv, last_value,
+                            o->pid != 0, o->python != NULL, &target, &o->cmd);
+    if (rc >= 0)
+        return rc;
     if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
         return SG_EXIT_USAGE;
     /* Only the trace draws samples in time: other formats need no stamps. */

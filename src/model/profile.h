@@ -118,6 +118,7 @@ typedef enum sg_profile_kind {
     SG_PROFILE_SAMPLED,       /* stacks sampled at an interval: "samples" */
     SG_PROFILE_LINES,         /* the line table: hits and "ns" per line */
     SG_PROFILE_MEMORY,        /* bytes per allocating stack and per line */
+    SG_PROFILE_TIMELINE,      /* memory over time (model/timeline.h) */
 } sg_profile_kind;
 
 typedef struct sg_meta_kv {
@@ -160,6 +161,10 @@ typedef struct sg_profile {
      * order set; writers that have a place for it copy it. */
     sg_meta_kv *meta;
     size_t n_meta, cap_meta;
+
+    /* Memory over time, for a timeline profile (and a memory profile that
+     * recorded one); NULL when none. Not owned: model/timeline.h. */
+    struct sg_timeline *timeline;
 
     /* Private. */
     idxset str_index;

@@ -63,6 +63,9 @@ static const rq_field memory_fields[] = {
     RQ_SCALAR(RQ_LONG, "sample", rq_memory, sample_bytes),
     RQ_SCALAR(RQ_BOOL, "allocated", rq_memory, allocated),
     RQ_SCALAR(RQ_BOOL, "flame", rq_memory, flame),
+    RQ_SCALAR(RQ_OPTSTR, "timeline", rq_memory, timeline),
+    RQ_SCALAR(RQ_OPTSTR, "timeline_format", rq_memory, timeline_format),
+    RQ_SCALAR(RQ_DOUBLE, "timeline_interval", rq_memory, timeline_interval),
     RQ_PROGRAM(rq_memory),
 };
 

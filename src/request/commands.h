@@ -81,6 +81,12 @@ typedef struct rq_memory {
     bool allocated;    /* stack formats weigh bytes allocated, not bytes
                           live at the peak */
     bool flame;        /* flamegraph: root at the bottom */
+    /* Memory over time besides: the traced heap and RSS sampled every
+     * timeline_interval seconds, and the selected functions' calls as
+     * brackets, written to timeline (NULL: none) in timeline_format. */
+    const char *timeline;
+    const char *timeline_format;
+    double timeline_interval;
     rq_program program;
 } rq_memory;
 

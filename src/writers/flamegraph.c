@@ -528,6 +528,8 @@ put_bar(const fg_ctx *c, const char *title)
 int
 sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
+    if (p->kind == SG_PROFILE_TIMELINE) /* memory over time: a plot */
+        return sg_write_plot(p, o, out);
     double spu;
     int m = sg_writer_weight_metric(p, o, &spu);
     int calls_m = sg_profile_metric(p, "calls");

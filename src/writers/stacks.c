@@ -304,6 +304,8 @@ speedscope_profiles(ss_ctx *c)
 int
 sg_write_speedscope(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
+    if (p->kind == SG_PROFILE_TIMELINE) /* no stacks: series */
+        return sg_write_tljson(p, o, out);
     json_writer j;
     ss_ctx c;
     memset(&c, 0, sizeof c);

@@ -214,6 +214,8 @@ sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
         return sg_writer_linetext(p, o, out);
     if (p->kind == SG_PROFILE_MEMORY)
         return sg_write_memtext(p, o, out);
+    if (p->kind == SG_PROFILE_TIMELINE)
+        return sg_write_tltext(p, o, out);
     sg_sort_spec spec;
     strbuf err = STRBUF_INIT;
     if (sg_sort_parse(o->sort ? o->sort : "cumulative", &spec, &err) < 0) {

@@ -21,6 +21,7 @@ static const char *const ext_lprof[] = {"lprof", NULL};
 static const char *const ext_kernprof[] = {"lprof.txt", NULL};
 static const char *const ext_csv[] = {"csv", NULL};
 static const char *const ext_markdown[] = {"md", "markdown", NULL};
+static const char *const ext_dat[] = {"dat", NULL};
 
 #define PROFILES (SG_HOLDS(SG_DATA_DETERMINISTIC) | SG_HOLDS(SG_DATA_SAMPLED))
 #define LINES SG_HOLDS(SG_DATA_LINES)
@@ -28,6 +29,7 @@ static const char *const ext_markdown[] = {"md", "markdown", NULL};
 #define STACKS SG_HOLDS(SG_DATA_STACKS)
 #define TIMEIT SG_HOLDS(SG_DATA_TIMEIT)
 #define MEMORY SG_HOLDS(SG_DATA_MEMORY)
+#define TIMELINE SG_HOLDS(SG_DATA_TIMELINE)
 
 static const sg_writer w_pstats = {
     .name = "pstats",
@@ -44,7 +46,7 @@ static const sg_writer w_text = {
     .extensions = ext_text,
     .description = "cProfile's table; for samples, top functions and lines; "
                    "for memory, memory_profiler's table",
-    .holds = PROFILES | LINES | MEMORY | TIMINGS | STACKS | TIMEIT,
+    .holds = PROFILES | LINES | MEMORY | TIMINGS | STACKS | TIMEIT | TIMELINE,
     .write = sg_write_text,
 };
 /* JSON of a profile is speedscope's; time, dump and timeit render their
@@ -54,7 +56,7 @@ static const sg_writer w_json = {
     .id = SG_FMT_JSON,
     .extensions = ext_json,
     .description = "speedscope JSON (the same as -f speedscope)",
-    .holds = PROFILES | MEMORY | TIMINGS | STACKS | TIMEIT,
+    .holds = PROFILES | MEMORY | TIMINGS | STACKS | TIMEIT | TIMELINE,
     .stacks = true,
     .write = sg_write_speedscope,
 };
@@ -62,8 +64,9 @@ static const sg_writer w_flame = {
     .name = "flamegraph",
     .id = SG_FMT_FLAMEGRAPH,
     .extensions = ext_flame,
-    .description = "interactive SVG flame graph (zoom, search, tooltips)",
-    .holds = PROFILES | MEMORY,
+    .description = "interactive SVG flame graph (zoom, search, tooltips); "
+                   "for a timeline, a plot",
+    .holds = PROFILES | MEMORY | TIMELINE,
     .stacks = true,
     .write = sg_write_flamegraph,
 };
@@ -128,6 +131,16 @@ static const sg_writer w_markdown = {
     .holds = TIMINGS,
 };
 
+static const sg_writer w_dat = {
+    .name = "dat",
+    .id = SG_FMT_DAT,
+    .extensions = ext_dat,
+    .description = "mprof's .dat (mprof plot, mprof peak)",
+    .holds = TIMELINE,
+    .weak_ext = true,
+    .write = sg_write_dat,
+};
+
 const sg_output sg_output_profile = {"profile", SG_DATA_DETERMINISTIC, "text",
                                      false, false};
 const sg_output sg_output_record = {"record", SG_DATA_SAMPLED, "flamegraph",
@@ -141,10 +154,15 @@ const sg_output sg_output_time = {"time", SG_DATA_TIMINGS, "text", true,
 const sg_output sg_output_dump = {"dump", SG_DATA_STACKS, "text", true, false};
 const sg_output sg_output_timeit = {"timeit", SG_DATA_TIMEIT, "text", true,
                                     false};
+const sg_output sg_output_timeline = {"timeline", SG_DATA_TIMELINE, "dat",
+                                      false, true};
+const sg_output sg_output_plot = {"plot", SG_DATA_TIMELINE, "flamegraph",
+                                  false, false};
 
 static const sg_writer *const all_writers[] = {
-    &w_pstats, &w_text,  &w_json,     &w_flame, &w_speedscope, &w_collapsed,
-    &w_chrome, &w_lprof, &w_kernprof, &w_csv,   &w_markdown,   NULL,
+    &w_pstats,    &w_text,   &w_json,  &w_flame,    &w_speedscope,
+    &w_collapsed, &w_chrome, &w_lprof, &w_kernprof, &w_csv,
+    &w_markdown,  &w_dat,    NULL,
 };
 
 const sg_writer *const *
@@ -196,6 +214,7 @@ sg_data_kind_name(sg_data_kind kind)
         [SG_DATA_TIMINGS] = "timing results",
         [SG_DATA_STACKS] = "a stack dump",
         [SG_DATA_TIMEIT] = "timeit results",
+        [SG_DATA_TIMELINE] = "a memory timeline",
     };
     assert(kind < SG_DATA_N_KINDS);
     return names[kind];
@@ -254,6 +273,8 @@ sg_writer_pick_msg(const char *format, const char *path, const sg_output *what,
         }
     } else if (path && strcmp(path, "-") != 0) {
         w = sg_writer_for_path(path);
+        if (w && w->weak_ext && !sg_writer_holds(w, what->kind))
+            w = NULL;
         from_path = w != NULL;
         if (!w && !what->unknown_ext_default) {
             snprintf(msg, n,
@@ -308,6 +329,13 @@ sg_writer_pick(const char *format, const char *path, const sg_output *what,
     return rc;
 }
 
+sg_data_kind
+sg_profile_data_kind(const sg_profile *p)
+{
+    return p->kind == SG_PROFILE_TIMELINE ? SG_DATA_TIMELINE
+                                          : (sg_data_kind)p->kind;
+}
+
 /* The deepest node of p. */
 static uint32_t
 max_depth(const sg_profile *p)
@@ -324,9 +352,9 @@ sg_writer_render(const sg_writer *w, const sg_profile *p, const writer_opts *o,
                  strbuf *out)
 {
     writer_opts defaults = {0};
-    if (!w->write || !sg_writer_holds(w, (sg_data_kind)p->kind)) {
+    if (!w->write || !sg_writer_holds(w, sg_profile_data_kind(p))) {
         sg_error("the %s format cannot hold %s", w->name,
-                 sg_data_kind_name((sg_data_kind)p->kind));
+                 sg_data_kind_name(sg_profile_data_kind(p)));
         return -1;
     }
     sg_profile *cut = NULL;

@@ -35,6 +35,7 @@ typedef enum sg_data_kind {
     SG_DATA_TIMINGS,                                  /* time */
     SG_DATA_STACKS,                                   /* dump */
     SG_DATA_TIMEIT,                                   /* timeit */
+    SG_DATA_TIMELINE, /* timeline, plot: SG_PROFILE_TIMELINE */
     SG_DATA_N_KINDS
 } sg_data_kind;
 
@@ -55,6 +56,7 @@ typedef enum sg_format {
     SG_FMT_KERNPROF,
     SG_FMT_CSV,
     SG_FMT_MARKDOWN,
+    SG_FMT_DAT,
 } sg_format;
 
 typedef struct writer_opts {
@@ -97,6 +99,11 @@ typedef struct sg_writer {
     bool binary;                   /* not for a terminal */
     unsigned holds;                /* SG_HOLDS() of each sg_data_kind */
     bool stacks; /* one entry per stack: deeper ones are cut (see above) */
+    /* Its extension is too common to claim for data it cannot hold (mprof's
+     * .dat): for such data -o's extension names no format, so a command
+     * that writes text to an unknown extension (lines -o out.dat) still
+     * does. */
+    bool weak_ext;
     /* Append a profile (of a kind it holds) to out. Returns 0, -1 after
      * sg_error(), or SG_WRITE_NOMEM. NULL when the format holds no profile
      * kind: its command renders it (time's csv). Writers walk with explicit
@@ -144,6 +151,12 @@ typedef struct sg_output {
  * as text), timeit (its report). */
 extern const sg_output sg_output_profile, sg_output_record, sg_output_lines,
     sg_output_memory, sg_output_time, sg_output_dump, sg_output_timeit;
+/* Memory over time: timeline (mprof's .dat, mprofile_STAMP.dat in the
+ * current directory without -o) and plot (an SVG plot). */
+extern const sg_output sg_output_timeline, sg_output_plot;
+/* The data kind of a profile (its kind, but SG_DATA_TIMELINE for a
+ * timeline). */
+sg_data_kind sg_profile_data_kind(const sg_profile *p);
 
 /* The format for a command: format (-f NAME) when given, else the one
  * path's extension names (-o FILE; "-" is stdout and names none), else
@@ -211,6 +224,15 @@ int sg_write_chrometrace(const sg_profile *p, const writer_opts *o,
 /* The line profiler's formats (writers/lines.h). */
 int sg_writer_lprof(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_writer_linetext(const sg_profile *p, const writer_opts *o, strbuf *out);
+
+/* Memory over time (a timeline profile, model/timeline.h): mprof's .dat
+ * (writers/mprofdat.c), an SVG plot (writers/plot.c, what the flamegraph
+ * format draws for a timeline), and the peak of each series as text, as
+ * `mprof peak` prints it. */
+int sg_write_dat(const sg_profile *p, const writer_opts *o, strbuf *out);
+int sg_write_plot(const sg_profile *p, const writer_opts *o, strbuf *out);
+int sg_write_tltext(const sg_profile *p, const writer_opts *o, strbuf *out);
+int sg_write_tljson(const sg_profile *p, const writer_opts *o, strbuf *out);
 
 /* Shared helpers for the stack writers. */
 /* A copy of p's tree with p's metric m as its metric 0 and, when count_m

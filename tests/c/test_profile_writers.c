@@ -60,13 +60,15 @@ test_registry(void)
     for (const sg_writer *const *w = sg_writers(); *w; w++, n++) {
         CHECK(sg_writer_by_name((*w)->name) == *w);
         /* A format that holds a profile kind can render it. */
-        bool profiles = (*w)->holds &
-                        (SG_HOLDS(SG_DATA_DETERMINISTIC) |
-                         SG_HOLDS(SG_DATA_SAMPLED) | SG_HOLDS(SG_DATA_LINES));
+        bool profiles =
+            (*w)->holds &
+            (SG_HOLDS(SG_DATA_DETERMINISTIC) | SG_HOLDS(SG_DATA_SAMPLED) |
+             SG_HOLDS(SG_DATA_LINES) | SG_HOLDS(SG_DATA_TIMELINE));
         CHECK(profiles == ((*w)->write != NULL));
         CHECK((*w)->holds != 0);
     }
-    CHECK(n == 11); /* + lprof, kernprof (lines), csv, markdown (time) */
+    CHECK(n == 12); /* + lprof, kernprof (lines), csv, markdown (time),
+                       dat (timeline) */
 }
 
 static char pick_msg[768];
@@ -111,9 +113,9 @@ test_pick(void)
               "chrometrace");
     CHECK_STR(picked(NULL, "out.svg", &sg_output_lines), "refused");
     CHECK(strstr(pick_msg,
-                 "(it holds a function profile, a sampled profile or a "
-                 "memory profile); formats for a line profile: text, "
-                 "lprof, kernprof") != NULL);
+                 "(it holds a function profile, a sampled profile, a "
+                 "memory profile or a memory timeline); formats for a line "
+                 "profile: text, lprof, kernprof") != NULL);
     CHECK_STR(picked(NULL, "t.svg", &sg_output_time), "refused");
     CHECK(strstr(pick_msg, "formats for timing results: text, json, csv, "
                            "markdown") != NULL);
@@ -127,8 +129,8 @@ test_pick(void)
     CHECK_STR(picked(NULL, "x.svg", &sg_output_timeit), "refused");
     CHECK_STR(pick_msg, "the flamegraph format of 'x.svg' cannot hold timeit "
                         "results (it holds a function profile, a sampled "
-                        "profile or a memory profile); formats for timeit "
-                        "results: text, json");
+                        "profile, a memory profile or a memory timeline); "
+                        "formats for timeit results: text, json");
     CHECK_STR(picked(NULL, "x.pstats", &sg_output_timeit), "refused");
     CHECK_STR(picked("csv", NULL, &sg_output_timeit), "refused");
     CHECK(strstr(pick_msg, "(it holds timing results)") != NULL);

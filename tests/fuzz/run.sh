@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzz the parsers that read untrusted bytes.
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]   (default 60 s each; targets:
-#                                              elf linetable pystr)
+#                                              elf linetable pystr dat)
 # With clang: libFuzzer + ASan/UBSan, each target with its own corpus under
 # $FUZZ_OUT (default /tmp/spyglass-fuzz). Without clang: the plain driver
 # (driver.c) under gcc's ASan/UBSan over the corpus. The test suite runs the
@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-elf linetable pystr}
+targets=${*:-elf linetable pystr dat}
 out=${FUZZ_OUT:-/tmp/spyglass-fuzz}
 
 deps() {
@@ -19,6 +19,7 @@ deps() {
     elf) echo "$root/src/remote/elf.c" ;;
     linetable) echo "$root/src/remote/linetable.c" ;;
     pystr) echo "$root/src/remote/pystr.c $root/src/common/strbuf.c $root/src/common/alloc.c $root/src/common/output.c $root/src/common/err.c" ;;
+    dat) echo "$root/src/writers/datread.c $root/src/model/timeline.c $root/src/common/alloc.c" ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac
 }
@@ -48,6 +49,8 @@ seed() {
         printf '\000caf\351' > "$corpus/latin1"
         printf '\001\254\040\000\330' > "$corpus/ucs2"
         printf '\002\000\366\001\000\377\377\021\000' > "$corpus/ucs4" ;;
+    dat)
+        printf 'CMDLINE python3 x.py\nMEM 12.5 1795476171.2658\nCHLD 10374 10.5 1795476171.2898\nFUNC m.f 21.7 1795476170.4773 44.6 1795476170.6186 0\n' > "$corpus/mprof.dat" ;;
     esac
 }
 

@@ -175,6 +175,8 @@ lines_push(lines_code *lc, const void *key, uint64_t now)
     fr->key = key;
     fr->line = -1;
     fr->t = now;
+    if (lines_watch && lines_watch->enter)
+        lines_watch->enter(fr);
     return fr;
 }
 
@@ -186,8 +188,11 @@ lines_pop(PyObject *code, uint64_t now)
         return;
     for (int i = st->depth - 1; i >= 0; i--) {
         if (st->v[i].lc->code == code) {
-            for (int j = st->depth - 1; j >= i; j--)
+            for (int j = st->depth - 1; j >= i; j--) {
                 lines_close(&st->v[j], now);
+                if (lines_watch && lines_watch->leave)
+                    lines_watch->leave(&st->v[j]);
+            }
             st->depth = i;
             return;
         }

@@ -140,10 +140,8 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             lines_push(lc, frame, lines_now(lc));
     } else if (what == PyTrace_RETURN) {
         lines_frame *fr = lines_top();
-        if (fr && fr->key == frame) {
-            lines_close(fr, lines_now(fr->lc));
-            lines_tls.depth--;
-        }
+        if (fr && fr->key == frame)
+            lines_return_top(fr, lines_now(fr->lc));
     }
     return 0;
 }

@@ -105,6 +105,12 @@ typedef struct lines_watcher {
     void (*begin)(lines_frame *fr);
     void (*end)(lines_frame *fr);
     void (*quiet)(int delta);
+    /* Optional (NULL: not told): a frame of a selected function was
+     * pushed (its call began; no line yet), and is popped (it returned,
+     * or its stack was unwound past it). For the memory timeline's
+     * function brackets. */
+    void (*enter)(lines_frame *fr);
+    void (*leave)(lines_frame *fr);
 } lines_watcher;
 extern const lines_watcher *lines_watch;
 
@@ -168,6 +174,17 @@ lines_close(lines_frame *fr, uint64_t now)
         if (lines_watch)
             lines_watch->end(fr);
     }
+}
+
+/* The topmost frame fr returns: its last line charged, a watcher told,
+ * and it is popped. */
+static inline void
+lines_return_top(lines_frame *fr, uint64_t now)
+{
+    lines_close(fr, now);
+    if (lines_watch && lines_watch->leave)
+        lines_watch->leave(fr);
+    lines_tls.depth--;
 }
 
 /* A line event in frame fr. */

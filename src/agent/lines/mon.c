@@ -94,12 +94,10 @@ lines_mon_exit(PyObject *self, PyObject *const *args, size_t nargsf,
 {
     PyObject *code = args[0];
     lines_frame *fr = lines_top();
-    if (fr && fr->lc->code == code) {
-        lines_close(fr, lines_now(fr->lc));
-        lines_tls.depth--;
-    } else if (lines_lookup(code)) {
+    if (fr && fr->lc->code == code)
+        lines_return_top(fr, lines_now(fr->lc));
+    else if (lines_lookup(code))
         lines_pop(code, ticks_now());
-    }
     Py_RETURN_NONE;
 }
 

@@ -15,6 +15,7 @@
 #include "agent/commands.h"
 #include "agent/memory/internal.h" /* Python.h first */
 #include "agent/memory/native.h"
+#include "agent/memory/timeline.h"
 #include "agent/runmain.h"
 #include "common/err.h"
 
@@ -48,6 +49,7 @@ mem_write(const rq_memory *o, const sg_writer *w, lines_prof *prof,
         instr_out_of_memory("memory");
         return SG_OUT_LOST;
     }
+    p->timeline = mem_timeline_get(); /* for writers that draw it */
     writer_opts wo = {0};
     wo.flame = o->flame;
     wo.metric = o->allocated ? SG_MEM_ALLOC : SG_MEM_PEAK;
@@ -64,6 +66,7 @@ mem_write(const rq_memory *o, const sg_writer *w, lines_prof *prof,
         if (w && sg_writer_holds(w, SG_DATA_MEMORY))
             r = sg_writer_write_file(&sg_output_memory, w, p, &wo, "-");
     }
+    p->timeline = NULL;
     sg_profile_free(p);
     return r;
 }
@@ -94,12 +97,21 @@ mem_begin(const rq_memory *o, lines_prof *prof)
     }
     mem_lines_start(o->rss);
     mem_cmd_lines = prof;
+    if (o->timeline) {
+        strbuf cmd = STRBUF_INIT;
+        mem_command_line(&cmd, &o->program);
+        int started = mem_timeline_start(o->timeline_interval, sb_str(&cmd));
+        sb_free(&cmd);
+        if (started < 0)
+            return SG_EXIT_FAIL; /* the caller ends the rest */
+    }
     return -1;
 }
 
 static void
 mem_end(const rq_memory *o, lines_prof *prof)
 {
+    mem_timeline_stop(); /* before the line watcher it chains to goes */
     if (o->native)
         mem_native_stop();
     mem_stop();
@@ -137,10 +149,12 @@ agent_memory_main(const rq_memory *o)
         strbuf cmd = STRBUF_INIT;
         mem_command_line(&cmd, t);
         rc = sg_output_status(rc, mem_write(o, w, prof, sb_str(&cmd)));
+        rc = sg_output_status(rc, mem_timeline_write(o));
         sb_free(&cmd);
     } else {
         mem_end(o, prof);
     }
+    mem_timeline_clear();
     mem_clear();
     mem_lines_clear();
     lines_lazy = NULL;

@@ -175,7 +175,7 @@ mem_line_quiet(int delta)
 }
 
 static const lines_watcher mem_watcher = {mem_line_begin, mem_line_end,
-                                          mem_line_quiet};
+                                          mem_line_quiet, NULL, NULL};
 
 void
 mem_lines_start(bool rss)

@@ -1,0 +1,77 @@
+"""`spyglass memory --timeline FILE`: the traced heap and RSS over time,
+sampled inside the program, with the selected functions' calls as
+brackets (memory_profiler's FUNC lines), on every CPython (the brackets
+ride on the line profiler's events, whose backends differ by version).
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import MARK, one_error
+
+TARGETS = Path(__file__).resolve().parent / "targets"
+MIB = 1 << 20
+
+
+def test_heap_series_and_brackets(py, tmp_path):
+    out = tmp_path / "t.json"
+    proc = py.spy("memory", "--timeline", out, "--timeline-interval", "5ms",
+                  TARGETS / "timeline_memory.py")
+    assert proc.returncode == 0, proc.stderr
+    # The program's line comes before the memory table.
+    truth = json.loads(next(line for line in proc.stdout.splitlines()
+                            if line.startswith('{"call"')))
+    (t0, t1), (t2, t3) = truth["call"], truth["freed"]
+    (run,) = json.loads(out.read_text())["runs"]
+    kinds = {s["kind"]: s for s in run["series"]}
+    assert set(kinds) == {"heap", "RSS"}
+    heap = list(zip(kinds["heap"]["time"], kinds["heap"]["bytes"]))
+    before = [b for t, b in heap if t < t0]
+    held = [b for t, b in heap if t1 <= t <= t2]
+    after = [b for t, b in heap if t > t3]
+    assert before and held and after, (truth, heap[:3])
+    for b in held:
+        assert abs(b - before[-1] - 50 * MIB) <= 2.5 * MIB, (b, before[-1])
+    for b in after:
+        assert abs(b - before[-1]) <= 2.5 * MIB
+    # One bracket: grow's call, inside the caller's clock readings, its
+    # heap up by the 50 MiB it returned (memory_profiler's FUNC, plus the
+    # traced heap at both ends).
+    (f,) = run["functions"]
+    assert f["name"] == "__main__.grow"
+    assert t0 <= f["start"] <= f["end"] <= t1
+    assert abs(f["end_heap"] - f["start_heap"] - 50 * MIB) <= 2.5 * MIB
+    assert f["end_rss"] - f["start_rss"] >= 45 * MIB
+    assert f["level"] == 0
+    assert "memory timeline written to" in proc.stderr
+
+
+def test_dat_with_func_lines_in_mprofs_reader(any_py, tmp_path):
+    dat = tmp_path / "m.dat"
+    proc = any_py.spy("memory", "--timeline", dat,
+                      TARGETS / "timeline_memory.py")
+    assert proc.returncode == 0, proc.stderr
+    code = ("import json, sys, mprof\n"
+            "d = mprof.read_mprofile_file(sys.argv[1])\n"
+            "print(json.dumps([d['func_timestamp'], len(d['mem_usage'])]))")
+    funcs, n = json.loads(any_py.py("-c", code, dat).stdout)
+    (call,) = funcs["__main__.grow"]
+    start, end, m0, m1, level = call
+    assert start <= end and m1 - m0 >= 45 and level == 0 and n > 10
+    # The memory profile itself is printed as without --timeline.
+    assert "Line #" in proc.stdout
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--timeline", "x.prof"], ["cannot hold a memory timeline"]),
+    (["--timeline", "x.unknown"], ["cannot tell the format"]),
+    (["--timeline-interval", "5ms"], ["needs --timeline"]),
+    (["--timeline", "x.dat", "--timeline-interval", "0.1ms"],
+     ["--timeline-interval", "0.1ms"]),
+])
+def test_bad_timeline_options(any_py, tmp_path, args, needles):
+    mark = tmp_path / "ran"
+    proc = any_py.spy("memory", *args, "-c", MARK, mark, cwd=tmp_path)
+    one_error(proc, 2, *needles)
+    assert not mark.exists()
