@@ -14,5 +14,6 @@ int cmd_profile(int argc, char **argv);
 int cmd_lines(int argc, char **argv);
 int cmd_memory(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

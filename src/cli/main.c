@@ -27,6 +27,8 @@ static const command commands[] = {
      "print the Python stacks of a running process (py-spy dump)"},
     {"record", cmd_record,
      "sample a program's stacks into a flame graph (py-spy record)"},
+    {"top", cmd_top,
+     "a live view of where a program spends its time (py-spy top)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

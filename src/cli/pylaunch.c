@@ -327,3 +327,24 @@ pylaunch_run(const char *python, const rq_spec *spec, const void *r)
     rq_free_argv(request);
     return SG_EXIT_NOEXEC;
 }
+
+int
+pylaunch_command(const char *cmd, const char *python, int kind,
+                 const char *target, int argc, char **args, char *interp,
+                 size_t cap, char ***argv)
+{
+    if (!kind && !opts_script_readable(cmd, target))
+        return SG_EXIT_USAGE;
+    int rc = pylaunch_pick(cmd, python, interp, cap);
+    if (rc >= 0)
+        return rc;
+    char **v = sg_xcalloc((size_t)argc + 4, sizeof *v);
+    size_t n = 0;
+    v[n++] = interp;
+    if (kind)
+        v[n++] = kind == 'm' ? "-m" : "-c";
+    v[n++] = (char *)target;
+    memcpy(v + n, args, (size_t)argc * sizeof *v);
+    *argv = v;
+    return -1;
+}
