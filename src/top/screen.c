@@ -231,7 +231,9 @@ header_samples(frame *f, const top_header *h)
 {
     if (!line_begin(f, NULL))
         return;
-    putf(f, "Total Samples %llu", (unsigned long long)h->samples);
+    putf(f, "Total Samples %llu (%llu in the last %.1f s)",
+         (unsigned long long)h->samples, (unsigned long long)h->win_samples,
+         h->win_s);
     double rate = h->samples + h->errors ? 100.0 * (double)h->errors /
                                                (double)(h->samples + h->errors)
                                          : 0;

@@ -31,6 +31,8 @@ typedef struct top_header {
     pid_t pid;
     const char *command, *version;
     uint64_t samples, errors; /* thread stacks, failed reads */
+    uint64_t win_samples;     /* of them, in the last window */
+    double win_s;             /* that window's length */
     double rate_hz, elapsed_s;
     double gil_pct, active_pct; /* of the window's ticks */
     uint32_t threads, processes;

@@ -35,6 +35,7 @@ const sg_output top_output = {"top", SG_DATA_SAMPLED, "flamegraph", false,
 /* The sampler's counters at the last refresh, for the window's figures. */
 typedef struct marks {
     uint64_t ticks, gil, active, late, deadlines; /* late: missed */
+    uint64_t elapsed_ns;
     uint64_t cpu_ns, at_ns;
 } marks;
 
@@ -125,6 +126,8 @@ read_counts(viewer *v)
     v->h.samples = c.stacks - v->base.stacks;
     v->h.errors = c.failed_samples + c.thread_errors -
                   (v->base.failed_samples + v->base.thread_errors);
+    v->h.win_s = (double)(c.loop.elapsed_ns - v->last.elapsed_ns) / 1e9;
+    v->last.elapsed_ns = c.loop.elapsed_ns;
     v->h.elapsed_s = (double)c.loop.elapsed_ns / 1e9;
     v->h.threads = c.threads ? c.threads : v->h.threads;
     v->h.processes = c.live;
@@ -136,6 +139,7 @@ refresh(viewer *v, bool resources)
 {
     top_table_update(&v->table, v->run->p);
     read_counts(v);
+    v->h.win_samples = v->table.win_samples;
     if (resources) /* not of a program that ended: nothing left to read */
         read_resources(v, sg_now_ns());
     free(v->short_files);
@@ -453,7 +457,8 @@ top_main(const top_options *o)
         v.scr.plain = true;
     record_run(run.s, run.stop);
     status = SG_EXIT_OK;
-    bool signalled = proc_stop_signal() != 0;
+    /* q sets the stop flag too: a signal is a stop that q did not ask. */
+    bool signalled = !v.quit && proc_stop_signal() != 0;
     if (!v.quit && !signalled) { /* the program ended on its own */
         status = run.launched ? sampler_wait_child(run.pid) : SG_EXIT_OK;
         ended_status(&v, status);
@@ -466,8 +471,8 @@ top_main(const top_options *o)
         draw(&v); /* the last snapshot, for the log */
     }
     if (run.launched)
-        status = v.quit && !signalled ? (stop_program(run.pid), SG_EXIT_OK)
-                                      : sampler_wait_child(run.pid);
+        status = v.quit ? (stop_program(run.pid), SG_EXIT_OK)
+                        : sampler_wait_child(run.pid);
     top_term_close();
     sg_out_result written = SG_OUT_WRITTEN;
     if (o->writer)
