@@ -279,19 +279,23 @@ def spy_pid(t):
 
 
 @pytest.mark.py_versions(TOP_VERSIONS[-1])  # terminal handling: any one
-@pytest.mark.parametrize("how,status", [("ctrl-c", 130), ("sigterm", 143)])
+@pytest.mark.parametrize("how,status", [("q", 0), ("ctrl-c", 130),
+                                        ("sigterm", 143)])
 def test_terminal_restored_on_signals(py, tmp_path, tmux_factory, how,
                                       status):
-    """Ctrl-C (the terminal's SIGINT to the program and spyglass) and a
-    SIGTERM to spyglass (passed on to the program) end top: the shell's
-    prompt is back, the terminal's settings as they were, the program's
-    status spyglass's."""
+    """q (which stops the launched program), Ctrl-C (the terminal's SIGINT
+    to the program and spyglass) and a SIGTERM to spyglass (passed on to
+    the program) end top while the program runs: the shell's prompt is
+    back, the terminal's settings as they were; after a signal the
+    program's status is spyglass's, after q spyglass succeeds."""
     t = tmux_factory(py.env, tmp_path, cols=80, rows=24)
     t.type("stty -a > before.txt")
     t.type(f"{py.spyglass} top -- {py.python} -c 'while True: pass'; "
            "echo status=$?; stty -a > after.txt")
     t.wait(lambda s: "Total Samples" in s and samples(s) > 0)
-    if how == "ctrl-c":
+    if how == "q":
+        t.keys("q")
+    elif how == "ctrl-c":
         t.keys("C-c")
     else:
         os.kill(spy_pid(t), signal.SIGTERM)
@@ -303,12 +307,16 @@ def test_terminal_restored_on_signals(py, tmp_path, tmux_factory, how,
 def test_plain_snapshots_off_a_terminal(any_py, tmp_path):
     """stdout a pipe: a plain snapshot every --delay, no escape sequence,
     the last one saying the program ended; its status is spyglass's."""
+    # The spinning function's file name holds escape sequences (a clear
+    # screen, a window title): the view shows them as '?'.
     code = ("import time\nt = time.time() + 1.2\n"
-            "def spin():\n    while time.time() < t: pass\nspin()\n"
-            "raise SystemExit(3)\n")
+            "src = 'def spin():\\n    while time.time() < t: pass\\n'\n"
+            "exec(compile(src, 'evil\\x1b[2J\\x1b]0;x\\x07.py', 'exec'))\n"
+            "spin()\nraise SystemExit(3)\n")
     proc = any_py.spy("top", "--delay", "0.4", "-c", code)
     assert proc.returncode == 3, proc.stderr
-    assert "\x1b" not in proc.stdout
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert "spin (evil?[2J?]0;x?.py:1)" in proc.stdout
     shots = proc.stdout.split("Collecting samples from ")
     assert len(shots) >= 3, proc.stdout
     assert "the program exited with status 3" in shots[-1]

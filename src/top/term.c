@@ -76,7 +76,8 @@ top_term_utf8(void)
     return false;
 }
 
-static void
+/* Write all of s; -1 when fd no longer takes it. */
+static int
 write_all(int fd, const char *s, size_t n)
 {
     while (n > 0) {
@@ -84,10 +85,11 @@ write_all(int fd, const char *s, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return;
+            return -1;
         s += w;
         n -= (size_t)w;
     }
+    return 0;
 }
 
 /* Put the real stderr back and show what was written to it meanwhile. */
@@ -205,16 +207,5 @@ top_term_wait(int ms)
 int
 top_term_write(const strbuf *sb)
 {
-    const char *s = sb_str(sb);
-    size_t n = strlen(s);
-    while (n > 0) {
-        ssize_t w = write(STDOUT_FILENO, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        s += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return write_all(STDOUT_FILENO, sb_str(sb), strlen(sb_str(sb)));
 }
