@@ -85,7 +85,7 @@ def main():
     print(f"machine: {machine()}")
     print(f"CPython {a.version}; {version}; {RATE} Hz, 1 s refresh, "
           f"{a.seconds:g} s per run, {a.repeat} rounds\n")
-    print("| target depth | tool | CPU (median) | range | per sample | "
+    print("| target depth | tool | CPU (median) | range | CPU per tick | "
           "drawn |")
     print("|---|---|---|---|---|---|")
     for depth in (10, 100):
