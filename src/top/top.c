@@ -130,7 +130,7 @@ read_counts(viewer *v)
     v->last.elapsed_ns = c.loop.elapsed_ns;
     v->h.elapsed_s = (double)c.loop.elapsed_ns / 1e9;
     v->h.threads = c.threads ? c.threads : v->h.threads;
-    v->h.processes = c.live;
+    v->h.processes = c.live ? c.live : v->h.processes;
 }
 
 /* A new window: the samples since the last refresh. */
