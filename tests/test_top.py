@@ -324,6 +324,18 @@ def test_plain_snapshots_off_a_terminal(any_py, tmp_path):
                      shots[-1], re.M), shots[-1]
 
 
+def test_subprocesses_live_across_children(any_py, tmp_path):
+    """--subprocesses: the pool's workers are sampled and counted as they
+    run; the snapshot's table holds their function."""
+    proc = any_py.spy("top", "--subprocesses", "--delay", "0.3", "--",
+                      any_py.python, TARGETS / "record_pool.py")
+    assert proc.returncode == 0, proc.stderr
+    counts = [int(n) for n in re.findall(r"Processes: (\d+)", proc.stdout)]
+    assert max(counts) >= 2, proc.stdout  # the pool's workers, at least
+    last = proc.stdout.split("Collecting samples from ")[-1]
+    assert first_row(last).startswith("pool_task ("), last
+
+
 @pytest.mark.parametrize("args,msg", [
     ([], "nothing to watch"),
     (["--delay", "0", "-p", "1"], "--delay takes a number"),
