@@ -304,6 +304,28 @@ def test_terminal_restored_on_signals(py, tmp_path, tmux_factory, how,
     assert_terminal_unchanged(t, tmp_path)
 
 
+@pytest.mark.py_versions(TOP_VERSIONS[-1])
+def test_ctrl_z_gives_the_terminal_back_until_fg(py, tmp_path, tmux_factory):
+    """Ctrl-Z stops top (and the program) with the terminal as it was; fg
+    brings the view back, redrawn; q ends it."""
+    t = tmux_factory(py.env, tmp_path, cols=80, rows=24)
+    t.type("stty -a > before.txt")
+    # Alone on its line: a stopped job would let a list go on.
+    t.type(f"{py.spyglass} top -- {py.python} -c 'while True: pass'")
+    t.wait(lambda s: samples(s) > 0)
+    t.keys("C-z")
+    t.wait(lambda s: "Stopped" in s and s.rstrip().endswith("PROMPT$"))
+    t.type("stty -a > after.txt")
+    assert_terminal_unchanged(t, tmp_path)
+    t.type("fg")
+    t.wait(lambda s: "Press q to quit" in s and samples(s) > 0)
+    t.keys("q")
+    t.wait(lambda s: s.rstrip().endswith("PROMPT$"))
+    t.type("echo status=$?; stty -a > after.txt")
+    t.wait(lambda s: "status=0" in s)
+    assert_terminal_unchanged(t, tmp_path)
+
+
 def test_plain_snapshots_off_a_terminal(any_py, tmp_path):
     """stdout a pipe: a plain snapshot every --delay, no escape sequence,
     the last one saying the program ended; its status is spyglass's."""

@@ -23,15 +23,48 @@ static struct {
     int saved_err; /* the real stderr while it is held, else -1 */
     int held;      /* what spyglass wrote to stderr meanwhile */
     bool atexit_set;
-} term = {false, false, {0}, -1, -1, false};
+    bool tstp; /* our Ctrl-Z handler is installed */
+    struct sigaction old_tstp;
+} term = {.saved_err = -1, .held = -1};
 
 static volatile sig_atomic_t resized;
+static struct termios raw_mode; /* what the view runs with */
 
 static void
 on_winch(int sig)
 {
     (void)sig;
     resized = 1;
+}
+
+static int write_all(int fd, const char *s, size_t n);
+
+/* Ctrl-Z: give the terminal back, stop as the default action would, and
+ * take it again when continued (fg), with a full redraw. Only
+ * async-signal-safe calls. */
+static void
+on_tstp(int sig)
+{
+    int saved_errno = errno;
+    write_all(STDOUT_FILENO, LEAVE, sizeof LEAVE - 1);
+    if (term.keys)
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &term.saved);
+    struct sigaction dfl, ours;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGTSTP, &dfl, &ours);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTSTP);
+    raise(sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL); /* stops here until SIGCONT */
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    sigaction(SIGTSTP, &ours, NULL);
+    if (term.keys)
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &raw_mode);
+    write_all(STDOUT_FILENO, ENTER, sizeof ENTER - 1);
+    resized = 1; /* redraw everything */
+    errno = saved_errno;
 }
 
 bool
@@ -135,6 +168,9 @@ top_term_close(void)
     if (!term.open)
         return;
     term.open = false;
+    if (term.tstp)
+        sigaction(SIGTSTP, &term.old_tstp, NULL);
+    term.tstp = false;
     write_all(STDOUT_FILENO, LEAVE, strlen(LEAVE));
     if (term.keys)
         tcsetattr(STDIN_FILENO, TCSADRAIN, &term.saved);
@@ -146,11 +182,11 @@ int
 top_term_open(void)
 {
     if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &term.saved) == 0) {
-        struct termios raw = term.saved;
-        raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-        raw.c_cc[VMIN] = 0;
-        raw.c_cc[VTIME] = 0;
-        term.keys = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
+        raw_mode = term.saved;
+        raw_mode.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+        raw_mode.c_cc[VMIN] = 0;
+        raw_mode.c_cc[VTIME] = 0;
+        term.keys = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw_mode) == 0;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -158,6 +194,14 @@ top_term_open(void)
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGWINCH, &sa, NULL);
+    /* Ctrl-Z only when spyglass was not started with it ignored (as a
+     * shell without job control starts programs). */
+    struct sigaction old;
+    if (!term.tstp && sigaction(SIGTSTP, NULL, &old) == 0 &&
+        old.sa_handler != SIG_IGN) {
+        sa.sa_handler = on_tstp;
+        term.tstp = sigaction(SIGTSTP, &sa, &term.old_tstp) == 0;
+    }
     if (!term.atexit_set)
         term.atexit_set = atexit(top_term_close) == 0;
     term.open = true;
