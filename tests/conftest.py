@@ -55,10 +55,18 @@ def get_py(version):
     return _cache[version]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "py_versions(*versions): run on these CPythons only (of "
+        "those selected), for tests whose oracle is too slow for all six")
+
+
 def pytest_generate_tests(metafunc):
     if "py" in metafunc.fixturenames:
-        metafunc.parametrize("py", selected_versions(), indirect=True,
-                             ids=[f"py{v}" for v in selected_versions()])
+        only = metafunc.definition.get_closest_marker("py_versions")
+        vs = [v for v in selected_versions() if not only or v in only.args]
+        metafunc.parametrize("py", vs, indirect=True,
+                             ids=[f"py{v}" for v in vs])
 
 
 @pytest.fixture

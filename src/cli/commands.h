@@ -16,5 +16,6 @@ int cmd_memory(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -17,25 +17,21 @@
 
 #include "cli/commands.h"
 #include "cli/opts.h"
-#include "cli/pylaunch.h"
+#include "cli/sampled.h"
 #include "common/err.h"
 #include "proc/proc.h"
+#include "sampler/launch.h"
 #include "sampler/record.h"
 #include "writers/writers.h"
 
 typedef struct record_opts {
     record_config cfg;
-    pid_t pid;
-    const char *python; /* --python */
+    sampled_target t; /* -p PID, or the program and its interpreter */
     bool threads;
     bool flame;
     const char *output;
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
-    char **cmd;              /* what is launched: -- CMD, or the python
-                                command line of SCRIPT, -m or -c */
-    char **python_cmd;       /* that command line when we built it */
-    char interp[PATH_MAX];   /* the interpreter of SCRIPT, -m and -c */
 } record_opts;
 
 static void
@@ -107,20 +103,6 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The python command line of SCRIPT, -m MODULE or -c CODE (kind 0, 'm' or
- * 'c') and the program's arguments, under the interpreter picked for
- * --python. Returns -1, or an exit status after an error line. */
-static int
-python_command(record_opts *o, int kind, const char *target, int argc,
-               char **args)
-{
-    int rc = pylaunch_command("record", o->python, kind, target, argc, args,
-                              o->interp, sizeof o->interp, &o->python_cmd);
-    if (rc < 0)
-        o->cmd = o->python_cmd;
-    return rc;
-}
-
 /* Parse argv into o. Returns -1 when the caller should go on, else an exit
  * status (errors print their line). */
 static int
@@ -129,12 +111,11 @@ parse(int argc, char **argv, record_opts *o)
     memset(o, 0, sizeof *o);
     o->cfg.rate_hz = 100;
     opts_reset();
-    int c, kind = 0;
+    int c;
     long pid;
-    const char *target = NULL;
     const char *last_value = NULL; /* tells `-o --` from a `--` of its own */
-    while (!target && (c = getopt_long(argc, argv, "+:r:d:o:f:p:m:c:h",
-                                       long_opts, NULL)) != -1) {
+    while (!o->t.target && (c = getopt_long(argc, argv, "+:r:d:o:f:p:m:c:h",
+                                            long_opts, NULL)) != -1) {
         last_value = optarg;
         switch (c) {
         case 'r':
@@ -175,16 +156,16 @@ parse(int argc, char **argv, record_opts *o)
         case 'p':
             if (!opts_long("record", "-p/--pid", optarg, 1, INT_MAX, &pid))
                 return SG_EXIT_USAGE;
-            o->pid = (pid_t)pid;
+            o->t.pid = (pid_t)pid;
             break;
         case 'P':
-            o->python = optarg;
+            o->t.python = optarg;
             break;
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
-            kind = c;
-            target = optarg;
+            o->t.kind = c;
+            o->t.target = optarg;
             break;
         case 'h':
             record_usage();
@@ -194,19 +175,15 @@ parse(int argc, char **argv, record_opts *o)
             return SG_EXIT_USAGE;
         }
     }
-    /* After `--` a command; else the first operand is a SCRIPT. */
     int rc =
-        opts_outside_target("record", "record", argc, argv, last_value,
-                            o->pid != 0, o->python != NULL, &target, &o->cmd);
+        sampled_operands("record", "record", &o->t, argc, argv, last_value);
     if (rc >= 0)
         return rc;
     if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
         return SG_EXIT_USAGE;
     /* Only the trace draws samples in time: other formats need no stamps. */
     o->cfg.timeline = o->writer->id == SG_FMT_CHROMETRACE;
-    if (target)
-        return python_command(o, kind, target, argc - optind, argv + optind);
-    return -1;
+    return sampled_command("record", &o->t, argc, argv);
 }
 
 static void
@@ -285,74 +262,22 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
     return r;
 }
 
-static const char *
-rm_hint(const rm_error *e)
-{
-    return e->msg[0] ? e->msg : "cannot read the process";
-}
-
-/* The launched program's exit status, as a shell shows it. */
-static int
-wait_child(pid_t pid)
-{
-    proc_exit ex;
-    return proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
-}
-
 /* Record what o says once the command line is checked: the exit status. */
 static int
 record_run_opts(record_opts *o)
 {
-    rm_error host;
-    if (remote_host_supported(&host) != 0) { /* before launching anything */
-        sg_error("record: %s", host.msg);
-        return SG_EXIT_FAIL;
-    }
     o->cfg.progress = isatty(2);
-    /* Before the launch, so that no stop signal can fall between. */
-    proc_forward_signals();
-    /* A closed stderr or stdout pipe must not kill us before the profile
-     * is written; writes then fail with EPIPE instead. */
-    proc_ignore(SIGPIPE);
-    volatile sig_atomic_t *stop = proc_stop_flag();
-    pid_t pid = o->pid;
-    bool launched = o->cmd != NULL;
-    if (launched) {
-        proc_spec ps = {o->cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
-        int err = proc_spawn(&ps, &pid);
-        if (err) {
-            sg_error("record: cannot run '%s': %s", o->cmd[0], strerror(err));
-            return SG_EXIT_NOEXEC;
-        }
-    }
-
-    const char *metrics[] = {"samples"};
-    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
-    record_session *s = record_new(&o->cfg, p);
-    rm_error err = {0};
-    int status = SG_EXIT_OK;
-    if (record_attach(s, pid, launched, stop, &err) < 0) {
-        if (launched && err.code == RM_ENOTPY)
-            sg_error("record: '%s' is not a Python program (%s); "
-                     "--subprocesses follows Python started by it",
-                     o->cmd[0], rm_hint(&err));
-        else if (!(launched && *stop))
-            sg_error("record: %s", rm_hint(&err));
-        status = launched ? wait_child(pid) : SG_EXIT_FAIL;
-        if (status == 0)
-            status = SG_EXIT_FAIL; /* no profile: not a success */
-        record_free(s);
-        sg_profile_free(p);
+    sampler_run r;
+    int status = sampler_start("record", o->t.cmd, o->t.pid, &o->cfg, &r);
+    if (status >= 0)
         return status;
-    }
-    record_run(s, stop);
-    sg_out_result written = write_profile(o, s, p, pid);
+    record_run(r.s, r.stop);
+    sg_out_result written = write_profile(o, r.s, r.p, r.pid);
     /* The program's status, or (for an attached recording, which the user
-     * may stop) success; then whether the profile reached -o-> */
-    status =
-        sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
-    record_free(s);
-    sg_profile_free(p);
+     * may stop) success; then whether the profile reached -o. */
+    status = sg_output_status(
+        r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK, written);
+    sampler_free(&r);
     return status;
 }
 
@@ -363,6 +288,6 @@ cmd_record(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc < 0)
         rc = record_run_opts(&o);
-    free(o.python_cmd);
+    free(o.t.python_cmd);
     return rc;
 }

@@ -79,6 +79,9 @@ struct record_session {
     sg_frame_id *stack;
     size_t cap_stack;
     uint64_t stacks, failed, thread_errors, reads_closed;
+    uint64_t gil_ticks, active_ticks;
+    uint32_t threads; /* in the last samples of this tick */
+    bool tick_gil, tick_active;
     loop_stats loop;
     uint64_t start_ns;
     uint64_t tick_ns;  /* when the tick being run started */
@@ -144,7 +147,7 @@ target_add(record_session *s, remote *r, uint64_t start_time)
     s->attached++;
     /* With --idle nothing asks whether a thread is on a CPU: skip the
      * per-thread /proc read that answers it. */
-    if (s->cfg.idle)
+    if (s->cfg.idle && !s->cfg.status)
         remote_set_thread_status(r, false);
     if (!s->have_info) {
         s->root_info = *remote_info(r);
@@ -432,8 +435,11 @@ add_threads(record_session *s, rec_target *t, uint64_t now)
      * threads reads nothing more. */
     bool named =
         t->n_unnamed && now >= t->names_at_ns && learn_names(s, t, now);
+    s->threads += (uint32_t)sm->n_threads;
     for (size_t i = 0; i < sm->n_threads; i++) {
         rm_thread *th = &sm->threads[i];
+        s->tick_gil |= th->holds_gil;
+        s->tick_active |= th->active;
         if (th->error) {
             s->thread_errors++;
             continue;
@@ -486,6 +492,8 @@ tick(void *ctx, uint64_t now)
         take_followed(s);
     int rc = LOOP_OK;
     bool any_gone = false;
+    s->threads = 0;
+    s->tick_gil = s->tick_active = false;
     for (size_t i = 0; i < s->n_t; i++) {
         rec_target *t = &s->t[i];
         if (remote_sample(t->r, &s->sample, NULL) != 0) {
@@ -504,6 +512,8 @@ tick(void *ctx, uint64_t now)
         t->failures = 0;
         add_threads(s, t, now);
     }
+    s->gil_ticks += s->tick_gil;
+    s->active_ticks += s->tick_active;
     if (any_gone)
         compact_targets(s);
     if (s->n_t == 0) {
@@ -520,6 +530,10 @@ static void
 report(void *ctx, const loop_stats *st)
 {
     const record_session *s = ctx;
+    if (s->cfg.watch) {
+        s->cfg.watch(s->cfg.watch_ctx, false);
+        return;
+    }
     fprintf(stderr,
             "\r\033[Kspyglass record: %llu samples in %llu ticks, %llu "
             "errors, %.1f s",
@@ -549,14 +563,18 @@ set_run_meta(record_session *s)
 void
 record_run(record_session *s, volatile sig_atomic_t *stop)
 {
-    loop_config cfg = {s->cfg.rate_hz, s->cfg.duration_s,
-                       s->cfg.progress ? 250000000u : 0};
+    uint64_t every = s->cfg.watch      ? s->cfg.watch_ns
+                     : s->cfg.progress ? 250000000u
+                                       : 0;
+    loop_config cfg = {s->cfg.rate_hz, s->cfg.duration_s, every};
     if (s->cfg.subprocesses) {
         s->follow = follow_start(s->root_pid);
         if (!s->follow)
             sg_warn("record: cannot follow subprocesses: %s", strerror(errno));
     }
-    loop_run(&cfg, tick, s->cfg.progress ? report : NULL, s, stop, &s->loop);
+    loop_run(&cfg, tick, every ? report : NULL, s, stop, &s->loop);
+    if (s->cfg.watch)
+        s->cfg.watch(s->cfg.watch_ctx, true);
     set_run_meta(s);
     name_pending_roots(s);
     /* Readers opened but never sampled are closed with the follower. */
@@ -580,6 +598,10 @@ record_get_counts(const record_session *s, record_counts *out)
         out->reads += st.reads;
     }
     out->processes = s->attached;
+    out->live = (uint32_t)s->n_t;
+    out->threads = s->threads;
+    out->gil_ticks = s->gil_ticks;
+    out->active_ticks = s->active_ticks;
 }
 
 void
