@@ -27,6 +27,7 @@ static const command commands[] = {
      "print the Python stacks of a running process (py-spy dump)"},
     {"record", cmd_record,
      "sample a program's stacks into a flame graph (py-spy record)"},
+    {"dis", cmd_dis, "bytecode of hot functions with per-instruction counts"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -28,6 +28,7 @@ static const char *const ext_markdown[] = {"md", "markdown", NULL};
 #define STACKS SG_HOLDS(SG_DATA_STACKS)
 #define TIMEIT SG_HOLDS(SG_DATA_TIMEIT)
 #define MEMORY SG_HOLDS(SG_DATA_MEMORY)
+#define DIS SG_HOLDS(SG_DATA_DIS)
 
 static const sg_writer w_pstats = {
     .name = "pstats",
@@ -44,7 +45,7 @@ static const sg_writer w_text = {
     .extensions = ext_text,
     .description = "cProfile's table; for samples, top functions and lines; "
                    "for memory, memory_profiler's table",
-    .holds = PROFILES | LINES | MEMORY | TIMINGS | STACKS | TIMEIT,
+    .holds = PROFILES | LINES | MEMORY | TIMINGS | STACKS | TIMEIT | DIS,
     .write = sg_write_text,
 };
 /* JSON of a profile is speedscope's; time, dump and timeit render their
@@ -54,7 +55,7 @@ static const sg_writer w_json = {
     .id = SG_FMT_JSON,
     .extensions = ext_json,
     .description = "speedscope JSON (the same as -f speedscope)",
-    .holds = PROFILES | MEMORY | TIMINGS | STACKS | TIMEIT,
+    .holds = PROFILES | MEMORY | TIMINGS | STACKS | TIMEIT | DIS,
     .stacks = true,
     .write = sg_write_speedscope,
 };
@@ -141,6 +142,7 @@ const sg_output sg_output_time = {"time", SG_DATA_TIMINGS, "text", true,
 const sg_output sg_output_dump = {"dump", SG_DATA_STACKS, "text", true, false};
 const sg_output sg_output_timeit = {"timeit", SG_DATA_TIMEIT, "text", true,
                                     false};
+const sg_output sg_output_dis = {"dis", SG_DATA_DIS, "text", true, false};
 
 static const sg_writer *const all_writers[] = {
     &w_pstats, &w_text,  &w_json,     &w_flame, &w_speedscope, &w_collapsed,
@@ -196,6 +198,7 @@ sg_data_kind_name(sg_data_kind kind)
         [SG_DATA_TIMINGS] = "timing results",
         [SG_DATA_STACKS] = "a stack dump",
         [SG_DATA_TIMEIT] = "timeit results",
+        [SG_DATA_DIS] = "a dis listing",
     };
     assert(kind < SG_DATA_N_KINDS);
     return names[kind];

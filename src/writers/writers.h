@@ -35,6 +35,7 @@ typedef enum sg_data_kind {
     SG_DATA_TIMINGS,                                  /* time */
     SG_DATA_STACKS,                                   /* dump */
     SG_DATA_TIMEIT,                                   /* timeit */
+    SG_DATA_DIS,                                      /* dis */
     SG_DATA_N_KINDS
 } sg_data_kind;
 
@@ -143,7 +144,8 @@ typedef struct sg_output {
  * extension is text, as for lines), time (its report), dump (the stacks
  * as text), timeit (its report). */
 extern const sg_output sg_output_profile, sg_output_record, sg_output_lines,
-    sg_output_memory, sg_output_time, sg_output_dump, sg_output_timeit;
+    sg_output_memory, sg_output_time, sg_output_dump, sg_output_timeit,
+    sg_output_dis;
 
 /* The format for a command: format (-f NAME) when given, else the one
  * path's extension names (-o FILE; "-" is stdout and names none), else
