@@ -17,9 +17,11 @@
 
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "cli/dis_sampled.h"
 #include "cli/pylaunch.h"
 #include "common/err.h"
 #include "proc/proc.h"
+#include "model/instr.h"
 #include "sampler/record.h"
 #include "writers/writers.h"
 
@@ -32,6 +34,7 @@ typedef struct record_opts {
     const char *output;
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
+    const char *dis;         /* --dis NAME: the listing of NAME instead */
     char **cmd;              /* what is launched: -- CMD, or the python
                                 command line of SCRIPT, -m or -c */
     char **python_cmd;       /* that command line when we built it */
@@ -46,7 +49,7 @@ record_usage(void)
         "[-f FORMAT] [--idle]\n"
         "                       [--gil] [--threads] [--subprocesses] "
         "[--function]\n"
-        "                       [--flame] [--python PYTHON]\n"
+        "                       [--flame] [--dis NAME] [--python PYTHON]\n"
         "                       (-p PID | SCRIPT [ARGS...] | -m MODULE "
         "[ARGS...]\n"
         "                        | -c CODE [ARGS...] | -- CMD "
@@ -68,6 +71,12 @@ record_usage(void)
         "      --subprocesses  follow child Python processes, a root frame "
         "per process\n"
         "      --function      one frame per function (no line numbers)\n"
+        "      --dis NAME      instead of a profile, the dis listing of "
+        "function NAME\n"
+        "                      (qualified, or its last part) with the "
+        "samples of each\n"
+        "                      instruction; text or json, to stdout unless "
+        "-o\n"
         "      --flame         flame graph with the root at the bottom "
         "(default: at the\n"
         "                      top; --inverted, flamegraph.pl's name for "
@@ -103,6 +112,7 @@ static const struct option long_opts[] = {
     {"inverted", no_argument, NULL, 'V'},
     {"pid", required_argument, NULL, 'p'},
     {"python", required_argument, NULL, 'P'},
+    {"dis", required_argument, NULL, 'D'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -189,6 +199,9 @@ parse(int argc, char **argv, record_opts *o)
         case 'P':
             o->python = optarg;
             break;
+        case 'D':
+            o->dis = optarg;
+            break;
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
@@ -227,7 +240,9 @@ parse(int argc, char **argv, record_opts *o)
                         : "-- CMD names its own");
         return SG_EXIT_USAGE;
     }
-    if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
+    if (sg_writer_pick(o->format, o->output,
+                       o->dis ? &sg_output_dis : &sg_output_record,
+                       &o->writer))
         return SG_EXIT_USAGE;
     /* Only the trace draws samples in time: other formats need no stamps. */
     o->cfg.timeline = o->writer->id == SG_FMT_CHROMETRACE;
@@ -312,6 +327,28 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
     return r;
 }
 
+/* --dis NAME: the listing of NAME's samples per instruction where -o says
+ * (default stdout), then the report. Returns an exit status. */
+static int
+write_dis(const record_opts *o, const record_session *s, sg_profile *p)
+{
+    const rm_info *in = record_root_info(s);
+    strbuf sb = STRBUF_INIT;
+    int rc = in ? dis_sampled(p, o->dis, in, o->writer, &sb) : SG_EXIT_FAIL;
+    const char *out = o->output ? o->output : "-";
+    if (rc == 0) {
+        sg_out_result r =
+            sg_writer_deliver(&sg_output_dis, o->writer, out, &sb);
+        rc = sg_output_status(SG_EXIT_OK, r);
+        if (r == SG_OUT_WRITTEN && strcmp(out, "-") != 0)
+            fprintf(stderr, "\nspyglass record: wrote %s (%s)\n", out,
+                    o->writer->name);
+    }
+    sb_free(&sb);
+    print_report(s, p);
+    return rc;
+}
+
 static const char *
 rm_hint(const rm_error *e)
 {
@@ -355,6 +392,8 @@ record_run_opts(record_opts *o)
 
     const char *metrics[] = {"samples"};
     sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
+    if (o->dis && !(p->instr = sg_instr_table_new()))
+        sg_die(SG_EXIT_FAIL, "out of memory");
     record_session *s = record_new(&o->cfg, p);
     rm_error err = {0};
     int status = SG_EXIT_OK;
@@ -369,16 +408,25 @@ record_run_opts(record_opts *o)
         if (status == 0)
             status = SG_EXIT_FAIL; /* no profile: not a success */
         record_free(s);
+        sg_instr_table_free(p->instr);
         sg_profile_free(p);
         return status;
     }
     record_run(s, stop);
-    sg_out_result written = write_profile(o, s, p, pid);
-    /* The program's status, or (for an attached recording, which the user
-     * may stop) success; then whether the profile reached -o-> */
-    status =
-        sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
+    if (o->dis) {
+        /* The program's status first; then the listing's. */
+        status = launched ? wait_child(pid) : SG_EXIT_OK;
+        int rc = write_dis(o, s, p);
+        status = status ? status : rc;
+    } else {
+        sg_out_result written = write_profile(o, s, p, pid);
+        /* The program's status, or (for an attached recording, which the
+         * user may stop) success; then whether the profile reached -o. */
+        status =
+            sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
+    }
     record_free(s);
+    sg_instr_table_free(p->instr);
     sg_profile_free(p);
     return status;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/hashmap.h"
 #include "model/instr.h"
 
 sg_instr_listing *
@@ -87,4 +88,45 @@ sg_instr_row_add(sg_instr_block *b, sg_instr_row_kind kind, const char *text,
     b->total += count;
     b->n_rows++;
     return 0;
+}
+
+sg_instr_table *
+sg_instr_table_new(void)
+{
+    sg_instr_table *t = sg_calloc(1, sizeof *t);
+    hm64 *m = sg_calloc(1, sizeof *m);
+    if (!t || !m) {
+        free(t);
+        free(m);
+        return NULL;
+    }
+    hm64_init(m);
+    t->index = m;
+    return t;
+}
+
+void
+sg_instr_table_free(sg_instr_table *t)
+{
+    if (!t)
+        return;
+    hm64_free(t->index);
+    free(t->index);
+    free(t->v);
+    free(t);
+}
+
+sg_instr_hit *
+sg_instr_table_hit(sg_instr_table *t, uint32_t func, int32_t offset)
+{
+    uint64_t key = (uint64_t)func << 32 | (uint32_t)offset;
+    uint32_t slot = hm64_get(t->index, key);
+    if (slot != HM_NONE)
+        return &t->v[slot];
+    if (SG_GROW(t->v, t->cap, t->n + 1) < 0 ||
+        hm64_put(t->index, key, (uint32_t)t->n) < 0)
+        return NULL;
+    sg_instr_hit *h = &t->v[t->n++];
+    *h = (sg_instr_hit){func, offset, -1, 0, 0};
+    return h;
 }

@@ -54,6 +54,34 @@ typedef struct sg_instr_listing {
     size_t n_blocks, cap_blocks;
 } sg_instr_listing;
 
+/* Samples per instruction of a sampled profile: for each (function,
+ * instruction offset) met, the samples whose innermost frame was there
+ * (self) and those with the instruction anywhere on the stack (total, each
+ * sample once per frame: recursion counts each level). On 3.11+ the
+ * opcode the code object held there when last read (the specialised
+ * instruction), else -1. Kept beside the model's tree (sg_profile.instr),
+ * so no writer of the tree sees it. */
+typedef struct sg_instr_hit {
+    uint32_t func; /* sg_func_id */
+    int32_t offset;
+    int32_t opcode;
+    uint64_t self, total;
+} sg_instr_hit;
+
+typedef struct sg_instr_table {
+    sg_instr_hit *v;
+    size_t n, cap;
+    void *index; /* hm64 of (func << 32 | offset) -> slot */
+} sg_instr_table;
+
+/* A new empty table, or NULL. */
+sg_instr_table *sg_instr_table_new(void);
+void sg_instr_table_free(sg_instr_table *t);
+/* The hit of (func, offset), created at zero when missing; NULL when
+ * memory is exhausted. */
+sg_instr_hit *sg_instr_table_hit(sg_instr_table *t, uint32_t func,
+                                 int32_t offset);
+
 /* A new empty listing, or NULL. */
 sg_instr_listing *sg_instr_listing_new(const char *python,
                                        const char *counted);

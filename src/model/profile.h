@@ -161,6 +161,10 @@ typedef struct sg_profile {
     sg_meta_kv *meta;
     size_t n_meta, cap_meta;
 
+    /* Samples per instruction (model/instr.h); NULL unless a recording
+     * asked for them. Freed by whoever set it, not by sg_profile_free. */
+    struct sg_instr_table *instr;
+
     /* Private. */
     idxset str_index;
     char **strs;

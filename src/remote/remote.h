@@ -52,8 +52,10 @@ typedef struct rm_error {
 } rm_error;
 
 typedef struct rm_frame {
-    uint32_t func; /* remote_func(r, func) */
-    int32_t line;  /* -1 when the code has no line for the instruction */
+    uint32_t func;  /* remote_func(r, func) */
+    int32_t line;   /* -1 when the code has no line for the instruction */
+    int32_t offset; /* byte offset of the instruction in the code, -1 when
+                       the frame has not started */
 } rm_frame;
 
 typedef struct rm_thread {
