@@ -24,13 +24,19 @@
 #include "proc/proc.h"
 #include "writers/dis.h"
 
-/* argv: path, first line, co_name, "MAJOR.MINOR". Rows on stdout, tab
- * separated: I offset line opname text / S line source / O text, or one
- * E row with the reason it cannot. */
+/* argv: path, first line, co_name, "MAJOR.MINOR", and "OFFSET:OPCODE,..."
+ * of the opcodes read in the target. Rows on stdout, tab separated: I
+ * offset line opname text / S line source / O text, or one E row with the
+ * reason it cannot. An instruction whose opcode was read shows that
+ * opcode's name in place of dis's (the specialised instruction), when this
+ * version's table names it; else dis's own. */
 static const char render_py[] =
     "import dis, io, linecache, sys\n"
     "path, first, name, want = sys.argv[1], int(sys.argv[2]), sys.argv[3], "
     "sys.argv[4]\n"
+    "ops = dict(map(int, p.split(':')) for p in sys.argv[5].split(',') if "
+    "p)\n"
+    "names = getattr(dis, '_all_opname', dis.opname)\n"
     "w = sys.stdout.write\n"
     "have = '%d.%d' % sys.version_info[:2]\n"
     "def fail(msg):\n"
@@ -77,7 +83,17 @@ static const char render_py[] =
     "        s = linecache.getline(path, st).strip()\n"
     "        if s:\n"
     "            rows.append('S\\t%d\\t%s' % (st, s))\n"
-    "    rows.append('I\\t%d\\t%d\\t%s\\t%s' % (i.offset, line, i.opname, "
+    "    op, spec = ops.get(i.offset), i.opname\n"
+    "    if op is not None and op < len(names) and names[op][:1] != '<':\n"
+    "        spec = names[op]\n"
+    "    if spec != i.opname:\n"
+    "        at = t.index(i.opname)\n"
+    "        rest = t[at + len(i.opname):]\n"
+    "        arg = rest.lstrip(' ')\n"
+    "        width = len(i.opname) + len(rest) - len(arg)\n"
+    "        gap = ' ' * max(1, width - len(spec)) if arg else ''\n"
+    "        t = t[:at] + spec + gap + arg\n"
+    "    rows.append('I\\t%d\\t%d\\t%s\\t%s' % (i.offset, line, spec, "
     "t))\n"
     "if k != len(ins):\n"
     "    fail('the dis listing of %s does not match its instructions' % "
@@ -88,7 +104,7 @@ static const char render_py[] =
  * -1 after an error line. */
 static int
 render_run(const char *interp, const sg_func *fn, const char *co_name,
-           const char *version, strbuf *sb)
+           const char *version, const char *ops, strbuf *sb)
 {
     char first[24], want[16];
     snprintf(first, sizeof first, "%d", (int)fn->first_line);
@@ -104,6 +120,7 @@ render_run(const char *interp, const sg_func *fn, const char *co_name,
                     first,
                     (char *)co_name,
                     want,
+                    (char *)ops,
                     NULL};
     int fds[2];
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -154,6 +171,17 @@ hits_at(const sg_instr_table *t, sg_func_id fn, int32_t offset)
         if (t->v[i].func == fn && t->v[i].offset == offset)
             return t->v[i].self;
     return 0;
+}
+
+/* "OFFSET:OPCODE,..." of fn's instructions whose opcode was read. */
+static void
+opcodes_arg(const sg_instr_table *t, sg_func_id fn, strbuf *sb)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i].func == fn && t->v[i].opcode >= 0)
+            sb_printf(sb, "%s%d:%d", sb->len ? "," : "", (int)t->v[i].offset,
+                      (int)t->v[i].opcode);
+    sb_puts(sb, "");
 }
 
 /* Rows of the render script's output into b, with fn's samples. */
@@ -240,16 +268,19 @@ dis_sampled(const sg_profile *p, const char *name, const rm_info *in,
             continue;
         found = 1;
         const char *dot = strrchr(fn->name, '.');
-        strbuf text = STRBUF_INIT;
+        strbuf text = STRBUF_INIT, ops = STRBUF_INIT;
         sg_instr_block *b = NULL;
+        opcodes_arg(p->instr, (sg_func_id)i, &ops);
+        l->adaptive |= ops.len > 0;
         if (render_run(in->exe, fn, dot ? dot + 1 : fn->name, in->version,
-                       &text) < 0)
+                       sb_str(&ops), &text) < 0)
             rc = SG_EXIT_USAGE;
         else if (!(b = sg_instr_block_add(l, fn->name, fn->file,
                                           fn->first_line)) ||
                  add_rows(b, p->instr, (sg_func_id)i, text.data) < 0)
             sg_die(SG_EXIT_FAIL, "out of memory");
         sb_free(&text);
+        sb_free(&ops);
     }
     if (rc == 0 && !found) {
         char names[512];

@@ -428,9 +428,13 @@ name_pending_roots(record_session *s)
 /* Samples per instruction, when the profile keeps them (model/instr.h):
  * the innermost frame's instruction is the sample's own, and every frame's
  * instruction counts in its total. stack holds th's frames, outermost
- * first. */
+ * first. The opcode the code holds there (its specialised form, where the
+ * version specialises) is read again whenever the instruction's own
+ * samples reach a power of two: the latest form is kept, for a few reads
+ * per instruction over a whole recording. */
 static void
-add_instr(record_session *s, const rm_thread *th, const sg_frame_id *stack)
+add_instr(record_session *s, rec_target *t, const rm_thread *th,
+          const sg_frame_id *stack)
 {
     for (size_t k = 0; k < th->n_frames; k++) {
         const rm_frame *fr = &s->sample.frames[th->first_frame + k];
@@ -444,7 +448,14 @@ add_instr(record_session *s, const rm_thread *th, const sg_frame_id *stack)
             return;
         }
         h->total++;
-        h->self += k == 0;
+        if (k > 0)
+            continue;
+        h->self++;
+        if ((h->self & (h->self - 1)) == 0) {
+            int op = remote_opcode(t->r, fr->code, fr->offset);
+            if (op >= 0)
+                h->opcode = op;
+        }
     }
 }
 
@@ -478,7 +489,7 @@ add_threads(record_session *s, rec_target *t, uint64_t now)
             s->stack[th->n_frames - 1 - k] = sg_profile_frame(s->p, f, line);
         }
         if (s->p->instr)
-            add_instr(s, th, s->stack);
+            add_instr(s, t, th, s->stack);
         sg_node_id troot = thread_root(s, t, th, &named);
         sg_node_id leaf =
             sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);
