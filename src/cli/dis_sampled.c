@@ -233,24 +233,33 @@ name_matches(const sg_func *fn, const char *name)
     return dot && !strchr(name, '.') && strcmp(dot + 1, name) == 0;
 }
 
-/* Sampled Python functions, for the message when none matches. */
+/* The most sampled Python functions (own samples), busiest first, for
+ * the message when none matches. */
 static void
 list_sampled(const sg_profile *p, char *buf, size_t n)
 {
+    uint64_t *own = sg_xcalloc(p->n_funcs ? p->n_funcs : 1, sizeof *own);
+    for (size_t i = 0; i < p->instr->n; i++)
+        if (p->instr->v[i].func < p->n_funcs)
+            own[p->instr->v[i].func] += p->instr->v[i].self;
     size_t len = 0;
     buf[0] = '\0';
-    int shown = 0;
-    for (size_t i = 0; i < p->n_funcs && shown < 8; i++) {
-        const sg_func *fn = &p->funcs[i];
-        if (fn->kind != SG_FUNC_PYTHON || !fn->name || fn->name[0] == '<')
-            continue;
-        int w =
-            snprintf(buf + len, n - len, "%s%s", shown ? ", " : "", fn->name);
+    for (int shown = 0; shown < 8; shown++) {
+        size_t best = p->n_funcs;
+        for (size_t i = 0; i < p->n_funcs; i++)
+            if (own[i] && p->funcs[i].kind == SG_FUNC_PYTHON &&
+                (best == p->n_funcs || own[i] > own[best]))
+                best = i;
+        if (best == p->n_funcs)
+            break;
+        own[best] = 0;
+        int w = snprintf(buf + len, n - len, "%s%s", shown ? ", " : "",
+                         p->funcs[best].name);
         if (w < 0 || (size_t)w >= n - len)
             break;
         len += (size_t)w;
-        shown++;
     }
+    free(own);
 }
 
 int
@@ -286,7 +295,7 @@ dis_sampled(const sg_profile *p, const char *name, const rm_info *in,
         char names[512];
         list_sampled(p, names, sizeof names);
         sg_error("record: --dis %s: no sampled function of that name%s%s",
-                 name, names[0] ? "; sampled: " : "", names);
+                 name, names[0] ? "; most sampled: " : "", names);
         rc = SG_EXIT_USAGE;
     }
     if (rc == 0) {
