@@ -14,7 +14,15 @@ Python on the same functions (sys.settrace with f_trace_opcodes on
 3.8-3.11, a sys.monitoring INSTRUCTION callback on the function's code
 object on 3.12+). Runs are interleaved, repeated, and the median taken;
 slowdown = median / plain median.
+
+Sampled mode (`record --dis NAME`) does not slow the target (it is read
+from outside); its cost is spyglass's own CPU: a julia run is attached with
+`record -p PID -d 2 -r 500`, once writing the flame graph and once with
+--dis (the samples per instruction, the opcode reads, and the listing
+rendered by a python of the target's version), and the CPU time of the
+record process and its children (os.wait4) is compared.
 """
+import os
 import argparse
 import statistics
 import subprocess
@@ -105,6 +113,32 @@ def bench_version(venv, repeat, workdir):
     return rows
 
 
+def record_cpu(venv, workdir, dis, repeat):
+    """Median CPU seconds of `record -p PID -d 2 -r 500` on a julia run."""
+    py = str(venv / "bin" / "python")
+    sg = str(venv / "bin" / "spyglass")
+    prog = workdir / "julia_rec.py"
+    prog.write_text(julia_source().replace("@profile\n", ""))
+    cpu = []
+    for _ in range(repeat):
+        target = subprocess.Popen([py, str(prog), "400", "300"],
+                                  stdout=subprocess.DEVNULL)
+        time.sleep(0.3)
+        cmd = [sg, "record", "-p", str(target.pid), "-d", "2", "-r", "500"]
+        cmd += (["--dis", "calculate_z_serial_purepython", "-o",
+                 str(workdir / "l.txt")] if dis else
+                ["-o", str(workdir / "f.svg")])
+        rec = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(rec.pid, 0)
+        rec.returncode = os.waitstatus_to_exitcode(status)
+        target.kill()
+        target.wait()
+        assert rec.returncode == 0, cmd
+        cpu.append(ru.ru_utime + ru.ru_stime)
+    return statistics.median(cpu)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--venvs", default=str(ROOT / ".venvs"))
@@ -125,6 +159,16 @@ def main():
                 print(f"| {v} | {name} | {p:.2f} | "
                       f"x{med['spyglass dis'] / p:.1f} | "
                       f"x{med['python tracer'] / p:.1f} |", flush=True)
+    print("\n| CPython | record CPU, flame graph (s) | record --dis CPU (s) |")
+    print("|---|---|---|")
+    with tempfile.TemporaryDirectory() as d:
+        for v in a.versions.split(","):
+            venv = Path(a.venvs) / v
+            if not (venv / "bin" / "spyglass").exists():
+                continue
+            base = record_cpu(venv, Path(d), False, a.repeat)
+            dis = record_cpu(venv, Path(d), True, a.repeat)
+            print(f"| {v} | {base:.3f} | {dis:.3f} |", flush=True)
 
 
 if __name__ == "__main__":
