@@ -189,6 +189,24 @@ def test_listing_and_counts_match_dis_and_a_python_tracer(py, prog):
     assert len(body) >= 4 and body == [LOOPS] * len(body), body
 
 
+def test_module_code(py, prog):
+    """--func __main__:<module>: the script's own code, counted exactly."""
+    proc = py.spy("dis", "--func", "__main__:<module>", str(prog),
+                  cwd=str(prog.parent))
+    assert proc.returncode == 0, proc.stderr
+    ours = parse(proc.stdout)
+    [key] = ours
+    assert key[0] == "<module>", proc.stdout
+    ref = oracle(py, prog)[key]
+    rows = ours[key]
+    text = [no_address(t) for kind, _, t in rows if kind != "source"]
+    assert text == [no_address(t) for t in ref["text"]]
+    counts = [c for kind, c, _ in rows if kind == "instr"]
+    assert [c or 0 for c in counts] == [ref["counts"][str(o)]
+                                        for o in ref["offsets"]]
+    assert sum(c or 0 for c in counts) > 20
+
+
 def test_builtin_profile_top_and_json(py, tmp_path):
     code = ("@profile\ndef f(n):\n    return sum(i * i for i in range(n))\n"
             "def g():\n    return 1\nf(5); g()")
