@@ -6,8 +6,8 @@ usage: python3 bench/dis_bench.py [--venvs DIR] [--versions 3.8,...]
 Each venv under DIR/<version> needs spyglass installed (tests/venvs.py
 makes them; default DIR: the worktree's .venvs). Workloads, the counted
 function decorated with @profile:
-  (a) julia: examples/julia.py's inner function (150x150 grid, 300 iter);
-  (b) fib: a recursive fib(22), every call counted.
+  (a) julia: examples/julia.py's inner function (100x100 grid, 200 iter);
+  (b) fib: a recursive fib(24), every call counted.
 For each, the whole process is timed: plain python (a no-op `profile`),
 `spyglass dis`, and the only alternative, an instruction counter in pure
 Python on the same functions (sys.settrace with f_trace_opcodes on
@@ -38,7 +38,7 @@ FIB = '''
 def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 
-fib(22)
+fib(24)
 '''
 
 NOOP = "import builtins; builtins.profile = lambda f: f\n"
@@ -91,7 +91,7 @@ def bench_version(venv, repeat, workdir):
     py = str(venv / "bin" / "python")
     sg = str(venv / "bin" / "spyglass")
     rows = []
-    for name, src, args in (("julia", julia_source(), ["150", "300"]),
+    for name, src, args in (("julia", julia_source(), ["100", "200"]),
                             ("fib", FIB, [])):
         prog = workdir / f"{name}.py"
         prog.write_text(src)
