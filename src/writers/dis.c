@@ -45,9 +45,13 @@ dis_text_row(strbuf *out, const sg_instr_row *r, uint64_t total)
         sb_puts(out, r->text);
     } else {
         dis_columns(out, NULL, total);
-        if (r->kind == SG_ROW_SOURCE)
+        if (r->kind == SG_ROW_SOURCE) {
+            /* The program's text: control characters shown, not sent. */
             sb_printf(out, "# %d: ", r->line);
-        sb_puts(out, r->text);
+            sg_writer_put_name(out, r->text);
+        } else {
+            sb_puts(out, r->text);
+        }
     }
     size_t end = out->len;
     while (end > start && out->data && out->data[end - 1] == ' ')
@@ -103,7 +107,9 @@ dis_text(const sg_instr_listing *l, const dis_opts *o, strbuf *out)
         const sg_instr_block *b = &l->blocks[i];
         sb_puts(out, "\nFunction: ");
         sg_writer_put_name(out, b->name);
-        sb_printf(out, " at %s:%d\nTotal: %llu %s\n\n", b->file, b->line,
+        sb_puts(out, " at ");
+        sg_writer_put_name(out, b->file);
+        sb_printf(out, ":%d\nTotal: %llu %s\n\n", b->line,
                   (unsigned long long)b->total, l->counted);
         sb_printf(out, "%12s %7s %-*s | %s\n", "Count", "Share", DIS_BAR, "",
                   o->top > 0 ? "Instruction" : "dis.dis");
