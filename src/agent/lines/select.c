@@ -9,8 +9,8 @@
  *   - --func MODULE:QUALNAME: the `def` with that qualified name, found
  *     before the program runs by compiling MODULE's source and walking its
  *     code objects (so a typo is reported with close matches), then matched
- *     by (file, first line, name) when it runs; MODULE:<module> is the
- *     module's own code;
+ *     by (file, first line, name) when it runs; for `dis`, MODULE:<module>
+ *     is the module's own code;
  *   - default: the script's (or -m module's) own file, as --file.
  * Module and class bodies, lambdas, comprehensions and generator
  * expressions (names starting with '<') are never selected by file or name:
@@ -390,10 +390,12 @@ lines_select_func(lines_prof *prof, const char *spec, const char *main_file)
     }
     int found = 0, rc = -1;
     PyObject *norm = lines_norm_path(file);
-    if (norm && strcmp(qualname, "<module>") == 0) {
-        /* The module's own code, whose first line is as this compiler
-         * makes it (3.8 starts at the first statement, later versions
-         * at 1). */
+    if (norm && strcmp(qualname, "<module>") == 0 && prof->command &&
+        strcmp(prof->command, "dis") == 0) {
+        /* The module's own code (for `dis` only: a line table shows a
+         * function's source block, which module code does not have),
+         * whose first line is as this compiler makes it (3.8 starts at
+         * the first statement, later versions at 1). */
         PyObject *top = compile_file(path);
         PyObject *key =
             top ? Py_BuildValue("(Ois)", norm,
