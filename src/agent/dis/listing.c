@@ -117,9 +117,8 @@ dis_row(sg_instr_block *b, sg_instr_row_kind kind, PyObject *text,
 /* Whether the collector cannot see an instruction run: 3.12+ reports no
  * INSTRUCTION event for RESUME (where PY_START and PY_RESUME fire), nor
  * for what precedes the first RESUME (a generator's RETURN_GENERATOR,
- * cell set-up). Opcode tracing on 3.8-3.11 sees what it sees: an
- * instruction it skips is counted 0, as the same tracing in Python would
- * count it. */
+ * cell set-up). Opcode tracing on 3.8-3.11 reports every instruction of
+ * a traced frame. */
 static int
 dis_unseen(const char *opname, int *seen_resume)
 {
