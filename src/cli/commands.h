@@ -12,6 +12,7 @@ int cmd_timeit(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_lines(int argc, char **argv);
+int cmd_dis(int argc, char **argv);
 int cmd_memory(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);

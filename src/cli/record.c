@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/dis_sampled.h"
 #include "cli/opts.h"
 #include "cli/sampled.h"
 #include "common/err.h"
+#include "model/instr.h"
 #include "proc/proc.h"
 #include "sampler/launch.h"
 #include "sampler/record.h"
@@ -32,6 +34,7 @@ typedef struct record_opts {
     const char *output;
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
+    const char *dis;         /* --dis NAME: the listing of NAME instead */
 } record_opts;
 
 static void
@@ -42,7 +45,7 @@ record_usage(void)
         "[-f FORMAT] [--idle]\n"
         "                       [--gil] [--threads] [--subprocesses] "
         "[--function]\n"
-        "                       [--flame] [--python PYTHON]\n"
+        "                       [--flame] [--dis NAME] [--python PYTHON]\n"
         "                       (-p PID | SCRIPT [ARGS...] | -m MODULE "
         "[ARGS...]\n"
         "                        | -c CODE [ARGS...] | -- CMD "
@@ -64,6 +67,12 @@ record_usage(void)
         "      --subprocesses  follow child Python processes, a root frame "
         "per process\n"
         "      --function      one frame per function (no line numbers)\n"
+        "      --dis NAME      instead of a profile, the dis listing of "
+        "function NAME\n"
+        "                      (qualified, or its last part) with the "
+        "samples of each\n"
+        "                      instruction; text or json, to stdout unless "
+        "-o\n"
         "      --flame         flame graph with the root at the bottom "
         "(default: at the\n"
         "                      top; --inverted, flamegraph.pl's name for "
@@ -99,6 +108,7 @@ static const struct option long_opts[] = {
     {"inverted", no_argument, NULL, 'V'},
     {"pid", required_argument, NULL, 'p'},
     {"python", required_argument, NULL, 'P'},
+    {"dis", required_argument, NULL, 'D'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -161,6 +171,9 @@ parse(int argc, char **argv, record_opts *o)
         case 'P':
             o->t.python = optarg;
             break;
+        case 'D':
+            o->dis = optarg;
+            break;
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
@@ -179,7 +192,9 @@ parse(int argc, char **argv, record_opts *o)
         sampled_operands("record", "record", &o->t, argc, argv, last_value);
     if (rc >= 0)
         return rc;
-    if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
+    if (sg_writer_pick(o->format, o->output,
+                       o->dis ? &sg_output_dis : &sg_output_record,
+                       &o->writer))
         return SG_EXIT_USAGE;
     /* Only the trace draws samples in time: other formats need no stamps. */
     o->cfg.timeline = o->writer->id == SG_FMT_CHROMETRACE;
@@ -262,6 +277,28 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
     return r;
 }
 
+/* --dis NAME: the listing of NAME's samples per instruction where -o says
+ * (default stdout), then the report. Returns an exit status. */
+static int
+write_dis(const record_opts *o, const record_session *s, sg_profile *p)
+{
+    const rm_info *in = record_root_info(s);
+    strbuf sb = STRBUF_INIT;
+    int rc = in ? dis_sampled(p, o->dis, in, o->writer, &sb) : SG_EXIT_FAIL;
+    const char *out = o->output ? o->output : "-";
+    if (rc == 0) {
+        sg_out_result r =
+            sg_writer_deliver(&sg_output_dis, o->writer, out, &sb);
+        rc = sg_output_status(SG_EXIT_OK, r);
+        if (r == SG_OUT_WRITTEN && strcmp(out, "-") != 0)
+            fprintf(stderr, "\nspyglass record: wrote %s (%s)\n", out,
+                    o->writer->name);
+    }
+    sb_free(&sb);
+    print_report(s, p);
+    return rc;
+}
+
 /* Record what o says once the command line is checked: the exit status. */
 static int
 record_run_opts(record_opts *o)
@@ -271,12 +308,24 @@ record_run_opts(record_opts *o)
     int status = sampler_start("record", o->t.cmd, o->t.pid, &o->cfg, &r);
     if (status >= 0)
         return status;
+    /* Before the first sample, which record_run takes. */
+    if (o->dis && !(r.p->instr = sg_instr_table_new()))
+        sg_die(SG_EXIT_FAIL, "record: out of memory");
     record_run(r.s, r.stop);
-    sg_out_result written = write_profile(o, r.s, r.p, r.pid);
-    /* The program's status, or (for an attached recording, which the user
-     * may stop) success; then whether the profile reached -o. */
-    status = sg_output_status(
-        r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK, written);
+    if (o->dis) {
+        /* The program's status first; then the listing's. */
+        status = r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK;
+        int rc = write_dis(o, r.s, r.p);
+        status = status ? status : rc;
+    } else {
+        sg_out_result written = write_profile(o, r.s, r.p, r.pid);
+        /* The program's status, or (for an attached recording, which the
+         * user may stop) success; then whether the profile reached -o. */
+        status = sg_output_status(
+            r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK, written);
+    }
+    sg_instr_table_free(r.p->instr);
+    r.p->instr = NULL;
     sampler_free(&r);
     return status;
 }

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "model/instr.h"
 #include "proc/proc.h"
 #include "proc/tree.h"
 #include "sampler/follow.h"
@@ -427,6 +428,40 @@ name_pending_roots(record_session *s)
     }
 }
 
+/* Samples per instruction, when the profile keeps them (model/instr.h):
+ * the innermost frame's instruction is the sample's own, and every frame's
+ * instruction counts in its total. stack holds th's frames, outermost
+ * first. The opcode the code holds there (its specialised form, where the
+ * version specialises) is read again whenever the instruction's own
+ * samples reach a power of two: the latest form is kept, for a few reads
+ * per instruction over a whole recording. */
+static void
+add_instr(record_session *s, rec_target *t, const rm_thread *th,
+          const sg_frame_id *stack)
+{
+    for (size_t k = 0; k < th->n_frames; k++) {
+        const rm_frame *fr = &s->sample.frames[th->first_frame + k];
+        sg_frame_id f = stack[th->n_frames - 1 - k];
+        if (fr->offset < 0 || f == SG_NO_ID)
+            continue;
+        sg_instr_hit *h =
+            sg_instr_table_hit(s->p->instr, s->p->frames[f].func, fr->offset);
+        if (!h) {
+            s->p->failed = true;
+            return;
+        }
+        h->total++;
+        if (k > 0)
+            continue;
+        h->self++;
+        if ((h->self & (h->self - 1)) == 0) {
+            int op = remote_opcode(t->r, fr->code, fr->offset);
+            if (op >= 0)
+                h->opcode = op;
+        }
+    }
+}
+
 static void
 add_threads(record_session *s, rec_target *t, uint64_t now)
 {
@@ -459,6 +494,8 @@ add_threads(record_session *s, rec_target *t, uint64_t now)
             int32_t line = (s->cfg.function || fr->line < 0) ? 0 : fr->line;
             s->stack[th->n_frames - 1 - k] = sg_profile_frame(s->p, f, line);
         }
+        if (s->p->instr)
+            add_instr(s, t, th, s->stack);
         sg_node_id troot = thread_root(s, t, th, &named);
         sg_node_id leaf =
             sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);

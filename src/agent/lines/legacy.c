@@ -72,6 +72,19 @@ frame_code(PyFrameObject *frame)
 #endif
 }
 
+/* The byte offset of the instruction frame runs. */
+static inline int
+frame_lasti(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLasti(frame);
+#elif PY_VERSION_HEX >= 0x030A0000
+    return frame->f_lasti * (int)sizeof(_Py_CODEUNIT); /* code units */
+#else
+    return frame->f_lasti;
+#endif
+}
+
 static lines_code *
 classify(PyObject *code)
 {
@@ -124,6 +137,8 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             }
             if (!(fr = lines_push(lc, frame, lines_now(lc))))
                 return 0;
+            if (lines_opwatch)
+                frame->f_trace_opcodes = 1;
         }
         uint64_t now = lines_now(fr->lc);
 #if PY_VERSION_HEX >= 0x030B0000
@@ -134,10 +149,17 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         lines_on_line(fr, line, now);
     } else if (what == PyTrace_CALL) {
         lines_code *lc = classify(frame_code(frame));
-        if (!lc)
+        if (!lc) {
             frame->f_trace_lines = 0;
-        else
+        } else {
             lines_push(lc, frame, lines_now(lc));
+            if (lines_opwatch)
+                frame->f_trace_opcodes = 1;
+        }
+    } else if (what == PyTrace_OPCODE) {
+        lines_frame *fr = lines_top();
+        if (fr && fr->key == frame && lines_opwatch)
+            lines_opwatch->opcode(fr->lc, frame_lasti(frame));
     } else if (what == PyTrace_RETURN) {
         lines_frame *fr = lines_top();
         if (fr && fr->key == frame)

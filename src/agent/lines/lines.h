@@ -114,6 +114,20 @@ typedef struct lines_watcher {
 } lines_watcher;
 extern const lines_watcher *lines_watch;
 
+/* A collector counting the instructions of the selected code objects
+ * (`spyglass dis`): told of every code object the selection adds, so that
+ * it can watch it (and select what it contains), and on 3.8-3.11 handed
+ * the opcode events of their frames, which the legacy backend then asks
+ * for (f_trace_opcodes). NULL when none, which is all `lines` pays. */
+typedef struct lines_op_watcher {
+    /* 0, or -1 with an exception set */
+    int (*added)(lines_code *lc);
+    /* 3.8-3.11: the instruction at byte offset `offset` of lc's code is
+     * about to run */
+    void (*opcode)(lines_code *lc, int offset);
+} lines_op_watcher;
+extern const lines_op_watcher *lines_opwatch;
+
 static inline void
 lines_quiet(int delta)
 {
