@@ -431,6 +431,10 @@ def native_env(spyglass, venv):
 
 
 def main():
+    # One BLAS thread: OpenBLAS's idle workers spin, and that spinning (not
+    # any tool's work) would dominate the CPU time and the instruction
+    # counts of the numpy workload. Every tool runs with the same setting.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     ap = argparse.ArgumentParser()
     ap.add_argument("--venv", default=str(ROOT / ".bench" / "venv"))
     ap.add_argument("--spyglass", help="default: VENV/bin/spyglass")
