@@ -206,6 +206,15 @@ def test_keys_split_resize_and_quit(py, tmp_path, tmux_factory):
     # R: the counts start again.
     before = samples(s)
     s = after("R", lambda s: 0 <= samples(s) < before)
+    # w: everything sampled so far (since the start, not since R) written
+    # while the program runs; the prompt offers -o's file.
+    s = after("w", lambda s: f"Write to: {out}_" in s)
+    t.keys("C-u")
+    t.tmux("send-keys", "-t", "0", "-l", "mid.collapsed")
+    s = after("Enter", lambda s: "wrote mid.collapsed (collapsed, " in s)
+    mid = functions_paths(tmp_path / "mid.collapsed")
+    assert set(mid) == {("<module>", "main", k) for k in NAMES}, mid
+    assert sum(mid.values()) >= before
     # Resize: the frame fits the new size, footer on the last line.
     t.tmux("resize-window", "-t", "0", "-x", "60", "-y", "16")
     s = t.wait(lambda s: len(s.splitlines()[0]) <= 60 and
@@ -219,7 +228,7 @@ def test_keys_split_resize_and_quit(py, tmp_path, tmux_factory):
     t.keys("q")
     s = t.wait(lambda s: "status=0" in s and s.rstrip().endswith("PROMPT$"))
     assert_terminal_unchanged(t, tmp_path)
-    check_same_shape(py, tmp_path, out)
+    check_same_shape(py, tmp_path, out, tf)
 
 
 def assert_terminal_unchanged(t, tmp_path):
@@ -246,7 +255,7 @@ def functions_paths(path):
     return out
 
 
-def check_same_shape(py, tmp_path, top_out):
+def check_same_shape(py, tmp_path, top_out, top_truth):
     """-o of top holds the stacks record writes for the same target, in
     the same proportions (each a likely draw of its run's truth)."""
     stop, tf = tmp_path / "stop2", tmp_path / "truth2.json"
@@ -260,9 +269,11 @@ def check_same_shape(py, tmp_path, top_out):
     a, b = functions_paths(top_out), functions_paths(rec)
     assert set(a) == set(b) == {("<module>", "main", k) for k in NAMES}, \
         (a, b)
-    wall = {k: v["wall"] for k, v in json.loads(tf.read_text()).items()}
-    counts = {p[-1]: n for p, n in b.items()}
-    assert not truth.share_misses(counts, wall), (counts, wall)
+    for paths, tfile in ((a, top_truth), (b, tf)):
+        wall = {k: v["wall"] for k, v in json.loads(tfile.read_text())
+                .items()}
+        counts = {p[-1]: n for p, n in paths.items()}
+        assert not truth.share_misses(counts, wall), (counts, wall, tfile)
 
 
 def spy_pid(t):

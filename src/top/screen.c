@@ -299,6 +299,12 @@ header_state(frame *f, const top_header *h)
         attr(f, SGR_RESET);
         put(f, "  ");
     }
+    if (h->note) {
+        attr(f, SGR_BOLD);
+        put(f, h->note);
+        attr(f, SGR_RESET);
+        put(f, "  ");
+    }
     if (h->late_pct > 10) {
         colour(f, SGR_RED);
         putf(f,
@@ -393,6 +399,8 @@ static const char *help_lines[] = {
     "  t           next thread: all threads, then each in turn",
     "  /           filter by function, file or thread name",
     "              (Enter applies, Esc cancels, an empty filter clears)",
+    "  w           write everything sampled so far to a file (-o's,",
+    "              or type one; its extension names the format)",
     "  ?           this help; any key closes it",
     "  q, Ctrl-C   quit",
     "",
@@ -436,7 +444,7 @@ top_render(strbuf *out, const top_screen *scr, const top_header *h,
         }
         if (line_begin(&f, NULL)) {
             if (scr->input) {
-                put(&f, "Filter: ");
+                put(&f, scr->prompt ? scr->prompt : "");
                 put(&f, scr->input);
                 put(&f, "_   (Enter applies, Esc cancels)");
             } else {
