@@ -384,3 +384,121 @@ def test_bad_input(any_py, args, msg, tmp_path):
     proc = any_py.spy("top", *args, cwd=tmp_path)
     one_error(proc, 2, "top: ", msg)
     assert not list(tmp_path.iterdir())  # nothing ran, nothing written
+
+
+def read_snapshots(proc, on_snapshot=None):
+    """The plain snapshots proc prints until it ends; on_snapshot(k) is
+    called as the k-th (from 1) begins."""
+    out, k = [], 0
+    for line in proc.stdout:
+        if line.startswith("Collecting samples from "):
+            k += 1
+            if on_snapshot:
+                on_snapshot(k)
+        out.append(line)
+    proc.wait(timeout=60)
+    return "".join(out).split("Collecting samples from ")[1:]
+
+
+MIB = 1 << 20
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": MIB, "GiB": 1 << 30}
+
+
+def header(shot):
+    """A snapshot's header figures (cpu and rss None before the first
+    window has them)."""
+    g = re.search(r"GIL: ([\d.]+)%, Active: ([\d.]+)%", shot)
+    c = re.search(r"CPU: +([\d.]+)% (\S+)  RSS: ([\d.]+) (\w+) (\S+)", shot)
+    return {
+        "gil": float(g.group(1)), "active": float(g.group(2)),
+        "cpu": float(c.group(1)) if c else None,
+        "rss": float(c.group(3)) * UNITS[c.group(4)] if c else None,
+        "rss_trend": c.group(5) if c else "",
+        "window": samples("Collecting samples from " + shot, window=True),
+        "late": "late by a whole interval" in shot,
+    }
+
+
+def test_header_figures(any_py, tmp_path):
+    """The header against what the program did: asleep (with --idle, its
+    samples counted, yet no GIL, nothing active, no CPU), then 96 MiB made
+    resident and one CPU second spun (the GIL held, active, the RSS trend
+    rising); spyglass stopped for 0.6 s is warned of as late samples; the
+    log's last snapshot says the program ended, without a q to press."""
+    code = ("import time\ntime.sleep(2.5)\nb = b'x' * (96 << 20)\n"
+            "c0 = time.process_time()\n"
+            "while time.process_time() < c0 + 1.0: pass\n"
+            "time.sleep(0.8)\n")
+    proc = subprocess.Popen(
+        [any_py.spyglass, "top", "--idle", "--delay", "0.3", "-c", code],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(any_py.env, LC_ALL="C"), cwd=tmp_path)
+
+    def pause(k):
+        if k == 2:  # asleep still: its deadlines pass unsampled
+            proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.6)
+            proc.send_signal(signal.SIGCONT)
+    shots = read_snapshots(proc, pause)
+    assert proc.returncode == 0, proc.stderr.read()
+    hs = [header(s) for s in shots]
+    assert any(h["gil"] == 0 and h["active"] == 0 and h["window"] > 0 and
+               h["cpu"] is not None and h["cpu"] <= 5 and
+               h["rss"] < 64 * MIB for h in hs), shots
+    busy = [h for h in hs if h["gil"] >= 95 and h["active"] >= 95 and
+            h["rss"] is not None and h["rss"] >= 96 * MIB]
+    assert busy, shots
+    # One thread: at most one CPU, and some of it in the windows it spun.
+    assert all(h["cpu"] <= 110 for h in busy), shots
+    assert any(h["cpu"] > 0 for h in busy), shots
+    # The trend: low before the allocation, high after.
+    assert any(re.fullmatch(r"_+.*#", h["rss_trend"]) for h in busy), shots
+    assert any(h["late"] for h in hs), shots
+    assert "the program exited with status 0" in shots[-1]
+    assert "until q" not in "".join(shots)
+
+
+def test_attach_gil_threads(any_py, tmp_path):
+    """-p with --gil --idle --threads: two threads spin while the main one
+    waits in join; only the GIL's holder is counted, so the waiting main
+    thread (kept by --idle otherwise) has no share of a window inside the
+    spin, each spinner a row of its own; then the process's end."""
+    code = ("import sys, threading, time\n"
+            "def spin():\n"
+            "    c0 = time.thread_time()\n"
+            "    while time.thread_time() < c0 + 0.8: pass\n"
+            "ts = [threading.Thread(target=spin, name=f'w{i}') "
+            "for i in range(2)]\n"
+            "print('ready', flush=True)\nsys.stdin.readline()\n"
+            "[t.start() for t in ts]\n[t.join() for t in ts]\n")
+    target = subprocess.Popen([any_py.python, "-c", code], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env=any_py.env)
+    try:
+        assert target.stdout.readline() == "ready\n"
+        proc = subprocess.Popen(
+            [any_py.spyglass, "top", "-p", str(target.pid), "--gil",
+             "--idle", "--threads", "--delay", "0.3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=any_py.env, cwd=tmp_path)
+
+        def go(k):
+            if k == 1:  # attached: start the threads
+                target.stdin.write("\n")
+                target.stdin.flush()
+        shots = read_snapshots(proc, go)
+    finally:
+        target.kill()
+        target.wait()
+    assert proc.returncode == 0, proc.stderr.read()
+    assert f"process {target.pid} ended" in shots[-1]
+
+    def both_spin(shot):
+        t = rows("\n".join(shot.splitlines()[1:]))
+        spin = [v for k, v in t.items() if re.match(r"w[01]: spin \(", k)]
+        main = [v for k, v in t.items() if k.startswith("MainThread: ")]
+        return len(spin) == 2 and all(v[0] > 0 for v in spin), main
+    # The windows where the main thread starts or joins them may hold a
+    # sample of it holding the GIL; one inside the spin has none.
+    windows = [main for ok, main in map(both_spin, shots) if ok]
+    assert any(all(v[1] == 0 for v in main) for main in windows), shots

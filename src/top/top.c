@@ -411,20 +411,17 @@ watch(void *ctx, bool ended)
 static void
 ended_status(viewer *v, int code)
 {
+    /* A log has no q: its last snapshot only says what happened. */
+    const char *stays = v->scr.plain ? "" : "; the last data stays until q";
     if (!v->run->launched)
-        snprintf(v->status, sizeof v->status,
-                 "process %d ended; the last data stays until q",
-                 (int)v->run->pid);
+        snprintf(v->status, sizeof v->status, "process %d ended%s",
+                 (int)v->run->pid, stays);
     else if (code > 128)
         snprintf(v->status, sizeof v->status,
-                 "the program was ended by signal %d; the last data stays "
-                 "until q",
-                 code - 128);
+                 "the program was ended by signal %d%s", code - 128, stays);
     else
         snprintf(v->status, sizeof v->status,
-                 "the program exited with status %d; the last data stays "
-                 "until q",
-                 code);
+                 "the program exited with status %d%s", code, stays);
 }
 
 /* Tell a launched program that still runs to stop (as Ctrl-C would), kill
