@@ -5,7 +5,9 @@ The figures are checked against what the target measured of itself in the
 same run (tests/truth.py); docs/top.md says what each key does."""
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -502,3 +504,59 @@ def test_attach_gil_threads(any_py, tmp_path):
     # sample of it holding the GIL; one inside the spin has none.
     windows = [main for ok, main in map(both_spin, shots) if ok]
     assert any(all(v[1] == 0 for v in main) for main in windows), shots
+
+
+ENTER, LEAVE = b"\x1b[?1049h", b"\x1b[0m\x1b[?25h\x1b[?1049l"
+
+
+def frames_on_pty(argv, env, frames=4, timeout=60):
+    """Run argv on a new pty until it has drawn `frames` frames, type q,
+    read to its end; everything it wrote and its exit status."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, env)
+    out, quit_sent = b"", False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.5)[0]:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the pty is closed
+            break
+        if not data:
+            break
+        out += data
+        if not quit_sent and out.count(b"\x1b[H") > frames:
+            os.write(fd, b"q")
+            quit_sent = True
+    else:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return out, os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.parametrize("term,no_color,colour", [
+    ("xterm-256color", None, True), ("vt100", None, False),
+    ("xterm", "1", False)])
+def test_screen_bytes(any_py, tmp_path, term, no_color, colour):
+    """What top writes to a terminal: the alternate screen first, cleared
+    once and then overwritten in place frame after frame (no flicker),
+    colours only where TERM has them and NO_COLOR is unset (bold and
+    reverse everywhere), and the terminal given back after the last
+    frame."""
+    env = dict(any_py.env, TERM=term, LC_ALL="C")
+    env.pop("NO_COLOR", None)
+    if no_color:
+        env["NO_COLOR"] = no_color
+    out, status = frames_on_pty(
+        [any_py.spyglass, "top", "--delay", "0.1", "-c",
+         "while True: pass"], env)
+    assert status == 0, out
+    assert out.startswith(ENTER), out[:200]
+    assert out.count(b"\x1b[2J") == 1, out  # on entering only
+    assert out.count(b"\x1b[H") > 4  # each frame from the top left
+    assert out.rfind(LEAVE) > out.rfind(b"\x1b[H"), out[-400:]
+    assert (b"\x1b[7m" in out) and (b"\x1b[1m" in out)
+    assert (b"\x1b[32m" in out) == colour, out[:600]
