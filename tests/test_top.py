@@ -355,6 +355,7 @@ def test_plain_snapshots_off_a_terminal(any_py, tmp_path):
     shots = proc.stdout.split("Collecting samples from ")
     assert len(shots) >= 3, proc.stdout
     assert "the program exited with status 3" in shots[-1]
+    assert not re.search(r" $", proc.stdout, re.M)  # no trailing blanks
     assert re.search(r"^\s*[\d.]+%\s+[\d.]+%\s+[\d.]+s\s+[\d.]+s  spin \(",
                      shots[-1], re.M), shots[-1]
 

@@ -285,41 +285,52 @@ header_resources(frame *f, const top_header *h)
     line_end(f);
 }
 
-/* What the view is: the program's end, a late sampler, the thread and
- * filter shown. Empty when there is nothing to say. */
+/* Start an item of the state line, two spaces after the one before. */
+static void
+state_item(frame *f, bool *first)
+{
+    if (!*first)
+        put(f, "  ");
+    *first = false;
+}
+
+/* What the view is: the program's end, what a key did, a late sampler,
+ * the thread and filter shown. Empty when there is nothing to say. */
 static void
 header_state(frame *f, const top_header *h)
 {
+    bool first = true;
     if (!line_begin(f, NULL))
         return;
     if (h->status) {
+        state_item(f, &first);
         colour(f, SGR_YELLOW);
         attr(f, SGR_BOLD);
         put(f, h->status);
         attr(f, SGR_RESET);
-        put(f, "  ");
     }
     if (h->note) {
+        state_item(f, &first);
         attr(f, SGR_BOLD);
         put(f, h->note);
         attr(f, SGR_RESET);
-        put(f, "  ");
     }
     if (h->late_pct > 10) {
+        state_item(f, &first);
         colour(f, SGR_RED);
         putf(f,
              "%.0f%% of samples late by a whole interval: the machine is "
              "busy (lower -r)",
              h->late_pct);
         attr(f, SGR_RESET);
-        put(f, "  ");
     }
     if (h->thread) {
+        state_item(f, &first);
         put(f, "Thread: ");
         put(f, h->thread);
-        put(f, "  ");
     }
     if (h->filter) {
+        state_item(f, &first);
         put(f, "Filter: ");
         put(f, h->filter);
     }
