@@ -510,9 +510,10 @@ def test_attach_gil_threads(any_py, tmp_path):
 ENTER, LEAVE = b"\x1b[?1049h", b"\x1b[0m\x1b[?25h\x1b[?1049l"
 
 
-def frames_on_pty(argv, env, frames=4, timeout=60):
-    """Run argv on a new pty until it has drawn `frames` frames, type q,
-    read to its end; everything it wrote and its exit status."""
+def frames_on_pty(argv, env, frames=4, timeout=60, before_quit=None):
+    """Run argv on a new pty until it has drawn `frames` frames, call
+    before_quit(), type q, read to its end; everything it wrote and its
+    exit status."""
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(argv[0], argv, env)
@@ -529,6 +530,8 @@ def frames_on_pty(argv, env, frames=4, timeout=60):
             break
         out += data
         if not quit_sent and out.count(b"\x1b[H") > frames:
+            if before_quit:
+                before_quit()
             os.write(fd, b"q")
             quit_sent = True
     else:
@@ -561,3 +564,22 @@ def test_screen_bytes(any_py, tmp_path, term, no_color, colour):
     assert out.rfind(LEAVE) > out.rfind(b"\x1b[H"), out[-400:]
     assert (b"\x1b[7m" in out) and (b"\x1b[1m" in out)
     assert (b"\x1b[32m" in out) == colour, out[:600]
+
+
+def test_error_after_the_view(any_py, tmp_path):
+    """An error of spyglass's own at the end (-o's directory removed while
+    the view ran) is printed once the terminal is given back, not drawn
+    over by the view, and the exit status says the output went
+    elsewhere."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    env = dict(any_py.env, TERM="xterm", LC_ALL="C", TMPDIR=str(tmp_path))
+    out, status = frames_on_pty(
+        [any_py.spyglass, "top", "--delay", "0.1", "-o",
+         str(gone / "x.collapsed"), "-c", "while True: pass"], env,
+        before_quit=gone.rmdir)
+    assert status == 74, out
+    err = out.rfind(b"spyglass: error: top: cannot write")
+    assert err > out.rfind(LEAVE) > 0, out[-600:]
+    saved = re.search(rb"saved the result to (\S+) instead", out[err:])
+    assert saved and Path(saved.group(1).decode()).parent == tmp_path
