@@ -380,6 +380,7 @@ def test_subprocesses_live_across_children(any_py, tmp_path):
     (["-r", "x", "-p", "1"], "-r/--rate"),
     (["-f", "svg", "-p", "1"], "-f/--format is the format of -o FILE"),
     (["-o", "x.nope", "-p", "1"], "x.nope"),
+    (["-o", "-", "-f", "collapsed", "-c", MARK, "mark"], "give -o FILE"),
     (["-o", "/no/such/dir/x.svg", "-c", MARK, "mark"], "/no/such/dir"),
     (["-p", "1", "--", "true"], "not both"),
     (["--python", "/bin/true", "-p", "1"], "--python is the interpreter"),

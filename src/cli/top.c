@@ -150,6 +150,12 @@ parse(int argc, char **argv, top_options *o, sampled_target *t)
         sg_error("top: -f/--format is the format of -o FILE: give -o too");
         return SG_EXIT_USAGE;
     }
+    if (o->output && strcmp(o->output, "-") == 0) {
+        /* stdout is the view, or the log of its snapshots. */
+        sg_error("top: -o - would mix the profile with the view on stdout: "
+                 "give -o FILE");
+        return SG_EXIT_USAGE;
+    }
     if (o->output &&
         sg_writer_pick(format, o->output, &top_output, &o->writer))
         return SG_EXIT_USAGE;

@@ -328,7 +328,7 @@ view_key(viewer *v, unsigned char k)
     case 'w':
     case 'W':
         v->editing = EDIT_WRITE;
-        if (v->o->output && strcmp(v->o->output, "-") != 0)
+        if (v->o->output)
             snprintf(v->input, sizeof v->input, "%s", v->o->output);
         else
             snprintf(v->input, sizeof v->input, "spyglass-top-%d.svg",
@@ -533,7 +533,7 @@ top_main(const top_options *o)
     sg_out_result written = SG_OUT_WRITTEN;
     if (o->writer) {
         written = write_profile(&v, o->writer, o->output);
-        if (written == SG_OUT_WRITTEN && strcmp(o->output, "-") != 0)
+        if (written == SG_OUT_WRITTEN)
             fprintf(stderr, "spyglass top: wrote %s (%s)\n", o->output,
                     o->writer->name);
     }
