@@ -216,7 +216,8 @@ test_frame_fits(void)
     h.command = "python x.py";
     h.version = "3.12.1";
     h.cpu_pct = -1;
-    top_screen scr = {10, 40, false, false, false, false, false, 3, NULL, NULL};
+    top_screen scr = {10,    40,    false, false, false,
+                      false, false, 3,     NULL,  NULL};
     strbuf sb = STRBUF_INIT;
     top_render(&sb, &scr, &h, &v, fx.p, NULL);
     int lines, widest;
