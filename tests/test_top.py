@@ -362,6 +362,22 @@ def test_plain_snapshots_off_a_terminal(any_py, tmp_path):
                      shots[-1], re.M), shots[-1]
 
 
+@pytest.mark.parametrize("form", [["prog.py"], ["-m", "prog"]])
+def test_script_and_module(any_py, tmp_path, form):
+    """SCRIPT ARGS and -m MODULE ARGS run under the venv's python with
+    their arguments, and are what the header names."""
+    (tmp_path / "prog.py").write_text(
+        "import sys, time\nt = time.time() + 0.3\n"
+        "while time.time() < t: pass\nprint(sys.argv[1:])\n")
+    proc = any_py.spy("top", "--delay", "0.2", *form, "a b", "-c",
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "['a b', '-c']" in proc.stdout.splitlines()
+    shot = proc.stdout.split("Collecting samples from ")[-1]
+    assert shot.startswith(f"'{any_py.python}"), shot
+    assert f"{' '.join(form)} a b -c' (python v" in shot, shot
+
+
 def test_subprocesses_live_across_children(any_py, tmp_path):
     """--subprocesses: the pool's workers are sampled and counted as they
     run; the snapshot's table holds their function."""
