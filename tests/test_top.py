@@ -529,12 +529,15 @@ def test_attach_gil_threads(any_py, tmp_path):
 ENTER, LEAVE = b"\x1b[?1049h", b"\x1b[0m\x1b[?25h\x1b[?1049l"
 
 
-def frames_on_pty(argv, env, frames=4, timeout=60, before_quit=None):
-    """Run argv on a new pty until it has drawn `frames` frames, call
-    before_quit(), type q, read to its end; everything it wrote and its
-    exit status."""
+def frames_on_pty(argv, env, frames=4, timeout=60, before_quit=None,
+                  quit_key=b"q", stdin_null=False):
+    """Run argv on a new pty (its stdin /dev/null if stdin_null) until it
+    has drawn `frames` frames, call before_quit(), type quit_key, read to
+    its end; everything it wrote and its exit status."""
     pid, fd = pty.fork()
     if pid == 0:
+        if stdin_null:
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.execve(argv[0], argv, env)
     out, quit_sent = b"", False
     deadline = time.monotonic() + timeout
@@ -551,7 +554,7 @@ def frames_on_pty(argv, env, frames=4, timeout=60, before_quit=None):
         if not quit_sent and out.count(b"\x1b[H") > frames:
             if before_quit:
                 before_quit()
-            os.write(fd, b"q")
+            os.write(fd, quit_key)
             quit_sent = True
     else:
         os.kill(pid, signal.SIGKILL)
@@ -602,3 +605,15 @@ def test_error_after_the_view(any_py, tmp_path):
     assert err > out.rfind(LEAVE) > 0, out[-600:]
     saved = re.search(rb"saved the result to (\S+) instead", out[err:])
     assert saved and Path(saved.group(1).decode()).parent == tmp_path
+
+
+def test_no_keys_without_a_terminal_stdin(any_py):
+    """stdout a terminal, stdin not: the view runs without keys and says
+    that Ctrl-C (the terminal's SIGINT) is what quits; it does."""
+    env = dict(any_py.env, TERM="xterm", LC_ALL="C")
+    out, status = frames_on_pty(
+        [any_py.spyglass, "top", "--delay", "0.1", "-c",
+         "while True: pass"], env, quit_key=b"\x03", stdin_null=True)
+    assert status == 130, out  # the program's, as Ctrl-C gives it
+    assert b"Press Ctrl-C to quit (no keys" in out and b"Press q" not in out
+    assert out.rfind(LEAVE) > out.rfind(b"\x1b[H"), out[-400:]

@@ -458,6 +458,9 @@ top_render(strbuf *out, const top_screen *scr, const top_header *h,
                 put(&f, scr->prompt ? scr->prompt : "");
                 put(&f, scr->input);
                 put(&f, "_   (Enter applies, Esc cancels)");
+            } else if (scr->no_keys) {
+                put(&f, "Press Ctrl-C to quit (no keys: stdin is not the "
+                        "terminal).");
             } else {
                 put(&f, "Press q to quit, ? for help.");
             }

@@ -57,6 +57,7 @@ typedef struct top_screen {
     bool colour;        /* the terminal has colours */
     bool utf8;          /* the terminal takes UTF-8 (trend bars, markers) */
     bool help;          /* the keys instead of the table */
+    bool no_keys;       /* stdin is not the terminal: only Ctrl-C quits */
     bool lines;         /* rows per line */
     int sort;           /* 1-4 */
     const char *input;  /* what is being typed, or NULL */

@@ -511,6 +511,7 @@ top_main(const top_options *o)
     v.h.version = in ? in->version : "?";
     if (!v.scr.plain && top_term_open() != 0)
         v.scr.plain = true;
+    v.scr.no_keys = !top_term_has_keys();
     record_run(run.s, run.stop);
     status = SG_EXIT_OK;
     /* q sets the stop flag too: a signal is a stop that q did not ask. */

@@ -216,8 +216,7 @@ test_frame_fits(void)
     h.command = "python x.py";
     h.version = "3.12.1";
     h.cpu_pct = -1;
-    top_screen scr = {10,    40,    false, false, false,
-                      false, false, 3,     NULL,  NULL};
+    top_screen scr = {.rows = 10, .cols = 40, .sort = 3};
     strbuf sb = STRBUF_INIT;
     top_render(&sb, &scr, &h, &v, fx.p, NULL);
     int lines, widest;
@@ -225,6 +224,13 @@ test_frame_fits(void)
     CHECK(lines == 10);
     CHECK(widest == 40);
     CHECK(strstr(sb_str(&sb), "Press q to quit") != NULL);
+    /* Without keys (stdin not the terminal), the footer says what quits. */
+    scr.no_keys = true;
+    sb_clear(&sb);
+    top_render(&sb, &scr, &h, &v, fx.p, NULL);
+    CHECK(strstr(sb_str(&sb), "Press q") == NULL);
+    CHECK(strstr(sb_str(&sb), "Press Ctrl-C to quit") != NULL);
+    scr.no_keys = false;
     /* Any size a window can be resized to, the help, a prompt and the
      * state line included: never more lines or cells than it has. */
     h.status = "the program exited with status 0";
