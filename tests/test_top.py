@@ -444,13 +444,13 @@ def header(shot):
 def test_header_figures(any_py, tmp_path):
     """The header against what the program did: asleep (with --idle, its
     samples counted, yet no GIL, nothing active, no CPU), then 96 MiB made
-    resident and one CPU second spun (the GIL held, active, the RSS trend
+    resident and 0.7 CPU seconds spun (the GIL held, active, the RSS trend
     rising); spyglass stopped for 0.6 s is warned of as late samples; the
     log's last snapshot says the program ended, without a q to press."""
-    code = ("import time\ntime.sleep(2.5)\nb = b'x' * (96 << 20)\n"
+    code = ("import time\ntime.sleep(1.8)\nb = b'x' * (96 << 20)\n"
             "c0 = time.process_time()\n"
-            "while time.process_time() < c0 + 1.0: pass\n"
-            "time.sleep(0.8)\n")
+            "while time.process_time() < c0 + 0.7: pass\n"
+            "time.sleep(0.4)\n")
     proc = subprocess.Popen(
         [any_py.spyglass, "top", "--idle", "--delay", "0.3", "-c", code],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
