@@ -5,7 +5,9 @@ The figures are checked against what the target measured of itself in the
 same run (tests/truth.py); docs/top.md says what each key does."""
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -206,6 +208,17 @@ def test_keys_split_resize_and_quit(py, tmp_path, tmux_factory):
     # R: the counts start again.
     before = samples(s)
     s = after("R", lambda s: 0 <= samples(s) < before)
+    # w: everything sampled so far (since the start, not since R) written
+    # while the program runs; the prompt offers -o's file.
+    s = after("w", lambda s: f"Write to: {out}_" in s)
+    t.keys("C-u")
+    t.tmux("send-keys", "-t", "0", "-l", "mid.collapsed")
+    s = after("Enter", lambda s: "wrote mid.collapsed (collapsed, " in s)
+    mid = (tmp_path / "mid.collapsed").read_text()
+    assert set(functions_paths(tmp_path / "mid.collapsed")) == {
+        ("<module>", "main", k) for k in NAMES}, mid
+    assert sum(int(l.rpartition(" ")[2]) for l in mid.splitlines()) >= \
+        before
     # Resize: the frame fits the new size, footer on the last line.
     t.tmux("resize-window", "-t", "0", "-x", "60", "-y", "16")
     s = t.wait(lambda s: len(s.splitlines()[0]) <= 60 and
@@ -219,7 +232,7 @@ def test_keys_split_resize_and_quit(py, tmp_path, tmux_factory):
     t.keys("q")
     s = t.wait(lambda s: "status=0" in s and s.rstrip().endswith("PROMPT$"))
     assert_terminal_unchanged(t, tmp_path)
-    check_same_shape(py, tmp_path, out)
+    check_same_shape(py, tmp_path, out, tf)
 
 
 def assert_terminal_unchanged(t, tmp_path):
@@ -246,7 +259,7 @@ def functions_paths(path):
     return out
 
 
-def check_same_shape(py, tmp_path, top_out):
+def check_same_shape(py, tmp_path, top_out, top_truth):
     """-o of top holds the stacks record writes for the same target, in
     the same proportions (each a likely draw of its run's truth)."""
     stop, tf = tmp_path / "stop2", tmp_path / "truth2.json"
@@ -260,9 +273,11 @@ def check_same_shape(py, tmp_path, top_out):
     a, b = functions_paths(top_out), functions_paths(rec)
     assert set(a) == set(b) == {("<module>", "main", k) for k in NAMES}, \
         (a, b)
-    wall = {k: v["wall"] for k, v in json.loads(tf.read_text()).items()}
-    counts = {p[-1]: n for p, n in b.items()}
-    assert not truth.share_misses(counts, wall), (counts, wall)
+    for paths, tfile in ((a, top_truth), (b, tf)):
+        wall = {k: v["wall"] for k, v in json.loads(tfile.read_text())
+                .items()}
+        counts = {p[-1]: n for p, n in paths.items()}
+        assert not truth.share_misses(counts, wall), (counts, wall, tfile)
 
 
 def spy_pid(t):
@@ -342,8 +357,25 @@ def test_plain_snapshots_off_a_terminal(any_py, tmp_path):
     shots = proc.stdout.split("Collecting samples from ")
     assert len(shots) >= 3, proc.stdout
     assert "the program exited with status 3" in shots[-1]
+    assert not re.search(r" $", proc.stdout, re.M)  # no trailing blanks
     assert re.search(r"^\s*[\d.]+%\s+[\d.]+%\s+[\d.]+s\s+[\d.]+s  spin \(",
                      shots[-1], re.M), shots[-1]
+
+
+@pytest.mark.parametrize("form", [["prog.py"], ["-m", "prog"]])
+def test_script_and_module(any_py, tmp_path, form):
+    """SCRIPT ARGS and -m MODULE ARGS run under the venv's python with
+    their arguments, and are what the header names."""
+    (tmp_path / "prog.py").write_text(
+        "import sys, time\nt = time.time() + 0.3\n"
+        "while time.time() < t: pass\nprint(sys.argv[1:])\n")
+    proc = any_py.spy("top", "--delay", "0.2", *form, "a b", "-c",
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "['a b', '-c']" in proc.stdout.splitlines()
+    shot = proc.stdout.split("Collecting samples from ")[-1]
+    assert shot.startswith(f"'{any_py.python}"), shot
+    assert f"{' '.join(form)} a b -c' (python v" in shot, shot
 
 
 def test_subprocesses_live_across_children(any_py, tmp_path):
@@ -364,6 +396,7 @@ def test_subprocesses_live_across_children(any_py, tmp_path):
     (["-r", "x", "-p", "1"], "-r/--rate"),
     (["-f", "svg", "-p", "1"], "-f/--format is the format of -o FILE"),
     (["-o", "x.nope", "-p", "1"], "x.nope"),
+    (["-o", "-", "-f", "collapsed", "-c", MARK, "mark"], "give -o FILE"),
     (["-o", "/no/such/dir/x.svg", "-c", MARK, "mark"], "/no/such/dir"),
     (["-p", "1", "--", "true"], "not both"),
     (["--python", "/bin/true", "-p", "1"], "--python is the interpreter"),
@@ -373,3 +406,214 @@ def test_bad_input(any_py, args, msg, tmp_path):
     proc = any_py.spy("top", *args, cwd=tmp_path)
     one_error(proc, 2, "top: ", msg)
     assert not list(tmp_path.iterdir())  # nothing ran, nothing written
+
+
+def read_snapshots(proc, on_snapshot=None):
+    """The plain snapshots proc prints until it ends; on_snapshot(k) is
+    called as the k-th (from 1) begins."""
+    out, k = [], 0
+    for line in proc.stdout:
+        if line.startswith("Collecting samples from "):
+            k += 1
+            if on_snapshot:
+                on_snapshot(k)
+        out.append(line)
+    proc.wait(timeout=60)
+    return "".join(out).split("Collecting samples from ")[1:]
+
+
+MIB = 1 << 20
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": MIB, "GiB": 1 << 30}
+
+
+def header(shot):
+    """A snapshot's header figures (cpu and rss None before the first
+    window has them)."""
+    g = re.search(r"GIL: ([\d.]+)%, Active: ([\d.]+)%", shot)
+    c = re.search(r"CPU: +([\d.]+)% (\S+)  RSS: ([\d.]+) (\w+) (\S+)", shot)
+    return {
+        "gil": float(g.group(1)), "active": float(g.group(2)),
+        "cpu": float(c.group(1)) if c else None,
+        "rss": float(c.group(3)) * UNITS[c.group(4)] if c else None,
+        "rss_trend": c.group(5) if c else "",
+        "window": samples("Collecting samples from " + shot, window=True),
+        "late": "late by a whole interval" in shot,
+    }
+
+
+def test_header_figures(any_py, tmp_path):
+    """The header against what the program did: asleep (with --idle, its
+    samples counted, yet no GIL, nothing active, no CPU), then 96 MiB made
+    resident and 0.7 CPU seconds spun (the GIL held, active, the RSS trend
+    rising); spyglass stopped for 0.6 s is warned of as late samples; the
+    log's last snapshot says the program ended, without a q to press."""
+    code = ("import time\ntime.sleep(1.8)\nb = b'x' * (96 << 20)\n"
+            "c0 = time.process_time()\n"
+            "while time.process_time() < c0 + 0.7: pass\n"
+            "time.sleep(0.4)\n")
+    proc = subprocess.Popen(
+        [any_py.spyglass, "top", "--idle", "--delay", "0.3", "-c", code],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(any_py.env, LC_ALL="C"), cwd=tmp_path)
+
+    def pause(k):
+        if k == 2:  # asleep still: its deadlines pass unsampled
+            proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.6)
+            proc.send_signal(signal.SIGCONT)
+    shots = read_snapshots(proc, pause)
+    assert proc.returncode == 0, proc.stderr.read()
+    hs = [header(s) for s in shots]
+    assert any(h["gil"] == 0 and h["active"] == 0 and h["window"] > 0 and
+               h["cpu"] is not None and h["cpu"] <= 5 and
+               h["rss"] < 64 * MIB for h in hs), shots
+    busy = [h for h in hs if h["gil"] >= 95 and h["active"] >= 95 and
+            h["rss"] is not None and h["rss"] >= 96 * MIB]
+    assert busy, shots
+    # One thread: at most one CPU, and some of it in the windows it spun.
+    assert all(h["cpu"] <= 110 for h in busy), shots
+    assert any(h["cpu"] > 0 for h in busy), shots
+    # The trend: low before the allocation, high after.
+    assert any(re.fullmatch(r"_+.*#", h["rss_trend"]) for h in busy), shots
+    assert any(h["late"] for h in hs), shots
+    assert "the program exited with status 0" in shots[-1]
+    assert "until q" not in "".join(shots)
+
+
+def test_attach_gil_threads(any_py, tmp_path):
+    """-p with --gil --idle --threads: two threads spin while the main one
+    waits in join; only the GIL's holder is counted, so the waiting main
+    thread (kept by --idle otherwise) has no share of a window inside the
+    spin, each spinner a row of its own; then the process's end."""
+    code = ("import sys, threading, time\n"
+            "def spin():\n"
+            "    c0 = time.thread_time()\n"
+            "    while time.thread_time() < c0 + 0.8: pass\n"
+            "ts = [threading.Thread(target=spin, name=f'w{i}') "
+            "for i in range(2)]\n"
+            "print('ready', flush=True)\nsys.stdin.readline()\n"
+            "[t.start() for t in ts]\n[t.join() for t in ts]\n")
+    target = subprocess.Popen([any_py.python, "-c", code], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env=any_py.env)
+    try:
+        assert target.stdout.readline() == "ready\n"
+        proc = subprocess.Popen(
+            [any_py.spyglass, "top", "-p", str(target.pid), "--gil",
+             "--idle", "--threads", "--delay", "0.3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=any_py.env, cwd=tmp_path)
+
+        def go(k):
+            if k == 1:  # attached: start the threads
+                target.stdin.write("\n")
+                target.stdin.flush()
+        shots = read_snapshots(proc, go)
+    finally:
+        target.kill()
+        target.wait()
+    assert proc.returncode == 0, proc.stderr.read()
+    assert f"process {target.pid} ended" in shots[-1]
+
+    def both_spin(shot):
+        t = rows("\n".join(shot.splitlines()[1:]))
+        spin = [v for k, v in t.items() if re.match(r"w[01]: spin \(", k)]
+        main = [v for k, v in t.items() if k.startswith("MainThread: ")]
+        return len(spin) == 2 and all(v[0] > 0 for v in spin), main
+    # The windows where the main thread starts or joins them may hold a
+    # sample of it holding the GIL; one inside the spin has none.
+    windows = [main for ok, main in map(both_spin, shots) if ok]
+    assert any(all(v[1] == 0 for v in main) for main in windows), shots
+
+
+ENTER, LEAVE = b"\x1b[?1049h", b"\x1b[0m\x1b[?25h\x1b[?1049l"
+
+
+def frames_on_pty(argv, env, frames=4, timeout=60, before_quit=None,
+                  quit_key=b"q", stdin_null=False):
+    """Run argv on a new pty (its stdin /dev/null if stdin_null) until it
+    has drawn `frames` frames, call before_quit(), type quit_key, read to
+    its end; everything it wrote and its exit status."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        if stdin_null:
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.execve(argv[0], argv, env)
+    out, quit_sent = b"", False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.5)[0]:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the pty is closed
+            break
+        if not data:
+            break
+        out += data
+        if not quit_sent and out.count(b"\x1b[H") > frames:
+            if before_quit:
+                before_quit()
+            os.write(fd, quit_key)
+            quit_sent = True
+    else:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return out, os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.parametrize("term,no_color,colour", [
+    ("xterm-256color", None, True), ("vt100", None, False),
+    ("xterm", "1", False)])
+def test_screen_bytes(any_py, tmp_path, term, no_color, colour):
+    """What top writes to a terminal: the alternate screen first, cleared
+    once and then overwritten in place frame after frame (no flicker),
+    colours only where TERM has them and NO_COLOR is unset (bold and
+    reverse everywhere), and the terminal given back after the last
+    frame."""
+    env = dict(any_py.env, TERM=term, LC_ALL="C")
+    env.pop("NO_COLOR", None)
+    if no_color:
+        env["NO_COLOR"] = no_color
+    out, status = frames_on_pty(
+        [any_py.spyglass, "top", "--delay", "0.1", "-c",
+         "while True: pass"], env)
+    assert status == 0, out
+    assert out.startswith(ENTER), out[:200]
+    assert out.count(b"\x1b[2J") == 1, out  # on entering only
+    assert out.count(b"\x1b[H") > 4  # each frame from the top left
+    assert out.rfind(LEAVE) > out.rfind(b"\x1b[H"), out[-400:]
+    assert (b"\x1b[7m" in out) and (b"\x1b[1m" in out)
+    assert (b"\x1b[32m" in out) == colour, out[:600]
+
+
+def test_error_after_the_view(any_py, tmp_path):
+    """An error of spyglass's own at the end (-o's directory removed while
+    the view ran) is printed once the terminal is given back, not drawn
+    over by the view, and the exit status says the output went
+    elsewhere."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    env = dict(any_py.env, TERM="xterm", LC_ALL="C", TMPDIR=str(tmp_path))
+    out, status = frames_on_pty(
+        [any_py.spyglass, "top", "--delay", "0.1", "-o",
+         str(gone / "x.collapsed"), "-c", "while True: pass"], env,
+        before_quit=gone.rmdir)
+    assert status == 74, out
+    err = out.rfind(b"spyglass: error: top: cannot write")
+    assert err > out.rfind(LEAVE) > 0, out[-600:]
+    saved = re.search(rb"saved the result to (\S+) instead", out[err:])
+    assert saved and Path(saved.group(1).decode()).parent == tmp_path
+
+
+def test_no_keys_without_a_terminal_stdin(any_py):
+    """stdout a terminal, stdin not: the view runs without keys and says
+    that Ctrl-C (the terminal's SIGINT) is what quits; it does."""
+    env = dict(any_py.env, TERM="xterm", LC_ALL="C")
+    out, status = frames_on_pty(
+        [any_py.spyglass, "top", "--delay", "0.1", "-c",
+         "while True: pass"], env, quit_key=b"\x03", stdin_null=True)
+    assert status == 130, out  # the program's, as Ctrl-C gives it
+    assert b"Press Ctrl-C to quit (no keys" in out and b"Press q" not in out
+    assert out.rfind(LEAVE) > out.rfind(b"\x1b[H"), out[-400:]

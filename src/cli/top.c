@@ -47,8 +47,9 @@ top_usage(void)
            "  -- CMD              launch any command\n"
            "  -h, --help          show this help\n\n"
            "Keys: 1-4 sort, L lines, R reset, P or space pause, t threads, / "
-           "filter,\n? help, q quit. When stdout is not a terminal, a plain "
-           "snapshot is printed\nevery refresh instead. Quitting with q stops "
+           "filter,\nw write the profile so far, ? help, q quit. When stdout "
+           "is not a terminal,\na plain snapshot is printed every refresh "
+           "instead. Quitting with q stops "
            "a launched program (SIGINT).\n",
            sg_writer_names(SG_DATA_SAMPLED));
 }
@@ -147,6 +148,12 @@ parse(int argc, char **argv, top_options *o, sampled_target *t)
         return rc;
     if (format && !o->output) {
         sg_error("top: -f/--format is the format of -o FILE: give -o too");
+        return SG_EXIT_USAGE;
+    }
+    if (o->output && strcmp(o->output, "-") == 0) {
+        /* stdout is the view, or the log of its snapshots. */
+        sg_error("top: -o - would mix the profile with the view on stdout: "
+                 "give -o FILE");
         return SG_EXIT_USAGE;
     }
     if (o->output &&

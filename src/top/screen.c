@@ -285,35 +285,52 @@ header_resources(frame *f, const top_header *h)
     line_end(f);
 }
 
-/* What the view is: the program's end, a late sampler, the thread and
- * filter shown. Empty when there is nothing to say. */
+/* Start an item of the state line, two spaces after the one before. */
+static void
+state_item(frame *f, bool *first)
+{
+    if (!*first)
+        put(f, "  ");
+    *first = false;
+}
+
+/* What the view is: the program's end, what a key did, a late sampler,
+ * the thread and filter shown. Empty when there is nothing to say. */
 static void
 header_state(frame *f, const top_header *h)
 {
+    bool first = true;
     if (!line_begin(f, NULL))
         return;
     if (h->status) {
+        state_item(f, &first);
         colour(f, SGR_YELLOW);
         attr(f, SGR_BOLD);
         put(f, h->status);
         attr(f, SGR_RESET);
-        put(f, "  ");
+    }
+    if (h->note) {
+        state_item(f, &first);
+        attr(f, SGR_BOLD);
+        put(f, h->note);
+        attr(f, SGR_RESET);
     }
     if (h->late_pct > 10) {
+        state_item(f, &first);
         colour(f, SGR_RED);
         putf(f,
              "%.0f%% of samples late by a whole interval: the machine is "
              "busy (lower -r)",
              h->late_pct);
         attr(f, SGR_RESET);
-        put(f, "  ");
     }
     if (h->thread) {
+        state_item(f, &first);
         put(f, "Thread: ");
         put(f, h->thread);
-        put(f, "  ");
     }
     if (h->filter) {
+        state_item(f, &first);
         put(f, "Filter: ");
         put(f, h->filter);
     }
@@ -393,6 +410,8 @@ static const char *help_lines[] = {
     "  t           next thread: all threads, then each in turn",
     "  /           filter by function, file or thread name",
     "              (Enter applies, Esc cancels, an empty filter clears)",
+    "  w           write everything sampled so far to a file (-o's,",
+    "              or type one; its extension names the format)",
     "  ?           this help; any key closes it",
     "  q, Ctrl-C   quit",
     "",
@@ -436,9 +455,12 @@ top_render(strbuf *out, const top_screen *scr, const top_header *h,
         }
         if (line_begin(&f, NULL)) {
             if (scr->input) {
-                put(&f, "Filter: ");
+                put(&f, scr->prompt ? scr->prompt : "");
                 put(&f, scr->input);
                 put(&f, "_   (Enter applies, Esc cancels)");
+            } else if (scr->no_keys) {
+                put(&f, "Press Ctrl-C to quit (no keys: stdin is not the "
+                        "terminal).");
             } else {
                 put(&f, "Press q to quit, ? for help.");
             }

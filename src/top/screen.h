@@ -43,6 +43,7 @@ typedef struct top_header {
     size_t n_trend;     /* oldest first */
     double late_pct;    /* deadlines late or missed in the window */
     const char *status; /* the program ended: what it did, or NULL */
+    const char *note;   /* what the last key did (a file written), or NULL */
     bool paused;
     const char *thread; /* the one thread shown, or NULL for all */
     const char *filter; /* the filter applied, or NULL */
@@ -50,15 +51,17 @@ typedef struct top_header {
 
 /* How to draw. */
 typedef struct top_screen {
-    int rows, cols;    /* the terminal's size; a plain frame: table rows at
-                          most rows, lines not cut */
-    bool plain;        /* no escape sequences */
-    bool colour;       /* the terminal has colours */
-    bool utf8;         /* the terminal takes UTF-8 (trend bars, markers) */
-    bool help;         /* the keys instead of the table */
-    bool lines;        /* rows per line */
-    int sort;          /* 1-4 */
-    const char *input; /* the filter being typed, or NULL */
+    int rows, cols;     /* the terminal's size; a plain frame: table rows at
+                           most rows, lines not cut */
+    bool plain;         /* no escape sequences */
+    bool colour;        /* the terminal has colours */
+    bool utf8;          /* the terminal takes UTF-8 (trend bars, markers) */
+    bool help;          /* the keys instead of the table */
+    bool no_keys;       /* stdin is not the terminal: only Ctrl-C quits */
+    bool lines;         /* rows per line */
+    int sort;           /* 1-4 */
+    const char *input;  /* what is being typed, or NULL */
+    const char *prompt; /* its label: "Filter: ", "Write to: " */
 } top_screen;
 
 /* Append one frame to out. short_files: per function of p, its file

@@ -232,6 +232,12 @@ top_term_resized(void)
     return r;
 }
 
+bool
+top_term_has_keys(void)
+{
+    return term.keys;
+}
+
 size_t
 top_term_keys(char *buf, size_t n)
 {

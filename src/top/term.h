@@ -42,6 +42,9 @@ void top_term_close(void);
 void top_term_size(int *rows, int *cols);
 /* Whether the window was resized since the last call. */
 bool top_term_resized(void);
+/* Whether keys are read (stdin is the terminal); without them only
+ * Ctrl-C and the other stop signals end the view. */
+bool top_term_has_keys(void);
 /* Keys typed since the last call, without waiting: the bytes read (0 when
  * none). */
 size_t top_term_keys(char *buf, size_t n);

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/output.h"
 #include "proc/proc.h"
 #include "sampler/launch.h"
 #include "top/procstat.h"
@@ -47,15 +48,17 @@ typedef struct viewer {
     top_view_spec spec;
     top_screen scr;
     top_header h;
-    char filter[256];
-    char input[256]; /* the filter being typed */
-    bool editing, quit, dirty, ended;
+    char filter[1024];
+    char input[1024]; /* the filter or file name being typed */
+    enum { EDIT_NONE, EDIT_FILTER, EDIT_WRITE } editing;
+    bool quit, dirty, ended;
     bool skip_seq;         /* in the middle of an escape sequence */
     uint64_t next_refresh; /* sg_now_ns() of the next refresh */
     marks last;
     record_counts base; /* at the last reset (R) */
     const char **short_files;
     char status[160];
+    char note[1200]; /* what the last `w` did, until the next key */
     char thread_label[300];
     strbuf frame;
 } viewer;
@@ -172,7 +175,9 @@ draw(viewer *v)
     v->h.thread = thread_label(v);
     v->h.filter = v->filter[0] ? v->filter : NULL;
     v->h.status = v->status[0] ? v->status : NULL;
+    v->h.note = v->note[0] ? v->note : NULL;
     v->scr.input = v->editing ? v->input : NULL;
+    v->scr.prompt = v->editing == EDIT_WRITE ? "Write to: " : "Filter: ";
     v->scr.sort = v->spec.sort;
     v->scr.lines = v->spec.lines;
     if (!v->scr.plain)
@@ -196,14 +201,77 @@ drop_last_char(char *s)
     s[n] = '\0';
 }
 
-/* A key while the filter is typed. */
+/* Set the profile's metadata as record's end does, for a writer. */
+static void
+set_meta(viewer *v)
+{
+    const rm_info *in = record_root_info(v->run->s);
+    if (in) {
+        sg_profile_set_meta(v->run->p, "python", in->version);
+        sg_profile_set_meta(v->run->p, "command", in->cmdline);
+    }
+    record_counts c;
+    record_get_counts(v->run->s, &c);
+    char n[32];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)ticks_of(&c));
+    sg_profile_set_meta(v->run->p, SG_META_TICKS, n);
+    snprintf(n, sizeof n, "%.2f", (double)c.loop.elapsed_ns / 1e9);
+    sg_profile_set_meta(v->run->p, SG_META_DURATION, n);
+}
+
+/* Everything sampled since the start (not since R), through the writer
+ * registry as record writes it. */
+static sg_out_result
+write_profile(viewer *v, const sg_writer *w, const char *path)
+{
+    set_meta(v);
+    writer_opts wo = {0};
+    wo.per_thread = v->o->threads;
+    wo.title = "spyglass top";
+    return sg_writer_write_file(&top_output, w, v->run->p, &wo, path);
+}
+
+/* `w`: everything sampled so far, written to path while the view goes
+ * on, in the format its extension names (-o's own -f for -o's path). The
+ * note says what happened; a failed delivery's message is held with
+ * stderr until the terminal is back. */
+static void
+write_now(viewer *v, const char *path)
+{
+    char msg[768];
+    const sg_writer *w = NULL;
+    const char *fmt = NULL;
+    if (v->o->output && strcmp(path, v->o->output) == 0)
+        fmt = v->o->writer->name;
+    if (!path[0] || strcmp(path, "-") == 0)
+        snprintf(msg, sizeof msg, "give a file name (stdout is the view)");
+    else if (sg_output_check(path, msg, sizeof msg) == 0)
+        sg_writer_pick_msg(fmt, path, &top_output, &w, msg, sizeof msg);
+    if (!w) {
+        snprintf(v->note, sizeof v->note, "not written: %s", msg);
+        return;
+    }
+    record_counts c;
+    record_get_counts(v->run->s, &c);
+    if (write_profile(v, w, path) == SG_OUT_WRITTEN)
+        snprintf(v->note, sizeof v->note, "wrote %s (%s, %llu samples)", path,
+                 w->name, (unsigned long long)c.stacks);
+    else
+        snprintf(v->note, sizeof v->note,
+                 "%s not written: the reason is printed after q", path);
+}
+
+/* A key while the filter or a file name is typed. */
 static void
 edit_key(viewer *v, unsigned char k)
 {
     size_t n = strlen(v->input);
     if (k == '\r' || k == '\n') {
-        memcpy(v->filter, v->input, n + 1);
-        v->editing = false;
+        if (v->editing == EDIT_WRITE)
+            write_now(v, v->input);
+        else
+            snprintf(v->filter, sizeof v->filter, "%s", v->input);
+        v->editing = EDIT_NONE;
     } else if (k == 0x7f || k == '\b') {
         drop_last_char(v->input);
     } else if (k == 0x15) { /* Ctrl-U */
@@ -226,6 +294,7 @@ reset(viewer *v)
 static void
 view_key(viewer *v, unsigned char k)
 {
+    v->note[0] = '\0';
     switch (k) {
     case '1':
     case '2':
@@ -253,8 +322,17 @@ view_key(viewer *v, unsigned char k)
                              : v->spec.thread + 1;
         break;
     case '/':
-        v->editing = true;
+        v->editing = EDIT_FILTER;
         snprintf(v->input, sizeof v->input, "%s", v->filter);
+        break;
+    case 'w':
+    case 'W':
+        v->editing = EDIT_WRITE;
+        if (v->o->output)
+            snprintf(v->input, sizeof v->input, "%s", v->o->output);
+        else
+            snprintf(v->input, sizeof v->input, "spyglass-top-%d.svg",
+                     (int)v->run->pid);
         break;
     case '?':
     case 'h':
@@ -288,7 +366,7 @@ keys(viewer *v)
                     v->skip_seq = true;
                     i++;
                 } else {
-                    v->editing = false;
+                    v->editing = EDIT_NONE;
                 }
                 v->dirty = true;
                 continue;
@@ -333,20 +411,17 @@ watch(void *ctx, bool ended)
 static void
 ended_status(viewer *v, int code)
 {
+    /* A log has no q: its last snapshot only says what happened. */
+    const char *stays = v->scr.plain ? "" : "; the last data stays until q";
     if (!v->run->launched)
-        snprintf(v->status, sizeof v->status,
-                 "process %d ended; the last data stays until q",
-                 (int)v->run->pid);
+        snprintf(v->status, sizeof v->status, "process %d ended%s",
+                 (int)v->run->pid, stays);
     else if (code > 128)
         snprintf(v->status, sizeof v->status,
-                 "the program was ended by signal %d; the last data stays "
-                 "until q",
-                 code - 128);
+                 "the program was ended by signal %d%s", code - 128, stays);
     else
         snprintf(v->status, sizeof v->status,
-                 "the program exited with status %d; the last data stays "
-                 "until q",
-                 code);
+                 "the program exited with status %d%s", code, stays);
 }
 
 /* Tell a launched program that still runs to stop (as Ctrl-C would), kill
@@ -379,25 +454,6 @@ linger(viewer *v)
             break;
         top_term_wait(200);
     }
-}
-
-static sg_out_result
-write_profile(const top_options *o, sampler_run *r)
-{
-    const rm_info *in = record_root_info(r->s);
-    if (in) {
-        sg_profile_set_meta(r->p, "python", in->version);
-        sg_profile_set_meta(r->p, "command", in->cmdline);
-    }
-    writer_opts wo = {0};
-    wo.per_thread = o->threads;
-    wo.title = "spyglass top";
-    sg_out_result res =
-        sg_writer_write_file(&top_output, o->writer, r->p, &wo, o->output);
-    if (res == SG_OUT_WRITTEN && strcmp(o->output, "-") != 0)
-        fprintf(stderr, "spyglass top: wrote %s (%s)\n", o->output,
-                o->writer->name);
-    return res;
 }
 
 static void
@@ -455,6 +511,7 @@ top_main(const top_options *o)
     v.h.version = in ? in->version : "?";
     if (!v.scr.plain && top_term_open() != 0)
         v.scr.plain = true;
+    v.scr.no_keys = !top_term_has_keys();
     record_run(run.s, run.stop);
     status = SG_EXIT_OK;
     /* q sets the stop flag too: a signal is a stop that q did not ask. */
@@ -475,8 +532,12 @@ top_main(const top_options *o)
                         : sampler_wait_child(run.pid);
     top_term_close();
     sg_out_result written = SG_OUT_WRITTEN;
-    if (o->writer)
-        written = write_profile(o, &run);
+    if (o->writer) {
+        written = write_profile(&v, o->writer, o->output);
+        if (written == SG_OUT_WRITTEN)
+            fprintf(stderr, "spyglass top: wrote %s (%s)\n", o->output,
+                    o->writer->name);
+    }
     viewer_free(&v);
     sampler_free(&run);
     return sg_output_status(status, written);

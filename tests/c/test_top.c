@@ -176,6 +176,29 @@ test_cells(void)
     sb_free(&sb);
 }
 
+/* Lines and the widest line (in cells) of a frame, escapes left out. */
+static void
+frame_size(const char *s, int *lines, int *widest)
+{
+    int cells = 0;
+    *lines = 1;
+    *widest = 0;
+    for (; *s; s++) {
+        if (*s == '\033') {
+            while (*s &&
+                   !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+                s++;
+            continue;
+        }
+        if (*s == '\n') {
+            (*lines)++;
+            cells = 0;
+        } else if (*s != '\r' && ++cells > *widest) {
+            *widest = cells;
+        }
+    }
+}
+
 /* A frame fits its screen: as many lines as rows, none wider. */
 static void
 test_frame_fits(void)
@@ -193,29 +216,39 @@ test_frame_fits(void)
     h.command = "python x.py";
     h.version = "3.12.1";
     h.cpu_pct = -1;
-    top_screen scr = {10, 40, false, false, false, false, false, 3, NULL};
+    top_screen scr = {.rows = 10, .cols = 40, .sort = 3};
     strbuf sb = STRBUF_INIT;
     top_render(&sb, &scr, &h, &v, fx.p, NULL);
-    /* Strip the escapes; count lines and cells. */
-    const char *s = sb_str(&sb);
-    int lines = 1, cells = 0, widest = 0;
-    for (; *s; s++) {
-        if (*s == '\033') {
-            while (*s &&
-                   !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
-                s++;
-            continue;
-        }
-        if (*s == '\n') {
-            lines++;
-            cells = 0;
-        } else if (*s != '\r' && ++cells > widest) {
-            widest = cells;
-        }
-    }
+    int lines, widest;
+    frame_size(sb_str(&sb), &lines, &widest);
     CHECK(lines == 10);
     CHECK(widest == 40);
     CHECK(strstr(sb_str(&sb), "Press q to quit") != NULL);
+    /* Without keys (stdin not the terminal), the footer says what quits. */
+    scr.no_keys = true;
+    sb_clear(&sb);
+    top_render(&sb, &scr, &h, &v, fx.p, NULL);
+    CHECK(strstr(sb_str(&sb), "Press q") == NULL);
+    CHECK(strstr(sb_str(&sb), "Press Ctrl-C to quit") != NULL);
+    scr.no_keys = false;
+    /* Any size a window can be resized to, the help, a prompt and the
+     * state line included: never more lines or cells than it has. */
+    h.status = "the program exited with status 0";
+    h.note = "wrote x.svg (flamegraph, 3 samples)";
+    h.filter = "fun";
+    for (int help = 0; help < 2; help++) {
+        for (scr.rows = 1; scr.rows <= 24; scr.rows++) {
+            for (scr.cols = 1; scr.cols <= 90; scr.cols += 7) {
+                scr.help = help;
+                scr.input = help ? NULL : "typed";
+                scr.prompt = "Write to: ";
+                sb_clear(&sb);
+                top_render(&sb, &scr, &h, &v, fx.p, NULL);
+                frame_size(sb_str(&sb), &lines, &widest);
+                CHECK(lines == scr.rows && widest <= scr.cols);
+            }
+        }
+    }
     sb_free(&sb);
     top_view_free(&v);
     top_table_free(&t);
