@@ -189,6 +189,53 @@ def test_listing_and_counts_match_dis_and_a_python_tracer(py, prog):
     assert len(body) >= 4 and body == [LOOPS] * len(body), body
 
 
+# Functions whose every line, each time it runs, runs all its instructions
+# once: no generator (a resumed frame re-enters a line), no handler (clean-up
+# code revisits the `except` line).
+STRAIGHT = {"loop", "outer", "inner"}
+LINES_ROW = re.compile(r"\s*(\d+)\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s")
+
+
+def test_line_totals_are_lines_hits_times_instructions(py, prog):
+    """Each line's instructions ran as often as `spyglass lines` counts
+    the line, where every line event runs each of them once: a line of
+    a straight function, not its first (RESUME / cell set-up run without
+    a line event), not shared with a nested code object, every
+    instruction counted alike (a jump inside a line breaks it)."""
+    out = prog.parent / "dis.json"
+    proc = py.spy("dis", "-o", str(out), str(prog), cwd=str(prog.parent))
+    assert proc.returncode == 0, proc.stderr
+    proc = py.spy("lines", str(prog), cwd=str(prog.parent))
+    assert proc.returncode == 0, proc.stderr
+    hits = {}
+    for ln in proc.stdout.splitlines():
+        m = LINES_ROW.match(ln)
+        if m:
+            hits[int(m.group(1))] = hits.get(int(m.group(1)), 0) + \
+                int(m.group(2))
+    per, owners = {}, {}
+    for f in json.loads(out.read_text())["functions"]:
+        for r in f["rows"]:
+            if r["kind"] == "instruction" and r["line"] is not None:
+                per.setdefault((f["name"], f["line"], r["line"]),
+                               []).append(r["count"])
+                owners.setdefault(r["line"], set()).add(f["name"])
+    checked = {}
+    for (name, first, line), counts in per.items():
+        if (name.rsplit(".", 1)[-1] not in STRAIGHT or line == first
+                or len(owners[line]) > 1 or None in counts
+                or len(set(counts)) > 1):
+            continue
+        assert sum(counts) == hits.get(line, 0) * len(counts), \
+            (name, line, counts, hits.get(line))
+        checked[line] = counts[0]
+    src = PROG.splitlines()
+    body = {src.index(s) + 1: n for s, n in [
+        ("    t = 0", 1), ("        t += i * 3", LOOPS), ("    return t", 1),
+        ("        return v * k", 4)]}
+    assert {ln: checked.get(ln) for ln in body} == body, checked
+
+
 def test_module_code(py, prog):
     """--func __main__:<module>: the script's own code, counted exactly."""
     proc = py.spy("dis", "--func", "__main__:<module>", str(prog),
