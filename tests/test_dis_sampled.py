@@ -13,8 +13,13 @@ instruction is told by its line and opcode, never by timing. A call into C
 counts on the calling instruction: the innermost Python frame is there.
 """
 import json
+import os
+import shutil
+
+import pytest
 
 from conftest import one_error
+from venvs import VERSIONS, find_interpreter
 
 HOT = '''
 import time
@@ -88,8 +93,7 @@ def test_dis_names_no_sampled_function(py, tmp_path):
     proc = py.spy("record", "-r", "200", "--dis", "cold", "-o",
                   str(tmp_path / "x.txt"), "--python", py.python, "hot.py",
                   cwd=str(tmp_path))
-    err = [ln for ln in proc.stderr.splitlines()
-           if ln.startswith("spyglass: error:")]
+    err = errors(proc)
     assert proc.returncode == 2, proc.stderr
     assert len(err) == 1 and "--dis cold: no sampled function" in err[0]
     # The busiest functions, busiest first: the two methods lead.
@@ -101,3 +105,81 @@ def test_dis_names_no_sampled_function(py, tmp_path):
 def test_dis_refuses_a_format_without_listings(py, tmp_path):
     proc = py.spy("record", "--dis", "hot", "-f", "flamegraph", "-c", "1")
     one_error(proc, 2, "flamegraph")
+
+
+# A short target that, once its work is done, replaces the executable it
+# runs from (argv[1]) by what argv[2] names: a shell script, or a python
+# of another version. The recording read the executable's path at attach.
+SWAP = '''
+import os, sys, time
+
+
+def hot():
+    end = time.thread_time() + 0.15
+    while time.thread_time() < end:
+        pass
+
+
+hot()
+new = sys.argv[1] + ".new"
+if sys.argv[2] == "script":
+    with open(new, "w") as f:
+        f.write("#!/bin/sh\\ntouch %s\\nexit 3\\n" % sys.argv[3])
+    os.chmod(new, 0o755)
+else:
+    os.symlink(sys.argv[2], new)
+os.replace(new, sys.argv[1])
+'''
+
+
+def swap_run(py, tmp_path, exe_name, *swap_args):
+    real = os.path.realpath(py.python)
+    exe = tmp_path / exe_name
+    shutil.copy(real, exe)
+    (tmp_path / "swap.py").write_text(SWAP)
+    env = dict(py.env)
+    env["PATH"] = os.path.dirname(real) + os.pathsep + env["PATH"]
+    return py.spy("record", "-r", "200", "--dis", "hot", "-o",
+                  str(tmp_path / "out.json"), "--", str(exe), "swap.py",
+                  str(exe), *swap_args, cwd=str(tmp_path), env=env)
+
+
+def errors(proc):
+    return [ln for ln in proc.stderr.splitlines()
+            if ln.startswith("spyglass: error:")]
+
+
+def test_never_runs_an_executable_that_is_not_a_python(any_py, tmp_path):
+    """A program embedding Python is not a python: the listing is made by
+    one of the target's version (beside its libpython, or from PATH),
+    never by running the program itself."""
+    marker = tmp_path / "host-ran"
+    proc = swap_run(any_py, tmp_path, "host", "script", str(marker))
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert [f["name"] for f in doc["functions"]] == ["hot"]
+
+
+def test_refuses_a_python_of_another_version(any_py, tmp_path):
+    """Offsets and opcodes are the recorded version's: a python of another
+    version is refused, never used to guess."""
+    other = next((v for v in VERSIONS if v != any_py.version
+                  and find_interpreter(v)), None)
+    if other is None:
+        pytest.skip("no second CPython version found")
+    proc = swap_run(any_py, tmp_path, "python3", str(find_interpreter(other)))
+    assert proc.returncode == 1, proc.stderr
+    [err] = errors(proc)
+    assert (f"is Python {other}, the recording is of {any_py.version}: "
+            "its opcodes are not known here") in err, err
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_code_not_from_a_file(any_py):
+    code = ("import time\ndef f():\n    end = time.thread_time() + 0.1\n"
+            "    while time.thread_time() < end:\n        pass\nf()")
+    proc = any_py.spy("record", "-r", "200", "--dis", "f", "-c", code)
+    assert proc.returncode == 1, proc.stderr
+    [err] = errors(proc)
+    assert "the source of f is not in a file (<string>)" in err, err
