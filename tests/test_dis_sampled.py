@@ -183,3 +183,42 @@ def test_code_not_from_a_file(any_py):
     assert proc.returncode == 1, proc.stderr
     [err] = errors(proc)
     assert "the source of f is not in a file (<string>)" in err, err
+
+
+MONITORED = '''
+import sys
+import time
+
+
+def hot(x):
+    return x * x
+
+
+M = sys.monitoring
+M.use_tool_id(3, "debugger")
+M.register_callback(3, M.events.INSTRUCTION, lambda code, offset: None)
+M.set_local_events(3, hot.__code__, M.events.INSTRUCTION)
+x = 3 ** 20000
+end = time.thread_time() + 0.3
+while time.thread_time() < end:
+    hot(x)
+'''
+
+
+def test_instrumented_code_keeps_the_instruction_name(any_py, tmp_path):
+    """A sys.monitoring tool (a debugger, coverage) replaces the watched
+    instructions by INSTRUMENTED_* opcodes, the real one kept aside: the
+    listing names the instruction, as dis does, not the instrumentation."""
+    if any_py.version in ("3.8", "3.9", "3.10", "3.11"):
+        pytest.skip("sys.monitoring is 3.12+")
+    (tmp_path / "mon.py").write_text(MONITORED)
+    out = tmp_path / "out.json"
+    proc = any_py.spy("record", "-r", "200", "--dis", "hot", "-o", str(out),
+                      "--", any_py.python, "mon.py", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    [fn] = json.loads(out.read_text())["functions"]
+    ins = [r for r in fn["rows"] if r["kind"] == "instruction"]
+    assert fn["total"] >= 20
+    assert not [r for r in ins if "INSTRUMENTED" in r["text"]], ins
+    top = max(ins, key=lambda r: r["count"])
+    assert top["opname"] == "BINARY_OP" and top["count"] * 2 > fn["total"]

@@ -36,7 +36,9 @@
  * offset line opname text / S line source / O text, or one E row with the
  * reason it cannot. An instruction whose opcode was read shows that
  * opcode's name in place of dis's (the specialised instruction), when this
- * version's table names it; else dis's own. */
+ * version's table names it; else dis's own. So does one whose opcode only
+ * says what replaced it for a while: a sys.monitoring tool's (3.12+
+ * INSTRUMENTED_*, the real one in a side table) or a 3.13 executor's. */
 static const char render_py[] =
     "import dis, io, linecache, sys\n"
     "path, first, name, want = sys.argv[1], int(sys.argv[2]), sys.argv[3], "
@@ -91,7 +93,8 @@ static const char render_py[] =
     "        if s:\n"
     "            rows.append('S\\t%d\\t%s' % (st, s))\n"
     "    op, spec = ops.get(i.offset), i.opname\n"
-    "    if op is not None and op < len(names) and names[op][:1] != '<':\n"
+    "    if op is not None and op < len(names) and names[op][:1] != '<' "
+    "and not names[op].startswith(('INSTRUMENTED_', 'ENTER_EXECUTOR')):\n"
     "        spec = names[op]\n"
     "    if spec != i.opname:\n"
     "        at = t.index(i.opname)\n"
