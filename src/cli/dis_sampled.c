@@ -2,10 +2,10 @@
  *
  * The recording keeps, per (function, instruction offset), the samples
  * whose innermost frame ran that instruction. The text of the listing is
- * the target version's own: a python of that version (the target's
- * executable) compiles the function's file again, finds the code object
- * by first line and name, and prints dis.dis(code, depth=0) row by row,
- * each instruction row with its offset. It refuses to render for another
+ * the target version's own: a python of that version (below) compiles
+ * the function's file again, finds the code object by first line and
+ * name, and prints dis.dis(code, depth=0) row by row, each instruction
+ * row with its offset. It refuses to render for another
  * version (opcodes and offsets differ between versions: never guessed).
  * The counts, shares and bars are added here and rendered by the same
  * writer as `spyglass dis` (writers/dis.h).
