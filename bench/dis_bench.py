@@ -7,13 +7,17 @@ Each venv under DIR/<version> needs spyglass installed (tests/venvs.py
 makes them; default DIR: the worktree's .venvs). Workloads, the counted
 function decorated with @profile:
   (a) julia: examples/julia.py's inner function (100x100 grid, 200 iter);
-  (b) fib: a recursive fib(24), every call counted.
-For each, the whole process is timed: plain python (a no-op `profile`),
-`spyglass dis`, and the only alternative, an instruction counter in pure
-Python on the same functions (sys.settrace with f_trace_opcodes on
-3.8-3.11, a sys.monitoring INSTRUCTION callback on the function's code
-object on 3.12+). Runs are interleaved, repeated, and the median taken;
-slowdown = median / plain median.
+  (b) fib: a recursive fib(27), every call counted.
+For each: plain python (a no-op `profile`), `spyglass dis`, and the only
+alternative, an instruction counter in pure Python on the same functions
+(sys.settrace with f_trace_opcodes on 3.8-3.11, a sys.monitoring
+INSTRUCTION callback on the function's code object on 3.12+). What is
+measured is the CPU time (user + system) of the whole process tree
+(os.wait4), which other load on the machine distorts far less than wall
+time, and each command's start-up is taken off: the same command on an
+empty program. Runs are interleaved, repeated, and the median taken;
+slowdown = (median - its empty median) / (plain median - plain's empty
+median).
 
 Sampled mode (`record --dis NAME`) does not slow the target (it is read
 from outside); its cost is spyglass's own CPU: a julia run is attached with
@@ -38,7 +42,7 @@ FIB = '''
 def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 
-fib(24)
+fib(27)
 '''
 
 NOOP = "import builtins; builtins.profile = lambda f: f\n"
@@ -82,16 +86,20 @@ def julia_source():
 
 
 def run(cmd, cwd):
-    t = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    """CPU seconds (user + system) of cmd and everything it waited for."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, cmd
+    return ru.ru_utime + ru.ru_stime
 
 
 def bench_version(venv, repeat, workdir):
     py = str(venv / "bin" / "python")
     sg = str(venv / "bin" / "spyglass")
     rows = []
-    for name, src, args in (("julia", julia_source(), ["100", "200"]),
+    for name, src, args in (("empty", "@profile\ndef f():\n    pass\n", []),
+                            ("julia", julia_source(), ["100", "200"]),
                             ("fib", FIB, [])):
         prog = workdir / f"{name}.py"
         prog.write_text(src)
@@ -110,7 +118,9 @@ def bench_version(venv, repeat, workdir):
                 times[k].append(run(c, workdir))
         med = {k: statistics.median(v) for k, v in times.items()}
         rows.append((name, med))
-    return rows
+    empty = rows.pop(0)[1]
+    return [(name, {k: v - empty[k] for k, v in med.items()}, empty)
+            for name, med in rows]
 
 
 def record_cpu(venv, workdir, dis, repeat):
@@ -145,20 +155,22 @@ def main():
     ap.add_argument("--versions", default="3.8,3.9,3.10,3.11,3.12,3.13")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    print("| CPython | workload | plain (s) | spyglass dis | "
-          "Python tracer |")
-    print("|---|---|---|---|---|")
+    print("| CPython | workload | plain (CPU s) | spyglass dis | "
+          "Python tracer | start-up: plain / dis / tracer (CPU s) |")
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as d:
         for v in a.versions.split(","):
             venv = Path(a.venvs) / v
             if not (venv / "bin" / "spyglass").exists():
                 print(f"skipped {v}: no venv with spyglass", file=sys.stderr)
                 continue
-            for name, med in bench_version(venv, a.repeat, Path(d)):
+            for name, med, e in bench_version(venv, a.repeat, Path(d)):
                 p = med["plain"]
-                print(f"| {v} | {name} | {p:.2f} | "
+                print(f"| {v} | {name} | {p:.3f} | "
                       f"x{med['spyglass dis'] / p:.1f} | "
-                      f"x{med['python tracer'] / p:.1f} |", flush=True)
+                      f"x{med['python tracer'] / p:.1f} | "
+                      f"{e['plain']:.3f} / {e['spyglass dis']:.3f} / "
+                      f"{e['python tracer']:.3f} |", flush=True)
     print("\n| CPython | record CPU, flame graph (s) | record --dis CPU (s) |")
     print("|---|---|---|")
     with tempfile.TemporaryDirectory() as d:

@@ -50,7 +50,19 @@ def fails():
         return str(e)
 
 
-print(loop({LOOPS}), Cls().meth([0, 1, 2]), outer(4), list(gen(3)), fails())
+async def coro(n):
+    return n + 1
+
+
+def run(c):
+    try:
+        c.send(None)
+    except StopIteration as e:
+        return e.value
+
+
+print(loop({LOOPS}), Cls().meth([0, 1, 2]), outer(4), list(gen(3)), fails(),
+      run(coro(1)))
 '''
 
 # The oracle: every instruction executed in prog's own code objects,
@@ -158,11 +170,12 @@ def test_listing_and_counts_match_dis_and_a_python_tracer(py, prog):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     # The program's own output comes first, unchanged.
-    assert proc.stdout.startswith("63 [2, 3] 20 [0, 1, 4] 'missing'\n")
+    assert proc.stdout.startswith("63 [2, 3] 20 [0, 1, 4] 'missing' 2\n")
     ours = parse(proc.stdout)
     theirs = oracle(py, prog)
     names = {name for name, _ in ours}
-    want = {"loop", "meth", "outer", "inner", "<genexpr>", "gen", "fails"}
+    want = {"loop", "meth", "outer", "inner", "<genexpr>", "gen", "fails",
+            "coro", "run"}
     if py.version in ("3.8", "3.9", "3.10", "3.11"):
         want.add("<listcomp>")  # its own code object before 3.12
     assert names == want, names
@@ -189,6 +202,53 @@ def test_listing_and_counts_match_dis_and_a_python_tracer(py, prog):
     assert len(body) >= 4 and body == [LOOPS] * len(body), body
 
 
+# Functions whose every line, each time it runs, runs all its instructions
+# once: no generator (a resumed frame re-enters a line), no handler (clean-up
+# code revisits the `except` line).
+STRAIGHT = {"loop", "outer", "inner"}
+LINES_ROW = re.compile(r"\s*(\d+)\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s")
+
+
+def test_line_totals_are_lines_hits_times_instructions(py, prog):
+    """Each line's instructions ran as often as `spyglass lines` counts
+    the line, where every line event runs each of them once: a line of
+    a straight function, not its first (RESUME / cell set-up run without
+    a line event), not shared with a nested code object, every
+    instruction counted alike (a jump inside a line breaks it)."""
+    out = prog.parent / "dis.json"
+    proc = py.spy("dis", "-o", str(out), str(prog), cwd=str(prog.parent))
+    assert proc.returncode == 0, proc.stderr
+    proc = py.spy("lines", str(prog), cwd=str(prog.parent))
+    assert proc.returncode == 0, proc.stderr
+    hits = {}
+    for ln in proc.stdout.splitlines():
+        m = LINES_ROW.match(ln)
+        if m:
+            hits[int(m.group(1))] = hits.get(int(m.group(1)), 0) + \
+                int(m.group(2))
+    per, owners = {}, {}
+    for f in json.loads(out.read_text())["functions"]:
+        for r in f["rows"]:
+            if r["kind"] == "instruction" and r["line"] is not None:
+                per.setdefault((f["name"], f["line"], r["line"]),
+                               []).append(r["count"])
+                owners.setdefault(r["line"], set()).add(f["name"])
+    checked = {}
+    for (name, first, line), counts in per.items():
+        if (name.rsplit(".", 1)[-1] not in STRAIGHT or line == first
+                or len(owners[line]) > 1 or None in counts
+                or len(set(counts)) > 1):
+            continue
+        assert sum(counts) == hits.get(line, 0) * len(counts), \
+            (name, line, counts, hits.get(line))
+        checked[line] = counts[0]
+    src = PROG.splitlines()
+    body = {src.index(s) + 1: n for s, n in [
+        ("    t = 0", 1), ("        t += i * 3", LOOPS), ("    return t", 1),
+        ("        return v * k", 4)]}
+    assert {ln: checked.get(ln) for ln in body} == body, checked
+
+
 def test_module_code(py, prog):
     """--func __main__:<module>: the script's own code, counted exactly."""
     proc = py.spy("dis", "--func", "__main__:<module>", str(prog),
@@ -205,6 +265,41 @@ def test_module_code(py, prog):
     assert [c or 0 for c in counts] == [ref["counts"][str(o)]
                                         for o in ref["offsets"]]
     assert sum(c or 0 for c in counts) > 20
+
+
+def test_module_run_with_m_and_another_file(py, tmp_path):
+    """-m runs the module; --file selects an imported file's functions and
+    --func MODULE:<module> that module's own code, counted as it imports
+    (the default rule, the main module's own functions, is then off)."""
+    (tmp_path / "helper.py").write_text(
+        "def h(n):\n    return [i * 2 for i in range(n)]\n\n\nX = h(3)\n")
+    (tmp_path / "mainmod.py").write_text(
+        "import helper\n\n\ndef m():\n    return helper.h(4)\n\n\n"
+        "print(m(), helper.X)\n")
+    out = tmp_path / "dis.json"
+    proc = py.spy("dis", "--file", "helper.py", "--func", "helper:<module>",
+                  "-o", str(out), "-m", "mainmod", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "[0, 2, 4, 6] [0, 2, 4]\n"
+    doc = json.loads(out.read_text())
+    names = {f["name"].rsplit(".", 1)[-1]: f for f in doc["functions"]}
+    want = {"<module>", "h"}
+    if py.version in ("3.8", "3.9", "3.10", "3.11"):
+        want.add("<listcomp>")
+    assert set(names) == want, names
+    assert all(f["file"].endswith("helper.py") for f in doc["functions"])
+
+    def runs(fn, opname):
+        return [r["count"] for r in names[fn]["rows"]
+                if r["kind"] == "instruction" and r["opname"] == opname]
+
+    # The module body ran once, h twice (3 and 4 items: 7 multiplications).
+    assert runs("<module>", "STORE_NAME") == [1, 1]
+    assert runs("h", "RETURN_VALUE") == [2]
+    mul = "BINARY_MULTIPLY" if py.version in ("3.8", "3.9", "3.10") \
+        else "BINARY_OP"
+    comp = "h" if "<listcomp>" not in want else "<listcomp>"
+    assert runs(comp, mul) == [7]
 
 
 def test_builtin_profile_top_and_json(py, tmp_path):

@@ -1,37 +1,56 @@
 """`spyglass record --dis NAME`: samples per instruction, from outside.
 
 Ground truth load cannot distort: the target spends its own CPU time
-(time.thread_time) multiplying two 31,700-bit integers, one multiplication
-taking hundreds of microseconds against the few tens of nanoseconds of
-each other instruction of the loop. Whenever a sample finds the thread
-running, it is inside that multiplication with probability well above 0.99;
-with at least 20 samples, the chance that it gets no more than half of
-them is below 1e-30 (binomial tail). The instruction is told by its line
-and opcode, never by timing.
+(time.thread_time) in two methods called `hot`, each dominated by one
+known expensive instruction: Mul.hot multiplies two 31,700-bit integers,
+Call.hot calls the builtin sorted on 8,000 unordered integers. Either
+operation takes hundreds of microseconds against the few tens of
+nanoseconds of each other instruction of its method. Whenever a sample
+finds the thread in one of them, it is at that instruction with
+probability well above 0.99; with at least 20 samples, the chance that it
+gets no more than half of them is below 1e-30 (binomial tail). The
+instruction is told by its line and opcode, never by timing. A call into C
+counts on the calling instruction: the innermost Python frame is there.
 """
 import json
+import os
+import shutil
+
+import pytest
 
 from conftest import one_error
+from venvs import VERSIONS, find_interpreter
 
 HOT = '''
 import time
 
 
-def hot(x):
-    return x * x
+class Mul:
+    def hot(self, x):
+        return x * x
+
+
+class Call:
+    def hot(self, xs):
+        return sorted(xs)
 
 
 def main():
     x = 3 ** 20000
+    xs = [(i * 7919) % 8009 for i in range(8000)]
+    m, c = Mul(), Call()
     end = time.thread_time() + 0.6
     while time.thread_time() < end:
-        hot(x)
+        m.hot(x)
+        c.hot(xs)
 
 
 main()
 '''
 
-HOT_LINE = 6  # return x * x
+# first line of each method -> (the line of its expensive instruction,
+# what its opcode name holds)
+EXPENSIVE = {6: (7, "BINARY_"), 11: (12, "CALL")}
 
 
 def test_one_expensive_instruction_gets_most_samples(py, tmp_path):
@@ -42,23 +61,31 @@ def test_one_expensive_instruction_gets_most_samples(py, tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert doc["python"].startswith(py.version + ".")
-    [fn] = doc["functions"]
-    assert fn["name"] == "hot" and fn["line"] == 5
-    ins = [r for r in fn["rows"] if r["kind"] == "instruction"]
-    total = sum(r["count"] for r in ins)
-    assert total == fn["total"] >= 20, fn["total"]
-    top = max(ins, key=lambda r: r["count"])
-    assert top["line"] == HOT_LINE and top["opname"].startswith("BINARY_")
-    assert top["count"] * 2 > total, (top, total)
+    # Both methods called hot, each with its own listing.
+    names = {fn["line"]: fn["name"] for fn in doc["functions"]}
     if py.version in ("3.8", "3.9", "3.10"):
-        assert top["opname"] == "BINARY_MULTIPLY"
+        assert names == {6: "hot", 11: "hot"}  # no qualified names
     else:
-        # The specialised instruction the code object holds, read from
-        # the target: dis alone says BINARY_OP. (A function called this
-        # often is specialised on 3.11 too: RESUME warms it up.)
-        assert top["opname"] == "BINARY_OP_MULTIPLY_INT", top
-    # The row's text is dis's, with that name in place of dis's own.
-    assert top["opname"] in top["text"]
+        assert names == {6: "Mul.hot", 11: "Call.hot"}
+    for fn in doc["functions"]:
+        line, op = EXPENSIVE[fn["line"]]
+        ins = [r for r in fn["rows"] if r["kind"] == "instruction"]
+        total = sum(r["count"] for r in ins)
+        assert total == fn["total"] >= 20, fn["total"]
+        top = max(ins, key=lambda r: r["count"])
+        assert top["line"] == line and op in top["opname"], top
+        assert top["count"] * 2 > total, (top, total)
+        # The row's text is dis's, with the name the listing gives.
+        assert top["opname"] in top["text"]
+        if fn["line"] != 6:
+            continue
+        if py.version in ("3.8", "3.9", "3.10"):
+            assert top["opname"] == "BINARY_MULTIPLY"
+        else:
+            # The specialised instruction the code object holds, read
+            # from the target: dis alone says BINARY_OP. (A method called
+            # this often is specialised on 3.11 too: RESUME warms it up.)
+            assert top["opname"] == "BINARY_OP_MULTIPLY_INT", top
 
 
 def test_dis_names_no_sampled_function(py, tmp_path):
@@ -66,14 +93,132 @@ def test_dis_names_no_sampled_function(py, tmp_path):
     proc = py.spy("record", "-r", "200", "--dis", "cold", "-o",
                   str(tmp_path / "x.txt"), "--python", py.python, "hot.py",
                   cwd=str(tmp_path))
-    err = [ln for ln in proc.stderr.splitlines()
-           if ln.startswith("spyglass: error:")]
+    err = errors(proc)
     assert proc.returncode == 2, proc.stderr
     assert len(err) == 1 and "--dis cold: no sampled function" in err[0]
-    assert "most sampled: hot" in err[0]
+    # The busiest functions, busiest first: the two methods lead.
+    busiest = err[0].split("; most sampled: ", 1)[1].split(", ")
+    assert [n.rsplit(".", 1)[-1] for n in busiest[:2]] == ["hot", "hot"]
     assert not (tmp_path / "x.txt").exists()
 
 
 def test_dis_refuses_a_format_without_listings(py, tmp_path):
     proc = py.spy("record", "--dis", "hot", "-f", "flamegraph", "-c", "1")
     one_error(proc, 2, "flamegraph")
+
+
+# A short target that, once its work is done, replaces the executable it
+# runs from (argv[1]) by what argv[2] names: a shell script, or a python
+# of another version. The recording read the executable's path at attach.
+SWAP = '''
+import os, sys, time
+
+
+def hot():
+    end = time.thread_time() + 0.15
+    while time.thread_time() < end:
+        pass
+
+
+hot()
+new = sys.argv[1] + ".new"
+if sys.argv[2] == "script":
+    with open(new, "w") as f:
+        f.write("#!/bin/sh\\ntouch %s\\nexit 3\\n" % sys.argv[3])
+    os.chmod(new, 0o755)
+else:
+    os.symlink(sys.argv[2], new)
+os.replace(new, sys.argv[1])
+'''
+
+
+def swap_run(py, tmp_path, exe_name, *swap_args):
+    real = os.path.realpath(py.python)
+    exe = tmp_path / exe_name
+    shutil.copy(real, exe)
+    (tmp_path / "swap.py").write_text(SWAP)
+    env = dict(py.env)
+    env["PATH"] = os.path.dirname(real) + os.pathsep + env["PATH"]
+    return py.spy("record", "-r", "200", "--dis", "hot", "-o",
+                  str(tmp_path / "out.json"), "--", str(exe), "swap.py",
+                  str(exe), *swap_args, cwd=str(tmp_path), env=env)
+
+
+def errors(proc):
+    return [ln for ln in proc.stderr.splitlines()
+            if ln.startswith("spyglass: error:")]
+
+
+def test_never_runs_an_executable_that_is_not_a_python(any_py, tmp_path):
+    """A program embedding Python is not a python: the listing is made by
+    one of the target's version (beside its libpython, or from PATH),
+    never by running the program itself."""
+    marker = tmp_path / "host-ran"
+    proc = swap_run(any_py, tmp_path, "host", "script", str(marker))
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert [f["name"] for f in doc["functions"]] == ["hot"]
+
+
+def test_refuses_a_python_of_another_version(any_py, tmp_path):
+    """Offsets and opcodes are the recorded version's: a python of another
+    version is refused, never used to guess."""
+    other = next((v for v in VERSIONS if v != any_py.version
+                  and find_interpreter(v)), None)
+    if other is None:
+        pytest.skip("no second CPython version found")
+    proc = swap_run(any_py, tmp_path, "python3", str(find_interpreter(other)))
+    assert proc.returncode == 1, proc.stderr
+    [err] = errors(proc)
+    assert (f"is Python {other}, the recording is of {any_py.version}: "
+            "its opcodes are not known here") in err, err
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_code_not_from_a_file(any_py):
+    code = ("import time\ndef f():\n    end = time.thread_time() + 0.1\n"
+            "    while time.thread_time() < end:\n        pass\nf()")
+    proc = any_py.spy("record", "-r", "200", "--dis", "f", "-c", code)
+    assert proc.returncode == 1, proc.stderr
+    [err] = errors(proc)
+    assert "the source of f is not in a file (<string>)" in err, err
+
+
+MONITORED = '''
+import sys
+import time
+
+
+def hot(x):
+    return x * x
+
+
+M = sys.monitoring
+M.use_tool_id(3, "debugger")
+M.register_callback(3, M.events.INSTRUCTION, lambda code, offset: None)
+M.set_local_events(3, hot.__code__, M.events.INSTRUCTION)
+x = 3 ** 20000
+end = time.thread_time() + 0.3
+while time.thread_time() < end:
+    hot(x)
+'''
+
+
+def test_instrumented_code_keeps_the_instruction_name(any_py, tmp_path):
+    """A sys.monitoring tool (a debugger, coverage) replaces the watched
+    instructions by INSTRUMENTED_* opcodes, the real one kept aside: the
+    listing names the instruction, as dis does, not the instrumentation."""
+    if any_py.version in ("3.8", "3.9", "3.10", "3.11"):
+        pytest.skip("sys.monitoring is 3.12+")
+    (tmp_path / "mon.py").write_text(MONITORED)
+    out = tmp_path / "out.json"
+    proc = any_py.spy("record", "-r", "200", "--dis", "hot", "-o", str(out),
+                      "--", any_py.python, "mon.py", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    [fn] = json.loads(out.read_text())["functions"]
+    ins = [r for r in fn["rows"] if r["kind"] == "instruction"]
+    assert fn["total"] >= 20
+    assert not [r for r in ins if "INSTRUMENTED" in r["text"]], ins
+    top = max(ins, key=lambda r: r["count"])
+    assert top["opname"] == "BINARY_OP" and top["count"] * 2 > fn["total"]

@@ -2,16 +2,23 @@
  *
  * The recording keeps, per (function, instruction offset), the samples
  * whose innermost frame ran that instruction. The text of the listing is
- * the target version's own: a python of that version (the target's
- * executable) compiles the function's file again, finds the code object
- * by first line and name, and prints dis.dis(code, depth=0) row by row,
- * each instruction row with its offset. It refuses to render for another
+ * the target version's own: a python of that version (below) compiles
+ * the function's file again, finds the code object by first line and
+ * name, and prints dis.dis(code, depth=0) row by row, each instruction
+ * row with its offset. It refuses to render for another
  * version (opcodes and offsets differ between versions: never guessed).
  * The counts, shares and bars are added here and rendered by the same
  * writer as `spyglass dis` (writers/dis.h).
+ *
+ * Which python renders: the target's executable when it is a python (its
+ * name says so); a program embedding libpython is not one and is never
+ * run: then pythonM.N of libpython's installation (its ../bin, or ../../bin
+ * for a multiarch lib/ directory), else pythonM.N from PATH. Whichever it
+ * is, the script checks its version before anything else.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +36,9 @@
  * offset line opname text / S line source / O text, or one E row with the
  * reason it cannot. An instruction whose opcode was read shows that
  * opcode's name in place of dis's (the specialised instruction), when this
- * version's table names it; else dis's own. */
+ * version's table names it; else dis's own. So does one whose opcode only
+ * says what replaced it for a while: a sys.monitoring tool's (3.12+
+ * INSTRUMENTED_*, the real one in a side table) or a 3.13 executor's. */
 static const char render_py[] =
     "import dis, io, linecache, sys\n"
     "path, first, name, want = sys.argv[1], int(sys.argv[2]), sys.argv[3], "
@@ -84,7 +93,8 @@ static const char render_py[] =
     "        if s:\n"
     "            rows.append('S\\t%d\\t%s' % (st, s))\n"
     "    op, spec = ops.get(i.offset), i.opname\n"
-    "    if op is not None and op < len(names) and names[op][:1] != '<':\n"
+    "    if op is not None and op < len(names) and names[op][:1] != '<' "
+    "and not names[op].startswith(('INSTRUMENTED_', 'ENTER_EXECUTOR')):\n"
     "        spec = names[op]\n"
     "    if spec != i.opname:\n"
     "        at = t.index(i.opname)\n"
@@ -100,13 +110,50 @@ static const char render_py[] =
     "name)\n"
     "w(''.join(r + '\\n' for r in rows))\n";
 
+/* Whether the file at path is named like a python executable (python,
+ * python3, python3.12, python3.12d...). */
+static bool
+is_python_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    return strncmp(base ? base + 1 : path, "python", 6) == 0;
+}
+
+/* The python that renders (see the header) into buf. */
+static void
+render_interpreter(const rm_info *in, char *buf, size_t n)
+{
+    /* A replaced executable reads "PATH (deleted)": the file now at PATH
+     * is tried; the script refuses it if it is another version. */
+    static const char deleted[] = " (deleted)";
+    snprintf(buf, n, "%s", in->exe);
+    size_t len = strlen(buf), dl = sizeof deleted - 1;
+    if (len > dl && strcmp(buf + len - dl, deleted) == 0)
+        buf[len - dl] = '\0';
+    if (is_python_name(buf))
+        return;
+    char name[32];
+    snprintf(name, sizeof name, "python3.%u", in->minor);
+    if (!in->static_build && in->elf_path[0]) {
+        static const char *const up[] = {"/../bin/", "/../../bin/"};
+        const char *slash = strrchr(in->elf_path, '/');
+        int dir = slash ? (int)(slash - in->elf_path) : 0;
+        for (size_t i = 0; slash && i < sizeof up / sizeof *up; i++) {
+            snprintf(buf, n, "%.*s%s%s", dir, in->elf_path, up[i], name);
+            if (access(buf, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(buf, n, "%s", name); /* looked up in PATH */
+}
+
 /* Run interp on the render script for fn; its output in sb. Returns 0, or
  * -1 after an error line. */
 static int
 render_run(const char *interp, const sg_func *fn, const char *co_name,
            const char *version, const char *ops, strbuf *sb)
 {
-    char first[24], want[16];
+    char first[24], want[32];
     snprintf(first, sizeof first, "%d", (int)fn->first_line);
     snprintf(want, sizeof want, "%s", version);
     char *dot = strchr(want, '.');
@@ -262,6 +309,37 @@ list_sampled(const sg_profile *p, char *buf, size_t n)
     free(own);
 }
 
+/* fn's block of l, rendered by interp. Returns 0, or an exit status
+ * after one error line. */
+static int
+render_block(sg_instr_listing *l, const sg_profile *p, sg_func_id id,
+             const char *interp, const rm_info *in)
+{
+    const sg_func *fn = &p->funcs[id];
+    if (fn->file[0] == '<') {
+        /* -c CODE, exec'd strings, frozen modules: no file to compile
+         * again. */
+        sg_error("record: --dis: the source of %s is not in a file (%s): "
+                 "its listing cannot be made; run it from a file",
+                 fn->name, fn->file);
+        return SG_EXIT_FAIL;
+    }
+    const char *dot = strrchr(fn->name, '.');
+    strbuf text = STRBUF_INIT, ops = STRBUF_INIT;
+    opcodes_arg(p->instr, id, &ops);
+    l->adaptive |= ops.len > 0;
+    int rc = render_run(interp, fn, dot ? dot + 1 : fn->name, in->version,
+                        sb_str(&ops), &text);
+    sg_instr_block *b = NULL;
+    if (rc == 0 &&
+        (!(b = sg_instr_block_add(l, fn->name, fn->file, fn->first_line)) ||
+         add_rows(b, p->instr, id, text.data) < 0))
+        sg_die(SG_EXIT_FAIL, "out of memory");
+    sb_free(&text);
+    sb_free(&ops);
+    return rc < 0 ? SG_EXIT_FAIL : 0;
+}
+
 int
 dis_sampled(const sg_profile *p, const char *name, const rm_info *in,
             const sg_writer *w, strbuf *out)
@@ -270,26 +348,15 @@ dis_sampled(const sg_profile *p, const char *name, const rm_info *in,
         sg_instr_listing_new(in->version, "samples of the innermost frame");
     if (!l)
         sg_die(SG_EXIT_FAIL, "out of memory");
+    char interp[PATH_MAX];
+    render_interpreter(in, interp, sizeof interp);
     int rc = 0, found = 0;
     for (size_t i = 0; rc == 0 && i < p->n_funcs; i++) {
         const sg_func *fn = &p->funcs[i];
         if (!name_matches(fn, name))
             continue;
         found = 1;
-        const char *dot = strrchr(fn->name, '.');
-        strbuf text = STRBUF_INIT, ops = STRBUF_INIT;
-        sg_instr_block *b = NULL;
-        opcodes_arg(p->instr, (sg_func_id)i, &ops);
-        l->adaptive |= ops.len > 0;
-        if (render_run(in->exe, fn, dot ? dot + 1 : fn->name, in->version,
-                       sb_str(&ops), &text) < 0)
-            rc = SG_EXIT_USAGE;
-        else if (!(b = sg_instr_block_add(l, fn->name, fn->file,
-                                          fn->first_line)) ||
-                 add_rows(b, p->instr, (sg_func_id)i, text.data) < 0)
-            sg_die(SG_EXIT_FAIL, "out of memory");
-        sb_free(&text);
-        sb_free(&ops);
+        rc = render_block(l, p, (sg_func_id)i, interp, in);
     }
     if (rc == 0 && !found) {
         char names[512];

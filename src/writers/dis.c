@@ -70,18 +70,30 @@ dis_by_count(const void *a, const void *b)
     return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
+/* b's instruction rows, busiest first (a new array; *n set), or NULL
+ * when memory is exhausted. */
+static const sg_instr_row **
+dis_busiest(const sg_instr_block *b, size_t *n)
+{
+    const sg_instr_row **v = sg_calloc(b->n_rows ? b->n_rows : 1, sizeof *v);
+    if (!v)
+        return NULL;
+    *n = 0;
+    for (size_t i = 0; i < b->n_rows; i++)
+        if (b->rows[i].kind == SG_ROW_INSTR)
+            v[(*n)++] = &b->rows[i];
+    sg_sort(v, *n, sizeof *v, dis_by_count);
+    return v;
+}
+
 /* The top o->top instructions of b by count, each with its line. */
 static int
 dis_text_top(strbuf *out, const sg_instr_block *b, long top)
 {
-    const sg_instr_row **v = sg_calloc(b->n_rows ? b->n_rows : 1, sizeof *v);
+    size_t n;
+    const sg_instr_row **v = dis_busiest(b, &n);
     if (!v)
         return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < b->n_rows; i++)
-        if (b->rows[i].kind == SG_ROW_INSTR)
-            v[n++] = &b->rows[i];
-    sg_sort(v, n, sizeof *v, dis_by_count);
     for (size_t i = 0; i < n && (long)i < top; i++) {
         dis_columns(out, v[i], b->total);
         sb_puts(out, v[i]->text);
@@ -158,8 +170,31 @@ dis_json_row(json_writer *j, const sg_instr_row *r)
     json_end_object(j);
 }
 
+/* b's rows: all of them, or with --top the top instructions only,
+ * busiest first. */
 static int
-dis_json(const sg_instr_listing *l, strbuf *out)
+dis_json_rows(json_writer *j, const sg_instr_block *b, long top)
+{
+    json_key(j, "rows");
+    json_begin_array(j);
+    if (top <= 0) {
+        for (size_t k = 0; k < b->n_rows; k++)
+            dis_json_row(j, &b->rows[k]);
+    } else {
+        size_t n;
+        const sg_instr_row **v = dis_busiest(b, &n);
+        if (!v)
+            return -1;
+        for (size_t k = 0; k < n && (long)k < top; k++)
+            dis_json_row(j, v[k]);
+        free(v);
+    }
+    json_end_array(j);
+    return 0;
+}
+
+static int
+dis_json(const sg_instr_listing *l, const dis_opts *o, strbuf *out)
 {
     json_writer j;
     json_init(&j, out, false);
@@ -183,11 +218,8 @@ dis_json(const sg_instr_listing *l, strbuf *out)
         json_int(&j, b->line);
         json_key(&j, "total");
         json_uint(&j, b->total);
-        json_key(&j, "rows");
-        json_begin_array(&j);
-        for (size_t k = 0; k < b->n_rows; k++)
-            dis_json_row(&j, &b->rows[k]);
-        json_end_array(&j);
+        if (dis_json_rows(&j, b, o->top) < 0)
+            return SG_WRITE_NOMEM;
         json_end_object(&j);
     }
     json_end_array(&j);
@@ -201,6 +233,6 @@ sg_write_dis(const sg_instr_listing *l, const sg_writer *w, const dis_opts *o,
              strbuf *out)
 {
     if (w->id == SG_FMT_JSON)
-        return dis_json(l, out);
+        return dis_json(l, o, out);
     return dis_text(l, o, out);
 }

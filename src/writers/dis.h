@@ -3,7 +3,9 @@
  * Text: per code object, a heading, then the version's own dis lines
  * unchanged with three columns on their left: the count, its share of the
  * code object's total, and a bar of that share; the source line above
- * each line group. JSON: the same rows as objects. Registered in the
+ * each line group. JSON: the same rows as objects. With a top, either
+ * shows only that many instructions of each block, busiest first, each
+ * with its line. Registered in the
  * writer registry as text and json holding SG_DATA_DIS.
  */
 #ifndef SG_WRITERS_DIS_H

@@ -74,6 +74,19 @@ test_json(void)
     CHECK(strstr(s, "{\"kind\":\"source\",\"line\":4,\"text\":\"t += i\"}") !=
           NULL);
     sb_free(&sb);
+
+    /* --top 2: the two busiest instructions, busiest first, nothing else. */
+    o.top = 2;
+    CHECK(sg_write_dis(l, sg_writer_by_name("json"), &o, &sb) == 0);
+    s = sb_str(&sb);
+    CHECK(strstr(s, "\"rows\":[{\"kind\":\"instruction\",\"offset\":4,"
+                    "\"opname\":\"BINARY_OP\",\"count\":999,\"line\":4,") !=
+          NULL);
+    const char *second = strstr(s, "\"opname\":\"LOAD_FAST\"");
+    CHECK(second != NULL && second > strstr(s, "BINARY_OP"));
+    CHECK(strstr(s, "RESUME") == NULL);
+    CHECK(strstr(s, "source") == NULL);
+    sb_free(&sb);
     sg_instr_listing_free(l);
 }
 
