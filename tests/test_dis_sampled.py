@@ -222,3 +222,27 @@ def test_instrumented_code_keeps_the_instruction_name(any_py, tmp_path):
     assert not [r for r in ins if "INSTRUMENTED" in r["text"]], ins
     top = max(ins, key=lambda r: r["count"])
     assert top["opname"] == "BINARY_OP" and top["count"] * 2 > fn["total"]
+
+
+def test_top_keeps_the_most_sampled_instructions(any_py, tmp_path):
+    (tmp_path / "hot.py").write_text(HOT.replace("0.6", "0.3"))
+    out = tmp_path / "hot.json"
+    proc = any_py.spy("record", "-r", "200", "--dis", "hot", "--top", "1",
+                      "-o", str(out), "--python", any_py.python, "hot.py",
+                      cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert len(doc["functions"]) == 2
+    for fn in doc["functions"]:
+        ins = [r for r in fn["rows"] if r["kind"] == "instruction"]
+        # Only the expensive instruction is left (binomial: see the top).
+        assert len(ins) == 1, ins
+        line, op = EXPENSIVE[fn["line"]]
+        assert ins[0]["line"] == line and op in ins[0]["opname"], ins
+
+
+@pytest.mark.parametrize("args", [["--top", "3"], ["--dis", "f", "--top",
+                                                   "0"]])
+def test_top_is_for_a_listing(any_py, args):
+    proc = any_py.spy("record", *args, "-c", "pass")
+    one_error(proc, 2, "--top")

@@ -341,7 +341,7 @@ render_block(sg_instr_listing *l, const sg_profile *p, sg_func_id id,
 }
 
 int
-dis_sampled(const sg_profile *p, const char *name, const rm_info *in,
+dis_sampled(const sg_profile *p, const char *name, long top, const rm_info *in,
             const sg_writer *w, strbuf *out)
 {
     sg_instr_listing *l =
@@ -366,7 +366,7 @@ dis_sampled(const sg_profile *p, const char *name, const rm_info *in,
         rc = SG_EXIT_USAGE;
     }
     if (rc == 0) {
-        dis_opts o = {0};
+        dis_opts o = {top};
         if (sg_write_dis(l, w, &o, out) != 0)
             sg_die(SG_EXIT_FAIL, "out of memory");
     }

@@ -11,11 +11,12 @@
 
 /* Render into out, in format w, the listing of every sampled Python
  * function of p named name (its qualified name, or the last part of it),
- * with the dis of a python of `in`'s version. Returns 0, or an exit status
+ * with the dis of a python of `in`'s version; top > 0 keeps only the top
+ * most sampled instructions of each function. Returns 0, or an exit status
  * after one error line: SG_EXIT_USAGE when name matches no sampled
  * function, SG_EXIT_FAIL when a listing cannot be made (no python of that
  * version, the source file gone or changed, code not from a file). */
-int dis_sampled(const sg_profile *p, const char *name, const rm_info *in,
-                const sg_writer *w, strbuf *out);
+int dis_sampled(const sg_profile *p, const char *name, long top,
+                const rm_info *in, const sg_writer *w, strbuf *out);
 
 #endif

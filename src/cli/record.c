@@ -35,6 +35,7 @@ typedef struct record_opts {
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
     const char *dis;         /* --dis NAME: the listing of NAME instead */
+    long dis_top;            /* --top N of that listing (0: all) */
 } record_opts;
 
 static void
@@ -45,7 +46,8 @@ record_usage(void)
         "[-f FORMAT] [--idle]\n"
         "                       [--gil] [--threads] [--subprocesses] "
         "[--function]\n"
-        "                       [--flame] [--dis NAME] [--python PYTHON]\n"
+        "                       [--flame] [--dis NAME [--top N]] [--python "
+        "PYTHON]\n"
         "                       (-p PID | SCRIPT [ARGS...] | -m MODULE "
         "[ARGS...]\n"
         "                        | -c CODE [ARGS...] | -- CMD "
@@ -73,6 +75,9 @@ record_usage(void)
         "samples of each\n"
         "                      instruction; text or json, to stdout unless "
         "-o\n"
+        "      --top N         with --dis, only the N most sampled "
+        "instructions of each\n"
+        "                      function\n"
         "      --flame         flame graph with the root at the bottom "
         "(default: at the\n"
         "                      top; --inverted, flamegraph.pl's name for "
@@ -109,6 +114,7 @@ static const struct option long_opts[] = {
     {"pid", required_argument, NULL, 'p'},
     {"python", required_argument, NULL, 'P'},
     {"dis", required_argument, NULL, 'D'},
+    {"top", required_argument, NULL, 'N'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -174,6 +180,10 @@ parse(int argc, char **argv, record_opts *o)
         case 'D':
             o->dis = optarg;
             break;
+        case 'N':
+            if (!opts_long("record", "--top", optarg, 1, 1000000, &o->dis_top))
+                return SG_EXIT_USAGE;
+            break;
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
@@ -192,6 +202,10 @@ parse(int argc, char **argv, record_opts *o)
         sampled_operands("record", "record", &o->t, argc, argv, last_value);
     if (rc >= 0)
         return rc;
+    if (o->dis_top && !o->dis) {
+        sg_error("record: --top N is for --dis NAME's listing");
+        return SG_EXIT_USAGE;
+    }
     if (sg_writer_pick(o->format, o->output,
                        o->dis ? &sg_output_dis : &sg_output_record,
                        &o->writer))
@@ -284,7 +298,8 @@ write_dis(const record_opts *o, const record_session *s, sg_profile *p)
 {
     const rm_info *in = record_root_info(s);
     strbuf sb = STRBUF_INIT;
-    int rc = in ? dis_sampled(p, o->dis, in, o->writer, &sb) : SG_EXIT_FAIL;
+    int rc = in ? dis_sampled(p, o->dis, o->dis_top, in, o->writer, &sb)
+                : SG_EXIT_FAIL;
     const char *out = o->output ? o->output : "-";
     if (rc == 0) {
         sg_out_result r =
