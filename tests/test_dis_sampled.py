@@ -96,9 +96,12 @@ def test_dis_names_no_sampled_function(py, tmp_path):
     err = errors(proc)
     assert proc.returncode == 2, proc.stderr
     assert len(err) == 1 and "--dis cold: no sampled function" in err[0]
-    # The busiest functions, busiest first: the two methods lead.
+    # The busiest functions, busiest first: the two methods among the
+    # first three (main's own share, its loop test, is small but not nil:
+    # on a starved machine it once passed one of them in 0.1 s).
     busiest = err[0].split("; most sampled: ", 1)[1].split(", ")
-    assert [n.rsplit(".", 1)[-1] for n in busiest[:2]] == ["hot", "hot"]
+    assert [n.rsplit(".", 1)[-1] for n in busiest[:3]].count("hot") == 2, \
+        busiest
     assert not (tmp_path / "x.txt").exists()
 
 

@@ -789,3 +789,50 @@ def test_a_launched_child_caught_exiting(py, tmp_path):
                             "0.02")
         assert proc.returncode == 0, proc.stderr
         assert out.read_text() == ""
+
+
+def _kernel_thread():
+    """A kernel thread's pid (PF_KTHREAD in its stat flags), or None."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text()
+        except OSError:
+            continue
+        flags = int(stat[stat.rindex(")") + 2:].split()[6])
+        if flags & 0x00200000:
+            return int(name)
+    return None
+
+
+@pytest.mark.parametrize("cmd", ["dump", "record"])
+def test_a_process_that_exited_is_not_called_non_python(any_py, cmd):
+    """Regression: a process whose exit released its memory (here a zombie
+    not yet reaped; a launched child caught exiting is the same) was
+    reported as having no mappings "(exited, or a kernel thread)", a
+    program that is not Python: `record` launching a short Python program
+    on a busy machine failed with "is not a Python program" instead of
+    reporting its exit status. It has exited, and says so."""
+    child = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().split(")")[1].split()[0] \
+            != "Z" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        proc = run_spyglass(any_py.spyglass, cmd, "-p", child.pid)
+        lines = proc.stderr.splitlines()
+        assert proc.returncode != 0 and len(lines) == 1, proc.stderr
+        assert "has exited" in lines[0] and "kernel" not in lines[0], lines
+    finally:
+        child.wait()
+
+
+def test_a_kernel_thread_is_named(any_py):
+    pid = _kernel_thread()
+    if pid is None:
+        pytest.skip("no kernel thread visible in this pid namespace")
+    proc = run_spyglass(any_py.spyglass, "dump", "-p", pid)
+    lines = proc.stderr.splitlines()
+    assert proc.returncode != 0 and len(lines) == 1, proc.stderr
+    assert f"process {pid} is a kernel thread" in lines[0], lines

@@ -60,6 +60,25 @@ read_small_file(const char *path, char *out, size_t cap, bool nul_to_space)
         out[--len] = '\0';
 }
 
+/* Whether pid is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags,
+ * the ninth field, counted after the command's closing parenthesis since
+ * the command may hold spaces and parentheses itself). */
+static bool
+is_kernel_thread(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    read_small_file(path, stat, sizeof stat, false);
+    const char *p = strrchr(stat, ')');
+    if (!p)
+        return false;
+    unsigned long flags = 0;
+    /* state ppid pgrp session tty_nr tpgid flags */
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+        return false;
+    return (flags & 0x00200000ul) != 0; /* PF_KTHREAD */
+}
+
 static void
 read_link(const char *path, char *out, size_t cap)
 {
@@ -602,11 +621,17 @@ remote_open(pid_t pid, rm_error *err)
         return NULL;
     }
     if (r->pm.maps.n == 0) {
-        /* A zombie or kernel thread has no mappings. */
-        rm_set_error(err, RM_ENOTPY,
-                     "process %d has no memory mappings "
-                     "(exited, or a kernel thread)",
-                     (int)pid);
+        /* A kernel thread has no mappings, and neither has a process
+         * whose exit released them (a zombie, or one still exiting): that
+         * one is gone, whatever it ran, which a launcher must not take for
+         * a program that is not Python. */
+        if (is_kernel_thread(pid))
+            rm_set_error(err, RM_ENOTPY, "process %d is a kernel thread",
+                         (int)pid);
+        else
+            rm_set_error(err, RM_ENOPROC,
+                         "process %d has exited (no memory mappings left)",
+                         (int)pid);
         remote_close(r);
         return NULL;
     }
