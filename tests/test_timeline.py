@@ -8,6 +8,7 @@ memory_profiler's reader runs on two versions.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -216,6 +217,57 @@ def test_multiprocess_pool_one_series_per_child(any_py, tmp_path):
         {pid: [m for m, _ in v] for pid, v in d["CHLD"].items()}
 
 
+def children_run(any_py, tmp_path, flag):
+    """A run of the target whose children come and go: its .dat, read
+    independently, and the target's own account."""
+    dat = tmp_path / "children.dat"
+    proc = any_py.spy("timeline", flag, "-o", dat,
+                      TARGETS / "timeline_children.py")
+    assert proc.returncode == 0, proc.stderr
+    truth = json.loads(proc.stdout)
+    a, b, c = sorted(truth["procs"], key=lambda p: p.get("mib", 25))
+    assert a["parent"] == b["parent"] == truth["root"], truth
+    assert c["parent"] == b["pid"], truth
+    return read_dat(dat), truth, (a, b, c)
+
+
+def test_children_come_and_go_each_its_own_series(any_py, tmp_path):
+    """-M: a child found while it lives and read until it ends, then
+    another one born later, and that one's own child: each its own series
+    showing its own step; the one that ended keeps its series, and has no
+    sample after it ended. Without -C the program's series is its own."""
+    d, truth, (a, b, c) = children_run(any_py, tmp_path, "-M")
+    assert {a["pid"], c["pid"]} <= set(d["CHLD"]), (truth, list(d["CHLD"]))
+    for p in (a, c):
+        vals = [m for m, _ in d["CHLD"][p["pid"]]]
+        step = max(vals) - p["before"] / MIB
+        assert abs(step - p["mib"]) <= 0.05 * p["mib"], (p, vals)
+    # a ended (and was reaped) before b was born, so before c allocated.
+    assert d["CHLD"][a["pid"]][-1][1] < c["t1"], (truth, d["CHLD"])
+    mem = [m for m, t in d["MEM"] if t >= truth["start"]]
+    assert max(mem) - min(mem) < 5, mem
+
+
+def test_include_children_sums_them_as_they_come(any_py, tmp_path):
+    """-C alone: no CHLD lines; while a child holds its memory the
+    program's series is its own plus the child's resident set (as each
+    child read it itself, plus what it allocated), within 5%; once the
+    children are gone it is the program's own again."""
+    d, truth, (a, b, c) = children_run(any_py, tmp_path, "-C")
+    assert not d["CHLD"]
+    mem = d["MEM"]
+    base = [m for m, t in mem if t < truth["start"]][-1]
+    for kids, (t2, t3) in (([a], (a["t2"], a["t3"])),
+                           ([b, c], (c["t2"], c["t3"]))):
+        step = sum(k["before"] / MIB + k.get("mib", 0) for k in kids)
+        held = [m for m, t in mem if t2 <= t <= t3]
+        assert held, (truth, mem)
+        for m in held:
+            assert abs(m - base - step) <= 0.05 * step, (m, base, step)
+    after = [m for m, t in mem if t > truth["end"]]
+    assert after and all(abs(m - base) < 2 for m in after), (base, after)
+
+
 def test_reads_mprof_runs_and_overlays(step, any_py, tmp_path):
     """A .dat that mprof run wrote is read back (its peak as mprof's
     reader gives it) and overlaid with ours, as mprof plot a.dat b.dat."""
@@ -306,6 +358,31 @@ def test_sigterm_still_writes_the_file(any_py, tmp_path):
     assert "wrote" in err
 
 
+def test_program_keeps_its_stdio_and_exit_status(any_py, tmp_path):
+    code = ("import sys; data = sys.stdin.read()\n"
+            "print(data.upper()); print('to stderr', file=sys.stderr)\n"
+            "sys.exit(7)")
+    dat = tmp_path / "io.dat"
+    proc = any_py.spy("timeline", "-o", dat, "--", any_py.python, "-c",
+                      code, input="from stdin")
+    assert proc.returncode == 7, proc.stderr
+    assert proc.stdout == "FROM STDIN\n"
+    assert proc.stderr.startswith("to stderr\n"), proc.stderr
+    assert read_dat(dat)["MEM"]
+
+
+def test_terminal_ctrl_c_still_writes_the_file(any_py, tmp_path):
+    """Ctrl-C on a terminal (SIGINT to spyglass and the program): the
+    program gets its KeyboardInterrupt, the file is written."""
+    from terminal import run_on_pty
+    dat = tmp_path / "c.dat"
+    text = run_on_pty([any_py.spyglass, "timeline", "-o", str(dat), "--",
+                       any_py.python, "-c", READY_SLEEP], any_py.env,
+                      answer=(b"ready", b"\x03"), timeout=60)
+    assert "KeyboardInterrupt" in text and "wrote" in text, text
+    assert read_dat(dat)["MEM"], text
+
+
 def test_attach_to_a_pid_until_it_ends(any_py, tmp_path):
     target = subprocess.Popen(
         [any_py.python, "-c",
@@ -334,6 +411,13 @@ def test_exec_between_samples_does_not_end_the_run(any_py, tmp_path):
     assert proc.returncode == 0, proc.stderr
     mem = read_dat(dat)["MEM"]
     assert max(m for m, _ in mem) > 40, mem[-5:]
+    # -i 1ms is kept: every 1 ms deadline of the run is accounted for
+    # (sampled on time or late, or counted missed), whatever the load.
+    m = re.search(r"in ([\d.]+) s, every 1 ms \((\d+) on time, (\d+) late, "
+                  r"(\d+) missed\)", proc.stderr)
+    assert m, proc.stderr
+    secs, *ticks = float(m.group(1)), *map(int, m.groups()[1:])
+    assert abs(sum(ticks) - secs * 1000) <= 6, proc.stderr
 
 
 def test_pss_and_swap_from_smaps_rollup(any_py, tmp_path):
