@@ -338,6 +338,10 @@ def test_bad_input_of_plot_and_pid(any_py, tmp_path):
               "cannot read", "missing.dat")
     one_error(any_py.spy("plot", "-o", tmp_path / "x.lprof", junk), 2,
               "cannot hold a memory timeline")
+    # Regression: several runs into one .dat wrote the first alone.
+    one_error(any_py.spy("plot", "-o", tmp_path / "x.dat", junk, binary), 2,
+              "a .dat holds one run, not 2")
+    assert not (tmp_path / "x.dat").exists()
     assert not (tmp_path / "x.svg").exists()
 
 
