@@ -238,6 +238,20 @@ def test_children_come_and_go_each_its_own_series(any_py, tmp_path):
     sample after it ended. Without -C the program's series is its own."""
     d, truth, (a, b, c) = children_run(any_py, tmp_path, "-M")
     assert {a["pid"], c["pid"]} <= set(d["CHLD"]), (truth, list(d["CHLD"]))
+    # The peaks, as mprof peak, per child too: each child's highest
+    # sample and when, from the run's first sample.
+    text = any_py.spy("plot", "-f", "text", tmp_path / "children.dat")
+    assert text.returncode == 0, text.stderr
+    t0 = min([t for _, t in d["MEM"]] +
+             [t for v in d["CHLD"].values() for _, t in v])
+    for pid, v in d["CHLD"].items():
+        peak, at = max(v, key=lambda x: x[0])
+        row = re.search(rf"RSS of child {pid} +([\d.]+) +([\d.]+) +(\d+)",
+                        text.stdout)
+        assert row, text.stdout
+        assert float(row[1]) == pytest.approx(peak, abs=0.001)
+        assert float(row[2]) == pytest.approx(at - t0, abs=0.002)
+        assert int(row[3]) == len(v)
     for p in (a, c):
         vals = [m for m, _ in d["CHLD"][p["pid"]]]
         step = max(vals) - p["before"] / MIB
