@@ -84,6 +84,24 @@ def test_one_plot_of_heap_rss_and_brackets(any_py, tmp_path):
     assert bracket.find(f"{ns}title").text.startswith("__main__.grow: ")
 
 
+def test_a_forked_child_leaves_the_timeline_to_its_parent(any_py,
+                                                         tmp_path):
+    """Regression: a child forked by the program (which then ran to its
+    end) wrote its copy of the timeline over the parent's, and could wait
+    forever on the sampling thread's lock if the fork caught it held."""
+    out = tmp_path / "f.json"
+    code = ("import os, time\n"
+            "pid = os.fork()\n"
+            "if pid:\n"
+            "    os.waitpid(pid, 0)\n"
+            "    time.sleep(0.05)\n")
+    proc = any_py.spy("memory", "--timeline", out, "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("memory timeline written to") == 1, proc.stderr
+    (run,) = json.loads(out.read_text())["runs"]
+    assert all(s["bytes"] for s in run["series"]), run
+
+
 @pytest.mark.parametrize("args, needles", [
     (["--timeline", "x.prof"], ["cannot hold a memory timeline"]),
     (["--timeline", "x.unknown"], ["cannot tell the format"]),
