@@ -436,6 +436,23 @@ def test_exec_between_samples_does_not_end_the_run(any_py, tmp_path):
     assert m, proc.stderr
     secs, *ticks = float(m.group(1)), *map(int, m.groups()[1:])
     assert abs(sum(ticks) - secs * 1000) <= 6, proc.stderr
+    # The samples counted are those read (not the exec's empty moment).
+    n = int(re.search(r"timeline: (\d+) samples in", proc.stderr)[1])
+    assert n == len(mem), proc.stderr
+
+
+def test_a_program_too_short_to_sample_is_still_plotted(any_py, tmp_path):
+    """Regression: `true` may end before its first sample; the .dat then
+    holds its CMDLINE alone, which spyglass plot refused as not mprof's."""
+    dat = tmp_path / "t.dat"
+    proc = any_py.spy("timeline", "-o", dat, "--", "true")
+    assert proc.returncode == 0, proc.stderr
+    only = tmp_path / "only.dat"
+    only.write_text("CMDLINE true\n")
+    for f in (dat, only):
+        proc = any_py.spy("plot", "-o", tmp_path / "t.svg", f)
+        assert proc.returncode == 0, proc.stderr
+        check_svg(tmp_path / "t.svg")
 
 
 def test_pss_and_swap_from_smaps_rollup(any_py, tmp_path):

@@ -84,8 +84,8 @@ test_bad_files_refused_with_the_line(void)
     static const struct {
         const char *text, *why;
     } bad[] = {
-        {"", "no MEM"},
-        {"CMDLINE x\nhello world\n", "no MEM"},
+        {"", "no CMDLINE, MEM"},
+        {"hello world\nCMDLINE\n", "no CMDLINE, MEM"},
         {"MEM 1 1700000000\nMEM abc 1700000000\n", "line 2: bad memory"},
         {"MEM 1 nan\n", "line 1: bad timestamp"},
         {"MEM -1 1700000000\n", "line 1: bad memory"},
@@ -136,6 +136,21 @@ test_lenient_where_mprof_is(void)
     CHECK(tl->n_series == 1 && tl->series[0].v[0].bytes == 3 * MIB / 2);
     CHECK(sg_timeline_run_start(tl, 0) == 1700000000.0);
     sg_timeline_free(tl);
+    /* A program that ended before its first sample: CMDLINE alone is a
+     * run with no samples, drawn and reported as such. */
+    tl = sg_timeline_new();
+    CHECK(parse(tl, "CMDLINE true\n", err) == 0);
+    CHECK(tl->n_runs == 1 && tl->n_series == 0 && tl->n_funcs == 0);
+    CHECK_STR(tl->runs[0].cmdline, "true");
+    sg_profile *p = timeline_profile(tl);
+    strbuf sb = STRBUF_INIT;
+    CHECK(sg_write_plot(p, &(writer_opts){0}, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), ">no samples<") != NULL);
+    sb_clear(&sb);
+    CHECK(sg_write_tltext(p, NULL, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "duration 0.000 s") != NULL);
+    sb_free(&sb);
+    free_profile(p);
 }
 
 static void
