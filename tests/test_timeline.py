@@ -323,6 +323,7 @@ def test_without_o_writes_mprofs_name_and_plot_finds_it(any_py, tmp_path):
 @pytest.mark.parametrize("args, needles", [
     (["-i", "0.5ms"], ["-i/--interval", "0.5ms"]),
     (["-i", "0"], ["-i/--interval"]),
+    (["-T", "0.2ms"], ["-i/--interval", "0.2ms"]),  # mprof's spelling
     (["--interval", "fast"], ["fast"]),
     (["-p", "999999999"], ["-p/--pid"]),
     (["-f", "lprof"], ["cannot hold a memory timeline"]),
