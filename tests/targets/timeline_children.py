@@ -8,6 +8,7 @@ just before allocating, and its own clock around the allocation and the
 hold; and its own clock before the first child and after the last.
 """
 import json
+import mmap
 import os
 import sys
 import time
@@ -40,7 +41,7 @@ def hold(mib, out):
     followed()
     me = {"pid": os.getpid(), "parent": os.getppid(), "mib": mib,
           "before": rss(), "t1": time.time()}
-    block = bytearray(mib * MIB)
+    block = mmap.mmap(-1, mib * MIB)  # not through malloc, as the pool
     for i in range(0, len(block), 4096):  # resident, not just mapped
         block[i] = 1
     me["t2"] = time.time()
