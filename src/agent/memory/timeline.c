@@ -67,6 +67,10 @@ static struct {
     mt_stack *stacks;
     uint64_t gen; /* a thread's stack of another generation is stale */
     bool at_fork; /* the fork handler is registered (once per process) */
+    /* In a forked child: the parent's copies, let go of but kept
+     * reachable (they are the parent's, never freed here). */
+    sg_timeline *parents_tl;
+    mt_stack *parents_stacks;
 } mt = {.lock = PTHREAD_MUTEX_INITIALIZER, .statm = -1};
 
 static AGENT_TLS mt_stack *mt_mine;
@@ -266,14 +270,19 @@ static const lines_watcher mt_watcher = {mt_begin, mt_end, mt_quiet, mt_enter,
 /* In a forked child: the sampling thread is not there, and the timeline,
  * its lock and the open calls are the parent's as the fork caught them
  * (maybe mid-update). Let go of them without touching them (the copies
- * die with the child); the watcher stays chained, as lines.c's columns
- * still need it, and records nothing. */
+ * die with the child, never freed: they may be inconsistent); the
+ * watcher stays chained, as lines.c's columns still need it, and records
+ * nothing. */
 static void
 mt_forked(void)
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     mt.lock = fresh;
     mt.running = false;
+    if (mt.tl)
+        mt.parents_tl = mt.tl;
+    if (mt.stacks)
+        mt.parents_stacks = mt.stacks;
     mt.tl = NULL;
     mt.stacks = NULL;
     mt.gen++;
