@@ -1,11 +1,12 @@
 """Children that come and go, one after the other: child A holds 20 MiB
 for 0.3 s and ends; then child B starts grandchild C, which holds 30 MiB
-for 0.3 s. Each process allocates only once the sampler has opened its
+for 0.3 s. Each of A and C allocates only once the sampler has opened its
 /proc file (the sampler is this program's parent), so how soon it is found
 does not depend on the machine's load. Prints, for each of them, its pid,
-its parent, its resident set (bytes, read from its own /proc/self/statm)
-just before allocating, and its own clock around the allocation and the
-hold; and its own clock before the first child and after the last.
+its parent, its own clock around the allocation and the hold, and its
+resident set as it read it itself (/proc/self/statm) while holding (B: at
+its start); and the program's own clock before the first child and after
+the last.
 """
 import json
 import mmap
@@ -40,11 +41,14 @@ def followed():
 def hold(mib, out):
     followed()
     me = {"pid": os.getpid(), "parent": os.getppid(), "mib": mib,
-          "before": rss(), "t1": time.time()}
+          "t1": time.time()}
     block = mmap.mmap(-1, mib * MIB)  # not through malloc, as the pool
     for i in range(0, len(block), 4096):  # resident, not just mapped
         block[i] = 1
     me["t2"] = time.time()
+    # Its own reading, not its resident set before plus mib: a forked
+    # child also maps anew the code it runs for the first time.
+    me["rss"] = rss()
     time.sleep(0.3)
     me["t3"] = time.time()
     os.write(out, (json.dumps(me) + "\n").encode())
@@ -62,7 +66,7 @@ def child(body):
 
 
 def grandparent(out):
-    me = {"pid": os.getpid(), "parent": os.getppid(), "before": rss()}
+    me = {"pid": os.getpid(), "parent": os.getppid(), "rss": rss()}
     os.write(out, (json.dumps(me) + "\n").encode())
     child(lambda: hold(30, out))
 
