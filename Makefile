@@ -29,6 +29,8 @@ demo: $(DEMO)/bin/python
 	$(SG) lines examples/julia.py 200 300
 	@echo '== spyglass memory: which line allocates, and what is held at the peak (memory_profiler)'
 	$(SG) memory examples/julia.py 100 300
+	@echo '== spyglass dis: the inner function as bytecode, with how often each instruction ran (top 8)'
+	$(SG) dis --top 8 --func __main__:calculate_z_serial_purepython examples/julia.py 100 100
 	@echo '== spyglass record: sampled from outside, written as a flame graph'
 	$(SG) record -r 500 -o $(DEMO)/julia.svg -- $(DEMO)/bin/python examples/julia.py 400 300
 	@echo '== spyglass dump: the stacks of a running process'

@@ -3,7 +3,7 @@ replaces, side by side in one run.
 
 usage: python3 bench/memory_bench.py [--venv DIR] [--tools T1,T2,...]
            [--workloads W1,...] [--repeat N] [--small-repeat N]
-           [--sample BYTES] [--json FILE]
+           [--sample BYTES] [--json FILE] [--callgrind]
 
 DIR (default .bench/venv, made by `make bench-venv`) holds one CPython with
 spyglass, memray, scalene, memory_profiler and numpy installed. Tools:
@@ -45,6 +45,16 @@ using the empty workload's medians: (T_tool - T_tool,empty) /
 rusage, which includes descendants it reaped); for spyglass and memray, whose
 tracing lives in the target process, the difference to plain's is the
 profiler's own memory. memray's capture file size is reported too.
+
+On a loaded machine wall time also counts the time a process waits for a
+core, so the tables give the slowdown in CPU time too (user + system of
+the process, wait4's rusage: every thread of an in-process tracer, such
+as memray's writer, counts), which the load distorts much less.
+--callgrind instead runs each tool once at medium sizes (CALLGRIND_ARGS) under
+`valgrind --tool=callgrind --trace-children=yes` and reports instructions
+executed (all processes summed) against plain Python's: exact and immune
+to load, but blind to what an instruction costs (a cache miss, reading the
+time stamp counter).
 """
 import argparse
 import json
@@ -71,6 +81,11 @@ WORKLOADS = {
     "numpy": ("workloads", ["numpy", "50"], ["5"]),
     "mixed": ("workloads", ["mixed", "150000"], ["3000"]),
 }
+
+# Sizes for --callgrind: long enough that start-up is a small part, short
+# enough for valgrind's 50x.
+CALLGRIND_ARGS = {"julia": ["100", "300"], "alloc": ["alloc", "20000"],
+                  "numpy": ["numpy", "10"], "mixed": ["mixed", "20000"]}
 
 TOOLS = ["plain", "spyglass", "spyglass-sample", "spyglass-native",
          "spyglass-lines", "memray", "memray-native", "memray-pyalloc", "scalene",
@@ -151,7 +166,8 @@ def tool_argv(tool, venv, spyglass, sample, script_argv, workdir):
 
 
 def run_once(argv, workdir, capture, env=None):
-    """(wall seconds, peak RSS bytes, capture bytes or None) of one run."""
+    """(wall seconds, peak RSS bytes, capture bytes or None, CPU seconds)
+    of one run."""
     if capture is not None and capture.exists():
         capture.unlink()
     with open(workdir / "stderr.txt", "w+") as err:
@@ -171,7 +187,7 @@ def run_once(argv, workdir, capture, env=None):
     if capture is not None:
         size = capture.stat().st_size
         capture.unlink()
-    return dt, usage.ru_maxrss * 1024, size
+    return dt, usage.ru_maxrss * 1024, size, usage.ru_utime + usage.ru_stime
 
 
 def bench(tools, workload, small, args, venv, workdir):
@@ -180,7 +196,7 @@ def bench(tools, workload, small, args, venv, workdir):
     script = workload_argv(workload, workdir, small)
     cmds = {t: tool_argv(t, venv, args.spyglass, args.sample, script, workdir)
             for t in tools}
-    res = {t: {"t": [], "rss": [], "size": []} for t in tools}
+    res = {t: {"t": [], "rss": [], "size": [], "cpu": []} for t in tools}
     failed = {}
     repeat = args.small_repeat if small else args.repeat
     for r in range(repeat):
@@ -191,13 +207,14 @@ def bench(tools, workload, small, args, venv, workdir):
             argv, capture = cmds[t]
             env = args.native_env if t == "spyglass-native" else None
             try:
-                dt, rss, size = run_once(argv, workdir, capture, env)
+                dt, rss, size, cpu = run_once(argv, workdir, capture, env)
             except RuntimeError as e:
                 failed[t] = str(e)
                 print(f"  {workload}: {t} failed: {e}", file=sys.stderr)
                 continue
             res[t]["t"].append(dt)
             res[t]["rss"].append(rss)
+            res[t]["cpu"].append(cpu)
             if size is not None:
                 res[t]["size"].append(size)
     for t, why in failed.items():
@@ -220,6 +237,8 @@ def summarise(res):
             "slowdown": statistics.median(r["t"]) /
             statistics.median(plain["t"]),
             "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "cpu_slowdown": statistics.median(r["cpu"]) /
+            statistics.median(plain["cpu"]),
             "rss_mib": statistics.median(r["rss"]) / 2**20,
             "rss_over_plain_mib": (statistics.median(r["rss"]) -
                                    statistics.median(plain["rss"])) / 2**20,
@@ -251,17 +270,18 @@ def size_text(b):
 def print_table(title, summary):
     print(f"\n### {title}\n")
     print("| tool | median | slowdown | per-round range | net of start-up "
-          "| peak RSS | RSS - plain | capture |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| CPU slowdown | peak RSS | RSS - plain | capture |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t, s in summary.items():
         if "error" in s:
-            print(f"| {t} | failed: {s['error']} | | | | | | |")
+            print(f"| {t} | failed: {s['error']} | | | | | | | |")
             continue
         cap = size_text(s["capture_mib"]) if s["capture_mib"] is not None \
             else ""
         net = f"{s['net']:.2f}x" if s.get("net") is not None else ""
         print(f"| {t} | {s['median_s']:.2f} s | {s['slowdown']:.2f}x "
               f"| {s['ratio_min']:.2f}-{s['ratio_max']:.2f} | {net} "
+              f"| {s['cpu_slowdown']:.2f}x "
               f"| {s['rss_mib']:.0f} MiB | {s['rss_over_plain_mib']:+.0f} MiB "
               f"| {cap} |", flush=True)
 
@@ -292,6 +312,78 @@ def print_matrix(report):
                     else ""
                 cells.append(f"{s['slowdown']:.2f}x{net}{mark}")
         print(f"| {t} | " + " | ".join(cells) + " |")
+
+
+def print_cpu_matrix(report):
+    """Every tool's CPU-time slowdown on every full-size workload."""
+    names = [w for w in report if w != "empty" and not w.endswith("-small")]
+    tools = []
+    for w in names:
+        tools += [t for t in report[w] if t not in tools and t != "plain"]
+    print("\n### CPU-time slowdown, all workloads\n")
+    print("| tool | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for t in tools:
+        cells = []
+        for w in names:
+            s = report[w].get(t)
+            cells.append("" if s is None else "failed" if "error" in s
+                         else f"{s['cpu_slowdown']:.2f}x")
+        print(f"| {t} | " + " | ".join(cells) + " |")
+
+
+def callgrind_ir(argv, workdir, env=None):
+    """Instructions executed by argv and every process it starts."""
+    out = workdir / "cg"
+    out.mkdir(exist_ok=True)
+    for f in out.iterdir():
+        f.unlink()
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--trace-children=yes",
+         f"--callgrind-out-file={out}/cg.%p", *argv], cwd=workdir,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"exit {proc.returncode}: {' '.join(argv)}\n"
+                           f"{proc.stderr[-1500:]}")
+    total = 0
+    for f in out.iterdir():
+        for line in f.read_text(errors="replace").splitlines():
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total += int(line.split()[1])
+                break
+    return total
+
+
+def callgrind_report(tools, args, venv, workdir):
+    """Each tool once per workload at CALLGRIND_ARGS' size, under
+    callgrind."""
+    names = [w for w in args.workloads.split(",") if w != "empty"]
+    print("\n### Instructions executed (callgrind), relative to plain "
+          "Python\n")
+    print("| tool | " + " | ".join(
+        f"{w} ({' '.join(CALLGRIND_ARGS[w])})" for w in names) + " |")
+    print("|---|" + "---:|" * len(names))
+    rows = {t: [] for t in tools if t != "memory_profiler"}
+    for w in names:
+        script = workload_argv(w, workdir, False)
+        script = script[:1] + CALLGRIND_ARGS[w]
+        base = None
+        for t in rows:
+            argv, _ = tool_argv(t, venv, args.spyglass, args.sample, script,
+                                workdir)
+            env = args.native_env if t == "spyglass-native" else None
+            try:
+                ir = callgrind_ir(argv, workdir, env)
+            except RuntimeError as e:
+                print(f"  {w}: {t} failed: {e}", file=sys.stderr)
+                rows[t].append("failed")
+                continue
+            if t == "plain":
+                base = ir
+            rows[t].append(f"{ir / base:.2f}x" if base else f"{ir:,}")
+    for t, cells in rows.items():
+        print(f"| {t} | " + " | ".join(cells) + " |", flush=True)
 
 
 def versions(venv, spyglass):
@@ -339,6 +431,10 @@ def native_env(spyglass, venv):
 
 
 def main():
+    # One BLAS thread: OpenBLAS's idle workers spin, and that spinning (not
+    # any tool's work) would dominate the CPU time and the instruction
+    # counts of the numpy workload. Every tool runs with the same setting.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     ap = argparse.ArgumentParser()
     ap.add_argument("--venv", default=str(ROOT / ".bench" / "venv"))
     ap.add_argument("--spyglass", help="default: VENV/bin/spyglass")
@@ -349,6 +445,8 @@ def main():
                     help="rounds at the small (memory_profiler) sizes")
     ap.add_argument("--sample", default=DEFAULT_SAMPLE)
     ap.add_argument("--json", help="also write the summaries to this file")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="count instructions under callgrind instead")
     args = ap.parse_args()
     venv = Path(args.venv).resolve()
     args.spyglass = args.spyglass or str(venv / "bin" / "spyglass")
@@ -373,6 +471,10 @@ def main():
     print(f"repeat {args.repeat} (small sizes {args.small_repeat}); "
           f"--sample {args.sample}")
     report = {}
+    if args.callgrind:
+        with tempfile.TemporaryDirectory(prefix="memory_bench.") as d:
+            callgrind_report(tools, args, venv, Path(d))
+        return
     with tempfile.TemporaryDirectory(prefix="memory_bench.") as d:
         workdir = Path(d)
         for w in args.workloads.split(","):
@@ -393,6 +495,7 @@ def main():
                         "memory_profiler", summary)
             report[w + "-small"] = summary
     print_matrix(report)
+    print_cpu_matrix(report)
     print(f"\nload average at the end "
           f"{' '.join('%.1f' % x for x in os.getloadavg())}")
     if args.json:

@@ -341,3 +341,41 @@ def test_native_never_reexecutes_twice(py, tmp_path):
     proc = py.spy("memory", "--native", "-c", MARK, mark, env=env)
     one_error(proc, 1, "SPYGLASS_NATIVE")
     assert not mark.exists()
+
+
+BIG_BLOCKS = """\
+import ctypes
+
+libc = ctypes.CDLL(None)
+libc.calloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+
+
+def main():
+    p = libc.calloc(5, 1 << 30)
+    q = libc.calloc(6, 1 << 30)
+    libc.free(p)
+    libc.free(q)
+
+
+main()
+"""
+
+
+@pytest.mark.skipif(SANITIZE, reason="--native is refused under ASan")
+def test_native_blocks_beyond_4_gib(any_py, tmp_path):
+    # The block table keeps sizes in 32 bits and larger ones aside: both
+    # the allocation and the free of a 5 and a 6 GiB block count in full
+    # (calloc'ed and never touched, so they cost no memory).
+    need_memory(any_py)
+    script = tmp_path / "big.py"
+    script.write_text(BIG_BLOCKS)
+    out = any_py.spy("memory", "--native", script)
+    if "Cannot allocate" in out.stderr or "MemoryError" in out.stderr:
+        pytest.skip("this machine cannot reserve 11 GiB")
+    assert out.returncode == 0, out.stderr
+    gib = 1 << 30
+    assert near(increment(out.stdout, "calloc(5"), 5 * gib, 0.001), out.stdout
+    assert near(increment(out.stdout, "calloc(6"), 6 * gib, 0.001), out.stdout
+    assert near(-increment(out.stdout, "free(p)"), 5 * gib, 0.001), out.stdout
+    assert near(-increment(out.stdout, "free(q)"), 6 * gib, 0.001), out.stdout

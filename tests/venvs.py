@@ -10,11 +10,13 @@ Set SPYGLASS_SANITIZE=1 to build with ASan+UBSan (separate venvs); the
 interpreters then run with libasan preloaded. Test builds turn warnings into
 errors (-Dwerror=true); a user's `pip install .` does not.
 """
+import atexit
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +177,11 @@ def _install(version, interp, venv):
     stamp.write_text(digest)
 
 
-NEUTRAL_CWD = "/tmp"
+# The directory every test program runs in: empty and the suite's own, so
+# that a relative path a test names ("-o x") means the same whatever else
+# is in /tmp (a directory /tmp/x made the request tests fail).
+NEUTRAL_CWD = tempfile.mkdtemp(prefix="spyglass-cwd-")
+atexit.register(shutil.rmtree, NEUTRAL_CWD, True)
 
 
 def install(version):

@@ -16,6 +16,7 @@ int agent_timeit_main(const rq_timeit *rq);   /* src/agent/timeit.c */
 int agent_profile_main(const rq_profile *rq); /* profile/command.c */
 int agent_lines_main(const rq_lines *rq);     /* lines/command.c */
 int agent_memory_main(const rq_memory *rq);   /* memory/command.c */
+int agent_dis_main(const rq_dis *rq);         /* dis/command.c */
 
 /* The writer a request names for data of `kind`. The executable chose it
  * from the same registry, so it exists and fits; should a request say

@@ -20,6 +20,7 @@ typedef union agent_request {
     rq_profile profile;
     rq_lines lines;
     rq_memory memory;
+    rq_dis dis;
 } agent_request;
 
 static int
@@ -46,16 +47,21 @@ agent_run_memory(const agent_request *rq)
     return agent_memory_main(&rq->memory);
 }
 
+static int
+agent_run_dis(const agent_request *rq)
+{
+    return agent_dis_main(&rq->dis);
+}
+
 typedef struct agent_command {
     const rq_spec *spec;
     int (*run)(const agent_request *rq);
 } agent_command;
 
 static const agent_command agent_commands[] = {
-    {&rq_timeit_spec, agent_run_timeit},
-    {&rq_profile_spec, agent_run_profile},
-    {&rq_lines_spec, agent_run_lines},
-    {&rq_memory_spec, agent_run_memory},
+    {&rq_timeit_spec, agent_run_timeit}, {&rq_profile_spec, agent_run_profile},
+    {&rq_lines_spec, agent_run_lines},   {&rq_memory_spec, agent_run_memory},
+    {&rq_dis_spec, agent_run_dis},
 };
 
 /* Features that add a Python API; NULL-terminated. */

@@ -12,9 +12,11 @@ int cmd_timeit(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_lines(int argc, char **argv);
+int cmd_dis(int argc, char **argv);
 int cmd_memory(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -30,6 +30,9 @@ static const command commands[] = {
     {"timeline", cmd_timeline,
      "memory over time from outside, children too (mprof run)"},
     {"plot", cmd_plot, "draw or overlay memory timelines (mprof plot, peak)"},
+    {"top", cmd_top,
+     "a live view of where a program spends its time (py-spy top)"},
+    {"dis", cmd_dis, "bytecode of hot functions with per-instruction counts"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

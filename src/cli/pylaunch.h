@@ -22,17 +22,17 @@
  * returns -1, or prints one error line and returns the exit status. */
 int pylaunch_pick(const char *cmd, const char *python, char *out, size_t cap);
 
-/* The command line running SCRIPT (kind 0), -m MODULE ('m') or -c CODE
- * ('c') and the program's argc arguments args under the interpreter
- * pylaunch_pick chooses for `python` (its path written to interp, of cap
- * bytes): *out, NULL-terminated, is the caller's to free (not its
- * strings, which are interp, target and args). A SCRIPT that cannot be
- * opened is refused as python would say it. Returns -1, or an exit status
- * after an error line. For the commands that launch Python from outside
- * (record, timeline). */
+/* The python command line that runs SCRIPT (kind 0), -m MODULE or -c
+ * CODE (kind 'm' or 'c') with the program's argc arguments args, under
+ * the interpreter pylaunch_pick chooses for `python` (its path written to
+ * interp, of cap bytes): for the commands that launch it as a child from
+ * outside (record, top, timeline). Sets *argv (NULL-terminated; the
+ * caller frees the array only) and returns -1, or prints one error line
+ * (a SCRIPT that cannot be read, a bad interpreter) and returns the exit
+ * status. */
 int pylaunch_command(const char *cmd, const char *python, int kind,
                      const char *target, int argc, char **args, char *interp,
-                     size_t cap, char ***out);
+                     size_t cap, char ***argv);
 
 /* Run request r (a struct of spec's type) in the agent of the interpreter
  * pylaunch_pick chooses for `python`. Returns only on failure, after

@@ -16,26 +16,25 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/dis_sampled.h"
 #include "cli/opts.h"
-#include "cli/pylaunch.h"
+#include "cli/sampled.h"
 #include "common/err.h"
+#include "model/instr.h"
 #include "proc/proc.h"
+#include "sampler/launch.h"
 #include "sampler/record.h"
 #include "writers/writers.h"
 
 typedef struct record_opts {
     record_config cfg;
-    pid_t pid;
-    const char *python; /* --python */
+    sampled_target t; /* -p PID, or the program and its interpreter */
     bool threads;
     bool flame;
     const char *output;
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
-    char **cmd;              /* what is launched: -- CMD, or the python
-                                command line of SCRIPT, -m or -c */
-    char **python_cmd;       /* that command line when we built it */
-    char interp[PATH_MAX];   /* the interpreter of SCRIPT, -m and -c */
+    const char *dis;         /* --dis NAME: the listing of NAME instead */
 } record_opts;
 
 static void
@@ -46,7 +45,7 @@ record_usage(void)
         "[-f FORMAT] [--idle]\n"
         "                       [--gil] [--threads] [--subprocesses] "
         "[--function]\n"
-        "                       [--flame] [--python PYTHON]\n"
+        "                       [--flame] [--dis NAME] [--python PYTHON]\n"
         "                       (-p PID | SCRIPT [ARGS...] | -m MODULE "
         "[ARGS...]\n"
         "                        | -c CODE [ARGS...] | -- CMD "
@@ -68,6 +67,12 @@ record_usage(void)
         "      --subprocesses  follow child Python processes, a root frame "
         "per process\n"
         "      --function      one frame per function (no line numbers)\n"
+        "      --dis NAME      instead of a profile, the dis listing of "
+        "function NAME\n"
+        "                      (qualified, or its last part) with the "
+        "samples of each\n"
+        "                      instruction; text or json, to stdout unless "
+        "-o\n"
         "      --flame         flame graph with the root at the bottom "
         "(default: at the\n"
         "                      top; --inverted, flamegraph.pl's name for "
@@ -103,23 +108,10 @@ static const struct option long_opts[] = {
     {"inverted", no_argument, NULL, 'V'},
     {"pid", required_argument, NULL, 'p'},
     {"python", required_argument, NULL, 'P'},
+    {"dis", required_argument, NULL, 'D'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-/* The python command line of SCRIPT, -m MODULE or -c CODE (kind 0, 'm' or
- * 'c') and the program's arguments, under the interpreter picked for
- * --python. Returns -1, or an exit status after an error line. */
-static int
-python_command(record_opts *o, int kind, const char *target, int argc,
-               char **args)
-{
-    int rc = pylaunch_command("record", o->python, kind, target, argc, args,
-                              o->interp, sizeof o->interp, &o->python_cmd);
-    if (rc < 0)
-        o->cmd = o->python_cmd;
-    return rc;
-}
 
 /* Parse argv into o. Returns -1 when the caller should go on, else an exit
  * status (errors print their line). */
@@ -129,12 +121,11 @@ parse(int argc, char **argv, record_opts *o)
     memset(o, 0, sizeof *o);
     o->cfg.rate_hz = 100;
     opts_reset();
-    int c, kind = 0;
+    int c;
     long pid;
-    const char *target = NULL;
     const char *last_value = NULL; /* tells `-o --` from a `--` of its own */
-    while (!target && (c = getopt_long(argc, argv, "+:r:d:o:f:p:m:c:h",
-                                       long_opts, NULL)) != -1) {
+    while (!o->t.target && (c = getopt_long(argc, argv, "+:r:d:o:f:p:m:c:h",
+                                            long_opts, NULL)) != -1) {
         last_value = optarg;
         switch (c) {
         case 'r':
@@ -175,16 +166,19 @@ parse(int argc, char **argv, record_opts *o)
         case 'p':
             if (!opts_long("record", "-p/--pid", optarg, 1, INT_MAX, &pid))
                 return SG_EXIT_USAGE;
-            o->pid = (pid_t)pid;
+            o->t.pid = (pid_t)pid;
             break;
         case 'P':
-            o->python = optarg;
+            o->t.python = optarg;
+            break;
+        case 'D':
+            o->dis = optarg;
             break;
         case 'm':
         case 'c':
             /* Like python: what follows belongs to the program. */
-            kind = c;
-            target = optarg;
+            o->t.kind = c;
+            o->t.target = optarg;
             break;
         case 'h':
             record_usage();
@@ -194,19 +188,17 @@ parse(int argc, char **argv, record_opts *o)
             return SG_EXIT_USAGE;
         }
     }
-    /* After `--` a command; else the first operand is a SCRIPT. */
     int rc =
-        opts_outside_target("record", "record", argc, argv, last_value,
-                            o->pid != 0, o->python != NULL, &target, &o->cmd);
+        sampled_operands("record", "record", &o->t, argc, argv, last_value);
     if (rc >= 0)
         return rc;
-    if (sg_writer_pick(o->format, o->output, &sg_output_record, &o->writer))
+    if (sg_writer_pick(o->format, o->output,
+                       o->dis ? &sg_output_dis : &sg_output_record,
+                       &o->writer))
         return SG_EXIT_USAGE;
     /* Only the trace draws samples in time: other formats need no stamps. */
     o->cfg.timeline = o->writer->id == SG_FMT_CHROMETRACE;
-    if (target)
-        return python_command(o, kind, target, argc - optind, argv + optind);
-    return -1;
+    return sampled_command("record", &o->t, argc, argv);
 }
 
 static void
@@ -285,74 +277,56 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
     return r;
 }
 
-static const char *
-rm_hint(const rm_error *e)
-{
-    return e->msg[0] ? e->msg : "cannot read the process";
-}
-
-/* The launched program's exit status, as a shell shows it. */
+/* --dis NAME: the listing of NAME's samples per instruction where -o says
+ * (default stdout), then the report. Returns an exit status. */
 static int
-wait_child(pid_t pid)
+write_dis(const record_opts *o, const record_session *s, sg_profile *p)
 {
-    proc_exit ex;
-    return proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
+    const rm_info *in = record_root_info(s);
+    strbuf sb = STRBUF_INIT;
+    int rc = in ? dis_sampled(p, o->dis, in, o->writer, &sb) : SG_EXIT_FAIL;
+    const char *out = o->output ? o->output : "-";
+    if (rc == 0) {
+        sg_out_result r =
+            sg_writer_deliver(&sg_output_dis, o->writer, out, &sb);
+        rc = sg_output_status(SG_EXIT_OK, r);
+        if (r == SG_OUT_WRITTEN && strcmp(out, "-") != 0)
+            fprintf(stderr, "\nspyglass record: wrote %s (%s)\n", out,
+                    o->writer->name);
+    }
+    sb_free(&sb);
+    print_report(s, p);
+    return rc;
 }
 
 /* Record what o says once the command line is checked: the exit status. */
 static int
 record_run_opts(record_opts *o)
 {
-    rm_error host;
-    if (remote_host_supported(&host) != 0) { /* before launching anything */
-        sg_error("record: %s", host.msg);
-        return SG_EXIT_FAIL;
-    }
     o->cfg.progress = isatty(2);
-    /* Before the launch, so that no stop signal can fall between. */
-    proc_forward_signals();
-    /* A closed stderr or stdout pipe must not kill us before the profile
-     * is written; writes then fail with EPIPE instead. */
-    proc_ignore(SIGPIPE);
-    volatile sig_atomic_t *stop = proc_stop_flag();
-    pid_t pid = o->pid;
-    bool launched = o->cmd != NULL;
-    if (launched) {
-        proc_spec ps = {o->cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
-        int err = proc_spawn(&ps, &pid);
-        if (err) {
-            sg_error("record: cannot run '%s': %s", o->cmd[0], strerror(err));
-            return SG_EXIT_NOEXEC;
-        }
-    }
-
-    const char *metrics[] = {"samples"};
-    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
-    record_session *s = record_new(&o->cfg, p);
-    rm_error err = {0};
-    int status = SG_EXIT_OK;
-    if (record_attach(s, pid, launched, stop, &err) < 0) {
-        if (launched && err.code == RM_ENOTPY)
-            sg_error("record: '%s' is not a Python program (%s); "
-                     "--subprocesses follows Python started by it",
-                     o->cmd[0], rm_hint(&err));
-        else if (!(launched && *stop))
-            sg_error("record: %s", rm_hint(&err));
-        status = launched ? wait_child(pid) : SG_EXIT_FAIL;
-        if (status == 0)
-            status = SG_EXIT_FAIL; /* no profile: not a success */
-        record_free(s);
-        sg_profile_free(p);
+    sampler_run r;
+    int status = sampler_start("record", o->t.cmd, o->t.pid, &o->cfg, &r);
+    if (status >= 0)
         return status;
+    /* Before the first sample, which record_run takes. */
+    if (o->dis && !(r.p->instr = sg_instr_table_new()))
+        sg_die(SG_EXIT_FAIL, "record: out of memory");
+    record_run(r.s, r.stop);
+    if (o->dis) {
+        /* The program's status first; then the listing's. */
+        status = r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK;
+        int rc = write_dis(o, r.s, r.p);
+        status = status ? status : rc;
+    } else {
+        sg_out_result written = write_profile(o, r.s, r.p, r.pid);
+        /* The program's status, or (for an attached recording, which the
+         * user may stop) success; then whether the profile reached -o. */
+        status = sg_output_status(
+            r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK, written);
     }
-    record_run(s, stop);
-    sg_out_result written = write_profile(o, s, p, pid);
-    /* The program's status, or (for an attached recording, which the user
-     * may stop) success; then whether the profile reached -o-> */
-    status =
-        sg_output_status(launched ? wait_child(pid) : SG_EXIT_OK, written);
-    record_free(s);
-    sg_profile_free(p);
+    sg_instr_table_free(r.p->instr);
+    r.p->instr = NULL;
+    sampler_free(&r);
     return status;
 }
 
@@ -363,6 +337,6 @@ cmd_record(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc < 0)
         rc = record_run_opts(&o);
-    free(o.python_cmd);
+    free(o.t.python_cmd);
     return rc;
 }

@@ -165,6 +165,9 @@ typedef struct sg_profile {
     /* Memory over time, for a timeline profile (and a memory profile that
      * recorded one); NULL when none. Not owned: model/timeline.h. */
     struct sg_timeline *timeline;
+    /* Samples per instruction (model/instr.h); NULL unless a recording
+     * asked for them. Freed by whoever set it, not by sg_profile_free. */
+    struct sg_instr_table *instr;
 
     /* Private. */
     idxset str_index;

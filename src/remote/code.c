@@ -212,3 +212,14 @@ rm_code_line(remote *r, code_entry *e, int64_t addrq)
     e->memo_line = line;
     return line;
 }
+
+int
+remote_opcode(remote *r, uint64_t code, int32_t offset)
+{
+    if (r->L.co_code_adaptive == LAYOUT_NONE || offset < 0)
+        return -1;
+    uint8_t op;
+    pm_iov v = {code + r->L.co_code_adaptive + (uint64_t)offset, &op, 1,
+                false};
+    return pm_readv(&r->pm, &v, 1) == 1 ? op : -1;
+}

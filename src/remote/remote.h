@@ -52,8 +52,11 @@ typedef struct rm_error {
 } rm_error;
 
 typedef struct rm_frame {
-    uint32_t func; /* remote_func(r, func) */
-    int32_t line;  /* -1 when the code has no line for the instruction */
+    uint32_t func;  /* remote_func(r, func) */
+    int32_t line;   /* -1 when the code has no line for the instruction */
+    int32_t offset; /* byte offset of the instruction in the code, -1 when
+                       the frame has not started */
+    uint64_t code;  /* the code object's address in the target */
 } rm_frame;
 
 typedef struct rm_thread {
@@ -133,6 +136,11 @@ int remote_thread_names(remote *r, rm_sample *s);
  * remote_sample; its strings until remote_close. */
 const sg_func *remote_func(const remote *r, uint32_t id);
 const rm_info *remote_info(const remote *r);
+/* The opcode the code object at address code holds now at byte offset
+ * offset: on versions that specialise in place (co_code_adaptive), the
+ * specialised instruction; -1 where the layout has no adaptive code, or
+ * when it cannot be read. One read of the target. */
+int remote_opcode(remote *r, uint64_t code, int32_t offset);
 void remote_stats(const remote *r, rm_stats *out);
 
 #endif

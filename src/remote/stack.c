@@ -63,13 +63,15 @@ push_thread(rm_sample *s)
 }
 
 static void
-push_frame(rm_sample *s, uint32_t func, int32_t line)
+push_frame(rm_sample *s, uint32_t func, int32_t line, int64_t addrq,
+           uint64_t code)
 {
     if (s->n_frames == s->cap_frames) {
         s->cap_frames = s->cap_frames ? s->cap_frames * 2 : 256;
         s->frames = sg_xrealloc(s->frames, s->cap_frames * sizeof *s->frames);
     }
-    s->frames[s->n_frames++] = (rm_frame){func, line};
+    int32_t offset = addrq < 0 || addrq > INT32_MAX ? -1 : (int32_t)addrq;
+    s->frames[s->n_frames++] = (rm_frame){func, line, offset, code};
 }
 
 static uint32_t
@@ -304,7 +306,8 @@ resolve(remote *r, rm_sample *s)
             if (L->tr.hide_untraceable && rf->owner != L->fr_owner_generator &&
                 rf->addrq < (int64_t)e->firsttraceable * 2)
                 continue;
-            push_frame(s, e->func, rm_code_line(r, e, rf->addrq));
+            push_frame(s, e->func, rm_code_line(r, e, rf->addrq), rf->addrq,
+                       rf->code);
             t->n_frames++;
         }
     }

@@ -69,7 +69,18 @@ static const rq_field memory_fields[] = {
     RQ_PROGRAM(rq_memory),
 };
 
+static const rq_field dis_fields[] = {
+    RQ_SCALAR(RQ_OPTSTR, "output", rq_dis, output),
+    RQ_SCALAR(RQ_STR, "format", rq_dis, format),
+    RQ_LIST_OF("func", rq_dis, funcs, n_funcs),
+    RQ_LIST_OF("file", rq_dis, files, n_files),
+    RQ_SCALAR(RQ_LONG, "top", rq_dis, top),
+    RQ_SCALAR(RQ_BOOL, "adaptive", rq_dis, adaptive),
+    RQ_PROGRAM(rq_dis),
+};
+
 const rq_spec rq_timeit_spec = RQ_SPEC("timeit", rq_timeit, timeit_fields);
 const rq_spec rq_profile_spec = RQ_SPEC("profile", rq_profile, profile_fields);
 const rq_spec rq_lines_spec = RQ_SPEC("lines", rq_lines, lines_fields);
 const rq_spec rq_memory_spec = RQ_SPEC("memory", rq_memory, memory_fields);
+const rq_spec rq_dis_spec = RQ_SPEC("dis", rq_dis, dis_fields);

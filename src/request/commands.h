@@ -90,9 +90,23 @@ typedef struct rq_memory {
     rq_program program;
 } rq_memory;
 
+/* spyglass dis */
+typedef struct rq_dis {
+    const char *output; /* NULL: stdout */
+    const char *format; /* the writer, chosen by the executable */
+    const char **funcs; /* MODULE:QUALNAME, as `lines` */
+    int n_funcs;
+    const char **files;
+    int n_files;
+    long top;      /* > 0: only the top instructions of each function */
+    bool adaptive; /* show the specialised instructions (3.11+) */
+    rq_program program;
+} rq_dis;
+
 extern const rq_spec rq_timeit_spec;
 extern const rq_spec rq_profile_spec;
 extern const rq_spec rq_lines_spec;
 extern const rq_spec rq_memory_spec;
+extern const rq_spec rq_dis_spec;
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "model/instr.h"
 #include "proc/proc.h"
 #include "proc/tree.h"
 #include "sampler/follow.h"
@@ -79,6 +80,9 @@ struct record_session {
     sg_frame_id *stack;
     size_t cap_stack;
     uint64_t stacks, failed, thread_errors, reads_closed;
+    uint64_t gil_ticks, active_ticks;
+    uint32_t threads; /* in the last samples of this tick */
+    bool tick_gil, tick_active;
     loop_stats loop;
     uint64_t start_ns;
     uint64_t tick_ns;  /* when the tick being run started */
@@ -144,7 +148,7 @@ target_add(record_session *s, remote *r, uint64_t start_time)
     s->attached++;
     /* With --idle nothing asks whether a thread is on a CPU: skip the
      * per-thread /proc read that answers it. */
-    if (s->cfg.idle)
+    if (s->cfg.idle && !s->cfg.status)
         remote_set_thread_status(r, false);
     if (!s->have_info) {
         s->root_info = *remote_info(r);
@@ -424,6 +428,40 @@ name_pending_roots(record_session *s)
     }
 }
 
+/* Samples per instruction, when the profile keeps them (model/instr.h):
+ * the innermost frame's instruction is the sample's own, and every frame's
+ * instruction counts in its total. stack holds th's frames, outermost
+ * first. The opcode the code holds there (its specialised form, where the
+ * version specialises) is read again whenever the instruction's own
+ * samples reach a power of two: the latest form is kept, for a few reads
+ * per instruction over a whole recording. */
+static void
+add_instr(record_session *s, rec_target *t, const rm_thread *th,
+          const sg_frame_id *stack)
+{
+    for (size_t k = 0; k < th->n_frames; k++) {
+        const rm_frame *fr = &s->sample.frames[th->first_frame + k];
+        sg_frame_id f = stack[th->n_frames - 1 - k];
+        if (fr->offset < 0 || f == SG_NO_ID)
+            continue;
+        sg_instr_hit *h =
+            sg_instr_table_hit(s->p->instr, s->p->frames[f].func, fr->offset);
+        if (!h) {
+            s->p->failed = true;
+            return;
+        }
+        h->total++;
+        if (k > 0)
+            continue;
+        h->self++;
+        if ((h->self & (h->self - 1)) == 0) {
+            int op = remote_opcode(t->r, fr->code, fr->offset);
+            if (op >= 0)
+                h->opcode = op;
+        }
+    }
+}
+
 static void
 add_threads(record_session *s, rec_target *t, uint64_t now)
 {
@@ -432,8 +470,11 @@ add_threads(record_session *s, rec_target *t, uint64_t now)
      * threads reads nothing more. */
     bool named =
         t->n_unnamed && now >= t->names_at_ns && learn_names(s, t, now);
+    s->threads += (uint32_t)sm->n_threads;
     for (size_t i = 0; i < sm->n_threads; i++) {
         rm_thread *th = &sm->threads[i];
+        s->tick_gil |= th->holds_gil;
+        s->tick_active |= th->active;
         if (th->error) {
             s->thread_errors++;
             continue;
@@ -453,6 +494,8 @@ add_threads(record_session *s, rec_target *t, uint64_t now)
             int32_t line = (s->cfg.function || fr->line < 0) ? 0 : fr->line;
             s->stack[th->n_frames - 1 - k] = sg_profile_frame(s->p, f, line);
         }
+        if (s->p->instr)
+            add_instr(s, t, th, s->stack);
         sg_node_id troot = thread_root(s, t, th, &named);
         sg_node_id leaf =
             sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);
@@ -486,6 +529,8 @@ tick(void *ctx, uint64_t now)
         take_followed(s);
     int rc = LOOP_OK;
     bool any_gone = false;
+    s->threads = 0;
+    s->tick_gil = s->tick_active = false;
     for (size_t i = 0; i < s->n_t; i++) {
         rec_target *t = &s->t[i];
         if (remote_sample(t->r, &s->sample, NULL) != 0) {
@@ -504,6 +549,8 @@ tick(void *ctx, uint64_t now)
         t->failures = 0;
         add_threads(s, t, now);
     }
+    s->gil_ticks += s->tick_gil;
+    s->active_ticks += s->tick_active;
     if (any_gone)
         compact_targets(s);
     if (s->n_t == 0) {
@@ -520,6 +567,10 @@ static void
 report(void *ctx, const loop_stats *st)
 {
     const record_session *s = ctx;
+    if (s->cfg.watch) {
+        s->cfg.watch(s->cfg.watch_ctx, false);
+        return;
+    }
     fprintf(stderr,
             "\r\033[Kspyglass record: %llu samples in %llu ticks, %llu "
             "errors, %.1f s",
@@ -549,14 +600,18 @@ set_run_meta(record_session *s)
 void
 record_run(record_session *s, volatile sig_atomic_t *stop)
 {
-    loop_config cfg = {s->cfg.rate_hz, s->cfg.duration_s,
-                       s->cfg.progress ? 250000000u : 0};
+    uint64_t every = s->cfg.watch      ? s->cfg.watch_ns
+                     : s->cfg.progress ? 250000000u
+                                       : 0;
+    loop_config cfg = {s->cfg.rate_hz, s->cfg.duration_s, every};
     if (s->cfg.subprocesses) {
         s->follow = follow_start(s->root_pid);
         if (!s->follow)
             sg_warn("record: cannot follow subprocesses: %s", strerror(errno));
     }
-    loop_run(&cfg, tick, s->cfg.progress ? report : NULL, s, stop, &s->loop);
+    loop_run(&cfg, tick, every ? report : NULL, s, stop, &s->loop);
+    if (s->cfg.watch)
+        s->cfg.watch(s->cfg.watch_ctx, true);
     set_run_meta(s);
     name_pending_roots(s);
     /* Readers opened but never sampled are closed with the follower. */
@@ -580,6 +635,10 @@ record_get_counts(const record_session *s, record_counts *out)
         out->reads += st.reads;
     }
     out->processes = s->attached;
+    out->live = (uint32_t)s->n_t;
+    out->threads = s->threads;
+    out->gil_ticks = s->gil_ticks;
+    out->active_ticks = s->active_ticks;
 }
 
 void

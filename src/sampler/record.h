@@ -31,6 +31,15 @@ typedef struct record_config {
     bool timeline;     /* stamp each stack with its time (the profile's
                           stamps, which the Chrome trace draws) */
     bool progress;     /* live line on stderr */
+    bool status;       /* read each thread's on-CPU state even with idle
+                          (a live view shows the Active share) */
+    /* Called between ticks about every watch_ns (and once more when the
+     * sampling ends, before pending thread roots are renamed, with ended
+     * set): a live view reads the profile there, which nothing else
+     * touches meanwhile. It may set *stop to end the sampling. */
+    void (*watch)(void *ctx, bool ended);
+    void *watch_ctx;
+    uint64_t watch_ns;
 } record_config;
 
 typedef struct record_counts {
@@ -40,6 +49,10 @@ typedef struct record_counts {
     uint64_t thread_errors;  /* torn thread walks, dropped */
     uint64_t reads;          /* memory reads (syscalls) in all */
     uint32_t processes;      /* Python processes sampled */
+    uint32_t live;           /* of them, still sampled */
+    uint32_t threads;        /* threads in the last sample of each */
+    uint64_t gil_ticks;      /* ticks where a thread held the GIL */
+    uint64_t active_ticks;   /* ticks where a thread was on a CPU */
 } record_counts;
 
 typedef struct record_session record_session;

@@ -30,6 +30,7 @@ static const char *const ext_dat[] = {"dat", NULL};
 #define TIMEIT SG_HOLDS(SG_DATA_TIMEIT)
 #define MEMORY SG_HOLDS(SG_DATA_MEMORY)
 #define TIMELINE SG_HOLDS(SG_DATA_TIMELINE)
+#define DIS SG_HOLDS(SG_DATA_DIS)
 
 static const sg_writer w_pstats = {
     .name = "pstats",
@@ -46,7 +47,8 @@ static const sg_writer w_text = {
     .extensions = ext_text,
     .description = "cProfile's table; for samples, top functions and lines; "
                    "for memory, memory_profiler's table",
-    .holds = PROFILES | LINES | MEMORY | TIMINGS | STACKS | TIMEIT | TIMELINE,
+    .holds =
+        PROFILES | LINES | MEMORY | TIMINGS | STACKS | TIMEIT | TIMELINE | DIS,
     .write = sg_write_text,
 };
 /* JSON of a profile is speedscope's; time, dump and timeit render their
@@ -56,7 +58,7 @@ static const sg_writer w_json = {
     .id = SG_FMT_JSON,
     .extensions = ext_json,
     .description = "speedscope JSON (the same as -f speedscope)",
-    .holds = PROFILES | MEMORY | TIMINGS | STACKS | TIMEIT | TIMELINE,
+    .holds = PROFILES | MEMORY | TIMINGS | STACKS | TIMEIT | TIMELINE | DIS,
     .stacks = true,
     .write = sg_write_speedscope,
 };
@@ -158,6 +160,7 @@ const sg_output sg_output_timeline = {"timeline", SG_DATA_TIMELINE, "dat",
                                       false, true};
 const sg_output sg_output_plot = {"plot", SG_DATA_TIMELINE, "flamegraph",
                                   false, false};
+const sg_output sg_output_dis = {"dis", SG_DATA_DIS, "text", true, false};
 
 static const sg_writer *const all_writers[] = {
     &w_pstats,    &w_text,   &w_json,  &w_flame,    &w_speedscope,
@@ -215,6 +218,7 @@ sg_data_kind_name(sg_data_kind kind)
         [SG_DATA_STACKS] = "a stack dump",
         [SG_DATA_TIMEIT] = "timeit results",
         [SG_DATA_TIMELINE] = "a memory timeline",
+        [SG_DATA_DIS] = "a dis listing",
     };
     assert(kind < SG_DATA_N_KINDS);
     return names[kind];

@@ -36,6 +36,7 @@ typedef enum sg_data_kind {
     SG_DATA_STACKS,                                   /* dump */
     SG_DATA_TIMEIT,                                   /* timeit */
     SG_DATA_TIMELINE, /* timeline, plot: SG_PROFILE_TIMELINE */
+    SG_DATA_DIS,      /* dis */
     SG_DATA_N_KINDS
 } sg_data_kind;
 
@@ -150,7 +151,8 @@ typedef struct sg_output {
  * extension is text, as for lines), time (its report), dump (the stacks
  * as text), timeit (its report). */
 extern const sg_output sg_output_profile, sg_output_record, sg_output_lines,
-    sg_output_memory, sg_output_time, sg_output_dump, sg_output_timeit;
+    sg_output_memory, sg_output_time, sg_output_dump, sg_output_timeit,
+    sg_output_dis;
 /* Memory over time: timeline (mprof's .dat, mprofile_STAMP.dat in the
  * current directory without -o) and plot (an SVG plot). */
 extern const sg_output sg_output_timeline, sg_output_plot;

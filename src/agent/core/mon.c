@@ -11,11 +11,17 @@ PyObject *mon_DISABLE, *mon_MISSING;
 static PyObject *mon_mod; /* sys.monitoring */
 
 static const char *const mon_event_names[MON_N_EVENTS] = {
-    [MON_PY_START] = "PY_START",   [MON_PY_RESUME] = "PY_RESUME",
-    [MON_PY_RETURN] = "PY_RETURN", [MON_PY_YIELD] = "PY_YIELD",
-    [MON_CALL] = "CALL",           [MON_LINE] = "LINE",
-    [MON_PY_UNWIND] = "PY_UNWIND", [MON_PY_THROW] = "PY_THROW",
-    [MON_C_RETURN] = "C_RETURN",   [MON_C_RAISE] = "C_RAISE",
+    [MON_PY_START] = "PY_START",
+    [MON_PY_RESUME] = "PY_RESUME",
+    [MON_PY_RETURN] = "PY_RETURN",
+    [MON_PY_YIELD] = "PY_YIELD",
+    [MON_CALL] = "CALL",
+    [MON_LINE] = "LINE",
+    [MON_PY_UNWIND] = "PY_UNWIND",
+    [MON_PY_THROW] = "PY_THROW",
+    [MON_C_RETURN] = "C_RETURN",
+    [MON_C_RAISE] = "C_RAISE",
+    [MON_INSTRUCTION] = "INSTRUCTION",
 };
 
 /* The ids spyglass may take, in order of preference. */

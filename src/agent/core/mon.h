@@ -35,6 +35,7 @@ typedef enum mon_event {
     MON_PY_THROW,
     MON_C_RETURN,
     MON_C_RAISE,
+    MON_INSTRUCTION,
     MON_N_EVENTS
 } mon_event;
 

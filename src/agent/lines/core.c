@@ -7,6 +7,7 @@
 AGENT_TLS lines_stack lines_tls;
 uint64_t lines_gen;
 const lines_watcher *lines_watch;
+const lines_op_watcher *lines_opwatch;
 
 /* Every code state of every profiler, found by code object address. A
  * freed state leaves a NULL slot; its address may be reused by a new code
@@ -130,6 +131,8 @@ lines_code_make(lines_prof *prof, PyObject *code)
     prof->codes[prof->n_codes++] = lc;
     lines_all[lines_n_all++] = lc;
     if (prof->enabled && lines_running && lines_backend_watch(lc) < 0)
+        return NULL;
+    if (lines_opwatch && lines_opwatch->added(lc) < 0)
         return NULL;
     return lc;
 }

@@ -72,6 +72,19 @@ frame_code(PyFrameObject *frame)
 #endif
 }
 
+/* The byte offset of the instruction frame runs. */
+static inline int
+frame_lasti(PyFrameObject *frame)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return PyFrame_GetLasti(frame);
+#elif PY_VERSION_HEX >= 0x030A0000
+    return frame->f_lasti * (int)sizeof(_Py_CODEUNIT); /* code units */
+#else
+    return frame->f_lasti;
+#endif
+}
+
 static lines_code *
 classify(PyObject *code)
 {
@@ -114,7 +127,6 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         return 0;
     }
     if (what == PyTrace_LINE) {
-        uint64_t now = ticks_now();
         lines_frame *fr = lines_top();
         if (!fr || fr->key != frame) {
             /* A frame that started before tracing did. */
@@ -123,9 +135,12 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 frame->f_trace_lines = 0;
                 return 0;
             }
-            if (!(fr = lines_push(lc, frame, now)))
+            if (!(fr = lines_push(lc, frame, lines_now(lc))))
                 return 0;
+            if (lines_opwatch)
+                frame->f_trace_opcodes = 1;
         }
+        uint64_t now = lines_now(fr->lc);
 #if PY_VERSION_HEX >= 0x030B0000
         int line = PyFrame_GetLineNumber(frame);
 #else
@@ -134,14 +149,21 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         lines_on_line(fr, line, now);
     } else if (what == PyTrace_CALL) {
         lines_code *lc = classify(frame_code(frame));
-        if (!lc)
+        if (!lc) {
             frame->f_trace_lines = 0;
-        else
-            lines_push(lc, frame, ticks_now());
+        } else {
+            lines_push(lc, frame, lines_now(lc));
+            if (lines_opwatch)
+                frame->f_trace_opcodes = 1;
+        }
+    } else if (what == PyTrace_OPCODE) {
+        lines_frame *fr = lines_top();
+        if (fr && fr->key == frame && lines_opwatch)
+            lines_opwatch->opcode(fr->lc, frame_lasti(frame));
     } else if (what == PyTrace_RETURN) {
         lines_frame *fr = lines_top();
         if (fr && fr->key == frame)
-            lines_return_top(fr, ticks_now());
+            lines_return_top(fr, lines_now(fr->lc));
     }
     return 0;
 }

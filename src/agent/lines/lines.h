@@ -65,6 +65,10 @@ typedef struct lines_prof {
     PyObject *sel_keys;  /* set of (path, firstlineno, co_name) */
     const char *command; /* the command a bad selection is reported for
                             (NULL: "lines") */
+    /* Hits only, no time per line (the memory profiler's table): its
+     * events skip reading the clock, a large part of a line event's cost
+     * where the time stamp counter is slow to read (virtual machines). */
+    int untimed;
 } lines_prof;
 
 /* A frame of profiled code being run by this thread. */
@@ -110,6 +114,20 @@ typedef struct lines_watcher {
 } lines_watcher;
 extern const lines_watcher *lines_watch;
 
+/* A collector counting the instructions of the selected code objects
+ * (`spyglass dis`): told of every code object the selection adds, so that
+ * it can watch it (and select what it contains), and on 3.8-3.11 handed
+ * the opcode events of their frames, which the legacy backend then asks
+ * for (f_trace_opcodes). NULL when none, which is all `lines` pays. */
+typedef struct lines_op_watcher {
+    /* 0, or -1 with an exception set */
+    int (*added)(lines_code *lc);
+    /* 3.8-3.11: the instruction at byte offset `offset` of lc's code is
+     * about to run */
+    void (*opcode)(lines_code *lc, int offset);
+} lines_op_watcher;
+extern const lines_op_watcher *lines_opwatch;
+
 static inline void
 lines_quiet(int delta)
 {
@@ -118,6 +136,14 @@ lines_quiet(int delta)
 }
 
 /* ---- core.c ---- */
+
+/* The time stamp of an event of lc's profiler: 0 when it keeps no time,
+ * so a line's time then adds up to 0. */
+static inline uint64_t
+lines_now(const lines_code *lc)
+{
+    return lc->prof->untimed ? 0 : ticks_now();
+}
 
 /* Whether prof records: enabled and not failed. */
 static inline int

@@ -24,18 +24,23 @@ static PyObject *
 lines_mon_line(PyObject *self, PyObject *const *args, size_t nargsf,
                PyObject *kwnames)
 {
-    uint64_t now = ticks_now();
     PyObject *code = args[0];
     lines_frame *fr = lines_top();
     if (!fr || fr->lc->code != code) {
         /* A frame whose start we did not see (profiling began inside it,
          * or its PY_START was disabled before it was selected). */
         lines_code *lc = lines_lookup(code);
-        fr = lc ? lines_push(lc, NULL, now) : NULL;
+        fr = lc ? lines_push(lc, NULL, lines_now(lc)) : NULL;
         if (!fr)
             Py_RETURN_NONE;
     }
-    long line = PyLong_AsLong(args[1]);
+    uint64_t now = lines_now(fr->lc);
+    /* Line numbers are small ints: read them without a call. */
+    PyObject *a = args[1];
+    long line =
+        PyLong_CheckExact(a) && PyUnstable_Long_IsCompact((PyLongObject *)a)
+            ? (long)PyUnstable_Long_CompactValue((PyLongObject *)a)
+            : PyLong_AsLong(a);
     if (line < 0) {
         PyErr_Clear();
         Py_RETURN_NONE;
@@ -50,7 +55,6 @@ lines_mon_line(PyObject *self, PyObject *const *args, size_t nargsf,
 static PyObject *
 lines_mon_enter(PyObject *code, int may_disable)
 {
-    uint64_t now = ticks_now();
     lines_code *lc = lines_lookup(code);
     if (!lc && may_disable && lines_lazy) {
         lines_quiet(1);
@@ -63,7 +67,7 @@ lines_mon_enter(PyObject *code, int may_disable)
         }
     }
     if (lc)
-        lines_push(lc, NULL, now);
+        lines_push(lc, NULL, lines_now(lc));
     Py_RETURN_NONE;
 }
 
@@ -88,13 +92,12 @@ static PyObject *
 lines_mon_exit(PyObject *self, PyObject *const *args, size_t nargsf,
                PyObject *kwnames)
 {
-    uint64_t now = ticks_now();
     PyObject *code = args[0];
     lines_frame *fr = lines_top();
     if (fr && fr->lc->code == code)
-        lines_return_top(fr, now);
+        lines_return_top(fr, lines_now(fr->lc));
     else if (lines_lookup(code))
-        lines_pop(code, now);
+        lines_pop(code, ticks_now());
     Py_RETURN_NONE;
 }
 

@@ -9,7 +9,8 @@
  *   - --func MODULE:QUALNAME: the `def` with that qualified name, found
  *     before the program runs by compiling MODULE's source and walking its
  *     code objects (so a typo is reported with close matches), then matched
- *     by (file, first line, name) when it runs;
+ *     by (file, first line, name) when it runs; for `dis`, MODULE:<module>
+ *     is the module's own code;
  *   - default: the script's (or -m module's) own file, as --file.
  * Module and class bodies, lambdas, comprehensions and generator
  * expressions (names starting with '<') are never selected by file or name:
@@ -59,13 +60,22 @@ is_def(PyCodeObject *co)
            PyUnicode_READ_CHAR(co->co_name, 0) != '<';
 }
 
+/* A module's code: selected by name only (--func MODULE:<module>). */
+static int
+is_module(PyCodeObject *co)
+{
+    return !(co->co_flags & CO_NEWLOCALS) && PyUnicode_Check(co->co_name) &&
+           PyUnicode_CompareWithASCIIString(co->co_name, "<module>") == 0;
+}
+
 lines_code *
 lines_select(lines_prof *prof, PyObject *code)
 {
     if (!prof || !lines_recording(prof) || !PyCode_Check(code))
         return NULL;
     PyCodeObject *co = (PyCodeObject *)code;
-    if (!is_def(co))
+    int module = is_module(co);
+    if (!is_def(co) && !(module && prof->sel_keys))
         return NULL;
     lines_code *lc = NULL;
     PyObject *key = NULL;
@@ -76,7 +86,8 @@ lines_select(lines_prof *prof, PyObject *code)
     PyObject *path = lines_norm_path(co->co_filename);
     if (!path)
         goto done;
-    int hit = prof->sel_files ? PySet_Contains(prof->sel_files, path) : 0;
+    int hit =
+        prof->sel_files && !module ? PySet_Contains(prof->sel_files, path) : 0;
     if (hit == 0 && prof->sel_keys) {
         key = Py_BuildValue("(OiO)", path, co->co_firstlineno, co->co_name);
         hit = key ? PySet_Contains(prof->sel_keys, key) : -1;
@@ -379,6 +390,24 @@ lines_select_func(lines_prof *prof, const char *spec, const char *main_file)
     }
     int found = 0, rc = -1;
     PyObject *norm = lines_norm_path(file);
+    if (norm && strcmp(qualname, "<module>") == 0 && prof->command &&
+        strcmp(prof->command, "dis") == 0) {
+        /* The module's own code (for `dis` only: a line table shows a
+         * function's source block, which module code does not have),
+         * whose first line is as this compiler makes it (3.8 starts at
+         * the first statement, later versions at 1). */
+        PyObject *top = compile_file(path);
+        PyObject *key =
+            top ? Py_BuildValue("(Ois)", norm,
+                                ((PyCodeObject *)top)->co_firstlineno,
+                                "<module>")
+                : NULL;
+        if (!key || add_to_set(&prof->sel_keys, key) < 0)
+            rc = SG_EXIT_FAIL;
+        Py_XDECREF(key);
+        Py_XDECREF(top);
+        found = 1;
+    }
     for (Py_ssize_t i = 0; norm && i < PyList_GET_SIZE(defs); i++) {
         PyObject *d = PyList_GET_ITEM(defs, i);
         if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(d, 0),

@@ -38,6 +38,7 @@ lines_prof_new(double output_unit)
     self->output_unit = output_unit;
     self->sel_files = self->sel_keys = NULL;
     self->command = NULL;
+    self->untimed = 0;
     return self;
 }
 

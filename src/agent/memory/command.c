@@ -137,7 +137,7 @@ agent_memory_main(const rq_memory *o)
     int rc = runmain_prepare(t);
     if (rc != 0)
         return rc;
-    lines_prof *prof = lines_prof_new(1e-6);
+    lines_prof *prof = mem_lines_new();
     if (!prof) {
         agent_print_exception();
         return SG_EXIT_FAIL;

@@ -36,6 +36,7 @@
  * allocators it traces; out of memory inside a hook stops tracing, keeps
  * what it has and says so once.
  */
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -52,16 +53,31 @@ bool mem_lines_on;
 /* Frames kept per stack: deeper stacks lose their outermost frames. */
 #define MEM_MAX_DEPTH 256
 #define MEM_LINE_CACHE 4096 /* entries, a power of two */
+/* A new peak this close (in allocations and frees) to the last one whose
+ * time was read takes that time (mem_record). */
+#define MEM_PEAK_CLOCK_OPS 64
 
+/* A live block: 16 bytes, so that four share a cache line (the table is
+ * as large as the program's live blocks are many). A size that does not
+ * fit 32 bits is MEM_BIG_SIZE here and kept in the short list of big
+ * blocks (mem.big). */
 typedef struct mem_block {
     uintptr_t ptr; /* 0: empty slot */
-    uint64_t size; /* as counted (scaled when sampling) */
+    uint32_t size; /* as counted (scaled when sampling) */
     uint32_t site;
 } mem_block;
+
+#define MEM_BIG_SIZE UINT32_MAX
+
+typedef struct mem_big {
+    uintptr_t ptr;
+    uint64_t size;
+} mem_big;
 
 typedef struct mem_level {
     PyCodeObject *code;
     int lasti;
+    int32_t line; /* of lasti; set when the level is interned */
     uint32_t site;
 } mem_level;
 
@@ -101,10 +117,27 @@ static struct {
     uint32_t *site_index; /* site id + 1, 0 empty; cap_index slots */
     uint32_t cap_index;
     mem_line_entry *lines; /* MEM_LINE_CACHE */
+    mem_big *big;          /* blocks of MEM_BIG_SIZE, unordered */
+    size_t n_big, cap_big;
     uint64_t seq, total, peak, peak_stamp, peak_ticks;
+    uint64_t clock_seq; /* the operation count when peak_ticks was read */
     uint32_t peak_site;
     uint64_t t0, t1;
 } mem;
+
+/* Sampling: a bit per hash of the address of every block sampled, so
+ * that a free of the many blocks never sampled is told apart without the
+ * lock. A bit is never cleared while set blocks may be live; when a
+ * quarter of the bits are set the filter is made again from the live
+ * blocks, under the lock, between two changes of filter_gen, odd while it
+ * is rebuilt: a free that reads the filter meanwhile takes the lock. In
+ * static storage, so that no free can read it after it is gone; untouched
+ * pages of it cost nothing. */
+#define MEM_FILTER_BITS 20
+static uint64_t mem_filter[(1u << MEM_FILTER_BITS) / 64];
+static uint64_t mem_filter_gen;
+static uint32_t mem_filter_set;   /* bits set, with the lock */
+static uint32_t mem_filter_limit; /* rebuilt beyond this many */
 
 static PyMemAllocatorEx mem_prev[3];
 static pthread_key_t mem_thread_key;
@@ -211,6 +244,102 @@ mem_blocks_remove(mem_block *b)
     }
     mem.blocks[i].ptr = 0;
     mem.n_blocks--;
+}
+
+/* ---- big blocks: sizes beyond 32 bits, rare enough for a list ---- */
+
+static mem_big *
+mem_big_find(uintptr_t ptr)
+{
+    for (size_t i = 0; i < mem.n_big; i++)
+        if (mem.big[i].ptr == ptr)
+            return &mem.big[i];
+    return NULL;
+}
+
+/* Keep size w of block b (with the lock); -1 when out of memory. */
+static int
+mem_block_set_size(mem_block *b, uint64_t w)
+{
+    if (w < MEM_BIG_SIZE) {
+        b->size = (uint32_t)w;
+        return 0;
+    }
+    if (mem.n_big == mem.cap_big) {
+        size_t cap = mem.cap_big ? mem.cap_big * 2 : 16;
+        mem_big *v = realloc(mem.big, cap * sizeof *v);
+        if (!v)
+            return -1;
+        mem.big = v;
+        mem.cap_big = cap;
+    }
+    mem.big[mem.n_big++] = (mem_big){b->ptr, w};
+    b->size = MEM_BIG_SIZE;
+    return 0;
+}
+
+/* The size of block b, forgetting it in the big list when it is there. */
+static uint64_t
+mem_block_take_size(const mem_block *b)
+{
+    if (b->size != MEM_BIG_SIZE)
+        return b->size;
+    mem_big *g = mem_big_find(b->ptr);
+    assert(g);
+    uint64_t w = g->size;
+    *g = mem.big[--mem.n_big];
+    return w;
+}
+
+/* ---- the sampling filter ---- */
+
+static inline size_t
+mem_filter_bit(uintptr_t p)
+{
+    return (size_t)(((uint64_t)p >> 4) * 0xD6E8FEB86659FD93ull >>
+                    (64 - MEM_FILTER_BITS));
+}
+
+static void
+mem_filter_add(uintptr_t p)
+{
+    size_t i = mem_filter_bit(p);
+    uint64_t bit = 1ull << (i & 63);
+    if (__atomic_load_n(&mem_filter[i / 64], __ATOMIC_RELAXED) & bit)
+        return;
+    __atomic_fetch_or(&mem_filter[i / 64], bit, __ATOMIC_RELEASE);
+    mem_filter_set++;
+}
+
+/* Clear the filter and set the bits of the live blocks (with the lock). */
+static void
+mem_filter_rebuild(void)
+{
+    __atomic_fetch_add(&mem_filter_gen, 1, __ATOMIC_ACQ_REL);
+    for (size_t i = 0; i < sizeof mem_filter / sizeof *mem_filter; i++)
+        __atomic_store_n(&mem_filter[i], 0, __ATOMIC_RELAXED);
+    mem_filter_set = 0;
+    for (size_t i = 0; i < mem.cap_blocks; i++)
+        if (mem.blocks[i].ptr)
+            mem_filter_add(mem.blocks[i].ptr);
+    __atomic_fetch_add(&mem_filter_gen, 1, __ATOMIC_ACQ_REL);
+    /* So many sampled blocks live that they alone fill the filter: it
+     * lets more frees through to the table until twice as many bits are
+     * set, rather than being rebuilt at each allocation. */
+    mem_filter_limit = (1u << MEM_FILTER_BITS) / 4;
+    if (mem_filter_limit < 2 * mem_filter_set)
+        mem_filter_limit = 2 * mem_filter_set;
+}
+
+/* Whether block p may be in the table: false only when it surely is not. */
+static inline bool
+mem_filter_maybe(uintptr_t p)
+{
+    uint64_t g = __atomic_load_n(&mem_filter_gen, __ATOMIC_ACQUIRE);
+    size_t i = mem_filter_bit(p);
+    uint64_t w = __atomic_load_n(&mem_filter[i / 64], __ATOMIC_ACQUIRE);
+    return (w >> (i & 63) & 1) || (g & 1) ||
+           __atomic_load_n(&mem_filter_gen, __ATOMIC_ACQUIRE) != g;
 }
 
 /* ---- sites ---- */
@@ -396,17 +525,29 @@ mem_site_of(mem_thread *t, const mem_level *w, int n)
     while (k < n && k < t->depth && t->lv[k].code == w[n - 1 - k].code &&
            t->lv[k].lasti == w[n - 1 - k].lasti)
         k++;
+    /* Below the unchanged levels, a level that runs the same line of
+     * the same code under the same site as before (only its instruction
+     * moved: `z * z + c` allocates twice on one line) keeps its site. */
+    bool same = true;
     for (int i = k; i < n; i++) {
         const mem_level *x = &w[n - 1 - i];
-        uint32_t parent = i ? t->lv[i - 1].site : t->root;
-        uint32_t s =
-            mem_intern(parent, x->code, mem_line_of(x->code, x->lasti), 0);
-        if (s == MEM_NO_SITE) {
-            t->depth = i;
-            return MEM_NO_SITE;
+        int32_t line = mem_line_of(x->code, x->lasti);
+        uint32_t s;
+        if (same && i < t->depth && t->lv[i].code == x->code &&
+            t->lv[i].line == line) {
+            s = t->lv[i].site;
+        } else {
+            uint32_t parent = i ? t->lv[i - 1].site : t->root;
+            s = mem_intern(parent, x->code, line, 0);
+            if (s == MEM_NO_SITE) {
+                t->depth = i;
+                return MEM_NO_SITE;
+            }
+            same = i < t->depth && s == t->lv[i].site;
         }
         t->lv[i].code = x->code;
         t->lv[i].lasti = x->lasti;
+        t->lv[i].line = line;
         t->lv[i].site = s;
     }
     t->depth = n;
@@ -427,11 +568,12 @@ static void
 mem_unblock(mem_block *b)
 {
     mem_site *s = &mem.sites[b->site];
+    uint64_t w = mem_block_take_size(b);
     mem.seq++;
     mem_touch(s);
-    s->live -= b->size;
-    s->freed += b->size;
-    mem.total -= b->size;
+    s->live -= w;
+    s->freed += w;
+    mem.total -= w;
     mem_blocks_remove(b);
 }
 
@@ -455,9 +597,18 @@ mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
         b = mem_blocks_find(ptr);
     }
     b->ptr = ptr;
-    b->size = w;
     b->site = site;
+    if (mem_block_set_size(b, w) < 0) {
+        b->ptr = 0;
+        mem_fail();
+        return;
+    }
     mem.n_blocks++;
+    if (mem.cfg.sample_bytes) {
+        mem_filter_add(ptr);
+        if (mem_filter_set > mem_filter_limit)
+            mem_filter_rebuild();
+    }
     mem_site *s = &mem.sites[site];
     mem.seq++;
     mem_touch(s);
@@ -469,7 +620,15 @@ mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
         mem.peak = mem.total;
         mem.peak_stamp = mem.seq;
         mem.peak_site = site;
-        mem.peak_ticks = ticks_now();
+        /* A heap that grows makes each allocation a new peak; reading the
+         * clock for each would cost as much as recording it (the time
+         * stamp counter is slow to read in a virtual machine). A new peak
+         * at most MEM_PEAK_CLOCK_OPS operations after the last reading
+         * keeps that reading's time. */
+        if (mem.seq - mem.clock_seq > MEM_PEAK_CLOCK_OPS || !mem.peak_ticks) {
+            mem.peak_ticks = ticks_now();
+            mem.clock_seq = mem.seq;
+        }
     }
     if (mem_lines_on && n >= 0) {
         lines_frame *fr = lines_top();
@@ -530,6 +689,8 @@ mem_on_free(void *ptr, mem_domain d)
 {
     (void)d;
     if (!mem.on || !ptr)
+        return;
+    if (mem.cfg.sample_bytes && !mem_filter_maybe((uintptr_t)ptr))
         return;
     mem_busy++;
     mem_lock();
@@ -646,14 +807,18 @@ mem_clear(void)
     free(mem.sites);
     free(mem.site_index);
     free(mem.blocks);
+    free(mem.big);
     free(mem.lines);
     mem.sites = NULL;
     mem.site_index = NULL;
     mem.blocks = NULL;
+    mem.big = NULL;
+    mem.n_big = mem.cap_big = 0;
     mem.lines = NULL;
     mem.n_sites = mem.cap_sites = mem.cap_index = 0;
     mem.n_blocks = mem.cap_blocks = 0;
     mem.seq = mem.total = mem.peak = mem.peak_stamp = mem.peak_ticks = 0;
+    mem.clock_seq = 0;
     mem.peak_site = MEM_NO_SITE;
     mem.failed = false;
     mem_busy--;
@@ -679,6 +844,11 @@ mem_start(const mem_config *cfg)
         return -1;
     }
     mem.cfg = *cfg;
+    if (cfg->sample_bytes) {
+        mem_lock();
+        mem_filter_rebuild();
+        mem_unlock();
+    }
     PyThreadState *ts = frames_tstate();
     mem.floor = cfg->below_caller && ts ? frames_current(ts) : NULL;
     mem.gen = tls_gen_next();

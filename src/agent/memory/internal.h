@@ -72,6 +72,9 @@ void mem_lines_stop(void);
 /* The columns of (lc, line) into l (SG_MEM_INC..SG_MEM_RSS). */
 void mem_lines_fill(const lines_code *lc, int32_t line, sg_line *l);
 void mem_lines_clear(void);
+/* A line profiler for the memory table: hits, no time (NULL with an
+ * exception set). */
+lines_prof *mem_lines_new(void);
 
 /* ---- results.c ---- */
 

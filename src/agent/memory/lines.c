@@ -18,12 +18,17 @@
 
 #include "agent/memory/internal.h"
 
+/* One line's columns. */
+typedef struct mem_lcol {
+    uint64_t inc; /* int64_t sums, stored as uint64_t */
+    uint64_t usage, peak, rss;
+} mem_lcol;
+
 /* One selected code object's columns, slot i for line base + i. */
 typedef struct mem_lcode {
     const lines_code *lc;
     int32_t base, n;
-    uint64_t *inc; /* int64_t sums, stored as uint64_t */
-    uint64_t *usage, *peak, *rss;
+    mem_lcol *col;
 } mem_lcode;
 
 static struct {
@@ -49,21 +54,13 @@ mem_lcode_reserve(mem_lcode *m, int32_t line)
     if (line >= hi)
         hi = line + 1 + (hi - lo);
     size_t n = (size_t)(hi - lo);
-    uint64_t *v[4];
-    for (int k = 0; k < 4; k++)
-        v[k] = calloc(n, sizeof(uint64_t));
-    if (!v[0] || !v[1] || !v[2] || !v[3]) {
-        for (int k = 0; k < 4; k++)
-            free(v[k]);
+    mem_lcol *v = calloc(n, sizeof *v);
+    if (!v)
         return -1;
-    }
-    uint64_t **old[4] = {&m->inc, &m->usage, &m->peak, &m->rss};
-    for (int k = 0; k < 4; k++) {
-        if (m->n)
-            memcpy(v[k] + (m->base - lo), *old[k], (size_t)m->n * 8);
-        free(*old[k]);
-        *old[k] = v[k];
-    }
+    if (m->n)
+        memcpy(v + (m->base - lo), m->col, (size_t)m->n * sizeof *v);
+    free(m->col);
+    m->col = v;
     m->base = lo;
     m->n = (int32_t)n;
     return 0;
@@ -99,6 +96,28 @@ mem_lcode_get(const lines_code *lc, bool create)
     return ml.last = m;
 }
 
+/* The columns of (lc, line), made when missing (outside the fast path,
+ * which the line events of one function take); NULL when out of memory. */
+static mem_lcol *
+mem_lcol_slow(const lines_code *lc, int32_t line)
+{
+    mem_busy++;
+    mem_lcode *m = mem_lcode_get(lc, true);
+    if (m && mem_lcode_reserve(m, line) < 0)
+        m = NULL;
+    mem_busy--;
+    return m ? &m->col[line - m->base] : NULL;
+}
+
+static inline mem_lcol *
+mem_lcol_of(const lines_code *lc, int32_t line)
+{
+    mem_lcode *m = ml.last;
+    if (m && m->lc == lc && (uint32_t)(line - m->base) < (uint32_t)m->n)
+        return &m->col[line - m->base];
+    return mem_lcol_slow(lc, line);
+}
+
 static uint64_t
 mem_rss_now(void)
 {
@@ -132,24 +151,20 @@ mem_line_end(lines_frame *fr)
         if (up->line >= 0 && fr->mem_hi > up->mem_hi)
             up->mem_hi = fr->mem_hi;
     }
-    mem_busy++;
-    mem_lcode *m = mem_lcode_get(fr->lc, true);
-    if (!m || mem_lcode_reserve(m, fr->line) < 0) {
-        mem_busy--;
+    mem_lcol *c = mem_lcol_of(fr->lc, fr->line);
+    if (!c) {
         lines_fail(fr->lc->prof);
         return;
     }
-    mem_busy--;
-    int32_t i = fr->line - m->base;
-    m->inc[i] += now - fr->mem0; /* wraps as int64_t arithmetic does */
-    if (now > m->usage[i])
-        m->usage[i] = now;
-    if (fr->mem_hi > m->peak[i])
-        m->peak[i] = fr->mem_hi;
+    c->inc += now - fr->mem0; /* wraps as int64_t arithmetic does */
+    if (now > c->usage)
+        c->usage = now;
+    if (fr->mem_hi > c->peak)
+        c->peak = fr->mem_hi;
     if (ml.rss) {
         uint64_t r = mem_rss_now();
-        if (r > m->rss[i])
-            m->rss[i] = r;
+        if (r > c->rss)
+            c->rss = r;
     }
 }
 
@@ -195,25 +210,21 @@ mem_lines_fill(const lines_code *lc, int32_t line, sg_line *l)
     mem_lcode *m = mem_lcode_get(lc, false);
     if (!m || line < m->base || line >= m->base + m->n)
         return;
-    int32_t i = line - m->base;
-    l->m[SG_MEM_INC] += m->inc[i];
-    if (m->usage[i] > l->m[SG_MEM_USAGE])
-        l->m[SG_MEM_USAGE] = m->usage[i];
-    if (m->peak[i] > l->m[SG_MEM_LINE_PEAK])
-        l->m[SG_MEM_LINE_PEAK] = m->peak[i];
-    if (m->rss[i] > l->m[SG_MEM_RSS])
-        l->m[SG_MEM_RSS] = m->rss[i];
+    const mem_lcol *c = &m->col[line - m->base];
+    l->m[SG_MEM_INC] += c->inc;
+    if (c->usage > l->m[SG_MEM_USAGE])
+        l->m[SG_MEM_USAGE] = c->usage;
+    if (c->peak > l->m[SG_MEM_LINE_PEAK])
+        l->m[SG_MEM_LINE_PEAK] = c->peak;
+    if (c->rss > l->m[SG_MEM_RSS])
+        l->m[SG_MEM_RSS] = c->rss;
 }
 
 void
 mem_lines_clear(void)
 {
-    for (uint32_t k = 0; k < ml.n; k++) {
-        free(ml.v[k].inc);
-        free(ml.v[k].usage);
-        free(ml.v[k].peak);
-        free(ml.v[k].rss);
-    }
+    for (uint32_t k = 0; k < ml.n; k++)
+        free(ml.v[k].col);
     free(ml.v);
     ml.v = NULL;
     ml.n = ml.cap = 0;
@@ -221,4 +232,13 @@ mem_lines_clear(void)
     if (ml.index_ready)
         hm64_free(&ml.index);
     ml.index_ready = false;
+}
+
+lines_prof *
+mem_lines_new(void)
+{
+    lines_prof *prof = lines_prof_new(1e-6);
+    if (prof)
+        prof->untimed = 1;
+    return prof;
 }

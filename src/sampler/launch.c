@@ -1,0 +1,74 @@
+/* launch.c -- start a sampled command's session; see launch.h. */
+#include <string.h>
+
+#include "common/err.h"
+#include "proc/proc.h"
+#include "sampler/launch.h"
+
+static const char *
+rm_hint(const rm_error *e)
+{
+    return e->msg[0] ? e->msg : "cannot read the process";
+}
+
+int
+sampler_wait_child(pid_t pid)
+{
+    proc_exit ex;
+    return proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
+}
+
+void
+sampler_free(sampler_run *r)
+{
+    record_free(r->s);
+    sg_profile_free(r->p);
+    r->s = NULL;
+    r->p = NULL;
+}
+
+int
+sampler_start(const char *command, char **cmd, pid_t pid,
+              const record_config *cfg, sampler_run *r)
+{
+    memset(r, 0, sizeof *r);
+    rm_error host;
+    if (remote_host_supported(&host) != 0) { /* before launching anything */
+        sg_error("%s: %s", command, host.msg);
+        return SG_EXIT_FAIL;
+    }
+    /* Before the launch, so that no stop signal can fall between. */
+    proc_forward_signals();
+    /* A closed stderr or stdout pipe must not kill us before the profile
+     * is written; writes then fail with EPIPE instead. */
+    proc_ignore(SIGPIPE);
+    r->stop = proc_stop_flag();
+    r->pid = pid;
+    r->launched = cmd != NULL;
+    if (r->launched) {
+        proc_spec ps = {cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
+        int err = proc_spawn(&ps, &r->pid);
+        if (err) {
+            sg_error("%s: cannot run '%s': %s", command, cmd[0],
+                     strerror(err));
+            return SG_EXIT_NOEXEC;
+        }
+    }
+    const char *metrics[] = {"samples"};
+    r->p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
+    if (!r->p)
+        sg_die(SG_EXIT_FAIL, "%s: out of memory", command);
+    r->s = record_new(cfg, r->p);
+    rm_error err = {0};
+    if (record_attach(r->s, r->pid, r->launched, r->stop, &err) == 0)
+        return -1;
+    if (r->launched && err.code == RM_ENOTPY)
+        sg_error("%s: '%s' is not a Python program (%s); "
+                 "--subprocesses follows Python started by it",
+                 command, cmd[0], rm_hint(&err));
+    else if (!(r->launched && *r->stop))
+        sg_error("%s: %s", command, rm_hint(&err));
+    int status = r->launched ? sampler_wait_child(r->pid) : SG_EXIT_FAIL;
+    sampler_free(r);
+    return status == 0 ? SG_EXIT_FAIL : status; /* no profile: no success */
+}
