@@ -175,8 +175,10 @@ sg_dat_parse(sg_timeline *tl, const char *buf, size_t n, const char *label,
              char *err, size_t errn)
 {
     size_t runs = tl->n_runs, series = tl->n_series, funcs = tl->n_funcs;
-    dat_reader r = {tl,  sg_timeline_add_run(tl, NULL, label), 0, false, err,
-                    errn};
+    dat_reader r = {.tl = tl,
+                    .run = sg_timeline_add_run(tl, NULL, label),
+                    .err = err,
+                    .errn = errn};
     char *line = sg_malloc(SG_DAT_MAX_LINE + 1);
     int rc = r.run < 0 || !line ? -1 : 0;
     err[0] = '\0';
