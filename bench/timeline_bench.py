@@ -9,9 +9,12 @@
      writing cancelled out. The delivered rate is samples / D.
   2. /proc reads per sample: the same two runs under `strace -f -c`
      (read, pread64, openat, getdents64 calls), differenced alike.
+     At 10 ms, each also with -M (children looked for: none come).
   3. Target slowdown at 10 ms: a fixed amount of CPU-bound Python work,
-     timed by the target itself (perf_counter), plain and under each
-     tool, rounds interleaved, median of --repeat.
+     timed by the target itself (perf_counter and process_time), plain
+     and under each tool, rounds interleaved; per round the ratio to that
+     round's plain run, median of --repeat; beside it the plain runs'
+     own spread (a slowdown below it is not measured).
 mprof comes from PyPI (memory_profiler, in .bench/venv or any test
 venv); spyglass from --exe (default: the build/ of this tree).
 
@@ -30,10 +33,10 @@ from pathlib import Path
 from benchlib import ROOT, machine, median
 
 WORK = ("import time\n"
-        "t = time.perf_counter()\n"
+        "t, c = time.perf_counter(), time.process_time()\n"
         "n = 0\n"
         "for i in range(6_000_000): n += i % 7\n"
-        "print(time.perf_counter() - t)\n")
+        "print(time.perf_counter() - t, time.process_time() - c)\n")
 
 
 def run_tool(argv, dat):
@@ -62,24 +65,27 @@ def strace_calls(argv, out):
 
 
 def commands(tool, exe, mprof, interval, secs, dat):
-    if tool == "spyglass":
-        return [exe, "timeline", "-i", str(interval), "-o", dat, "--",
-                "sleep", str(secs)]
-    return [mprof, "run", "-T", str(interval), "-o", dat, "sleep",
+    """tool is "spyglass" or "mprof", with " -M" to follow children."""
+    name, _, flag = tool.partition(" ")
+    flags = [flag] if flag else []
+    if name == "spyglass":
+        return [exe, "timeline", *flags, "-i", str(interval), "-o", dat,
+                "--", "sleep", str(secs)]
+    return [mprof, "run", *flags, "-T", str(interval), "-o", dat, "sleep",
             str(secs)]
 
 
 def cost(tool, exe, mprof, interval, tmp):
     runs = {}
     for secs in (1, 3):
-        dat = f"{tmp}/{tool}-{interval}-{secs}.dat"
+        dat = f"{tmp}/{tool.replace(' ', '')}-{interval}-{secs}.dat"
         runs[secs] = run_tool(commands(tool, exe, mprof, interval, secs,
                                        dat), dat)
     (c1, n1), (c3, n3) = runs[1], runs[3]
     calls = {}
     if shutil.which("strace"):
         for secs in (1, 3):
-            dat = f"{tmp}/s-{tool}-{interval}-{secs}.dat"
+            dat = f"{tmp}/s-{tool.replace(' ', '')}-{interval}-{secs}.dat"
             argv = commands(tool, exe, mprof, interval, secs, dat)
             calls[secs] = (strace_calls(argv, f"{tmp}/strace.txt"),
                            sum(1 for line in open(dat)
@@ -91,6 +97,10 @@ def cost(tool, exe, mprof, interval, tmp):
 
 
 def slowdown(exe, mprof, python, repeat, tmp):
+    """Per tool, the median over rounds of (wall, CPU) of the work under
+    the tool over the work alone in the same round, minus 1; and the
+    noise: the median distance of the plain runs' wall from their
+    median, relative."""
     times = {"plain": [], "spyglass": [], "mprof": []}
     for _ in range(repeat):
         for tool in times:
@@ -102,9 +112,16 @@ def slowdown(exe, mprof, python, repeat, tmp):
                 argv = [mprof, "run", "-T", "0.01", "-o", dat, *argv]
             out = subprocess.run(argv, capture_output=True, text=True,
                                  check=True).stdout
-            times[tool].append(float(out.split()[-1]))
-    base = median(times["plain"])
-    return {k: median(v) / base - 1 for k, v in times.items()}, base
+            times[tool].append([float(x) for x in out.split()[-2:]])
+    plain = times["plain"]
+    res = {}
+    for tool in ("spyglass", "mprof"):
+        res[tool] = [median([t[k] / p[k] for t, p in zip(times[tool], plain)])
+                     - 1 for k in (0, 1)]
+    walls = [p[0] for p in plain]
+    mid = median(walls)
+    noise = median([abs(w - mid) for w in walls]) / mid
+    return res, mid, noise
 
 
 def main():
@@ -119,15 +136,19 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         print("\n| interval | tool | CPU per sample | samples/s | "
               "reads per sample |\n|---|---|---|---|---|")
-        for interval in (0.01, 0.001):
-            for tool in ("spyglass", "mprof"):
+        for interval, tools in ((0.01, ("spyglass", "mprof", "spyglass -M",
+                                        "mprof -M")),
+                                (0.001, ("spyglass", "mprof"))):
+            for tool in tools:
                 r = cost(tool, a.exe, a.mprof, interval, tmp)
                 print(f"| {interval * 1e3:g} ms | {tool} | {r['us']:.1f} us "
                       f"| {r['rate']:.0f} | {r['reads']:.2f} |")
-        s, base = slowdown(a.exe, a.mprof, python, a.repeat, tmp)
-        print(f"\ntarget slowdown at 10 ms (work alone: {base:.3f} s, "
-              f"median of {a.repeat}): spyglass {s['spyglass']:+.1%}, "
-              f"mprof {s['mprof']:+.1%}")
+        s, base, noise = slowdown(a.exe, a.mprof, python, a.repeat, tmp)
+        print(f"\ntarget slowdown at 10 ms (work alone: {base:.3f} s wall, "
+              f"its runs {noise:.1%} from their median; median of "
+              f"{a.repeat} rounds), wall / CPU: spyglass "
+              f"{s['spyglass'][0]:+.1%} / {s['spyglass'][1]:+.1%}, mprof "
+              f"{s['mprof'][0]:+.1%} / {s['mprof'][1]:+.1%}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -8,6 +8,7 @@ memory_profiler's reader runs on two versions.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -216,6 +217,74 @@ def test_multiprocess_pool_one_series_per_child(any_py, tmp_path):
         {pid: [m for m, _ in v] for pid, v in d["CHLD"].items()}
 
 
+def children_run(any_py, tmp_path, flag):
+    """A run of the target whose children come and go: its .dat, read
+    independently, and the target's own account."""
+    dat = tmp_path / "children.dat"
+    proc = any_py.spy("timeline", flag, "-o", dat,
+                      TARGETS / "timeline_children.py")
+    assert proc.returncode == 0, proc.stderr
+    truth = json.loads(proc.stdout)
+    a, b, c = sorted(truth["procs"], key=lambda p: p.get("mib", 25))
+    assert a["parent"] == b["parent"] == truth["root"], truth
+    assert c["parent"] == b["pid"], truth
+    return read_dat(dat), truth, (a, b, c)
+
+
+def test_children_come_and_go_each_its_own_series(any_py, tmp_path):
+    """-M: a child found while it lives and read until it ends, then
+    another one born later, and that one's own child: each its own series
+    showing its own step; the one that ended keeps its series, and has no
+    sample after it ended. Without -C the program's series is its own."""
+    d, truth, (a, b, c) = children_run(any_py, tmp_path, "-M")
+    assert {a["pid"], c["pid"]} <= set(d["CHLD"]), (truth, list(d["CHLD"]))
+    # The peaks, as mprof peak, per child too: each child's highest
+    # sample and when, from the run's first sample.
+    text = any_py.spy("plot", "-f", "text", tmp_path / "children.dat")
+    assert text.returncode == 0, text.stderr
+    t0 = min([t for _, t in d["MEM"]] +
+             [t for v in d["CHLD"].values() for _, t in v])
+    for pid, v in d["CHLD"].items():
+        peak, at = max(v, key=lambda x: x[0])
+        row = re.search(rf"RSS of child {pid} +([\d.]+) +([\d.]+) +(\d+)",
+                        text.stdout)
+        assert row, text.stdout
+        assert float(row[1]) == pytest.approx(peak, abs=0.001)
+        assert float(row[2]) == pytest.approx(at - t0, abs=0.002)
+        assert int(row[3]) == len(v)
+    # While each held its block, its series is its resident set as it read
+    # it itself, within 5% of the block.
+    for p in (a, c):
+        held = [m for m, t in d["CHLD"][p["pid"]] if p["t2"] <= t <= p["t3"]]
+        assert held, (p, d["CHLD"][p["pid"]])
+        for m in held:
+            assert abs(m - p["rss"] / MIB) <= 0.05 * p["mib"], (p, held)
+    # a ended (and was reaped) before b was born, so before c allocated.
+    assert d["CHLD"][a["pid"]][-1][1] < c["t1"], (truth, d["CHLD"])
+    mem = [m for m, t in d["MEM"] if t >= truth["start"]]
+    assert max(mem) - min(mem) < 5, mem
+
+
+def test_include_children_sums_them_as_they_come(any_py, tmp_path):
+    """-C alone: no CHLD lines; while a child holds its memory the
+    program's series is its own plus the children's resident sets (as
+    each read it itself), within 5%; once the children are gone it is the
+    program's own again."""
+    d, truth, (a, b, c) = children_run(any_py, tmp_path, "-C")
+    assert not d["CHLD"]
+    mem = d["MEM"]
+    base = [m for m, t in mem if t < truth["start"]][-1]
+    for kids, (t2, t3) in (([a], (a["t2"], a["t3"])),
+                           ([b, c], (c["t2"], c["t3"]))):
+        step = sum(k["rss"] / MIB for k in kids)
+        held = [m for m, t in mem if t2 <= t <= t3]
+        assert held, (truth, mem)
+        for m in held:
+            assert abs(m - base - step) <= 0.05 * step, (m, base, step)
+    after = [m for m, t in mem if t > truth["end"]]
+    assert after and all(abs(m - base) < 2 for m in after), (base, after)
+
+
 def test_reads_mprof_runs_and_overlays(step, any_py, tmp_path):
     """A .dat that mprof run wrote is read back (its peak as mprof's
     reader gives it) and overlaid with ours, as mprof plot a.dat b.dat."""
@@ -257,6 +326,7 @@ def test_without_o_writes_mprofs_name_and_plot_finds_it(any_py, tmp_path):
 @pytest.mark.parametrize("args, needles", [
     (["-i", "0.5ms"], ["-i/--interval", "0.5ms"]),
     (["-i", "0"], ["-i/--interval"]),
+    (["-T", "0.2ms"], ["-i/--interval", "0.2ms"]),  # mprof's spelling
     (["--interval", "fast"], ["fast"]),
     (["-p", "999999999"], ["-p/--pid"]),
     (["-f", "lprof"], ["cannot hold a memory timeline"]),
@@ -286,6 +356,10 @@ def test_bad_input_of_plot_and_pid(any_py, tmp_path):
               "cannot read", "missing.dat")
     one_error(any_py.spy("plot", "-o", tmp_path / "x.lprof", junk), 2,
               "cannot hold a memory timeline")
+    # Regression: several runs into one .dat wrote the first alone.
+    one_error(any_py.spy("plot", "-o", tmp_path / "x.dat", junk, binary), 2,
+              "a .dat holds one run, not 2")
+    assert not (tmp_path / "x.dat").exists()
     assert not (tmp_path / "x.svg").exists()
 
 
@@ -304,6 +378,31 @@ def test_sigterm_still_writes_the_file(any_py, tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert read_dat(dat)["MEM"], err
     assert "wrote" in err
+
+
+def test_program_keeps_its_stdio_and_exit_status(any_py, tmp_path):
+    code = ("import sys; data = sys.stdin.read()\n"
+            "print(data.upper()); print('to stderr', file=sys.stderr)\n"
+            "sys.exit(7)")
+    dat = tmp_path / "io.dat"
+    proc = any_py.spy("timeline", "-o", dat, "--", any_py.python, "-c",
+                      code, input="from stdin")
+    assert proc.returncode == 7, proc.stderr
+    assert proc.stdout == "FROM STDIN\n"
+    assert proc.stderr.startswith("to stderr\n"), proc.stderr
+    assert read_dat(dat)["MEM"]
+
+
+def test_terminal_ctrl_c_still_writes_the_file(any_py, tmp_path):
+    """Ctrl-C on a terminal (SIGINT to spyglass and the program): the
+    program gets its KeyboardInterrupt, the file is written."""
+    from terminal import run_on_pty
+    dat = tmp_path / "c.dat"
+    text = run_on_pty([any_py.spyglass, "timeline", "-o", str(dat), "--",
+                       any_py.python, "-c", READY_SLEEP], any_py.env,
+                      answer=(b"ready", b"\x03"), timeout=60)
+    assert "KeyboardInterrupt" in text and "wrote" in text, text
+    assert read_dat(dat)["MEM"], text
 
 
 def test_attach_to_a_pid_until_it_ends(any_py, tmp_path):
@@ -334,6 +433,30 @@ def test_exec_between_samples_does_not_end_the_run(any_py, tmp_path):
     assert proc.returncode == 0, proc.stderr
     mem = read_dat(dat)["MEM"]
     assert max(m for m, _ in mem) > 40, mem[-5:]
+    # -i 1ms is kept: every 1 ms deadline of the run is accounted for
+    # (sampled on time or late, or counted missed), whatever the load.
+    m = re.search(r"in ([\d.]+) s, every 1 ms \((\d+) on time, (\d+) late, "
+                  r"(\d+) missed\)", proc.stderr)
+    assert m, proc.stderr
+    secs, *ticks = float(m.group(1)), *map(int, m.groups()[1:])
+    assert abs(sum(ticks) - secs * 1000) <= 6, proc.stderr
+    # The samples counted are those read (not the exec's empty moment).
+    n = int(re.search(r"timeline: (\d+) samples in", proc.stderr)[1])
+    assert n == len(mem), proc.stderr
+
+
+def test_a_program_too_short_to_sample_is_still_plotted(any_py, tmp_path):
+    """Regression: `true` may end before its first sample; the .dat then
+    holds its CMDLINE alone, which spyglass plot refused as not mprof's."""
+    dat = tmp_path / "t.dat"
+    proc = any_py.spy("timeline", "-o", dat, "--", "true")
+    assert proc.returncode == 0, proc.stderr
+    only = tmp_path / "only.dat"
+    only.write_text("CMDLINE true\n")
+    for f in (dat, only):
+        proc = any_py.spy("plot", "-o", tmp_path / "t.svg", f)
+        assert proc.returncode == 0, proc.stderr
+        check_svg(tmp_path / "t.svg")
 
 
 def test_pss_and_swap_from_smaps_rollup(any_py, tmp_path):

@@ -4,6 +4,7 @@ brackets (memory_profiler's FUNC lines), on every CPython (the brackets
 ride on the line profiler's events, whose backends differ by version).
 """
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,44 @@ def test_dat_with_func_lines_in_mprofs_reader(any_py, tmp_path):
     assert start <= end and m1 - m0 >= 45 and level == 0 and n > 10
     # The memory profile itself is printed as without --timeline.
     assert "Line #" in proc.stdout
+
+
+def test_one_plot_of_heap_rss_and_brackets(any_py, tmp_path):
+    """--timeline x.svg: one picture with the heap and RSS lines, the
+    peak of RSS marked, and grow's call bracketed."""
+    svg = tmp_path / "t.svg"
+    proc = any_py.spy("memory", "--timeline", svg,
+                      TARGETS / "timeline_memory.py")
+    assert proc.returncode == 0, proc.stderr
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.parse(svg).getroot()
+    lines = {p.find(f"{ns}title").text: p
+             for p in root.iter(f"{ns}polyline")}
+    assert set(lines) == {"heap", "RSS"}, lines
+    for p in lines.values():
+        assert len(p.get("points").split()) > 10
+    (peak,) = root.findall(f".//{ns}g[@class='peak']")
+    assert "peak" in peak.find(f"{ns}text").text
+    (bracket,) = root.findall(f".//{ns}path[@class='bracket']")
+    assert bracket.find(f"{ns}title").text.startswith("__main__.grow: ")
+
+
+def test_a_forked_child_leaves_the_timeline_to_its_parent(any_py,
+                                                         tmp_path):
+    """Regression: a child forked by the program (which then ran to its
+    end) wrote its copy of the timeline over the parent's, and could wait
+    forever on the sampling thread's lock if the fork caught it held."""
+    out = tmp_path / "f.json"
+    code = ("import os, time\n"
+            "pid = os.fork()\n"
+            "if pid:\n"
+            "    os.waitpid(pid, 0)\n"
+            "    time.sleep(0.05)\n")
+    proc = any_py.spy("memory", "--timeline", out, "-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("memory timeline written to") == 1, proc.stderr
+    (run,) = json.loads(out.read_text())["runs"]
+    assert all(s["bytes"] for s in run["series"]), run
 
 
 @pytest.mark.parametrize("args, needles", [

@@ -187,6 +187,13 @@ cmd_plot(int argc, char **argv)
         if (sg_writer_pick(format, output, &sg_output_plot, &w))
             return SG_EXIT_USAGE;
     }
+    /* mprof's .dat holds one run: several would silently be one. */
+    if (w->id == SG_FMT_DAT && n > 1) {
+        sg_error("plot: a .dat holds one run, not %d: give one FILE, or "
+                 "another format (%s)",
+                 n, sg_writer_names(SG_DATA_TIMELINE));
+        return SG_EXIT_USAGE;
+    }
     const char *metrics[] = {"bytes"};
     sg_profile *p = sg_profile_new(SG_PROFILE_TIMELINE, 1, metrics);
     sg_timeline *tl = sg_timeline_new();

@@ -337,9 +337,10 @@ mt_tick(void *ctx, uint64_t now_ns)
         root.pss += sum.pss;
         root.swap += sum.swap;
     }
-    if (rr == MT_READ)
+    if (rr == MT_READ) {
         mt_add(m, &m->root, t, &root);
-    m->counts.samples++;
+        m->counts.samples++;
+    }
     return LOOP_OK;
 }
 

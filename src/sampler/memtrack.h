@@ -39,7 +39,7 @@ typedef struct memtrack_config {
 
 typedef struct memtrack_counts {
     loop_stats loop;
-    uint64_t samples;  /* deadlines sampled */
+    uint64_t samples;  /* deadlines at which the process was read */
     uint64_t reads;    /* /proc reads (statm, smaps_rollup, tree scans) */
     uint64_t scans;    /* tree scans */
     uint64_t children; /* children seen */

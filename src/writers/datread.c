@@ -18,7 +18,8 @@
 typedef struct dat_reader {
     sg_timeline *tl;
     int run;
-    long line; /* 1-based, for messages */
+    long line;    /* 1-based, for messages */
+    bool cmdline; /* a CMDLINE line was read */
     char *err;
     size_t errn;
 } dat_reader;
@@ -146,6 +147,7 @@ dat_line(dat_reader *r, char *line)
         return dat_func(r, rest);
     if (strcmp(line, "CMDLINE") == 0) {
         sg_tl_run *run = &r->tl->runs[r->run];
+        r->cmdline = true;
         free(run->cmdline);
         run->cmdline = sg_strdup(rest);
         return run->cmdline ? 0 : -1;
@@ -173,7 +175,10 @@ sg_dat_parse(sg_timeline *tl, const char *buf, size_t n, const char *label,
              char *err, size_t errn)
 {
     size_t runs = tl->n_runs, series = tl->n_series, funcs = tl->n_funcs;
-    dat_reader r = {tl, sg_timeline_add_run(tl, NULL, label), 0, err, errn};
+    dat_reader r = {.tl = tl,
+                    .run = sg_timeline_add_run(tl, NULL, label),
+                    .err = err,
+                    .errn = errn};
     char *line = sg_malloc(SG_DAT_MAX_LINE + 1);
     int rc = r.run < 0 || !line ? -1 : 0;
     err[0] = '\0';
@@ -197,11 +202,14 @@ sg_dat_parse(sg_timeline *tl, const char *buf, size_t n, const char *label,
     free(line);
     if (rc < 0 && !err[0])
         snprintf(err, errn, "out of memory");
-    bool any = tl->n_funcs > funcs;
+    /* A run with its CMDLINE alone is one whose program ended before it
+     * could be sampled: mprof's, and an empty run here. */
+    bool any = r.cmdline || tl->n_funcs > funcs;
     for (size_t k = series; k < tl->n_series; k++)
         any = any || tl->series[k].n > 0;
     if (rc == 0 && !any) {
-        snprintf(err, errn, "no MEM, CHLD or FUNC line: not mprof data");
+        snprintf(err, errn,
+                 "no CMDLINE, MEM, CHLD or FUNC line: not mprof data");
         rc = -1;
     }
     if (rc < 0)

@@ -7,7 +7,9 @@
  * per function, named in the legend.
  *
  * Long series are thinned to the lowest and highest sample of each pixel
- * column, so the drawing stays small and no peak is lost.
+ * column, so the drawing stays small and no peak is lost. The legend sits
+ * on a pale box at the top left, or at the top right when a peak's marker
+ * or label would fall under it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -36,8 +38,10 @@ typedef struct plot {
     double *t0;        /* each run's origin */
     double tmax, ymax; /* seconds, MiB: the axes' ends */
     strbuf *out;
-    int legend; /* entries drawn so far */
+    strbuf legend_sb; /* the entries, drawn once the series are */
+    int legend;       /* entries so far */
     int legend_more;
+    size_t legend_chars; /* the longest entry's text */
 } plot;
 
 static double
@@ -148,20 +152,23 @@ plot_legend(plot *p, const char *color, const char *dash, const char *name,
         return;
     }
     double y = Y1 + 16 + 16 * p->legend++;
+    size_t chars = strlen(name) + (name2 ? 2 + strlen(name2) : 0);
+    if (chars > p->legend_chars)
+        p->legend_chars = chars;
     sb_printf(
-        p->out,
+        &p->legend_sb,
         "<g class=\"legend-entry\"><line x1=\"%.1f\" y1=\"%.1f\" "
         "x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s%s%s/>"
         "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">",
         X0 + 10, y - 4, X0 + 30, y - 4, color,
         dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "",
         X0 + 36, y);
-    plot_text(p->out, name);
+    plot_text(&p->legend_sb, name);
     if (name2) {
-        sb_puts(p->out, ": ");
-        plot_text(p->out, name2);
+        sb_puts(&p->legend_sb, ": ");
+        plot_text(&p->legend_sb, name2);
     }
-    sb_puts(p->out, "</text></g>\n");
+    sb_puts(&p->legend_sb, "</text></g>\n");
 }
 
 static const char *
@@ -234,17 +241,47 @@ plot_series(plot *p, const sg_tl_series *s, const char *color)
     sb_puts(p->out, "</title></polyline>\n");
 }
 
+/* Where a peak's label goes: left of the dot in the right half, else
+ * right of it; above it, unless that leaves the plot. Its box, roughly
+ * (bold 12 px text), for the legend to keep clear of. */
+typedef struct peak_at {
+    double x, y;               /* the dot */
+    double tx, ty;             /* the label's anchor */
+    bool left;                 /* the label ends at tx */
+    double bx0, by0, bx1, by1; /* the dot and the label */
+} peak_at;
+
+#define PEAK_LABEL_W 200.0
+
+static bool
+peak_place(const plot *p, const sg_tl_series *s, peak_at *a)
+{
+    long k = sg_tl_series_peak(s);
+    if (k < 0)
+        return false;
+    a->x = px(p, s->v[k].t - p->t0[s->run]);
+    a->y = py(p, s->v[k].bytes);
+    a->left = a->x > (X0 + X1) / 2;
+    a->tx = a->left ? a->x - 8 : a->x + 8;
+    a->ty = a->y < Y1 + 20 ? a->y + 16 : a->y - 8;
+    a->bx0 = a->left ? a->tx - PEAK_LABEL_W : a->x - 6;
+    a->bx1 = a->left ? a->x + 6 : a->tx + PEAK_LABEL_W;
+    a->by0 = (a->ty - 12 < a->y - 6) ? a->ty - 12 : a->y - 6;
+    a->by1 = (a->ty + 3 > a->y + 6) ? a->ty + 3 : a->y + 6;
+    return true;
+}
+
 /* The peak of a run's main series: a dot, a dashed rule across the plot
  * and its label. */
 static void
 plot_peak(plot *p, const sg_tl_series *s, const char *color)
 {
-    long k = sg_tl_series_peak(s);
-    if (k < 0)
+    peak_at a;
+    if (!peak_place(p, s, &a))
         return;
+    long k = sg_tl_series_peak(s);
     double t = s->v[k].t - p->t0[s->run], mib = (double)s->v[k].bytes / MIB;
-    double x = px(p, t), y = py(p, s->v[k].bytes);
-    bool left = x > (X0 + X1) / 2;
+    double x = a.x, y = a.y;
     sb_printf(p->out,
               "<g class=\"peak\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
               "y2=\"%.1f\" stroke=\"%s\" stroke-dasharray=\"4 4\" "
@@ -252,8 +289,8 @@ plot_peak(plot *p, const sg_tl_series *s, const char *color)
               "fill=\"%s\" stroke=\"#000\"/><text x=\"%.1f\" y=\"%.1f\" "
               "font-size=\"12\" font-weight=\"bold\" text-anchor=\"%s\">"
               "peak %.1f MiB at %.3g s</text></g>\n",
-              X0, y, X1, y, color, x, y, color, left ? x - 8 : x + 8,
-              y < Y1 + 20 ? y + 16 : y - 8, left ? "end" : "start", mib, t);
+              X0, y, X1, y, color, x, y, color, a.tx, a.ty,
+              a.left ? "end" : "start", mib, t);
 }
 
 /* The colour of a function: its name's hash, past the series' colours. */
@@ -287,7 +324,13 @@ plot_brackets(plot *p)
                   (double)f->m0 / MIB, (double)f->m1 / MIB);
         sb_puts(p->out, "</title></path>\n");
     }
-    /* A legend entry per function name, in order of first call. */
+}
+
+/* A legend entry per function name, in order of first call. */
+static void
+plot_func_legend(plot *p)
+{
+    const sg_timeline *tl = p->tl;
     for (size_t i = 0; i < tl->n_funcs; i++) {
         bool seen = false;
         for (size_t k = 0; k < i && !seen; k++)
@@ -339,6 +382,41 @@ plot_title(plot *p, const writer_opts *o)
     sb_puts(p->out, "</text>\n");
 }
 
+/* The legend, drawn on a pale box at the top left, or at the top right
+ * when the marker or label of one of the peaks would fall under it. */
+static void
+plot_legend_box(plot *p, const sg_tl_series *const *mains)
+{
+    int rows = p->legend + (p->legend_more ? 1 : 0);
+    if (rows == 0)
+        return;
+    double w = 44 + 7.2 * (double)p->legend_chars, h = 16.0 * rows + 8;
+    if (w > (X1 - X0) / 2)
+        w = (X1 - X0) / 2;
+    double x0 = X0 + 4, y0 = Y1 + 4, dx = 0;
+    for (size_t r = 0; r < p->tl->n_runs; r++) {
+        peak_at a;
+        if (mains[r] && peak_place(p, mains[r], &a) && a.bx0 < x0 + w &&
+            a.bx1 > x0 && a.by0 < y0 + h && a.by1 > y0)
+            dx = (X1 - 4 - w) - x0;
+    }
+    sb_printf(p->out,
+              "<g class=\"legend\" transform=\"translate(%.1f 0)\">"
+              "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+              "height=\"%.1f\" fill=\"#fff\" opacity=\"0.85\" "
+              "stroke=\"#ddd\"/>\n",
+              dx, x0, y0, w, h);
+    sb_append(p->out, sb_str(&p->legend_sb), p->legend_sb.len);
+    if (sb_failed(&p->legend_sb))
+        p->out->failed = true;
+    if (p->legend_more)
+        sb_printf(p->out,
+                  "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">... and "
+                  "%d more</text>\n",
+                  X0 + 36, Y1 + 16 + 16 * LEGEND_MAX, p->legend_more);
+    sb_puts(p->out, "</g>\n");
+}
+
 int
 sg_write_plot(const sg_profile *prof, const writer_opts *o, strbuf *out)
 {
@@ -346,10 +424,18 @@ sg_write_plot(const sg_profile *prof, const writer_opts *o, strbuf *out)
     static const sg_timeline empty;
     if (!tl)
         tl = &empty;
-    plot p = {.tl = tl, .out = out};
-    p.t0 = calloc(tl->n_runs ? tl->n_runs : 1, sizeof *p.t0);
-    if (!p.t0)
+    plot p = {.tl = tl, .out = out, .legend_sb = STRBUF_INIT};
+    size_t nr = tl->n_runs ? tl->n_runs : 1;
+    p.t0 = calloc(nr, sizeof *p.t0);
+    /* Each run's main series (its program's RSS, if any) and colour. */
+    const sg_tl_series **mains = calloc(nr, sizeof *mains);
+    const char **main_colors = calloc(nr, sizeof *main_colors);
+    if (!p.t0 || !mains || !main_colors) {
+        free(p.t0);
+        free(mains);
+        free(main_colors);
         return SG_WRITE_NOMEM;
+    }
     for (size_t r = 0; r < tl->n_runs; r++)
         p.t0[r] = sg_timeline_run_start(tl, (int)r);
     plot_extent(&p);
@@ -364,10 +450,8 @@ sg_write_plot(const sg_profile *prof, const writer_opts *o, strbuf *out)
     plot_axes(&p);
     size_t color = 0;
     for (size_t r = 0; r < tl->n_runs; r++) {
-        const sg_tl_series *main = NULL;
-        const char *main_color = NULL;
         for (size_t i = 0; i < tl->n_series; i++) {
-            const sg_tl_series *s = &tl->series[i];
+            const sg_tl_series *s = &tl->series[i], *m = mains[r];
             if (s->run != (int)r)
                 continue;
             const char *c = palette[color++ % N_COLORS];
@@ -378,27 +462,28 @@ sg_write_plot(const sg_profile *prof, const writer_opts *o, strbuf *out)
                         tl->n_runs > 1 && tl->runs[r].label ? tl->runs[r].label
                                                             : name,
                         tl->n_runs > 1 && tl->runs[r].label ? name : NULL);
-            if (!main || (main->pid && !s->pid) ||
-                (main->kind != SG_TL_RSS && s->kind == SG_TL_RSS && !s->pid)) {
-                main = s;
-                main_color = c;
+            if (!m || (m->pid && !s->pid) ||
+                (m->kind != SG_TL_RSS && s->kind == SG_TL_RSS && !s->pid)) {
+                mains[r] = s;
+                main_colors[r] = c;
             }
         }
-        if (main)
-            plot_peak(&p, main, main_color);
     }
-    plot_brackets(&p);
-    if (p.legend_more)
-        sb_printf(out,
-                  "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">... and %d "
-                  "more</text>\n",
-                  X0 + 36, Y1 + 16 + 16 * LEGEND_MAX, p.legend_more);
+    plot_func_legend(&p);
+    plot_legend_box(&p, mains);
+    for (size_t r = 0; r < tl->n_runs; r++)
+        if (mains[r])
+            plot_peak(&p, mains[r], main_colors[r]);
+    plot_brackets(&p); /* last: small, over the peak's marker */
     if (tl->n_series == 0 && tl->n_funcs == 0)
         sb_printf(out,
                   "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">no "
                   "samples</text>\n",
                   PW / 2, PH / 2);
     sb_puts(out, "</svg>\n");
+    sb_free(&p.legend_sb);
     free(p.t0);
+    free(mains);
+    free(main_colors);
     return 0;
 }

@@ -84,8 +84,8 @@ test_bad_files_refused_with_the_line(void)
     static const struct {
         const char *text, *why;
     } bad[] = {
-        {"", "no MEM"},
-        {"CMDLINE x\nhello world\n", "no MEM"},
+        {"", "no CMDLINE, MEM"},
+        {"hello world\nCMDLINE\n", "no CMDLINE, MEM"},
         {"MEM 1 1700000000\nMEM abc 1700000000\n", "line 2: bad memory"},
         {"MEM 1 nan\n", "line 1: bad timestamp"},
         {"MEM -1 1700000000\n", "line 1: bad memory"},
@@ -136,6 +136,21 @@ test_lenient_where_mprof_is(void)
     CHECK(tl->n_series == 1 && tl->series[0].v[0].bytes == 3 * MIB / 2);
     CHECK(sg_timeline_run_start(tl, 0) == 1700000000.0);
     sg_timeline_free(tl);
+    /* A program that ended before its first sample: CMDLINE alone is a
+     * run with no samples, drawn and reported as such. */
+    tl = sg_timeline_new();
+    CHECK(parse(tl, "CMDLINE true\n", err) == 0);
+    CHECK(tl->n_runs == 1 && tl->n_series == 0 && tl->n_funcs == 0);
+    CHECK_STR(tl->runs[0].cmdline, "true");
+    sg_profile *p = timeline_profile(tl);
+    strbuf sb = STRBUF_INIT;
+    CHECK(sg_write_plot(p, &(writer_opts){0}, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), ">no samples<") != NULL);
+    sb_clear(&sb);
+    CHECK(sg_write_tltext(p, NULL, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "duration 0.000 s") != NULL);
+    sb_free(&sb);
+    free_profile(p);
 }
 
 static void
@@ -157,11 +172,36 @@ test_plot_and_peaks(void)
     CHECK(strstr(svg, "peak 110.0 MiB at 0.5 s") != NULL);
     CHECK(strstr(svg, "class=\"bracket\"") != NULL);
     CHECK(strstr(svg, "RSS of child 7") != NULL);
+    /* The peak is mid-plot: the legend stays at the top left. */
+    CHECK(strstr(svg, "class=\"legend\" transform=\"translate(0.0 0)\"") !=
+          NULL);
     sb_clear(&sb);
     CHECK(sg_write_tltext(p, NULL, &sb) == 0);
     CHECK(strstr(sb_str(&sb), "RSS                             110.000      "
                               "0.500         3") != NULL);
     CHECK(strstr(sb_str(&sb), "RSS of child 7") != NULL);
+    sb_free(&sb);
+    free_profile(p);
+}
+
+/* A peak at the top left, where the legend goes: the legend moves to the
+ * top right, the peak's marker and label are drawn over everything. */
+static void
+test_legend_clears_the_peak(void)
+{
+    sg_timeline *tl = sg_timeline_new();
+    char err[256];
+    CHECK(parse(tl, "MEM 110 1700000000\nMEM 10 1700000001\n", err) == 0);
+    sg_profile *p = timeline_profile(tl);
+    strbuf sb = STRBUF_INIT;
+    CHECK(sg_write_plot(p, &(writer_opts){0}, &sb) == 0);
+    const char *svg = sb_str(&sb), *g = strstr(svg, "class=\"legend\"");
+    double dx = 0;
+    CHECK(g &&
+          sscanf(g, "class=\"legend\" transform=\"translate(%lf", &dx) == 1);
+    CHECK(dx > 400);
+    const char *peak = strstr(svg, "class=\"peak\"");
+    CHECK(peak && peak > g);
     sb_free(&sb);
     free_profile(p);
 }
@@ -191,4 +231,5 @@ test_registry(void)
 }
 
 TESTS(test_write_exactly_as_mprof, test_bad_files_refused_with_the_line,
-      test_lenient_where_mprof_is, test_plot_and_peaks, test_registry)
+      test_lenient_where_mprof_is, test_plot_and_peaks,
+      test_legend_clears_the_peak, test_registry)

@@ -13,6 +13,11 @@
  * and the traced heap are read. Brackets are kept per thread on a small
  * stack indexed like the line profiler's own, so an unwound frame closes
  * the brackets above it.
+ *
+ * A child the program forks has no sampling thread, and its copy of the
+ * timeline may have been caught mid-update by it (or its lock held): the
+ * child lets go of that copy at the fork (pthread_atfork) and records and
+ * writes nothing; the process that started the timeline writes it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +66,11 @@ static struct {
     const lines_watcher *chained;
     mt_stack *stacks;
     uint64_t gen; /* a thread's stack of another generation is stale */
+    bool at_fork; /* the fork handler is registered (once per process) */
+    /* In a forked child: the parent's copies, let go of but kept
+     * reachable (they are the parent's, never freed here). */
+    sg_timeline *parents_tl;
+    mt_stack *parents_stacks;
 } mt = {.lock = PTHREAD_MUTEX_INITIALIZER, .statm = -1};
 
 static AGENT_TLS mt_stack *mt_mine;
@@ -163,6 +173,8 @@ mt_drop(mt_stack *s, int idx)
 static void
 mt_enter(lines_frame *fr)
 {
+    if (!mt.tl)
+        return; /* a forked child's */
     mt_stack *s = mt_stack_get();
     if (!s)
         return;
@@ -206,7 +218,7 @@ mt_leave(lines_frame *fr)
 {
     mt_stack *s = mt_mine && mt_mine_gen == mt.gen ? mt_mine : NULL;
     int idx = mt_index(fr);
-    if (!s)
+    if (!s || !mt.tl)
         return;
     mt_drop(s, idx + 1);
     if (!s->n || s->v[s->n - 1].idx != idx)
@@ -255,6 +267,28 @@ static const lines_watcher mt_watcher = {mt_begin, mt_end, mt_quiet, mt_enter,
 
 /* ---- the command's side ---- */
 
+/* In a forked child: the sampling thread is not there, and the timeline,
+ * its lock and the open calls are the parent's as the fork caught them
+ * (maybe mid-update). Let go of them without touching them (the copies
+ * die with the child, never freed: they may be inconsistent); the
+ * watcher stays chained, as lines.c's columns still need it, and records
+ * nothing. */
+static void
+mt_forked(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    mt.lock = fresh;
+    mt.running = false;
+    if (mt.tl)
+        mt.parents_tl = mt.tl;
+    if (mt.stacks)
+        mt.parents_stacks = mt.stacks;
+    mt.tl = NULL;
+    mt.stacks = NULL;
+    mt.gen++;
+    mt.heap = mt.rss = -1;
+}
+
 int
 mem_timeline_start(double interval_s, const char *cmdline)
 {
@@ -279,6 +313,8 @@ mem_timeline_start(double interval_s, const char *cmdline)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&mt.wake, &ca);
     pthread_condattr_destroy(&ca);
+    if (!mt.at_fork && pthread_atfork(NULL, NULL, mt_forked) == 0)
+        mt.at_fork = true;
     int err = pthread_create(&mt.thread, NULL, mt_main, NULL);
     if (err) {
         sg_error("memory: --timeline: cannot start its thread: %s",
