@@ -218,6 +218,8 @@ def test_line_totals_are_lines_hits_times_instructions(py, prog):
     out = prog.parent / "dis.json"
     proc = py.spy("dis", "-o", str(out), str(prog), cwd=str(prog.parent))
     assert proc.returncode == 0, proc.stderr
+    # Where the listing went, as every command says it.
+    assert proc.stderr == f"spyglass: dis listing written to {out} (json)\n"
     proc = py.spy("lines", str(prog), cwd=str(prog.parent))
     assert proc.returncode == 0, proc.stderr
     hits = {}

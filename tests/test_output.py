@@ -490,3 +490,46 @@ def test_head_ends_the_output_quietly(py, tmp_path, cmd):
     # Killed by SIGPIPE as coreutils are, or exit 141 (what a shell shows
     # for that) where SIGPIPE is ignored (Python, record).
     assert rc in (141, -signal.SIGPIPE), (rc, stderr)
+
+
+FORKS = '''
+import os
+import sys
+
+
+def work():
+    return sum(range(1000))
+
+
+pid = os.fork()
+work()
+if pid:
+    _, status = os.waitpid(pid, 0)
+    print("child status", os.waitstatus_to_exitcode(status)
+          if hasattr(os, "waitstatus_to_exitcode") else status >> 8)
+else:
+    print("child done", flush=True)
+    sys.exit(3)
+'''
+
+
+@pytest.mark.parametrize("cmd", ["profile", "lines", "memory", "dis"])
+def test_a_forked_child_that_runs_to_the_end_writes_nothing(any_py, tmp_path,
+                                                            cmd):
+    """Regression: a child the program forks, which runs the rest of the
+    program (no os._exit), came back into the agent and wrote its own
+    results (its report on stdout, or its file over the parent's). It now
+    ends as python would, with its status; only the process spyglass
+    started writes: here the report, on stdout, comes once, after the
+    parent learnt the child's status."""
+    (tmp_path / "forks.py").write_text(FORKS)
+    args = [cmd]
+    if cmd in ("lines", "dis"):
+        args += ["--func", "__main__:work"]
+    proc = any_py.spy(*args, "forks.py", cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "child status 3" in lines, proc.stdout
+    assert lines[:lines.index("child status 3")] == ["child done"], \
+        proc.stdout
+    assert "work" in proc.stdout  # the parent's report

@@ -10,6 +10,9 @@
 #include "agent/runmain.h"
 #include "common/err.h"
 
+/* The process runmain_prepare ran in: the one whose results count. */
+static pid_t runmain_pid;
+
 static int
 set_argv(const rq_program *t)
 {
@@ -75,6 +78,7 @@ set_path0(const rq_program *t)
 int
 runmain_prepare(const rq_program *t)
 {
+    runmain_pid = getpid();
     if (t->kind == RQ_RUN_SCRIPT && access(t->target, R_OK) != 0) {
         int err = errno;
         /* python's own wording, and its status 2. */
@@ -315,8 +319,8 @@ runmain_exit_sigint(void)
     /* Still here (SIGINT blocked): the status python falls back to. */
 }
 
-int
-runmain_run(const rq_program *t)
+static int
+run_target(const rq_program *t)
 {
     PyObject *r;
     switch (t->kind) {
@@ -347,6 +351,21 @@ runmain_run(const rq_program *t)
     /* Kept for runmain_report: printing may run Python code (3.13's
      * excepthook is the traceback module), which is not the program's. */
     PyErr_Fetch(&pending_type, &pending_value, &pending_tb);
+    return status;
+}
+
+int
+runmain_run(const rq_program *t)
+{
+    int status = run_target(t);
+    if (getpid() != runmain_pid) {
+        /* A child the program forked ran to the program's end: it ends as
+         * python would end it (its traceback, finalization, its status),
+         * here, so that only the process spyglass started writes the
+         * results, not each child over them. */
+        runmain_report();
+        Py_Exit(status);
+    }
     return status;
 }
 

@@ -26,7 +26,9 @@ int runmain_prepare(const rq_program *t);
  * after
  * arranging that the process, once Python is finalized, kills itself with
  * SIGINT as python does (a parent sees -SIGINT, not 130). No Python
- * exception is left set. */
+ * exception is left set. In a child the program forked and that ran to the
+ * program's end, it does not return: that child ends there as python would
+ * end it (Py_Exit), leaving the results to the process that started. */
 int runmain_run(const rq_program *t);
 
 /* Print the uncaught exception runmain_run kept, if any, through

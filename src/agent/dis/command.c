@@ -8,6 +8,8 @@
  */
 #include "agent/dis/dis.h" /* Python.h first */
 
+#include <string.h>
+
 #include "agent/commands.h"
 #include "agent/runmain.h"
 #include "common/err.h"
@@ -28,9 +30,12 @@ dis_deliver(const rq_dis *o, const sg_writer *w, int rc)
     sg_write_dis(l, w, &opts, &sb); /* a failure is sb's, reported below */
     sg_instr_listing_free(l);
     agent_flush_stdio();
-    rc = sg_output_status(rc,
-                          sg_writer_deliver(&sg_output_dis, w,
-                                            o->output ? o->output : "-", &sb));
+    const char *out = o->output ? o->output : "-";
+    sg_out_result r = sg_writer_deliver(&sg_output_dis, w, out, &sb);
+    if (r == SG_OUT_WRITTEN && strcmp(out, "-") != 0)
+        fprintf(stderr, "spyglass: dis listing written to %s (%s)\n", out,
+                w->name);
+    rc = sg_output_status(rc, r);
     sb_free(&sb);
     return rc;
 }
