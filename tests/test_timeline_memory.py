@@ -108,9 +108,11 @@ def test_a_forked_child_leaves_the_timeline_to_its_parent(any_py,
     (["--timeline-interval", "5ms"], ["needs --timeline"]),
     (["--timeline", "x.dat", "--timeline-interval", "0.1ms"],
      ["--timeline-interval", "0.1ms"]),
+    (["--timeline", "/nonexistent/x.dat"], ["memory: cannot write"]),
 ])
 def test_bad_timeline_options(any_py, tmp_path, args, needles):
     mark = tmp_path / "ran"
     proc = any_py.spy("memory", *args, "-c", MARK, mark, cwd=tmp_path)
-    one_error(proc, 2, *needles)
+    # In memory's name, as every error line of the command.
+    one_error(proc, 2, "error: memory: ", *needles)
     assert not mark.exists()

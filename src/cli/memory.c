@@ -194,7 +194,10 @@ memory_timeline(rq_memory *rq)
         }
         return 0;
     }
-    if (sg_writer_pick(NULL, rq->timeline, &sg_output_timeline, &w))
+    /* timeline's rules, in memory's name for the error lines. */
+    sg_output what = sg_output_timeline;
+    what.command = "memory";
+    if (sg_writer_pick(NULL, rq->timeline, &what, &w))
         return -1;
     rq->timeline_format = w->name;
     if (rq->timeline_interval <= 0)
