@@ -228,6 +228,34 @@ def test_no_glibc_newer_than_baseline(version, tmp_path):
         assert ".symtab" not in readelf("--section-headers", elf), elf.name
 
 
+@pytest.mark.parametrize("version", selected_versions(),
+                         ids=lambda v: f"wheel{v}")
+def test_metadata(version):
+    """No dependency, the license and its file, the supported versions, and
+    the README as the description."""
+    wheel = wheel_for(version)
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        info = next(n.split("/")[0] for n in names
+                    if n.endswith(".dist-info/METADATA"))
+        meta = z.read(f"{info}/METADATA").decode()
+        license_text = z.read(f"{info}/licenses/LICENSE").decode()
+    head, _, body = meta.partition("\n\n")
+    fields = [tuple(line.split(": ", 1)) for line in head.splitlines()]
+    assert not [v for k, v in fields if k == "Requires-Dist"]
+    assert ("License-Expression", "MIT") in fields
+    assert ("License-File", "LICENSE") in fields
+    assert license_text.startswith("MIT License")
+    python = [v for k, v in fields if k == "Requires-Python"]
+    assert len(python) == 1 and set(python[0].split(",")) == {">=3.8",
+                                                              "<3.14"}
+    assert ("Classifier", f"Programming Language :: Python :: {version}") \
+        in fields
+    assert ("Description-Content-Type", "text/markdown") in fields
+    readme = (Path(__file__).resolve().parent.parent / "README.md")
+    assert body.strip() == readme.read_text().strip()
+
+
 def test_sdist_builds_where_a_compiler_is(tmp_path):
     """The sdist installs with pip (build isolation: meson-python from the
     index) on the newest CPython here, compiled without -Werror."""
