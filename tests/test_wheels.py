@@ -2,7 +2,8 @@
 
 `make test-wheels` builds the wheels and the sdist into dist/ and runs this
 file with SPYGLASS_TEST_WHEELS naming that folder; elsewhere (`make test`)
-every test here is a visible skip: six wheel builds take minutes.
+every test of a wheel here is a visible skip: six wheel builds take
+minutes. The wheel build's glibc compat header is checked in both.
 
 Each CPython's wheel is installed by pip (no index, no build) into a fresh
 venv of that CPython, then run with a PATH that holds that venv's bin/ only:
@@ -25,7 +26,7 @@ import pytest
 from venvs import find_interpreter, selected_versions
 
 WHEELS = os.environ.get("SPYGLASS_TEST_WHEELS")
-pytestmark = pytest.mark.skipif(
+built = pytest.mark.skipif(
     not WHEELS, reason="wheels: `make test-wheels` builds and checks them")
 
 # manylinux2014: glibc 2.17, and the libraries that policy allows that the
@@ -90,6 +91,7 @@ def inst(request, tmp_path_factory):
     return _installed[v]
 
 
+@built
 def test_installs_without_a_compiler(inst):
     assert inst.pip_install.returncode == 0, inst.pip_install.stderr
     path = inst.env["PATH"]
@@ -105,6 +107,7 @@ def test_installs_without_a_compiler(inst):
           f"{inst.install_seconds:.2f} s")
 
 
+@built
 def test_timeit(inst):
     proc = inst.run("spyglass", "timeit", "pass")
     assert proc.returncode == 0, proc.stderr
@@ -124,6 +127,7 @@ print(sorted((k[2], v[1]) for k, v in s.items() if k[2] in ("f", "g")))
 """
 
 
+@built
 def test_profile_counts_as_cprofile(inst):
     ours = inst.dir / "spyglass.pstats"
     proc = inst.run("spyglass", "profile", "-o", ours, "-c", PROFILED)
@@ -156,6 +160,7 @@ outer(sys.argv[1])
 """
 
 
+@built
 def test_dump_of_a_live_interpreter(inst):
     ready = inst.dir / "stack.txt"
     proc = subprocess.Popen([str(inst.python), "-c", TARGET, str(ready)],
@@ -194,6 +199,7 @@ def readelf(*args):
                           capture_output=True, text=True, check=True).stdout
 
 
+@built
 @pytest.mark.parametrize("version", selected_versions(),
                          ids=lambda v: f"wheel{v}")
 def test_no_glibc_newer_than_baseline(version, tmp_path):
@@ -228,6 +234,7 @@ def test_no_glibc_newer_than_baseline(version, tmp_path):
         assert ".symtab" not in readelf("--section-headers", elf), elf.name
 
 
+@built
 @pytest.mark.parametrize("version", selected_versions(),
                          ids=lambda v: f"wheel{v}")
 def test_metadata(version):
@@ -256,6 +263,7 @@ def test_metadata(version):
     assert body.strip() == readme.read_text().strip()
 
 
+@built
 def test_sdist_builds_where_a_compiler_is(tmp_path):
     """The sdist installs with pip (build isolation: meson-python from the
     index) on the newest CPython here, compiled without -Werror."""
@@ -282,3 +290,45 @@ def test_sdist_builds_where_a_compiler_is(tmp_path):
     out = subprocess.run([str(bin_dir / "spyglass"), "--version"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("spyglass "), out
+
+
+# The compat header's system calls are the C library's: the numbers are
+# those of this machine's <sys/syscall.h>, memfd_create makes a file that
+# holds what is written, and gettid is the thread's id.
+COMPAT_CHECK = r"""
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int
+main(void)
+{
+    char buf[8] = {0};
+    int fd = memfd_create("compat-check", MFD_CLOEXEC);
+    if (SG_COMPAT_NR_MEMFD_CREATE != SYS_memfd_create ||
+        SG_COMPAT_NR_GETTID != SYS_gettid || fd < 0 ||
+        write(fd, "held", 4) != 4 || lseek(fd, 0, SEEK_SET) != 0 ||
+        read(fd, buf, sizeof buf) != 4 || strcmp(buf, "held") != 0 ||
+        gettid() != (int)syscall(SYS_gettid) || gettid() != getpid())
+        return 1;
+    puts("ok");
+    return 0;
+}
+"""
+
+
+def test_compat_header_is_the_c_library(tmp_path):
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler here")
+    compat = Path(__file__).resolve().parent.parent / "tools" / "wheels"
+    src = tmp_path / "check.c"
+    src.write_text(COMPAT_CHECK)
+    exe = tmp_path / "check"
+    subprocess.run([cc, "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra",
+                    "-Werror", "-include", str(compat / "glibc_compat.h"),
+                    str(src), "-o", str(exe)], check=True)
+    proc = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout) == (0, "ok\n")
