@@ -132,11 +132,10 @@ def repair(tools, wheel, out):
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     run([bin_dir / "auditwheel", "repair", "--plat", PLAT, "-w", out, wheel],
         stdout=subprocess.DEVNULL, env=env)
-    fixed = next(iter(set(out.glob("*.whl")) - before), None)
-    if fixed is None:
-        # The same name as a wheel of an earlier run: it was overwritten.
-        stem = wheel.name.split("-linux_x86_64")[0]
-        fixed = next(out.glob(f"{stem}-*{PLAT}*.whl"))
+    made = set(out.glob("*.whl")) - before
+    if len(made) != 1:
+        sys.exit(f"wheels: error: auditwheel repair made {len(made)} wheels")
+    fixed = made.pop()
     shown = run([bin_dir / "auditwheel", "show", fixed],
                 capture_output=True, text=True).stdout
     if not re.search(rf'consistent with the following platform tag:\s*"{PLAT}"',
@@ -152,8 +151,9 @@ def sdist(tools, out):
     run([tools, "-m", "build", "--sdist", "--no-isolation", "--outdir", out,
          ROOT], stdout=subprocess.DEVNULL)
     made = set(out.glob("*.tar.gz")) - before
-    return next(iter(made), None) or max(out.glob("spyglass-*.tar.gz"),
-                                         key=os.path.getmtime)
+    if len(made) != 1:
+        sys.exit(f"wheels: error: python -m build made {len(made)} sdists")
+    return made.pop()
 
 
 def main():
