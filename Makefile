@@ -108,3 +108,17 @@ bench: bench-venv
 
 clean:
 	rm -rf build .venvs
+
+# Wheels for PyPI: manylinux2014 (glibc 2.17) x86_64, one per CPython, and
+# the sdist, into dist/ (docs/wheels.md). Separate from `make test`: the six
+# builds take minutes. WHEEL_PYTHONS=3.8,3.12 builds and checks fewer.
+.PHONY: wheels test-wheels
+WHEEL_PYTHONS ?= 3.8,3.9,3.10,3.11,3.12,3.13
+wheels:
+	$(PYTHON) tools/wheels/build.py --pythons $(WHEEL_PYTHONS)
+
+# Each wheel installed into a fresh venv of its CPython with no compiler on
+# PATH, run, and its ELF files checked against the glibc 2.17 baseline.
+test-wheels: wheels $(DRIVER)/bin/pytest
+	SPYGLASS_TEST_WHEELS=$(CURDIR)/dist SPYGLASS_TEST_PYTHONS=$(WHEEL_PYTHONS) \
+	  $(DRIVER)/bin/pytest -q -p no:cacheprovider tests/test_wheels.py
