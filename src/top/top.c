@@ -531,6 +531,10 @@ top_main(const top_options *o)
         status = v.quit ? (stop_program(run.pid), SG_EXIT_OK)
                         : sampler_wait_child(run.pid);
     top_term_close();
+    /* Said once the screen is given back, where it stays readable. */
+    record_counts rc;
+    record_get_counts(run.s, &rc);
+    loop_say_priority("top", &rc.loop);
     sg_out_result written = SG_OUT_WRITTEN;
     if (o->writer) {
         written = write_profile(&v, o->writer, o->output);
