@@ -216,3 +216,21 @@ def test_text_report_weighs_samples(any_py, tmp_path):
         assert abs(sum(float(r[1][:-1]) for r in rows) - weight) < 0.01, own
         assert sum(int(r[4]) for r in rows) == samples, own
         assert abs(sum(float(r[0][:-1]) for r in rows) - 100) < 1, own
+
+
+def test_timeline_json_has_the_deadlines(any_py, tmp_path):
+    """The memory timeline samples on the same loop: its JSON's metadata
+    has the deadlines its end report counts, and its priority."""
+    out = tmp_path / "t.json"
+    proc = any_py.spy("timeline", "-i", "0.005", "-o", out, "-c",
+                      "import time; time.sleep(0.3)")
+    assert proc.returncode == 0, proc.stderr
+    m = re.search(r"\((\d+) on time, (\d+) late, (\d+) missed\)",
+                  proc.stderr)
+    assert m, proc.stderr
+    meta = json.loads(out.read_text())["metadata"]
+    assert (meta["deadlines_on_time"], meta["deadlines_late"],
+            meta["deadlines_missed"]) == m.groups(), (meta, proc.stderr)
+    want = "real-time (SCHED_FIFO)" if can_raise() else "normal"
+    assert meta["sampler_priority"] == want, meta
+    assert (NOTE in proc.stderr) == (want == "normal"), proc.stderr
