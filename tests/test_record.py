@@ -311,12 +311,17 @@ def test_text_format_top_functions_and_lines(py, tmp_path):
     own = text.split("Top functions by own (innermost) samples:")[1]
     # The innermost function is spin(); the three callers hold it in turn.
     first = own.splitlines()[2]
-    assert re.search(r"\d+\.\d% +\d+ +\d+\.\d% +\d+  spin \(", first), own
+    # Shares and times from the samples' weights, then the samples.
+    assert re.search(r"\d+\.\d% +[\d.]+s +\d+\.\d% +[\d.]+s +\d+ +\d+  "
+                     r"spin \(", first), own
     tot = text.split("Top functions by total (on the stack) samples:")[1]
-    rows = [(l.split("  ")[-1].split(" (")[0], int(l.split()[3])) for l in
+    table = [l.split() for l in tot.split("\n\n")[0].splitlines()[2:]]
+    rows = [(l.split("  ")[-1].split(" (")[0], int(l.split()[5])) for l in
             tot.split("\n\n")[0].splitlines()[2:]]
+    # Ordered by time; no function on more stacks than were taken.
+    times = [float(r[3].rstrip("s")) for r in table]
     totals = [n for _, n in rows]
-    assert totals == sorted(totals, reverse=True) and totals[0] <= int(
+    assert times == sorted(times, reverse=True) and max(totals) <= int(
         m.group(1)), tot
     # The three callers' totals are the wall time each had in this run
     # (what the target measured; see the split test above).

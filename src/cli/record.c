@@ -244,6 +244,16 @@ print_report(const record_session *s, const sg_profile *p)
             (unsigned long long)c.stacks, c.processes,
             c.processes == 1 ? "" : "es", (unsigned long long)c.failed_samples,
             (unsigned long long)c.thread_errors, (unsigned long long)c.reads);
+    uint64_t due = taken + c.loop.missed;
+    fprintf(stderr,
+            "spyglass record: %.1f%% of %llu deadlines delivered (%.1f%% on "
+            "time) at %s priority; the samples stand for %.3f s of thread "
+            "time\n",
+            due ? 100.0 * (double)taken / (double)due : 100.0,
+            (unsigned long long)due,
+            due ? 100.0 * (double)c.loop.on_time / (double)due : 100.0,
+            loop_priority_name(&c.loop), (double)c.weight_ns / 1e9);
+    loop_say_priority("record", &c.loop);
     strbuf un = STRBUF_INIT;
     record_unfollowed(s, &un);
     for (const char *line = sb_str(&un); *line;) {

@@ -244,6 +244,7 @@ tl_report(const tl_opts *o, const memtrack *m, const sg_profile *p,
             (unsigned long long)c.loop.late, (unsigned long long)c.loop.missed,
             (unsigned long long)c.children, cpu * 1e6 / n,
             (double)c.reads / n);
+    loop_say_priority("timeline", &c.loop);
     strbuf sb = STRBUF_INIT;
     sg_write_tltext(p, NULL, &sb);
     fputs(sb_str(&sb), stderr);
@@ -288,8 +289,12 @@ tl_run(tl_opts *o)
     if (err && !launched)
         sg_error("timeline: cannot read the memory of process %d: %s",
                  (int)pid, strerror(err));
-    if (!err)
+    if (!err) {
         memtrack_run(m, stop);
+        memtrack_counts mc;
+        memtrack_get_counts(m, &mc);
+        loop_set_meta(&mc.loop, p); /* the JSON's "metadata" */
+    }
     /* The file first, then the wait: after -d the program may run on. */
     sg_out_result r = SG_OUT_LOST;
     if (!err || launched) {

@@ -16,7 +16,9 @@
  *
  * The metrics are declared per profile (names such as "samples", "calls",
  * "ns", "bytes"); metric 0 is the primary one that flame graphs size by.
- * A sampler adds 1 to "samples" at the leaf of each stack. A deterministic
+ * A sampler adds 1 to "samples" at the leaf of each stack (the recorder
+ * also adds the time each sample stands for to "ns", sampler/record.c). A
+ * deterministic
  * profiler adds to "calls" and "ns" on each node as calls return: since self
  * time is additive up the tree, inclusive time is derived, never stored.
  *

@@ -54,8 +54,9 @@ sampler_start(const char *command, char **cmd, pid_t pid,
             return SG_EXIT_NOEXEC;
         }
     }
-    const char *metrics[] = {"samples"};
-    r->p = sg_profile_new(SG_PROFILE_SAMPLED, 1, metrics);
+    /* Counts, and the time each sample stands for (record.h). */
+    const char *metrics[] = {"samples", "ns"};
+    r->p = sg_profile_new(SG_PROFILE_SAMPLED, 2, metrics);
     if (!r->p)
         sg_die(SG_EXIT_FAIL, "%s: out of memory", command);
     r->s = record_new(cfg, r->p);

@@ -8,6 +8,14 @@
  *   missed   the next deadline had already passed: it was skipped (the loop
  *            never runs samples back to back to catch up, which would
  *            distort the rate the profile claims).
+ *
+ * The loop's thread asks for prompt wake-ups while it runs: the smallest
+ * timer slack, and a real-time policy (SCHED_FIFO at the lowest priority)
+ * or failing that a negative nice value, which need root, CAP_SYS_NICE or
+ * an rlimit granting them. Only the calling thread changes, for the
+ * length of the loop (SCHED_RESET_ON_FORK: nothing it starts inherits
+ * it), never the target. What it got is in the stats, for the command to
+ * say once (loop_say_priority) when it got nothing.
  */
 #ifndef SG_SAMPLER_LOOP_H
 #define SG_SAMPLER_LOOP_H
@@ -15,10 +23,20 @@
 #include <signal.h>
 #include <stdint.h>
 
+struct sg_profile;
+
+/* What the loop's thread got (loop_stats.priority). */
+typedef enum loop_priority {
+    LOOP_PRIO_NONE = 0, /* the default policy: not allowed more */
+    LOOP_PRIO_NICE = 1, /* a negative nice value */
+    LOOP_PRIO_FIFO = 2, /* SCHED_FIFO */
+} loop_priority;
+
 typedef struct loop_stats {
     uint64_t on_time, late, missed; /* deadlines, see above */
     uint64_t errors;                /* ticks that reported a failed sample */
     uint64_t elapsed_ns;            /* from the first deadline to the stop */
+    loop_priority priority;         /* what the loop's thread ran at */
 } loop_stats;
 
 /* What a tick says. */
@@ -48,5 +66,16 @@ int loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
  * 0 on time, 1 late, 2 missed (now is at or past the next deadline).
  * Exposed for the unit tests. */
 int loop_classify(uint64_t d, uint64_t now, uint64_t i);
+
+/* "real-time (SCHED_FIFO)", "nice -10" or "normal": what st says the
+ * loop's thread ran at, for reports and metadata. */
+const char *loop_priority_name(const loop_stats *st);
+/* When the loop could not raise its thread's priority, one line on stderr
+ * saying so and what its deadlines may suffer ("spyglass COMMAND: ...");
+ * nothing otherwise. */
+void loop_say_priority(const char *command, const loop_stats *st);
+/* Put st's deadlines (on time, late, missed) and priority in p's metadata
+ * (writers/writers.h names the keys), for the formats that copy it. */
+void loop_set_meta(const loop_stats *st, struct sg_profile *p);
 
 #endif

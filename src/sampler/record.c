@@ -4,6 +4,14 @@
  * --subprocesses each Python descendant the follower (follow.c) hands over.
  * A target that ends is closed and compacted out at the end of the tick, so
  * the array holds the live ones only, however many came and went.
+ *
+ * Each stack kept adds 1 to "samples" and its weight to "ns": the wall
+ * time since its thread was last read (in a sample of its process that
+ * succeeded, whether the stack was kept or not), at most WEIGHT_CAP. So a
+ * sample taken late, after missed deadlines or failed reads, stands for
+ * all the time since the last one, and samples never stand for more time
+ * than passed: perf's period-weighted samples, the period being measured
+ * rather than assumed (docs/record.md).
  */
 #include <assert.h>
 #include <errno.h>
@@ -15,6 +23,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/sort.h"
 #include "model/instr.h"
 #include "proc/proc.h"
 #include "proc/tree.h"
@@ -31,6 +40,13 @@
 /* A thread threading has not named yet is looked up again on each sample
  * at first, then less and less often, down to this. */
 #define NAMES_RETRY_MAX_NS 256000000u
+/* The most a sample stands for: a longer gap is not a late sample but a
+ * stall (the sampler or the machine stopped), and the stack seen after it
+ * tells nothing of it. At least a second, at least four intervals. */
+#define WEIGHT_CAP_NS 1000000000u
+#define WEIGHT_CAP_INTERVALS 4u
+/* The profile's metrics (sampler/launch.c declares them). */
+enum { REC_SAMPLES = 0, REC_NS = 1 };
 
 /* A thread sampled before threading had named it (one still starting, or
  * one started with _thread that threading meets later): its samples go to
@@ -47,6 +63,13 @@ typedef struct rec_unnamed {
     uint32_t pend; /* index in the session's pending roots */
 } rec_unnamed;
 
+/* When a thread was last read: the weight of its next sample starts
+ * there. */
+typedef struct rec_seen {
+    uint64_t key; /* thread_key() */
+    uint64_t at_ns;
+} rec_seen;
+
 typedef struct rec_target {
     pid_t pid;
     uint64_t start_time; /* with pid, names the process (see tree.h) */
@@ -62,6 +85,9 @@ typedef struct rec_target {
     size_t n_unnamed, cap_unnamed;
     uint64_t names_at_ns;   /* when to look their names up again */
     uint64_t names_wait_ns; /* and the wait after that */
+    uint64_t read_ns;       /* its last successful sample, 0 before */
+    rec_seen *seen, *next;  /* its threads then (sorted by key), and now */
+    size_t n_seen, n_next, cap_seen, cap_next;
 } rec_target;
 
 struct record_session {
@@ -84,6 +110,8 @@ struct record_session {
     uint32_t threads; /* in the last samples of this tick */
     bool tick_gil, tick_active;
     loop_stats loop;
+    uint64_t interval_ns, cap_ns; /* the nominal weight and the most */
+    uint64_t weight_ns;           /* of every stack kept */
     uint64_t start_ns;
     uint64_t tick_ns;  /* when the tick being run started */
     rm_info root_info; /* of the first process attached */
@@ -99,6 +127,10 @@ record_new(const record_config *cfg, sg_profile *p)
     s->cfg = *cfg;
     s->p = p;
     p->sample_interval_ns = (uint64_t)(1e9 / cfg->rate_hz);
+    s->interval_ns = p->sample_interval_ns ? p->sample_interval_ns : 1;
+    s->cap_ns = s->interval_ns * WEIGHT_CAP_INTERVALS;
+    if (s->cap_ns < WEIGHT_CAP_NS)
+        s->cap_ns = WEIGHT_CAP_NS;
     return s;
 }
 
@@ -111,6 +143,8 @@ target_free(record_session *s, rec_target *t)
     remote_close(t->r);
     free(t->map);
     free(t->unnamed);
+    free(t->seen);
+    free(t->next);
     hm64_free(&t->troots);
 }
 
@@ -462,6 +496,54 @@ add_instr(record_session *s, rec_target *t, const rm_thread *th,
     }
 }
 
+static int
+cmp_seen(const void *a, const void *b)
+{
+    uint64_t x = ((const rec_seen *)a)->key, y = ((const rec_seen *)b)->key;
+    return (x > y) - (x < y);
+}
+
+/* The weight of the sample of thread key read at now (see the top of the
+ * file), noting when it was read: at now if its walk succeeded, else
+ * still when it last was (a torn walk loses no time either). A thread new
+ * to the sample came into being since the last one; a process's first
+ * sample stands for one interval. */
+static uint64_t
+thread_weight(record_session *s, rec_target *t, uint64_t key, bool read,
+              uint64_t now)
+{
+    rec_seen want = {key, 0};
+    const rec_seen *prev = t->n_seen ? bsearch(&want, t->seen, t->n_seen,
+                                               sizeof *t->seen, cmp_seen)
+                                     : NULL;
+    uint64_t since = prev ? prev->at_ns : t->read_ns;
+    uint64_t w = since && now > since ? now - since : s->interval_ns;
+    if (!since)
+        since = now - s->interval_ns;
+    if (t->n_next == t->cap_next) {
+        t->cap_next = t->cap_next ? t->cap_next * 2 : 8;
+        t->next = sg_xrealloc(t->next, t->cap_next * sizeof *t->next);
+    }
+    t->next[t->n_next++] = (rec_seen){key, read ? now : since};
+    return w < s->cap_ns ? w : s->cap_ns;
+}
+
+/* The threads just read become those the next sample weighs from. */
+static void
+threads_read(rec_target *t, uint64_t now)
+{
+    sg_sort(t->next, t->n_next, sizeof *t->next, cmp_seen);
+    rec_seen *tmp = t->seen;
+    size_t cap = t->cap_seen;
+    t->seen = t->next;
+    t->n_seen = t->n_next;
+    t->cap_seen = t->cap_next;
+    t->next = tmp;
+    t->cap_next = cap;
+    t->n_next = 0;
+    t->read_ns = now;
+}
+
 static void
 add_threads(record_session *s, rec_target *t, uint64_t now)
 {
@@ -475,6 +557,7 @@ add_threads(record_session *s, rec_target *t, uint64_t now)
         rm_thread *th = &sm->threads[i];
         s->tick_gil |= th->holds_gil;
         s->tick_active |= th->active;
+        uint64_t w = thread_weight(s, t, thread_key(th), !th->error, now);
         if (th->error) {
             s->thread_errors++;
             continue;
@@ -497,12 +580,18 @@ add_threads(record_session *s, rec_target *t, uint64_t now)
         if (s->p->instr)
             add_instr(s, t, th, s->stack);
         sg_node_id troot = thread_root(s, t, th, &named);
-        sg_node_id leaf =
-            sg_profile_add_stack(s->p, troot, s->stack, th->n_frames, 0, 1);
+        sg_node_id leaf = sg_profile_add_stack(s->p, troot, s->stack,
+                                               th->n_frames, REC_SAMPLES, 1);
+        /* The leaf just added to: its weight goes with its count. */
+        if (leaf != SG_NO_ID) {
+            s->p->nodes[leaf].self[REC_NS] += w;
+            s->weight_ns += w;
+        }
         if (s->cfg.timeline)
             sg_profile_stamp(s->p, leaf, s->tick_ns - s->start_ns);
         s->stacks++;
     }
+    threads_read(t, now);
 }
 
 /* A followed subprocess that has failed every sample for a while is
@@ -584,8 +673,10 @@ report(void *ctx, const loop_stats *st)
 /* What a report of the profile says of the run besides its samples: the
  * ticks taken and how long sampling lasted. With several threads a tick
  * takes several samples, so samples times the interval is thread time, not
- * the run's duration. Left out when out of memory (the report then shows
- * the samples alone). */
+ * the run's duration. Then how the sampler kept its deadlines, at what
+ * priority, and the time the samples stand for (the sum of their
+ * weights), which JSON formats with metadata copy. Left out when out of
+ * memory (the report then shows the samples alone). */
 static void
 set_run_meta(record_session *s)
 {
@@ -595,6 +686,9 @@ set_run_meta(record_session *s)
     sg_profile_set_meta(s->p, SG_META_TICKS, v);
     snprintf(v, sizeof v, "%.2f", (double)s->loop.elapsed_ns / 1e9);
     sg_profile_set_meta(s->p, SG_META_DURATION, v);
+    snprintf(v, sizeof v, "%llu", (unsigned long long)s->weight_ns);
+    sg_profile_set_meta(s->p, SG_META_WEIGHT_NS, v);
+    loop_set_meta(&s->loop, s->p);
 }
 
 void
@@ -626,6 +720,7 @@ record_get_counts(const record_session *s, record_counts *out)
     memset(out, 0, sizeof *out);
     out->loop = s->loop;
     out->stacks = s->stacks;
+    out->weight_ns = s->weight_ns;
     out->failed_samples = s->failed;
     out->thread_errors = s->thread_errors;
     out->reads = s->reads_closed;

@@ -2,8 +2,10 @@
  * its descendants), sample every thread's stack at a fixed rate through the
  * remote reader, and aggregate the stacks into the profile model.
  *
- * The profile has one metric, "samples"; its sample_interval_ns lets
- * writers turn samples into seconds. Stacks go under a thread root node per
+ * The profile has two metrics: "samples", 1 per stack, and "ns", the wall
+ * time each stands for (since its thread was last read, capped: see
+ * record.c), which writers show as time; sample_interval_ns is the
+ * nominal interval. Stacks go under a thread root node per
  * thread (writers show those only with --threads), under a process root per
  * process when following subprocesses. Subprocesses are found and opened
  * by a thread of their own (follow.h), never inside the sampling tick.
@@ -45,6 +47,7 @@ typedef struct record_config {
 typedef struct record_counts {
     loop_stats loop;         /* deadlines on time / late / missed */
     uint64_t stacks;         /* thread stacks added to the profile */
+    uint64_t weight_ns;      /* the time they stand for (their weights) */
     uint64_t failed_samples; /* remote_sample calls that were dropped */
     uint64_t thread_errors;  /* torn thread walks, dropped */
     uint64_t reads;          /* memory reads (syscalls) in all */

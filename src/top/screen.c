@@ -373,10 +373,10 @@ table_row(frame *f, const top_view_row *r, const top_view *v,
           const top_screen *scr, const sg_profile *p,
           const char *const *short_files)
 {
-    double interval = (double)p->sample_interval_ns / 1e9;
+    double unit = top_table_seconds(p);
     char own[32], total[32];
-    fmt_time(own, sizeof own, (double)r->c.cum_own * interval);
-    fmt_time(total, sizeof total, (double)r->c.cum_total * interval);
+    fmt_time(own, sizeof own, (double)r->c.cum_own * unit);
+    fmt_time(total, sizeof total, (double)r->c.cum_total * unit);
     double win = v->win_samples ? (double)v->win_samples : 1;
     if (!line_begin(f, NULL))
         return;

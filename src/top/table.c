@@ -139,9 +139,24 @@ add_stack(top_table *t, const sg_profile *p, sg_node_id node, uint64_t d)
     }
 }
 
+/* The metric the rows count: a late sample stands for more time. */
+static int
+table_metric(const sg_profile *p)
+{
+    int m = sg_profile_metric(p, "ns");
+    return m < 0 ? 0 : m;
+}
+
+double
+top_table_seconds(const sg_profile *p)
+{
+    return table_metric(p) ? 1e-9 : (double)p->sample_interval_ns / 1e9;
+}
+
 void
 top_table_update(top_table *t, const sg_profile *p)
 {
+    int m = table_metric(p);
     t->win_samples = 0;
     for (size_t i = 0; i < t->n_rows; i++)
         t->rows[i].c.win_own = t->rows[i].c.win_total = 0;
@@ -153,7 +168,7 @@ top_table_update(top_table *t, const sg_profile *p)
     t->lstamp =
         grow_zeroed(t->lstamp, &t->cap_lstamp, p->n_frames, sizeof *t->lstamp);
     for (size_t i = 1; i < p->n_nodes; i++) {
-        uint64_t w = p->nodes[i].self[0];
+        uint64_t w = p->nodes[i].self[m];
         if (w <= t->seen[i])
             continue;
         uint64_t d = w - t->seen[i];

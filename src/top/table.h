@@ -32,7 +32,7 @@ typedef struct top_counts {
 typedef struct top_thread {
     const char *name;  /* threading's name, or "thread 0x..." */
     uint64_t pid;      /* its process root's pid; 0 without --subprocesses */
-    uint64_t win, cum; /* its samples, as top_counts */
+    uint64_t win, cum; /* its samples (weights), as top_counts */
 } top_thread;
 
 typedef struct top_row {
@@ -47,7 +47,7 @@ typedef struct top_table {
     size_t n_threads, cap_threads;
     top_row *rows;
     size_t n_rows, cap_rows;
-    uint64_t win_samples, cum_samples; /* all threads */
+    uint64_t win_samples, cum_samples; /* all threads (weights, as rows) */
     /* Private. */
     hm64 row_index;    /* (line, thread, id) -> row */
     hm64 thread_index; /* thread root node -> thread */
@@ -66,8 +66,12 @@ void top_table_init(top_table *t);
 void top_table_free(top_table *t);
 
 /* Start a new window with what p gained since the last call. p's node ids
- * must be those of the last call (no sg_profile_reframe between). */
+ * must be those of the last call (no sg_profile_reframe between). Rows
+ * count the samples' weights (the time each stands for, p's "ns") when p
+ * has them, else samples: see top_table_seconds. */
 void top_table_update(top_table *t, const sg_profile *p);
+/* Seconds per unit of the rows' counts for p. */
+double top_table_seconds(const sg_profile *p);
 
 /* Forget every count (R): the next windows start from zero. */
 void top_table_reset(top_table *t);

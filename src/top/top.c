@@ -36,6 +36,7 @@ const sg_output top_output = {"top", SG_DATA_SAMPLED, "flamegraph", false,
 /* The sampler's counters at the last refresh, for the window's figures. */
 typedef struct marks {
     uint64_t ticks, gil, active, late, deadlines; /* late: missed */
+    uint64_t stacks;
     uint64_t elapsed_ns;
     uint64_t cpu_ns, at_ns;
 } marks;
@@ -127,6 +128,9 @@ read_counts(viewer *v)
     v->last.late = late;
     v->last.deadlines = deadlines;
     v->h.samples = c.stacks - v->base.stacks;
+    /* The table counts time: the window's samples are the sampler's. */
+    v->h.win_samples = c.stacks - v->last.stacks;
+    v->last.stacks = c.stacks;
     v->h.errors = c.failed_samples + c.thread_errors -
                   (v->base.failed_samples + v->base.thread_errors);
     v->h.win_s = (double)(c.loop.elapsed_ns - v->last.elapsed_ns) / 1e9;
@@ -142,7 +146,6 @@ refresh(viewer *v, bool resources)
 {
     top_table_update(&v->table, v->run->p);
     read_counts(v);
-    v->h.win_samples = v->table.win_samples;
     if (resources) /* not of a program that ended: nothing left to read */
         read_resources(v, sg_now_ns());
     free(v->short_files);
@@ -531,6 +534,10 @@ top_main(const top_options *o)
         status = v.quit ? (stop_program(run.pid), SG_EXIT_OK)
                         : sampler_wait_child(run.pid);
     top_term_close();
+    /* Said once the screen is given back, where it stays readable. */
+    record_counts rc;
+    record_get_counts(run.s, &rc);
+    loop_say_priority("top", &rc.loop);
     sg_out_result written = SG_OUT_WRITTEN;
     if (o->writer) {
         written = write_profile(&v, o->writer, o->output);

@@ -80,6 +80,8 @@ typedef struct fg_ctx {
     const sg_profile *t;
     uint64_t *incl;          /* inclusive weight of each node (metric 0) */
     bool counts;             /* t's metric 1 is a count of calls */
+    uint64_t *samples;       /* a weighted sampled profile's samples under each
+                                node (t's metric 1, inclusive); NULL otherwise */
     bool bytes;              /* the weight is a size in bytes */
     const char **short_file; /* per function of t: its file, shortened */
     double scale;            /* px per unit */
@@ -198,7 +200,11 @@ put_stats(fg_ctx *c, sg_node_id node)
     uint64_t w = c->incl[node];
     double pct = c->total ? 100.0 * (double)w / (double)c->total : 0;
     char t[48];
-    if (c->counts) {
+    if (c->samples) {
+        unsigned long long n = c->samples[node];
+        sb_printf(c->out, "%llu sample%s, %s, %.2f%%", n, n == 1 ? "" : "s",
+                  sg_fmt_duration(t, sizeof t, (double)w * c->spu), pct);
+    } else if (c->counts) {
         unsigned long long calls = c->t->nodes[node].self[1];
         sb_printf(c->out, "%llu call%s, %s, %.2f%%", calls,
                   calls == 1 ? "" : "s",
@@ -533,14 +539,21 @@ sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
     double spu;
     int m = sg_writer_weight_metric(p, o, &spu);
     int calls_m = sg_profile_metric(p, "calls");
-    sg_profile *t = sg_writer_retree(p, m, calls_m, o->per_thread,
-                                     sg_writer_same_frame, NULL);
+    /* Samples weighed by time ("ns"): the tooltip counts them too. */
+    int samples_m =
+        calls_m < 0 && m != 0 && p->kind == SG_PROFILE_SAMPLED ? 0 : -1;
+    sg_profile *t =
+        sg_writer_retree(p, m, calls_m >= 0 ? calls_m : samples_m,
+                         o->per_thread, sg_writer_same_frame, NULL);
     uint64_t *incl =
         t ? sg_calloc(t->n_nodes, t->n_metrics * sizeof *incl) : NULL;
     const char **shorts = t ? sg_writer_short_files(t) : NULL;
-    if (!incl || !shorts) {
+    uint64_t *samples =
+        t && samples_m >= 0 ? sg_calloc(t->n_nodes, sizeof *samples) : NULL;
+    if (!incl || !shorts || (samples_m >= 0 && !samples)) {
         free(incl);
         free(shorts);
+        free(samples);
         sg_profile_free(t);
         return SG_WRITE_NOMEM;
     }
@@ -548,10 +561,15 @@ sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
     fg_ctx c;
     memset(&c, 0, sizeof c);
     c.t = t;
-    /* Metric 0 of each node: the totals hold n_metrics per node. */
-    for (size_t i = 0; i < t->n_nodes; i++)
+    /* Metric 0 of each node: the totals hold n_metrics per node (metric
+     * 1 read first: the packing only overwrites entries already read). */
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        if (samples)
+            samples[i] = incl[i * (size_t)t->n_metrics + 1];
         incl[i] = incl[i * (size_t)t->n_metrics];
+    }
     c.incl = incl;
+    c.samples = samples;
     c.counts = calls_m >= 0 && spu > 0;
     c.bytes = sg_writer_metric_is_bytes(p, m);
     c.short_file = shorts;
@@ -594,6 +612,7 @@ sg_write_flamegraph(const sg_profile *p, const writer_opts *o, strbuf *out)
     sb_free(&c.full);
     sb_free(&title);
     free(incl);
+    free(samples);
     free(shorts);
     sg_profile_free(t);
     return rc;

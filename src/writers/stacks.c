@@ -1,12 +1,13 @@
 /* stacks.c -- the writers that walk the tree as stacks: collapsed (folded)
  * stacks, speedscope JSON and Chrome Trace Event JSON.
  *
- * They size by the profile's time metric ("ns") when it has one, else by
- * metric 0 (samples); a memory profile by the metric writer_opts names
- * (bytes live at the peak by default, bytes allocated when asked). Thread
- * roots are kept apart where the format has a place for threads (speedscope
- * profiles, Chrome tids) and dropped from the stacks otherwise, unless
- * per_thread asks for them as root frames.
+ * They size by the profile's time metric ("ns", which a recording's samples
+ * carry as weights) when it has one, else by metric 0 (samples), and
+ * collapsed stacks of a recording by their samples; a memory profile by the
+ * metric writer_opts names (bytes live at the peak by default, bytes allocated
+ * when asked). Thread roots are kept apart where the format has a place for
+ * threads (speedscope profiles, Chrome tids) and dropped from the stacks
+ * otherwise, unless per_thread asks for them as root frames.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,6 +137,11 @@ sg_write_collapsed(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
     double spu;
     int m = sg_writer_weight_metric(p, o, &spu);
+    /* A recording's folded stacks count samples, as py-spy's raw output
+     * and flamegraph.pl read them; its weights (time) are in the other
+     * formats. */
+    if (p->kind == SG_PROFILE_SAMPLED)
+        m = 0;
     sg_profile *t = folded_tree(p, m, o->per_thread);
     folded_item *stack = NULL;
     sg_node_id *kids = NULL;

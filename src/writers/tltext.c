@@ -120,8 +120,10 @@ tl_json_func(json_writer *j, const sg_tl_func *f)
     json_end_object(j);
 }
 
-/* {"interval": s, "runs": [{"label", "cmdline", "start", "series": [...],
- * "functions": [...]}]}: times are Unix times in seconds. */
+/* {"interval": s, "metadata": {...}, "runs": [{"label", "cmdline",
+ * "start", "series": [...], "functions": [...]}]}: times are Unix times in
+ * seconds; "metadata" (the profile's, such as the sampler's deadlines kept
+ * and missed) only when there is some. */
 int
 sg_write_tljson(const sg_profile *p, const writer_opts *o, strbuf *out)
 {
@@ -132,6 +134,15 @@ sg_write_tljson(const sg_profile *p, const writer_opts *o, strbuf *out)
     json_begin_object(&j);
     json_key(&j, "interval");
     json_double(&j, tl ? tl->interval_s : 0);
+    if (p->n_meta) {
+        json_key(&j, "metadata");
+        json_begin_object(&j);
+        for (size_t i = 0; i < p->n_meta; i++) {
+            json_key(&j, p->meta[i].key);
+            json_string(&j, p->meta[i].value);
+        }
+        json_end_object(&j);
+    }
     json_key(&j, "runs");
     json_begin_array(&j);
     for (size_t r = 0; tl && r < tl->n_runs; r++) {

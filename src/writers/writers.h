@@ -209,6 +209,15 @@ int sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out);
  * exceed. */
 #define SG_META_TICKS "ticks"
 #define SG_META_DURATION "duration_s"
+/* How the sampler kept its deadlines (sampler/loop.h), the time its
+ * samples stand for (the sum of their "ns" weights, ns) and the priority
+ * its thread ran at: metadata of a recording, which JSON formats with a
+ * place for metadata copy. */
+#define SG_META_ON_TIME "deadlines_on_time"
+#define SG_META_LATE "deadlines_late"
+#define SG_META_MISSED "deadlines_missed"
+#define SG_META_WEIGHT_NS "weight_ns"
+#define SG_META_PRIORITY "sampler_priority"
 int sg_write_sample_report(const sg_profile *p, const writer_opts *o,
                            strbuf *out);
 /* A memory profile's report (writers/memtext.c): memory_profiler's table

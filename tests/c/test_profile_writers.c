@@ -316,12 +316,14 @@ test_sampled_profile_through_every_writer(void)
      * cumulatively, and the lines they ran. */
     const char *head = "100 samples (thread stacks) at 10 ms intervals\n\n";
     CHECK(strncmp(sb_str(&sb), head, strlen(head)) == 0);
-    CHECK(strstr(sb_str(&sb), "   70.0%     70   70.0%     70  hot "
-                              "(/m.py:9)\n") != NULL);
-    CHECK(strstr(sb_str(&sb), "   30.0%     30  100.0%    100  main "
-                              "(/m.py:1)\n") != NULL);
-    CHECK(strstr(sb_str(&sb), "   70.0%     70  /m.py:11 (hot)\n") != NULL);
-    CHECK(strstr(sb_str(&sb), "   30.0%     30  /m.py:3 (main)\n") != NULL);
+    CHECK(strstr(sb_str(&sb), "   70.0%    0.700s   70.0%    0.700s       "
+                              "     70     70  hot (/m.py:9)\n") != NULL);
+    CHECK(strstr(sb_str(&sb), "   30.0%    0.300s  100.0%    1.000s       "
+                              "     30    100  main (/m.py:1)\n") != NULL);
+    CHECK(strstr(sb_str(&sb),
+                 "   70.0%    0.700s       70  /m.py:11 (hot)\n") != NULL);
+    CHECK(strstr(sb_str(&sb),
+                 "   30.0%    0.300s       30  /m.py:3 (main)\n") != NULL);
     /* With the sampler's ticks and duration: two threads sampled 50 times
      * in 0.5 s are 100 samples, never "1 s". */
     sb_clear(&sb);
@@ -334,6 +336,53 @@ test_sampled_profile_through_every_writer(void)
     sb_clear(&sb);
     CHECK(sg_write_speedscope(p, &o, &sb) == 0);
     CHECK(strstr(sb_str(&sb), "\"unit\":\"seconds\"") != NULL);
+    sb_free(&sb);
+    sg_profile_free(p);
+}
+
+/* A recording's samples weighed by the time each stands for ("ns"): the
+ * 70 samples in hot were on time (400 ms), the 30 in main came after a
+ * stall (600 ms). Shares and times follow the weights, counts stay beside
+ * them; the flame graph's widths are the weights and its tooltips count
+ * samples; speedscope has the weights in ns; collapsed keeps counts. */
+static void
+test_weighted_samples(void)
+{
+    const char *m[] = {"samples", "ns"};
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 2, m);
+    p->sample_interval_ns = 10000000;
+    sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "main", "/m.py", 1, 0);
+    sg_func_id g = sg_profile_func(p, SG_FUNC_PYTHON, "hot", "/m.py", 9, 0);
+    sg_node_id t = sg_profile_thread_root(p, SG_ROOT_NODE, 7, "MainThread");
+    sg_frame_id st[] = {sg_profile_frame(p, f, 3), sg_profile_frame(p, g, 11)};
+    sg_node_id hot = sg_profile_add_stack(p, t, st, 2, 0, 70);
+    sg_node_id top = sg_profile_add_stack(p, t, st, 1, 0, 30);
+    p->nodes[hot].self[1] = 400000000;
+    p->nodes[top].self[1] = 600000000;
+    writer_opts o = {0};
+    strbuf sb = STRBUF_INIT;
+    CHECK(sg_write_sample_report(p, &o, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "100 samples (thread stacks) at 10 ms "
+                              "intervals\nThey stand for 1.000 s of thread "
+                              "time") == sb_str(&sb));
+    CHECK(strstr(sb_str(&sb), "   40.0%    0.400s   40.0%    0.400s       "
+                              "     70     70  hot (/m.py:9)\n") != NULL);
+    CHECK(strstr(sb_str(&sb), "   60.0%    0.600s  100.0%    1.000s       "
+                              "     30    100  main (/m.py:1)\n") != NULL);
+    CHECK(strstr(sb_str(&sb),
+                 "   60.0%    0.600s       30  /m.py:3 (main)\n") != NULL);
+    sb_clear(&sb);
+    CHECK(sg_write_flamegraph(p, &o, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "70 samples, 400") != NULL);
+    CHECK(strstr(sb_str(&sb), "40.00%") != NULL);
+    sb_clear(&sb);
+    CHECK(sg_write_speedscope(p, &o, &sb) == 0);
+    CHECK(strstr(sb_str(&sb), "\"unit\":\"nanoseconds\"") != NULL);
+    CHECK(strstr(sb_str(&sb), "\"endValue\":1000000000") != NULL);
+    sb_clear(&sb);
+    CHECK(sg_write_collapsed(p, &o, &sb) == 0);
+    CHECK_STR(sb_str(&sb),
+              "main (/m.py:3) 30\nmain (/m.py:3);hot (/m.py:11) 70\n");
     sb_free(&sb);
     sg_profile_free(p);
 }
@@ -542,8 +591,8 @@ test_chrome_timeline(void)
 }
 
 TESTS(test_empty_profile_through_every_writer,
-      test_sampled_profile_through_every_writer, test_registry, test_pick,
-      test_pstats_bytes, test_text_table, test_collapsed,
-      test_flamegraph_escapes, test_speedscope_and_chrome, test_short_paths,
-      test_flamegraph_layout_and_labels, test_control_characters_are_escaped,
-      test_chrome_timeline)
+      test_sampled_profile_through_every_writer, test_weighted_samples,
+      test_registry, test_pick, test_pstats_bytes, test_text_table,
+      test_collapsed, test_flamegraph_escapes, test_speedscope_and_chrome,
+      test_short_paths, test_flamegraph_layout_and_labels,
+      test_control_characters_are_escaped, test_chrome_timeline)

@@ -255,5 +255,39 @@ test_frame_fits(void)
     sg_profile_free(fx.p);
 }
 
+/* A recording's samples carry weights ("ns"): the rows count time, so a
+ * sample taken after a stall weighs what it covered, and the seconds per
+ * unit follow. */
+static void
+test_weights(void)
+{
+    const char *m[] = {"samples", "ns"};
+    sg_profile *p = sg_profile_new(SG_PROFILE_SAMPLED, 2, m);
+    p->sample_interval_ns = 10000000;
+    sg_node_id th = sg_profile_thread_root(p, SG_ROOT_NODE, 1, "MainThread");
+    sg_func_id f = sg_profile_func(p, SG_FUNC_PYTHON, "f", "/x/a.py", 1, 0);
+    sg_func_id g = sg_profile_func(p, SG_FUNC_PYTHON, "g", "/x/a.py", 5, 0);
+    sg_frame_id ff = sg_profile_frame(p, f, 2), fg = sg_profile_frame(p, g, 6);
+    sg_node_id nf = sg_profile_add_stack(p, th, &ff, 1, 0, 3);
+    sg_node_id ng = sg_profile_add_stack(p, th, &fg, 1, 0, 1);
+    p->nodes[nf].self[1] = 30000000; /* 3 on time */
+    p->nodes[ng].self[1] = 90000000; /* 1 after a stall */
+    top_table t;
+    top_view v = {0};
+    top_table_init(&t);
+    top_table_update(&t, p);
+    top_view_spec spec = {false, -1, NULL, 3, false};
+    top_table_view(&t, p, &spec, &v);
+    CHECK(top_table_seconds(p) == 1e-9);
+    CHECK(v.n == 2 && v.rows[0].id == g); /* g ran longer */
+    CHECK(v.rows[0].c.win_own == 90000000 && v.win_samples == 120000000);
+    top_view_free(&v);
+    top_table_free(&t);
+    sg_profile_free(p);
+    fixture fx = fixture_new();
+    CHECK(top_table_seconds(fx.p) == 0.01); /* samples: the interval */
+    sg_profile_free(fx.p);
+}
+
 TESTS(test_windows_recursion_and_reset, test_threads_and_filter, test_cells,
-      test_frame_fits)
+      test_frame_fits, test_weights)
