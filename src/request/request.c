@@ -25,7 +25,8 @@
 #define RQ_MAX_FIELDS 32
 
 #define RQ_AT(r, off, type) ((type *)((char *)(r) + (off)))
-#define RQ_CAT(r, off, type) ((const type *)((const char *)(r) + (off)))
+/* "type const", not "const type": type may itself start with const. */
+#define RQ_CAT(r, off, type) ((type const *)((const char *)(r) + (off)))
 
 static const char *const rq_run_names[] = {"script", "module", "code"};
 
