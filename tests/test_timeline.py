@@ -128,6 +128,40 @@ def test_dat_loads_in_memory_profilers_reader(step, tmp_path):
         assert cmd.strip().endswith("timeline_step.py")
 
 
+def mprof_plot_venv(any_py):
+    """A venv of the newest CPython with memory_profiler and matplotlib
+    (mprof plot's own dependency, which the suite's venvs do not carry),
+    made once and kept beside them."""
+    from venvs import VENVS
+    venv = VENVS / "mprof-plot"
+    mprof = venv / "bin" / "mprof"
+    done = venv / ".ready"
+    if not done.exists():
+        base = Path(any_py.python).resolve()
+        subprocess.run([str(base), "-m",
+                        "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip",
+                        "install", "-q", "--disable-pip-version-check",
+                        "memory_profiler", "matplotlib"], check=True)
+        done.write_text("memory_profiler matplotlib\n")
+    return mprof
+
+
+def test_mprof_plot_draws_our_file(step, any_py, tmp_path):
+    """memory_profiler's own `mprof plot` (matplotlib, no display) draws
+    spyglass's .dat: it reads it, plots it and saves the picture."""
+    dat = step[0]
+    mprof = mprof_plot_venv(any_py)
+    png = tmp_path / "plot.png"
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run([str(mprof), "plot", "-o", str(png), str(dat)],
+                          capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
 def test_peak_report_as_mprof_peak(step, any_py):
     dat, truth, _ = step
     mem = read_dat(dat)["MEM"]
