@@ -357,16 +357,13 @@ run_target(const rq_program *t)
 int
 runmain_run(const rq_program *t)
 {
-    int status = run_target(t);
-    if (getpid() != runmain_pid) {
-        /* A child the program forked ran to the program's end: it ends as
-         * python would end it (its traceback, finalization, its status),
-         * here, so that only the process spyglass started writes the
-         * results, not each child over them. */
-        runmain_report();
-        Py_Exit(status);
-    }
-    return status;
+    return run_target(t);
+}
+
+bool
+runmain_forked(void)
+{
+    return getpid() != runmain_pid;
 }
 
 void

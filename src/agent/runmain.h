@@ -11,6 +11,8 @@
 #ifndef SG_RUNMAIN_H
 #define SG_RUNMAIN_H
 
+#include <stdbool.h>
+
 #include "agent/agent.h"
 #include "request/commands.h" /* rq_program: what to run */
 
@@ -26,10 +28,14 @@ int runmain_prepare(const rq_program *t);
  * after
  * arranging that the process, once Python is finalized, kills itself with
  * SIGINT as python does (a parent sees -SIGINT, not 130). No Python
- * exception is left set. In a child the program forked and that ran to the
- * program's end, it does not return: that child ends there as python would
- * end it (Py_Exit), leaving the results to the process that started. */
+ * exception is left set. */
 int runmain_run(const rq_program *t);
+
+/* Whether runmain_run returned in a child the program forked, which ran to
+ * the program's end (no os._exit): the results are the parent's, and such
+ * a child writes none, over them or beside them; it only cleans up and
+ * ends with its status, as python would. */
+bool runmain_forked(void);
 
 /* Print the uncaught exception runmain_run kept, if any, through
  * sys.excepthook as python does. Called once the collector stopped, so

@@ -85,7 +85,8 @@ agent_dis_main(const rq_dis *o)
     dis_count_stop();
     lines_lazy = NULL;
     runmain_report();
-    rc = dis_deliver(o, w, rc);
+    if (!runmain_forked())
+        rc = dis_deliver(o, w, rc);
 done:
     lines_lazy = NULL;
     dis_count_free();

@@ -121,6 +121,8 @@ agent_lines_main(const rq_lines *o)
         lines_disable(prof);
     lines_lazy = NULL;
     runmain_report();
+    if (runmain_forked())
+        goto done;
     if (o->output && strcmp(o->output, "-") == 0) {
         /* -f without -o: that format, in place of the table. */
         agent_flush_stdio();

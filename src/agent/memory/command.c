@@ -148,8 +148,10 @@ agent_memory_main(const rq_memory *o)
         runmain_report();
         strbuf cmd = STRBUF_INIT;
         mem_command_line(&cmd, t);
-        rc = sg_output_status(rc, mem_write(o, w, prof, sb_str(&cmd)));
-        rc = sg_output_status(rc, mem_timeline_write(o));
+        if (!runmain_forked()) {
+            rc = sg_output_status(rc, mem_write(o, w, prof, sb_str(&cmd)));
+            rc = sg_output_status(rc, mem_timeline_write(o));
+        }
         sb_free(&cmd);
     } else {
         mem_end(o, prof);

@@ -160,6 +160,30 @@ mem_unlock(void)
     __atomic_store_n(&mem.lock, 0, __ATOMIC_RELEASE);
 }
 
+/* A fork copies the lock as it is: taken by a thread the child will not
+ * have, it would never be released there, and the child would spin at its
+ * first allocation. The forking thread takes it first, so that the child
+ * gets it (and the tables) in a state its one thread can go on from. */
+static bool mem_fork_locked;
+
+static void
+mem_fork_prepare(void)
+{
+    if (mem.on) {
+        mem_lock();
+        mem_fork_locked = true;
+    }
+}
+
+static void
+mem_fork_done(void)
+{
+    if (mem_fork_locked) {
+        mem_fork_locked = false;
+        mem_unlock();
+    }
+}
+
 /* ---- failure ---- */
 
 /* Called with the lock held: tracing stops, the tables stay. */
@@ -832,6 +856,10 @@ mem_start(const mem_config *cfg)
                         "spyglass memory: memory is already being traced");
         return -1;
     }
+    static bool at_fork;
+    if (!at_fork &&
+        pthread_atfork(mem_fork_prepare, mem_fork_done, mem_fork_done) == 0)
+        at_fork = true;
     instr_init();
     mem_clear();
     mem_busy++;

@@ -130,8 +130,9 @@ agent_profile_main(const rq_profile *o)
     int status = runmain_run(t);
     profiler_disable(P);
     runmain_report();
-    status =
-        sg_output_status(status, prof_write_output(P, o, w, sb_str(&cmd)));
+    if (!runmain_forked())
+        status =
+            sg_output_status(status, prof_write_output(P, o, w, sb_str(&cmd)));
     Py_DECREF(P);
     sb_free(&cmd);
     if (prof_got_sigterm) {
