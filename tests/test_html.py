@@ -98,24 +98,43 @@ def document(path):
     return json.loads(m.group(1))
 
 
+def unpack(doc, table=None):
+    """A table's rows [(key, (nc, cc, tt, ct))] and edges [(caller row,
+    callee row, (nc, cc, tt, ct))], times in seconds (an edge's tt is 0
+    in a table without calls, which leaves it out); a key is (file, line,
+    name)."""
+    t = table or doc["stats"]
+    S, k = doc["strings"], doc["stats_spu"]
+    F = doc["funcs"] + doc.get("xfuncs", [])
+    calls = t["calls"]
+    w, ew = (6, 5) if calls else (4, 2)
+    r, e = t["rows"], t["edges"]
+    rows, edges, at = [], [], 0
+    for i in range(0, len(r), w):
+        fi, c = r[i], r[i + 2:i + w]
+        rows.append(((S[F[3 * fi + 1]], F[3 * fi + 2], S[F[3 * fi]]),
+                     (c[0], c[1], c[2] * k, c[3] * k) if calls else
+                     (0, 0, c[0] * k, c[1] * k)))
+    for callee, i in enumerate(range(0, len(r), w)):
+        for _ in range(r[i + 1]):
+            c = e[at + 1:at + ew]
+            edges.append((e[at], callee,
+                          (c[0], c[1], c[2] * k, c[3] * k) if calls else
+                          (0, 0, 0, c[0] * k)))
+            at += ew
+    assert at == len(e)
+    return rows, edges
+
+
 def rows(doc, table=None):
     """{(file, line, name): (nc, cc, tt, ct)} of a table (seconds)."""
-    t = table or doc["stats"]
-    S, k, r = doc["strings"], doc["stats_spu"], t["rows"]
-    return {(S[r[i]], r[i + 1], S[r[i + 2]]):
-            (r[i + 3], r[i + 4], r[i + 5] * k, r[i + 6] * k)
-            for i in range(0, len(r), 7)}
+    return dict(unpack(doc, table)[0])
 
 
 def edges(doc):
     """{(caller key, callee key): (nc, cc, tt, ct)}."""
-    t, S, k = doc["stats"], doc["strings"], doc["stats_spu"]
-    r = t["rows"]
-    key = [(S[r[i]], r[i + 1], S[r[i + 2]]) for i in range(0, len(r), 7)]
-    e = t["edges"]
-    return {(key[e[i]], key[e[i + 1]]):
-            (e[i + 2], e[i + 3], e[i + 4] * k, e[i + 5] * k)
-            for i in range(0, len(e), 6)}
+    rs, es = unpack(doc)
+    return {(rs[a][0], rs[b][0]): v for a, b, v in es}
 
 
 # -- the numbers ------------------------------------------------------------
@@ -217,6 +236,7 @@ def test_report_of_a_pstats_file_is_pstats(any_py, tmp_path, maker):
         assert got_e[k][:2] == v[:2] and close(got_e[k][2:], v[2:]), k
     # The tree splits the roots' cumulative time: it holds all of it.
     tree = doc["tree"]
+    assert len(tree["u"]) == len(tree["w"])
     roots = sum(v[3] for k, v in want.items()
                 if not any(c[1] == k for c in want_callers))
     assert abs(sum(tree["w"]) * 1e-9 - roots) < 1e-6 * max(roots, 1)
@@ -241,10 +261,11 @@ def test_report_refuses_bad_input(any_py, tmp_path):
     assert not (tmp_path / "x.svg").exists()
 
 
-def test_folded_source_embedded_unless_no_source(any_py, tmp_path):
+def test_folded_source_embedded_unless_no_source(any_py, tmp_path, browser):
     """Folded stacks name files and lines: the report embeds those lines
     of the files (and a little around them), never whole files; with
-    --no-source none."""
+    --no-source none. The source view shows each line's own and total
+    samples (total: once per stack)."""
     src = tmp_path / "code.py"
     src.write_text("".join(f"x{i} = {i}  # line {i + 1}\n"
                            for i in range(200)))
@@ -259,10 +280,23 @@ def test_folded_source_embedded_unless_no_source(any_py, tmp_path):
         text = out.read_text()
         assert ("# line 120" in text) == want
         assert "# line 60" not in text  # not the whole file
-        lines = doc["lines"]
-        got = {(lines[i + 1], lines[i + 3], lines[i + 4])
-               for i in range(0, len(lines), 5)}
-        assert got == {(10, 3, 10), (120, 7, 7)}
+        assert "lines" not in doc  # the page sums the tree's frames
+        b = browser
+        open_page(b, out)
+        tab(b, "table")
+        b.js("Array.from(document.querySelectorAll('#ftable tbody tr'))"
+             ".filter(function (r) { return r.textContent.indexOf('(main)')"
+             " >= 0; })[0].click()")
+        tab(b, "source")
+        got = {int(r[0]): r[2:] for r in b.js(
+            "Array.from(document.querySelectorAll('#src tbody tr'))"
+            ".filter(function (r) { return r.cells.length === 5; })"
+            ".map(function (r) { return Array.from(r.cells).map("
+            "function (c) { return c.textContent; }); })")}
+        assert got[10][:2] == ["3 samples", "10 samples"]
+        assert got[120][:2] == ["7 samples", "7 samples"]
+        assert ("# line 120" in got[120][2]) == want
+        assert page_errors(b) == []
 
 
 # -- in the browser --------------------------------------------------------
@@ -446,6 +480,9 @@ def leaf_share(doc):
     total, matched, skip_below = sum(t["w"]), 0, None
     # A node's total is its own weight plus its subtree's (preorder).
     n = len(t["f"])
+    t["d"] = [0] * n
+    for i in range(1, n):
+        t["d"][i] = t["d"][i - 1] + 1 - t["u"][i]
     tot = list(t["w"])
     parent, stack = [-1] * n, []
     for i in range(n):
@@ -460,7 +497,7 @@ def leaf_share(doc):
             continue
         skip_below = None
         fr = t["f"][i]
-        if fr >= 0 and S[F[4 * FR[2 * fr]]] == "leaf":
+        if fr >= 0 and S[F[3 * FR[2 * fr]]] == "leaf":
             matched += tot[i]
             skip_below = t["d"][i]
     return matched / total
@@ -544,7 +581,7 @@ def test_names_are_text_never_markup(any_py, tmp_path, browser):
     assert raw.count("</script>") == 2 and "<img" not in raw
     doc = document(out)
     names = {doc["strings"][doc["funcs"][i]]
-             for i in range(0, len(doc["funcs"]), 4)}
+             for i in range(0, len(doc["funcs"]), 3)}
     assert set(PAYLOADS) <= names
     b = browser
     open_page(b, out)

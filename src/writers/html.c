@@ -53,13 +53,25 @@ typedef struct html_ctx {
     const sg_profile *p;
     json_writer j;
     html_strings st;
-    int m;            /* the weight metric */
-    int calls_m;      /* -1 when none */
-    double spu;       /* seconds per unit of m; 0 when not a time */
-    double stats_spu; /* seconds per integer of the function table */
+    int m;                /* the weight metric */
+    int calls_m;          /* -1 when none */
+    double spu;           /* seconds per unit of m; 0 when not a time */
+    double stats_spu;     /* seconds per integer of the function table */
     uint32_t *thread_idx; /* preorder index of each thread root, by node */
+    /* The tables' functions by label: p's functions (a label's first), then
+     * those only a table names (a pstats row no stack reaches, the diff's
+     * base), written after the tables as "xfuncs". */
+    idxset lab_index;
+    struct html_label *lab;
+    size_t n_lab, cap_lab, n_xfuncs;
     bool failed;
 } html_ctx;
+
+typedef struct html_label {
+    const char *file, *name;
+    int32_t line;
+    uint32_t id; /* the function's index in funcs, then xfuncs */
+} html_label;
 
 static bool
 str_eq(const void *ctx, uint32_t idx, const void *key)
@@ -85,6 +97,37 @@ html_str(html_ctx *c, const char *s)
     }
     t->s[t->n] = s;
     return (uint32_t)t->n++;
+}
+
+static bool
+lab_eq(const void *ctx, uint32_t idx, const void *key)
+{
+    const html_label *a = &((const html_ctx *)ctx)->lab[idx], *b = key;
+    return a->line == b->line && strcmp(a->file, b->file) == 0 &&
+           strcmp(a->name, b->name) == 0;
+}
+
+/* The function id of a table's label, p's or a new extra one. */
+static uint32_t
+html_func_of(html_ctx *c, const char *file, int32_t line, const char *name)
+{
+    html_label l = {file ? file : "", name ? name : "", line, 0};
+    uint64_t h = sg_hash_bytes(l.file, strlen(l.file)) * 31 ^
+                 sg_hash_bytes(l.name, strlen(l.name)) ^
+                 sg_hash_u64((uint32_t)line);
+    uint32_t i = idxset_find(&c->lab_index, h, lab_eq, c, &l);
+    if (i != HM_NONE)
+        return c->lab[i].id;
+    if (SG_GROW(c->lab, c->cap_lab, c->n_lab + 1) < 0 ||
+        idxset_add(&c->lab_index, h, (uint32_t)c->n_lab) < 0) {
+        c->failed = true;
+        return 0;
+    }
+    l.id = c->n_lab < c->p->n_funcs
+               ? (uint32_t)c->n_lab
+               : (uint32_t)(c->p->n_funcs + c->n_xfuncs++);
+    c->lab[c->n_lab++] = l;
+    return l.id;
 }
 
 static void
@@ -159,12 +202,38 @@ html_funcs(html_ctx *c)
     json_begin_array(&c->j);
     for (size_t i = 0; i < p->n_funcs; i++) {
         const sg_func *f = &p->funcs[i];
+        /* Every function a label, so that ids match (variants: the
+         * label's first function stands for them). */
+        html_label l = {f->file ? f->file : "", f->name ? f->name : "",
+                        f->first_line, (uint32_t)i};
+        if (SG_GROW(c->lab, c->cap_lab, c->n_lab + 1) < 0)
+            c->failed = true;
+        else
+            c->lab[c->n_lab++] = l;
         json_uint(&c->j, html_str(c, f->name));
         json_uint(&c->j, html_str(c, f->file));
         json_int(&c->j, f->first_line);
-        json_uint(&c->j, f->kind);
     }
     json_end_array(&c->j);
+    /* Most functions are Python's: the others' kinds, as (id, kind). */
+    json_key(&c->j, "kinds");
+    json_begin_array(&c->j);
+    for (size_t i = 0; i < p->n_funcs; i++) {
+        if (p->funcs[i].kind == SG_FUNC_PYTHON)
+            continue;
+        json_uint(&c->j, i);
+        json_uint(&c->j, p->funcs[i].kind);
+    }
+    json_end_array(&c->j);
+    for (size_t i = 0; !c->failed && i < c->n_lab; i++) {
+        const html_label *l = &c->lab[i];
+        uint64_t h = sg_hash_bytes(l->file, strlen(l->file)) * 31 ^
+                     sg_hash_bytes(l->name, strlen(l->name)) ^
+                     sg_hash_u64((uint32_t)l->line);
+        if (idxset_find(&c->lab_index, h, lab_eq, c, l) == HM_NONE &&
+            idxset_add(&c->lab_index, h, (uint32_t)i) < 0)
+            c->failed = true;
+    }
     json_key(&c->j, "frames");
     json_begin_array(&c->j);
     for (size_t i = 0; i < p->n_frames; i++) {
@@ -195,24 +264,24 @@ html_next(const sg_profile *p, const uint64_t *incl, int nm, int m,
 
 /* One array of the tree in preorder: what(node) of every node with
  * weight. */
-typedef enum html_col { COL_FRAME, COL_DEPTH, COL_SELF, COL_CALLS } html_col;
+typedef enum html_col { COL_FRAME, COL_UP, COL_SELF, COL_CALLS } html_col;
 
 static void
 html_tree_column(html_ctx *c, const uint64_t *incl, html_col col)
 {
     const sg_profile *p = c->p;
     int nm = p->n_metrics;
-    uint32_t idx = 0;
+    uint32_t idx = 0, prev = 0;
     json_begin_array(&c->j);
-    for (sg_node_id n = SG_ROOT_NODE; n != SG_NO_ID;
-         n = html_next(p, incl, nm, c->m, n, false), idx++) {
+    for (sg_node_id n = SG_ROOT_NODE; n != SG_NO_ID; prev = p->nodes[n].depth,
+                    n = html_next(p, incl, nm, c->m, n, false), idx++) {
         const sg_node *nd = &p->nodes[n];
         switch (col) {
         case COL_FRAME:
             json_int(&c->j, nd->frame == SG_NO_ID ? -1 : (int64_t)nd->frame);
             break;
-        case COL_DEPTH:
-            json_uint(&c->j, nd->depth);
+        case COL_UP: /* how many levels up from the previous node's child */
+            json_uint(&c->j, n == SG_ROOT_NODE ? 0 : prev + 1 - nd->depth);
             break;
         case COL_SELF:
             json_uint(&c->j, nd->self[c->m]);
@@ -228,7 +297,8 @@ html_tree_column(html_ctx *c, const uint64_t *incl, html_col col)
     json_end_array(&c->j);
 }
 
-/* The tree with weight, in preorder: frame, depth, own weight (and own
+/* The tree with weight, in preorder: frame, depth (as u: how far above
+ * the previous node's child level it is, mostly 0), own weight (and own
  * calls); the root first (frame -1). */
 static int
 html_tree(html_ctx *c, const uint64_t *incl)
@@ -237,8 +307,8 @@ html_tree(html_ctx *c, const uint64_t *incl)
     json_begin_object(&c->j);
     json_key(&c->j, "f");
     html_tree_column(c, incl, COL_FRAME);
-    json_key(&c->j, "d");
-    html_tree_column(c, incl, COL_DEPTH);
+    json_key(&c->j, "u");
+    html_tree_column(c, incl, COL_UP);
     json_key(&c->j, "w");
     html_tree_column(c, incl, COL_SELF);
     if (c->calls_m >= 0) {
@@ -249,41 +319,71 @@ html_tree(html_ctx *c, const uint64_t *incl)
     return 0;
 }
 
-/* A function table: rows (file, line, name, nc, cc, tt, ct) and edges
- * (caller, callee, nc, cc, tt, ct), times as integers of stats_spu. */
+/* One table's numbers of a row or an edge: calls when the table has
+ * them, then tt (unless !with_tt) and ct as integers of stats_spu. */
+static void
+html_nums(html_ctx *c, bool calls, bool with_tt, const uint64_t n[2],
+          double tt, double ct)
+{
+    if (calls) {
+        json_uint(&c->j, n[0]);
+        json_uint(&c->j, n[1]);
+    }
+    if (with_tt)
+        json_int(&c->j, llround(tt / c->stats_spu));
+    json_int(&c->j, llround(ct / c->stats_spu));
+}
+
+/* A function table: rows (function, callers, [nc, cc,] tt, ct), then
+ * the callers of each row in row order (row, [nc, cc, tt,] ct): the
+ * callee is implicit. Calls (and an edge's own time, which only a
+ * pstats file's callers show) only when the table counts any. */
 static void
 html_table(html_ctx *c, const sg_funcstats *fs)
 {
-    double k = 1.0 / c->stats_spu;
+    bool calls = fs->total_calls > 0;
     json_begin_object(&c->j);
+    json_key(&c->j, "calls");
+    json_bool(&c->j, calls);
     json_key(&c->j, "rows");
     json_begin_array(&c->j);
     for (size_t i = 0; i < fs->n; i++) {
         const sg_fstat *f = &fs->f[i];
-        json_uint(&c->j, html_str(c, f->file));
-        json_int(&c->j, f->line);
-        json_uint(&c->j, html_str(c, f->name));
-        json_uint(&c->j, f->nc);
-        json_uint(&c->j, f->cc);
-        json_int(&c->j, llround(f->tt * k));
-        json_int(&c->j, llround(f->ct * k));
+        json_uint(&c->j, html_func_of(c, f->file, f->line, f->name));
+        json_uint(&c->j, f->n_callers);
+        html_nums(c, calls, true, (const uint64_t[2]){f->nc, f->cc}, f->tt,
+                  f->ct);
     }
     json_end_array(&c->j);
     json_key(&c->j, "edges");
     json_begin_array(&c->j);
-    for (size_t i = 0; i < fs->n_edges; i++) {
-        const sg_fedge *e = &fs->e[i];
-        json_uint(&c->j, e->caller);
-        json_uint(&c->j, e->callee);
-        json_uint(&c->j, e->nc);
-        json_uint(&c->j, e->cc);
-        json_int(&c->j, llround(e->tt * k));
-        json_int(&c->j, llround(e->ct * k));
+    for (size_t i = 0; i < fs->n; i++) {
+        for (uint32_t k = 0; k < fs->f[i].n_callers; k++) {
+            const sg_fedge *e = &fs->e[fs->f[i].callers + k];
+            json_uint(&c->j, e->caller);
+            html_nums(c, calls, calls, (const uint64_t[2]){e->nc, e->cc},
+                      e->tt, e->ct);
+        }
     }
     json_end_array(&c->j);
     html_key_uint(c, "total_calls", fs->total_calls);
     html_key_uint(c, "prim_calls", fs->prim_calls);
     json_end_object(&c->j);
+}
+
+/* The functions only tables name, as funcs' entries. */
+static void
+html_xfuncs(html_ctx *c)
+{
+    json_key(&c->j, "xfuncs");
+    json_begin_array(&c->j);
+    for (size_t i = c->p->n_funcs; i < c->n_lab; i++) {
+        const html_label *l = &c->lab[i];
+        json_uint(&c->j, html_str(c, l->name));
+        json_uint(&c->j, html_str(c, l->file));
+        json_int(&c->j, l->line);
+    }
+    json_end_array(&c->j);
 }
 
 /* The seconds per integer of the function tables: funcstats' scale (ns,
@@ -371,98 +471,35 @@ html_want_add(html_ctx *c, html_want *w, sg_func_id f, int32_t line)
         w->v[w->n++] = file | (uint32_t)fn->first_line;
 }
 
-/* Per-line weight from the tree: a line's own weight (the frames where a
- * sample's innermost frame was that line) and its total (counted once per
- * stack however often the line recurs on it). */
-typedef struct html_line {
-    uint64_t self, total;
-} html_line;
-
-static int
-html_tree_lines(html_ctx *c, const uint64_t *incl, hm64 *idx,
-                html_line **acc, size_t *n)
-{
-    const sg_profile *p = c->p;
-    int nm = p->n_metrics;
-    size_t cap = 0;
-    /* active[frame]: how often the frame is on the path to the node. */
-    uint32_t *active = sg_calloc(p->n_frames + 1, sizeof *active);
-    sg_frame_id *path = sg_calloc(p->n_nodes + 1, sizeof *path);
-    if (!active || !path) {
-        free(active);
-        free(path);
-        return -1;
-    }
-    size_t depth = 0;
-    for (sg_node_id v = html_next(p, incl, nm, c->m, SG_ROOT_NODE, false);
-         v != SG_NO_ID; v = html_next(p, incl, nm, c->m, v, false)) {
-        const sg_node *nd = &p->nodes[v];
-        while (depth >= nd->depth)
-            active[path[--depth]]--;
-        path[depth++] = nd->frame;
-        active[nd->frame]++;
-        if (p->frames[nd->frame].line <= 0)
-            continue;
-        uint32_t i = hm64_get(idx, nd->frame);
-        if (i == HM_NONE) {
-            i = (uint32_t)*n;
-            if (SG_GROW(*acc, cap, *n + 1) < 0 ||
-                hm64_put(idx, nd->frame, i) < 0)
-                break;
-            (*acc)[(*n)++] = (html_line){0, 0};
-        }
-        (*acc)[i].self += nd->self[c->m];
-        if (active[nd->frame] == 1)
-            (*acc)[i].total += incl[(size_t)v * nm + c->m];
-    }
-    free(active);
-    free(path);
-    return 0;
-}
-
-/* Lines: (func, line, hits, own, total) in the weight's unit; from the
- * line table for a line profile (a line's time includes its calls, so
- * own and total are one), else from the tree. */
-static int
+/* The line profiler's table: (func, line, hits, own, total) in the
+ * weight's unit (a line's time includes its calls: own and total are
+ * one). Other profiles' lines are their frames' (the page sums the
+ * tree); their sources are asked for here. */
+static void
 html_lines(html_ctx *c, const uint64_t *incl, html_want *r)
 {
     const sg_profile *p = c->p;
+    if (p->kind != SG_PROFILE_LINES) {
+        int nm = p->n_metrics;
+        for (sg_node_id n = html_next(p, incl, nm, c->m, SG_ROOT_NODE, false);
+             n != SG_NO_ID; n = html_next(p, incl, nm, c->m, n, false)) {
+            const sg_frame *fr = &p->frames[p->nodes[n].frame];
+            html_want_add(c, r, fr->func, fr->line);
+        }
+        return;
+    }
     json_key(&c->j, "lines");
     json_begin_array(&c->j);
-    if (p->kind == SG_PROFILE_LINES) {
-        for (size_t i = 0; i < p->n_lines; i++) {
-            const sg_line *l = &p->lines[i];
-            json_uint(&c->j, l->func);
-            json_int(&c->j, l->line);
-            json_uint(&c->j, l->hits);
-            json_uint(&c->j, l->m[c->m]);
-            json_uint(&c->j, l->m[c->m]);
-            html_want_add(c, r, l->func, l->line);
-        }
-        json_end_array(&c->j);
-        return 0;
-    }
-    hm64 idx;
-    hm64_init(&idx);
-    html_line *acc = NULL;
-    size_t n = 0;
-    int rc = html_tree_lines(c, incl, &idx, &acc, &n);
-    for (size_t s = 0; rc == 0 && s < idx.cap; s++) {
-        if (idx.vals[s] == HM_NONE)
-            continue;
-        const sg_frame *fr = &p->frames[idx.keys[s]];
-        const html_line *l = &acc[idx.vals[s]];
-        json_uint(&c->j, fr->func);
-        json_int(&c->j, fr->line);
-        json_uint(&c->j, 0);
-        json_uint(&c->j, l->self);
-        json_uint(&c->j, l->total);
-        html_want_add(c, r, fr->func, fr->line);
+    for (size_t i = 0; i < p->n_lines; i++) {
+        const sg_line *l = &p->lines[i];
+        json_uint(&c->j, l->func);
+        json_int(&c->j, l->line);
+        json_uint(&c->j, l->hits);
+        json_uint(&c->j, l->m[c->m]);
+        json_uint(&c->j, l->m[c->m]);
+        html_want_add(c, r, l->func, l->line);
     }
     json_end_array(&c->j);
-    hm64_free(&idx);
-    free(acc);
-    return rc;
 }
 
 /* A memory profile's lines of the selected functions, memory_profiler's
@@ -630,7 +667,7 @@ html_document(html_ctx *c, strbuf *doc)
     if (rc == 0)
         rc = html_stats(c) ? -1 : 0;
     if (rc == 0)
-        rc = html_lines(c, incl, &r);
+        html_lines(c, incl, &r);
     if (rc == 0 && p->kind == SG_PROFILE_MEMORY)
         html_memory(c, &r);
     if (rc == 0 && p->timeline)
@@ -638,6 +675,7 @@ html_document(html_ctx *c, strbuf *doc)
     if (rc == 0)
         rc = html_sources(c, &r);
     if (rc == 0) {
+        html_xfuncs(c);
         html_string_table(c);
         json_end_object(&c->j);
     }
@@ -676,6 +714,7 @@ sg_html_write(const sg_html_input *in, strbuf *out)
     c.in = in;
     c.p = in->p;
     idxset_init(&c.st.index);
+    idxset_init(&c.lab_index);
     c.m = sg_writer_weight_metric(in->p, in->o, &c.spu);
     c.calls_m = sg_profile_metric(in->p, "calls");
     strbuf doc = STRBUF_INIT;
@@ -695,6 +734,8 @@ sg_html_write(const sg_html_input *in, strbuf *out)
     sb_free(&doc);
     idxset_free(&c.st.index);
     free(c.st.s);
+    idxset_free(&c.lab_index);
+    free(c.lab);
     return rc;
 }
 

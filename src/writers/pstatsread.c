@@ -143,7 +143,7 @@ mar_long(mar *m, mar_val *v)
     if (mar_u32(m, &nd) < 0)
         return -1;
     int32_t sn = (int32_t)nd;
-    uint32_t k = sn < 0 ? (uint32_t)-(int64_t)sn : (uint32_t)sn;
+    uint32_t k = sn < 0 ? (uint32_t) - (int64_t)sn : (uint32_t)sn;
     if (k > 4)
         return mar_fail(m, "an integer beyond 60 bits");
     uint64_t x = 0;
@@ -414,8 +414,7 @@ ps_numbers(const mar *m, const mar_val *t, uint32_t k, double out[4])
 
 /* One caller of callee: (nc, cc, tt, ct), or a count (profile.py). */
 static int
-ps_edge(ps_reader *r, uint32_t callee, const mar_val *key,
-        const mar_val *val)
+ps_edge(ps_reader *r, uint32_t callee, const mar_val *key, const mar_val *val)
 {
     mar *m = &r->m;
     uint32_t caller = ps_row(r, key);
@@ -431,8 +430,8 @@ ps_edge(ps_reader *r, uint32_t callee, const mar_val *key,
     sg_funcstats *fs = r->fs;
     if (SG_GROW(fs->e, r->cap_e, fs->n_edges + 1) < 0)
         return mar_fail(m, "out of memory");
-    fs->e[fs->n_edges++] = (sg_fedge){caller, callee, (uint64_t)x[0],
-                                      (uint64_t)x[1], x[2], x[3]};
+    fs->e[fs->n_edges++] =
+        (sg_fedge){caller, callee, (uint64_t)x[0], (uint64_t)x[1], x[2], x[3]};
     return 0;
 }
 
@@ -445,8 +444,8 @@ ps_entry(ps_reader *r, const mar_val *key, const mar_val *val)
     if (row == SG_NO_ID)
         return -1;
     double x[4];
-    if (val->type != MAR_TUPLE || val->len != 5 ||
-        !ps_numbers(m, val, 0, x) || mar_kid(m, val, 4)->type != MAR_DICT)
+    if (val->type != MAR_TUPLE || val->len != 5 || !ps_numbers(m, val, 0, x) ||
+        mar_kid(m, val, 4)->type != MAR_DICT)
         return mar_fail(m, "a function's numbers are not (cc, nc, tt, ct, "
                            "callers)");
     sg_fstat *f = &r->fs->f[row];
@@ -577,7 +576,7 @@ typedef struct ps_item {
 typedef struct ps_tree {
     const sg_funcstats *fs;
     sg_profile *p;
-    sg_frame_id *frame; /* per row */
+    sg_frame_id *frame;        /* per row */
     uint32_t *out_first, *out; /* edges by caller: out[out_first[r]..] */
     ps_item *stack;
     size_t n_stack, cap_stack;
@@ -739,9 +738,8 @@ folded_frame(sg_profile *p, const char *s, size_t n, strbuf *tmp)
         sb_append(tmp, s + open + 1, (size_t)(colon - (s + open + 1)));
         file = sg_profile_intern(p, sb_str(tmp));
     }
-    sg_func_id f = sg_profile_func(p, open < n ? SG_FUNC_PYTHON
-                                               : SG_FUNC_OTHER,
-                                   name, file, 0, 0);
+    sg_func_id f = sg_profile_func(
+        p, open < n ? SG_FUNC_PYTHON : SG_FUNC_OTHER, name, file, 0, 0);
     return sg_profile_frame(p, f, (int32_t)line);
 }
 
@@ -779,8 +777,7 @@ sg_folded_parse(const char *buf, size_t n, sg_profile **out, char *err,
                 size_t errn)
 {
     const char *names[] = {"samples"};
-    sg_profile *p =
-        *out ? *out : sg_profile_new(SG_PROFILE_SAMPLED, 1, names);
+    sg_profile *p = *out ? *out : sg_profile_new(SG_PROFILE_SAMPLED, 1, names);
     sg_frame_id *frames = NULL;
     size_t cap = 0, line = 0, lines = 0;
     strbuf tmp = STRBUF_INIT;
@@ -800,8 +797,10 @@ sg_folded_parse(const char *buf, size_t n, sg_profile **out, char *err,
     if (rc == 0 && lines == 0)
         rc = -1;
     if (rc == -1)
-        snprintf(err, errn, lines ? "line %zu: not 'frame;frame;... COUNT'"
-                                  : "no stack in it", line);
+        snprintf(err, errn,
+                 lines ? "line %zu: not 'frame;frame;... COUNT'"
+                       : "no stack in it",
+                 line);
     else if (rc == -2)
         snprintf(err, errn, "out of memory");
     free(frames);

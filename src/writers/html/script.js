@@ -11,7 +11,7 @@
 "use strict";
 
 var D = JSON.parse(document.getElementById("sg-data").textContent);
-var S = D.strings, F = D.funcs, FR = D.frames;
+var S = D.strings, F = D.funcs.concat(D.xfuncs || []), FR = D.frames;
 var ROW = 18;
 var KIND_THREAD = 2, KIND_PROCESS = 3;
 
@@ -24,10 +24,17 @@ function el(tag, text, cls) {
 }
 
 /* ---- functions and frames ---------------------------------------- */
-function fName(fi) { return S[F[4 * fi]]; }
-function fFile(fi) { return S[F[4 * fi + 1]]; }
-function fLine(fi) { return F[4 * fi + 2]; }
-function fKind(fi) { return F[4 * fi + 3]; }
+/* funcs: (name, file, line) each; kinds: (id, kind) of those that are not
+ * Python functions (C functions, thread and process roots). */
+var KIND = {};
+(function () {
+    var k = D.kinds || [];
+    for (var i = 0; i < k.length; i += 2) KIND[k[i]] = k[i + 1];
+})();
+function fName(fi) { return S[F[3 * fi]]; }
+function fFile(fi) { return S[F[3 * fi + 1]]; }
+function fLine(fi) { return F[3 * fi + 2]; }
+function fKind(fi) { return KIND[fi] || 0; }
 function baseName(path) {
     var k = path.lastIndexOf("/");
     return k < 0 ? path : path.slice(k + 1);
@@ -45,16 +52,17 @@ function frameLabel(fr) {
     return fName(fi) + " (" + baseName(fFile(fi)) + ":" + line + ")";
 }
 /* The function table's key of a function: file, line and name. */
-function funcKey(fi) { return F[4 * fi + 1] + ":" + fLine(fi) + ":" + F[4 * fi]; }
+function funcKey(fi) { return F[3 * fi + 1] + ":" + fLine(fi) + ":" + F[3 * fi]; }
 
 /* ---- the tree ----------------------------------------------------- */
 var T = D.tree, N = T.f.length;
-var fr = T.f, dep = T.d, own = T.w, calls = T.c || null;
+var fr = T.f, own = T.w, calls = T.c || null, dep = new Int32Array(N);
 var total = new Float64Array(N), end = new Int32Array(N),
     parent = new Int32Array(N);
 (function () {
     var stack = [];
     for (var i = 0; i < N; i++) {
+        dep[i] = i ? dep[i - 1] + 1 - T.u[i] : 0;
         var d = dep[i];
         while (stack.length && dep[stack[stack.length - 1]] >= d)
             end[stack.pop()] = i;
@@ -153,18 +161,20 @@ function show(view) {
 }
 
 /* ---- function tables ---------------------------------------------- */
-/* A table of the document: rows and edges unpacked, keys to rows. */
+/* A table of the document: rows (function, callers, [nc, cc,] tt, ct)
+ * and each row's callers in row order (row, [nc, cc,] tt, ct). */
 function Table(t) {
-    var r = t.rows, n = r.length / 7, k = D.stats_spu;
+    var r = t.rows, k = D.stats_spu, w = t.calls ? 6 : 4, ew = t.calls ? 5 : 2;
+    var n = r.length / w, e = t.edges, at = 0;
     this.n = n;
     this.rows = [];
     this.byKey = {};
     for (var i = 0; i < n; i++) {
-        var row = {i: i, file: S[r[7 * i]], line: r[7 * i + 1],
-            name: S[r[7 * i + 2]], nc: r[7 * i + 3], cc: r[7 * i + 4],
-            tt: r[7 * i + 5] * k, ct: r[7 * i + 6] * k, callers: [],
-            callees: []};
-        row.key = r[7 * i] + ":" + row.line + ":" + r[7 * i + 2];
+        var o = w * i, fi = r[o], c = t.calls;
+        var row = {i: i, file: fFile(fi), line: fLine(fi), name: fName(fi),
+            nc: c ? r[o + 2] : 0, cc: c ? r[o + 3] : 0, tt: r[o + w - 2] * k,
+            ct: r[o + w - 1] * k, ncallers: r[o + 1], callers: [],
+            callees: [], key: funcKey(fi)};
         row.label = row.file === "~" ? row.name :
             baseName(row.file) + ":" + row.line + "(" + row.name + ")";
         row.full = row.file === "~" ? row.name :
@@ -172,25 +182,27 @@ function Table(t) {
         this.rows.push(row);
         this.byKey[row.key] = row;
     }
-    var e = t.edges;
-    for (var j = 0; j < e.length; j += 6) {
-        var edge = {caller: this.rows[e[j]], callee: this.rows[e[j + 1]],
-            nc: e[j + 2], cc: e[j + 3], tt: e[j + 4] * k, ct: e[j + 5] * k};
-        edge.callee.callers.push(edge);
-        edge.caller.callees.push(edge);
+    for (var j = 0; j < n; j++) {
+        var callee = this.rows[j];
+        for (var m = 0; m < callee.ncallers; m++, at += ew) {
+            var edge = {caller: this.rows[e[at]], callee: callee,
+                nc: t.calls ? e[at + 1] : 0, cc: t.calls ? e[at + 2] : 0,
+                tt: t.calls ? e[at + 3] * k : 0, ct: e[at + ew - 1] * k};
+            callee.callers.push(edge);
+            edge.caller.callees.push(edge);
+        }
     }
     this.totalCalls = t.total_calls;
 }
 /* A line profile's functions: each the sum of its lines' time. */
 function linesTable() {
     var L = D.lines || [], by = {}, rows = [], t = {edges: [],
-        total_calls: 0, prim_calls: 0};
+        calls: false, total_calls: 0, prim_calls: 0};
     for (var k = 0; k < L.length; k += 5) {
         var f = L[k], key = funcKey(f);
-        var r = key in by ? by[key] : (by[key] = rows.push(
-            [F[4 * f + 1], fLine(f), F[4 * f], 0, 0, 0, 0]) - 1);
-        rows[r][5] += L[k + 3];
-        rows[r][6] += L[k + 4];
+        var r = key in by ? by[key] : (by[key] = rows.push([f, 0, 0, 0]) - 1);
+        rows[r][2] += L[k + 3];
+        rows[r][3] += L[k + 4];
     }
     t.rows = [].concat.apply([], rows);
     var saved = D.stats_spu;
@@ -543,13 +555,32 @@ var sources = {}, lineData = {};
         if (t.length && t[t.length - 1] === "") t.pop();
         for (var k = 0; k < t.length; k++) m[s[i + 1] + k] = t[k];
     }
-    var L = D.lines || [];
-    for (var j = 0; j < L.length; j += 5) {
-        var file = F[4 * L[j] + 1], d = lineData[file] || (lineData[file] = {});
-        var e = d[L[j + 1]] || (d[L[j + 1]] = {hits: 0, own: 0, total: 0});
-        e.hits += L[j + 2];
-        e.own += L[j + 3];
-        e.total += L[j + 4];
+    function entry(fi, line) {
+        var file = F[3 * fi + 1], d = lineData[file] || (lineData[file] = {});
+        return d[line] || (d[line] = {hits: 0, own: 0, total: 0});
+    }
+    var L = D.lines;
+    if (L) {
+        for (var j = 0; j < L.length; j += 5) {
+            var e = entry(L[j], L[j + 1]);
+            e.hits += L[j + 2];
+            e.own += L[j + 3];
+            e.total += L[j + 4];
+        }
+        return;
+    }
+    /* From the tree: a line's own weight where it was innermost, its
+     * total counted once per stack however often it recurs on it. */
+    var path = [], active = {};
+    for (var n = 1; n < N; n++) {
+        while (path.length >= dep[n]) active[path.pop()]--;
+        var f = fr[n];
+        path.push(f);
+        active[f] = (active[f] || 0) + 1;
+        if (FR[2 * f + 1] <= 0) continue;
+        var x = entry(FR[2 * f], FR[2 * f + 1]);
+        x.own += own[n];
+        if (active[f] === 1) x.total += total[n];
     }
 })();
 function sourceLine(file, n) {
@@ -617,7 +648,7 @@ function drawMemory() {
     var body = document.querySelector("#memtable tbody");
     for (var i = 0; ml && i < ml.length; i += 7) {
         var fi = ml[i], n = ml[i + 1], tr = el("tr");
-        var text = sourceLine(F[4 * fi + 1], n);
+        var text = sourceLine(F[3 * fi + 1], n);
         tr.appendChild(el("td", fName(fi), "fn"));
         tr.appendChild(el("td", n));
         tr.appendChild(el("td", ml[i + 2]));
@@ -706,6 +737,8 @@ else drawFlame();
 window.spyglass = {
     data: D,
     ready: true,
+    /* When the page became interactive, ms since navigation started. */
+    readyAt: performance.now(),
     /* Page coordinates of the middle of the first drawn frame whose label
      * starts with prefix, or null. */
     locate: function (prefix) {
