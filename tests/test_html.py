@@ -539,9 +539,21 @@ def test_source_and_lines(any_py, tmp_path, browser):
     assert heat.startswith("rgba(230, 60, 30")
     shot(b, tmp_path, "source")
     assert page_errors(b) == []
+    # --no-source: the numbers stay, the code is not in the file.
+    bare = tmp_path / "bare.html"
+    proc = any_py.spy("lines", "--no-source", "-o", bare, script,
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "range(n)" in out.read_text() and \
+        "range(n)" not in bare.read_text()
+    doc = document(bare)
+    assert doc["sources"] == [] and len(doc["lines"]) >= 15
 
 
 def test_memory_view(any_py, tmp_path, browser):
+    """memory -o X.html --timeline T: memory_profiler's columns per line
+    with the source, and the timeline drawn (heap and RSS, the selected
+    function's bracket)."""
     script = tmp_path / "mem.py"
     script.write_text(textwrap.dedent('''
         def grow():
@@ -551,8 +563,13 @@ def test_memory_view(any_py, tmp_path, browser):
         grow()
     '''))
     out = tmp_path / "mem.html"
-    proc = any_py.spy("memory", "-o", out, script, cwd=tmp_path)
+    proc = any_py.spy("memory", "-o", out, "--timeline", tmp_path / "t.dat",
+                      script, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    doc = document(out)
+    kinds = {s["kind"] for s in doc["timeline"]["series"]}
+    assert {"RSS", "heap"} <= kinds, kinds
+    assert any(f[0].endswith("grow") for f in doc["timeline"]["funcs"])
     b = browser
     open_page(b, out)
     assert b.js("document.querySelector('#tabs button[data-view=memory]')"
@@ -564,7 +581,22 @@ def test_memory_view(any_py, tmp_path, browser):
     line3 = [c for c in cells if c[1] == "3"]
     assert line3 and "bytearray(100000)" in line3[0][7]
     assert line3[0][3].endswith("MiB")  # ~4.8 MiB allocated
+    assert [c[1] for c in cells] == sorted((c[1] for c in cells), key=int)
+    assert b.js("document.querySelectorAll('#memchart polyline').length") \
+        == len(doc["timeline"]["series"])
+    assert any(t.endswith("grow") or "grow " in t
+               for t in texts(b, "#memchart text"))
     shot(b, tmp_path, "memory")
+    assert page_errors(b) == []
+    # The .dat alone, through plot: a report of the timeline.
+    plot = tmp_path / "plot.html"
+    proc = any_py.spy("plot", "-o", plot, tmp_path / "t.dat")
+    assert proc.returncode == 0, proc.stderr
+    assert document(plot)["kind"] == "timeline"
+    open_page(b, plot)
+    assert b.js("document.getElementById('view-memory').classList"
+                ".contains('on')")
+    assert b.js("document.querySelectorAll('#memchart polyline').length")
     assert page_errors(b) == []
 
 

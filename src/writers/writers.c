@@ -151,7 +151,7 @@ static const sg_writer w_html = {
     .extensions = ext_html,
     .description = "one offline HTML report: flame graph, function table, "
                    "source heat, memory",
-    .holds = PROFILES | LINES | MEMORY,
+    .holds = PROFILES | LINES | MEMORY | TIMELINE,
     .write = sg_write_html,
 };
 

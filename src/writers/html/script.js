@@ -645,8 +645,12 @@ function drawMemory() {
     var ml = D.memlines, tl = D.timeline;
     if (!ml && !tl) return;
     document.querySelector('#tabs button[data-view="memory"]').hidden = false;
-    var body = document.querySelector("#memtable tbody");
-    for (var i = 0; ml && i < ml.length; i += 7) {
+    var body = document.querySelector("#memtable tbody"), order = [];
+    for (var r = 0; ml && r < ml.length; r += 7) order.push(r);
+    order.sort(function (a, b) {
+        return ml[a] !== ml[b] ? ml[a] - ml[b] : ml[a + 1] - ml[b + 1];
+    });
+    order.forEach(function (i) {
         var fi = ml[i], n = ml[i + 1], tr = el("tr");
         var text = sourceLine(F[3 * fi + 1], n);
         tr.appendChild(el("td", fName(fi), "fn"));
@@ -658,7 +662,7 @@ function drawMemory() {
         tr.appendChild(el("td", fmtBytes(ml[i + 6])));
         tr.appendChild(el("td", text === null ? "" : text, "code"));
         body.appendChild(tr);
-    }
+    });
     if (tl && tl.series.length) chart(tl);
 }
 
@@ -730,7 +734,8 @@ threads();
 drawTable();
 drawRelated();
 drawMemory();
-if (!N || ROOT_TOTAL <= 0) show(D.kind === "memory" && !N ? "memory" : D.kind === "lines" ? "table" : "flame");
+if (!N || ROOT_TOTAL <= 0)
+    show(D.kind === "lines" ? "table" : D.memlines || D.timeline ? "memory" : "flame");
 else drawFlame();
 
 /* For tests and scripts: the document, and where a frame is drawn. */
