@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from benchlib import ROOT, machine, median
 
@@ -156,15 +157,19 @@ def peers(b, exe, tmp, repeat, venv):
                                   stderr=subprocess.DEVNULL)
         try:
             time.sleep(2.0)  # the server's start is not the page's load
-            url = f"http://127.0.0.1:{port}/snakeviz/{stats}"
-            ready = "document.querySelector('#sv-chart svg path, " \
-                    "#chart svg path') !== null && " \
-                    "document.querySelector('#pstats-table tbody tr') !== null"
+            url = (f"http://127.0.0.1:{port}/snakeviz/"
+                   f"{quote(str(stats), safe='')}")
+            ready = "document.querySelector('#chart svg rect') !== null " \
+                    "&& document.querySelector('#pstats-table tbody tr') " \
+                    "!== null"
             loads = [load(b, url, ready) for _ in range(repeat)]
-            size = len(subprocess.run(
-                ["curl", "-s", url], capture_output=True).stdout)
-            rows.append(("SnakeViz (served page; its JS/CSS from the "
-                         "server besides)", size, loads))
+            # The page and every script and style it fetched.
+            size = b.js("performance.getEntriesByType('navigation').concat("
+                        "performance.getEntriesByType('resource')).reduce("
+                        "function (s, e) { return s + e.decodedBodySize; }, "
+                        "0)")
+            rows.append(("SnakeViz (page and its scripts, from its "
+                         "server)", size, loads))
         finally:
             server.terminate()
             server.wait()

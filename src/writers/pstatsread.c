@@ -127,7 +127,8 @@ mar_children(mar *m, int depth, uint32_t idx, size_t n, bool dict)
         return mar_fail(m, "a dict key without a value");
     if (SG_GROW(m->kids, m->cap_kids, m->n_kids + got + 1) < 0)
         return mar_fail(m, "out of memory");
-    memcpy(m->kids + m->n_kids, m->stack + base, got * sizeof *m->kids);
+    if (got)
+        memcpy(m->kids + m->n_kids, m->stack + base, got * sizeof *m->kids);
     m->v[idx].kids = (uint32_t)m->n_kids;
     m->v[idx].len = (uint32_t)got;
     m->n_kids += got;
@@ -642,6 +643,13 @@ ps_push(ps_tree *t, sg_node_id parent, uint32_t row, double w, double calls)
     return 0;
 }
 
+/* A non-negative amount as the nearest integer. */
+static uint64_t
+ps_round(double x)
+{
+    return x > 0 && x < 1.8e19 ? (uint64_t)(x + 0.5) : 0;
+}
+
 /* Expand one node: its callees in the shares of the edges' cumulative
  * times; what is not passed on is its own time. */
 static int
@@ -665,8 +673,8 @@ ps_expand(ps_tree *t, ps_item it)
         kept -= w;
     }
     sg_node *nd = &t->p->nodes[it.node];
-    nd->self[0] += (uint64_t)llround(kept * 1e9);
-    nd->self[1] += (uint64_t)llround(it.calls);
+    nd->self[0] += ps_round(kept * 1e9);
+    nd->self[1] += ps_round(it.calls);
     return 0;
 }
 

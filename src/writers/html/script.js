@@ -92,6 +92,7 @@ function fmtSeconds(s) {
 }
 function fmtWeight(w) {
     if (isBytes) return fmtBytes(w);
+    if (!w) return "0 " + (D.metric === "ns" ? "s" : D.metric);
     if (D.metric === "ns") return fmtSeconds(w * 1e-9);
     var s = w.toLocaleString("en-US") + " " + D.metric;
     return spu ? s + " (" + fmtSeconds(w * spu) + ")" : s;
