@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "common/alloc.h"
 #include "common/hashmap.h"
@@ -161,20 +160,16 @@ html_kind_name(sg_profile_kind k)
     }
 }
 
-/* What the report says it is, its metadata and when it was written. */
+/* What the report says it is, and its metadata. */
 static void
 html_header(html_ctx *c)
 {
     const sg_profile *p = c->p;
     const writer_opts *o = c->in->o;
-    char date[64] = "";
-    time_t now = time(NULL);
-    struct tm tm;
-    if (gmtime_r(&now, &tm))
-        strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    /* No date: the same profile renders to the same bytes; the page shows
+     * the file's own time (document.lastModified). */
     html_key_str(c, "kind", html_kind_name(p->kind));
     html_key_str(c, "title", o && o->title ? o->title : NULL);
-    html_key_str(c, "date", date);
     html_key_str(c, "metric", p->metric_names[c->m]);
     json_key(&c->j, "spu");
     json_double(&c->j, c->spu);

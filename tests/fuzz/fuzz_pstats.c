@@ -30,8 +30,7 @@ check_pstats(const uint8_t *data, size_t size)
         sg_profile *p = sg_pstats_tree(&fs);
         if (p) {
             for (size_t i = 0; i < p->n_nodes; i++)
-                if (p->nodes[i].parent != SG_NO_ID &&
-                    p->nodes[i].parent >= i)
+                if (p->nodes[i].parent != SG_NO_ID && p->nodes[i].parent >= i)
                     abort();
             sg_profile_free(p);
         }

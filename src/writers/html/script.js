@@ -120,7 +120,9 @@ function header() {
     document.title = title + (cmd ? ": " + cmd : "");
     if (D.base) fact("diff", D.base_label + " \u2192 " + D.new_label);
     if (cmd) fact("command", cmd);
-    fact("written", D.date);
+    var written = new Date(document.lastModified);
+    if (!isNaN(written.getTime()))
+        fact("written", written.toISOString().slice(0, 19).replace("T", " ") + " UTC");
     var py = meta("python");
     if (py) fact("Python", py.split(" ")[0]);
     var dur = D.wall_ns ? D.wall_ns * 1e-9 : null;
