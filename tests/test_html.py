@@ -185,6 +185,45 @@ def test_table_is_the_text_writers(any_py, tmp_path):
                                               .values())
 
 
+def test_record_table_is_the_sample_reports(any_py, tmp_path):
+    """record -o X.html prints its sample report from the same profile:
+    each function's own and total samples in it are the report's; the
+    header's figures (ticks, missed, errors) are in the document."""
+    script = tmp_path / "spin.py"
+    script.write_text(textwrap.dedent('''
+        import time
+        def inner():
+            s = 0
+            for i in range(3000):
+                s += i
+            return s
+        def outer():
+            t = time.thread_time()
+            while time.thread_time() - t < 0.4:
+                inner()
+        outer()
+    '''))
+    out = tmp_path / "r.html"
+    proc = any_py.spy("record", "-r", "200", "-o", out, script,
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = document(out)
+    meta = dict(doc["meta"])
+    assert {"ticks", "errors", "missed", "python", "command"} <= set(meta)
+    spu = doc["interval_ns"] * 1e-9
+    got = {}
+    for (file, line, name), (_, _, tt, ct) in rows(doc).items():
+        got[f"{name} ({file}:{line})"] = (round(tt / spu), round(ct / spu))
+    seen = 0
+    for ln in proc.stderr.splitlines():
+        m = re.match(r"\s+[\d.]+%\s+(\d+)\s+[\d.]+%\s+(\d+)\s+(.*)$", ln)
+        if m and m.group(3) in got:
+            assert got[m.group(3)] == (int(m.group(1)), int(m.group(2))), ln
+            seen += 1
+    assert seen >= 4, proc.stderr
+    assert f"inner ({script}:3)" in got and f"outer ({script}:8)" in got
+
+
 def pstats_oracle(any_py, path):
     """pstats.Stats(path) as {key: (nc, cc, tt, ct)} and callers."""
     code = ("import pstats, sys, json; s = pstats.Stats(sys.argv[1]); "

@@ -285,6 +285,14 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
         sg_profile_set_meta(p, "python", in->version);
         sg_profile_set_meta(p, "command", in->cmdline);
     }
+    record_counts c;
+    char num[32];
+    record_get_counts(s, &c);
+    snprintf(num, sizeof num, "%llu",
+             (unsigned long long)(c.failed_samples + c.thread_errors));
+    sg_profile_set_meta(p, SG_META_ERRORS, num);
+    snprintf(num, sizeof num, "%llu", (unsigned long long)c.loop.missed);
+    sg_profile_set_meta(p, SG_META_MISSED, num);
     writer_opts wo = {0};
     wo.per_thread = o->threads;
     wo.title = "spyglass record";

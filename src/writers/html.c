@@ -10,15 +10,17 @@
  * text only.
  *
  * The document stores everything once: strings interned, then functions
- * (name, file, line, kind), frames (function, line), and the tree in
- * preorder as parallel arrays of frame, depth and own weight (calls too
- * for a deterministic profile), so the size grows with the distinct
- * stacks, not with the samples. The function table is sg_funcstats's (the
- * text writer's numbers), its times as integers of the profile's unit
- * with that unit's seconds given once: exact, and short. Per-line data
- * comes from the line table (`lines`, `memory`) or from the tree's frames
- * (a sampled line's own and total weight), and the sources of the files
- * that have it are embedded unless the caller says not to.
+ * (name, file, line; the kinds of the few that are not Python functions),
+ * frames (function, line), and the tree in preorder as parallel arrays of
+ * frame, depth (as a step up from the previous node's child level), own
+ * weight and own calls, so the size grows with the distinct stacks, not
+ * with the samples. The function table is sg_funcstats's (the text
+ * writer's numbers), its times as integers of the profile's unit with
+ * that unit's seconds given once (exact, and short), each row followed
+ * by its callers. A line profile's line table is written as it is; other
+ * profiles' lines are their frames', which the page sums from the tree.
+ * The source lines around those with data are embedded (never whole
+ * files) unless the caller says not to. docs/html.md has the layout.
  */
 #include <math.h>
 #include <stdio.h>

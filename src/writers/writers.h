@@ -211,6 +211,10 @@ int sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out);
  * exceed. */
 #define SG_META_TICKS "ticks"
 #define SG_META_DURATION "duration_s"
+/* A recording's samples dropped as errors (torn reads and walks) and its
+ * missed deadlines, for the HTML report's header. */
+#define SG_META_ERRORS "errors"
+#define SG_META_MISSED "missed"
 int sg_write_sample_report(const sg_profile *p, const writer_opts *o,
                            strbuf *out);
 /* A memory profile's report (writers/memtext.c): memory_profiler's table

@@ -132,9 +132,12 @@ function header() {
     if (D.kind === "sampled") {
         fact("samples", ROOT_TOTAL.toLocaleString("en-US"));
         if (D.interval_ns) fact("interval", fmtSeconds(D.interval_ns * 1e-9));
-        var ticks = meta("ticks"), errs = meta("errors");
-        if (ticks) fact("ticks", ticks);
-        if (errs !== null && ticks) fact("error rate", pct(+errs, +ticks));
+        /* Errors: samples dropped (torn reads and walks), as a share of
+         * those taken and dropped. */
+        var ticks = meta("ticks"), errs = meta("errors"), missed = meta("missed");
+        if (ticks) fact("ticks", ticks + (missed !== null ? " (" + missed + " missed)" : ""));
+        if (errs !== null)
+            fact("error rate", pct(+errs, ROOT_TOTAL + +errs) + " (" + errs + " dropped)");
     } else if (D.stats && D.kind === "deterministic") {
         fact("calls", D.stats.total_calls.toLocaleString("en-US") +
             (D.stats.prim_calls !== D.stats.total_calls ?
