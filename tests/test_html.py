@@ -513,6 +513,31 @@ def test_views(any_py, tmp_path, browser):
     assert b.js("window.__xss") == []
 
 
+def test_deep_recursion(any_py, tmp_path, browser):
+    """A 3,000-deep recursion: the report keeps every frame (the table's
+    numbers are exact), and the page draws the first 1,600 rows of it on
+    a canvas a browser can hold, the rest a zoom away."""
+    script = tmp_path / "deep.py"
+    script.write_text(textwrap.dedent('''
+        import sys
+        sys.setrecursionlimit(10000)
+        def down(n):
+            return sum(range(20000)) if n == 0 else down(n - 1)
+        down(3000)
+    '''))
+    out = tmp_path / "deep.html"
+    proc = any_py.spy("profile", "-o", out, script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = document(out)
+    down = [v for k, v in rows(doc).items() if k[2] == "down"]
+    assert down and down[0][:2] == (3001, 1)
+    b = browser
+    open_page(b, out)
+    assert b.js("document.getElementById('flame').height") <= 32767
+    assert b.js("spyglass.locate('down')") is not None
+    assert page_errors(b) == []
+
+
 def leaf_share(doc):
     """The share of all weight in stacks through leaf, from the tree."""
     S, F, FR, t = doc["strings"], doc["funcs"], doc["frames"], doc["tree"]

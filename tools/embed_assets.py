@@ -37,6 +37,11 @@ def main(argv):
         stem = os.path.basename(path).split(".")[0]
         with open(path, "rb") as f:
             data = f.read()
+        # The page embeds them in <script> and <style> elements: neither
+        # may close its element early.
+        for end in (b"</script", b"</style", b"<!--"):
+            if end in data.lower():
+                sys.exit(f"{path}: contains {end.decode()}")
         lines.append(f"static const char {prefix}_{stem}[] =")
         chunks = data.splitlines(keepends=True) or [b""]
         for chunk in chunks:

@@ -13,6 +13,9 @@
 var D = JSON.parse(document.getElementById("sg-data").textContent);
 var S = D.strings, F = D.funcs.concat(D.xfuncs || []), FR = D.frames;
 var ROW = 18;
+/* A canvas is at most 32,767 pixels tall: frames deeper than this many
+ * rows below the view's root are not drawn (zoom in to see them). */
+var MAX_ROWS = 1600;
 var KIND_THREAD = 2, KIND_PROCESS = 3;
 
 function $(id) { return document.getElementById(id); }
@@ -390,7 +393,7 @@ function layout(width) {
         var d = dep[i] - d0, x = cur[d], w = total[i] * scale;
         cur[d] = x + w;
         cur[d + 1] = x;
-        if (w < 0.35) { i = end[i]; continue; }
+        if (w < 0.35 || d >= MAX_ROWS) { i = end[i]; continue; }
         var rc = [i, x, w, d];
         rects.push(rc);
         (rows[d] || (rows[d] = [])).push(rc);
