@@ -90,7 +90,7 @@ def captured_launch(py, tmp_path, *args):
 def test_request_is_versioned_and_canonical(py, tmp_path):
     _, request = captured_launch(py, tmp_path, "timeit", "-n", "3", "-u",
                                  "msec", "-s", "x = 1", "pass")
-    assert request[:4] == [b"spyglass-request=7",
+    assert request[:4] == [b"spyglass-request=8",
                            f"release={release(py)}".encode(),
                            f"install={ROOT}".encode(), b"command=timeit"]
     # Validated values, not the user's flags: the agent parses no options.

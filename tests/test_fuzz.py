@@ -25,6 +25,9 @@ TARGETS = {
     "pystr": ["remote/pystr.c", "common/strbuf.c", "common/alloc.c",
               "common/output.c", "common/err.c"],
     "dat": ["writers/datread.c", "model/timeline.c", "common/alloc.c"],
+    "pstats": ["writers/pstatsread.c", "model/profile.c",
+               "model/funcstats.c", "common/hashmap.c", "common/alloc.c",
+               "common/strbuf.c", "common/err.c", "common/output.c"],
 }
 ROUNDS = "20000"
 
@@ -114,8 +117,24 @@ def dat_seeds(d):
     return out
 
 
+def pstats_seeds(d):
+    """A pstats file of this interpreter's cProfile (marshal v4, with
+    references), one in spyglass's layout (version 2 codes), and folded
+    stacks."""
+    import cProfile
+    import marshal
+    prof = cProfile.Profile()
+    prof.runcall(sorted, [3, 1, 2], key=lambda x: -x)
+    prof.create_stats()
+    (d / "c.pstats").write_bytes(marshal.dumps(prof.stats))
+    (d / "v2.pstats").write_bytes(marshal.dumps(prof.stats, 2))
+    (d / "s.folded").write_text("main (a.py:1);f (a.py:3) 5\n"
+                                "main (a.py:1);g (b.py:7);f (a.py:3) 2\n")
+    return [d / "c.pstats", d / "v2.pstats", d / "s.folded"]
+
+
 SEEDS = {"elf": elf_seeds, "linetable": linetable_seeds,
-         "pystr": pystr_seeds, "dat": dat_seeds}
+         "pystr": pystr_seeds, "dat": dat_seeds, "pstats": pstats_seeds}
 
 
 @pytest.fixture(scope="session")

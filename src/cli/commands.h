@@ -18,5 +18,6 @@ int cmd_dump(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

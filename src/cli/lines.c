@@ -59,6 +59,8 @@ lines_usage(void)
         "Cls.meth)\n"
         "                     of module M (`__main__` for the script)\n"
         "      --file PATH    profile every function defined in PATH\n"
+        "      --no-source    html: embed no source lines (confidential "
+        "code)\n"
         "      --python P     run under interpreter P, a CPython 3.8-3.13 "
         "with\n"
         "                     spyglass installed (default: the python next "
@@ -76,6 +78,7 @@ static const struct option long_opts[] = {
     {"unit", required_argument, NULL, 'u'},
     {"output", required_argument, NULL, 'o'},
     {"func", required_argument, NULL, 'F'},
+    {"no-source", no_argument, NULL, 'N'},
     {"format", required_argument, NULL, 'f'},
     {"file", required_argument, NULL, 'E'},
     {"python", required_argument, NULL, 'P'},
@@ -112,6 +115,9 @@ lines_parse(int argc, char **argv, lines_cli *o)
         }
         case 'o':
             rq->output = optarg;
+            break;
+        case 'N':
+            rq->no_source = true;
             break;
         case 'F':
             if (!opts_func("lines", optarg))

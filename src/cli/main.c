@@ -33,6 +33,8 @@ static const command commands[] = {
     {"top", cmd_top,
      "a live view of where a program spends its time (py-spy top)"},
     {"dis", cmd_dis, "bytecode of hot functions with per-instruction counts"},
+    {"report", cmd_report,
+     "one offline HTML report from pstats files or folded stacks, or a diff"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

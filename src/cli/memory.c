@@ -103,6 +103,8 @@ memory_usage(void)
         "                     plot, .txt the peaks, .json every sample\n"
         "      --timeline-interval S  its interval (5ms, 0.05; at least "
         "1ms)\n"
+        "      --no-source    html: embed no source lines (confidential "
+        "code)\n"
         "      --python P     run under interpreter P, a CPython 3.8-3.13 "
         "with\n"
         "                     spyglass installed (default: the python next "
@@ -126,6 +128,7 @@ static const struct option long_opts[] = {
     {"sample", required_argument, NULL, 'S'},
     {"allocated", no_argument, NULL, 'A'},
     {"flame", no_argument, NULL, 'L'},
+    {"no-source", no_argument, NULL, 'Q'},
     {"inverted", no_argument, NULL, 'V'},
     {"timeline", required_argument, NULL, 'T'},
     {"timeline-interval", required_argument, NULL, 'I'},
@@ -248,6 +251,9 @@ memory_parse(int argc, char **argv, memory_cli *o)
             break;
         case 'A':
             rq->allocated = true;
+            break;
+        case 'Q':
+            rq->no_source = true;
             break;
         case 'L':
         case 'V':

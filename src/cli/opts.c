@@ -4,7 +4,9 @@
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/opts.h"
@@ -199,4 +201,34 @@ opts_output(const char *format, const char **output, const char **format_out,
         return SG_EXIT_USAGE;
     *format_out = w->name;
     return -1;
+}
+
+/* An input file larger than this is refused rather than read whole. */
+#define OPTS_MAX_INPUT (1ull << 31)
+
+int
+opts_read_input(const char *cmd, const char *path, strbuf *sb)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode)) {
+        sg_error("%s: cannot read '%s': %s", cmd, path,
+                 f ? "it is a directory" : strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 &&
+           sb->len + n <= OPTS_MAX_INPUT)
+        sb_append(sb, buf, n);
+    bool bad = ferror(f) || n > 0;
+    fclose(f);
+    if (bad) {
+        sg_error("%s: cannot read '%s': %s", cmd, path,
+                 n > 0 ? "larger than 2 GiB" : "read error");
+        return -1;
+    }
+    return 0;
 }

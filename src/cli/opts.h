@@ -64,5 +64,9 @@ bool opts_interval(const char *cmd, const char *opt, const char *s,
                    double *out);
 /* The extension of path ("json" for "a/b.json"), or "" when none. */
 const char *opts_extension(const char *path);
+/* Read the input file path whole into sb, refusing a directory or one
+ * larger than 2 GiB. Returns 0, or -1 after an error line "<cmd>: cannot
+ * read 'path': ...". */
+int opts_read_input(const char *cmd, const char *path, strbuf *sb);
 
 #endif

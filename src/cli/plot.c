@@ -22,9 +22,6 @@
 #include "model/timeline.h"
 #include "writers/writers.h"
 
-/* A .dat larger than this is refused rather than read whole. */
-#define PLOT_MAX_FILE (1ull << 31)
-
 static void
 plot_usage(void)
 {
@@ -77,34 +74,6 @@ plot_newest(char *buf, size_t n)
     return found;
 }
 
-/* Read path whole into sb. Returns 0, or -1 after an error line. */
-static int
-plot_read(const char *path, strbuf *sb)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    if (!f || fstat(fileno(f), &st) < 0 || S_ISDIR(st.st_mode)) {
-        sg_error("plot: cannot read '%s': %s", path,
-                 f ? "it is a directory" : strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0 &&
-           sb->len + n <= PLOT_MAX_FILE)
-        sb_append(sb, buf, n);
-    bool bad = ferror(f) || n > 0;
-    fclose(f);
-    if (bad) {
-        sg_error("plot: cannot read '%s': %s", path,
-                 n > 0 ? "larger than 2 GiB" : "read error");
-        return -1;
-    }
-    return 0;
-}
-
 /* Every file into tl. Returns 0, or an exit status after an error line. */
 static int
 plot_load(sg_timeline *tl, char **files, int n)
@@ -112,7 +81,7 @@ plot_load(sg_timeline *tl, char **files, int n)
     for (int i = 0; i < n; i++) {
         strbuf sb = STRBUF_INIT;
         char err[256];
-        if (plot_read(files[i], &sb) < 0) {
+        if (opts_read_input("plot", files[i], &sb) < 0) {
             sb_free(&sb);
             return SG_EXIT_USAGE;
         }

@@ -48,6 +48,8 @@ profile_usage(void)
         "(default: at the\n"
         "                      top; --inverted, flamegraph.pl's name for "
         "that, too)\n"
+        "      --no-source     html: embed no source lines (confidential "
+        "code)\n"
         "      --python P      run under interpreter P, a CPython 3.8-3.13 "
         "with\n"
         "                      spyglass installed (default: the python next "
@@ -84,6 +86,7 @@ static const struct option long_opts[] = {
     {"threads", no_argument, NULL, 'T'},
     {"limit", required_argument, NULL, 'L'},
     {"flame", no_argument, NULL, 'F'},
+    {"no-source", no_argument, NULL, 'N'},
     {"inverted", no_argument, NULL, 'V'},
     {"python", required_argument, NULL, 'P'},
     {"help", no_argument, NULL, 'h'},
@@ -129,6 +132,9 @@ profile_parse(int argc, char **argv, profile_cli *o)
         case 'F':
         case 'V':
             rq->flame = c == 'F'; /* the last one given wins */
+            break;
+        case 'N':
+            rq->no_source = true;
             break;
         case 'P':
             o->python = optarg;

@@ -31,6 +31,7 @@ typedef struct record_opts {
     sampled_target t; /* -p PID, or the program and its interpreter */
     bool threads;
     bool flame;
+    bool no_source; /* html: embed no source lines */
     const char *output;
     const char *format;
     const sg_writer *writer; /* picked from -f / -o before anything runs */
@@ -83,6 +84,8 @@ record_usage(void)
         "                      top; --inverted, flamegraph.pl's name for "
         "that, too)\n"
         "  -p, --pid PID       attach to a running process\n"
+        "      --no-source     html: embed no source lines (confidential "
+        "code)\n"
         "      --python P      run SCRIPT, -m and -c under interpreter P "
         "(default: the\n"
         "                      python next to spyglass, else python3)\n"
@@ -110,6 +113,7 @@ static const struct option long_opts[] = {
     {"subprocesses", no_argument, NULL, 'S'},
     {"function", no_argument, NULL, 'F'},
     {"flame", no_argument, NULL, 'L'},
+    {"no-source", no_argument, NULL, 'Q'},
     {"inverted", no_argument, NULL, 'V'},
     {"pid", required_argument, NULL, 'p'},
     {"python", required_argument, NULL, 'P'},
@@ -168,6 +172,9 @@ parse(int argc, char **argv, record_opts *o)
         case 'L':
         case 'V':
             o->flame = c == 'L'; /* the last one given wins */
+            break;
+        case 'Q':
+            o->no_source = true;
             break;
         case 'p':
             if (!opts_long("record", "-p/--pid", optarg, 1, INT_MAX, &pid))
@@ -288,10 +295,17 @@ write_profile(const record_opts *o, const record_session *s, sg_profile *p,
         sg_profile_set_meta(p, "python", in->version);
         sg_profile_set_meta(p, "command", in->cmdline);
     }
+    record_counts c;
+    char num[32];
+    record_get_counts(s, &c);
+    snprintf(num, sizeof num, "%llu",
+             (unsigned long long)(c.failed_samples + c.thread_errors));
+    sg_profile_set_meta(p, SG_META_ERRORS, num); /* deadlines: the session */
     writer_opts wo = {0};
     wo.per_thread = o->threads;
     wo.title = "spyglass record";
     wo.flame = o->flame;
+    wo.no_source = o->no_source;
     /* The profile first: the report only goes to a stream that may be gone
      * (a closed pipe), and must never cost the data. */
     sg_out_result r = sg_writer_write_file(&sg_output_record, w, p, &wo, out);

@@ -41,6 +41,7 @@ static const rq_field profile_fields[] = {
     RQ_SCALAR(RQ_BOOL, "threads", rq_profile, threads),
     RQ_SCALAR(RQ_LONG, "limit", rq_profile, limit),
     RQ_SCALAR(RQ_BOOL, "flame", rq_profile, flame),
+    RQ_SCALAR(RQ_BOOL, "no_source", rq_profile, no_source),
     RQ_PROGRAM(rq_profile),
 };
 
@@ -50,6 +51,7 @@ static const rq_field lines_fields[] = {
     RQ_SCALAR(RQ_OPTSTR, "format", rq_lines, format),
     RQ_LIST_OF("func", rq_lines, funcs, n_funcs),
     RQ_LIST_OF("file", rq_lines, files, n_files),
+    RQ_SCALAR(RQ_BOOL, "no_source", rq_lines, no_source),
     RQ_PROGRAM(rq_lines),
 };
 
@@ -66,6 +68,7 @@ static const rq_field memory_fields[] = {
     RQ_SCALAR(RQ_OPTSTR, "timeline", rq_memory, timeline),
     RQ_SCALAR(RQ_OPTSTR, "timeline_format", rq_memory, timeline_format),
     RQ_SCALAR(RQ_DOUBLE, "timeline_interval", rq_memory, timeline_interval),
+    RQ_SCALAR(RQ_BOOL, "no_source", rq_memory, no_source),
     RQ_PROGRAM(rq_memory),
 };
 

@@ -52,6 +52,7 @@ typedef struct rq_profile {
     bool threads;       /* a table per thread too */
     long limit;         /* rows of the table; 0: all */
     bool flame;         /* flamegraph: root at the bottom */
+    bool no_source;     /* html: embed no source lines */
     rq_program program;
 } rq_profile;
 
@@ -64,6 +65,7 @@ typedef struct rq_lines {
     int n_funcs;
     const char **files;
     int n_files;
+    bool no_source; /* html: embed no source lines */
     rq_program program;
 } rq_lines;
 
@@ -87,6 +89,7 @@ typedef struct rq_memory {
     const char *timeline;
     const char *timeline_format;
     double timeline_interval;
+    bool no_source; /* html: embed no source lines */
     rq_program program;
 } rq_memory;
 

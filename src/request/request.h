@@ -37,7 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RQ_VERSION 7
+#define RQ_VERSION 8
 #define RQ_MAGIC "spyglass-request"
 #define RQ_HEADER_LEN 4
 

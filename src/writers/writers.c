@@ -22,6 +22,7 @@ static const char *const ext_kernprof[] = {"lprof.txt", NULL};
 static const char *const ext_csv[] = {"csv", NULL};
 static const char *const ext_markdown[] = {"md", "markdown", NULL};
 static const char *const ext_dat[] = {"dat", NULL};
+static const char *const ext_html[] = {"html", "htm", NULL};
 
 #define PROFILES (SG_HOLDS(SG_DATA_DETERMINISTIC) | SG_HOLDS(SG_DATA_SAMPLED))
 #define LINES SG_HOLDS(SG_DATA_LINES)
@@ -143,6 +144,17 @@ static const sg_writer w_dat = {
     .write = sg_write_dat,
 };
 
+/* One page: flame graph, function table, source heat and memory. */
+static const sg_writer w_html = {
+    .name = "html",
+    .id = SG_FMT_HTML,
+    .extensions = ext_html,
+    .description = "one offline HTML report: flame graph, function table, "
+                   "source heat, memory",
+    .holds = PROFILES | LINES | MEMORY | TIMELINE,
+    .write = sg_write_html,
+};
+
 const sg_output sg_output_profile = {"profile", SG_DATA_DETERMINISTIC, "text",
                                      false, false};
 const sg_output sg_output_record = {"record", SG_DATA_SAMPLED, "flamegraph",
@@ -165,7 +177,7 @@ const sg_output sg_output_dis = {"dis", SG_DATA_DIS, "text", true, false};
 static const sg_writer *const all_writers[] = {
     &w_pstats,    &w_text,   &w_json,  &w_flame,    &w_speedscope,
     &w_collapsed, &w_chrome, &w_lprof, &w_kernprof, &w_csv,
-    &w_markdown,  &w_dat,    NULL,
+    &w_markdown,  &w_dat,    &w_html,  NULL,
 };
 
 const sg_writer *const *

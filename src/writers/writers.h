@@ -58,6 +58,7 @@ typedef enum sg_format {
     SG_FMT_CSV,
     SG_FMT_MARKDOWN,
     SG_FMT_DAT,
+    SG_FMT_HTML,
 } sg_format;
 
 typedef struct writer_opts {
@@ -78,6 +79,7 @@ typedef struct writer_opts {
     int metric;        /* stack formats: the metric to weigh by (a memory
                           profile's SG_MEM_PEAK or SG_MEM_ALLOC); 0: the
                           profile's primary metric */
+    bool no_source;    /* html: embed no source file */
 } writer_opts;
 
 /* The deepest stack the stack formats show (flamegraph, speedscope, json,
@@ -218,6 +220,9 @@ int sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out);
 #define SG_META_MISSED "deadlines_missed"
 #define SG_META_WEIGHT_NS "weight_ns"
 #define SG_META_PRIORITY "sampler_priority"
+/* A recording's samples dropped as errors (torn reads and walks), for
+ * the HTML report's header beside the missed deadlines. */
+#define SG_META_ERRORS "errors"
 int sg_write_sample_report(const sg_profile *p, const writer_opts *o,
                            strbuf *out);
 /* A memory profile's report (writers/memtext.c): memory_profiler's table
@@ -244,6 +249,10 @@ int sg_write_dat(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_write_plot(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_write_tltext(const sg_profile *p, const writer_opts *o, strbuf *out);
 int sg_write_tljson(const sg_profile *p, const writer_opts *o, strbuf *out);
+
+/* One offline HTML report (writers/html.c; writers/html.h for report's
+ * own input). */
+int sg_write_html(const sg_profile *p, const writer_opts *o, strbuf *out);
 
 /* Shared helpers for the stack writers. */
 /* A copy of p's tree with p's metric m as its metric 0 and, when count_m

@@ -373,7 +373,8 @@ test_registry(void)
     CHECK_STR(pick_msg, "the pstats format of 'm.pstats' cannot hold a "
                         "memory profile (it holds a function profile or a "
                         "sampled profile); formats for a memory profile: "
-                        "text, json, flamegraph, speedscope, collapsed");
+                        "text, json, flamegraph, speedscope, collapsed, "
+                        "html");
     /* Rendering refuses them too, and the table refuses other kinds. */
     sg_profile *p = memory_profile("/src/app/x.py");
     strbuf sb = STRBUF_INIT;

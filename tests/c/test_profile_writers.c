@@ -51,8 +51,8 @@ test_registry(void)
     CHECK(sg_writer_by_name("nope") == NULL);
     CHECK_STR(sg_writer_names(SG_DATA_SAMPLED),
               "pstats, text, json, flamegraph, speedscope, collapsed, "
-              "chrometrace");
-    CHECK_STR(sg_writer_names(SG_DATA_LINES), "text, lprof, kernprof");
+              "chrometrace, html");
+    CHECK_STR(sg_writer_names(SG_DATA_LINES), "text, lprof, kernprof, html");
     CHECK_STR(sg_writer_names(SG_DATA_TIMINGS), "text, json, csv, markdown");
     CHECK_STR(sg_writer_names(SG_DATA_STACKS), "text, json");
     CHECK_STR(sg_writer_names(SG_DATA_TIMEIT), "text, json");
@@ -67,8 +67,8 @@ test_registry(void)
         CHECK(profiles == ((*w)->write != NULL));
         CHECK((*w)->holds != 0);
     }
-    CHECK(n == 12); /* + lprof, kernprof (lines), csv, markdown (time),
-                       dat (timeline) */
+    CHECK(n == 13); /* + lprof, kernprof (lines), csv, markdown (time),
+                       dat (timeline), html */
 }
 
 static char pick_msg[768];
@@ -104,13 +104,13 @@ test_pick(void)
     CHECK_STR(pick_msg, "the lprof format of 'x.lprof' cannot hold a sampled "
                         "profile (it holds a line profile); formats for a "
                         "sampled profile: pstats, text, json, flamegraph, "
-                        "speedscope, collapsed, chrometrace");
+                        "speedscope, collapsed, chrometrace, html");
     CHECK_STR(picked("kernprof", NULL, &sg_output_profile), "refused");
     CHECK_STR(pick_msg,
               "the kernprof format cannot hold a function profile (it "
               "holds a line profile); formats for a function profile: "
               "pstats, text, json, flamegraph, speedscope, collapsed, "
-              "chrometrace");
+              "chrometrace, html");
     CHECK_STR(picked(NULL, "out.svg", &sg_output_lines), "refused");
     CHECK(strstr(pick_msg,
                  "(it holds a function profile, a sampled profile, a "

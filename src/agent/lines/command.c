@@ -105,6 +105,7 @@ agent_lines_main(const rq_lines *o)
         rc = SG_EXIT_FAIL;
         goto done;
     }
+    prof->no_source = o->no_source;
     if ((rc = lines_select_targets(prof, o->files, o->n_files, o->funcs,
                                    o->n_funcs, t)) >= 0)
         goto done;

@@ -59,6 +59,7 @@ typedef struct lines_prof {
     int atexit_registered;
     int failed;         /* out of memory in a callback: recording stopped */
     double output_unit; /* seconds per displayed unit */
+    int no_source;      /* html: embed no source lines */
     /* Selection by file and by (file, first line, name): NULL when unused.
      * Only code objects created by a `def` are matched. */
     PyObject *sel_files; /* set of normalised paths */

@@ -108,6 +108,7 @@ lines_deliver(lines_prof *prof, const sg_writer *w, const char *path)
     }
     writer_opts wo = {0};
     wo.unit = prof->output_unit;
+    wo.no_source = prof->no_source;
     sg_out_result r = sg_writer_write_file(&sg_output_lines, w, p, &wo, path);
     sg_profile_free(p);
     return r;

@@ -52,6 +52,7 @@ mem_write(const rq_memory *o, const sg_writer *w, lines_prof *prof,
     p->timeline = mem_timeline_get(); /* for writers that draw it */
     writer_opts wo = {0};
     wo.flame = o->flame;
+    wo.no_source = o->no_source;
     wo.metric = o->allocated ? SG_MEM_ALLOC : SG_MEM_PEAK;
     sg_out_result r = SG_OUT_WRITTEN;
     if (o->output && strcmp(o->output, "-") != 0) {

@@ -69,6 +69,7 @@ prof_write_output(profiler *P, const rq_profile *o, const sg_writer *w,
     wo.limit = (int)o->limit;
     wo.per_thread = o->threads;
     wo.flame = o->flame;
+    wo.no_source = o->no_source;
     wo.strip_dirs = strcmp(w->name, "text") == 0 && !o->output;
     sg_out_result r;
     if (o->output && strcmp(o->output, "-") != 0) {
