@@ -38,18 +38,9 @@ loop_classify(uint64_t d, uint64_t now, uint64_t i)
 /* The nice value tried when no real-time policy is allowed. */
 #define LOOP_NICE (-10)
 
-/* The thread's scheduling before the loop raised it. */
-typedef struct loop_sched {
-    int policy;
-    struct sched_param param;
-    int nice;
-    pid_t tid;
-} loop_sched;
-
-/* Raise the calling thread's priority as far as allowed (loop.h); sv
- * keeps what to restore. Linux applies both calls to the calling thread
- * only, never to the rest of the process nor to the target. */
-static loop_priority
+/* Linux applies both calls to the calling thread only, never to the rest
+ * of the process nor to the target. */
+loop_priority
 loop_raise(loop_sched *sv)
 {
     sv->tid = (pid_t)syscall(SYS_gettid);
@@ -69,8 +60,8 @@ loop_raise(loop_sched *sv)
     return LOOP_PRIO_NONE;
 }
 
-/* Give back what loop_raise took (lowering is always allowed). */
-static void
+/* Lowering is always allowed. */
+void
 loop_restore(const loop_sched *sv, loop_priority got)
 {
     if (got == LOOP_PRIO_FIFO && sv->policy != SCHED_FIFO &&

@@ -20,8 +20,10 @@
 #ifndef SG_SAMPLER_LOOP_H
 #define SG_SAMPLER_LOOP_H
 
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct sg_profile;
 
@@ -31,6 +33,21 @@ typedef enum loop_priority {
     LOOP_PRIO_NICE = 1, /* a negative nice value */
     LOOP_PRIO_FIFO = 2, /* SCHED_FIFO */
 } loop_priority;
+
+/* A thread's scheduling before loop_raise raised it. */
+typedef struct loop_sched {
+    int policy;
+    struct sched_param param;
+    int nice;
+    pid_t tid;
+} loop_sched;
+
+/* Raise the calling thread's priority as the loop does, as far as allowed
+ * (sv keeps what to restore), for a wait that must wake up promptly
+ * outside the loop too (a session polling for its target to start). */
+loop_priority loop_raise(loop_sched *sv);
+/* Give back what loop_raise took. */
+void loop_restore(const loop_sched *sv, loop_priority got);
 
 typedef struct loop_stats {
     uint64_t on_time, late, missed; /* deadlines, see above */

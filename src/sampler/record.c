@@ -215,6 +215,36 @@ pause_1ms(void)
     nanosleep(&ts, NULL);
 }
 
+/* Poll pid until it reads as a Python (0, its target added) or cannot
+ * become one (-1, err says why; *saw_python whether its runtime was seen
+ * before it was initialised). */
+static int
+attach_poll(record_session *s, pid_t pid, bool launched,
+            volatile sig_atomic_t *stop, rm_error *err, uint64_t start_time,
+            bool *saw_python)
+{
+    unsigned exiting = 0; /* ENOPROC answers in a row */
+    for (;;) {
+        remote *r = remote_open(pid, err);
+        if (r) {
+            target_add(s, r, start_time);
+            return 0;
+        }
+        *saw_python |= err->code == RM_ENOTINIT;
+        if (!launched || !retriable(err->code))
+            return -1;
+        if (proc_exited(pid) || (stop && *stop))
+            return -1;
+        if (err->code == RM_ENOTPY &&
+            sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
+            return -1;
+        exiting = err->code == RM_ENOPROC ? exiting + 1 : 0;
+        if (exiting > EXITING_TRIES)
+            return -1;
+        pause_1ms();
+    }
+}
+
 int
 record_attach(record_session *s, pid_t pid, bool launched,
               volatile sig_atomic_t *stop, rm_error *err)
@@ -224,27 +254,15 @@ record_attach(record_session *s, pid_t pid, bool launched,
     s->start_ns = sg_now_ns();
     proc_entry self;
     uint64_t start_time = proc_read(pid, &self) == 0 ? self.start_time : 0;
-    bool saw_python = false; /* its runtime, not yet initialised */
-    unsigned exiting = 0;    /* ENOPROC answers in a row */
-    for (;;) {
-        remote *r = remote_open(pid, err);
-        if (r) {
-            target_add(s, r, start_time);
-            return 0;
-        }
-        saw_python |= err->code == RM_ENOTINIT;
-        if (!launched || !retriable(err->code))
-            break;
-        if (proc_exited(pid) || (stop && *stop))
-            break;
-        if (err->code == RM_ENOTPY &&
-            sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
-            break;
-        exiting = err->code == RM_ENOPROC ? exiting + 1 : 0;
-        if (exiting > EXITING_TRIES)
-            break;
-        pause_1ms();
-    }
+    bool saw_python = false;
+    /* A busy machine must not let a short program run out before its
+     * first read: the polling wakes up as promptly as the samples do. */
+    loop_sched saved;
+    loop_priority raised = loop_raise(&saved);
+    int rc = attach_poll(s, pid, launched, stop, err, start_time, &saw_python);
+    loop_restore(&saved, raised);
+    if (rc == 0)
+        return 0;
     /* A Python program that ended before it could be read (it ran for
      * less than the start-up took to see): an empty recording, not an
      * error; the caller reports its exit status. */
