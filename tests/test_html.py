@@ -65,6 +65,21 @@ THREADS = textwrap.dedent('''
     main()
 ''')
 
+# inner (line 3) under outer (line 8), for 0.4 s of CPU.
+SPIN = textwrap.dedent('''
+    import time
+    def inner():
+        s = 0
+        for i in range(3000):
+            s += i
+        return s
+    def outer():
+        t = time.thread_time()
+        while time.thread_time() - t < 0.4:
+            inner()
+    outer()
+''')
+
 # Functions and files named after XSS payloads and control characters.
 PAYLOADS = [
     "<script>alert('name')</script>",
@@ -190,19 +205,7 @@ def test_record_table_is_the_sample_reports(any_py, tmp_path):
     each function's own and total samples in it are the report's; the
     header's figures (ticks, missed, errors) are in the document."""
     script = tmp_path / "spin.py"
-    script.write_text(textwrap.dedent('''
-        import time
-        def inner():
-            s = 0
-            for i in range(3000):
-                s += i
-            return s
-        def outer():
-            t = time.thread_time()
-            while time.thread_time() - t < 0.4:
-                inner()
-        outer()
-    '''))
+    script.write_text(SPIN)
     out = tmp_path / "r.html"
     proc = any_py.spy("record", "-r", "200", "-o", out, script,
                       cwd=tmp_path)
