@@ -68,6 +68,33 @@ def test_spyglass_speedscope_is_its_pstats(any_py, tmp_path):
     assert "worker" in names and "MainThread" in names, names
 
 
+def test_record_speedscope_read_back(any_py, tmp_path):
+    """record's speedscope file (its weights in ns, a profile per thread)
+    read back: each function's own time is the weights of the samples it
+    is the leaf of, its total those of the samples it is on (once each),
+    as Python's json reads the same file."""
+    script = tmp_path / "spin.py"
+    script.write_text(SPIN)
+    out = tmp_path / "r.speedscope.json"
+    proc = any_py.spy("record", "-r", "200", "-o", out, script,
+                      cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ss = json.loads(out.read_text())
+    keys = [(f.get("file", "~"), f["name"]) for f in ss["shared"]["frames"]]
+    want = {}
+    for prof in ss["profiles"]:
+        assert prof["unit"] == "nanoseconds", prof["unit"]
+        for stack, w in zip(prof["samples"], prof["weights"]):
+            for k in {keys[i] for i in stack}:
+                tt, ct = want.get(k, (0, 0))
+                want[k] = (tt + (w if keys[stack[-1]] == k else 0), ct + w)
+    got = by_name(rows(report(any_py, tmp_path, out)))
+    assert got.keys() == want.keys(), (sorted(got), sorted(want))
+    for k, (tt, ct) in want.items():
+        assert close(got[k], (tt * 1e-9, ct * 1e-9)), (k, got[k], tt, ct)
+    assert (str(script), "inner") in got
+
+
 def write(path, doc):
     path.write_text(json.dumps(doc))
     return path
