@@ -5,6 +5,7 @@ or broken invariant (the targets abort()) fails the test.
 
 Longer runs with libFuzzer: tests/fuzz/run.sh [SECONDS] [TARGET...].
 """
+import json
 import os
 import shutil
 import subprocess
@@ -28,6 +29,9 @@ TARGETS = {
     "pstats": ["writers/pstatsread.c", "model/profile.c",
                "model/funcstats.c", "common/hashmap.c", "common/alloc.c",
                "common/strbuf.c", "common/err.c", "common/output.c"],
+    "json": ["common/jsonread.c", "common/json.c", "writers/ssread.c",
+             "model/profile.c", "common/hashmap.c", "common/alloc.c",
+             "common/strbuf.c", "common/err.c", "common/output.c"],
 }
 ROUNDS = "20000"
 
@@ -133,7 +137,42 @@ def pstats_seeds(d):
     return [d / "c.pstats", d / "v2.pstats", d / "s.folded"]
 
 
-SEEDS = {"elf": elf_seeds, "linetable": linetable_seeds,
+def json_seeds(d):
+    """A sampled speedscope file as spyglass writes them (two threads),
+    an evented one with escapes and nulls, and JSON of every kind of
+    value."""
+    sampled = {
+        "$schema": "https://www.speedscope.app/file-format-schema.json",
+        "shared": {"frames": [{"name": "main", "file": "a.py", "line": 1},
+                              {"name": "f", "file": "a.py", "line": 3},
+                              {"name": "<built-in>"}]},
+        "profiles": [
+            {"type": "sampled", "name": 'Thread 7 "MainThread"',
+             "unit": "nanoseconds", "startValue": 0, "endValue": 9,
+             "samples": [[0, 1], [0, 2], []], "weights": [5, 3, 1]},
+            {"type": "sampled", "name": "worker", "unit": "nanoseconds",
+             "startValue": 0, "endValue": 2, "samples": [[1]],
+             "weights": [2]}],
+        "name": "spyglass record", "exporter": "spyglass@0.1.0"}
+    evented = {
+        "shared": {"frames": [{"name": "m\u00e9\ud83d\ude00",
+                               "file": None, "line": None},
+                              {"name": "g\n", "file": "b.py"}]},
+        "profiles": [{"type": "evented", "name": "e",
+                      "unit": "milliseconds", "startValue": 1.5,
+                      "endValue": 20,
+                      "events": [{"type": "O", "at": 1.5, "frame": 0},
+                                 {"type": "O", "at": 2e0, "frame": 1},
+                                 {"type": "C", "at": 4.25, "frame": 1}]}]}
+    (d / "sampled.json").write_text(json.dumps(sampled, indent=1))
+    (d / "evented.json").write_text(json.dumps(evented))
+    (d / "values.json").write_text(
+        '[{"a": [true, false, null, -0.5e-3, 12, "x\\"\\/\\t"]}, '
+        '{}, [], "\u00e9"]', encoding="utf-8")
+    return [d / "sampled.json", d / "evented.json", d / "values.json"]
+
+
+SEEDS = {"json": json_seeds, "elf": elf_seeds, "linetable": linetable_seeds,
          "pystr": pystr_seeds, "dat": dat_seeds, "pstats": pstats_seeds}
 
 

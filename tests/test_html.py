@@ -65,6 +65,21 @@ THREADS = textwrap.dedent('''
     main()
 ''')
 
+# inner (line 3) under outer (line 8), for 0.4 s of CPU.
+SPIN = textwrap.dedent('''
+    import time
+    def inner():
+        s = 0
+        for i in range(3000):
+            s += i
+        return s
+    def outer():
+        t = time.thread_time()
+        while time.thread_time() - t < 0.4:
+            inner()
+    outer()
+''')
+
 # Functions and files named after XSS payloads and control characters.
 PAYLOADS = [
     "<script>alert('name')</script>",
@@ -187,38 +202,28 @@ def test_table_is_the_text_writers(any_py, tmp_path):
 
 def test_record_table_is_the_sample_reports(any_py, tmp_path):
     """record -o X.html prints its sample report from the same profile:
-    each function's own and total samples in it are the report's; the
-    header's figures (ticks, missed, errors) are in the document."""
+    each function's own and total time in it (the samples' weights) are
+    the report's; the header's figures (ticks, missed deadlines, errors)
+    are in the document."""
     script = tmp_path / "spin.py"
-    script.write_text(textwrap.dedent('''
-        import time
-        def inner():
-            s = 0
-            for i in range(3000):
-                s += i
-            return s
-        def outer():
-            t = time.thread_time()
-            while time.thread_time() - t < 0.4:
-                inner()
-        outer()
-    '''))
+    script.write_text(SPIN)
     out = tmp_path / "r.html"
     proc = any_py.spy("record", "-r", "200", "-o", out, script,
                       cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     doc = document(out)
     meta = dict(doc["meta"])
-    assert {"ticks", "errors", "missed", "python", "command"} <= set(meta)
-    spu = doc["interval_ns"] * 1e-9
+    assert {"ticks", "errors", "deadlines_missed", "python",
+            "command"} <= set(meta)
     got = {}
     for (file, line, name), (_, _, tt, ct) in rows(doc).items():
-        got[f"{name} ({file}:{line})"] = (round(tt / spu), round(ct / spu))
+        got[f"{name} ({file}:{line})"] = (f"{tt:.3f}", f"{ct:.3f}")
     seen = 0
     for ln in proc.stderr.splitlines():
-        m = re.match(r"\s+[\d.]+%\s+(\d+)\s+[\d.]+%\s+(\d+)\s+(.*)$", ln)
+        m = re.match(r"\s+[\d.]+%\s+([\d.]+)s\s+[\d.]+%\s+([\d.]+)s\s+"
+                     r"\d+\s+\d+\s+(.*)$", ln)
         if m and m.group(3) in got:
-            assert got[m.group(3)] == (int(m.group(1)), int(m.group(2))), ln
+            assert got[m.group(3)] == m.group(1, 2), ln
             seen += 1
     assert seen >= 4, proc.stderr
     assert f"inner ({script}:3)" in got and f"outer ({script}:8)" in got

@@ -1,8 +1,10 @@
 /* report.c -- `spyglass report`: one HTML report from saved profiles.
  *
  * Reads pstats files (cProfile's or spyglass's; several are added up as
- * pstats.Stats adds them) or folded stacks (spyglass's collapsed format,
- * flamegraph.pl's, py-spy's; several are concatenated) and writes the
+ * pstats.Stats adds them), speedscope JSON (spyglass's speedscope/json
+ * format, speedscope's sampled and evented profiles) or folded stacks
+ * (spyglass's collapsed format, flamegraph.pl's, py-spy's; several stack
+ * files are concatenated) and writes the
  * HTML report (writers/html.c). A pstats file's function table is shown
  * exactly as stored; its flame graph is derived from the callers graph
  * (writers/pstatsread.h). With --diff BASE NEW the report is NEW's, each
@@ -19,6 +21,7 @@
 #include "common/err.h"
 #include "writers/html.h"
 #include "writers/pstatsread.h"
+#include "writers/ssread.h"
 #include "writers/writers.h"
 
 static const sg_output report_output = {"report", SG_DATA_DETERMINISTIC,
@@ -32,10 +35,12 @@ report_usage(void)
            "       spyglass report --diff BASE NEW [-o FILE] [-t TITLE]\n\n"
            "One offline HTML report (flame graph, function table with "
            "callers and\ncallees, source heat) from saved profiles: pstats "
-           "files (spyglass profile -o\nX.pstats, python -m cProfile -o X) "
-           "or folded stacks (spyglass record -f\ncollapsed, flamegraph.pl, "
-           "py-spy). Several files are added up. --diff colours\neach "
-           "function of NEW by its change from BASE.\n\n"
+           "files (spyglass profile -o\nX.pstats, python -m cProfile -o X), "
+           "speedscope JSON (spyglass -f speedscope\nor json, speedscope's "
+           "sampled and evented profiles) or folded stacks\n(spyglass "
+           "record -f collapsed, flamegraph.pl, py-spy). Several files are "
+           "added\nup. --diff colours each function of NEW by its change "
+           "from BASE.\n\n"
            "  -o, --output FILE   where to write (default: the last file's "
            "name, .html)\n"
            "  -f, --format F      html (the only one)\n"
@@ -57,11 +62,22 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* The kinds of file report reads; one kind per report. */
+typedef enum report_kind {
+    REPORT_PSTATS,
+    REPORT_SPEEDSCOPE,
+    REPORT_FOLDED,
+} report_kind;
+
+static const char *const report_kind_names[] = {
+    "a pstats file", "speedscope JSON", "folded stacks"};
+
 /* What one side of the report is: a pstats table with its derived tree,
- * or folded stacks. */
+ * or stacks (speedscope or folded). */
 typedef struct report_side {
     sg_funcstats stats; /* pstats only */
     bool pstats;
+    report_kind kind;
     sg_profile *p;
 } report_side;
 
@@ -71,6 +87,29 @@ report_side_free(report_side *s)
     if (s->pstats)
         sg_funcstats_free(&s->stats);
     sg_profile_free(s->p);
+}
+
+static report_kind
+report_sniff(const char *buf, size_t n)
+{
+    if (sg_speedscope_sniff(buf, n))
+        return REPORT_SPEEDSCOPE;
+    return sg_pstats_sniff(buf, n) ? REPORT_PSTATS : REPORT_FOLDED;
+}
+
+/* Parse one file of its kind into side; -1 with the reason in err. */
+static int
+report_parse_file(report_side *side, report_kind kind, const char *buf,
+                  size_t n, char *err, size_t errn)
+{
+    switch (kind) {
+    case REPORT_PSTATS:
+        return sg_pstats_parse(buf, n, &side->stats, err, errn);
+    case REPORT_SPEEDSCOPE:
+        return sg_speedscope_parse(buf, n, &side->p, err, errn);
+    default:
+        return sg_folded_parse(buf, n, &side->p, err, errn);
+    }
 }
 
 /* Add one file to side; the first file decides the kind. Returns 0, or
@@ -85,25 +124,23 @@ report_add(report_side *side, const char *path, bool first)
         return -1;
     }
     const char *buf = sb.data ? sb.data : "";
-    bool pstats = sg_pstats_sniff(buf, sb.len);
+    report_kind kind = report_sniff(buf, sb.len);
     int rc = 0;
-    if (first)
-        side->pstats = pstats;
-    if (pstats != side->pstats) {
+    if (first) {
+        side->kind = kind;
+        side->pstats = kind == REPORT_PSTATS;
+    }
+    if (kind != side->kind) {
         sg_error("report: '%s' is %s, the first file is not: one kind of "
                  "file per report",
-                 path, pstats ? "a pstats file" : "folded stacks");
+                 path, report_kind_names[kind]);
         rc = -1;
-    } else if (pstats) {
-        rc = sg_pstats_parse(buf, sb.len, &side->stats, err, sizeof err);
-        if (rc < 0)
-            sg_error("report: '%s' is not a pstats file: %s", path, err);
-    } else {
-        rc = sg_folded_parse(buf, sb.len, &side->p, err, sizeof err);
-        if (rc < 0)
-            sg_error("report: '%s' is neither a pstats file nor folded "
-                     "stacks: %s",
-                     path, err);
+    } else if (report_parse_file(side, kind, buf, sb.len, err, sizeof err) <
+               0) {
+        sg_error("report: '%s' is not %s: %s (report reads pstats, "
+                 "speedscope JSON or folded stacks)",
+                 path, report_kind_names[kind], err);
+        rc = -1;
     }
     sb_free(&sb);
     return rc;
@@ -176,8 +213,8 @@ report_parse(int argc, char **argv, report_opts *o)
     int n = argc - optind;
     if (n == 0 || (o->diff && n != 2)) {
         sg_error(o->diff ? "report: --diff takes two files, BASE and NEW"
-                         : "report: no FILE given (pstats or folded "
-                           "stacks)");
+                         : "report: no FILE given (pstats, speedscope "
+                           "JSON or folded stacks)");
         return SG_EXIT_USAGE;
     }
     return -1;
@@ -243,9 +280,9 @@ cmd_report(int argc, char **argv)
     if (o.diff) {
         if (report_load(&base, files, 1) == 0 &&
             report_load(&side, files + 1, 1) == 0) {
-            if (base.pstats != side.pstats)
+            if (base.kind != side.kind)
                 sg_error("report: --diff compares two files of one kind "
-                         "(pstats or folded stacks)");
+                         "(pstats, speedscope JSON or folded stacks)");
             else
                 rc = report_write(&o, w, o.output, &base, &side, files);
         }

@@ -82,9 +82,8 @@ json_end_array(json_writer *j)
     close_scope(j, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t n)
+size_t
+json_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
@@ -149,7 +148,7 @@ json_put_quoted(strbuf *sb, const char *s, size_t n)
             sb_putc(sb, (char)c);
             i++;
         } else {
-            size_t len = utf8_seq_len(p + i, n - i);
+            size_t len = json_utf8_len(p + i, n - i);
             if (len == 0) {
                 sb_puts(sb, "\\ufffd");
                 i++;

@@ -36,6 +36,9 @@ void json_uint(json_writer *j, uint64_t v);
 void json_double(json_writer *j, double v);
 void json_bool(json_writer *j, bool v);
 void json_null(json_writer *j);
+/* Length of the valid UTF-8 sequence at s (at most n > 0 bytes), or 0
+ * (overlong forms, surrogates and values past U+10FFFF are not valid). */
+size_t json_utf8_len(const unsigned char *s, size_t n);
 /* Append s as a quoted, escaped JSON string without any comma logic. */
 void json_put_quoted(strbuf *sb, const char *s, size_t n);
 

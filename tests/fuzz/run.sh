@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fuzz the parsers that read untrusted bytes.
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]   (default 60 s each; targets:
-#                                              elf linetable pystr dat)
+#                                              elf linetable pystr dat pstats json)
 # With clang: libFuzzer + ASan/UBSan, each target with its own corpus under
 # $FUZZ_OUT (default /tmp/spyglass-fuzz). Without clang: the plain driver
 # (driver.c) under gcc's ASan/UBSan over the corpus. The test suite runs the
@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-elf linetable pystr dat}
+targets=${*:-elf linetable pystr dat pstats json}
 out=${FUZZ_OUT:-/tmp/spyglass-fuzz}
 
 deps() {
@@ -20,6 +20,8 @@ deps() {
     linetable) echo "$root/src/remote/linetable.c" ;;
     pystr) echo "$root/src/remote/pystr.c $root/src/common/strbuf.c $root/src/common/alloc.c $root/src/common/output.c $root/src/common/err.c" ;;
     dat) echo "$root/src/writers/datread.c $root/src/model/timeline.c $root/src/common/alloc.c" ;;
+    pstats) echo "$root/src/writers/pstatsread.c $root/src/model/profile.c $root/src/model/funcstats.c $root/src/common/hashmap.c $root/src/common/alloc.c $root/src/common/strbuf.c $root/src/common/err.c $root/src/common/output.c" ;;
+    json) echo "$root/src/common/jsonread.c $root/src/common/json.c $root/src/writers/ssread.c $root/src/model/profile.c $root/src/common/hashmap.c $root/src/common/alloc.c $root/src/common/strbuf.c $root/src/common/err.c $root/src/common/output.c" ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
     esac
 }
@@ -51,6 +53,10 @@ seed() {
         printf '\002\000\366\001\000\377\377\021\000' > "$corpus/ucs4" ;;
     dat)
         printf 'CMDLINE python3 x.py\nMEM 12.5 1795476171.2658\nCHLD 10374 10.5 1795476171.2898\nFUNC m.f 21.7 1795476170.4773 44.6 1795476170.6186 0\n' > "$corpus/mprof.dat" ;;
+    pstats)
+        printf 'main (a.py:1);f (a.py:3) 5\nmain (a.py:1);g (b.py:7) 2\n' > "$corpus/s.folded" ;;
+    json)
+        printf '{"shared":{"frames":[{"name":"m","file":"a.py","line":1},{"name":"f"}]},"profiles":[{"type":"sampled","name":"t","unit":"nanoseconds","startValue":0,"endValue":8,"samples":[[0,1],[0]],"weights":[5,3]},{"type":"evented","name":"e","unit":"seconds","startValue":0,"endValue":2,"events":[{"type":"O","at":0,"frame":0},{"type":"O","at":0.5,"frame":1},{"type":"C","at":1,"frame":1}]}]}' > "$corpus/ss.json" ;;
     esac
 }
 

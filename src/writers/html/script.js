@@ -137,7 +137,7 @@ function header() {
         if (D.interval_ns) fact("interval", fmtSeconds(D.interval_ns * 1e-9));
         /* Errors: samples dropped (torn reads and walks), as a share of
          * those taken and dropped. */
-        var ticks = meta("ticks"), errs = meta("errors"), missed = meta("missed");
+        var ticks = meta("ticks"), errs = meta("errors"), missed = meta("deadlines_missed");
         if (ticks) fact("ticks", ticks + (missed !== null ? " (" + missed + " missed)" : ""));
         if (errs !== null)
             fact("error rate", pct(+errs, ROOT_TOTAL + +errs) + " (" + errs + " dropped)");
