@@ -36,7 +36,12 @@ demo: $(DEMO)/bin/python
 	@echo '== spyglass dump: the stacks of a running process'
 	@$(DEMO)/bin/python examples/julia.py 1000 300 >/dev/null & pid=$$!; sleep 1.5; \
 	  $(SG) dump --pid $$pid; status=$$?; kill $$pid; exit $$status
-	@echo "== open $(DEMO)/julia.svg in a browser for the interactive flame graph"
+	@echo '== spyglass timeline: memory over time from outside (mprof run), drawn as a plot'
+	$(SG) timeline -o $(DEMO)/julia-mem.dat -- $(DEMO)/bin/python examples/julia.py 300 300
+	$(SG) plot -o $(DEMO)/julia-mem.svg $(DEMO)/julia-mem.dat
+	@echo '== spyglass profile -o julia.html: one offline HTML report (flame graph, table, source)'
+	$(SG) profile -o $(DEMO)/julia.html examples/julia.py 300 300
+	@echo "== open $(DEMO)/julia.svg, julia-mem.svg and julia.html in a browser"
 
 $(DRIVER)/bin/pytest:
 	$(PYTHON) -m venv $(DRIVER)
