@@ -12,7 +12,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -309,16 +308,10 @@ static void *
 follow_main(void *arg)
 {
     follow *f = arg;
-    /* At the sampling thread's real-time priority when allowed: threads
-     * of one SCHED_FIFO priority never preempt each other, so a scan
-     * still never interrupts a sample, and a busy machine cannot starve
-     * the scans (it did: a sampler busy on one CPU and a suite on the
-     * other left one new child seen in 2.8 s). Else below the sampler by
-     * its nice value (which Linux applies to this thread alone). */
-    struct sched_param sp = {.sched_priority =
-                                 sched_get_priority_min(SCHED_FIFO)};
-    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) != 0)
-        setpriority(PRIO_PROCESS, (id_t)gettid(), FOLLOW_NICE);
+    /* Below the sampling thread's priority: on a busy machine a scan may
+     * wait, a sample should not. (Linux applies a thread id's nice value
+     * to that thread alone.) */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), FOLLOW_NICE);
     pthread_mutex_lock(&f->mu);
     while (!f->stopping) {
         pthread_mutex_unlock(&f->mu);

@@ -1,8 +1,7 @@
 /* follow.h -- `record --subprocesses`: find the Python processes below the
  * root, off the sampling thread.
  *
- * A thread of its own (at the sampler's real-time priority when allowed, else
- * below it by nice), scans the process tree
+ * A thread of its own, at a lower priority, scans the process tree
  * (src/proc/tree.h) ten times a second. Each new descendant -- (pid, start
  * time): a pid that a churning pool reuses is a new process -- gets a
  * remote reader, retried at later scans while its Python is starting, and
