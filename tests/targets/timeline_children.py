@@ -5,8 +5,10 @@ for 0.3 s. Each of A and C allocates only once the sampler has opened its
 does not depend on the machine's load. Prints, for each of them, its pid,
 its parent, its own clock around the allocation and the hold, and its
 resident set as it read it itself (/proc/self/statm) while holding (B: at
-its start); and the program's own clock before the first child and after
-the last.
+its start); and the program's own clock before the first child, after the
+last, and when it is done (what follows, its printing and finalization,
+is not its steady state: under ASan the interpreter's teardown doubles
+its resident set).
 """
 import json
 import mmap
@@ -82,5 +84,6 @@ time.sleep(0.1)
 os.close(w)
 with os.fdopen(r) as f:
     procs = [json.loads(line) for line in f]
+done = time.time()
 print(json.dumps({"root": os.getpid(), "start": start, "end": end,
-                  "procs": procs}), flush=True)
+                  "done": done, "procs": procs}), flush=True)
