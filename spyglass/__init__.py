@@ -5,7 +5,8 @@ extension module. This package is thin glue around them. The extension is
 imported on first use, so that ``python -m spyglass`` works even where a
 source checkout's ``spyglass/`` directory shadows the installed package.
 Public names of the agent (its ``__all__``) are re-exported here: e.g.
-``spyglass.profile``.
+``spyglass.profile``. ``%load_ext spyglass`` loads the IPython magics
+(spyglass/ipython.py).
 """
 import os as _os
 
@@ -40,3 +41,12 @@ def __getattr__(name):
     if name in getattr(_agent, "__all__", ()):
         return getattr(_agent, name)
     raise AttributeError(f"module 'spyglass' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext spyglass``: the magics of spyglass/ipython.py
+    (docs/ipython.md). IPython is imported only here, so spyglass needs it
+    only for its magics."""
+    from spyglass.ipython import load_ipython_extension as load
+
+    load(ipython)

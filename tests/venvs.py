@@ -29,7 +29,11 @@ if SANITIZE:
 # --no-build-isolation so the meson build dir is reused) and oracles.
 VENV_PACKAGES = {
     "default": ["meson-python", "meson", "ninja", "line_profiler",
-                "gprof2dot", "pyperf", "numpy", "memory_profiler"],
+                "gprof2dot", "pyperf", "numpy", "memory_profiler",
+                "ipython"],
+    # The headless notebook run of the IPython magics (tests/test_ipython
+    # _notebook.py): one version is enough, and the kernel is heavy.
+    "3.12": ["ipykernel", "nbclient", "nbformat"],
 }
 EXTRA_PACKAGES = os.environ.get("SPYGLASS_TEST_EXTRA", "").split()
 
@@ -155,7 +159,8 @@ def _install(version, interp, venv):
                        check=True)
     # The packages the suite needs can grow (a new oracle): a venv made
     # before gets them too, instead of skipping the tests that need them.
-    wanted = " ".join(VENV_PACKAGES["default"] + EXTRA_PACKAGES)
+    wanted = " ".join(VENV_PACKAGES["default"] + EXTRA_PACKAGES +
+                      VENV_PACKAGES.get(version, []))
     pstamp = venv / ".spyglass-packages"
     if not pstamp.exists() or pstamp.read_text() != wanted:
         subprocess.run([str(py), "-m", "pip", "install", "-q",

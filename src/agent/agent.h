@@ -15,6 +15,7 @@
 int agent_profile_init(PyObject *module);
 int agent_lines_init(PyObject *module);
 int agent_memory_init(PyObject *module);
+int agent_magic_init(PyObject *module); /* the IPython magics: magic.c */
 
 /* Print the current Python exception with its traceback, as the interpreter
  * would, without exiting on SystemExit (PyErr_Print would); clears it. */

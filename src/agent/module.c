@@ -69,6 +69,7 @@ static int (*const agent_inits[])(PyObject *) = {
     agent_profile_init,
     agent_lines_init,
     agent_memory_init,
+    agent_magic_init,
     NULL,
 };
 

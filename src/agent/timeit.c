@@ -7,7 +7,10 @@
  * and the report are C, and the repeats of several statements are
  * interleaved so that a machine slowing down affects them all alike. The
  * report (timeit_report.c) goes where -o says, in the format the
- * executable chose, through the writers' delivery.
+ * executable chose, through the writers' delivery. The IPython magics run
+ * the same measurement on the user's namespace (agent_timeit_in, called by
+ * magic.c): the report goes to sys.stdout and a statement's exception is
+ * raised, not printed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 
 #include "agent/agent.h"
 #include "agent/commands.h"
+#include "agent/magic.h"
 #include "agent/timeit.h"
 #include "common/err.h"
 #include "common/stats.h"
@@ -87,8 +91,11 @@ check_compiles(const char *src)
     return 0;
 }
 
+/* The timed function of stmt. It is defined in a fresh namespace and its
+ * globals are that namespace, or `globals` when given (the magics' user
+ * namespace, as timeit.Timer(globals=...)). */
 static PyObject *
-build_inner(const char *setup, const char *stmt)
+build_inner(const char *setup, const char *stmt, PyObject *globals)
 {
     if (check_compiles(setup) < 0 || check_compiles(stmt) < 0)
         return NULL;
@@ -104,8 +111,9 @@ build_inner(const char *setup, const char *stmt)
     PyObject *code = Py_CompileString(sb_str(&src), SRC_NAME, Py_file_input);
     PyObject *ns = PyDict_New();
     if (code && ns &&
-        PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) == 0) {
-        PyObject *r = PyEval_EvalCode(code, ns, ns);
+        (globals || PyDict_SetItemString(ns, "__builtins__",
+                                         PyEval_GetBuiltins()) == 0)) {
+        PyObject *r = PyEval_EvalCode(code, globals ? globals : ns, ns);
         if (r) {
             Py_DECREF(r);
             inner = PyDict_GetItemString(ns, "inner");
@@ -250,6 +258,20 @@ read_env(timeit_env *env, const struct timespec *started)
              (int)(started->tv_nsec / 1000 % 1000000));
 }
 
+/* The results in w's format: pyperf's JSON, else the text report. */
+static void
+render(strbuf *sb, const rq_timeit *o, const sg_writer *w,
+       const timeit_stmt *st, const struct timespec *started)
+{
+    if (w->id == SG_FMT_JSON) {
+        timeit_env env;
+        read_env(&env, started);
+        timeit_report_json(sb, o, st, &env);
+    } else {
+        timeit_report_text(sb, o, st);
+    }
+}
+
 /* Render the results in w's format and deliver them where -o says (or on
  * stdout, after what the statements printed). Returns the exit status. */
 static int
@@ -257,13 +279,7 @@ deliver(const rq_timeit *o, const sg_writer *w, const timeit_stmt *st,
         const struct timespec *started)
 {
     strbuf sb = STRBUF_INIT;
-    if (w->id == SG_FMT_JSON) {
-        timeit_env env;
-        read_env(&env, started);
-        timeit_report_json(&sb, o, st, &env);
-    } else {
-        timeit_report_text(&sb, o, st);
-    }
+    render(&sb, o, w, st, started);
     const char *path = o->output ? o->output : "-";
     agent_flush_stdio();
     sg_out_result r = sg_writer_deliver(&sg_output_timeit, w, path, &sb);
@@ -274,13 +290,14 @@ deliver(const rq_timeit *o, const sg_writer *w, const timeit_stmt *st,
     return sg_output_status(SG_EXIT_OK, r);
 }
 
+/* Build, calibrate and time every statement of o into st, in globals
+ * (NULL: a namespace of their own). Returns 0, or -1 with the statement's
+ * exception set. */
 static int
-run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
-        PyObject **inner, const char *setup)
+measure(const rq_timeit *o, timeit_stmt *st, PyObject **inner,
+        const char *setup, PyObject *globals)
 {
-    int rc = SG_EXIT_FAIL;
-    struct timespec started;
-    clock_gettime(CLOCK_REALTIME, &started);
+    int rc = -1;
     PyObject *gc = PyImport_ImportModule("gc");
     PyObject *mark = PyCFunction_New(&mark_def, NULL);
     if (!gc || !mark)
@@ -288,7 +305,7 @@ run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
     mark_clock = o->process_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
     for (int i = 0; i < o->n_stmts; i++) {
         st[i].stmt = o->stmts[i];
-        inner[i] = build_inner(setup, o->stmts[i]);
+        inner[i] = build_inner(setup, o->stmts[i], globals);
         if (!inner[i])
             goto done;
     }
@@ -308,23 +325,77 @@ run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
             st[i].raw[r] = t;
         }
     }
-    progress(o, NULL, 0, 0);
     for (int i = 0; i < o->n_stmts; i++) {
         timeit_stmt *s = &st[i];
         for (long r = 0; r < o->repeat; r++)
             s->per_loop[r] = s->raw[r] / (double)s->number;
         s->stats = sg_summarize(s->per_loop, (size_t)o->repeat);
     }
-    rc = deliver(o, w, st, &started);
+    rc = 0;
 done:
-    if (rc != SG_EXIT_OK && PyErr_Occurred()) {
-        progress(o, NULL, 0, 0);
-        fflush(stdout);
-        agent_print_exception();
-    }
+    progress(o, NULL, 0, 0);
     Py_XDECREF(mark);
     Py_XDECREF(gc);
     return rc;
+}
+
+static int
+run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
+        PyObject **inner, const char *setup)
+{
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    if (measure(o, st, inner, setup, NULL) == 0)
+        return deliver(o, w, st, &started);
+    if (PyErr_Occurred()) {
+        fflush(stdout);
+        agent_print_exception();
+    }
+    return SG_EXIT_FAIL;
+}
+
+/* The buffers of one run: the joined setup, and per statement its
+ * results and timed function. */
+typedef struct timeit_run {
+    char *setup;
+    timeit_stmt *st;
+    PyObject **inner;
+    double *values;
+    size_t n;
+} timeit_run;
+
+static void
+run_free(timeit_run *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        Py_XDECREF(r->inner[i]);
+    PyMem_Free(r->values);
+    PyMem_Free(r->inner);
+    PyMem_Free(r->st);
+    free(r->setup);
+    memset(r, 0, sizeof *r);
+}
+
+/* Returns 0, or -1 when memory ran out (r is then freed). */
+static int
+run_alloc(timeit_run *r, const rq_timeit *o)
+{
+    size_t n = (size_t)o->n_stmts, values = n * (size_t)o->repeat;
+    r->n = n;
+    r->setup = join_setup(o);
+    r->st = PyMem_Calloc(n, sizeof *r->st);
+    r->inner = PyMem_Calloc(n, sizeof *r->inner);
+    r->values = PyMem_Calloc(values, 2 * sizeof *r->values);
+    if (!r->setup || !r->st || !r->inner || !r->values) {
+        r->n = 0;
+        run_free(r);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        r->st[i].raw = r->values + i * (size_t)o->repeat;
+        r->st[i].per_loop = r->values + values + i * (size_t)o->repeat;
+    }
+    return 0;
 }
 
 int
@@ -341,27 +412,60 @@ agent_timeit_main(const rq_timeit *o)
         agent_request_writer("timeit", o->format, SG_DATA_TIMEIT);
     if (!w)
         return SG_EXIT_FAIL;
-    size_t n = (size_t)o->n_stmts, values = n * (size_t)o->repeat;
-    char *setup = join_setup(o);
-    timeit_stmt *st = PyMem_Calloc(n, sizeof *st);
-    PyObject **inner = PyMem_Calloc(n, sizeof *inner);
-    double *v = PyMem_Calloc(values, 2 * sizeof *v);
-    int rc;
-    if (!setup || !st || !inner || !v) {
+    timeit_run r;
+    if (run_alloc(&r, o) < 0) {
         sg_error("timeit: out of memory");
-        rc = SG_EXIT_FAIL;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            st[i].raw = v + i * (size_t)o->repeat;
-            st[i].per_loop = v + values + i * (size_t)o->repeat;
-        }
-        rc = run_all(o, w, st, inner, setup);
-        for (size_t i = 0; i < n; i++)
-            Py_XDECREF(inner[i]);
+        return SG_EXIT_FAIL;
     }
-    PyMem_Free(v);
-    PyMem_Free(inner);
-    PyMem_Free(st);
-    free(setup);
+    int rc = run_all(o, w, r.st, r.inner, r.setup);
+    run_free(&r);
+    return rc;
+}
+
+/* The report of a run in a namespace: on sys.stdout, or delivered to
+ * o->output as the command delivers it. Returns 0, or -1 with an
+ * exception set. */
+static int
+deliver_py(const rq_timeit *o, const sg_writer *w, const timeit_stmt *st,
+           const struct timespec *started)
+{
+    strbuf sb = STRBUF_INIT;
+    render(&sb, o, w, st, started);
+    int rc = 0;
+    fflush(stdout); /* -v's steps first */
+    if (!o->output || strcmp(o->output, "-") == 0) {
+        rc = magic_write_stdout(&sb);
+    } else {
+        sg_out_result r =
+            sg_writer_deliver(&sg_output_timeit, w, o->output, &sb);
+        if (r == SG_OUT_WRITTEN) {
+            PySys_WriteStderr("spyglass: wrote %.900s\n", o->output);
+        } else {
+            PyErr_Format(PyExc_OSError,
+                         "timeit: the results were not "
+                         "written to %.900s",
+                         o->output);
+            rc = -1;
+        }
+    }
+    sb_free(&sb);
+    timeit_warn_unreliable(o, st);
+    return rc;
+}
+
+int
+agent_timeit_in(const rq_timeit *o, const sg_writer *w, PyObject *globals)
+{
+    timeit_run r;
+    if (run_alloc(&r, o) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    int rc = measure(o, r.st, r.inner, r.setup, globals);
+    if (rc == 0)
+        rc = deliver_py(o, w, r.st, &started);
+    run_free(&r);
     return rc;
 }

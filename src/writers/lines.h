@@ -42,6 +42,12 @@ int sg_source_block_end(const char *text, size_t len, int first);
  * length in *len), or NULL when it cannot be read (*oom says whether for
  * lack of memory). The caller frees it. */
 char *sg_read_source(const char *path, size_t *len, bool *oom);
+/* Where sg_read_source looks when path is no regular file: a reader of the
+ * same contract, or NULL (the default) for none. The agent sets one while
+ * the IPython magics are loaded: its linecache holds the cells, whose
+ * names are no files. */
+typedef char *sg_source_reader(const char *path, size_t *len, bool *oom);
+void sg_set_source_fallback(sg_source_reader *reader);
 
 /* The start of line `lineno` (1-based) of text and its length without the
  * line ending ("\n", "\r\n"), or NULL past the end. */
