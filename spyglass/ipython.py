@@ -100,12 +100,12 @@ def parse_options(line, spec):
             word = lexer.get_token()
         except ValueError:  # a quote the statement leaves open
             return opts, line[start:].strip()
-        if word is None or word == "--" or not word.startswith("-") \
-                or word == "-":
-            rest = "" if word is None else line[start:].strip()
-            if word == "--":
-                rest = line[lexer.instream.tell():].strip()
-            return opts, rest
+        if word is None:
+            return opts, ""
+        if word == "--":  # the statement may start with "-"
+            return opts, line[lexer.instream.tell():].strip()
+        if word == "-" or not word.startswith("-"):
+            return opts, line[start:].strip()
         name, eq, value = word.partition("=")
         if name not in spec:
             raise UsageError(f"unknown option {name}; the options are "
@@ -313,6 +313,9 @@ class SpyglassMagics(Magics):
             for path, fmt in files:
                 _agent._magic_lines_dump(lp, path, fmt)
             self._show(opts.get("output"))
+            # A function is counted by one profiler at a time, and a
+            # traceback (IPython keeps the last) holds this frame.
+            del lp
 
     # ---- memory ------------------------------------------------------
 
@@ -339,6 +342,7 @@ class SpyglassMagics(Magics):
                 self._show(output)
             else:
                 m.print_stats()
+            del m  # its functions' lines, as lines' profiler above
 
     # ---- record ------------------------------------------------------
 

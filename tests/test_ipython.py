@@ -62,6 +62,8 @@ def test_magics(py, magics):
     assert magics["timeit_json_benchmarks"] == 1
     assert magics["timeit_bad_unit"]["error"] == "UsageError"
     assert "unknown unit 'parsec'" in magics["timeit_bad_unit"]["err"]
+    assert "2 loops, best of 1" in magics["timeit_quoted"]["out"]
+    assert "2 loops, best of 1" in magics["timeit_dashdash"]["out"]
     # The statement's own exception, with its line, and no magic frames.
     raised = magics["timeit_raises"]
     assert raised["error"] == "ZeroDivisionError"
@@ -90,6 +92,8 @@ def test_magics(py, magics):
         assert magics["lines_hits"] == magics["lprof_hits"]
     assert "total += i" in magics["lines"]["out"]
     assert magics["lines_no_func"]["error"] == "UsageError"
+    assert magics["lines_raises"]["error"] == "TypeError"
+    assert re.search(r"^ +11 +4 ", magics["lines_after"]["out"], re.M)
 
     # memory: the peak is tracemalloc's (to the 0.1 MiB printed), and
     # -f gives memory_profiler's table for the function.
@@ -102,6 +106,10 @@ def test_magics(py, magics):
     assert "Increment" in mprun and "keep.append(bytearray(2**20))" in mprun
     assert magics["memory_raises"]["error"] == "ZeroDivisionError"
     assert magics["memory_after"]["error"] is None
+    # A function's lines are the tracer's again after its call raised.
+    assert magics["mprun_raises"]["error"] == "TypeError"
+    assert magics["mprun_after"]["error"] is None
+    assert "keep.append(" in magics["mprun_after"]["out"]
 
 
 RECORD = '''
@@ -118,7 +126,7 @@ def spin(seconds):
 """)
 scratch = sys.argv[1]
 for name, cell in (("a.collapsed", "spin(0.3)"),
-                   ("b.collapsed", "spin(0.1); 1/0")):
+                   ("b.collapsed", "spin(0.1); raise KeyboardInterrupt")):
     err = io.StringIO()
     with contextlib.redirect_stderr(err), \\
             contextlib.redirect_stdout(io.StringIO()):
@@ -135,13 +143,14 @@ except ChildProcessError:
 @pytest.mark.py_versions("3.12")
 def test_record_samples_the_cell_from_outside(py, tmp_path):
     """record: the cell's function sampled by `spyglass record -p`, the
-    file written also when the cell raises, the recorder reaped."""
+    file written also when the cell is interrupted, the recorder reaped,
+    and the next run records again."""
     script = tmp_path / "rec.py"
     script.write_text(textwrap.dedent(RECORD))
     proc = py.py(script, tmp_path, env=ipython_env(py, tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        "a.collapsed NoneType True", "b.collapsed ZeroDivisionError True",
+        "a.collapsed NoneType True", "b.collapsed KeyboardInterrupt True",
         "no children"], proc.stdout + proc.stderr
     for name in ("a.collapsed", "b.collapsed"):
         # Folded stacks: frames joined by ";", then the sample count.

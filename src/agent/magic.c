@@ -242,10 +242,10 @@ magic_profile_run(profiler *P, PyObject *code, PyObject *globals,
     PyObject *r = PyEval_EvalCode(code, globals, locals);
     PyObject *t, *v, *tb;
     PyErr_Fetch(&t, &v, &tb);
-    int rc = profiler_disable(P);
-    if (rc == 0 && !PyErr_Occurred())
+    int rc = profiler_disable(P) < 0 && PyErr_Occurred() ? -1 : 0;
+    if (rc == 0)
         rc = magic_profile_write(P, wo, command, outs, n);
-    if (rc < 0 || PyErr_Occurred()) {
+    if (rc < 0) {
         Py_XDECREF(t);
         Py_XDECREF(v);
         Py_XDECREF(tb);
@@ -351,9 +351,14 @@ magic_linecache_source(const char *path, size_t *len, bool *oom)
     PyGILState_STATE g = PyGILState_Ensure();
     PyObject *t, *v, *tb;
     PyErr_Fetch(&t, &v, &tb);
+    /* Only what linecache already holds: getlines would also look for a
+     * relative name along sys.path and could find another file. */
     PyObject *lc = PyImport_ImportModule("linecache");
+    PyObject *cache = lc ? PyObject_GetAttrString(lc, "cache") : NULL;
+    PyObject *name = cache ? PyUnicode_DecodeFSDefault(path) : NULL;
+    int held = name && PyDict_Check(cache) ? PyDict_Contains(cache, name) : 0;
     PyObject *lines =
-        lc ? PyObject_CallMethod(lc, "getlines", "s", path) : NULL;
+        held > 0 ? PyObject_CallMethod(lc, "getlines", "O", name) : NULL;
     PyObject *empty = lines ? PyUnicode_FromString("") : NULL;
     PyObject *text = empty ? PyUnicode_Join(empty, lines) : NULL;
     Py_ssize_t n = 0;
@@ -368,6 +373,8 @@ magic_linecache_source(const char *path, size_t *len, bool *oom)
     Py_XDECREF(text);
     Py_XDECREF(empty);
     Py_XDECREF(lines);
+    Py_XDECREF(name);
+    Py_XDECREF(cache);
     Py_XDECREF(lc);
     PyErr_Clear();
     PyErr_Restore(t, v, tb);

@@ -87,6 +87,9 @@ result["timeit_json"] = run(f"%spyglass timeit -n 2 -r 2 -o {json_path} 1")
 with open(json_path) as f:
     result["timeit_json_benchmarks"] = len(json.load(f)["benchmarks"])
 result["timeit_bad_unit"] = run("%sgtimeit -u parsec 1")
+# The statement is the rest of the line as written.
+result["timeit_quoted"] = run('%sgtimeit -n 2 -r 1 "a b".split()')
+result["timeit_dashdash"] = run("%sgtimeit -n 2 -r 1 -- -calls")
 result["timeit_raises"] = run("%sgtimeit -n 1 -r 1 1/0")
 
 # profile: cProfile's counts, a pstats file, and the kernel usable after
@@ -128,6 +131,8 @@ with open(lpath, "rb") as f:
 result["lines_hits"] = {str(ln): hits for k, v in stats.timings.items()
                         for ln, hits, _ in v}
 result["lines_no_func"] = run("%sglprun work(1)")
+result["lines_raises"] = run("%sglprun -f work work(None)")
+result["lines_after"] = run("%sglprun -f work work(3)")
 
 # memory: the peak against tracemalloc's, and memory_profiler's table.
 tracemalloc.start()
@@ -138,5 +143,7 @@ result["memit"] = run("%sgmemit x = bytearray(8 * 2**20); del x")
 result["mprun"] = run("%sgmprun -f make make(3)")
 result["memory_raises"] = run("%sgmemit 1/0")
 result["memory_after"] = run("%sgmemit y = [0] * 10")
+result["mprun_raises"] = run("%sgmprun -f make make(None)")
+result["mprun_after"] = run("%sgmprun -f make make(1)")
 
 print(json.dumps(result))
