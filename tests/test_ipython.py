@@ -132,6 +132,13 @@ for name, cell in (("a.collapsed", "spin(0.3)"),
             contextlib.redirect_stdout(io.StringIO()):
         r = ip.run_cell(f"%%sgrecord -r 200 -o {scratch}/{name}\\n{cell}\\n")
     print(name, type(r.error_in_exec).__name__, "samples" in err.getvalue())
+# A recorder that cannot start says why, and the cell does not run.
+err = io.StringIO()
+with contextlib.redirect_stderr(err), \
+        contextlib.redirect_stdout(io.StringIO()):
+    r = ip.run_cell("%%sgrecord -r 0\\nran = True\\n")
+print("refused", type(r.error_in_exec).__name__, "ran" in ip.user_ns,
+      "spyglass: error:" in err.getvalue())
 try:
     os.waitpid(-1, os.WNOHANG)
     print("children left")
@@ -151,7 +158,7 @@ def test_record_samples_the_cell_from_outside(py, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
         "a.collapsed NoneType True", "b.collapsed KeyboardInterrupt True",
-        "no children"], proc.stdout + proc.stderr
+        "refused UsageError False True", "no children"], proc.stdout + proc.stderr
     for name in ("a.collapsed", "b.collapsed"):
         # Folded stacks: frames joined by ";", then the sample count.
         rows = [ln.rsplit(" ", 1) for ln in
