@@ -104,7 +104,7 @@ magic_timeit_check(const rq_timeit *o)
 {
     if (o->n_stmts < 1)
         PyErr_SetString(PyExc_ValueError, "timeit: no statement to time");
-    else if (o->number < 0 || o->repeat < 1)
+    else if (o->number < 0 || o->repeat < 1 || o->verbose < 0)
         PyErr_SetString(PyExc_ValueError,
                         "timeit: -n must be 0 (automatic) or more and -r at "
                         "least 1");
