@@ -31,8 +31,8 @@ VENV_PACKAGES = {
     "default": ["meson-python", "meson", "ninja", "line_profiler",
                 "gprof2dot", "pyperf", "numpy", "memory_profiler",
                 "ipython"],
-    # The headless notebook run of the IPython magics (tests/test_ipython
-    # _notebook.py): one version is enough, and the kernel is heavy.
+    # The IPython magics' headless notebook run: one version is enough,
+    # and the kernel is heavy (tests/test_ipython_notebook.py).
     "3.12": ["ipykernel", "nbclient", "nbformat"],
 }
 EXTRA_PACKAGES = os.environ.get("SPYGLASS_TEST_EXTRA", "").split()
