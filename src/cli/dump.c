@@ -85,8 +85,6 @@ torn_reason(int e)
     case EAGAIN:
         return "torn read: the stack kept changing while read (never "
                "read in one piece)";
-    case ENOENT:
-        return "the thread ended while read";
     case ESRCH:
         return "the process exited";
     default:

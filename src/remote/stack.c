@@ -495,8 +495,12 @@ walk_once(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
     t->n_frames = t->elided = 0;
     t->truncated = false;
     int e = walk_frames(r, tstate, ts, t, &link, &first);
-    /* Asked even when the walk read: the next snapshot then holds it. */
-    bool steady = !first || pm_sentinel_steady(&r->pm, link, first);
+    /* Frame objects (<=3.10) pass from thread to thread (a code object's
+     * spare frame, the free list): the link must be seen steady. A 3.11+
+     * frame lives in its own thread's data stack. Asked even when the walk
+     * read: the next snapshot then holds the link. */
+    bool steady = !first || !r->L.tr.frame_objects ||
+                  pm_sentinel_steady(&r->pm, link, first);
     if (!e && (r->pm.stats.reads != reads_before || !steady))
         e = EAGAIN;
     if (e) {
@@ -551,6 +555,21 @@ walk_again_all(remote *r, rm_sample *s, uint8_t *ts)
             t->error = walk_again(r, t, ts);
         }
     }
+}
+
+/* Threads found to have ended while read leave the sample (they are no
+ * torn read); the errors of the others are counted. */
+static void
+drop_ended(remote *r, rm_sample *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_threads; i++) {
+        if (s->threads[i].error == ENOENT)
+            continue;
+        r->st.thread_errors += s->threads[i].error != 0;
+        s->threads[k++] = s->threads[i];
+    }
+    s->n_threads = k;
 }
 
 static int
@@ -654,8 +673,7 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
         interp = rm_u64(r->isbuf, L->is_next);
     }
     walk_again_all(r, s, ts);
-    for (size_t i = 0; i < s->n_threads; i++)
-        r->st.thread_errors += s->threads[i].error != 0;
+    drop_ended(r, s);
     if (L->ts_native_thread_id == LAYOUT_NONE)
         native_ids_from_pthread(r, s);
     for (size_t i = 0; i < s->n_threads; i++) {
