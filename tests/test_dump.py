@@ -508,9 +508,10 @@ def test_not_python(any_py):
         wait_for(lambda: in_sleep(p.pid), p)  # sleep(1) runs, not our fork
         proc = any_py.spy("dump", "--pid", str(p.pid))
         assert proc.returncode == 1
+        sleep = os.path.realpath(shutil.which("sleep"))
         assert proc.stderr == (
-            f"spyglass: error: pid {p.pid} runs {os.path.realpath(shutil.which('sleep'))}, "
-            "not CPython (no _PyRuntime in its executable or libraries)\n")
+            f"spyglass: error: pid {p.pid} runs {sleep}, not CPython (no "
+            "_PyRuntime in its executable or libraries)\n")
     finally:
         p.kill()
         p.wait()

@@ -130,7 +130,8 @@ def test_record_of_a_deep_stack_counts_its_root(py, tmp_path):
                  "1")
     assert run.returncode == 0, run.stderr
     deep = [line.rsplit(" ", 1)[0].split(";")
-            for line in out.read_text().splitlines() if "frames elided]" in line]
+            for line in out.read_text().splitlines()
+            if "frames elided]" in line]
     assert deep, out.read_text()[:2000]
     for frames in deep:  # as the writer cuts them: the root side kept
         assert frames[0].startswith("<module> ("), frames[:3]
@@ -185,8 +186,10 @@ def test_a_program_that_is_not_python_is_named_at_once(any_py, cmd):
     p = subprocess.Popen([sleep, "1.5"])
     try:
         # Wait for the exec: until then the child is a copy of this python.
+        deadline = time.monotonic() + 10
         while os.path.realpath(f"/proc/{p.pid}/exe") != os.path.realpath(
                 sleep):
+            assert time.monotonic() < deadline, "sleep never started"
             time.sleep(0.001)
         args = [cmd, "-p", str(p.pid)]
         if cmd == "record":

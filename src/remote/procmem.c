@@ -353,7 +353,7 @@ pm_cache_reset(procmem *pm)
     hm64_free(&pm->pages);
     hm64_init(&pm->pages);
     keep_sentinels(pm);
-    if (k == 0)
+    if (k == 0 && pm->n_sent == 0)
         return;
     reread_blocks(pm, k);
     for (unsigned i = 0; i < k; i++) {
