@@ -497,10 +497,17 @@ walk_once(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
     int e = walk_frames(r, tstate, ts, t, &link, &first);
     /* Frame objects (<=3.10) pass from thread to thread (a code object's
      * spare frame, the free list): the link must be seen steady. A 3.11+
-     * frame lives in its own thread's data stack. Asked even when the walk
-     * read: the next snapshot then holds the link. */
-    bool steady = !first || !r->L.tr.frame_objects ||
-                  pm_sentinel_steady(&r->pm, link, first);
+     * frame lives in its own thread's data stack: the thread state must
+     * be the same thread's (its kernel tid, never reused so soon) for the
+     * whole snapshot. Asked even when the walk read: the next snapshot
+     * then holds the word. */
+    const sg_layout *L = &r->L;
+    bool steady = true;
+    if (first && L->tr.frame_objects)
+        steady = pm_sentinel_steady(&r->pm, link, first);
+    else if (first && L->ts_native_thread_id != LAYOUT_NONE && t->native_id)
+        steady = pm_sentinel_steady(&r->pm, tstate + L->ts_native_thread_id,
+                                    t->native_id);
     if (!e && (r->pm.stats.reads != reads_before || !steady))
         e = EAGAIN;
     if (e) {
