@@ -204,3 +204,31 @@ def test_a_program_that_is_not_python_is_named_at_once(any_py, cmd):
     finally:
         p.kill()
         p.wait()
+
+
+@pytest.mark.py_versions("3.12")
+def test_escapes_in_profile_and_lines_text(py, tmp_path):
+    """The same in the text writers of `profile` (pstats' table) and
+    `lines` (line_profiler's header): a file and a function named with
+    terminal escapes are shown escaped (the writers are the same on every
+    version)."""
+    name = "e\x1b[2Jx\x9b.py"
+    (tmp_path / name).write_text(
+        "try:\n    profile\nexcept NameError:\n    def profile(f):\n"
+        "        return f\n"
+        "@profile\ndef f():\n    return sum(range(100))\n"
+        f"f.__code__ = f.__code__.replace(co_name={ESCAPES!r})\n"
+        "for _ in range(3):\n    f()\n"
+        "def g():\n    return 1\n"
+        f"g.__code__ = g.__code__.replace(co_name={ESCAPES!r})\n"
+        "g()\n")
+    shown = repr(name)[1:-1]
+    prof = py.spy("profile", "-f", "text", name, cwd=str(tmp_path))
+    assert prof.returncode == 0, prof.stderr
+    assert f"{shown}:12({ESCAPES_SHOWN})" in prof.stdout, prof.stdout
+    lines = py.spy("lines", name, cwd=str(tmp_path))
+    assert lines.returncode == 0, lines.stderr
+    assert f"File: {tmp_path}/{shown}\n" in lines.stdout, lines.stdout
+    for out in (prof.stdout, lines.stdout):
+        for raw in ("\x1b", "\x9b", "\u202e"):
+            assert raw not in out
