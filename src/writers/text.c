@@ -112,7 +112,10 @@ put_std_string(const sg_fstat *f, strbuf *out)
 {
     strbuf raw = STRBUF_INIT;
     sg_fstat_std_string(f, &raw);
-    sg_writer_put_name(out, sb_str(&raw));
+    if (sb_failed(&raw))
+        out->failed = true; /* the row would be missing: say so */
+    else
+        sg_writer_put_name(out, sb_str(&raw));
     sb_free(&raw);
 }
 
