@@ -310,15 +310,22 @@ keep_sentinels(procmem *pm)
             k++;
         }
     pm->n_sent = k;
+    pm->sent_next = 0;
 }
 
 bool
 pm_sentinel_steady(procmem *pm, uint64_t addr, uint64_t v)
 {
-    for (unsigned i = 0; i < pm->n_sent; i++) {
+    /* Threads are walked in the same order every sample, and the
+     * sentinels kept in the order they were asked: the one after the last
+     * found is nearly always the next, so hundreds of threads do not cost
+     * a scan each. */
+    for (unsigned k = 0; k < pm->n_sent; k++) {
+        unsigned i = (pm->sent_next + k) % pm->n_sent;
         pm_sentinel *x = &pm->sent[i];
         if (x->addr == addr) {
             x->asked = true;
+            pm->sent_next = i + 1;
             return x->read && x->before == v && x->after == v;
         }
     }

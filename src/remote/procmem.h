@@ -84,6 +84,7 @@ typedef struct procmem {
                        object): do not replay them next sample */
     pm_sentinel *sent;
     unsigned n_sent;
+    unsigned sent_next; /* where the next lookup starts */
 } procmem;
 
 void pm_init(procmem *pm, pid_t pid);
