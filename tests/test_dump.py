@@ -508,10 +508,10 @@ def test_not_python(any_py):
         wait_for(lambda: in_sleep(p.pid), p)  # sleep(1) runs, not our fork
         proc = any_py.spy("dump", "--pid", str(p.pid))
         assert proc.returncode == 1
+        sleep = os.path.realpath(shutil.which("sleep"))
         assert proc.stderr == (
-            f"spyglass: error: process {p.pid} (sleep) is not a Python "
-            "process: no CPython runtime (_PyRuntime) in its executable or "
-            "libraries\n")
+            f"spyglass: error: pid {p.pid} runs {sleep}, not CPython (no "
+            "_PyRuntime in its executable or libraries)\n")
     finally:
         p.kill()
         p.wait()
@@ -617,8 +617,8 @@ def test_launcher_points_to_python_child(any_py, tmp_path):
         wait_for(lambda: in_sleep(child), p)  # Python runs its code
         proc = any_py.spy("dump", "--pid", str(p.pid))
         assert proc.returncode == 1
-        m = re.fullmatch(r"spyglass: error: process \d+ \(sh\) is not a "
-                         r"Python process: .*; its child (\d+) runs Python: "
+        m = re.fullmatch(r"spyglass: error: pid \d+ runs \S*sh, not "
+                         r"CPython .*; its child (\d+) runs Python: "
                          r"spyglass dump --pid (\d+)\n", proc.stderr)
         assert m and int(m.group(1)) == int(m.group(2)) == child, proc.stderr
         assert any_py.spy("dump", "--pid", str(child)).returncode == 0

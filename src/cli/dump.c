@@ -82,6 +82,9 @@ torn_reason(int e)
         return "torn read: memory unmapped while read";
     case ESTALE:
         return "torn read: a frame returned while read";
+    case EAGAIN:
+        return "torn read: the stack kept changing while read (never "
+               "read in one piece)";
     case ESRCH:
         return "the process exited";
     default:
@@ -101,17 +104,22 @@ static void
 print_text(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
 {
     const rm_info *in = remote_info(r);
-    sb_printf(sb, "Process %d: %s\n", (int)in->pid, in->cmdline);
-    sb_printf(sb, "Python v%s (%s)\n", in->version, in->exe);
+    sb_printf(sb, "Process %d: ", (int)in->pid);
+    sg_writer_put_name(sb, in->cmdline);
+    sb_printf(sb, "\nPython v%s (", in->version);
+    sg_writer_put_name(sb, in->exe);
+    sb_puts(sb, ")\n");
     for (size_t i = 0; i < s->n_threads; i++) {
         const rm_thread *t = &s->threads[i];
         sb_printf(sb, "\nThread 0x%llX", (unsigned long long)t->thread_id);
         if (t->native_id)
             sb_printf(sb, " (tid %llu)", (unsigned long long)t->native_id);
         sb_printf(sb, " (%s)", status_of(t));
-        if (t->name)
-            sb_printf(sb, ": \"%s\"", t->name);
-        else if (t->is_main)
+        if (t->name) {
+            sb_puts(sb, ": \"");
+            sg_writer_put_name(sb, t->name);
+            sb_putc(sb, '"');
+        } else if (t->is_main)
             sb_puts(sb, ": main thread");
         if (!t->main_interp)
             sb_printf(sb, " [subinterpreter 0x%llx]",
@@ -124,13 +132,21 @@ print_text(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
                 sb_puts(sb, "    <unreadable frame>\n");
                 continue;
             }
-            if (f->line >= 0)
-                sb_printf(sb, "    %s (%s:%d)\n", fn->name, fn->file, f->line);
-            else
-                sb_printf(sb, "    %s (%s)\n", fn->name, fn->file);
+            /* Names are the target's: any character, escapes too. */
+            sb_puts(sb, "    ");
+            sg_writer_put_name(sb, fn->name);
+            if (fn->file[0]) {
+                sb_puts(sb, " (");
+                sg_writer_put_name(sb, fn->file);
+                if (f->line >= 0)
+                    sb_printf(sb, ":%d", f->line);
+                sb_putc(sb, ')');
+            }
+            sb_putc(sb, '\n');
         }
-        if (t->truncated)
-            sb_printf(sb, "    ... (stack cut at %d frames)\n", RM_MAX_DEPTH);
+        if (t->truncated && !t->elided)
+            sb_printf(sb, "    ... (stack cut: no root within %u frames)\n",
+                      RM_MAX_WALK);
         if (t->error)
             sb_printf(sb, "    <stack incomplete: %s>\n",
                       torn_reason(t->error));
@@ -189,6 +205,8 @@ print_json(strbuf *sb, remote *r, const rm_sample *s, const rm_stats *st)
         json_bool(&j, t->holds_gil);
         json_key(&j, "truncated");
         json_bool(&j, t->truncated);
+        json_key(&j, "elided");
+        json_uint(&j, t->elided);
         json_key(&j, "error");
         if (t->error)
             json_string(&j, torn_reason(t->error));

@@ -17,6 +17,7 @@
 #include "remote/internal.h"
 #include "remote/pystr.h"
 
+/* Code points of a string read; a longer one is cut (rm_read_str). */
 #define MAX_STR_CHARS 4096
 #define MAX_TABLE_BYTES (1u << 20)
 
@@ -47,7 +48,9 @@ rm_read_str(remote *r, uint64_t addr, strbuf *out)
     uint32_t state = rm_u32(hdr, L->u_state);
     unsigned kind = (state & L->u_kind_mask) >> __builtin_ctz(L->u_kind_mask);
     bool compact = state & L->u_compact_mask, ascii = state & L->u_ascii_mask;
-    if (len > MAX_STR_CHARS || (kind != 1 && kind != 2 && kind != 4) ||
+    /* No str in a 64-bit address space holds 2^40 code points: such a
+     * length is a torn read, not a long name. */
+    if (len >= (1ull << 40) || (kind != 1 && kind != 2 && kind != 4) ||
         (ascii && kind != 1))
         return false;
     uint64_t data;
@@ -57,11 +60,17 @@ rm_read_str(remote *r, uint64_t addr, strbuf *out)
         data = rm_u64(hdr, L->u_data);
     if (len == 0)
         return true;
-    uint8_t *buf = sg_xmalloc((size_t)len * kind);
-    bool ok =
-        pm_read_cached(&r->pm, data, buf, (size_t)len * kind, 0, 1024) == 0;
+    /* A name longer than the cap is kept, cut, with a visible marker: the
+     * frame stays in its stack (reading it all is not worth its cost, and
+     * refusing it would drop the whole stack). */
+    size_t n = len > MAX_STR_CHARS ? MAX_STR_CHARS : (size_t)len;
+    uint8_t *buf = sg_xmalloc(n * kind);
+    bool ok = pm_read_cached(&r->pm, data, buf, n * kind, 0, 1024) == 0;
     if (ok)
-        pystr_to_utf8(out, buf, (size_t)len, kind);
+        pystr_to_utf8(out, buf, n, kind);
+    if (ok && n < len)
+        sb_printf(out, "...[%llu more characters]",
+                  (unsigned long long)(len - n));
     free(buf);
     return ok;
 }

@@ -30,6 +30,7 @@ typedef struct rm_raw_frame {
     uint64_t code;
     int64_t addrq; /* byte offset of the instruction, <0: not started */
     uint8_t owner;
+    uint32_t elided; /* >0: no frame, the marker of that many left out */
 } rm_raw_frame;
 
 typedef struct stat_fd {
@@ -61,6 +62,8 @@ struct remote {
     uint64_t sample_no;
     bool no_status; /* skip /proc thread states */
     rm_stats st;
+    uint32_t elided_func; /* the function of the last elision marker */
+    uint32_t elided_n;    /* ... and its count (0: none made yet) */
 };
 
 /* stack.c */

@@ -123,6 +123,7 @@ pm_free(procmem *pm)
         free(pm->blocks[i].buf);
     free(pm->blocks);
     hm64_free(&pm->pages);
+    free(pm->sent);
     memset(pm, 0, sizeof *pm);
 }
 
@@ -270,20 +271,70 @@ new_block(procmem *pm, size_t len)
     return b;
 }
 
-/* Re-read blocks 0..k-1 in one batched read; a block whose memory is gone
- * is emptied (this sample reads it anew). */
+/* Re-read blocks 0..k-1 in one batched read, between the two copies of
+ * every sentinel (the kernel copies ranges in order); a block whose memory
+ * is gone is emptied (this sample reads it anew). */
 static void
 reread_blocks(procmem *pm, unsigned k)
 {
-    pm_iov *v = sg_xmalloc(k * sizeof *v);
+    unsigned ns = pm->n_sent;
+    pm_iov *v = sg_xmalloc(((size_t)k + 2 * ns + 1) * sizeof *v);
+    for (unsigned i = 0; i < ns; i++) {
+        pm_sentinel *x = &pm->sent[i];
+        v[i] = (pm_iov){x->addr, &x->before, 8, false};
+        v[ns + k + i] = (pm_iov){x->addr, &x->after, 8, false};
+    }
     for (unsigned i = 0; i < k; i++)
-        v[i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
-                        pm->blocks[i].len, false};
-    pm_readv(pm, v, k);
+        v[ns + i] = (pm_iov){pm->blocks[i].addr, pm->blocks[i].buf,
+                             pm->blocks[i].len, false};
+    pm_readv(pm, v, k + 2 * ns);
     for (unsigned i = 0; i < k; i++)
-        if (!v[i].ok)
+        if (!v[ns + i].ok)
             pm->blocks[i].len = 0;
+    for (unsigned i = 0; i < ns; i++)
+        pm->sent[i].read = v[i].ok && v[ns + k + i].ok;
     free(v);
+}
+
+/* Keep the sentinels this sample asked for (compacted), for the replay
+ * about to be read. */
+static void
+keep_sentinels(procmem *pm)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < pm->n_sent; i++)
+        if (pm->sent[i].asked) {
+            pm->sent[k] = pm->sent[i];
+            pm->sent[k].asked = false;
+            pm->sent[k].read = false;
+            k++;
+        }
+    pm->n_sent = k;
+    pm->sent_next = 0;
+}
+
+bool
+pm_sentinel_steady(procmem *pm, uint64_t addr, uint64_t v)
+{
+    /* Threads are walked in the same order every sample, and the
+     * sentinels kept in the order they were asked: the one after the last
+     * found is nearly always the next, so hundreds of threads do not cost
+     * a scan each. */
+    for (unsigned k = 0; k < pm->n_sent; k++) {
+        unsigned i = (pm->sent_next + k) % pm->n_sent;
+        pm_sentinel *x = &pm->sent[i];
+        if (x->addr == addr) {
+            x->asked = true;
+            pm->sent_next = i + 1;
+            return x->read && x->before == v && x->after == v;
+        }
+    }
+    if (pm->n_sent < PM_MAX_SENTINELS) {
+        if (!pm->sent)
+            pm->sent = sg_xmalloc(PM_MAX_SENTINELS * sizeof *pm->sent);
+        pm->sent[pm->n_sent++] = (pm_sentinel){addr, 0, 0, false, true};
+    }
+    return false;
 }
 
 void
@@ -308,7 +359,8 @@ pm_cache_reset(procmem *pm)
     pm->n_blocks = k;
     hm64_free(&pm->pages);
     hm64_init(&pm->pages);
-    if (k == 0)
+    keep_sentinels(pm);
+    if (k == 0 && pm->n_sent == 0)
         return;
     reread_blocks(pm, k);
     for (unsigned i = 0; i < k; i++) {
@@ -320,7 +372,7 @@ pm_cache_reset(procmem *pm)
 void
 pm_cache_refresh(procmem *pm)
 {
-    if (pm->n_blocks > 0)
+    if (pm->n_blocks > 0 || pm->n_sent > 0)
         reread_blocks(pm, pm->n_blocks);
 }
 

@@ -56,6 +56,20 @@ typedef struct pm_block {
     bool used; /* read from during this sample: replayed next sample */
 } pm_block;
 
+/* A word of the target read twice by every replay and refresh: once
+ * before all blocks and once after them, in the same batched read. Equal
+ * copies that match what the blocks say prove the word held its value
+ * while the blocks were read (a thread state's link to its innermost
+ * frame: the frames read between are then that thread's). */
+typedef struct pm_sentinel {
+    uint64_t addr;
+    uint64_t before, after;
+    bool read;  /* both copies read in the last replay or refresh */
+    bool asked; /* asked for in this sample: kept for the next */
+} pm_sentinel;
+
+#define PM_MAX_SENTINELS 4096
+
 typedef struct procmem {
     pid_t pid;
     pm_stats stats;
@@ -68,6 +82,9 @@ typedef struct procmem {
     bool reloaded;  /* maps re-read during this sample */
     bool transient; /* reads now are one-off (strings of a new code
                        object): do not replay them next sample */
+    pm_sentinel *sent;
+    unsigned n_sent;
+    unsigned sent_next; /* where the next lookup starts */
 } procmem;
 
 void pm_init(procmem *pm, pid_t pid);
@@ -103,6 +120,10 @@ int pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len);
 /* Enter bytes just read some other way (a batch) as a block, so the next
  * sample replays them. */
 void pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len);
+/* Whether the 8-byte word at addr was v both before and after the blocks
+ * of the last replay or refresh. Asks for the word to be watched from the
+ * next one on when it is not yet (false then). */
+bool pm_sentinel_steady(procmem *pm, uint64_t addr, uint64_t v);
 /* Re-read /proc/PID/maps (after a miss that falls outside the known map). */
 int pm_maps_reload(procmem *pm);
 

@@ -60,21 +60,31 @@ read_small_file(const char *path, char *out, size_t cap, bool nul_to_space)
         out[--len] = '\0';
 }
 
+/* /proc/PID/stat into buf, and where its fields after the command's
+ * closing parenthesis start (the command may hold spaces and parentheses
+ * itself), or NULL. */
+static const char *
+stat_fields(pid_t pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    read_small_file(path, buf, cap, false);
+    const char *p = strrchr(buf, ')');
+    return p ? p + 1 : NULL;
+}
+
 /* Whether pid is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags,
- * the ninth field, counted after the command's closing parenthesis since
- * the command may hold spaces and parentheses itself). */
+ * the ninth field). */
 static bool
 is_kernel_thread(pid_t pid)
 {
-    char path[64], stat[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    read_small_file(path, stat, sizeof stat, false);
-    const char *p = strrchr(stat, ')');
+    char stat[512];
+    const char *p = stat_fields(pid, stat, sizeof stat);
     if (!p)
         return false;
     unsigned long flags = 0;
     /* state ppid pgrp session tty_nr tpgid flags */
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+    if (sscanf(p, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
         return false;
     return (flags & 0x00200000ul) != 0; /* PF_KTHREAD */
 }
@@ -512,10 +522,9 @@ find_runtime(remote *r, rm_error *err)
             foreign_error(err, in->pid, comm, foreign, &foreign_img);
         else
             rm_set_error(err, RM_ENOTPY,
-                         "process %d (%s) is not a Python "
-                         "process: no CPython runtime (_PyRuntime) in its "
-                         "executable or libraries",
-                         (int)in->pid, comm);
+                         "pid %d runs %s, not CPython (no _PyRuntime in its "
+                         "executable or libraries)",
+                         (int)in->pid, in->exe[0] ? in->exe : comm);
     }
     free(c);
     return rc;
@@ -676,6 +685,41 @@ process_age(pid_t pid)
     return uptime - (double)start / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The parent of pid, or 0. */
+static pid_t
+parent_of(pid_t pid)
+{
+    char stat[512];
+    const char *p = stat_fields(pid, stat, sizeof stat);
+    int ppid = 0;
+    if (!p || sscanf(p, " %*c %d", &ppid) != 1)
+        return 0;
+    return (pid_t)ppid;
+}
+
+/* Whether a young process that holds no CPython runtime may still become
+ * one: a fork not yet exec'd (it runs its parent's program), a program
+ * named python whose libpython is not mapped yet, or a launcher (a shell,
+ * env) that has started a child. Any other program runs what it will run:
+ * it is not CPython, said at once rather than after the wait. */
+static bool
+may_become_python(pid_t pid)
+{
+    char path[64], exe[4096], pexe[4096], kids[64];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    read_link(path, exe, sizeof exe);
+    if (!exe[0] || strstr(base_name(exe), "python"))
+        return true;
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)parent_of(pid));
+    read_link(path, pexe, sizeof pexe);
+    if (strcmp(exe, pexe) == 0)
+        return true;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid,
+             (int)pid);
+    read_small_file(path, kids, sizeof kids, false);
+    return kids[0] != '\0';
+}
+
 remote *
 remote_open_wait(pid_t pid, unsigned timeout_ms, rm_error *err)
 {
@@ -690,7 +734,8 @@ remote_open_wait(pid_t pid, unsigned timeout_ms, rm_error *err)
         /* Still starting: not initialised, or so young that libpython may
          * not be mapped yet. */
         bool starting = err->code == RM_ENOTINIT ||
-                        (err->code == RM_ENOTPY && process_age(pid) < 3.0);
+                        (err->code == RM_ENOTPY && process_age(pid) < 3.0 &&
+                         may_become_python(pid));
         if (!starting || sg_now_ns() - start > (uint64_t)timeout_ms * 1000000u)
             return NULL;
         struct timespec ts = {0, 20 * 1000 * 1000};

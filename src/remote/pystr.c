@@ -9,6 +9,12 @@ put_cp(strbuf *out, uint32_t c)
     char b[4];
     if ((c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
         c = 0xFFFD;
+    if (c == 0) {
+        /* The result is a C string: a NUL would end the name there. It is
+         * written as repr writes it, so the rest of the name stays. */
+        sb_puts(out, "\\x00");
+        return;
+    }
     if (c < 0x80) {
         sb_putc(out, (char)c);
         return;

@@ -2,7 +2,8 @@
  *
  * Pure: the reader copies the code points out of the target, this turns
  * them into UTF-8. Code points that UTF-8 cannot carry (lone surrogates,
- * values past U+10FFFF from a torn read) become U+FFFD.
+ * values past U+10FFFF from a torn read) become U+FFFD; a NUL, which
+ * would end the C string, is written as the four characters \x00.
  */
 #ifndef SG_REMOTE_PYSTR_H
 #define SG_REMOTE_PYSTR_H

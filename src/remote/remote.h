@@ -68,11 +68,17 @@ typedef struct rm_thread {
     const char *name;   /* threading's name; NULL unless looked up with
                            remote_thread_names */
     bool holds_gil;
-    bool active;    /* on CPU (state R) per /proc */
-    bool is_main;   /* the main thread of the main interpreter */
-    bool truncated; /* stack cut at the depth limit */
-    int error;      /* 0, or an errno-like code of a torn walk (its
-                       frames are then dropped: n_frames 0) */
+    bool active;     /* on CPU (state R) per /proc */
+    bool is_main;    /* the main thread of the main interpreter */
+    bool truncated;  /* frames left out: elided (below), or the root was
+                        past RM_MAX_WALK frames and only the innermost
+                        are kept */
+    uint32_t elided; /* frames left out of a stack deeper than
+                        RM_MAX_DEPTH: its innermost and outermost are
+                        kept, and a frame "[N frames elided]" (a function
+                        of kind SG_FUNC_OTHER) stands between them */
+    int error;       /* 0, or an errno-like code of a torn walk (its
+                        frames are then dropped: n_frames 0) */
     size_t first_frame, n_frames; /* into rm_sample.frames */
 } rm_thread;
 
@@ -105,7 +111,8 @@ typedef struct rm_stats {
 } rm_stats;
 
 #define RM_MAX_THREADS 4096
-#define RM_MAX_DEPTH 4096
+#define RM_MAX_DEPTH 4096 /* frames kept per thread, the marker included */
+#define RM_MAX_WALK (1u << 20) /* frames followed: the root must be nearer */
 
 /* Whether this build can read other processes at all (x86_64 Linux):
  * 0, or -1 with the one-line reason in err (RM_EARCH). remote_open checks

@@ -29,15 +29,28 @@
 #define FRAME_BACK 8192
 #define FRAME_FWD 256
 #define RM_MAX_CODES 65536
-/* A hot thread on <=3.10 tears most walks (measured in the stress test:
- * 6 retries left 16 % of its walks torn, 20 left 3.5 %, 40 about 1 %);
- * each retry is one batched read and a walk. */
+/* A stack deeper than RM_MAX_DEPTH: its innermost and outermost frames
+ * kept, and a marker between them (walk_frames). */
+#define WALK_HEAD (RM_MAX_DEPTH / 2 - 1)
+#define WALK_TAIL (RM_MAX_DEPTH / 2)
+
+/* Rounds of walking again the threads whose walk tore or was not proven
+ * (walk_again_all). A hot thread on <=3.10 tears most walks (measured in
+ * the stress test: 6 retries left 16 % of its walks torn, 20 left 3.5 %,
+ * 40 about 1 %); each round is one batched read and the walks. */
 #define RM_RETRIES 40
-#define RM_RETRY_BUDGET 64
 /* glibc x86_64: the offset of struct pthread's tid field (pthread_t is the
  * struct's address); used where the thread state has no native id, and
  * checked against /proc/PID/task. */
 #define GLIBC_PTHREAD_TID 0x2d0
+
+/* Whether a thread's walk error may go away on another snapshot: not when
+ * the process or the thread is gone. */
+static bool
+retriable(int e)
+{
+    return e && e != ESRCH && e != ENOENT;
+}
 
 static void
 push_raw(remote *r, const rm_raw_frame *f)
@@ -142,9 +155,37 @@ rm_frame_decode(const sg_layout *L, uint64_t frame_type, const uint8_t *buf,
     return decode_frame(L, frame_type, buf, inner, rf, back, shim);
 }
 
-/* Pass 1 for one thread: raw frames innermost first. */
+/* The ring of a deep stack's outermost frames (after the WALK_HEAD
+ * innermost from first on) put back in order, innermost first, behind a
+ * marker frame that counts the frames left out. */
+static void
+elide_middle(remote *r, size_t first, size_t kept, rm_thread *t)
+{
+    rm_raw_frame *ring = r->raw + first + WALK_HEAD;
+    size_t start = (kept - WALK_HEAD) % WALK_TAIL; /* the oldest written */
+    rm_raw_frame *tmp = sg_xmalloc(WALK_TAIL * sizeof *tmp);
+    for (size_t i = 0; i < WALK_TAIL; i++)
+        tmp[i] = ring[(start + i) % WALK_TAIL];
+    rm_raw_frame marker = {0};
+    marker.elided = kept - WALK_HEAD - WALK_TAIL;
+    r->n_raw = first + WALK_HEAD;
+    push_raw(r, &marker);
+    for (size_t i = 0; i < WALK_TAIL; i++)
+        push_raw(r, &tmp[i]);
+    free(tmp);
+    t->truncated = true;
+    t->elided = marker.elided;
+}
+
+/* Pass 1 for one thread: raw frames innermost first. A stack deeper than
+ * RM_MAX_DEPTH keeps its innermost WALK_HEAD frames and its outermost
+ * WALK_TAIL (the root side, which totals are made of), with one marker
+ * raw frame between them counting what was left out: the walk goes on to
+ * the root, the frames past the head going round a ring of WALK_TAIL raw
+ * slots. A chain longer than RM_MAX_WALK keeps the head only, truncated. */
 static int
-walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
+walk_frames(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
+            uint64_t *link, uint64_t *innermost)
 {
     const sg_layout *L = &r->L;
     uint8_t buf[512];
@@ -154,20 +195,26 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
         uint64_t cf = rm_u64(ts, L->ts_frame);
         if (!cf)
             return 0;
-        if (pm_read_cached(&r->pm, cf + L->cf_current_frame, &f, 8, 0, 64))
+        *link = cf + L->cf_current_frame;
+        if (pm_read_cached(&r->pm, *link, &f, 8, 0, 64))
             return errno ? errno : EFAULT;
     } else {
+        *link = tstate + L->ts_frame;
         f = rm_u64(ts, L->ts_frame);
     }
+    *innermost = f;
     uint32_t fw = rm_frame_window(L);
     if (fw > sizeof buf)
         return EINVAL;
-    size_t depth = 0;
+    size_t depth = 0, kept = 0, first = r->n_raw;
     uint64_t mark = 0; /* Brent's cycle check: a frame seen at depth 2^k */
     while (f) {
-        if (depth >= RM_MAX_DEPTH) {
+        if (depth >= RM_MAX_WALK) {
+            /* No root in sight: the head alone, said to be cut. */
+            r->n_raw = first + (kept < WALK_HEAD ? kept : WALK_HEAD);
+            t->n_frames = r->n_raw - first;
             t->truncated = true;
-            break;
+            return 0;
         }
         if (f == mark)
             return ELOOP; /* freed frames re-linked while we read */
@@ -188,12 +235,34 @@ walk_frames(remote *r, const uint8_t *ts, rm_thread *t)
         if (e)
             return e;
         if (!shim) {
-            push_raw(r, &rf);
-            t->n_frames++;
+            if (kept < WALK_HEAD + WALK_TAIL)
+                push_raw(r, &rf);
+            else /* round the ring of the outermost frames */
+                r->raw[first + WALK_HEAD + (kept - WALK_HEAD) % WALK_TAIL] =
+                    rf;
+            kept++;
         }
         depth++;
     }
+    if (kept > WALK_HEAD + WALK_TAIL)
+        elide_middle(r, first, kept, t);
+    t->n_frames = r->n_raw - first;
     return 0;
+}
+
+/* The function of the marker for n elided frames, named as the writers
+ * name their own cut. */
+static uint32_t
+elided_func(remote *r, uint32_t n)
+{
+    if (r->elided_n != n) {
+        char name[64];
+        snprintf(name, sizeof name, "[%u frames elided]", n);
+        r->elided_func =
+            sg_profile_func(r->names, SG_FUNC_OTHER, name, "", 0, 0);
+        r->elided_n = n;
+    }
+    return r->elided_func;
 }
 
 /* Pass 2: read all distinct code objects at once, resolve raw frames. */
@@ -221,6 +290,10 @@ resolve(remote *r, rm_sample *s)
     size_t u = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t a = r->raw[i].code;
+        if (r->raw[i].elided) {
+            slot[i] = UINT32_MAX; /* a marker: no code object */
+            continue;
+        }
         size_t h = (size_t)sg_hash_u64(a) & (cap - 1);
         while (tkeys[h] && tkeys[h] != a)
             h = (h + 1) & (cap - 1);
@@ -271,11 +344,11 @@ resolve(remote *r, rm_sample *s)
         entries[i] = e ? (long)(e - r->codes) : -1;
     }
 
-    size_t ri = 0;
     s->n_frames = 0;
     for (size_t ti = 0; ti < s->n_threads; ti++) {
         rm_thread *t = &s->threads[ti];
-        size_t raw_n = t->n_frames;
+        /* A thread walked again has its raw frames further on. */
+        size_t raw_n = t->n_frames, ri = t->first_frame;
         t->first_frame = s->n_frames;
         t->n_frames = 0;
         bool torn = false;
@@ -283,6 +356,11 @@ resolve(remote *r, rm_sample *s)
             if (torn)
                 continue; /* consume the thread's remaining raw frames */
             const rm_raw_frame *rf = &r->raw[ri];
+            if (rf->elided) {
+                push_frame(s, elided_func(r, rf->elided), -1, -1, 0);
+                t->n_frames++;
+                continue;
+            }
             long ei = entries[slot[ri]];
             code_entry *e = ei >= 0 ? &r->codes[ei] : NULL;
             if (!e) {
@@ -402,6 +480,105 @@ native_ids_from_pthread(remote *r, rm_sample *s)
     free(tids);
 }
 
+/* One walk of a thread, proven to be of this thread or EAGAIN: no read
+ * of its own since the thread state was read (reads_before), and the
+ * thread state's link to the innermost frame (the frame pointer, or the
+ * C frame's) seen unchanged before and after the blocks the walk read.
+ * The raw frames start at r->n_raw, noted in t->first_frame; a walk that
+ * fails leaves none. */
+static int
+walk_once(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
+          uint64_t reads_before)
+{
+    uint64_t link = 0, first = 0;
+    t->first_frame = r->n_raw;
+    t->n_frames = t->elided = 0;
+    t->truncated = false;
+    int e = walk_frames(r, tstate, ts, t, &link, &first);
+    /* Frame objects (<=3.10) pass from thread to thread (a code object's
+     * spare frame, the free list): the link must be seen steady. A 3.11+
+     * frame lives in its own thread's data stack: the thread state must
+     * be the same thread's (its kernel tid, never reused so soon) for the
+     * whole snapshot. Asked even when the walk read: the next snapshot
+     * then holds the word. */
+    const sg_layout *L = &r->L;
+    bool steady = true;
+    if (first && L->tr.frame_objects)
+        steady = pm_sentinel_steady(&r->pm, link, first);
+    else if (first && L->ts_native_thread_id != LAYOUT_NONE && t->native_id)
+        steady = pm_sentinel_steady(&r->pm, tstate + L->ts_native_thread_id,
+                                    t->native_id);
+    if (!e && (r->pm.stats.reads != reads_before || !steady))
+        e = EAGAIN;
+    if (e) {
+        r->n_raw = t->first_frame;
+        t->n_frames = t->elided = 0;
+        t->truncated = false;
+    }
+    return e;
+}
+
+/* Walk t again over the snapshot just refreshed, its thread state read
+ * from it too: ENOENT when that state is no longer the same thread's. */
+static int
+walk_again(remote *r, rm_thread *t, uint8_t *ts)
+{
+    const sg_layout *L = &r->L;
+    uint64_t reads = r->pm.stats.reads;
+    r->st.retries++;
+    if (pm_read_cached(&r->pm, t->tstate, ts, L->ts_size, 1024, 1024) != 0)
+        return errno ? errno : EFAULT;
+    if (rm_u64(ts, L->ts_interp) != t->interp ||
+        rm_u64(ts, L->ts_thread_id) != t->thread_id)
+        return ENOENT; /* the thread ended, its state reused */
+    return walk_once(r, t->tstate, ts, t, reads);
+}
+
+/* Threads whose walk tore or could not be proven theirs are walked again,
+ * all of them over one fresh snapshot per round (the blocks and the
+ * sentinels re-read in one batched read: far less time for the target to
+ * move on than between a first walk's reads), until none is left or the
+ * rounds run out. A stack is only reported once its thread state and all
+ * its frames came from one snapshot, the link between them steady across
+ * it: a stale thread state with fresh frames is how a frame object a
+ * worker had left, taken meanwhile by the main thread, once put the main
+ * thread's stack under the worker. */
+static void
+walk_again_all(remote *r, rm_sample *s, uint8_t *ts)
+{
+    for (int round = 0; round < RM_RETRIES; round++) {
+        bool pending = false;
+        for (size_t i = 0; i < s->n_threads && !pending; i++)
+            pending = retriable(s->threads[i].error);
+        if (!pending)
+            return;
+        pm_cache_refresh(&r->pm);
+        for (size_t i = 0; i < s->n_threads; i++) {
+            rm_thread *t = &s->threads[i];
+            if (!retriable(t->error))
+                continue;
+            if (getenv("SG_DEBUG_READS"))
+                fprintf(stderr, "torn walk: %s\n", strerror(t->error));
+            t->error = walk_again(r, t, ts);
+        }
+    }
+}
+
+/* Threads found to have ended while read leave the sample (they are no
+ * torn read); the errors of the others are counted. */
+static void
+drop_ended(remote *r, rm_sample *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_threads; i++) {
+        if (s->threads[i].error == ENOENT)
+            continue;
+        r->st.thread_errors += s->threads[i].error != 0;
+        s->threads[k++] = s->threads[i];
+    }
+    s->n_threads = k;
+}
+
 static int
 fail(rm_error *err, remote *r, const char *what)
 {
@@ -442,8 +619,6 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
         return -1;
     }
     size_t total_threads = 0;
-    /* Retries of torn walks this sample may spend, over all threads. */
-    int budget = RM_RETRY_BUDGET;
     for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
         if (pm_read_cached(&r->pm, interp, r->isbuf, r->is_window, 0, 0))
             return fail(err, r, "an interpreter state");
@@ -472,6 +647,7 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
                 r->st.thread_errors++;
                 break;
             }
+            uint64_t reads_before = r->pm.stats.reads;
             if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024, 1024) !=
                 0) {
                 r->st.thread_errors++;
@@ -498,36 +674,13 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
                     (rm_u32(ts, L->ts_status) >> L->ts_holds_gil_bit) & 1;
             else
                 t->holds_gil = gil_locked && gil_holder == tstate;
-            size_t raw_mark = r->n_raw;
-            int e = walk_frames(r, ts, t);
-            for (int retry = 0;
-                 e && e != ESRCH && retry < RM_RETRIES && budget > 0;
-                 retry++, budget--) {
-                /* Torn: the thread's frames changed under the walk. Walk
-                 * again over a fresh snapshot of the same blocks, taken in
-                 * one read: far less time for the target to move on than
-                 * between the first walk's reads. */
-                if (getenv("SG_DEBUG_READS"))
-                    fprintf(stderr, "torn walk: %s\n", strerror(e));
-                r->n_raw = raw_mark;
-                t->n_frames = 0;
-                t->truncated = false;
-                pm_cache_refresh(&r->pm);
-                r->st.retries++;
-                e = walk_frames(r, ts, t);
-            }
-            if (e) {
-                /* Still torn: drop this thread's frames rather than report
-                 * a stack it never had. */
-                r->n_raw = raw_mark;
-                t->n_frames = 0;
-                t->error = e;
-                r->st.thread_errors++;
-            }
+            t->error = walk_once(r, tstate, ts, t, reads_before);
             tstate = rm_u64(ts, L->ts_next);
         }
         interp = rm_u64(r->isbuf, L->is_next);
     }
+    walk_again_all(r, s, ts);
+    drop_ended(r, s);
     if (L->ts_native_thread_id == LAYOUT_NONE)
         native_ids_from_pthread(r, s);
     for (size_t i = 0; i < s->n_threads; i++) {

@@ -301,12 +301,17 @@ show_func(strbuf *sb, const sg_profile *p, sg_func_id f, int ns_metric,
 
     int start = fn->first_line, stop;
     if (src) {
-        sb_printf(sb, "File: %s\n", fn->file);
-        sb_printf(sb, "Function: %s at line %d\n", fn->name, start);
+        sb_puts(sb, "File: ");
+        sg_writer_put_name(sb, fn->file);
+        sb_puts(sb, "\nFunction: ");
+        sg_writer_put_name(sb, fn->name);
+        sb_printf(sb, " at line %d\n", start);
         stop = sg_source_block_end(src, srclen, start);
     } else {
         sb_puts(sb, "\n");
-        sb_printf(sb, "Could not find file %s\n", fn->file);
+        sb_puts(sb, "Could not find file ");
+        sg_writer_put_name(sb, fn->file);
+        sb_putc(sb, '\n');
         sb_puts(sb, "Are you sure you are running this program from the "
                     "same directory\nthat you ran the profiler from?\n"
                     "Continuing without the function's contents.\n");

@@ -49,6 +49,30 @@ st_funcs_build(const sg_profile *p, st_funcs *f)
     return 0;
 }
 
+/* "name (file:line)", or "file:line (name)" when file_first, and the end
+ * of the line. Names and files are the program's: any character, terminal
+ * escapes too, so they are written escaped. A function with no file (an
+ * elision marker) is its name alone. */
+static void
+put_where(strbuf *out, const char *name, const char *file, int line,
+          bool file_first)
+{
+    if (!file[0]) {
+        sg_writer_put_name(out, name);
+    } else if (file_first) {
+        sg_writer_put_name(out, file);
+        sb_printf(out, ":%d (", line);
+        sg_writer_put_name(out, name);
+        sb_putc(out, ')');
+    } else {
+        sg_writer_put_name(out, name);
+        sb_puts(out, " (");
+        sg_writer_put_name(out, file);
+        sb_printf(out, ":%d)", line);
+    }
+    sb_putc(out, '\n');
+}
+
 static int
 put_functions(const st_funcs *sf, double iv, double total, bool by_total,
               size_t limit, strbuf *out)
@@ -73,11 +97,10 @@ put_functions(const st_funcs *sf, double iv, double total, bool by_total,
         double own = c->tt / iv, tot = c->ct / iv;
         if ((by_total ? tot : own) < 0.5)
             break;
-        sb_printf(out,
-                  "  %5.1f%% %8.3fs  %5.1f%% %8.3fs  %12.0f %6.0f  %s "
-                  "(%s:%d)\n",
+        sb_printf(out, "  %5.1f%% %8.3fs  %5.1f%% %8.3fs  %12.0f %6.0f  ",
                   100.0 * f->tt / total, f->tt, 100.0 * f->ct / total, f->ct,
-                  own, tot, f->name, f->file, f->line);
+                  own, tot);
+        put_where(out, f->name, f->file, f->line, false);
     }
     sb_putc(out, '\n');
     free(order);
@@ -128,9 +151,10 @@ put_lines(const sg_profile *p, int m, double spu, double total, size_t limit,
         const sg_frame *fr = &p->frames[order[i]];
         const sg_func *fn = &p->funcs[fr->func];
         double t = (double)own[order[i]] * spu;
-        sb_printf(out, "  %5.1f%% %8.3fs  %7llu  %s:%d (%s)\n",
-                  100.0 * t / total, t, (unsigned long long)count[order[i]],
-                  fn->file, fr->line ? fr->line : fn->first_line, fn->name);
+        sb_printf(out, "  %5.1f%% %8.3fs  %7llu  ", 100.0 * t / total, t,
+                  (unsigned long long)count[order[i]]);
+        put_where(out, fn->name, fn->file,
+                  fr->line ? fr->line : fn->first_line, true);
     }
     sb_putc(out, '\n');
     free(order);

@@ -105,6 +105,20 @@ cmp_wait(const void *a, const void *b)
 
 /* In the busy order the waits sink to the bottom: say so, and list them
  * with their cumulative time, the longest first. */
+/* pstats' "file:line(function)", its names escaped for a terminal (they
+ * are the program's: any character). */
+static void
+put_std_string(const sg_fstat *f, strbuf *out)
+{
+    strbuf raw = STRBUF_INIT;
+    sg_fstat_std_string(f, &raw);
+    if (sb_failed(&raw))
+        out->failed = true; /* the row would be missing: say so */
+    else
+        sg_writer_put_name(out, sb_str(&raw));
+    sb_free(&raw);
+}
+
 static int
 put_waits(const sg_funcstats *fs, strbuf *out)
 {
@@ -122,7 +136,7 @@ put_waits(const sg_funcstats *fs, strbuf *out)
                  "    cumtime  wait\n");
     for (size_t i = 0; i < n; i++) {
         sb_printf(out, "   %8.3f  ", w[i].ct);
-        sg_fstat_std_string(w[i].f, out);
+        put_std_string(w[i].f, out);
         sb_putc(out, '\n');
     }
     sb_puts(out, "\n\n");
@@ -149,7 +163,7 @@ put_row(const sg_fstat *f, strbuf *out)
         sb_puts(out, "         ");
     else
         sb_printf(out, "%8.3f ", f->ct / (double)f->cc);
-    sg_fstat_std_string(f, out);
+    put_std_string(f, out);
     sb_putc(out, '\n');
 }
 
@@ -238,8 +252,9 @@ sg_write_text(const sg_profile *p, const writer_opts *o, strbuf *out)
         const sg_func *f = sg_profile_frame_func(p, nd->frame);
         if (f->kind != SG_FUNC_THREAD)
             continue;
-        sb_printf(out, "Thread %s (id %llu)", f->name,
-                  (unsigned long long)f->id);
+        sb_puts(out, "Thread ");
+        sg_writer_put_name(out, f->name);
+        sb_printf(out, " (id %llu)", (unsigned long long)f->id);
         const sg_thread_time *t = sg_profile_thread_time(
             p, nd->frame == SG_NO_ID ? SG_NO_ID : p->frames[nd->frame].func);
         if (t && t->cpu_known)

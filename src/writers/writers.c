@@ -496,12 +496,39 @@ fail:
     return NULL;
 }
 
+/* The length of the UTF-8 sequence at s that a terminal would obey rather
+ * than show, or 0: a C1 control (U+0080-U+009F; U+009B is CSI), or a
+ * line separator or bidirectional override (U+2028-U+202E, U+200E-U+200F,
+ * U+2066-U+2069) that reorders what follows. repr escapes each. */
+static size_t
+invisible_utf8(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
+        *cp = s[1];
+        return 2;
+    }
+    if (s[0] != 0xe2 || (s[1] != 0x80 && s[1] != 0x81) || s[2] < 0x80 ||
+        s[2] > 0xbf)
+        return 0;
+    *cp = 0x2000u | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3fu);
+    bool hidden = (*cp >= 0x200e && *cp <= 0x200f) ||
+                  (*cp >= 0x2028 && *cp <= 0x202e) ||
+                  (*cp >= 0x2066 && *cp <= 0x2069);
+    return hidden ? 3 : 0;
+}
+
 void
 sg_writer_put_name(strbuf *sb, const char *s)
 {
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != 0x7f)
+        uint32_t cp;
+        size_t n =
+            c >= 0x80 ? invisible_utf8((const unsigned char *)s, &cp) : 0;
+        if (n) {
+            sb_printf(sb, cp < 0x100 ? "\\x%02x" : "\\u%04x", cp);
+            s += n - 1;
+        } else if (c >= 0x20 && c != 0x7f)
             sb_putc(sb, (char)c);
         else if (c == '\n')
             sb_puts(sb, "\\n");

@@ -278,7 +278,10 @@ void sg_writer_frame_label(const sg_profile *p, sg_frame_id f, strbuf *sb);
 /* Append s with its control characters (C0 and DEL) written as \n, \t,
  * \r or \xNN: a name or path may hold any character, and none of them
  * can be in XML 1.0 (flamegraph.pl copies folded names into its SVG) nor,
- * unescaped, in a line of folded stacks. */
+ * unescaped, in a line of folded stacks. C1 controls and the characters
+ * that reorder a line (bidirectional overrides, line separators) are
+ * written as repr writes them too (\x9b, \u202e): a terminal would obey
+ * them. */
 void sg_writer_put_name(strbuf *sb, const char *s);
 /* Whether fn has a source file to show (not a builtin, thread or process
  * root). */

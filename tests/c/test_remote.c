@@ -121,6 +121,11 @@ test_pystr(void)
     pystr_to_utf8(&sb, ucs4, 3, 4);
     CHECK_STR(sb_str(&sb), "\xf0\xa0\x80\x80"
                            "a\xef\xbf\xbd");
+    sb_clear(&sb);
+    /* A NUL would end the C string: it is kept, as repr writes it. */
+    const uint8_t nul[] = {'a', 0, 'b'};
+    pystr_to_utf8(&sb, nul, 3, 1);
+    CHECK_STR(sb_str(&sb), "a\\x00b");
     sb_free(&sb);
 }
 
@@ -647,6 +652,29 @@ test_reads_self(void)
     pm_free(&pm);
 }
 
+/* A sentinel is proven steady only by a replay or refresh that read it
+ * (before and after the blocks) with the value the walk saw. */
+static void
+test_sentinels(void)
+{
+    procmem pm;
+    pm_init(&pm, getpid());
+    CHECK(pm_maps_load(getpid(), &pm.maps) == 0);
+    static uint64_t link = 7;
+    uint64_t at = (uint64_t)(uintptr_t)&link;
+    CHECK(!pm_sentinel_steady(&pm, at, 7)); /* not watched yet: asked */
+    pm_cache_refresh(&pm);
+    CHECK(pm_sentinel_steady(&pm, at, 7));
+    CHECK(!pm_sentinel_steady(&pm, at, 8)); /* another value than read */
+    link = 8;
+    pm_cache_reset(&pm); /* asked in this sample: replayed */
+    CHECK(pm_sentinel_steady(&pm, at, 8) && !pm_sentinel_steady(&pm, at, 7));
+    pm_cache_reset(&pm);
+    pm_cache_reset(&pm); /* not asked in the last sample: forgotten */
+    CHECK(!pm_sentinel_steady(&pm, at, 8));
+    pm_free(&pm);
+}
+
 /* A torn pointer near 2^64 must miss the block cache, not wrap around
  * `addr + len` and read outside a block (a segfault seen under
  * `record --subprocesses` with children exiting). */
@@ -676,5 +704,5 @@ TESTS(test_lnotab, test_linetable310, test_locations, test_pystr,
       test_layouts, test_traits_match_layouts,
       test_frame_decode_tagged_executable, test_frame_decode_objects,
       test_host_check, test_maps, test_reads_self,
-      test_cache_rejects_wrapping_addresses,
+      test_cache_rejects_wrapping_addresses, test_sentinels,
       test_linetable_sums_do_not_overflow)
