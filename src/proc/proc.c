@@ -8,15 +8,19 @@
 #include <errno.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "proc/proc.h"
+#include "proc/witness.h"
 
 extern char **environ;
 
+_Static_assert(SIGSEGV == 11 && SIGTERM == 15 && SIGSYS == 31,
+               "proc_signal_name's table is Linux's numbering");
 _Static_assert(sizeof(pid_t) <= sizeof(sig_atomic_t),
                "the child's pid is shared with the handler as a "
                "sig_atomic_t");
@@ -39,6 +43,19 @@ sets_init(void)
     sets_ready = true;
 }
 
+/* Did the child get sig already, sent to the whole process group it shares
+ * with us? From the terminal (a Ctrl-C or hang-up: the kernel signals the
+ * foreground group, SI_KERNEL), or by kill(2) to the group, which only the
+ * witness tells from a kill of spyglass alone. The witness is asked every
+ * time, so that its copy of a group signal cannot be taken for a later
+ * one's. */
+static bool
+child_got_it(int sig, const siginfo_t *info, pid_t child)
+{
+    bool group = witness_took(sig) || info->si_code == SI_KERNEL;
+    return group && child > 0 && getpgid(child) == getpgrp();
+}
+
 static void
 on_stop_signal(int sig, siginfo_t *info, void *uctx)
 {
@@ -48,11 +65,8 @@ on_stop_signal(int sig, siginfo_t *info, void *uctx)
     int saved = errno;
     if (stop_sig == 0)
         stop_sig = sig;
-    /* SI_KERNEL: the terminal driver (Ctrl-C, Ctrl-\, hang-up) signals
-     * the whole foreground process group, and the child is in ours: it
-     * has its own copy. Sending ours would deliver the keypress twice. */
     pid_t c = (pid_t)child_pid;
-    if (c > 0 && info->si_code != SI_KERNEL)
+    if (!child_got_it(sig, info, c) && c > 0)
         kill(c, sig);
     errno = saved;
 }
@@ -61,21 +75,32 @@ void
 proc_forward_signals(void)
 {
     sets_init();
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
+        struct sigaction old;
+        /* Ignored by whoever started us (nohup, trap '' INT): so be it.
+         * The child inherits it ignored, and nothing is forwarded. */
+        if (sigaction(stop_signals[i], NULL, &old) == 0 &&
+            old.sa_handler == SIG_IGN)
+            continue;
+        sigaddset(&caught, stop_signals[i]);
+    }
+    /* One arriving from here on waits until the witness and the handler
+     * are both in place. The handler keeps the others blocked while it
+     * asks the witness, one question at a time. */
+    sigset_t old;
+    sigprocmask(SIG_BLOCK, &caught, &old);
+    witness_start(&caught);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_stop_signal;
     /* SA_RESTART: a signal while the profile is being written must not
      * fail the write. Sleeps still end early (they return EINTR). */
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
-        int sig = stop_signals[i];
-        struct sigaction old;
-        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-            continue; /* ignored by whoever started us: so be it */
-        sigaction(sig, &sa, NULL);
-        sigaddset(&caught, sig);
-    }
+    sa.sa_mask = caught;
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+        if (sigismember(&caught, stop_signals[i]))
+            sigaction(stop_signals[i], &sa, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 void
@@ -144,7 +169,8 @@ proc_spawn(const proc_spec *spec, pid_t *pid)
      * lost. The child starts with our mask as it was. */
     sigset_t old;
     sigprocmask(SIG_BLOCK, &caught, &old);
-    e = stdio_actions(spec, &fa);
+    /* Asked to stop before anything ran: nothing is started. */
+    e = stop_sig ? ECANCELED : stdio_actions(spec, &fa);
     if (!e)
         e = posix_spawnattr_setsigmask(&attr, &old);
     if (!e)
@@ -201,11 +227,41 @@ proc_wait(pid_t pid, proc_exit *out)
         out->code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
         out->signal = WTERMSIG(status);
+        out->core_dumped = WCOREDUMP(status) != 0;
         out->code = 128 + out->signal;
     } else {
         out->code = 1;
     }
     return 0;
+}
+
+const char *
+proc_signal_name(int sig)
+{
+    /* Linux's numbering (x86_64 and the generic table agree on these);
+     * sigabbrev_np is newer than the oldest glibc the wheels target. */
+    static const char *const names[] = {
+        NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP",
+        "SIGABRT", "SIGBUS",  "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV",
+        "SIGUSR2", "SIGPIPE", "SIGALRM",   "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+        "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU",   "SIGURG",
+        "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",
+        "SIGPWR",  "SIGSYS",
+    };
+    if (sig <= 0 || (size_t)sig >= sizeof names / sizeof *names)
+        return NULL;
+    return names[sig];
+}
+
+void
+proc_signal_text(int sig, bool core_dumped, char *buf, size_t n)
+{
+    const char *name = proc_signal_name(sig);
+    const char *core = core_dumped ? " (core dumped)" : "";
+    if (name)
+        snprintf(buf, n, "%s%s", name, core);
+    else
+        snprintf(buf, n, "signal %d%s", sig, core);
 }
 
 bool

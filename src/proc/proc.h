@@ -39,6 +39,7 @@ typedef struct proc_exit {
     int code;         /* as a shell shows it: the exit status (0-255), or
                          128 + the signal that killed it */
     int signal;       /* the signal that killed it, else 0 */
+    bool core_dumped; /* ... and it left a core dump */
     uint64_t end_ns;  /* sg_now_ns() when its end was seen, before the
                          bookkeeping of reaping it */
     struct rusage ru; /* the kernel's accounting of it, including the
@@ -54,9 +55,9 @@ void proc_forward_signals(void);
 void proc_ignore(int sig);
 
 /* Start the program. Returns 0 with *pid set, or the errno of the failed
- * start (then nothing runs). The child becomes the one stop signals are
- * forwarded to, with no window in which a signal could miss it, until
- * proc_wait reaps it. */
+ * start (then nothing runs): ECANCELED once a stop signal was caught. The
+ * child becomes the one stop signals are forwarded to, with no window in which
+ * a signal could miss it, until proc_wait reaps it. */
 int proc_spawn(const proc_spec *spec, pid_t *pid);
 
 /* Wait for pid to end and reap it (restarting after signals). Returns 0 with
@@ -66,6 +67,14 @@ int proc_wait(pid_t pid, proc_exit *out);
 /* Has pid (our child) ended? Does not reap it, so that proc_wait still
  * gets its status. */
 bool proc_exited(pid_t pid);
+
+/* "SIGSEGV" for SIGSEGV: the name a shell or kill -l gives a signal, or
+ * NULL for a number with none (real-time signals). */
+const char *proc_signal_name(int sig);
+
+/* A signal as a message names it: "SIGSEGV", "SIGSEGV (core dumped)",
+ * "signal 40". */
+void proc_signal_text(int sig, bool core_dumped, char *buf, size_t n);
 
 /* The first stop signal caught, or 0. The flag itself, for loops that poll
  * it (it is set from the signal handler). */

@@ -33,6 +33,7 @@ fill_result(const proc_exit *ex, run_result *out)
     out->msg_recv = ru->ru_msgrcv;
     out->exit_code = ex->code;
     out->term_signal = ex->signal;
+    out->core_dumped = ex->core_dumped;
 }
 
 int
