@@ -48,12 +48,31 @@ sets_init(void)
  * foreground group, SI_KERNEL), or by kill(2) to the group, which only the
  * witness tells from a kill of spyglass alone. The witness is asked every
  * time, so that its copy of a group signal cannot be taken for a later
- * one's. */
+ * one's; for a signal of spyglass alone, it waits a little for a group copy
+ * following it (`timeout -s INT` sends both): the child gets that one, and
+ * passing ours on too would deliver it twice.
+ *
+ * A group copy the witness took has one for spyglass too, queued by the
+ * same kill(2) right after the witness's (the kernel signals a group's
+ * newest members first): unless it merged with the signal being handled,
+ * it is pending now, and is taken here so that it cannot pass for a
+ * signal of spyglass alone next. */
 static bool
 child_got_it(int sig, const siginfo_t *info, pid_t child)
 {
-    bool group = witness_took(sig) || info->si_code == SI_KERNEL;
-    return group && child > 0 && getpgid(child) == getpgrp();
+    bool tty = info->si_code == SI_KERNEL;
+    bool took = witness_took(sig, !tty && child > 0);
+    if (took) {
+        sigset_t now;
+        if (sigpending(&now) == 0 && sigismember(&now, sig) == 1) {
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, sig);
+            struct timespec zero = {0, 0};
+            sigtimedwait(&one, NULL, &zero);
+        }
+    }
+    return (took || tty) && child > 0 && getpgid(child) == getpgrp();
 }
 
 static void

@@ -2,9 +2,10 @@
  * group; see witness.h.
  *
  * The protocol on the socket pair is one byte each way: spyglass sends a
- * signal number, the witness answers 1 if that signal was pending in it
- * (and is now taken), else 0. The witness does nothing else, so after a
- * fork it runs only async-signal-safe calls.
+ * signal number, with WITNESS_WAIT_BIT when the witness may wait for it a
+ * while; the witness answers 1 if that signal was (or came) pending in it,
+ * and is now taken, else 0. The witness does nothing else, so after a fork
+ * it runs only async-signal-safe calls.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,9 +19,15 @@
 
 #include "proc/witness.h"
 
-/* How long the handler waits for an answer before giving the witness up
- * (it answers in microseconds; this only bounds a stopped or stuck one). */
-#define WITNESS_WAIT_MS 2000
+/* How long the handler waits for an answer beyond the question's own
+ * wait before giving the witness up (it answers in microseconds; this only
+ * bounds a stopped or stuck one). */
+#define WITNESS_ANSWER_MS 2000
+/* How long the witness waits for a group copy that follows a signal sent
+ * to spyglass alone: `timeout -s INT` signals its command and then the
+ * command's group, back to back. */
+#define WITNESS_FOLLOW_MS 50
+#define WITNESS_WAIT_BIT 0x80
 
 static volatile sig_atomic_t witness_fd = -1; /* spyglass's end */
 
@@ -66,12 +73,19 @@ witness_main(int fd, const sigset_t *set)
             continue;
         if (k != 1)
             _exit(0);
+        struct timespec wait = {0, 0};
+        if (sig & WITNESS_WAIT_BIT)
+            wait.tv_nsec = WITNESS_FOLLOW_MS * 1000000L;
+        sig &= (unsigned char)~WITNESS_WAIT_BIT;
         if (sig > 0 && sigismember(set, sig) == 1) {
             sigset_t one;
             sigemptyset(&one);
             sigaddset(&one, sig);
-            struct timespec zero = {0, 0};
-            took = sigtimedwait(&one, NULL, &zero) == sig;
+            int got;
+            while ((got = sigtimedwait(&one, NULL, &wait)) < 0 &&
+                   errno == EINTR)
+                ;
+            took = got == sig;
         }
         if (send(fd, &took, 1, MSG_NOSIGNAL) != 1)
             _exit(0);
@@ -135,17 +149,19 @@ witness_start(const sigset_t *set)
 }
 
 bool
-witness_took(int sig)
+witness_took(int sig, bool wait)
 {
     int fd = (int)witness_fd;
     if (fd < 0)
         return false;
-    unsigned char q = (unsigned char)sig, took = 0;
+    unsigned char q = (unsigned char)(sig | (wait ? WITNESS_WAIT_BIT : 0));
+    unsigned char took = 0;
     struct pollfd p = {fd, POLLIN, 0};
     int k = -1;
     if (send(fd, &q, 1, MSG_NOSIGNAL) == 1) {
         do
-            k = poll(&p, 1, WITNESS_WAIT_MS);
+            k = poll(&p, 1,
+                     WITNESS_ANSWER_MS + (wait ? WITNESS_FOLLOW_MS : 0));
         while (k < 0 && errno == EINTR);
     }
     if (k != 1 || read(fd, &took, 1) != 1) {

@@ -28,9 +28,11 @@
 int witness_start(const sigset_t *set);
 
 /* Did the group get sig too? Asks the witness whether sig is pending in
- * it, and takes it if so. Async-signal-safe: for the stop signals'
- * handler, which must keep the other stop signals blocked meanwhile (one
- * question at a time). A witness that does not answer is given up on. */
-bool witness_took(int sig);
+ * it, and takes it if so; with wait, whether it comes within 50 ms (a
+ * group kill that follows one of spyglass alone, as `timeout -s INT`
+ * sends them). Async-signal-safe: for the stop signals' handler, which
+ * must keep the other stop signals blocked meanwhile (one question at a
+ * time). A witness that does not answer is given up on. */
+bool witness_took(int sig, bool wait);
 
 #endif
