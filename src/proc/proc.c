@@ -168,8 +168,8 @@ stdio_actions(const proc_spec *spec, posix_spawn_file_actions_t *fa)
     return 0;
 }
 
-int
-proc_spawn(const proc_spec *spec, pid_t *pid)
+static int
+spawn(const proc_spec *spec, pid_t *pid, bool unless_stopped)
 {
     assert(spec->argv && spec->argv[0]);
     sets_init();
@@ -188,8 +188,8 @@ proc_spawn(const proc_spec *spec, pid_t *pid)
      * lost. The child starts with our mask as it was. */
     sigset_t old;
     sigprocmask(SIG_BLOCK, &caught, &old);
-    /* Asked to stop before anything ran: nothing is started. */
-    e = stop_sig ? ECANCELED : stdio_actions(spec, &fa);
+    /* Asked to stop before the program ran: it is not started. */
+    e = unless_stopped && stop_sig ? ECANCELED : stdio_actions(spec, &fa);
     if (!e)
         e = posix_spawnattr_setsigmask(&attr, &old);
     if (!e)
@@ -208,6 +208,18 @@ proc_spawn(const proc_spec *spec, pid_t *pid)
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     return e;
+}
+
+int
+proc_spawn(const proc_spec *spec, pid_t *pid)
+{
+    return spawn(spec, pid, false);
+}
+
+int
+proc_spawn_unless_stopped(const proc_spec *spec, pid_t *pid)
+{
+    return spawn(spec, pid, true);
 }
 
 bool

@@ -6,9 +6,12 @@
  * default), so a terminal's Ctrl-C reaches it exactly as it would without
  * spyglass. The stop signals (SIGINT, SIGTERM, SIGHUP) are caught: the
  * first one is noted, so that a command can stop and still report, and
- * each is passed on to the running child -- unless the kernel sent it to the
- * whole foreground process group (a terminal's Ctrl-C or hang-up), which
- * the child got already.
+ * each is passed on to the running child -- unless it was sent to the whole
+ * process group the child shares with spyglass, which the child got
+ * already: by the terminal (a Ctrl-C or hang-up), or by kill(2) to the
+ * group (`kill -INT -PGID`, os.killpg, `timeout -s INT`), which a witness
+ * process tells apart (witness.h). A signal of spyglass alone is passed on
+ * once the witness has waited up to 50 ms for a group copy following it.
  *
  * Dispositions: a child starts with the signal dispositions spyglass was
  * started with. A signal spyglass catches or ignores for itself
@@ -55,10 +58,17 @@ void proc_forward_signals(void);
 void proc_ignore(int sig);
 
 /* Start the program. Returns 0 with *pid set, or the errno of the failed
- * start (then nothing runs): ECANCELED once a stop signal was caught. The
- * child becomes the one stop signals are forwarded to, with no window in which
- * a signal could miss it, until proc_wait reaps it. */
+ * start (then nothing runs). The child becomes the one stop signals are
+ * forwarded to, with no window in which a signal could miss it, until
+ * proc_wait reaps it. */
 int proc_spawn(const proc_spec *spec, pid_t *pid);
+
+/* The same for the program the user asked for, which is not started once
+ * a stop signal was caught, whenever it came (ECANCELED; checked with the
+ * stop signals blocked, so none falls between). Helpers spyglass runs for
+ * itself (a probe, the listing after a stopped recording) use
+ * proc_spawn. */
+int proc_spawn_unless_stopped(const proc_spec *spec, pid_t *pid);
 
 /* Wait for pid to end and reap it (restarting after signals). Returns 0 with
  * *out filled, or an errno value. */

@@ -65,7 +65,7 @@ sampler_start(const char *command, char **cmd, pid_t pid,
     r->launched = cmd != NULL;
     if (r->launched) {
         proc_spec ps = {cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
-        int err = proc_spawn(&ps, &r->pid);
+        int err = proc_spawn_unless_stopped(&ps, &r->pid);
         if (err == ECANCELED) {
             fprintf(stderr,
                     "spyglass %s: stopped by %s before the program "

@@ -54,7 +54,7 @@ runner_run(const run_spec *spec, run_result *out)
 
     pid_t pid;
     uint64_t t0 = sg_now_ns();
-    int err = proc_spawn(&ps, &pid);
+    int err = proc_spawn_unless_stopped(&ps, &pid);
     if (null_fd >= 0)
         close(null_fd);
     if (err)
