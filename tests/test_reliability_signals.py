@@ -30,12 +30,12 @@ WAIT_FOR_FILE = (
     "    while time.thread_time() - t < 0.005: pass\n"
     "print('survived', flush=True)\n")
 
-# 0.5 s of its own CPU time in work(): a child too short for a poll of its
+# 0.3 s of its own CPU time in work(): a child too short for a poll of its
 # launcher that took 2 s, however long the machine makes it last.
 WORK = ("import time\n"
         "def work():\n"
         "    t = time.thread_time()\n"
-        "    while time.thread_time() - t < 0.5: pass\n"
+        "    while time.thread_time() - t < 0.3: pass\n"
         "work()\n")
 
 

@@ -1,7 +1,8 @@
 /* proc.c -- starting, signalling and reaping the program; see proc.h.
  *
  * The state shared with the signal handler is two sig_atomic_t: the first
- * stop signal, and the child to forward to. The signal sets are written
+ * stop signal, and the child to forward to (and the witness's socket, in
+ * witness.c). The signal sets are written
  * before the handler is installed, and only read by the main thread.
  */
 #include <assert.h>
