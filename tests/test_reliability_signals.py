@@ -138,6 +138,31 @@ def test_sigterm_before_sampling_is_passed_on_and_ends_cleanly(any_py,
            "be read: nothing was sampled" in err, err
 
 
+def test_sigterm_while_the_interpreter_is_probed_ends_cleanly(any_py,
+                                                             tmp_path):
+    """Regression: the stop signals were caught only once the program was
+    about to be launched, so a SIGTERM while record asked its --python
+    what it is (a script, not a CPython executable: it is probed) killed
+    spyglass by the default action, without a word. They are held from the
+    command's start now: the program is not started, and record ends with
+    128 + SIGTERM and a line saying why."""
+    probing = tmp_path / "probing"
+    interp = tmp_path / "python"
+    interp.write_text(f"#!/bin/sh\ntouch '{probing}'\nsleep 0.5\n"
+                      f"exec '{any_py.python}' \"$@\"\n")
+    interp.chmod(0o755)
+    spy = subprocess.Popen([any_py.spyglass, "record", "--python",
+                            str(interp), "-o", str(tmp_path / "p.collapsed"),
+                            "-c", "import time; time.sleep(30)"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=any_py.env)
+    wait_until(probing.exists, "the interpreter is probed")
+    spy.send_signal(signal.SIGTERM)
+    _, err = spy.communicate(timeout=120)
+    assert spy.returncode == 128 + signal.SIGTERM, err
+    assert "spyglass: error" not in err, err
+
+
 # -- a result that cannot be written ----------------------------------------
 
 def test_time_verbose_report_on_a_full_stderr_is_saved(any_py, tmp_path):

@@ -409,6 +409,7 @@ int
 cmd_record(int argc, char **argv)
 {
     record_opts o;
+    proc_hold_stop_signals(); /* before the launch, via its probe */
     int rc = parse(argc, argv, &o);
     if (rc < 0)
         rc = record_run_opts(&o);

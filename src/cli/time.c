@@ -402,6 +402,7 @@ int
 cmd_time(int argc, char **argv)
 {
     time_opts o;
+    proc_hold_stop_signals();
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;

@@ -33,6 +33,8 @@ static volatile sig_atomic_t child_pid; /* forwarded to while > 0 */
 static sigset_t caught;                 /* our handler's signals */
 static sigset_t reset_in_child;         /* back to SIG_DFL in children */
 static bool sets_ready;
+static sigset_t held_from; /* the mask before proc_hold_stop_signals */
+static bool held;          /* ... until proc_forward_signals */
 
 static void
 sets_init(void)
@@ -109,6 +111,9 @@ proc_forward_signals(void)
      * asks the witness, one question at a time. */
     sigset_t old;
     sigprocmask(SIG_BLOCK, &caught, &old);
+    if (held)
+        old = held_from; /* what was held is let go below, handled */
+    held = false;
     witness_start(&caught);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -121,6 +126,17 @@ proc_forward_signals(void)
         if (sigismember(&caught, stop_signals[i]))
             sigaction(stop_signals[i], &sa, NULL);
     sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void
+proc_hold_stop_signals(void)
+{
+    sigset_t stops;
+    sigemptyset(&stops);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+        sigaddset(&stops, stop_signals[i]);
+    if (!held && sigprocmask(SIG_BLOCK, &stops, &held_from) == 0)
+        held = true;
 }
 
 void
@@ -192,7 +208,7 @@ spawn(const proc_spec *spec, pid_t *pid, bool unless_stopped)
     /* Asked to stop before the program ran: it is not started. */
     e = unless_stopped && stop_sig ? ECANCELED : stdio_actions(spec, &fa);
     if (!e)
-        e = posix_spawnattr_setsigmask(&attr, &old);
+        e = posix_spawnattr_setsigmask(&attr, held ? &held_from : &old);
     if (!e)
         e = posix_spawnattr_setsigdefault(&attr, &reset_in_child);
     if (!e)

@@ -53,6 +53,13 @@ typedef struct proc_exit {
  * above. Call once, before proc_spawn. */
 void proc_forward_signals(void);
 
+/* Block the stop signals from the very start of a command (before its
+ * options are read, and any probe of an interpreter), so that one coming
+ * before proc_forward_signals is handled by it, not by the default action
+ * that would end spyglass without a word. Children still start with the
+ * mask spyglass had. */
+void proc_hold_stop_signals(void);
+
 /* Ignore sig in spyglass (e.g. SIGPIPE, so a closed pipe cannot kill it
  * before its data is written); children still get the default. */
 void proc_ignore(int sig);
