@@ -338,6 +338,37 @@ write_dis(const record_opts *o, const record_session *s, sg_profile *p)
     return rc;
 }
 
+/* Nothing was read as Python: with --subprocesses, a launcher whose
+ * descendants were none of them Python (or none came), or a stop before
+ * the first was read. No profile is written, and it is never a success:
+ * one line says what was seen. Returns the exit status. */
+static int
+record_nothing(sampler_run *r)
+{
+    record_counts c;
+    record_get_counts(r->s, &c);
+    int status = r->launched ? sampler_end_child("record", r->pid) : 0;
+    if (proc_stop_signal()) {
+        fprintf(stderr,
+                "spyglass record: stopped by %s before a Python process "
+                "was read: nothing was sampled\n",
+                proc_signal_name(proc_stop_signal()));
+    } else {
+        strbuf un = STRBUF_INIT;
+        record_unfollowed(r->s, &un);
+        size_t len = strcspn(sb_str(&un), "\n");
+        sg_error("record: no Python process seen in %u process%s (the "
+                 "program and its subprocesses)%s%.*s: nothing was sampled",
+                 c.seen, c.seen == 1 ? "" : "es", len ? "; " : "", (int)len,
+                 sb_str(&un));
+        sb_free(&un);
+    }
+    sg_instr_table_free(r->p->instr);
+    r->p->instr = NULL;
+    sampler_free(r);
+    return status ? status : SG_EXIT_FAIL;
+}
+
 /* Record what o says once the command line is checked: the exit status. */
 static int
 record_run_opts(record_opts *o)
@@ -351,9 +382,13 @@ record_run_opts(record_opts *o)
     if (o->dis && !(r.p->instr = sg_instr_table_new()))
         sg_die(SG_EXIT_FAIL, "record: out of memory");
     record_run(r.s, r.stop);
+    record_counts c;
+    record_get_counts(r.s, &c);
+    if (c.processes == 0 && !c.ended_early)
+        return record_nothing(&r);
     if (o->dis) {
         /* The program's status first; then the listing's. */
-        status = r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK;
+        status = r.launched ? sampler_end_child("record", r.pid) : SG_EXIT_OK;
         int rc = write_dis(o, r.s, r.p);
         status = status ? status : rc;
     } else {
@@ -361,7 +396,8 @@ record_run_opts(record_opts *o)
         /* The program's status, or (for an attached recording, which the
          * user may stop) success; then whether the profile reached -o. */
         status = sg_output_status(
-            r.launched ? sampler_wait_child(r.pid) : SG_EXIT_OK, written);
+            r.launched ? sampler_end_child("record", r.pid) : SG_EXIT_OK,
+            written);
     }
     sg_instr_table_free(r.p->instr);
     r.p->instr = NULL;
@@ -373,6 +409,7 @@ int
 cmd_record(int argc, char **argv)
 {
     record_opts o;
+    proc_hold_stop_signals(); /* before the launch, via its probe */
     int rc = parse(argc, argv, &o);
     if (rc < 0)
         rc = record_run_opts(&o);

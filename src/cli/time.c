@@ -136,32 +136,37 @@ progress(const bench_cmd *c, size_t idx, size_t done, size_t total,
 static int
 check_run(const bench_cmd *c, const run_result *r, int err, const time_opts *o)
 {
+    if (proc_stop_signal())
+        return -1; /* the user stopped us: not the command's failure */
     if (err) {
         sg_error("time: cannot run '%s': %s", c->argv[0], strerror(err));
         return SG_EXIT_NOEXEC;
     }
-    if (proc_stop_signal())
-        return -1; /* the user stopped us: not the command's failure */
     if (r->exit_code != 0 && !o->ignore_failure) {
-        if (r->term_signal)
-            sg_error("time: command '%s' was killed by signal %d (use "
+        if (r->term_signal) {
+            char sig[48];
+            proc_signal_text(r->term_signal, r->core_dumped, sig, sizeof sig);
+            sg_error("time: command '%s' was killed by %s (use "
                      "--ignore-failure to keep going)",
-                     c->display, r->term_signal);
-        else
+                     c->display, sig);
+        } else {
             sg_error("time: command '%s' failed with exit status %d%s "
                      "(use --ignore-failure to keep going)",
                      c->display, r->exit_code,
                      o->show_output ? "" : "; --show-output shows its output");
+        }
         return r->exit_code;
     }
     return -1;
 }
 
 static int
-bench_one(bench_cmd *c, size_t idx, const time_opts *o, bool tty)
+bench_one(bench_cmd *c, size_t idx, const time_opts *o, bool single, bool tty)
 {
     run_result r;
-    run_spec spec = {c->argv, o->show_output, true};
+    /* Runs after the first would find stdin read: all get /dev/null,
+     * unless there is just the one, which keeps the terminal's. */
+    run_spec spec = {c->argv, o->show_output, !single};
     for (long i = 0; i < o->warmup && !proc_stop_signal(); i++) {
         int err = runner_run(&spec, &r);
         int rc = check_run(c, &r, err, o);
@@ -228,6 +233,10 @@ run_verbose(const time_opts *o, bench_cmd *cmds, size_t n)
         run_result r;
         run_spec spec = {cmds[i].argv, true, false};
         int err = runner_run(&spec, &r);
+        if (err && proc_stop_signal()) {
+            sb_free(&sb); /* stopped before it ran: nothing to report */
+            return 128 + proc_stop_signal();
+        }
         if (err) {
             sg_error("time: cannot run '%s': %s", cmds[i].argv[0],
                      strerror(err));
@@ -246,8 +255,14 @@ run_verbose(const time_opts *o, bench_cmd *cmds, size_t n)
         status = sg_output_status(
             status,
             sg_writer_deliver(&sg_output_time, o->writer, o->output, &sb));
-    } else {
-        fputs(sb_str(&sb), stderr);
+    } else if (fputs(sb_str(&sb), stderr) == EOF || fflush(stderr) != 0) {
+        /* stderr is where GNU time reports, and here the report is the
+         * result: full or closed, it is delivered elsewhere and said so,
+         * like any result that cannot go where asked. */
+        clearerr(stderr);
+        status = sg_output_status(
+            status,
+            sg_writer_deliver(&sg_output_time, o->writer, "/dev/stderr", &sb));
     }
     sb_free(&sb);
     return status;
@@ -362,10 +377,11 @@ run_benchmarks(const time_opts *o_in, bench_cmd *cmds, size_t n)
     time_opts o = *o_in;
     if (o.runs == 1)
         o.show_output = true; /* a single run shows its output */
+    bool single = n == 1 && o.runs == 1 && o.warmup == 0;
     bool tty = isatty(2) && !o.show_output;
     int status = -1;
     for (size_t i = 0; i < n && status < 0 && !proc_stop_signal(); i++)
-        status = bench_one(&cmds[i], i, &o, tty);
+        status = bench_one(&cmds[i], i, &o, single, tty);
     /* Whatever was measured is reported, even after a failure or Ctrl-C. */
     size_t measured = 0;
     while (measured < n && cmds[measured].n_runs > 0)
@@ -386,6 +402,7 @@ int
 cmd_time(int argc, char **argv)
 {
     time_opts o;
+    proc_hold_stop_signals();
     int rc = parse(argc, argv, &o);
     if (rc >= 0)
         return rc;

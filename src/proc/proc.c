@@ -1,22 +1,27 @@
 /* proc.c -- starting, signalling and reaping the program; see proc.h.
  *
  * The state shared with the signal handler is two sig_atomic_t: the first
- * stop signal, and the child to forward to. The signal sets are written
+ * stop signal, and the child to forward to (and the witness's socket, in
+ * witness.c). The signal sets are written
  * before the handler is installed, and only read by the main thread.
  */
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
 #include "proc/proc.h"
+#include "proc/witness.h"
 
 extern char **environ;
 
+_Static_assert(SIGSEGV == 11 && SIGTERM == 15 && SIGSYS == 31,
+               "proc_signal_name's table is Linux's numbering");
 _Static_assert(sizeof(pid_t) <= sizeof(sig_atomic_t),
                "the child's pid is shared with the handler as a "
                "sig_atomic_t");
@@ -28,6 +33,8 @@ static volatile sig_atomic_t child_pid; /* forwarded to while > 0 */
 static sigset_t caught;                 /* our handler's signals */
 static sigset_t reset_in_child;         /* back to SIG_DFL in children */
 static bool sets_ready;
+static sigset_t held_from; /* the mask before proc_hold_stop_signals */
+static bool held;          /* ... until proc_forward_signals */
 
 static void
 sets_init(void)
@@ -39,6 +46,38 @@ sets_init(void)
     sets_ready = true;
 }
 
+/* Did the child get sig already, sent to the whole process group it shares
+ * with us? From the terminal (a Ctrl-C or hang-up: the kernel signals the
+ * foreground group, SI_KERNEL), or by kill(2) to the group, which only the
+ * witness tells from a kill of spyglass alone. The witness is asked every
+ * time, so that its copy of a group signal cannot be taken for a later
+ * one's; for a signal of spyglass alone, it waits a little for a group copy
+ * following it (`timeout -s INT` sends both): the child gets that one, and
+ * passing ours on too would deliver it twice.
+ *
+ * A group copy the witness took has one for spyglass too, queued by the
+ * same kill(2) right after the witness's (the kernel signals a group's
+ * newest members first): unless it merged with the signal being handled,
+ * it is pending now, and is taken here so that it cannot pass for a
+ * signal of spyglass alone next. */
+static bool
+child_got_it(int sig, const siginfo_t *info, pid_t child)
+{
+    bool tty = info->si_code == SI_KERNEL;
+    bool took = witness_took(sig, !tty && child > 0);
+    if (took) {
+        sigset_t now;
+        if (sigpending(&now) == 0 && sigismember(&now, sig) == 1) {
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, sig);
+            struct timespec zero = {0, 0};
+            sigtimedwait(&one, NULL, &zero);
+        }
+    }
+    return (took || tty) && child > 0 && getpgid(child) == getpgrp();
+}
+
 static void
 on_stop_signal(int sig, siginfo_t *info, void *uctx)
 {
@@ -48,11 +87,8 @@ on_stop_signal(int sig, siginfo_t *info, void *uctx)
     int saved = errno;
     if (stop_sig == 0)
         stop_sig = sig;
-    /* SI_KERNEL: the terminal driver (Ctrl-C, Ctrl-\, hang-up) signals
-     * the whole foreground process group, and the child is in ours: it
-     * has its own copy. Sending ours would deliver the keypress twice. */
     pid_t c = (pid_t)child_pid;
-    if (c > 0 && info->si_code != SI_KERNEL)
+    if (!child_got_it(sig, info, c) && c > 0)
         kill(c, sig);
     errno = saved;
 }
@@ -61,21 +97,46 @@ void
 proc_forward_signals(void)
 {
     sets_init();
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
+        struct sigaction old;
+        /* Ignored by whoever started us (nohup, trap '' INT): so be it.
+         * The child inherits it ignored, and nothing is forwarded. */
+        if (sigaction(stop_signals[i], NULL, &old) == 0 &&
+            old.sa_handler == SIG_IGN)
+            continue;
+        sigaddset(&caught, stop_signals[i]);
+    }
+    /* One arriving from here on waits until the witness and the handler
+     * are both in place. The handler keeps the others blocked while it
+     * asks the witness, one question at a time. */
+    sigset_t old;
+    sigprocmask(SIG_BLOCK, &caught, &old);
+    if (held)
+        old = held_from; /* what was held is let go below, handled */
+    held = false;
+    witness_start(&caught);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_stop_signal;
     /* SA_RESTART: a signal while the profile is being written must not
      * fail the write. Sleeps still end early (they return EINTR). */
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
-        int sig = stop_signals[i];
-        struct sigaction old;
-        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-            continue; /* ignored by whoever started us: so be it */
-        sigaction(sig, &sa, NULL);
-        sigaddset(&caught, sig);
-    }
+    sa.sa_mask = caught;
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+        if (sigismember(&caught, stop_signals[i]))
+            sigaction(stop_signals[i], &sa, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void
+proc_hold_stop_signals(void)
+{
+    sigset_t stops;
+    sigemptyset(&stops);
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+        sigaddset(&stops, stop_signals[i]);
+    if (!held && sigprocmask(SIG_BLOCK, &stops, &held_from) == 0)
+        held = true;
 }
 
 void
@@ -124,8 +185,8 @@ stdio_actions(const proc_spec *spec, posix_spawn_file_actions_t *fa)
     return 0;
 }
 
-int
-proc_spawn(const proc_spec *spec, pid_t *pid)
+static int
+spawn(const proc_spec *spec, pid_t *pid, bool unless_stopped)
 {
     assert(spec->argv && spec->argv[0]);
     sets_init();
@@ -144,9 +205,10 @@ proc_spawn(const proc_spec *spec, pid_t *pid)
      * lost. The child starts with our mask as it was. */
     sigset_t old;
     sigprocmask(SIG_BLOCK, &caught, &old);
-    e = stdio_actions(spec, &fa);
+    /* Asked to stop before the program ran: it is not started. */
+    e = unless_stopped && stop_sig ? ECANCELED : stdio_actions(spec, &fa);
     if (!e)
-        e = posix_spawnattr_setsigmask(&attr, &old);
+        e = posix_spawnattr_setsigmask(&attr, held ? &held_from : &old);
     if (!e)
         e = posix_spawnattr_setsigdefault(&attr, &reset_in_child);
     if (!e)
@@ -163,6 +225,18 @@ proc_spawn(const proc_spec *spec, pid_t *pid)
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     return e;
+}
+
+int
+proc_spawn(const proc_spec *spec, pid_t *pid)
+{
+    return spawn(spec, pid, false);
+}
+
+int
+proc_spawn_unless_stopped(const proc_spec *spec, pid_t *pid)
+{
+    return spawn(spec, pid, true);
 }
 
 bool
@@ -201,11 +275,41 @@ proc_wait(pid_t pid, proc_exit *out)
         out->code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
         out->signal = WTERMSIG(status);
+        out->core_dumped = WCOREDUMP(status) != 0;
         out->code = 128 + out->signal;
     } else {
         out->code = 1;
     }
     return 0;
+}
+
+const char *
+proc_signal_name(int sig)
+{
+    /* Linux's numbering (x86_64 and the generic table agree on these);
+     * sigabbrev_np is newer than the oldest glibc the wheels target. */
+    static const char *const names[] = {
+        NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP",
+        "SIGABRT", "SIGBUS",  "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV",
+        "SIGUSR2", "SIGPIPE", "SIGALRM",   "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+        "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU",   "SIGURG",
+        "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",
+        "SIGPWR",  "SIGSYS",
+    };
+    if (sig <= 0 || (size_t)sig >= sizeof names / sizeof *names)
+        return NULL;
+    return names[sig];
+}
+
+void
+proc_signal_text(int sig, bool core_dumped, char *buf, size_t n)
+{
+    const char *name = proc_signal_name(sig);
+    const char *core = core_dumped ? " (core dumped)" : "";
+    if (name)
+        snprintf(buf, n, "%s%s", name, core);
+    else
+        snprintf(buf, n, "signal %d%s", sig, core);
 }
 
 bool

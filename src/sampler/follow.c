@@ -58,6 +58,7 @@ typedef struct unfollowed {
 
 struct follow {
     pid_t root;
+    bool with_root; /* the root is watched too (it was not Python yet) */
     pthread_t thread;
     bool running; /* thread started and not joined yet */
     pthread_mutex_t mu;
@@ -71,6 +72,7 @@ struct follow {
     follow_item *rel_work;     /* the thread's copy, for one scan */
     size_t n_rel_work, cap_rel_work;
     atomic_uint_least64_t scans;   /* done so far */
+    uint64_t seen;                 /* processes met, the thread's */
     watched *w, *w_next;           /* the thread's: sorted by pid, and */
     size_t n_w, cap_w, cap_w_next; /* the next scan's (w_next) */
     proc_list scan;                /* the thread's */
@@ -81,6 +83,8 @@ static void
 note_unfollowed(follow *f, const watched *w, rm_errcode code, const char *msg)
 {
     assert(code > RM_OK && code <= RM_EREAD);
+    if (w->pid == f->root && code == RM_ENOTPY)
+        return; /* the launcher: no subprocess, and not meant to be Python */
     unfollowed *u = &f->why[code];
     if (u->count < MAX_EXAMPLES)
         snprintf(u->examples[u->count], sizeof u->examples[0], "%d %s",
@@ -250,6 +254,25 @@ was_released(const follow *f, const watched *w)
     return false;
 }
 
+/* The root itself, when watched, joins the scan's list. */
+static void
+scan_root(follow *f)
+{
+    proc_entry e;
+    if (!f->with_root || proc_read(f->root, &e) != 0 || e.state == 'Z')
+        return;
+    proc_list *l = &f->scan;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        proc_entry *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return; /* out of memory: at the next scan */
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = e;
+}
+
 /* One scan: merge the sorted descendants with the sorted table into the
  * next table; new processes are opened, pending ones retried when due,
  * the ones that left are forgotten. Every entry of the next table is one
@@ -257,8 +280,11 @@ was_released(const follow *f, const watched *w)
 static void
 scan_once(follow *f)
 {
-    if (proc_descendants(f->root, &f->scan) < 0 || !reserve_next(f, f->scan.n))
+    if (proc_descendants(f->root, &f->scan) < 0)
         return; /* no /proc, or out of memory: try at the next scan */
+    scan_root(f);
+    if (!reserve_next(f, f->scan.n))
+        return;
     proc_entry *s = f->scan.v;
     size_t ns = f->scan.n, n_old = f->n_w, n_next = 0, i = 0, j = 0;
     if (ns > 1)
@@ -289,6 +315,7 @@ scan_once(follow *f)
         } else {
             watched *w = &next[n_next++];
             *w = new_watched(&s[i++], now);
+            f->seen += w->pid != f->root;
             if (!stop)
                 try_open(f, w, now);
         }
@@ -329,12 +356,13 @@ follow_main(void *arg)
 }
 
 follow *
-follow_start(pid_t root)
+follow_start(pid_t root, bool with_root)
 {
     follow *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
     f->root = root;
+    f->with_root = with_root;
     atomic_init(&f->ready_hint, 0);
     atomic_init(&f->stopping, false);
     atomic_init(&f->scans, 0);
@@ -413,6 +441,12 @@ follow_stop(follow *f)
     for (size_t i = 0; i < f->n_w; i++)
         forget(f, &f->w[i]);
     f->n_w = 0;
+}
+
+uint64_t
+follow_seen(const follow *f)
+{
+    return f ? f->seen : 0;
 }
 
 uint64_t

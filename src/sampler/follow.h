@@ -20,6 +20,7 @@
 #ifndef SG_SAMPLER_FOLLOW_H
 #define SG_SAMPLER_FOLLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,9 +36,11 @@ typedef struct follow_item {
 
 typedef struct follow follow;
 
-/* Start following the descendants of root (root itself is the caller's
- * business). Returns NULL when the thread could not start (errno set). */
-follow *follow_start(pid_t root);
+/* Start following the descendants of root; with_root, root itself too (a
+ * launcher that may exec Python later; it is not reported as a subprocess
+ * not followed). Returns NULL when the thread could not start (errno
+ * set). */
+follow *follow_start(pid_t root, bool with_root);
 
 /* Append the readers opened since the last call to *items (length *n,
  * capacity *cap, grown as needed). Returns how many were appended. For the
@@ -52,6 +55,10 @@ void follow_release(follow *f, pid_t pid, uint64_t start_time);
 
 /* Stop the thread and wait for it; readers not taken are closed. */
 void follow_stop(follow *f);
+
+/* How many descendants of the root the follower met. After follow_stop;
+ * 0 for NULL. */
+uint64_t follow_seen(const follow *f);
 
 /* Append one line per reason processes were not followed (nothing when
  * all were), e.g. "2 subprocesses not followed: not Python (412 sleep,

@@ -1,4 +1,6 @@
 /* launch.c -- start a sampled command's session; see launch.h. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -16,6 +18,22 @@ sampler_wait_child(pid_t pid)
 {
     proc_exit ex;
     return proc_wait(pid, &ex) == 0 ? ex.code : SG_EXIT_FAIL;
+}
+
+int
+sampler_end_child(const char *command, pid_t pid)
+{
+    proc_exit ex;
+    if (proc_wait(pid, &ex) != 0)
+        return SG_EXIT_FAIL;
+    /* The status alone (139) leaves the reader to do the arithmetic. */
+    if (ex.signal) {
+        char sig[48];
+        proc_signal_text(ex.signal, ex.core_dumped, sig, sizeof sig);
+        fprintf(stderr, "spyglass %s: the program was killed by %s\n", command,
+                sig);
+    }
+    return ex.code;
 }
 
 void
@@ -47,7 +65,14 @@ sampler_start(const char *command, char **cmd, pid_t pid,
     r->launched = cmd != NULL;
     if (r->launched) {
         proc_spec ps = {cmd, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
-        int err = proc_spawn(&ps, &r->pid);
+        int err = proc_spawn_unless_stopped(&ps, &r->pid);
+        if (err == ECANCELED) {
+            fprintf(stderr,
+                    "spyglass %s: stopped by %s before the program "
+                    "started\n",
+                    command, proc_signal_name(proc_stop_signal()));
+            return 128 + proc_stop_signal();
+        }
         if (err) {
             sg_error("%s: cannot run '%s': %s", command, cmd[0],
                      strerror(err));
@@ -63,13 +88,21 @@ sampler_start(const char *command, char **cmd, pid_t pid,
     rm_error err = {0};
     if (record_attach(r->s, r->pid, r->launched, r->stop, &err) == 0)
         return -1;
-    if (r->launched && err.code == RM_ENOTPY)
+    if (r->launched && *r->stop)
+        /* Passed on to the program, which was never read: not its fault,
+         * nor a reason to call it anything. */
+        fprintf(stderr,
+                "spyglass %s: stopped by %s before the program "
+                "could be read: nothing was sampled\n",
+                command, proc_signal_name(proc_stop_signal()));
+    else if (r->launched && err.code == RM_ENOTPY)
         sg_error("%s: '%s' is not a Python program (%s); "
                  "--subprocesses follows Python started by it",
                  command, cmd[0], rm_hint(&err));
-    else if (!(r->launched && *r->stop))
+    else
         sg_error("%s: %s", command, rm_hint(&err));
-    int status = r->launched ? sampler_wait_child(r->pid) : SG_EXIT_FAIL;
+    int status =
+        r->launched ? sampler_end_child(command, r->pid) : SG_EXIT_FAIL;
     sampler_free(r);
     return status == 0 ? SG_EXIT_FAIL : status; /* no profile: no success */
 }

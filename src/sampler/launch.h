@@ -31,6 +31,10 @@ int sampler_start(const char *command, char **cmd, pid_t pid,
 /* The launched program's exit status, as a shell shows it (reaping it). */
 int sampler_wait_child(pid_t pid);
 
+/* The same, saying on stderr ("spyglass COMMAND: the program was killed
+ * by SIGSEGV") when a signal ended it. */
+int sampler_end_child(const char *command, pid_t pid);
+
 /* Free the session and its profile. */
 void sampler_free(sampler_run *r);
 

@@ -32,7 +32,11 @@
 #include "writers/writers.h"
 
 #define NOTPY_GRACE_NS 2000000000u /* a launcher may take this to exec */
-#define EXITING_TRIES 2000u        /* 1 ms apart: a child's exit takes less */
+/* With --subprocesses the follower watches a launcher from the first tick
+ * (and the launcher itself, should it exec Python): the root is polled
+ * only while its loader may still be mapping a shared libpython. */
+#define NOTPY_GRACE_FOLLOW_NS 50000000u
+#define EXITING_TRIES 2000u /* 1 ms apart: a child's exit takes less */
 /* A followed subprocess whose samples all fail for this long (and this
  * many) no longer reads as the Python it was: it exec'd. */
 #define RELEASE_FAILURES 5
@@ -217,11 +221,12 @@ pause_1ms(void)
 
 /* Poll pid until it reads as a Python (0, its target added) or cannot
  * become one (-1, err says why; *saw_python whether its runtime was seen
- * before it was initialised). */
+ * before it was initialised; *notpy the last "not Python" answer, if any
+ * came after the last sight of a runtime). */
 static int
 attach_poll(record_session *s, pid_t pid, bool launched,
             volatile sig_atomic_t *stop, rm_error *err, uint64_t start_time,
-            bool *saw_python)
+            bool *saw_python, rm_error *notpy)
 {
     unsigned exiting = 0; /* ENOPROC answers in a row */
     for (;;) {
@@ -231,12 +236,15 @@ attach_poll(record_session *s, pid_t pid, bool launched,
             return 0;
         }
         *saw_python |= err->code == RM_ENOTINIT;
+        if (err->code == RM_ENOTPY || err->code == RM_ENOTINIT)
+            *notpy = *err;
         if (!launched || !retriable(err->code))
             return -1;
         if (proc_exited(pid) || (stop && *stop))
             return -1;
-        if (err->code == RM_ENOTPY &&
-            sg_now_ns() - s->start_ns > NOTPY_GRACE_NS)
+        uint64_t grace =
+            s->cfg.subprocesses ? NOTPY_GRACE_FOLLOW_NS : NOTPY_GRACE_NS;
+        if (err->code == RM_ENOTPY && sg_now_ns() - s->start_ns > grace)
             return -1;
         exiting = err->code == RM_ENOPROC ? exiting + 1 : 0;
         if (exiting > EXITING_TRIES)
@@ -255,14 +263,20 @@ record_attach(record_session *s, pid_t pid, bool launched,
     proc_entry self;
     uint64_t start_time = proc_read(pid, &self) == 0 ? self.start_time : 0;
     bool saw_python = false;
+    rm_error notpy = {0};
     /* A busy machine must not let a short program run out before its
      * first read: the polling wakes up as promptly as the samples do. */
     loop_sched saved;
     loop_priority raised = loop_raise(&saved);
-    int rc = attach_poll(s, pid, launched, stop, err, start_time, &saw_python);
+    int rc = attach_poll(s, pid, launched, stop, err, start_time, &saw_python,
+                         &notpy);
     loop_restore(&saved, raised);
     if (rc == 0)
         return 0;
+    /* Ending, it cannot be read at all; what it was is what counts (a
+     * launcher that exits is no Python that ended early). */
+    if (err->code == RM_ENOPROC && notpy.code == RM_ENOTPY)
+        *err = notpy;
     /* A Python program that ended before it could be read (it ran for
      * less than the start-up took to see): an empty recording, not an
      * error; the caller reports its exit status. */
@@ -717,7 +731,7 @@ record_run(record_session *s, volatile sig_atomic_t *stop)
                                        : 0;
     loop_config cfg = {s->cfg.rate_hz, s->cfg.duration_s, every};
     if (s->cfg.subprocesses) {
-        s->follow = follow_start(s->root_pid);
+        s->follow = follow_start(s->root_pid, s->n_t == 0);
         if (!s->follow)
             sg_warn("record: cannot follow subprocesses: %s", strerror(errno));
     }
@@ -748,6 +762,8 @@ record_get_counts(const record_session *s, record_counts *out)
         out->reads += st.reads;
     }
     out->processes = s->attached;
+    out->seen = 1 + (uint32_t)follow_seen(s->follow);
+    out->ended_early = s->ended_early;
     out->live = (uint32_t)s->n_t;
     out->threads = s->threads;
     out->gil_ticks = s->gil_ticks;

@@ -52,6 +52,9 @@ typedef struct record_counts {
     uint64_t thread_errors;  /* torn thread walks, dropped */
     uint64_t reads;          /* memory reads (syscalls) in all */
     uint32_t processes;      /* Python processes sampled */
+    uint32_t seen;           /* processes looked at: the root and, with
+                                subprocesses, its descendants */
+    bool ended_early;        /* the root ended before it could be read */
     uint32_t live;           /* of them, still sampled */
     uint32_t threads;        /* threads in the last sample of each */
     uint64_t gil_ticks;      /* ticks where a thread held the GIL */
@@ -67,7 +70,8 @@ void record_free(record_session *s);
  * starting its interpreter, so retriable errors are retried while it lives
  * (and "not Python" for up to two seconds, the time a wrapper may take to
  * exec Python). Returns 0, or -1 with err set. With subprocesses, a root
- * that is not Python is not an error: its descendants are followed. */
+ * that is not Python is not an error: it is polled only briefly, and then
+ * its descendants and itself are followed from the first tick. */
 int record_attach(record_session *s, pid_t pid, bool launched,
                   volatile sig_atomic_t *stop, rm_error *err);
 

@@ -7,6 +7,7 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/units.h"
+#include "proc/proc.h"
 #include "timing/report.h"
 
 static double
@@ -274,9 +275,13 @@ report_markdown(strbuf *sb, const bench_cmd *cmds, size_t n)
 void
 report_gnu_verbose(strbuf *sb, const bench_cmd *c, const run_result *r)
 {
-    if (r->term_signal)
-        sb_printf(sb, "Command terminated by signal %d\n", r->term_signal);
-    else if (r->exit_code)
+    if (r->term_signal) {
+        /* GNU time's line, then the signal's name. */
+        char sig[48];
+        proc_signal_text(r->term_signal, r->core_dumped, sig, sizeof sig);
+        sb_printf(sb, "Command terminated by signal %d (%s)\n", r->term_signal,
+                  sig);
+    } else if (r->exit_code)
         sb_printf(sb, "Command exited with non-zero status %d\n",
                   r->exit_code);
     sb_puts(sb, "\tCommand being timed: \"");

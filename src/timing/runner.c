@@ -33,6 +33,7 @@ fill_result(const proc_exit *ex, run_result *out)
     out->msg_recv = ru->ru_msgrcv;
     out->exit_code = ex->code;
     out->term_signal = ex->signal;
+    out->core_dumped = ex->core_dumped;
 }
 
 int
@@ -53,7 +54,7 @@ runner_run(const run_spec *spec, run_result *out)
 
     pid_t pid;
     uint64_t t0 = sg_now_ns();
-    int err = proc_spawn(&ps, &pid);
+    int err = proc_spawn_unless_stopped(&ps, &pid);
     if (null_fd >= 0)
         close(null_fd);
     if (err)

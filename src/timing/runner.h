@@ -21,6 +21,7 @@ typedef struct run_result {
     long swaps, signals, msg_sent, msg_recv;
     int exit_code;   /* 0-255, or 128 + signal */
     int term_signal; /* 0 unless killed by a signal */
+    bool core_dumped;
 } run_result;
 
 typedef struct run_spec {

@@ -316,9 +316,37 @@ test_stop_flag_ends_sleep_at_once(void)
     CHECK(!proc_sleep_until(sg_now_ns() + 1000000u, &stop, NULL));
 }
 
+static void
+test_signal_text(void)
+{
+    char buf[64];
+    proc_signal_text(SIGSEGV, true, buf, sizeof buf);
+    CHECK(strcmp(buf, "SIGSEGV (core dumped)") == 0);
+    proc_signal_text(SIGHUP, false, buf, sizeof buf);
+    CHECK(strcmp(buf, "SIGHUP") == 0);
+    proc_signal_text(SIGRTMIN + 6, false, buf, sizeof buf);
+    CHECK(strncmp(buf, "signal ", 7) == 0);
+    CHECK(proc_signal_name(0) == NULL && proc_signal_name(65) == NULL);
+}
+
+static void
+test_nothing_starts_after_a_stop(void)
+{
+    /* A stop signal was caught (test_kill_sent_signal_is_forwarded): the
+     * user's program is not started any more; spyglass's helpers are. */
+    CHECK(proc_stop_signal() != 0);
+    char *t[] = {"true", NULL};
+    proc_spec user = {t, PROC_INHERIT, PROC_INHERIT, PROC_INHERIT};
+    pid_t pid = 0;
+    CHECK(proc_spawn_unless_stopped(&user, &pid) == ECANCELED && pid == 0);
+    proc_exit ex;
+    CHECK(proc_wait(spawn(t), &ex) == 0 && ex.code == 0);
+}
+
 TESTS(test_spawn_stdio_and_status, test_killed_child_and_rusage,
       test_spawn_failure_runs_nothing, test_exited_does_not_reap,
       test_tree_finds_grandchildren, test_tree_reads_odd_names,
       test_vsize_follows_the_map, test_stop_flag_ends_sleep_at_once,
       test_dispositions, test_kill_sent_signal_is_forwarded,
-      test_handler_keeps_errno)
+      test_handler_keeps_errno, test_signal_text,
+      test_nothing_starts_after_a_stop)

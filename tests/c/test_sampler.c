@@ -155,7 +155,7 @@ wait_scans(const follow *f, uint64_t n)
 static void
 test_follower_reports_a_child_that_is_not_python(void)
 {
-    follow *f = follow_start(getpid());
+    follow *f = follow_start(getpid(), false);
     CHECK(f != NULL);
     if (!f)
         return;
