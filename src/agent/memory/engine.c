@@ -51,6 +51,12 @@ AGENT_TLS int mem_busy;
 AGENT_TLS int mem_quiet;
 bool mem_lines_on;
 
+#if defined(__GNUC__)
+#define SG_NOINLINE __attribute__((noinline))
+#else
+#define SG_NOINLINE
+#endif
+
 /* Frames kept per stack: deeper stacks lose their outermost frames. */
 #define MEM_MAX_DEPTH 256
 #define MEM_LINE_CACHE 4096 /* entries, a power of two */
@@ -584,11 +590,19 @@ mem_has_gil(mem_domain d)
     return d == MEM_DOMAIN_MEM || d == MEM_DOMAIN_OBJ || PyGILState_Check();
 }
 
-void
-mem_on_alloc(void *ptr, size_t size, mem_domain d)
+/* An allocation past the sampling countdown: drawn when the countdown
+ * already took the block's bytes and reached a sample point. */
+static SG_NOINLINE void
+mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
 {
-    if (!mem.on || !ptr || mem_quiet)
+    if (!mem.on || !ptr || mem_quiet) {
+        /* Not recorded: the sample point it drew is not carried over to
+         * the next block (a Poisson process restricted to the blocks that
+         * are recorded is still one, of the same rate). */
+        if (drawn)
+            mem_tls->countdown = mem_next_sample(mem_tls);
         return;
+    }
     mem_busy++;
     mem_thread *t = mem_tls;
     if (!t || t->gen != mem.gen) {
@@ -607,10 +621,12 @@ mem_on_alloc(void *ptr, size_t size, mem_domain d)
         /* Poisson sampling: the block holds a sample point with
          * probability 1 - exp(-size/B), and then stands for
          * size / (1 - exp(-size/B)) bytes (unbiased). */
-        t->countdown -= (double)size;
-        if (t->countdown > 0) {
-            mem_busy--;
-            return;
+        if (!drawn) {
+            t->countdown -= (double)size;
+            if (t->countdown > 0) {
+                mem_busy--;
+                return;
+            }
         }
         t->countdown = mem_next_sample(t);
         double s = (double)size, b = (double)mem.cfg.sample_bytes;
@@ -624,14 +640,32 @@ mem_on_alloc(void *ptr, size_t size, mem_domain d)
     mem_busy--;
 }
 
-void
-mem_on_free(void *ptr, mem_domain d)
+/* Inlined in the hooks: when sampling, most blocks hold no sample point
+ * and cost only the countdown of the thread (its state for this
+ * tracing), taken before anything else. */
+static inline void
+mem_alloc_fast(void *ptr, size_t size, mem_domain d)
 {
-    (void)d;
-    if (!mem.on || !ptr)
+    mem_thread *t;
+    if (mem.cfg.sample_bytes && (t = mem_tls) != NULL && t->gen == mem.gen) {
+        t->countdown -= (double)size;
+        if (t->countdown > 0)
+            return;
+        mem_alloc_slow(ptr, size, d, true);
         return;
-    if (mem.cfg.sample_bytes && !mem_filter_maybe((uintptr_t)ptr))
-        return;
+    }
+    mem_alloc_slow(ptr, size, d, false);
+}
+
+void
+mem_on_alloc(void *ptr, size_t size, mem_domain d)
+{
+    mem_alloc_fast(ptr, size, d);
+}
+
+static SG_NOINLINE void
+mem_free_slow(void *ptr)
+{
     mem_busy++;
     mem_lock();
     if (mem.on) {
@@ -645,6 +679,25 @@ mem_on_free(void *ptr, mem_domain d)
     mem_busy--;
 }
 
+/* Inlined in the hooks: when sampling, the frees of blocks never sampled
+ * end at the filter. */
+static inline void
+mem_free_fast(void *ptr)
+{
+    if (!mem.on || !ptr)
+        return;
+    if (mem.cfg.sample_bytes && !mem_filter_maybe((uintptr_t)ptr))
+        return;
+    mem_free_slow(ptr);
+}
+
+void
+mem_on_free(void *ptr, mem_domain d)
+{
+    (void)d;
+    mem_free_fast(ptr);
+}
+
 /* ---- the hooks, one set per domain ---- */
 
 #define MEM_HOOKS(D, DOM)                                                     \
@@ -656,7 +709,7 @@ mem_on_free(void *ptr, mem_domain d)
         mem_busy++;                                                           \
         void *p = a->malloc(a->ctx, n);                                       \
         mem_busy--;                                                           \
-        mem_on_alloc(p, n, DOM);                                              \
+        mem_alloc_fast(p, n, DOM);                                            \
         return p;                                                             \
     }                                                                         \
     static void *mem_calloc_##D(void *ctx, size_t k, size_t n)                \
@@ -667,7 +720,7 @@ mem_on_free(void *ptr, mem_domain d)
         mem_busy++;                                                           \
         void *p = a->calloc(a->ctx, k, n);                                    \
         mem_busy--;                                                           \
-        mem_on_alloc(p, k *n, DOM);                                           \
+        mem_alloc_fast(p, k *n, DOM);                                         \
         return p;                                                             \
     }                                                                         \
     static void *mem_realloc_##D(void *ctx, void *old, size_t n)              \
@@ -679,8 +732,8 @@ mem_on_free(void *ptr, mem_domain d)
         void *p = a->realloc(a->ctx, old, n);                                 \
         mem_busy--;                                                           \
         if (p) {                                                              \
-            mem_on_free(old, DOM);                                            \
-            mem_on_alloc(p, n, DOM);                                          \
+            mem_free_fast(old);                                               \
+            mem_alloc_fast(p, n, DOM);                                        \
         }                                                                     \
         return p;                                                             \
     }                                                                         \
@@ -688,7 +741,7 @@ mem_on_free(void *ptr, mem_domain d)
     {                                                                         \
         PyMemAllocatorEx *a = &mem_prev[DOM];                                 \
         if (!mem_busy)                                                        \
-            mem_on_free(p, DOM);                                              \
+            mem_free_fast(p);                                                 \
         mem_busy++;                                                           \
         a->free(a->ctx, p);                                                   \
         mem_busy--;                                                           \
