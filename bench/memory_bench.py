@@ -4,6 +4,7 @@ replaces, side by side in one run.
 usage: python3 bench/memory_bench.py [--venv DIR] [--tools T1,T2,...]
            [--workloads W1,...] [--repeat N] [--small-repeat N]
            [--sample BYTES] [--json FILE] [--callgrind]
+           [--baseline SPYGLASS]
 
 DIR (default .bench/venv, made by `make bench-venv`) holds one CPython with
 spyglass, memray, scalene, memory_profiler and numpy installed. Tools:
@@ -23,6 +24,11 @@ spyglass, memray, scalene, memory_profiler and numpy installed. Tools:
                    memory-only mode; --cpu-only is its only switch)
   tracemalloc      a wrapper: tracemalloc.start(1), then runpy the script
   memory_profiler  python -m memory_profiler SCRIPT, only on the small sizes
+  before, before-sample
+                   spyglass memory (exact, --sample BYTES) of another
+                   build, --baseline SPYGLASS (its executable, next to the
+                   python whose agent it runs): a change measured before
+                   -> after in the same run
 
 Workloads (bench/memory_workloads.py and examples/julia.py): julia (the
 book's script with @profile on its two functions, as in its
@@ -89,7 +95,7 @@ CALLGRIND_ARGS = {"julia": ["100", "300"], "alloc": ["alloc", "20000"],
 
 TOOLS = ["plain", "spyglass", "spyglass-sample", "spyglass-native",
          "spyglass-lines", "memray", "memray-native", "memray-pyalloc", "scalene",
-         "tracemalloc", "memory_profiler"]
+         "tracemalloc", "memory_profiler", "before", "before-sample"]
 SMALL_TOOLS = ["plain", "spyglass", "memory_profiler"]
 
 # Go's runtime.MemProfileRate default: one sample per 512 KiB allocated on
@@ -129,10 +135,13 @@ def workload_argv(name, workdir, small):
     return [str(WORKLOADS_PY), *args]
 
 
-def tool_argv(tool, venv, spyglass, sample, script_argv, workdir):
+def tool_argv(tool, venv, spyglass, sample, script_argv, workdir,
+              baseline=None):
     """The command line of one tool on script_argv, and the capture file it
     writes (None when it writes none we measure)."""
     py = str(venv / "bin" / "python")
+    if tool.startswith("before"):
+        tool, spyglass = tool.replace("before", "spyglass"), baseline
     capture = workdir / "capture.bin"
     memray = [str(venv / "bin" / "memray"), "run", "-q", "-f", "-o",
               str(capture)]
@@ -194,7 +203,8 @@ def bench(tools, workload, small, args, venv, workdir):
     """Runs every tool `repeat` rounds on one workload; returns
     {tool: {"t": [...], "rss": [...], "size": [...]}} or {"error": ...}."""
     script = workload_argv(workload, workdir, small)
-    cmds = {t: tool_argv(t, venv, args.spyglass, args.sample, script, workdir)
+    cmds = {t: tool_argv(t, venv, args.spyglass, args.sample, script, workdir,
+                         args.baseline)
             for t in tools}
     res = {t: {"t": [], "rss": [], "size": [], "cpu": []} for t in tools}
     failed = {}
@@ -371,7 +381,7 @@ def callgrind_report(tools, args, venv, workdir):
         base = None
         for t in rows:
             argv, _ = tool_argv(t, venv, args.spyglass, args.sample, script,
-                                workdir)
+                                workdir, args.baseline)
             env = args.native_env if t == "spyglass-native" else None
             try:
                 ir = callgrind_ir(argv, workdir, env)
@@ -447,6 +457,8 @@ def main():
     ap.add_argument("--json", help="also write the summaries to this file")
     ap.add_argument("--callgrind", action="store_true",
                     help="count instructions under callgrind instead")
+    ap.add_argument("--baseline", help="spyglass executable of the build "
+                    "the tools 'before' and 'before-sample' run")
     args = ap.parse_args()
     venv = Path(args.venv).resolve()
     args.spyglass = args.spyglass or str(venv / "bin" / "spyglass")
@@ -459,6 +471,8 @@ def main():
         print(f"{args.spyglass} has no 'memory' command: spyglass left out",
               file=sys.stderr)
         tools = [t for t in tools if not t.startswith("spyglass")]
+    if not args.baseline:
+        tools = [t for t in tools if not t.startswith("before")]
     tools = ["plain"] + [t for t in tools if t != "plain"]
     args.native_env = (native_env(args.spyglass, venv)
                        if "spyglass-native" in tools else None)

@@ -44,11 +44,18 @@
 #include <string.h>
 
 #include "agent/core/frames.h"
+#include "agent/memory/blocks.h"
 #include "agent/memory/internal.h"
 
 AGENT_TLS int mem_busy;
 AGENT_TLS int mem_quiet;
 bool mem_lines_on;
+
+#if defined(__GNUC__)
+#define SG_NOINLINE __attribute__((noinline))
+#else
+#define SG_NOINLINE
+#endif
 
 /* Frames kept per stack: deeper stacks lose their outermost frames. */
 #define MEM_MAX_DEPTH 256
@@ -57,16 +64,8 @@ bool mem_lines_on;
  * time was read takes that time (mem_record). */
 #define MEM_PEAK_CLOCK_OPS 64
 
-/* A live block: 16 bytes, so that four share a cache line (the table is
- * as large as the program's live blocks are many). A size that does not
- * fit 32 bits is MEM_BIG_SIZE here and kept in the short list of big
- * blocks (mem.big). */
-typedef struct mem_block {
-    uintptr_t ptr; /* 0: empty slot */
-    uint32_t size; /* as counted (scaled when sampling) */
-    uint32_t site;
-} mem_block;
-
+/* A size that does not fit a slot's 32 bits is MEM_BIG_SIZE there and
+ * kept in the short list of big blocks (mem.big). */
 #define MEM_BIG_SIZE UINT32_MAX
 
 typedef struct mem_big {
@@ -109,9 +108,6 @@ static struct {
     uint64_t gen;
     /* The tables, guarded by lock. */
     int lock;
-    mem_block *blocks;
-    size_t n_blocks, cap_blocks;
-    int blocks_bits; /* cap_blocks == 1 << blocks_bits */
     mem_site *sites;
     uint32_t n_sites, cap_sites;
     uint32_t *site_index; /* site id + 1, 0 empty; cap_index slots */
@@ -198,78 +194,6 @@ mem_fail(void)
     }
 }
 
-/* ---- the block table: open addressing, linear probing ---- */
-
-/* A pointer's home slot: each KiB of the address space gets a
- * pseudo-random run of 64 slots (Fibonacci hashing of its address), in
- * which its 16-byte granules follow in address order. Blocks allocated
- * or freed one after the other are mostly neighbours (pymalloc carves
- * pools of 16 KiB), so their slots share cache lines instead of costing a
- * cache miss each; runs are short enough that a dense one makes no long
- * cluster for linear probing. */
-static inline size_t
-mem_hash_ptr(uintptr_t p, int bits)
-{
-    uint64_t run = ((uint64_t)p >> 10) * 0x9E3779B97F4A7C15ull >> (64 - bits);
-    return (size_t)(run + ((p >> 4) & 63)) & (((size_t)1 << bits) - 1);
-}
-
-static int
-mem_blocks_grow(void)
-{
-    int bits = mem.cap_blocks ? mem.blocks_bits + 1 : 16;
-    size_t cap = (size_t)1 << bits;
-    mem_block *v = calloc(cap, sizeof *v);
-    if (!v)
-        return -1;
-    for (size_t i = 0; i < mem.cap_blocks; i++) {
-        mem_block *b = &mem.blocks[i];
-        if (!b->ptr)
-            continue;
-        size_t j = mem_hash_ptr(b->ptr, bits);
-        while (v[j].ptr)
-            j = (j + 1) & (cap - 1);
-        v[j] = *b;
-    }
-    free(mem.blocks);
-    mem.blocks = v;
-    mem.cap_blocks = cap;
-    mem.blocks_bits = bits;
-    return 0;
-}
-
-/* The slot of ptr, or of the empty slot where it would go. */
-static inline mem_block *
-mem_blocks_find(uintptr_t ptr)
-{
-    size_t mask = mem.cap_blocks - 1, i = mem_hash_ptr(ptr, mem.blocks_bits);
-    while (mem.blocks[i].ptr && mem.blocks[i].ptr != ptr)
-        i = (i + 1) & mask;
-    return &mem.blocks[i];
-}
-
-/* Empty slot b, moving back the entries of its run that belong before it
- * (deletion without tombstones). */
-static void
-mem_blocks_remove(mem_block *b)
-{
-    size_t mask = mem.cap_blocks - 1;
-    size_t i = (size_t)(b - mem.blocks), j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!mem.blocks[j].ptr)
-            break;
-        size_t home = mem_hash_ptr(mem.blocks[j].ptr, mem.blocks_bits);
-        /* Entry j may fill hole i when its home is not in (i, j]. */
-        if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
-            mem.blocks[i] = mem.blocks[j];
-            i = j;
-        }
-    }
-    mem.blocks[i].ptr = 0;
-    mem.n_blocks--;
-}
-
 /* ---- big blocks: sizes beyond 32 bits, rare enough for a list ---- */
 
 static mem_big *
@@ -281,9 +205,10 @@ mem_big_find(uintptr_t ptr)
     return NULL;
 }
 
-/* Keep size w of block b (with the lock); -1 when out of memory. */
+/* Keep size w of block ptr in its slot b (with the lock); -1 when out of
+ * memory. */
 static int
-mem_block_set_size(mem_block *b, uint64_t w)
+mem_block_set_size(mem_slot *b, uintptr_t ptr, uint64_t w)
 {
     if (w < MEM_BIG_SIZE) {
         b->size = (uint32_t)w;
@@ -297,18 +222,19 @@ mem_block_set_size(mem_block *b, uint64_t w)
         mem.big = v;
         mem.cap_big = cap;
     }
-    mem.big[mem.n_big++] = (mem_big){b->ptr, w};
+    mem.big[mem.n_big++] = (mem_big){ptr, w};
     b->size = MEM_BIG_SIZE;
     return 0;
 }
 
-/* The size of block b, forgetting it in the big list when it is there. */
+/* The size of block ptr in its slot b, forgetting it in the big list when
+ * it is there. */
 static uint64_t
-mem_block_take_size(const mem_block *b)
+mem_block_take_size(const mem_slot *b, uintptr_t ptr)
 {
     if (b->size != MEM_BIG_SIZE)
         return b->size;
-    mem_big *g = mem_big_find(b->ptr);
+    mem_big *g = mem_big_find(ptr);
     assert(g);
     uint64_t w = g->size;
     *g = mem.big[--mem.n_big];
@@ -325,8 +251,10 @@ mem_filter_bit(uintptr_t p)
 }
 
 static void
-mem_filter_add(uintptr_t p)
+mem_filter_add(uintptr_t p, const mem_slot *s, void *arg)
 {
+    (void)s;
+    (void)arg;
     size_t i = mem_filter_bit(p);
     uint64_t bit = 1ull << (i & 63);
     if (__atomic_load_n(&mem_filter[i / 64], __ATOMIC_RELAXED) & bit)
@@ -343,9 +271,7 @@ mem_filter_rebuild(void)
     for (size_t i = 0; i < sizeof mem_filter / sizeof *mem_filter; i++)
         __atomic_store_n(&mem_filter[i], 0, __ATOMIC_RELAXED);
     mem_filter_set = 0;
-    for (size_t i = 0; i < mem.cap_blocks; i++)
-        if (mem.blocks[i].ptr)
-            mem_filter_add(mem.blocks[i].ptr);
+    mem_blocks_each(mem_filter_add, NULL);
     __atomic_fetch_add(&mem_filter_gen, 1, __ATOMIC_ACQ_REL);
     /* So many sampled blocks live that they alone fill the filter: it
      * lets more frees through to the table until twice as many bits are
@@ -587,18 +513,18 @@ mem_touch(mem_site *s)
     s->stamp = mem.seq;
 }
 
-/* Forget block b (with the lock). */
+/* Block ptr, in slot b, is gone: its bytes leave its site and the total
+ * (with the lock). The slot is left as it is. */
 static void
-mem_unblock(mem_block *b)
+mem_unsite(mem_slot *b, uintptr_t ptr)
 {
-    mem_site *s = &mem.sites[b->site];
-    uint64_t w = mem_block_take_size(b);
+    mem_site *s = &mem.sites[b->site - 1];
+    uint64_t w = mem_block_take_size(b, ptr);
     mem.seq++;
     mem_touch(s);
     s->live -= w;
     s->freed += w;
     mem.total -= w;
-    mem_blocks_remove(b);
 }
 
 /* Record block ptr of counted size w at the site walked into lv (n
@@ -608,28 +534,24 @@ mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
            int n)
 {
     uint32_t site = n < 0 ? t->frameless : mem_site_of(t, lv, n);
-    if (site == MEM_NO_SITE ||
-        ((mem.n_blocks + 1) * 2 > mem.cap_blocks && mem_blocks_grow() < 0)) {
+    mem_slot *b = site == MEM_NO_SITE ? NULL : mem_blocks_put(ptr);
+    if (!b) {
         mem_fail();
         return;
     }
-    mem_block *b = mem_blocks_find(ptr);
-    if (b->ptr) {
+    if (b->site) {
         /* Freed behind our back (through an allocator we do not see):
          * that block is gone. */
-        mem_unblock(b);
-        b = mem_blocks_find(ptr);
+        mem_unsite(b, ptr);
     }
-    b->ptr = ptr;
-    b->site = site;
-    if (mem_block_set_size(b, w) < 0) {
-        b->ptr = 0;
+    if (mem_block_set_size(b, ptr, w) < 0) {
+        mem_blocks_del(ptr, b);
         mem_fail();
         return;
     }
-    mem.n_blocks++;
+    b->site = site + 1;
     if (mem.cfg.sample_bytes) {
-        mem_filter_add(ptr);
+        mem_filter_add(ptr, b, NULL);
         if (mem_filter_set > mem_filter_limit)
             mem_filter_rebuild();
     }
@@ -668,11 +590,19 @@ mem_has_gil(mem_domain d)
     return d == MEM_DOMAIN_MEM || d == MEM_DOMAIN_OBJ || PyGILState_Check();
 }
 
-void
-mem_on_alloc(void *ptr, size_t size, mem_domain d)
+/* An allocation past the sampling countdown: drawn when the countdown
+ * already took the block's bytes and reached a sample point. */
+static SG_NOINLINE void
+mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
 {
-    if (!mem.on || !ptr || mem_quiet)
+    if (!mem.on || !ptr || mem_quiet) {
+        /* Not recorded: the sample point it drew is not carried over to
+         * the next block (a Poisson process restricted to the blocks that
+         * are recorded is still one, of the same rate). */
+        if (drawn)
+            mem_tls->countdown = mem_next_sample(mem_tls);
         return;
+    }
     mem_busy++;
     mem_thread *t = mem_tls;
     if (!t || t->gen != mem.gen) {
@@ -691,10 +621,12 @@ mem_on_alloc(void *ptr, size_t size, mem_domain d)
         /* Poisson sampling: the block holds a sample point with
          * probability 1 - exp(-size/B), and then stands for
          * size / (1 - exp(-size/B)) bytes (unbiased). */
-        t->countdown -= (double)size;
-        if (t->countdown > 0) {
-            mem_busy--;
-            return;
+        if (!drawn) {
+            t->countdown -= (double)size;
+            if (t->countdown > 0) {
+                mem_busy--;
+                return;
+            }
         }
         t->countdown = mem_next_sample(t);
         double s = (double)size, b = (double)mem.cfg.sample_bytes;
@@ -708,23 +640,62 @@ mem_on_alloc(void *ptr, size_t size, mem_domain d)
     mem_busy--;
 }
 
-void
-mem_on_free(void *ptr, mem_domain d)
+/* Inlined in the hooks: when sampling, most blocks hold no sample point
+ * and cost only the countdown of the thread (its state for this
+ * tracing), taken before anything else. */
+static inline void
+mem_alloc_fast(void *ptr, size_t size, mem_domain d)
 {
-    (void)d;
+    mem_thread *t;
+    if (mem.cfg.sample_bytes && (t = mem_tls) != NULL && t->gen == mem.gen) {
+        t->countdown -= (double)size;
+        if (t->countdown > 0)
+            return;
+        mem_alloc_slow(ptr, size, d, true);
+        return;
+    }
+    mem_alloc_slow(ptr, size, d, false);
+}
+
+void
+mem_on_alloc(void *ptr, size_t size, mem_domain d)
+{
+    mem_alloc_fast(ptr, size, d);
+}
+
+static SG_NOINLINE void
+mem_free_slow(void *ptr)
+{
+    mem_busy++;
+    mem_lock();
+    if (mem.on) {
+        mem_slot *b = mem_blocks_get((uintptr_t)ptr);
+        if (b) {
+            mem_unsite(b, (uintptr_t)ptr);
+            mem_blocks_del((uintptr_t)ptr, b);
+        }
+    }
+    mem_unlock();
+    mem_busy--;
+}
+
+/* Inlined in the hooks: when sampling, the frees of blocks never sampled
+ * end at the filter. */
+static inline void
+mem_free_fast(void *ptr)
+{
     if (!mem.on || !ptr)
         return;
     if (mem.cfg.sample_bytes && !mem_filter_maybe((uintptr_t)ptr))
         return;
-    mem_busy++;
-    mem_lock();
-    if (mem.on && mem.n_blocks) {
-        mem_block *b = mem_blocks_find((uintptr_t)ptr);
-        if (b->ptr)
-            mem_unblock(b);
-    }
-    mem_unlock();
-    mem_busy--;
+    mem_free_slow(ptr);
+}
+
+void
+mem_on_free(void *ptr, mem_domain d)
+{
+    (void)d;
+    mem_free_fast(ptr);
 }
 
 /* ---- the hooks, one set per domain ---- */
@@ -738,7 +709,7 @@ mem_on_free(void *ptr, mem_domain d)
         mem_busy++;                                                           \
         void *p = a->malloc(a->ctx, n);                                       \
         mem_busy--;                                                           \
-        mem_on_alloc(p, n, DOM);                                              \
+        mem_alloc_fast(p, n, DOM);                                            \
         return p;                                                             \
     }                                                                         \
     static void *mem_calloc_##D(void *ctx, size_t k, size_t n)                \
@@ -749,7 +720,7 @@ mem_on_free(void *ptr, mem_domain d)
         mem_busy++;                                                           \
         void *p = a->calloc(a->ctx, k, n);                                    \
         mem_busy--;                                                           \
-        mem_on_alloc(p, k *n, DOM);                                           \
+        mem_alloc_fast(p, k *n, DOM);                                         \
         return p;                                                             \
     }                                                                         \
     static void *mem_realloc_##D(void *ctx, void *old, size_t n)              \
@@ -761,8 +732,8 @@ mem_on_free(void *ptr, mem_domain d)
         void *p = a->realloc(a->ctx, old, n);                                 \
         mem_busy--;                                                           \
         if (p) {                                                              \
-            mem_on_free(old, DOM);                                            \
-            mem_on_alloc(p, n, DOM);                                          \
+            mem_free_fast(old);                                               \
+            mem_alloc_fast(p, n, DOM);                                        \
         }                                                                     \
         return p;                                                             \
     }                                                                         \
@@ -770,7 +741,7 @@ mem_on_free(void *ptr, mem_domain d)
     {                                                                         \
         PyMemAllocatorEx *a = &mem_prev[DOM];                                 \
         if (!mem_busy)                                                        \
-            mem_on_free(p, DOM);                                              \
+            mem_free_fast(p);                                                 \
         mem_busy++;                                                           \
         a->free(a->ctx, p);                                                   \
         mem_busy--;                                                           \
@@ -830,17 +801,15 @@ mem_clear(void)
         Py_XDECREF(mem.sites[i].code);
     free(mem.sites);
     free(mem.site_index);
-    free(mem.blocks);
     free(mem.big);
     free(mem.lines);
     mem.sites = NULL;
     mem.site_index = NULL;
-    mem.blocks = NULL;
     mem.big = NULL;
     mem.n_big = mem.cap_big = 0;
     mem.lines = NULL;
     mem.n_sites = mem.cap_sites = mem.cap_index = 0;
-    mem.n_blocks = mem.cap_blocks = 0;
+    mem_blocks_clear();
     mem.seq = mem.total = mem.peak = mem.peak_stamp = mem.peak_ticks = 0;
     mem.clock_seq = 0;
     mem.peak_site = MEM_NO_SITE;
@@ -864,7 +833,7 @@ mem_start(const mem_config *cfg)
     mem_clear();
     mem_busy++;
     mem.lines = calloc(MEM_LINE_CACHE, sizeof *mem.lines);
-    bool ok = mem.lines && mem_blocks_grow() == 0 && mem_index_grow() == 0;
+    bool ok = mem.lines && mem_index_grow() == 0;
     mem_busy--;
     if (!ok) {
         mem_clear();

@@ -2,9 +2,10 @@
  * share.
  *
  *   engine.c   allocator hooks on CPython's three domains (chained to the
- *              allocators found installed), the block table (pointer ->
- *              size, site), allocation sites, the traced total, the peak
- *              and what was live at it, sampling;
+ *              allocators found installed), allocation sites, the traced
+ *              total, the peak and what was live at it, sampling;
+ *   blocks.c   the table of live blocks (pointer -> site, size): a shadow
+ *              of the address space, and a hash table for the rest;
  *   native.c   --native: the preloaded shim's malloc and friends, fed into
  *              the same engine (src/native/);
  *   lines.c    memory_profiler's columns for the selected functions, on
