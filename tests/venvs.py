@@ -29,7 +29,8 @@ if SANITIZE:
 # --no-build-isolation so the meson build dir is reused) and oracles.
 VENV_PACKAGES = {
     "default": ["meson-python", "meson", "ninja", "line_profiler",
-                "gprof2dot", "pyperf", "numpy", "memory_profiler"],
+                "gprof2dot", "pyperf", "numpy", "memory_profiler",
+                "coverage"],
 }
 EXTRA_PACKAGES = os.environ.get("SPYGLASS_TEST_EXTRA", "").split()
 

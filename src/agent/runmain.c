@@ -12,6 +12,10 @@
 
 /* The process runmain_prepare ran in: the one whose results count. */
 static pid_t runmain_pid;
+/* Whether the program is running (its results not taken yet), and
+ * whether a SIGTERM came (see runmain_on_sigterm). */
+static int runmain_running;
+static int runmain_got_sigterm;
 
 static int
 set_argv(const rq_program *t)
@@ -75,6 +79,70 @@ set_path0(const rq_program *t)
     return rc;
 }
 
+/* Python's ending after a SIGTERM: once the interpreter is finalized (the
+ * results written, everything flushed), die of the signal, as the program
+ * would have without spyglass. Registered with Py_AtExit. */
+static void
+runmain_exit_sigterm(void)
+{
+    if (signal(SIGTERM, SIG_DFL) != SIG_ERR)
+        kill(getpid(), SIGTERM);
+    /* Still here (SIGTERM blocked): the status 128 + SIGTERM stands. */
+}
+
+/* SIGTERM, seen by Python's signal machinery between bytecodes. While the
+ * program runs, unwind it like sys.exit, so that its finally blocks run
+ * and the command writes what it has; once it has ended, let the results
+ * be written. Either way the process dies of the signal at its very end. */
+static PyObject *
+runmain_on_sigterm(PyObject *self, PyObject *args)
+{
+    if (!runmain_got_sigterm) {
+        runmain_got_sigterm = 1;
+        if (Py_AtExit(runmain_exit_sigterm) < 0)
+            sg_error("cannot end with SIGTERM after finalization; exit "
+                     "status %d",
+                     128 + SIGTERM);
+    }
+    if (!runmain_running)
+        Py_RETURN_NONE;
+    PyObject *code = PyLong_FromLong(128 + SIGTERM);
+    if (code) {
+        PyErr_SetObject(PyExc_SystemExit, code);
+        Py_DECREF(code);
+    }
+    return NULL;
+}
+
+static PyMethodDef runmain_sigterm_def = {"_on_sigterm", runmain_on_sigterm,
+                                          METH_VARARGS, NULL};
+
+/* Catch SIGTERM unless the caller's shell ignored it (nohup, trap '')
+ * or something else already handles it: those stay as they are. SIGINT
+ * needs nothing: python's own handler raises KeyboardInterrupt, which
+ * run_target turns into python's ending. */
+static void
+runmain_catch_sigterm(void)
+{
+    PyObject *signal_mod = PyImport_ImportModule("signal");
+    PyObject *cur =
+        signal_mod ? PyObject_CallMethod(signal_mod, "getsignal", "i", SIGTERM)
+                   : NULL;
+    PyObject *dfl =
+        signal_mod ? PyObject_GetAttrString(signal_mod, "SIG_DFL") : NULL;
+    PyObject *handler = NULL, *r = NULL;
+    if (cur && dfl && PyObject_RichCompareBool(cur, dfl, Py_EQ) == 1 &&
+        (handler = PyCFunction_New(&runmain_sigterm_def, NULL)))
+        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM, handler);
+    /* Without it SIGTERM just ends the program, as under plain python. */
+    PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(handler);
+    Py_XDECREF(dfl);
+    Py_XDECREF(cur);
+    Py_XDECREF(signal_mod);
+}
+
 int
 runmain_prepare(const rq_program *t)
 {
@@ -99,6 +167,7 @@ runmain_prepare(const rq_program *t)
         t->kind == RQ_RUN_MODULE ? PyImport_ImportModule("runpy") : NULL;
     Py_XDECREF(runpy);
     PyErr_Clear();
+    runmain_catch_sigterm();
     return 0;
 }
 
@@ -357,7 +426,10 @@ run_target(const rq_program *t)
 int
 runmain_run(const rq_program *t)
 {
-    return run_target(t);
+    runmain_running = 1;
+    int status = run_target(t);
+    runmain_running = 0;
+    return status;
 }
 
 bool

@@ -25,10 +25,13 @@ int runmain_prepare(const rq_program *t);
 /* Run the prepared target in __main__. Returns the exit status python
  * would have: 0; the SystemExit code; 1 for an uncaught exception (or a
  * SyntaxError), which runmain_report prints; 130 for KeyboardInterrupt,
- * after
- * arranging that the process, once Python is finalized, kills itself with
- * SIGINT as python does (a parent sees -SIGINT, not 130). No Python
- * exception is left set. */
+ * after arranging that the process, once Python is finalized, kills
+ * itself with SIGINT as python does (a parent sees -SIGINT, not 130).
+ * SIGTERM (caught since runmain_prepare, unless it was ignored or
+ * handled already) unwinds the program like sys.exit: 143 here, and the
+ * process dies of SIGTERM once finalized, after the caller wrote its
+ * results; a SIGTERM after the program ended waits for them too. No
+ * Python exception is left set. */
 int runmain_run(const rq_program *t);
 
 /* Whether runmain_run returned in a child the program forked, which ran to
