@@ -34,6 +34,11 @@ int runmain_prepare(const rq_program *t);
  * Python exception is left set. */
 int runmain_run(const rq_program *t);
 
+/* Whether the prepared SCRIPT is a directory or zip file (anything an
+ * import hook takes as a path entry): python runs its __main__ module,
+ * SCRIPT/__main__.py, with SCRIPT as sys.path[0]. */
+bool runmain_runs_path_entry(void);
+
 /* Whether runmain_run returned in a child the program forked, which ran to
  * the program's end (no os._exit): the results are the parent's, and such
  * a child writes none, over them or beside them; it only cleans up and
