@@ -150,6 +150,42 @@ def test_coverage_measures_a_program_under_lines(py, tmp_path):
     assert hits(proc.stdout, 19) == 1  # return f(10) + f(4)
 
 
+@pytest.mark.py_versions("3.8", "3.9", "3.10", "3.11")
+def test_profile_sees_threads_and_calls_under_the_programs_own_hooks(
+        py, tmp_path):
+    """A program's threading.setprofile and sys.setprofile replaced the
+    profiler's function (3.8-3.11): worker threads and the calls after
+    were missing from the profile. Both now run, the program's hook
+    behind the profiler's, and sys.getprofile() is still the program's."""
+    prog = write(tmp_path, "hooks.py", """
+        import sys, threading
+        seen = []
+        def hook(frame, event, arg):
+            if event == "call":
+                seen.append(frame.f_code.co_name)
+        threading.setprofile(hook)
+        def worker_fn():
+            return 1
+        t = threading.Thread(target=worker_fn)
+        t.start()
+        t.join()
+        sys.setprofile(hook)
+        assert sys.getprofile() is hook
+        def main_fn():
+            return 2
+        main_fn()
+        sys.setprofile(None)
+        print(sorted(set(seen) & {"worker_fn", "main_fn"}))
+    """)
+    plain = py.py(prog)
+    proc = py.spy("profile", prog)
+    assert proc.returncode == 0, proc.stderr
+    assert plain.stdout == "['main_fn', 'worker_fn']\n"
+    assert proc.stdout.startswith(plain.stdout)
+    assert "hooks.py:8(worker_fn)" in proc.stdout
+    assert "hooks.py:15(main_fn)" in proc.stdout
+
+
 STACK = """
 import sys, traceback, warnings
 def f():
