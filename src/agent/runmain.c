@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/core/stop.h"
 #include "agent/runmain.h"
 #include "common/err.h"
 
@@ -143,8 +144,9 @@ runmain_exit_sigterm(void)
 
 /* SIGTERM, seen by Python's signal machinery between bytecodes. While the
  * program runs, unwind it like sys.exit, so that its finally blocks run
- * and the command writes what it has; once it has ended, let the results
- * be written. Either way the process dies of the signal at its very end. */
+ * and the command writes what it has; before it starts, keep it from
+ * starting (runmain_run); once it has ended, let the results be written.
+ * Either way the process dies of the signal at its very end. */
 static PyObject *
 runmain_on_sigterm(PyObject *self, PyObject *args)
 {
@@ -157,6 +159,10 @@ runmain_on_sigterm(PyObject *self, PyObject *args)
     }
     if (!runmain_running)
         Py_RETURN_NONE;
+    if (stop_agent_code) {
+        stop_deferred = SIGTERM;
+        Py_RETURN_NONE;
+    }
     PyObject *code = PyLong_FromLong(128 + SIGTERM);
     if (code) {
         PyErr_SetObject(PyExc_SystemExit, code);
@@ -493,6 +499,10 @@ int
 runmain_run(const rq_program *t)
 {
     PyThreadState *ts = PyThreadState_Get();
+    /* A SIGTERM while the command set up (selection runs Python code,
+     * which ran the handler): the program does not start. */
+    if (runmain_got_sigterm)
+        return 128 + SIGTERM;
     void *glue = glue_frame_swap(ts, NULL);
     runmain_running = 1;
     int status = run_target(t);
