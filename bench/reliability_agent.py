@@ -27,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import machine  # noqa: E402
 import venvs  # noqa: E402  (benchlib put tests/ on the path)
+# The programs the regression tests run, with python's view as the oracle.
+from test_reliability_agent import HOOKS, MAIN, STACK  # noqa: E402
 
 TIMEOUT = 60
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS,
@@ -92,43 +94,6 @@ f(10)
 cov.stop()
 print(json.dumps(sorted(cov.get_data().lines(os.path.abspath(__file__)))))
 """
-
-HOOKS = """
-import sys, threading
-seen = set()
-def hook(frame, event, arg):
-    if event == "call":
-        seen.add(frame.f_code.co_name)
-threading.setprofile(hook)
-def worker_fn():
-    return 1
-t = threading.Thread(target=worker_fn)
-t.start()
-t.join()
-sys.setprofile(hook)
-def main_fn():
-    return 2
-main_fn()
-sys.setprofile(None)
-print(sorted(seen & {"worker_fn", "main_fn"}))
-"""
-
-MAIN = """
-import sys
-def work():
-    return sum(range(10))
-work()
-print(sys.argv, sys.path[0], __file__, __name__)
-"""
-
-STACK = """
-import traceback, warnings
-def f():
-    traceback.print_stack()
-f()
-warnings.warn("top", stacklevel=2)
-"""
-
 
 def own_err(text):
     return "\n".join(x for x in text.splitlines()
@@ -242,65 +207,30 @@ def case_deep(depth):
     return Case(f"lines, recursion {depth} deep on a 512 KB thread", run)
 
 
-def case_oracle(name, cmd_args, prog_name, in_table=()):
-    """The program's own output under spyglass equals plain python's, and
-    the table names each of in_table."""
+def case_as_python(name, cmd, prog, in_table=(), env=None,
+                   stream="stdout"):
+    """The program's own output under `spyglass CMD` equals plain
+    python's (stdout, or stderr less spyglass's lines), and the table
+    after it names each of in_table. prog(wd): the program's arguments."""
     def run(py, wd):
-        plain = py.py(wd / prog_name, timeout=TIMEOUT, cwd=wd)
+        e = dict(py.env, **(env or {}))
+        plain = py.py(*prog(wd), env=e, timeout=TIMEOUT, cwd=wd)
         if plain.returncode != 0:
             return "n/a"
-        proc = spy(py, *cmd_args, wd / prog_name, cwd=wd)
+        proc = spy(py, *cmd, *prog(wd), env=e, cwd=wd)
         bad = outcome_of(proc)
         if bad:
             return bad
-        if proc.returncode != 0 or not proc.stdout.startswith(plain.stdout):
+        if proc.returncode != 0:
+            return "wrong"
+        if stream == "stderr":
+            same = own_err(proc.stderr) == plain.stderr.rstrip("\n")
+            return "ok" if same else "wrong"
+        if not proc.stdout.startswith(plain.stdout):
             return "wrong"
         table = proc.stdout[len(plain.stdout):]
         return "ok" if all(x in table for x in in_table) else "wrong"
     return Case(name, run)
-
-
-def case_path_entry(cmd, target):
-    """python's own view of the program (argv, sys.path[0], __file__), and
-    the profile of its function."""
-    def run(py, wd):
-        plain = py.py(target, "x", timeout=TIMEOUT, cwd=wd)
-        proc = spy(py, cmd, target, "x", cwd=wd)
-        bad = outcome_of(proc)
-        if bad:
-            return bad
-        if proc.returncode != 0 or not proc.stdout.startswith(plain.stdout):
-            return "wrong"
-        table = proc.stdout[len(plain.stdout):]
-        return "ok" if "work" in table or " 1 " in table else "wrong"
-    return Case(f"{cmd} {target} (python runs its __main__)", run)
-
-
-def case_stack():
-    def run(py, wd):
-        plain = py.py("-c", STACK, timeout=TIMEOUT, cwd=wd)
-        proc = spy(py, "profile", "-f", "pstats", "-o", "/dev/null", "-c",
-                   STACK, cwd=wd)
-        bad = outcome_of(proc)
-        if bad:
-            return bad
-        return "ok" if own_err(proc.stderr) == plain.stderr.rstrip("\n") \
-            else "wrong"
-    return Case("profile -c: print_stack and warnings' stacklevel", run)
-
-
-def case_safe_path():
-    def run(py, wd):
-        env = dict(py.env, PYTHONSAFEPATH="1")
-        show = "import sys; print(sys.path[0])"
-        plain = py.py("-c", show, env=env, timeout=TIMEOUT, cwd=wd)
-        proc = spy(py, "profile", "-f", "pstats", "-o", "/dev/null", "-c",
-                   show, env=env, cwd=wd)
-        bad = outcome_of(proc)
-        if bad:
-            return bad
-        return "ok" if proc.stdout == plain.stdout else "wrong"
-    return Case("profile -c under PYTHONSAFEPATH: sys.path[0]", run)
 
 
 def cases():
@@ -314,16 +244,28 @@ def cases():
     out.append(case_full_stdout(["timeit", "-n", "10", "-r", "2", "pass"],
                                 "timeit"))
     out.append(case_deep(20000))
-    out.append(case_oracle("lines with coverage.py measuring",
-                           ["lines"], "cov.py"))
-    out.append(case_oracle("profile with threading.setprofile",
-                           ["profile"], "hooks.py",
-                           ("(worker_fn)", "(main_fn)")))
-    out.append(case_path_entry("profile", "app"))
-    out.append(case_path_entry("lines", "app.pyz"))
-    out.append(case_path_entry("memory", "app"))
-    out.append(case_stack())
-    out.append(case_safe_path())
+    out.append(case_as_python("lines with coverage.py measuring", ["lines"],
+                              lambda wd: [wd / "cov.py"]))
+    out.append(case_as_python("profile with threading.setprofile",
+                              ["profile"], lambda wd: [wd / "hooks.py"],
+                              ("(worker_fn)", "(main_fn)")))
+    # python's own view of the program (argv, sys.path[0], __file__).
+    # (A zip app's source is not a file: kernprof's table then has no
+    # function name, only the counts.)
+    for cmd, target, shows in (("profile", "app", "work"),
+                               ("lines", "app.pyz", "Total time"),
+                               ("memory", "app", "work")):
+        out.append(case_as_python(f"{cmd} {target} (python runs __main__)",
+                                  [cmd], lambda wd, t=target: [t, "x"],
+                                  (shows,)))
+    quiet = ["profile", "-f", "pstats", "-o", "/dev/null"]
+    out.append(case_as_python(
+        "profile -c: print_stack and warnings' stacklevel", quiet,
+        lambda wd: ["-c", STACK], stream="stderr"))
+    out.append(case_as_python(
+        "profile -c under PYTHONSAFEPATH: sys.path[0]", quiet,
+        lambda wd: ["-c", "import sys; print(sys.path[0])"],
+        env={"PYTHONSAFEPATH": "1"}))
     return out
 
 

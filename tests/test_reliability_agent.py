@@ -150,6 +150,28 @@ def test_coverage_measures_a_program_under_lines(py, tmp_path):
     assert hits(proc.stdout, 19) == 1  # return f(10) + f(4)
 
 
+HOOKS = """
+import sys, threading
+seen = []
+def hook(frame, event, arg):
+    if event == "call":
+        seen.append(frame.f_code.co_name)
+threading.setprofile(hook)
+def worker_fn():
+    return 1
+t = threading.Thread(target=worker_fn)
+t.start()
+t.join()
+sys.setprofile(hook)
+assert sys.getprofile() is hook
+def main_fn():
+    return 2
+main_fn()
+sys.setprofile(None)
+print(sorted(set(seen) & {"worker_fn", "main_fn"}))
+"""
+
+
 @pytest.mark.py_versions("3.8", "3.9", "3.10", "3.11")
 def test_profile_sees_threads_and_calls_under_the_programs_own_hooks(
         py, tmp_path):
@@ -157,26 +179,7 @@ def test_profile_sees_threads_and_calls_under_the_programs_own_hooks(
     profiler's function (3.8-3.11): worker threads and the calls after
     were missing from the profile. Both now run, the program's hook
     behind the profiler's, and sys.getprofile() is still the program's."""
-    prog = write(tmp_path, "hooks.py", """
-        import sys, threading
-        seen = []
-        def hook(frame, event, arg):
-            if event == "call":
-                seen.append(frame.f_code.co_name)
-        threading.setprofile(hook)
-        def worker_fn():
-            return 1
-        t = threading.Thread(target=worker_fn)
-        t.start()
-        t.join()
-        sys.setprofile(hook)
-        assert sys.getprofile() is hook
-        def main_fn():
-            return 2
-        main_fn()
-        sys.setprofile(None)
-        print(sorted(set(seen) & {"worker_fn", "main_fn"}))
-    """)
+    prog = write(tmp_path, "hooks.py", HOOKS)
     plain = py.py(prog)
     proc = py.spy("profile", prog)
     assert proc.returncode == 0, proc.stderr
