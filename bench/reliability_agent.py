@@ -63,7 +63,8 @@ work()
 DEEP = """
 import sys, threading
 sys.setrecursionlimit(100000)
-threading.stack_size(512 * 1024)
+size = int(sys.argv[2]) if len(sys.argv) > 2 else 512 * 1024
+threading.stack_size(size)
 
 def rec(n):
     if n == 0:
@@ -207,6 +208,22 @@ def case_deep(depth):
     return Case(f"lines, recursion {depth} deep on a 512 KB thread", run)
 
 
+def case_eval_hook_deep():
+    """profile's opt-in frame hook (3.12+) on a recursion deeper than half
+    a 256 KB thread's stack: RecursionError in the thread, never a crash."""
+    def run(py, wd):
+        if py.version in ("3.8", "3.9", "3.10", "3.11"):
+            return "n/a"
+        env = dict(py.env, SPYGLASS_PROFILE_HOOK="eval")
+        proc = spy(py, "profile", "-f", "pstats", "-o", "/dev/null",
+                   wd / "deep.py", "20000", str(256 * 1024), env=env)
+        bad = outcome_of(proc)
+        if bad:
+            return bad
+        return "ok" if proc.returncode == 0 else "wrong"
+    return Case("profile (eval hook), recursion 20000, 256 KB thread", run)
+
+
 def case_as_python(name, cmd, prog, in_table=(), env=None,
                    stream="stdout"):
     """The program's own output under `spyglass CMD` equals plain
@@ -244,6 +261,7 @@ def cases():
     out.append(case_full_stdout(["timeit", "-n", "10", "-r", "2", "pass"],
                                 "timeit"))
     out.append(case_deep(20000))
+    out.append(case_eval_hook_deep())
     out.append(case_as_python("lines with coverage.py measuring", ["lines"],
                               lambda wd: [wd / "cov.py"]))
     out.append(case_as_python("profile with threading.setprofile",
@@ -293,6 +311,7 @@ def main():
     ap.add_argument("--versions", default="3.8,3.12")
     ap.add_argument("--venvs", help="use the spyglass installed there")
     ap.add_argument("--extra-path", help="DIR/<version> on PYTHONPATH")
+    ap.add_argument("--only", default="", help="the cases whose name has it")
     args = ap.parse_args()
     kinds = ["ok", "crash", "hang", "lost", "wrong", "n/a"]
     print(f"# {machine()}; {args.runs} runs per case")
@@ -311,7 +330,7 @@ def main():
         with tempfile.TemporaryDirectory(prefix="sg-reliab-") as d:
             wd = Path(d)
             setup(wd)
-            for case in cases():
+            for case in (c for c in cases() if args.only in c.name):
                 counts = {k: 0 for k in kinds}
                 for _ in range(args.runs):
                     counts[one(case, py, wd)] += 1

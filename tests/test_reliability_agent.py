@@ -110,6 +110,35 @@ def test_deep_recursion_on_a_small_thread_stack(py, tmp_path):
     assert hits(proc.stdout, 7) == 20001  # if n == 0
 
 
+@pytest.mark.py_versions("3.12", "3.13")
+def test_the_opt_in_frame_hook_refuses_before_the_c_stack_overflows(
+        py, tmp_path):
+    """profile's opt-in frame-evaluation mode costs C stack per call: a
+    recursion on a 256 KB thread overflowed it (SIGSEGV) before the
+    interpreter's C recursion limit. It now raises RecursionError, as
+    that limit does, when half the thread's stack is used."""
+    prog = write(tmp_path, "deep.py", """
+        import sys, threading
+        sys.setrecursionlimit(30000)
+        threading.stack_size(256 * 1024)
+
+        def rec(n):
+            return 0 if n == 0 else rec(n - 1) + 1
+
+        t = threading.Thread(target=rec, args=(20000,))
+        t.start()
+        t.join()
+        print("done")
+    """)
+    out = tmp_path / "deep.pstats"
+    proc = py.spy("profile", "-o", out, prog, timeout=120,
+                  env=dict(py.env, SPYGLASS_PROFILE_HOOK="eval"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "done\n"
+    assert "RecursionError: maximum recursion depth exceeded" in proc.stderr
+    assert "SPYGLASS_PROFILE_HOOK" in proc.stderr and out.stat().st_size
+
+
 @pytest.mark.py_versions("3.8", "3.9", "3.10", "3.11")
 def test_coverage_measures_a_program_under_lines(py, tmp_path):
     """coverage.py's C tracer, started by the program, sees the same lines
