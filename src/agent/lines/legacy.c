@@ -15,7 +15,7 @@
  * (3.11 no longer inlines Python-to-Python calls while one is installed,
  * about 500 bytes each), so a program that raises the recursion limit and
  * recurses 200,000 deep, which plain 3.11 runs, would overflow the C stack
- * (a thread's of 512 KB at 1,000 frames). When frames nest
+ * (a thread's 512 KB well before 2,000 frames). When frames nest
  * LINES_HOOK_DEPTH_MAX deep through the hook on a thread, or the thread
  * has used half its C stack (core/cstack.h), the backend leaves the hook
  * for good, for the rest of the run: the hook goes, and the trace function
