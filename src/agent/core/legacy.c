@@ -306,6 +306,8 @@ legacy_swap(PyObject *mod, legacy_kind kind, PyMethodDef defs[2],
             Py_CLEAR(saved[i]);
             continue;
         }
+        if (saved[i])
+            continue; /* already ours: python's stays the one kept */
         PyObject *old = PyObject_GetAttrString(mod, name);
         PyObject *fn = old ? PyCFunction_New(&defs[i], NULL) : NULL;
         if (fn && PyObject_SetAttrString(mod, name, fn) == 0)
