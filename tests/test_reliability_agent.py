@@ -65,6 +65,24 @@ def test_sigterm_writes_the_table_then_dies_of_it(py, tmp_path, cmd):
         assert hits(proc.stdout, 8) == 1  # os.kill(...)
 
 
+@pytest.mark.py_versions("3.8", "3.13")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_timeit_stopped_reports_the_repeats_done(py, sig):
+    """timeit died of SIGTERM (a traceback on Ctrl-C) with nothing
+    reported; the whole repeats done are reported, said so, and the
+    process then ends of the signal as python would."""
+    setup = ("import os, signal, builtins; "
+             "n = builtins.__dict__.setdefault('n', [0])")
+    # The 25th loop of 10 per repeat: in the third repeat.
+    stmt = f"n[0] += 1; n[0] == 25 and os.kill(os.getpid(), {int(sig)})"
+    proc = py.spy("timeit", "-n", "10", "-r", "5", "-s", setup, stmt,
+                  preexec_fn=lambda: signal.signal(
+                      signal.SIGINT, signal.default_int_handler) and None)
+    assert proc.returncode == -sig, proc.stderr
+    assert proc.stdout.startswith("10 loops, best of 2: ")
+    assert "stopped after 2 of 5 repeats" in proc.stderr
+
+
 def test_an_ignored_sigterm_stays_ignored(py, tmp_path):
     """Under `nohup` or `trap '' TERM` the program is not stopped: spyglass
     catches SIGTERM only when it would have killed the program."""

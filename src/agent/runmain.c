@@ -178,7 +178,7 @@ static PyMethodDef runmain_sigterm_def = {"_on_sigterm", runmain_on_sigterm,
  * or something else already handles it: those stay as they are. SIGINT
  * needs nothing: python's own handler raises KeyboardInterrupt, which
  * run_target turns into python's ending. */
-static void
+void
 runmain_catch_sigterm(void)
 {
     PyObject *signal_mod = PyImport_ImportModule("signal");
@@ -508,6 +508,30 @@ runmain_run(const rq_program *t)
     int status = run_target(t);
     runmain_running = 0;
     glue_frame_swap(ts, glue);
+    return status;
+}
+
+void
+runmain_set_running(bool on)
+{
+    runmain_running = on;
+}
+
+int
+runmain_stopped(void)
+{
+    int status = 0;
+    if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        status = 128 + SIGINT;
+        if (Py_AtExit(runmain_exit_sigint) < 0)
+            sg_error("cannot end with SIGINT after finalization; exit "
+                     "status 130");
+    } else if (runmain_got_sigterm &&
+               PyErr_ExceptionMatches(PyExc_SystemExit)) {
+        status = 128 + SIGTERM; /* the handler arranged the ending */
+    }
+    if (status)
+        PyErr_Clear();
     return status;
 }
 

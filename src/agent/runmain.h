@@ -34,6 +34,18 @@ int runmain_prepare(const rq_program *t);
  * Python exception is left set. */
 int runmain_run(const rq_program *t);
 
+/* For a command that runs no program but Python code of the user's
+ * (timeit): catch SIGTERM as runmain_prepare does, and say while that
+ * code runs (a SIGTERM then unwinds it with SystemExit). */
+void runmain_catch_sigterm(void);
+void runmain_set_running(bool on);
+
+/* Whether the exception set is a stop (KeyboardInterrupt, or the
+ * SystemExit of a caught SIGTERM): then it is cleared, python's ending
+ * (dying of that signal once finalized) is arranged, and the status
+ * (130, 143) returned; else 0, the exception left as it is. */
+int runmain_stopped(void);
+
 /* Whether the prepared SCRIPT is a directory or zip file (anything an
  * import hook takes as a path entry): python runs its __main__ module,
  * SCRIPT/__main__.py, with SCRIPT as sys.path[0]. */

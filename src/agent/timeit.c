@@ -16,6 +16,7 @@
 
 #include "agent/agent.h"
 #include "agent/commands.h"
+#include "agent/runmain.h"
 #include "agent/timeit.h"
 #include "common/err.h"
 #include "common/stats.h"
@@ -23,6 +24,11 @@
 #include "common/units.h"
 
 #define SRC_NAME "<timeit-src>"
+
+/* Whether a stop during the repeats reports the rounds done: for the
+ * command, which then ends as python would (runmain.h), not for an
+ * interactive session's use of the loop. */
+static bool timeit_stoppable;
 #define AUTORANGE_TARGET 0.2 /* seconds, as timeit */
 
 /* Clock read by _mark(); two marks bracket the loop. */
@@ -298,11 +304,19 @@ run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
         if (st[i].number == 0 && autorange(&st[i], inner[i], o, gc, mark) < 0)
             goto done;
     }
-    /* Interleave: repeat r of every statement before repeat r + 1. */
-    for (long r = 0; r < o->repeat; r++) {
+    /* Interleave: repeat r of every statement before repeat r + 1. A
+     * stop (Ctrl-C, SIGTERM) after whole rounds reports those. */
+    rq_timeit got = *o;
+    int stopped = 0;
+    for (long r = 0; r < o->repeat && !stopped; r++) {
         progress(o, "", 0, r);
         for (int i = 0; i < o->n_stmts; i++) {
             double t = run_once(inner[i], st[i].number, gc, mark);
+            if (t < 0 && r > 0 && timeit_stoppable &&
+                (stopped = runmain_stopped())) {
+                got.repeat = r;
+                break;
+            }
             if (t < 0)
                 goto done;
             st[i].raw[r] = t;
@@ -311,16 +325,30 @@ run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
     progress(o, NULL, 0, 0);
     for (int i = 0; i < o->n_stmts; i++) {
         timeit_stmt *s = &st[i];
-        for (long r = 0; r < o->repeat; r++)
+        for (long r = 0; r < got.repeat; r++)
             s->per_loop[r] = s->raw[r] / (double)s->number;
-        s->stats = sg_summarize(s->per_loop, (size_t)o->repeat);
+        s->stats = sg_summarize(s->per_loop, (size_t)got.repeat);
     }
-    rc = deliver(o, w, st, &started);
+    rc = deliver(&got, w, st, &started);
+    if (stopped) {
+        fprintf(stderr,
+                "spyglass: timeit: stopped after %ld of %ld repeats: the "
+                "results are of those %ld\n",
+                got.repeat, o->repeat, got.repeat);
+        rc = rc == SG_EXIT_OK ? stopped : rc;
+    }
 done:
     if (rc != SG_EXIT_OK && PyErr_Occurred()) {
         progress(o, NULL, 0, 0);
-        fflush(stdout);
-        agent_print_exception();
+        int stop = timeit_stoppable ? runmain_stopped() : 0;
+        if (stop) {
+            fprintf(stderr, "spyglass: timeit: stopped before a whole "
+                            "repeat: no results\n");
+            rc = stop;
+        } else {
+            fflush(stdout);
+            agent_print_exception();
+        }
     }
     Py_XDECREF(mark);
     Py_XDECREF(gc);
@@ -355,7 +383,12 @@ agent_timeit_main(const rq_timeit *o)
             st[i].raw = v + i * (size_t)o->repeat;
             st[i].per_loop = v + values + i * (size_t)o->repeat;
         }
+        runmain_catch_sigterm();
+        runmain_set_running(true);
+        timeit_stoppable = true;
         rc = run_all(o, w, st, inner, setup);
+        timeit_stoppable = false;
+        runmain_set_running(false);
         for (size_t i = 0; i < n; i++)
             Py_XDECREF(inner[i]);
     }
