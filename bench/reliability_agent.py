@@ -141,6 +141,25 @@ def case_signal(cmd, sig):
     return Case(f"{cmd} {sig.name} from the program", run)
 
 
+def case_timeit_signal(sig):
+    """A stop in timeit's third repeat of five: the two done reported."""
+    def run(py, wd):
+        setup = ("import os, signal, builtins; "
+                 "n = builtins.__dict__.setdefault('n', [0])")
+        stmt = f"n[0] += 1; n[0] == 25 and os.kill(os.getpid(), {int(sig)})"
+        proc = spy(py, "timeit", "-n", "10", "-r", "5", "-s", setup, stmt,
+                   preexec_fn=lambda: signal.signal(
+                       signal.SIGINT, signal.default_int_handler) and None)
+        bad = outcome_of(proc, sig)
+        if bad:
+            return bad
+        if "best of" not in proc.stdout:
+            return "lost"
+        ok = proc.returncode == -sig and "best of 2:" in proc.stdout
+        return "ok" if ok else "wrong"
+    return Case(f"timeit {sig.name} in its third repeat", run)
+
+
 def case_external_sigterm(cmd):
     """SIGTERM from outside at a random moment of the first 0.4 s: once
     the program has started (its marker exists) its results must be
@@ -256,6 +275,8 @@ def cases():
         out.append(case_signal(cmd, signal.SIGTERM))
     out.append(case_signal("lines", signal.SIGINT))
     out.append(case_external_sigterm("lines"))
+    out.append(case_timeit_signal(signal.SIGTERM))
+    out.append(case_timeit_signal(signal.SIGINT))
     out.append(case_full_stdout(["lines", "-c", "def f():\n return 1\nf()"],
                                 "lines"))
     out.append(case_full_stdout(["timeit", "-n", "10", "-r", "2", "pass"],
