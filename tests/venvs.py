@@ -30,7 +30,7 @@ if SANITIZE:
 VENV_PACKAGES = {
     "default": ["meson-python", "meson", "ninja", "line_profiler",
                 "gprof2dot", "pyperf", "numpy", "memory_profiler",
-                "ipython"],
+                "ipython", "coverage"],
     # The IPython magics' headless notebook run: one version is enough,
     # and the kernel is heavy (tests/test_ipython_notebook.py).
     "3.12": ["ipykernel", "nbclient", "nbformat"],

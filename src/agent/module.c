@@ -11,6 +11,7 @@
 #include <limits.h>
 
 #include "agent/commands.h"
+#include "agent/runmain.h"
 #include "common/err.h"
 #include "request/request.h"
 
@@ -218,6 +219,12 @@ agent_dispatch(int argc, char **argv)
         rc = SG_EXIT_FAIL;
     } else {
         rc = cmd->run(&rq);
+        /* A signal that came after the program's last bytecode: its
+         * handler runs now, or never (the glue's sys.exit checks none).
+         * A SIGTERM then ends the process with it, a SIGINT as python's
+         * KeyboardInterrupt would; the status stays the command's. */
+        if (PyErr_CheckSignals() < 0 && !runmain_stopped())
+            PyErr_Clear();
     }
     rq_release(cmd->spec, &rq);
     return rc;

@@ -7,11 +7,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/core/stop.h"
 #include "agent/runmain.h"
 #include "common/err.h"
 
 /* The process runmain_prepare ran in: the one whose results count. */
 static pid_t runmain_pid;
+/* Whether SCRIPT is a directory or zip file python runs the __main__
+ * module of (see runmain_runs_path_entry). */
+static bool runmain_path_entry;
+/* Whether the program is running (its results not taken yet), and
+ * whether a SIGTERM came (see runmain_on_sigterm). */
+static int runmain_running;
+static int runmain_got_sigterm;
 
 static int
 set_argv(const rq_program *t)
@@ -41,14 +49,62 @@ fail:
     return -1;
 }
 
+/* Since 3.9 python makes a relative script path absolute (joined to the
+ * current directory, not normalised) for __file__, code filenames and a
+ * path entry; 3.8 keeps it as typed. buf holds the result if needed. */
+static const char *
+script_name(const char *path, char *buf, size_t n)
+{
+    if (PY_VERSION_HEX < 0x03090000 || path[0] == '/')
+        return path;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return path;
+    int k = snprintf(buf, n, "%s/%s", cwd, path);
+    return k < 0 || (size_t)k >= n ? path : buf;
+}
+
+/* Whether python would run SCRIPT as a path entry: something an import
+ * hook accepts (a directory, a zip file), whose __main__ module runs. */
+static bool
+is_path_entry(const char *path)
+{
+    PyObject *p = PyUnicode_DecodeFSDefault(path);
+    PyObject *importer = p ? PyImport_GetImporter(p) : NULL;
+    bool r = importer && importer != Py_None;
+    PyErr_Clear();
+    Py_XDECREF(importer);
+    Py_XDECREF(p);
+    return r;
+}
+
+/* Whether python adds no sys.path[0] (3.11+: -P, PYTHONSAFEPATH, -I).
+ * The glue's python ran with the user's environment, so its flags are
+ * the ones the program's python would have. */
+static bool
+safe_path(void)
+{
+    PyObject *flags = PySys_GetObject("flags"); /* borrowed */
+    PyObject *v = flags ? PyObject_GetAttrString(flags, "safe_path") : NULL;
+    bool r = v && PyObject_IsTrue(v) == 1;
+    PyErr_Clear(); /* before 3.11: no such flag */
+    Py_XDECREF(v);
+    return r;
+}
+
 /* sys.path[0] as python sets it: the script's directory (absolute, links
- * resolved), the current directory for -m, '' for -c. */
+ * resolved), the script itself when it is a path entry, the current
+ * directory for -m, '' for -c; nothing under safe_path. */
 static int
 set_path0(const rq_program *t)
 {
-    char buf[PATH_MAX];
+    char buf[2 * PATH_MAX + 2];
     const char *p0 = "";
-    if (t->kind == RQ_RUN_SCRIPT) {
+    if (safe_path())
+        return 0;
+    if (t->kind == RQ_RUN_SCRIPT && runmain_path_entry) {
+        p0 = script_name(t->target, buf, sizeof buf);
+    } else if (t->kind == RQ_RUN_SCRIPT) {
         if (!realpath(t->target, buf))
             return -1;
         char *slash = strrchr(buf, '/');
@@ -75,6 +131,75 @@ set_path0(const rq_program *t)
     return rc;
 }
 
+/* Python's ending after a SIGTERM: once the interpreter is finalized (the
+ * results written, everything flushed), die of the signal, as the program
+ * would have without spyglass. Registered with Py_AtExit. */
+static void
+runmain_exit_sigterm(void)
+{
+    if (signal(SIGTERM, SIG_DFL) != SIG_ERR)
+        kill(getpid(), SIGTERM);
+    /* Still here (SIGTERM blocked): the status 128 + SIGTERM stands. */
+}
+
+/* SIGTERM, seen by Python's signal machinery between bytecodes. While the
+ * program runs, unwind it like sys.exit, so that its finally blocks run
+ * and the command writes what it has; before it starts, keep it from
+ * starting (runmain_run); once it has ended, let the results be written.
+ * Either way the process dies of the signal at its very end. */
+static PyObject *
+runmain_on_sigterm(PyObject *self, PyObject *args)
+{
+    if (!runmain_got_sigterm) {
+        runmain_got_sigterm = 1;
+        if (Py_AtExit(runmain_exit_sigterm) < 0)
+            sg_error("cannot end with SIGTERM after finalization; exit "
+                     "status %d",
+                     128 + SIGTERM);
+    }
+    if (!runmain_running)
+        Py_RETURN_NONE;
+    if (stop_agent_code) {
+        stop_deferred = SIGTERM;
+        Py_RETURN_NONE;
+    }
+    PyObject *code = PyLong_FromLong(128 + SIGTERM);
+    if (code) {
+        PyErr_SetObject(PyExc_SystemExit, code);
+        Py_DECREF(code);
+    }
+    return NULL;
+}
+
+static PyMethodDef runmain_sigterm_def = {"_on_sigterm", runmain_on_sigterm,
+                                          METH_VARARGS, NULL};
+
+/* Catch SIGTERM unless the caller's shell ignored it (nohup, trap '')
+ * or something else already handles it: those stay as they are. SIGINT
+ * needs nothing: python's own handler raises KeyboardInterrupt, which
+ * run_target turns into python's ending. */
+void
+runmain_catch_sigterm(void)
+{
+    PyObject *signal_mod = PyImport_ImportModule("signal");
+    PyObject *cur =
+        signal_mod ? PyObject_CallMethod(signal_mod, "getsignal", "i", SIGTERM)
+                   : NULL;
+    PyObject *dfl =
+        signal_mod ? PyObject_GetAttrString(signal_mod, "SIG_DFL") : NULL;
+    PyObject *handler = NULL, *r = NULL;
+    if (cur && dfl && PyObject_RichCompareBool(cur, dfl, Py_EQ) == 1 &&
+        (handler = PyCFunction_New(&runmain_sigterm_def, NULL)))
+        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM, handler);
+    /* Without it SIGTERM just ends the program, as under plain python. */
+    PyErr_Clear();
+    Py_XDECREF(r);
+    Py_XDECREF(handler);
+    Py_XDECREF(dfl);
+    Py_XDECREF(cur);
+    Py_XDECREF(signal_mod);
+}
+
 int
 runmain_prepare(const rq_program *t)
 {
@@ -86,19 +211,22 @@ runmain_prepare(const rq_program *t)
                  strerror(err));
         return 2;
     }
+    runmain_path_entry = t->kind == RQ_RUN_SCRIPT && is_path_entry(t->target);
     if (set_argv(t) < 0 || set_path0(t) < 0) {
         if (PyErr_Occurred())
             agent_print_exception();
         sg_error("cannot set up sys.argv and sys.path for '%s'", t->target);
         return 1;
     }
-    /* -m runs through runpy: imported now, before a collector starts, so
-     * that its import is not the program's (as python -m and cProfile
-     * have it imported before the module runs). */
-    PyObject *runpy =
-        t->kind == RQ_RUN_MODULE ? PyImport_ImportModule("runpy") : NULL;
+    /* -m and a path entry run through runpy: imported now, before a
+     * collector starts, so that its import is not the program's (as python -m
+     * and cProfile have it imported before the module runs). */
+    PyObject *runpy = t->kind == RQ_RUN_MODULE || runmain_path_entry
+                          ? PyImport_ImportModule("runpy")
+                          : NULL;
     Py_XDECREF(runpy);
     PyErr_Clear();
+    runmain_catch_sigterm();
     return 0;
 }
 
@@ -189,21 +317,8 @@ exec_in_main(PyObject *source, const char *filename, int set_file)
 static PyObject *
 run_script(const char *path)
 {
-    /* Since 3.9 python makes the script path absolute (joined to the
-     * current directory, not normalised) for __file__ and code filenames;
-     * 3.8 keeps it as typed. */
-    const char *name = path;
     char abs[2 * PATH_MAX + 2];
-    if (PY_VERSION_HEX >= 0x03090000 && path[0] != '/') {
-        char cwd[PATH_MAX];
-        if (getcwd(cwd, sizeof cwd) &&
-            strlen(cwd) + strlen(path) + 2 <= sizeof abs) {
-            strcpy(abs, cwd);
-            strcat(abs, "/");
-            strcat(abs, path);
-            name = abs;
-        }
-    }
+    const char *name = script_name(path, abs, sizeof abs);
     PyObject *src = read_file(path);
     if (!src)
         return NULL;
@@ -212,16 +327,17 @@ run_script(const char *path)
     return r;
 }
 
+/* What `python -m` itself calls: runs the module as __main__, and with
+ * alter_argv sets sys.argv[0] to its file. A path entry's __main__ runs
+ * the same way, sys.argv[0] kept (sys.path[0] finds it). */
 static PyObject *
-run_module(const char *name)
+run_module(const char *name, int alter_argv)
 {
     PyObject *runpy = PyImport_ImportModule("runpy");
     if (!runpy)
         return NULL;
-    /* What `python -m` itself calls: sets sys.argv[0] to the module's file
-     * and runs it as __main__. */
-    PyObject *r =
-        PyObject_CallMethod(runpy, "_run_module_as_main", "si", name, 1);
+    PyObject *r = PyObject_CallMethod(runpy, "_run_module_as_main", "si", name,
+                                      alter_argv);
     Py_DECREF(runpy);
     return r;
 }
@@ -325,10 +441,11 @@ run_target(const rq_program *t)
     PyObject *r;
     switch (t->kind) {
     case RQ_RUN_SCRIPT:
-        r = run_script(t->target);
+        r = runmain_path_entry ? run_module("__main__", 0)
+                               : run_script(t->target);
         break;
     case RQ_RUN_MODULE:
-        r = run_module(t->target);
+        r = run_module(t->target, 1);
         break;
     default:
         r = run_code(t->target);
@@ -354,10 +471,74 @@ run_target(const rq_program *t)
     return status;
 }
 
+/* The glue's frame (`python -c <glue>` calls run_request) stays out of
+ * the program's stack: under python the program's first frame has no
+ * caller, and traceback.print_stack, inspect.stack, warnings' stacklevel
+ * or logging's stack_info would show the glue's line (3.13 even the
+ * program's source for it, which linecache keeps under the same name).
+ * The thread state says no frame runs while the program does, as for a
+ * new thread; the glue's frame is put back after. */
+static void *
+glue_frame_swap(PyThreadState *ts, void *frame)
+{
+    void *old;
+#if PY_VERSION_HEX >= 0x030D0000
+    old = ts->current_frame;
+    ts->current_frame = frame;
+#elif PY_VERSION_HEX >= 0x030B0000
+    old = ts->cframe->current_frame;
+    ts->cframe->current_frame = frame;
+#else
+    old = ts->frame;
+    ts->frame = frame;
+#endif
+    return old;
+}
+
 int
 runmain_run(const rq_program *t)
 {
-    return run_target(t);
+    PyThreadState *ts = PyThreadState_Get();
+    /* A SIGTERM while the command set up (selection runs Python code,
+     * which ran the handler): the program does not start. */
+    if (runmain_got_sigterm)
+        return 128 + SIGTERM;
+    void *glue = glue_frame_swap(ts, NULL);
+    runmain_running = 1;
+    int status = run_target(t);
+    runmain_running = 0;
+    glue_frame_swap(ts, glue);
+    return status;
+}
+
+void
+runmain_set_running(bool on)
+{
+    runmain_running = on;
+}
+
+int
+runmain_stopped(void)
+{
+    int status = 0;
+    if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        status = 128 + SIGINT;
+        if (Py_AtExit(runmain_exit_sigint) < 0)
+            sg_error("cannot end with SIGINT after finalization; exit "
+                     "status 130");
+    } else if (runmain_got_sigterm &&
+               PyErr_ExceptionMatches(PyExc_SystemExit)) {
+        status = 128 + SIGTERM; /* the handler arranged the ending */
+    }
+    if (status)
+        PyErr_Clear();
+    return status;
+}
+
+bool
+runmain_runs_path_entry(void)
+{
+    return runmain_path_entry;
 }
 
 bool

@@ -20,11 +20,17 @@
 #include "agent/agent.h"
 #include "agent/commands.h"
 #include "agent/magic.h"
+#include "agent/runmain.h"
 #include "agent/timeit.h"
 #include "common/err.h"
 #include "common/stats.h"
 #include "common/strbuf.h"
 #include "common/units.h"
+
+/* Whether a stop during the repeats reports the rounds done: for the
+ * command, which then ends as python would (runmain.h), not for an
+ * interactive session's use of the loop. */
+static bool timeit_stoppable;
 
 #define SRC_NAME "<timeit-src>"
 #define AUTORANGE_TARGET 0.2 /* seconds, as timeit */
@@ -292,12 +298,16 @@ deliver(const rq_timeit *o, const sg_writer *w, const timeit_stmt *st,
 
 /* Build, calibrate and time every statement of o into st, in globals
  * (NULL: a namespace of their own). Returns 0, or -1 with the statement's
- * exception set. */
+ * exception set. The command (timeit_stoppable) stopped by Ctrl-C or
+ * SIGTERM after whole rounds returns 0 with *stopped its exit status and
+ * got->repeat the rounds done: those are its results. */
 static int
 measure(const rq_timeit *o, timeit_stmt *st, PyObject **inner,
-        const char *setup, PyObject *globals)
+        const char *setup, PyObject *globals, rq_timeit *got, int *stopped)
 {
     int rc = -1;
+    *got = *o;
+    *stopped = 0;
     PyObject *gc = PyImport_ImportModule("gc");
     PyObject *mark = PyCFunction_New(&mark_def, NULL);
     if (!gc || !mark)
@@ -315,11 +325,17 @@ measure(const rq_timeit *o, timeit_stmt *st, PyObject **inner,
         if (st[i].number == 0 && autorange(&st[i], inner[i], o, gc, mark) < 0)
             goto done;
     }
-    /* Interleave: repeat r of every statement before repeat r + 1. */
-    for (long r = 0; r < o->repeat; r++) {
+    /* Interleave: repeat r of every statement before repeat r + 1. A
+     * stop (Ctrl-C, SIGTERM) after whole rounds reports those. */
+    for (long r = 0; r < o->repeat && !*stopped; r++) {
         progress(o, "", 0, r);
         for (int i = 0; i < o->n_stmts; i++) {
             double t = run_once(inner[i], st[i].number, gc, mark);
+            if (t < 0 && r > 0 && timeit_stoppable &&
+                (*stopped = runmain_stopped())) {
+                got->repeat = r;
+                break;
+            }
             if (t < 0)
                 goto done;
             st[i].raw[r] = t;
@@ -327,9 +343,9 @@ measure(const rq_timeit *o, timeit_stmt *st, PyObject **inner,
     }
     for (int i = 0; i < o->n_stmts; i++) {
         timeit_stmt *s = &st[i];
-        for (long r = 0; r < o->repeat; r++)
+        for (long r = 0; r < got->repeat; r++)
             s->per_loop[r] = s->raw[r] / (double)s->number;
-        s->stats = sg_summarize(s->per_loop, (size_t)o->repeat);
+        s->stats = sg_summarize(s->per_loop, (size_t)got->repeat);
     }
     rc = 0;
 done:
@@ -345,8 +361,25 @@ run_all(const rq_timeit *o, const sg_writer *w, timeit_stmt *st,
 {
     struct timespec started;
     clock_gettime(CLOCK_REALTIME, &started);
-    if (measure(o, st, inner, setup, NULL) == 0)
-        return deliver(o, w, st, &started);
+    rq_timeit got;
+    int stopped;
+    if (measure(o, st, inner, setup, NULL, &got, &stopped) == 0) {
+        int rc = deliver(&got, w, st, &started);
+        if (stopped) {
+            fprintf(stderr,
+                    "spyglass: timeit: stopped after %ld of %ld repeats: "
+                    "the results are of those %ld\n",
+                    got.repeat, o->repeat, got.repeat);
+            rc = rc == SG_EXIT_OK ? stopped : rc;
+        }
+        return rc;
+    }
+    int stop = timeit_stoppable && PyErr_Occurred() ? runmain_stopped() : 0;
+    if (stop) {
+        fprintf(stderr, "spyglass: timeit: stopped before a whole repeat: "
+                        "no results\n");
+        return stop;
+    }
     if (PyErr_Occurred()) {
         fflush(stdout);
         agent_print_exception();
@@ -417,7 +450,12 @@ agent_timeit_main(const rq_timeit *o)
         sg_error("timeit: out of memory");
         return SG_EXIT_FAIL;
     }
+    runmain_catch_sigterm();
+    runmain_set_running(true);
+    timeit_stoppable = true;
     int rc = run_all(o, w, r.st, r.inner, r.setup);
+    timeit_stoppable = false;
+    runmain_set_running(false);
     run_free(&r);
     return rc;
 }
@@ -463,9 +501,11 @@ agent_timeit_in(const rq_timeit *o, const sg_writer *w, PyObject *globals)
     }
     struct timespec started;
     clock_gettime(CLOCK_REALTIME, &started);
-    int rc = measure(o, r.st, r.inner, r.setup, globals);
+    rq_timeit got;
+    int stopped;
+    int rc = measure(o, r.st, r.inner, r.setup, globals, &got, &stopped);
     if (rc == 0)
-        rc = deliver_py(o, w, r.st, &started);
+        rc = deliver_py(&got, w, r.st, &started);
     run_free(&r);
     return rc;
 }

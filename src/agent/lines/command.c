@@ -14,14 +14,21 @@
 #include "common/err.h"
 #include "writers/writers.h"
 
-/* The file whose functions the default selection profiles: the script,
- * or the -m module's source (NULL when it cannot be found: running it
- * reports that). A new str or NULL. */
+/* The file whose functions the default selection profiles: the script
+ * (a directory's or zip file's __main__.py), or the -m module's source
+ * (NULL when it cannot be found: running it reports that). A new str or
+ * NULL. */
 static PyObject *
 main_file(const rq_program *t)
 {
-    if (t->kind == RQ_RUN_SCRIPT)
-        return PyUnicode_DecodeFSDefault(t->target);
+    if (t->kind == RQ_RUN_SCRIPT) {
+        PyObject *script = PyUnicode_DecodeFSDefault(t->target);
+        if (!script || !runmain_runs_path_entry())
+            return script;
+        PyObject *file = PyUnicode_FromFormat("%U/__main__.py", script);
+        Py_DECREF(script);
+        return file;
+    }
     if (t->kind != RQ_RUN_MODULE)
         return NULL;
     PyObject *util = PyImport_ImportModule("importlib.util");

@@ -14,15 +14,19 @@
  * Deep recursion: the hook costs C stack for every Python call it sees
  * (3.11 no longer inlines Python-to-Python calls while one is installed,
  * about 500 bytes each), so a program that raises the recursion limit and
- * recurses 200,000 deep, which plain 3.11 runs, would overflow the C stack.
- * When frames nest LINES_HOOK_DEPTH_MAX deep through the hook on a thread,
- * the backend leaves it for good, for the rest of the run: the hook goes,
- * and the trace function is installed on every thread instead (which costs
- * every call a callback from then on, but no C stack).
+ * recurses 200,000 deep, which plain 3.11 runs, would overflow the C stack
+ * (a thread's 512 KB well before 2,000 frames). When frames nest
+ * LINES_HOOK_DEPTH_MAX deep through the hook on a thread, or the thread
+ * has used half its C stack (core/cstack.h), the backend leaves the hook
+ * for good, for the rest of the run: the hook goes, and the trace function
+ * is installed on every thread instead (which costs every call a callback
+ * from then on, but no C stack).
  */
 #include "agent/lines/lines.h"
 
 #if PY_VERSION_HEX < 0x030C0000
+
+#include "agent/core/cstack.h"
 
 #if PY_VERSION_HEX >= 0x030B0000
 /* 3.11 keeps PyFrameObject's fields (f_trace_lines, f_frame) internal. */
@@ -118,25 +122,32 @@ classify(PyObject *code)
     return lc;
 }
 
-static int
-lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+/* This thread's own tracer, saved while selected frames run: events go on
+ * to it (chained), so that a tracer of the program's (coverage.py, a
+ * debugger) sees what it would without spyglass. */
+static inline bool
+chained(void)
 {
-    if (!lines_running) {
-        /* The profiler stopped while this thread ran a selected frame. */
-        legacy_set(PyThreadState_Get(), LEGACY_TRACE, NULL, NULL);
-        return 0;
-    }
+    return saved_func != NULL;
+}
+
+/* The line profiler's part of an event. Frames it does not count are
+ * spared their line events unless a chained tracer may want them. */
+static void
+lines_event(PyFrameObject *frame, int what)
+{
     if (what == PyTrace_LINE) {
         lines_frame *fr = lines_top();
         if (!fr || fr->key != frame) {
             /* A frame that started before tracing did. */
             lines_code *lc = classify(frame_code(frame));
             if (!lc) {
-                frame->f_trace_lines = 0;
-                return 0;
+                if (!chained())
+                    frame->f_trace_lines = 0;
+                return;
             }
             if (!(fr = lines_push(lc, frame, lines_now(lc))))
-                return 0;
+                return;
             if (lines_opwatch)
                 frame->f_trace_opcodes = 1;
         }
@@ -150,7 +161,8 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     } else if (what == PyTrace_CALL) {
         lines_code *lc = classify(frame_code(frame));
         if (!lc) {
-            frame->f_trace_lines = 0;
+            if (!chained())
+                frame->f_trace_lines = 0;
         } else {
             lines_push(lc, frame, lines_now(lc));
             if (lines_opwatch)
@@ -165,7 +177,43 @@ lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         if (fr && fr->key == frame)
             lines_return_top(fr, lines_now(fr->lc));
     }
-    return 0;
+}
+
+static int lines_trace(PyObject *obj, PyFrameObject *frame, int what,
+                       PyObject *arg);
+
+/* Pass an event on to the chained tracer. One that changes the thread's
+ * tracer meanwhile (sys.settrace's trampoline removes itself when the
+ * Python tracer raises; coverage.py's stop() removes its own) is
+ * followed: the thread's tracer then becomes the chained one, and the
+ * line profiler's goes back in front of it. */
+static int
+lines_chain(PyThreadState *ts, PyFrameObject *frame, int what, PyObject *arg)
+{
+    int rc = saved_func(saved_obj, frame, what, arg);
+    if (ts->c_tracefunc != lines_trace) {
+        PyObject *old = saved_obj;
+        saved_func = ts->c_tracefunc;
+        saved_obj = ts->c_traceobj;
+        Py_XINCREF(saved_obj);
+        legacy_set(ts, LEGACY_TRACE, lines_trace, NULL);
+        Py_XDECREF(old);
+    }
+    return rc;
+}
+
+static int
+lines_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (!lines_running) {
+        /* The profiler stopped while this thread ran a selected frame:
+         * the thread's own tracer is back, and this event is its. */
+        legacy_set(ts, LEGACY_TRACE, saved_func, saved_obj);
+        return saved_func ? saved_func(saved_obj, frame, what, arg) : 0;
+    }
+    lines_event(frame, what);
+    return chained() ? lines_chain(ts, frame, what, arg) : 0;
 }
 
 /* Leave the hook for the trace function on every thread (see the header
@@ -185,6 +233,22 @@ trace_everything(void)
     PyErr_Restore(t, v, tb);
 }
 
+/* The outermost selected frame of this thread is done: its own tracer
+ * back in place, unless the program installed another since (which
+ * stays), or every thread traces now (the chain goes on). */
+static void
+restore_tracer(PyThreadState *ts)
+{
+    if (ts->c_tracefunc == lines_trace && tracing_all)
+        return;
+    PyObject *obj = saved_obj;
+    if (ts->c_tracefunc == lines_trace)
+        legacy_set(ts, LEGACY_TRACE, saved_func, obj);
+    saved_func = NULL;
+    saved_obj = NULL;
+    Py_XDECREF(obj);
+}
+
 #if PY_VERSION_HEX < 0x03090000
 static PyObject *
 lines_eval(PyFrameObject *f, int throwflag)
@@ -197,7 +261,7 @@ lines_eval(PyThreadState *ts, evalhook_frame *f, int throwflag)
 #endif
     if (!lines_running || tracing_all)
         return evalhook_next(&lines_evalhook, ts, f, throwflag);
-    if (hook_depth >= LINES_HOOK_DEPTH_MAX) {
+    if (hook_depth >= LINES_HOOK_DEPTH_MAX || cstack_deep()) {
         /* This frame's call event now reaches the trace function. */
         trace_everything();
         return evalhook_next(&lines_evalhook, ts, f, throwflag);
@@ -209,21 +273,15 @@ lines_eval(PyThreadState *ts, evalhook_frame *f, int throwflag)
         hook_depth--;
         return r;
     }
-    if (active++ == 0) {
+    if (active++ == 0 && ts->c_tracefunc != lines_trace) {
         saved_func = ts->c_tracefunc;
         saved_obj = ts->c_traceobj;
         Py_XINCREF(saved_obj);
         legacy_set(ts, LEGACY_TRACE, lines_trace, NULL);
     }
     r = evalhook_next(&lines_evalhook, ts, f, throwflag);
-    if (--active == 0) {
-        PyObject *obj = saved_obj;
-        /* Tracing every thread since: the trace function stays. */
-        if (!tracing_all)
-            legacy_set(ts, LEGACY_TRACE, saved_func, obj);
-        saved_obj = NULL;
-        Py_XDECREF(obj);
-    }
+    if (--active == 0)
+        restore_tracer(ts);
     hook_depth--;
     return r;
 }

@@ -32,6 +32,7 @@
 
 #include "agent/agent.h"
 #include "agent/core/instr.h"
+#include "agent/core/stop.h"
 #include "model/profile.h"
 #include "request/commands.h"
 #include "writers/writers.h"
@@ -132,6 +133,7 @@ extern const lines_op_watcher *lines_opwatch;
 static inline void
 lines_quiet(int delta)
 {
+    stop_nest(delta); /* the agent's own code: see core/stop.h */
     if (lines_watch)
         lines_watch->quiet(delta);
 }

@@ -8,7 +8,6 @@
  */
 #include "agent/profile/profiler.h" /* Python.h first */
 
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,41 +17,6 @@
 #include "common/strbuf.h"
 #include "model/profile.h"
 #include "writers/writers.h"
-
-static volatile sig_atomic_t prof_got_sigterm;
-
-/* SIGTERM, seen by Python's signal machinery between bytecodes: unwind the
- * program like sys.exit so that its finally blocks run and the profile is
- * written, then die of the signal as it would have. */
-static PyObject *
-prof_on_sigterm(PyObject *self, PyObject *args)
-{
-    prof_got_sigterm = 1;
-    PyObject *code = PyLong_FromLong(128 + SIGTERM);
-    if (code) {
-        PyErr_SetObject(PyExc_SystemExit, code);
-        Py_DECREF(code);
-    }
-    return NULL;
-}
-
-static PyMethodDef sigterm_def = {"_on_sigterm", prof_on_sigterm, METH_VARARGS,
-                                  NULL};
-
-static void
-prof_install_sigterm(void)
-{
-    PyObject *signal_mod = PyImport_ImportModule("signal");
-    PyObject *handler = PyCFunction_New(&sigterm_def, NULL);
-    PyObject *r = NULL;
-    if (signal_mod && handler)
-        r = PyObject_CallMethod(signal_mod, "signal", "iO", SIGTERM, handler);
-    /* Without it SIGTERM just ends the program, as under plain python. */
-    PyErr_Clear();
-    Py_XDECREF(r);
-    Py_XDECREF(handler);
-    Py_XDECREF(signal_mod);
-}
 
 static sg_out_result
 prof_write_output(profiler *P, const rq_profile *o, const sg_writer *w,
@@ -121,7 +85,6 @@ agent_profile_main(const rq_profile *o)
         return SG_EXIT_FAIL;
     }
     P->builtins = o->builtins;
-    prof_install_sigterm();
     if (profiler_enable(P) < 0) {
         agent_print_exception();
         Py_DECREF(P);
@@ -136,12 +99,5 @@ agent_profile_main(const rq_profile *o)
             sg_output_status(status, prof_write_output(P, o, w, sb_str(&cmd)));
     Py_DECREF(P);
     sb_free(&cmd);
-    if (prof_got_sigterm) {
-        /* Die of the signal, as the program would have. */
-        agent_flush_stdio();
-        fflush(NULL);
-        signal(SIGTERM, SIG_DFL);
-        raise(SIGTERM);
-    }
     return status;
 }

@@ -17,8 +17,10 @@
  * 9% more on fib, whose calls the hook keeps from being inlined). Not the
  * default because the interpreter then stops inlining Python-to-Python
  * calls, so each costs C stack: a program that raises the recursion limit
- * and recurses deeper than the C recursion limit (about 1500-8000) would
- * fail with RecursionError under the profiler and not without it. It is
+ * and recurses deeper than the C recursion limit (about 1500-8000), or
+ * than half its thread's C stack (core/cstack.h: before the limit on a
+ * small thread, which would overflow), fails with RecursionError under
+ * the profiler and not without it. It is
  * also skipped when another tool (a debugger, a JIT) holds the hook.
  *
  * These are the events cProfile uses, so the counts agree: every resume of
@@ -30,6 +32,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "agent/core/cstack.h"
 
 static int prof_mon_tool = -1; /* the tool id while installed */
 static PyObject *prof_eval_frame(PyThreadState *tstate,
@@ -118,6 +122,17 @@ static PyObject *
 prof_eval_frame(PyThreadState *tstate, struct _PyInterpreterFrame *frame,
                 int throwflag)
 {
+    if (cstack_deep()) {
+        /* One more frame could overflow the C stack (a thread's 256 KB at
+         * a few hundred frames, before the interpreter's own C recursion
+         * limit): fail the call as that limit would, raised into the
+         * frame (as generator.throw() does), which unwinds and frees it. */
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded: half of this "
+                        "thread's C stack is used, and each call through "
+                        "SPYGLASS_PROFILE_HOOK=eval uses more (unset it)");
+        return evalhook_next(&prof_evalhook, tstate, frame, 1);
+    }
     profiler *P = prof_active;
     if (!P)
         return evalhook_next(&prof_evalhook, tstate, frame, throwflag);
