@@ -6,8 +6,8 @@ slowdown, spyglass side by side with py-spy and Austin, in one run.
      --seconds (20 by default): the fraction of deadlines delivered (on
      time + late) and missed; the time the profile accounts for against
      the target's own clocks, twice: the stacks holding its loop
-     function split_loop() against that function's wall time (the thread's
-     own truth), and the
+     function, main(), against main's wall time (the thread's own truth;
+     frames are told apart by file too, as site.py has a main()), and the
      stacks holding the three functions against the wall time each
      measured from its first line to its last (which leaves out its call,
      its return and the loop between them: docs/record.md says why that
@@ -64,8 +64,17 @@ NO_NICE = ["setpriv", "--bounding-set", "-sys_nice", "--inh-caps",
 
 
 
+def named(name, file):
+    """A frame's key: its function's name when in the target, else the
+    name marked as another file's (site.py's main() runs at every
+    start-up, and must not pass for the target's)."""
+    return name if file.endswith(SPLIT.name) else f"{name}@{file}"
+
+
 def func(frame):
-    return frame.split(" (")[0]
+    # py-spy: "name (file:line)"
+    name, _, where = frame.partition(" (")
+    return named(name, where.rpartition(":")[0])
 
 
 def held(stacks, names):
@@ -101,7 +110,8 @@ def speedscope(path):
     out = {}
     for prof in doc["profiles"]:
         for s, w in zip(prof["samples"], prof["weights"]):
-            key = frozenset(frames[i]["name"] for i in s)
+            key = frozenset(named(frames[i]["name"], frames[i]["file"])
+                            for i in s)
             out[key] = out.get(key, 0) + w / 1e9
     return out
 
@@ -109,7 +119,7 @@ def speedscope(path):
 def austin_frame(f):
     # file:function:line (Austin 3); the function is the middle field.
     parts = f.rsplit(":", 2)
-    return parts[1] if len(parts) == 3 else f
+    return named(parts[1], parts[0]) if len(parts) == 3 else f
 
 
 def target_args(secs):
@@ -163,7 +173,7 @@ def run_austin(peers, py, rate, secs):
 
 def truth():
     """The target's own measures: each function's CPU and wall time, and
-    under "loop" split_loop's (the whole loop)."""
+    under "loop" main's (the whole loop)."""
     got = json.loads((TMP / "truth.json").read_text())
     got["loop"] = json.loads((TMP / "loop.json").read_text())
     return got
@@ -183,7 +193,7 @@ def figures(r, got, rate, run_wall):
     whole, span = r.get("whole", (sum(r["stacks"].values()), run_wall))
     return {
         "delivered": delivered, "missed": r.get("missed", 1 - delivered),
-        "thread": held(r["stacks"], ("split_loop",)) /
+        "thread": held(r["stacks"], ("main",)) /
         got["loop"]["wall"],
         "functions": held(r["stacks"], NAMES) / fwall,
         "coverage": fwall / got["loop"]["wall"],
@@ -202,7 +212,7 @@ def deadlines(py, peers, secs, save):
     print(f"### Deadlines under load ({secs:g} s each, the 70/20/10 target)"
           "\n")
     print("| load | rate | sampler | delivered | missed | accounted / the "
-          "thread's wall (split_loop) | accounted / the functions' own wall | "
+          "thread's wall (main) | accounted / the functions' own wall | "
           "whole profile / sampling time | share error vs thread_time (vs "
           "wall), points | load average |")
     print("|---|---|---|---|---|---|---|---|---|---|")

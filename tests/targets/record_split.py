@@ -45,11 +45,10 @@ def ten(u):
     measured("ten", 1, u)
 
 
-# split_loop() measures itself too, into LOOP (JSON) when named: the loop
-# between the three functions is its own, so its wall time is all the time
-# the thread had it on its stack (the reports are written after it
-# returns). Its name is its own: site.py's main() runs at every start-up.
-def split_loop(seconds):
+# main() measures itself too, into LOOP (JSON) when named: the loop between
+# the three functions is its own, so its wall time is all the time the
+# thread had it on its stack (the reports are written after it returns).
+def main(seconds):
     c0, w0 = cpu(), now()
     rng = random.Random(1)
     stop = w0 + seconds
@@ -67,7 +66,7 @@ def write(path, what):
         json.dump(what, f)
 
 
-itself = split_loop(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
+itself = main(float(sys.argv[1]) if len(sys.argv) > 1 else 3.0)
 if len(sys.argv) > 2:
     write(sys.argv[2], {name: {"cpu": c, "wall": w}
                         for name, (c, w) in spent.items()})
