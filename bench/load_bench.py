@@ -3,34 +3,50 @@ slowdown, spyglass side by side with py-spy and Austin, in one run.
 
   1. Deadlines under stress-ng --cpu 2 and --cpu 8, at 100 Hz and 1 kHz,
      recording the 70/20/10 target (tests/targets/record_split.py) for
-     --seconds: the fraction of deadlines delivered (on time + late) and
-     missed, the time the profile accounts for against the target's own
-     wall time, and the largest error of the three shares against the
-     target's own time.thread_time (and its wall time) per function.
+     --seconds (20 by default): the fraction of deadlines delivered (on
+     time + late) and missed; the time the profile accounts for against
+     the target's own clocks, twice: the stacks holding its loop
+     function, main(), against main's wall time (the thread's own truth;
+     frames are told apart by file too, as site.py has a main()), and the
+     stacks holding the three functions against the wall time each
+     measured from its first line to its last (which leaves out its call,
+     its return and the loop between them: docs/record.md says why that
+     matters under load); and the largest error of the three shares
+     against the target's own time.thread_time (and wall time) split.
      spyglass with the priority it may take (root here: SCHED_FIFO) and
      without it (run under setpriv without CAP_SYS_NICE); py-spy default
      and --nonblocking; Austin. Each sampler's deadlines: spyglass counts
-     them; for the others, delivered = samples / (rate x the target's
+     them; for the others, delivered = samples / (rate x the functions'
      wall time), what they took against what they were asked.
-  2. Target slowdown, no stress-ng: julia (examples/julia.py's kernel) run
-     plain and under each sampler at 100 Hz and 1 kHz, interleaved,
-     --repeat runs; the target's own wall and user+sys CPU time (it
-     measures them itself), medians and spread; the spread of plain runs
-     is the noise floor.
+  2. Target slowdown, no stress-ng: three workloads (bench/load_workloads.py:
+     the book's julia, a ray tracer, json and regular expressions) plain and
+     under each sampler at 100 Hz and 1 kHz, --repeat rounds, each round
+     every configuration once in a shuffled order. The target measures
+     itself around its work: user+sys CPU time (the main figure: load
+     moves it far less than wall time), wall time, and the times it was
+     stopped (voluntary context switches of a CPU-bound program). Each
+     run is compared with the plain run of its round; the table gives the
+     median ratio and a distribution-free 95% interval of the median, and
+     a second plain run per round measures the noise floor the same way.
+     This machine kind (a VM) exposes no hardware counters
+     (perf stat -e instructions:u,cycles:u says <not supported>), so
+     instructions and cycles are not measured.
 
 py-spy and Austin come from PyPI (py-spy, austin-dist) in .bench/venv
 (`make bench-venv`), or --peers DIR. stress-ng from Debian (apt-get
 install stress-ng).
 
-usage: python bench/load_bench.py [--version 3.12] [--seconds 5]
+usage: python bench/load_bench.py [--version 3.12] [--seconds 20]
            [--repeat 10] [--only deadlines|slowdown] [--peers DIR]
+           [--save PREFIX]
 """
 import argparse
 import json
+import math
 import os
+import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,80 +56,82 @@ from pathlib import Path
 from benchlib import ROOT, installed, machine, median
 
 SPLIT = ROOT / "tests" / "targets" / "record_split.py"
+WORKLOADS_PY = ROOT / "bench" / "load_workloads.py"
 TMP = Path(tempfile.mkdtemp())
 NAMES = ("seventy", "twenty", "ten")
 NO_NICE = ["setpriv", "--bounding-set", "-sys_nice", "--inh-caps",
            "-sys_nice"]
 
-# A julia set, pure Python, that measures its own wall and CPU time
-# (user+sys of the process, in ns: os.times counts 10 ms ticks).
-JULIA = """
-import sys, time
-def z(n):
-    out = 0
-    for i in range(n):
-        for j in range(n):
-            c = complex(-0.62772, -0.42193)
-            q = complex(-1.8 + 3.6 * i / n, -1.8 + 3.6 * j / n)
-            k = 0
-            while abs(q) < 2 and k < 300:
-                q = q * q + c
-                k += 1
-            out += k
-    return out
-w0, c0 = time.perf_counter(), time.process_time()
-z(int(sys.argv[1]))
-print(time.perf_counter() - w0, time.process_time() - c0)
-"""
+
+
+def named(name, file):
+    """A frame's key: its function's name when in the target, else the
+    name marked as another file's (site.py's main() runs at every
+    start-up, and must not pass for the target's)."""
+    return name if file.endswith(SPLIT.name) else f"{name}@{file}"
 
 
 def func(frame):
-    return frame.split(" (")[0]
+    # py-spy: "name (file:line)"
+    name, _, where = frame.partition(" (")
+    return named(name, where.rpartition(":")[0])
+
+
+def held(stacks, names):
+    """The weight of the stacks holding any of names."""
+    return sum(w for s, w in stacks.items() if s & set(names))
 
 
 def shares_from(stacks):
     """{name: share} of the weight whose stack holds each name, among the
-    three, and the weight of the three together."""
-    by = {n: sum(w for s, w in stacks.items() if n in s) for n in NAMES}
+    three."""
+    by = {n: held(stacks, (n,)) for n in NAMES}
     total = sum(by.values()) or 1
-    return {n: by[n] / total for n in NAMES}, sum(by.values())
+    return {n: by[n] / total for n in NAMES}
 
 
-def folded(path, parse):
-    """{frozenset of function names: weight} of a folded file."""
+def folded(path, parse, count=False):
+    """{frozenset of function names: weight} of a folded file (or its
+    number of lines, with count)."""
     out = {}
     for line in Path(path).read_text().splitlines():
         if not line or line.startswith("#"):
             continue
         stack, _, n = line.rpartition(" ")
         key = frozenset(parse(f) for f in stack.split(";"))
-        out[key] = out.get(key, 0) + int(n.split(",")[0])
+        out[key] = out.get(key, 0) + (1 if count else int(n.split(",")[0]))
     return out
 
 
 def speedscope(path):
-    """{frozenset of names: ns} and the total of spyglass's JSON."""
+    """{frozenset of names: seconds} of spyglass's JSON."""
     doc = json.loads(Path(path).read_text())
     frames = doc["shared"]["frames"]
     out = {}
     for prof in doc["profiles"]:
         for s, w in zip(prof["samples"], prof["weights"]):
-            key = frozenset(frames[i]["name"] for i in s)
-            out[key] = out.get(key, 0) + w
+            key = frozenset(named(frames[i]["name"], frames[i]["file"])
+                            for i in s)
+            out[key] = out.get(key, 0) + w / 1e9
     return out
 
 
 def austin_frame(f):
     # file:function:line (Austin 3); the function is the middle field.
     parts = f.rsplit(":", 2)
-    return parts[1] if len(parts) == 3 else f
+    return named(parts[1], parts[0]) if len(parts) == 3 else f
 
 
-def run_spyglass(py, rate, secs, report, priority):
+def target_args(secs):
+    return [str(SPLIT), str(secs), str(TMP / "truth.json"),
+            str(TMP / "loop.json")]
+
+
+def run_spyglass(py, rate, secs, priority):
     out = TMP / "sg.json"
     cmd = ([] if priority else NO_NICE) + [
         str(py.spyglass), "record", "-r", str(rate), "-o", str(out),
-        "--", str(py.python), str(SPLIT), str(secs), str(report)]
+        "--", str(py.python)] + target_args(secs)
     p = subprocess.run(cmd, capture_output=True, text=True, env=py.env)
     m = re.search(r"\((\d+) on time, (\d+) late, (\d+) missed\)", p.stderr)
     w = re.search(r"stand for ([\d.]+) s", p.stderr)
@@ -122,58 +140,70 @@ def run_spyglass(py, rate, secs, report, priority):
         raise RuntimeError(p.stderr[-2000:])
     on, late, missed = (int(x) for x in m.groups())
     due = on + late + missed
-    shares, ns = shares_from(speedscope(out))
     return {"delivered": (on + late) / due, "missed": missed / due,
-            "on_time": on / due, "accounted": ns / 1e9, "shares": shares,
+            "stacks": speedscope(out),
             "whole": (float(w.group(1)), float(d.group(1)))}
 
 
-def run_pyspy(peers, py, rate, secs, report, nonblocking):
+def run_pyspy(peers, py, rate, secs, nonblocking):
     out = TMP / "pyspy.txt"
     cmd = [str(peers / "py-spy"), "record", "-r", str(rate), "-f", "raw",
            "-o", str(out)] + (["--nonblocking"] if nonblocking else []) + [
-        "--", str(py.python), str(SPLIT), str(secs), str(report)]
+        "--", str(py.python)] + target_args(secs)
     p = subprocess.run(cmd, capture_output=True, text=True, env=py.env)
     if p.returncode:
         raise RuntimeError(p.stderr[-2000:])
-    stacks = folded(out, func)
-    shares, n = shares_from(stacks)
-    return {"samples": n, "accounted": n / rate, "shares": shares,
-            "whole": (sum(stacks.values()) / rate, None)}
+    # py-spy counts samples: each stands for one interval.
+    stacks = {k: n / rate for k, n in folded(out, func).items()}
+    return {"stacks": stacks, "samples": held(stacks, NAMES) * rate}
 
 
-def run_austin(peers, py, rate, secs, report):
+def run_austin(peers, py, rate, secs):
     out = TMP / "austin.txt"
     cmd = [str(peers / "austin"), "-i", str(int(1e6 / rate)), "-o",
-           str(out), str(py.python), str(SPLIT), str(secs), str(report)]
+           str(out), str(py.python)] + target_args(secs)
     p = subprocess.run(cmd, capture_output=True, text=True, env=py.env)
     if p.returncode:
         raise RuntimeError(p.stderr[-2000:])
     # Austin weighs each sample by the time since the previous one (us).
-    stacks = folded(out, austin_frame)
-    shares, us = shares_from(stacks)
-    counts = {}
-    for line in out.read_text().splitlines():
-        if line and not line.startswith("#"):
-            key = frozenset(austin_frame(f) for f in
-                            line.rpartition(" ")[0].split(";"))
-            counts[key] = counts.get(key, 0) + 1
-    n = shares_from(counts)[1]
-    return {"samples": n, "accounted": us / 1e6, "shares": shares,
-            "whole": (sum(stacks.values()) / 1e6, None)}
+    stacks = {k: us / 1e6 for k, us in folded(out, austin_frame).items()}
+    counts = folded(out, austin_frame, count=True)
+    return {"stacks": stacks, "samples": held(counts, NAMES)}
 
 
-def truth(report):
-    """The target's own split (thread_time, wall) and the wall time its
-    three functions took in all."""
-    got = json.loads(Path(report).read_text())
+def truth():
+    """The target's own measures: each function's CPU and wall time, and
+    under "loop" main's (the whole loop)."""
+    got = json.loads((TMP / "truth.json").read_text())
+    got["loop"] = json.loads((TMP / "loop.json").read_text())
+    return got
+
+
+def figures(r, got, rate, run_wall):
+    """One row's figures from a run and the target's truth."""
     cpu = sum(got[k]["cpu"] for k in NAMES)
-    wall = sum(got[k]["wall"] for k in NAMES)
-    return ({k: got[k]["cpu"] / cpu for k in NAMES},
-            {k: got[k]["wall"] / wall for k in NAMES}, wall)
+    fwall = sum(got[k]["wall"] for k in NAMES)
+    shares = shares_from(r["stacks"])
+    # Samples the peers took in the three functions, of those their rate
+    # asked for while the functions ran.
+    delivered = r.get("delivered", min(1.0, r.get("samples", 0) /
+                                       (rate * fwall)))
+    # The whole profile against how long sampling lasted (spyglass's own
+    # figure; for the peers, their whole run, start-up included).
+    whole, span = r.get("whole", (sum(r["stacks"].values()), run_wall))
+    return {
+        "delivered": delivered, "missed": r.get("missed", 1 - delivered),
+        "thread": held(r["stacks"], ("main",)) /
+        got["loop"]["wall"],
+        "functions": held(r["stacks"], NAMES) / fwall,
+        "coverage": fwall / got["loop"]["wall"],
+        "whole": whole / span,
+        "err_cpu": max(abs(shares[k] - got[k]["cpu"] / cpu) for k in NAMES),
+        "err_wall": max(abs(shares[k] - got[k]["wall"] / fwall)
+                        for k in NAMES)}
 
 
-def deadlines(py, peers, secs):
+def deadlines(py, peers, secs, save):
     samplers = [("spyglass (priority)", "sg", True),
                 ("spyglass (no priority)", "sg", False),
                 ("py-spy", "pyspy", False),
@@ -181,10 +211,12 @@ def deadlines(py, peers, secs):
                 ("Austin", "austin", None)]
     print(f"### Deadlines under load ({secs:g} s each, the 70/20/10 target)"
           "\n")
-    print("| load | rate | sampler | delivered | missed | accounted / "
-          "the functions' own wall | whole profile / sampling time | share "
-          "error vs thread_time (vs wall) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| load | rate | sampler | delivered | missed | accounted / the "
+          "thread's wall (main) | accounted / the functions' own wall | "
+          "whole profile / sampling time | share error vs thread_time (vs "
+          "wall), points | load average |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
     for cpus in (2, 8):
         stress = subprocess.Popen(["stress-ng", "--cpu", str(cpus),
                                    "--quiet"], stdout=subprocess.DEVNULL,
@@ -193,54 +225,51 @@ def deadlines(py, peers, secs):
         try:
             for rate in (100, 1000):
                 for label, kind, flag in samplers:
-                    report = TMP / "truth.json"
+                    if kind == "austin" and not (peers / "austin").exists():
+                        continue
                     t0 = time.monotonic()
                     if kind == "sg":
-                        r = run_spyglass(py, rate, secs, report, flag)
+                        r = run_spyglass(py, rate, secs, flag)
                     elif kind == "pyspy":
-                        r = run_pyspy(peers, py, rate, secs, report, flag)
+                        r = run_pyspy(peers, py, rate, secs, flag)
                     else:
-                        if not (peers / "austin").exists():
-                            continue
-                        r = run_austin(peers, py, rate, secs, report)
-                    run_wall = time.monotonic() - t0
-                    cpu_sh, wall_sh, target_wall = truth(report)
-                    # The whole profile against how long sampling lasted
-                    # (spyglass's own figure; for the peers, their whole
-                    # run, start-up included, so a little more).
-                    whole, span = r["whole"]
-                    span = span or run_wall
-                    # Samples the peers took in the three functions, of
-                    # those their rate asked for while the functions ran.
-                    if "delivered" not in r:
-                        r["delivered"] = min(1.0, r["samples"] /
-                                             (rate * target_wall))
-                        r["missed"] = 1 - r["delivered"]
-                    err_cpu = max(abs(r["shares"][k] - cpu_sh[k])
-                                  for k in NAMES)
-                    err_wall = max(abs(r["shares"][k] - wall_sh[k])
-                                   for k in NAMES)
+                        r = run_austin(peers, py, rate, secs)
+                    f = figures(r, truth(), rate, time.monotonic() - t0)
+                    f.update(load=cpus, rate=rate, sampler=label,
+                             loadavg=os.getloadavg()[0])
+                    rows.append(f)
                     print(f"| --cpu {cpus} | {rate} Hz | {label} | "
-                          f"{100 * r['delivered']:.1f}% | "
-                          f"{100 * r['missed']:.1f}% | "
-                          f"{r['accounted']:.2f} s / {target_wall:.2f} s "
-                          f"({100 * r['accounted'] / target_wall:.1f}%) | "
-                          f"{100 * whole / span:.1f}% | "
-                          f"{100 * err_cpu:.1f} ({100 * err_wall:.1f}) "
-                          "points |", flush=True)
+                          f"{100 * f['delivered']:.1f}% | "
+                          f"{100 * f['missed']:.1f}% | "
+                          f"{100 * f['thread']:.2f}% | "
+                          f"{100 * f['functions']:.2f}% | "
+                          f"{100 * f['whole']:.1f}% | "
+                          f"{100 * f['err_cpu']:.1f} "
+                          f"({100 * f['err_wall']:.1f}) | "
+                          f"{f['loadavg']:.1f} |", flush=True)
         finally:
             stress.terminate()
             stress.wait()
     print()
+    if save:
+        Path(save).write_text(json.dumps(rows))
 
 
-def slowdown(py, peers, repeat, size):
-    configs = [("plain", None)]
+WORKLOADS = (("julia", 160), ("raytrace", 120), ("jsonre", 30))
+LINE = re.compile(r"^([\d.]+) ([\d.]+) (\d+) (\d+)$", re.M)
+
+
+def samplers(py, peers, only=None):
+    """(name, argv prefix) of each run of the slowdown table: plain twice
+    (the second measures the noise floor), then each sampler at each
+    rate."""
+    configs = [("plain", []), ("plain again", [])]
     for rate in (100, 1000):
+        sg = [str(py.spyglass), "record", "-r", str(rate), "-o",
+              str(TMP / "s.json"), "--"]
         configs += [
-            (f"spyglass {rate} Hz", [str(py.spyglass), "record", "-r",
-                                     str(rate), "-o", str(TMP / "s.json"),
-                                     "--"]),
+            (f"spyglass {rate} Hz", sg),
+            (f"spyglass (no priority) {rate} Hz", NO_NICE + sg),
             (f"py-spy {rate} Hz", [str(peers / "py-spy"), "record", "-r",
                                    str(rate), "-f", "raw", "-o",
                                    str(TMP / "p.txt"), "--"]),
@@ -251,51 +280,112 @@ def slowdown(py, peers, repeat, size):
             configs.append((f"Austin {rate} Hz", [
                 str(peers / "austin"), "-i", str(int(1e6 / rate)), "-o",
                 str(TMP / "a.txt")]))
-    script = TMP / "julia_self.py"
-    script.write_text(JULIA)
-    got = {name: ([], []) for name, _ in configs}
+    return [c for c in configs if not only or c[0] in only or
+            c[0].startswith("plain")]
+
+
+def median_ci(xs):
+    """The median of xs and a distribution-free interval around it of at
+    least 95% confidence: order statistics k and n-k+1, k the largest with
+    P(Binomial(n, 1/2) < k) <= 2.5%."""
+    xs = sorted(xs)
+    n, k, tail = len(xs), 0, 0.0
+    while True:
+        nxt = tail + math.comb(n, k) / 2 ** n
+        if nxt > 0.025:
+            break
+        tail, k = nxt, k + 1
+    if k == 0:  # too few runs for an interval
+        return median(xs), xs[0], xs[-1]
+    return median(xs), xs[k - 1], xs[n - k]
+
+
+def pct(ratios):
+    m, lo, hi = median_ci(ratios)
+    return (f"{100 * (m - 1):+.1f}% [{100 * (lo - 1):+.1f}, "
+            f"{100 * (hi - 1):+.1f}]")
+
+
+def slowdown_runs(py, peers, repeat, work, size, seed, only):
+    """{config: [(wall, cpu, voluntary, involuntary switches) per round]}
+    and the failed runs; each round runs every config once, in a shuffled
+    order, so that the machine's drift falls on all alike."""
+    configs = samplers(py, peers, only)
+    got = {name: [] for name, _ in configs}
     failed = {}
+    rng = random.Random(seed)
     for _ in range(repeat):
-        for name, pre in configs:  # interleaved
-            cmd = (pre or []) + [str(py.python), str(script), str(size)]
+        order = list(configs)
+        rng.shuffle(order)
+        for name, pre in order:
+            cmd = pre + [str(py.python), str(WORKLOADS_PY), work, str(size)]
             p = subprocess.run(cmd, capture_output=True, text=True,
                                env=py.env)
-            # The target's own line (the samplers may print theirs).
-            m = re.findall(r"^([\d.]+) ([\d.]+)$", p.stdout, re.M)
+            m = LINE.findall(p.stdout)
             if p.returncode or not m:
                 # Austin now and then fails to see the Python it started
                 # (under load): the run is counted as failed, not timed.
                 failed[name] = failed.get(name, 0) + 1
+                got[name].append(None)
                 continue
-            wall, cpu = (float(x) for x in m[-1])
-            got[name][0].append(wall)
-            got[name][1].append(cpu)
-    pw, pc = median(got["plain"][0]), median(got["plain"][1])
-    print(f"### Target slowdown (julia {size}x{size}, {repeat} runs each, "
-          "interleaved, no stress-ng)\n")
-    print("| run | wall median (min-max) | slowdown | user+sys median "
-          "(min-max) | slowdown | failed runs |")
-    print("|---|---|---|---|---|---|")
-    for name, _ in configs:
-        w, c = got[name]
-        print(f"| {name} | {median(w):.3f} s ({min(w):.3f}-{max(w):.3f}) | "
-              f"{100 * (median(w) / pw - 1):+.1f}% | {median(c):.3f} s "
-              f"({min(c):.3f}-{max(c):.3f}) | "
-              f"{100 * (median(c) / pc - 1):+.1f}% | "
-              f"{failed.get(name, 0)} |", flush=True)
-    w = got["plain"][0]
-    print(f"\nNoise floor: plain runs' wall spread "
-          f"{100 * (max(w) - min(w)) / pw:.1f}% of the median, stdev "
-          f"{100 * statistics.stdev(w) / pw:.1f}%.\n")
+            w, c, v, n = m[-1]
+            got[name].append((float(w), float(c), int(v), int(n)))
+    return configs, got, failed
+
+
+def slowdown(py, peers, repeat, save, only=None, works=None):
+    print(f"### Target slowdown ({repeat} rounds, each config once per "
+          "round in a shuffled order)\n")
+    print("Ratios are per round, against that round's plain run; median "
+          "[95% interval of the median]. *plain again* against *plain* is "
+          "the noise floor.\n")
+    raw = {}
+    for i, (work, size) in enumerate(WORKLOADS):
+        if works and work not in works:
+            continue
+        configs, got, failed = slowdown_runs(py, peers, repeat, work, size,
+                                             i, only)
+        raw[work] = {"size": size, "runs": got}
+        base = got["plain"]
+        print(f"#### {work} {size}\n")
+        print("| run | user+sys median | user+sys vs plain | wall median | "
+              "wall vs plain | stopped (voluntary switches) | preempted "
+              "(involuntary switches) | failed |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, _ in configs:
+            pairs = [(r, b) for r, b in zip(got[name], base) if r and b]
+            ok = [r for r, _ in pairs]
+            if not ok:
+                print(f"| {name} | - | - | - | - | - | - | "
+                      f"{failed.get(name, 0)} |")
+                continue
+            cpu = [r[1] / b[1] for r, b in pairs]
+            wall = [r[0] / b[0] for r, b in pairs]
+            vs = "" if name == "plain" else pct(cpu)
+            ws = "" if name == "plain" else pct(wall)
+            print(f"| {name} | {median([r[1] for r in ok]):.3f} s | {vs} | "
+                  f"{median([r[0] for r in ok]):.3f} s | {ws} | "
+                  f"{median([r[2] for r in ok]):g} | "
+                  f"{median([r[3] for r in ok]):g} | "
+                  f"{failed.get(name, 0)} |", flush=True)
+        print()
+    if save:
+        Path(save).write_text(json.dumps(raw))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--version", default="3.12")
-    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--repeat", type=int, default=10)
-    ap.add_argument("--size", type=int, default=120)
     ap.add_argument("--only", choices=("deadlines", "slowdown"))
+    ap.add_argument("--workload", action="append", help="only this "
+                    "slowdown workload (julia, raytrace, jsonre; repeatable)")
+    ap.add_argument("--sampler", action="append", help="only this "
+                    "slowdown run besides the plain ones, by its name in "
+                    "the table (repeatable)")
+    ap.add_argument("--save", help="the raw figures as JSON, to PREFIX-"
+                    "deadlines.json and PREFIX-slowdown.json")
     ap.add_argument("--peers", type=Path,
                     default=ROOT / ".bench" / "venv" / "bin")
     a = ap.parse_args()
@@ -308,9 +398,11 @@ def main():
           f"{os.getloadavg()[0]:.1f}; CPython {py.version}; uid "
           f"{os.geteuid()}\n")
     if a.only != "slowdown":
-        deadlines(py, a.peers, a.seconds)
+        deadlines(py, a.peers, a.seconds,
+                  a.save and f"{a.save}-deadlines.json")
     if a.only != "deadlines":
-        slowdown(py, a.peers, a.repeat, a.size)
+        slowdown(py, a.peers, a.repeat, a.save and f"{a.save}-slowdown.json",
+                 a.sampler, a.workload)
 
 
 if __name__ == "__main__":
