@@ -4,8 +4,10 @@
  * Input: byte 0 picks the kind (1, 2 or 4 bytes per code point), the rest
  * is the payload. Checked besides memory safety: the output is valid UTF-8
  * (shortest forms, no surrogates, nothing past U+10FFFF) and holds exactly
- * one character per code point -- what every writer downstream relies on.
+ * one character per code point, but four for a NUL (written \x00, since it
+ * would end the C string) -- what every writer downstream relies on.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,9 +57,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!copy)
         return 0;
     memcpy(copy, data + 1, bytes);
+    long want = (long)n;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *cp = data + 1 + i * kind;
+        bool nul = true;
+        for (unsigned k = 0; k < kind; k++)
+            nul = nul && cp[k] == 0;
+        want += nul ? 3 : 0;
+    }
     strbuf sb = STRBUF_INIT;
     pystr_to_utf8(&sb, copy, n, kind);
-    if (utf8_chars((const unsigned char *)sb_str(&sb), sb.len) != (long)n)
+    if (utf8_chars((const unsigned char *)sb_str(&sb), sb.len) != want)
         abort();
     sb_free(&sb);
     free(copy);
