@@ -18,8 +18,9 @@ same way for a before/after table):
       - record: `record -r 1000 --threads --idle -f collapsed` for S
         seconds, stacks under the wrong thread, and dropped walks as the
         reader counts them (--stats-like line on stderr when present).
-  * asyncio: 10,000 tasks (3.8 first): one-shot dumps with a torn thread,
-    and a record's dropped walks.
+  * asyncio: 10,000 tasks (tests/targets/reliable_asyncio.py, modes
+    await and spin by default): one-shot dumps with a torn thread, and
+    the dump loop's dropped walks.
   * long names: a function and a file name of 5,000 characters: the stack
     is read whole (one-shot dump).
   * deep stack: 6,000 frames: `record` keeps the root (<module> on the
@@ -45,28 +46,7 @@ from benchlib import venvs
 TARGETS = Path(__file__).resolve().parent.parent / "tests" / "targets"
 CHURN = (TARGETS / "reliable_churn.py").read_text()
 
-ASYNCIO = r'''
-import asyncio, sys
-async def leaf(i):
-    s = 0
-    for k in range(200):
-        s += k * i
-    return s
-async def chain(d, i):
-    if d:
-        return await chain(d - 1, i)
-    await asyncio.sleep(0)
-    return await leaf(i)
-async def worker(i):
-    while True:
-        await chain(i % 40, i)
-async def main():
-    tasks = [asyncio.ensure_future(worker(i)) for i in range(10000)]
-    await asyncio.sleep(0.5)
-    open(sys.argv[1], "w").write("ready")
-    await asyncio.gather(*tasks)
-asyncio.run(main())
-'''
+ASYNCIO = (TARGETS / "reliable_asyncio.py").read_text()
 
 LONG = r'''
 import sys, time
@@ -160,7 +140,14 @@ def churn(exe, python, tmp, a):
 
 
 def asyncio_case(exe, python, tmp, a):
-    t = Target(python, ASYNCIO, tmp)
+    out = {}
+    for mode in a.asyncio_modes.split(","):
+        out.update(asyncio_mode(exe, python, tmp, a, mode))
+    return out
+
+
+def asyncio_mode(exe, python, tmp, a, mode):
+    t = Target(python, ASYNCIO, tmp, mode)
     try:
         torn = 0
         n = max(a.dumps // 4, 10)
@@ -173,8 +160,8 @@ def asyncio_case(exe, python, tmp, a):
                               "--stats", "-f", "json"],
                              capture_output=True, text=True, timeout=600)
         st = stats_of(run.stderr)
-        return {"asyncio_dumps_torn_%": 100 * torn / n,
-                "asyncio_loop_dropped_%":
+        return {f"asyncio_{mode}_dumps_torn_%": 100 * torn / n,
+                f"asyncio_{mode}_loop_dropped_%":
                     100 * st["thread_errors"] / st["samples"]}
     finally:
         t.stop()
@@ -219,6 +206,8 @@ def main():
     p.add_argument("--repeat", type=int, default=2000)
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--cases", default="churn,asyncio,long,deep")
+    p.add_argument("--asyncio-modes", default="await,spin",
+                   help="modes of tests/targets/reliable_asyncio.py")
     p.add_argument("--markdown", action="store_true")
     a = p.parse_args()
     cases = {"churn": churn, "asyncio": asyncio_case, "long": long_names,

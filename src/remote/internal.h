@@ -25,6 +25,10 @@ typedef struct code_entry {
     int32_t memo_line;
 } code_entry;
 
+/* Frames of one walk whose addresses are kept, for proving the walk by a
+ * small read (stack.c, prove_small). */
+#define RM_PROVE_MAX 256
+
 /* A frame as pass 1 of a sample sees it (stack.c). */
 typedef struct rm_raw_frame {
     uint64_t code;
@@ -59,6 +63,11 @@ struct remote {
 
     rm_raw_frame *raw; /* scratch of the current sample */
     size_t n_raw, cap_raw;
+    uint64_t walked[RM_PROVE_MAX]; /* the last walk's frame addresses */
+    size_t n_walked;               /* 0: more than RM_PROVE_MAX, or none */
+    uint64_t memo[RM_PROVE_MAX];   /* frames a small read last found on */
+    size_t n_memo;                 /* ... the chain of memo_tstate's */
+    uint64_t memo_tstate;          /* thread */
     uint64_t sample_no;
     bool no_status; /* skip /proc thread states */
     rm_stats st;

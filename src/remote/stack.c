@@ -39,6 +39,9 @@
  * the stress test: 6 retries left 16 % of its walks torn, 20 left 3.5 %,
  * 40 about 1 %); each round is one batched read and the walks. */
 #define RM_RETRIES 40
+/* Small reads that try to prove one walk of frame objects (prove_small):
+ * each either proves it or learns a frame the thread has moved to. */
+#define PROVE_TRIES 8
 /* glibc x86_64: the offset of struct pthread's tid field (pthread_t is the
  * struct's address); used where the thread state has no native id, and
  * checked against /proc/PID/task. */
@@ -208,7 +211,12 @@ walk_frames(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
         return EINVAL;
     size_t depth = 0, kept = 0, first = r->n_raw;
     uint64_t mark = 0; /* Brent's cycle check: a frame seen at depth 2^k */
+    r->n_walked = 0;
     while (f) {
+        if (depth < RM_PROVE_MAX)
+            r->walked[r->n_walked++] = f;
+        else
+            r->n_walked = 0; /* too deep to prove by a small read */
         if (depth >= RM_MAX_WALK) {
             /* No root in sight: the head alone, said to be cut. */
             r->n_raw = first + (kept < WALK_HEAD ? kept : WALK_HEAD);
@@ -480,6 +488,191 @@ native_ids_from_pthread(remote *r, rm_sample *s)
     free(tids);
 }
 
+/* One small read of prove_small: the link before, the thread id, the
+ * known frames (r->walked, one window each), the link after. */
+typedef struct small_read {
+    uint64_t before, after, id;
+    uint8_t *bufs; /* RM_PROVE_MAX frame windows */
+    pm_iov *iov;   /* [0] before, [1] id, [2..n+1] frames, [n+2] after */
+    bool *hit;     /* r->walked[i] was on a chain walked: kept */
+    bool *seen;    /* ... by a small read: remembered (r->memo) */
+} small_read;
+
+/* Index of frame address f among the n of a, or -1. */
+static long
+walked_index(const uint64_t *a, size_t n, uint64_t f)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == f)
+            return (long)i;
+    return -1;
+}
+
+/* The bytes of frame f in the small read, or NULL. */
+static const uint8_t *
+small_frame(const remote *r, small_read *sr, uint64_t f, uint32_t fw)
+{
+    long i = walked_index(r->walked, r->n_walked, f);
+    if (i < 0 || !sr->iov[i + 2].ok)
+        return NULL;
+    sr->hit[i] = sr->seen[i] = true;
+    return sr->bufs + (size_t)i * fw;
+}
+
+/* The chain from the innermost frame f over the small read: its raw
+ * frames from t->first_frame on. 0, the error of a frame, or EAGAIN with
+ * *unknown set to the first frame the read does not hold. */
+static int
+walk_small(remote *r, rm_thread *t, uint64_t f, small_read *sr,
+           uint64_t *unknown)
+{
+    const sg_layout *L = &r->L;
+    uint32_t fw = rm_frame_window(L);
+    r->n_raw = t->first_frame;
+    *unknown = 0;
+    for (size_t depth = 0; f; depth++) {
+        const uint8_t *buf = small_frame(r, sr, f, fw);
+        if (!buf) {
+            *unknown = f;
+            return EAGAIN;
+        }
+        if (depth > r->n_walked)
+            return ELOOP; /* more frames than were read: a cycle */
+        rm_raw_frame rf;
+        bool shim; /* never, for frame objects */
+        int e =
+            decode_frame(L, r->frame_type, buf, depth == 0, &rf, &f, &shim);
+        if (e)
+            return e;
+        push_raw(r, &rf);
+    }
+    t->n_frames = r->n_raw - t->first_frame;
+    return 0;
+}
+
+/* One small read of the link, the thread id and the known frames; false when
+ * the link or the id could not be read or the thread state is another thread's
+ * now. */
+static bool
+small_read_once(remote *r, rm_thread *t, uint64_t link, small_read *sr)
+{
+    const sg_layout *L = &r->L;
+    uint32_t fw = rm_frame_window(L);
+    size_t n = r->n_walked;
+    pm_iov *v = sr->iov;
+    v[0] = (pm_iov){link, &sr->before, 8, false};
+    v[1] = (pm_iov){t->tstate + L->ts_thread_id, &sr->id, 8, false};
+    for (size_t i = 0; i < n; i++)
+        v[i + 2] = (pm_iov){r->walked[i], sr->bufs + i * fw, fw, false};
+    v[n + 2] = (pm_iov){link, &sr->after, 8, false};
+    pm_readv(&r->pm, v, n + 3);
+    return v[0].ok && v[1].ok && v[n + 2].ok && sr->id == t->thread_id;
+}
+
+/* The frames of the next small read: those found on a chain so far (a
+ * frame the thread has left, such as the last task's coroutine frame, is
+ * dropped: every frame read widens the time the link must hold), the
+ * first one the read did not hold, and the frame the thread was in at its
+ * end. */
+static void
+learn_frames(remote *r, small_read *sr, uint64_t unknown)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_walked; i++)
+        if (sr->hit[i]) {
+            r->walked[k] = r->walked[i];
+            sr->seen[k] = sr->seen[i];
+            sr->hit[k++] = true;
+        }
+    r->n_walked = k;
+    uint64_t learn[2] = {unknown, sr->after};
+    for (int j = 0; j < 2; j++)
+        if (learn[j] && r->n_walked < RM_PROVE_MAX &&
+            walked_index(r->walked, r->n_walked, learn[j]) < 0) {
+            sr->hit[r->n_walked] = sr->seen[r->n_walked] = false;
+            r->walked[r->n_walked++] = learn[j];
+        }
+}
+
+/* Add the frames a small read last found on the thread's chain (its
+ * callers that stay while its innermost frame moves: an event loop's own
+ * frames) to the walk's: a walk over a snapshot taken while the thread
+ * left a frame stops there, and each one learnt again costs a try. */
+static void
+recall_frames(remote *r, rm_thread *t)
+{
+    if (r->memo_tstate != t->tstate)
+        return;
+    for (size_t i = 0; i < r->n_memo && r->n_walked < RM_PROVE_MAX; i++)
+        if (walked_index(r->walked, r->n_walked, r->memo[i]) < 0)
+            r->walked[r->n_walked++] = r->memo[i];
+}
+
+/* Remember the frames the small reads found on a chain (none found: the
+ * memory stays as it was). */
+static void
+remember_frames(remote *r, rm_thread *t, const small_read *sr)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_walked; i++)
+        if (sr->seen[i])
+            r->memo[k++] = r->walked[i];
+    if (k == 0 && r->memo_tstate == t->tstate)
+        return;
+    r->n_memo = k;
+    r->memo_tstate = t->tstate;
+}
+
+/* Frame objects (<=3.10) of a walk that could not be proven over the
+ * snapshot, because the walk read on its own or because the link moved
+ * while the whole snapshot was copied: proven by a small read instead,
+ * the link, the walk's frames alone, the link again, in one batched read
+ * (the kernel copies in order). A busy thread (an event loop switching
+ * tasks every few microseconds, each task's coroutine frame another heap
+ * address) moves its innermost frame faster than a snapshot of all blocks
+ * is copied, and a new innermost frame is never in the snapshot: each
+ * round of walking again read the new frame on its own and failed, 40
+ * rounds in a row. A small read takes a few microseconds; when it finds
+ * the link moved or a frame it does not hold, the frame joins the next
+ * try (learn_frames). The proof is the snapshot's: the link equal before
+ * and after the frames were copied, every frame below the innermost
+ * executing, the thread state still the same thread's. */
+static int
+prove_small(remote *r, rm_thread *t, uint64_t link)
+{
+    if (r->n_walked == 0)
+        return EAGAIN;
+    uint32_t fw = rm_frame_window(&r->L);
+    small_read sr = {0};
+    sr.bufs = sg_xmalloc((size_t)RM_PROVE_MAX * fw);
+    sr.iov = sg_xmalloc((RM_PROVE_MAX + 3) * sizeof *sr.iov);
+    sr.hit = sg_xcalloc(RM_PROVE_MAX, sizeof *sr.hit);
+    sr.seen = sg_xcalloc(RM_PROVE_MAX, sizeof *sr.seen);
+    recall_frames(r, t);
+    for (size_t i = 0; i < r->n_walked; i++)
+        sr.hit[i] = true; /* on a chain followed before */
+    int e = EAGAIN;
+    for (int try = 0; try < PROVE_TRIES && e == EAGAIN; try++) {
+        if (!small_read_once(r, t, link, &sr))
+            break;
+        uint64_t unknown = 0;
+        e = walk_small(r, t, sr.before, &sr, &unknown);
+        if (e == 0 && sr.before != sr.after)
+            e = EAGAIN; /* read while the thread moved on: try again */
+        if (e != EAGAIN)
+            break;
+        learn_frames(r, &sr, unknown);
+    }
+    remember_frames(r, t, &sr);
+    free(sr.seen);
+    free(sr.hit);
+    free(sr.iov);
+    free(sr.bufs);
+    if (e)
+        r->n_raw = t->first_frame;
+    return e;
+}
+
 /* One walk of a thread, proven to be of this thread or EAGAIN: no read
  * of its own since the thread state was read (reads_before), and the
  * thread state's link to the innermost frame (the frame pointer, or the
@@ -509,7 +702,8 @@ walk_once(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
         steady = pm_sentinel_steady(&r->pm, tstate + L->ts_native_thread_id,
                                     t->native_id);
     if (!e && (r->pm.stats.reads != reads_before || !steady))
-        e = EAGAIN;
+        e = L->tr.frame_objects && !t->truncated ? prove_small(r, t, link)
+                                                 : EAGAIN;
     if (e) {
         r->n_raw = t->first_frame;
         t->n_frames = t->elided = 0;
