@@ -25,6 +25,11 @@ void agent_print_exception(void);
  * command's result written to fd 1 comes after what the program printed. */
 void agent_flush_stdio(void);
 
+/* Write text to sys.stdout, so that redirection and capture (IPython's
+ * too) see it; to C's stdout when there is none. Returns 0, or -1 with an
+ * exception set. */
+int agent_write_stdout(const char *text, size_t len);
+
 /* The UTF-8 of str s, owned by s; fallback when s is NULL, not a str, or
  * not encodable (the error is cleared). */
 const char *agent_utf8(PyObject *s, const char *fallback);

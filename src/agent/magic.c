@@ -22,28 +22,10 @@
 #include "agent/profile/profiler.h"
 #include "common/alloc.h"
 #include "common/output.h"
+#include "common/strbuf.h"
 #include "common/units.h"
 #include "model/funcstats.h"
 #include "writers/lines.h"
-
-int
-magic_write_stdout(const strbuf *sb)
-{
-    PyObject *out = PySys_GetObject("stdout"); /* borrowed */
-    if (!out || out == Py_None) {
-        fputs(sb_str(sb), stdout);
-        fflush(stdout);
-        return 0;
-    }
-    PyObject *s =
-        PyUnicode_DecodeUTF8(sb_str(sb), (Py_ssize_t)sb->len, "replace");
-    PyObject *r = s ? PyObject_CallMethod(out, "write", "O", s) : NULL;
-    Py_XDECREF(s);
-    if (!r)
-        return -1;
-    Py_DECREF(r);
-    return 0;
-}
 
 /* The writer for format and path, as the command picks it: -f, else the
  * path's extension, else the command's default; a path that cannot be
@@ -213,7 +195,7 @@ magic_profile_write(profiler *P, const writer_opts *base, const char *command,
                      ? (PyErr_SetString(PyExc_MemoryError,
                                         "profile: cannot render the table"),
                         -1)
-                     : magic_write_stdout(&sb);
+                     : agent_write_stdout(sb_str(&sb), sb.len);
             sb_free(&sb);
         } else if (sg_writer_write_file(&sg_output_profile, outs[i].w, p, &wo,
                                         outs[i].path) == SG_OUT_WRITTEN) {

@@ -7,7 +7,6 @@
 #define SG_AGENT_MAGIC_H
 
 #include "agent/agent.h" /* Python.h first */
-#include "common/strbuf.h"
 #include "request/commands.h"
 #include "writers/writers.h"
 
@@ -15,9 +14,5 @@
  * format on sys.stdout, or to o->output. Returns 0, or -1 with an
  * exception set (a statement's own). In timeit.c. */
 int agent_timeit_in(const rq_timeit *o, const sg_writer *w, PyObject *globals);
-
-/* Write sb's text to sys.stdout (C's stdout when there is none). Returns 0,
- * or -1 with an exception set. */
-int magic_write_stdout(const strbuf *sb);
 
 #endif

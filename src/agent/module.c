@@ -120,6 +120,24 @@ agent_flush_stdio(void)
     PyErr_Restore(t, v, tb);
 }
 
+int
+agent_write_stdout(const char *text, size_t len)
+{
+    PyObject *out = PySys_GetObject("stdout"); /* borrowed */
+    if (!out || out == Py_None) {
+        fwrite(text, 1, len, stdout);
+        fflush(stdout);
+        return 0;
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(text, (Py_ssize_t)len, "replace");
+    PyObject *r = s ? PyObject_CallMethod(out, "write", "O", s) : NULL;
+    Py_XDECREF(s);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 const char *
 agent_utf8(PyObject *s, const char *fallback)
 {

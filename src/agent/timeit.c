@@ -472,7 +472,7 @@ deliver_py(const rq_timeit *o, const sg_writer *w, const timeit_stmt *st,
     int rc = 0;
     fflush(stdout); /* -v's steps first */
     if (!o->output || strcmp(o->output, "-") == 0) {
-        rc = magic_write_stdout(&sb);
+        rc = agent_write_stdout(sb_str(&sb), sb.len);
     } else {
         sg_out_result r =
             sg_writer_deliver(&sg_output_timeit, w, o->output, &sb);

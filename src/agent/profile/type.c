@@ -66,28 +66,6 @@ prof_render(profiler *P, const sg_writer *w, const writer_opts *o, strbuf *out)
     return rc;
 }
 
-/* Write text to sys.stdout (so that redirection and capture work). */
-static int
-prof_print(const strbuf *sb)
-{
-    PyObject *out = PySys_GetObject("stdout"); /* borrowed */
-    if (!out || out == Py_None) {
-        fputs(sb_str(sb), stdout);
-        fflush(stdout);
-        return 0;
-    }
-    PyObject *s =
-        PyUnicode_DecodeUTF8(sb_str(sb), (Py_ssize_t)sb->len, "replace");
-    if (!s)
-        return -1;
-    PyObject *r = PyObject_CallMethod(out, "write", "O", s);
-    Py_DECREF(s);
-    if (!r)
-        return -1;
-    Py_DECREF(r);
-    return 0;
-}
-
 /* ---- the profile type -------------------------------------------------- */
 
 static PyObject *
@@ -205,7 +183,7 @@ profiler_print_stats(profiler *P, PyObject *args, PyObject *kw)
     strbuf sb = STRBUF_INIT;
     int rc = prof_render(P, sg_writer_by_name("text"), &o, &sb);
     if (rc == 0)
-        rc = prof_print(&sb);
+        rc = agent_write_stdout(sb_str(&sb), sb.len);
     sb_free(&sb);
     if (rc < 0)
         return NULL;
