@@ -399,11 +399,11 @@ def test_a_decorated_function_is_traced_on_each_call(py, tmp_path):
 
 NOGIL = '''
 import bz2, json, lzma, threading, spyglass
-data = bytes(range(256)) * 20000
+data = bytes(range(256)) * 400
 def compress():
     for _ in range(3):
-        lzma.compress(data)
-        bz2.compress(data)
+        lzma.compress(data, preset=0)
+        bz2.compress(data, 1)
 with spyglass.memory() as m:
     threads = [threading.Thread(target=compress) for _ in range(4)]
     for t in threads:
