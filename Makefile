@@ -48,25 +48,32 @@ $(DRIVER)/bin/pytest:
 	$(DRIVER)/bin/pip install -q --disable-pip-version-check pytest
 
 # The whole suite in three passes at once: the tests of no version and
-# CPython 3.11-3.13; beside it those of 3.8-3.10; and the ASan+UBSan build
-# running the tests again on 3.12. Most of a pass waits on the programs
-# it runs, so together they keep CI within its time; each loads the
-# machine for the others, which the tests must bear. The other two
+# CPython 3.11-3.13; beside it those of 3.8-3.10, then the fuzz targets
+# (built with ASan and UBSan of their own, so the sanitizer pass skips
+# them); and the ASan+UBSan build running the tests again on 3.12. Most
+# of a pass waits on the programs it runs, so together they keep CI within
+# its time; each loads the machine for the others, which the tests must
+# bear. The other two
 # passes' reports follow the first one's; any failing fails the target.
 OLD_LOG := $(VENVS)/old-pythons-pass.log
 ASAN_LOG := $(VENVS)/asan-pass.log
 test: $(DRIVER)/bin/pytest
 	@mkdir -p $(VENVS)
-	@SPYGLASS_TEST_PYTHONS=3.8,3.9,3.10 SPYGLASS_TEST_VERSIONED_ONLY=1 \
+	@{ SPYGLASS_TEST_PYTHONS=3.8,3.9,3.10 SPYGLASS_TEST_VERSIONED_ONLY=1 \
 	  $(DRIVER)/bin/pytest -q -p no:cacheprovider \
-	  --basetemp=$(VENVS)/old-pythons-tmp tests >$(OLD_LOG) 2>&1 & \
+	  --basetemp=$(VENVS)/old-pythons-tmp tests; r=$$?; \
+	  $(DRIVER)/bin/pytest -q -p no:cacheprovider \
+	  --basetemp=$(VENVS)/fuzz-tmp tests/test_fuzz.py && exit $$r; \
+	  } >$(OLD_LOG) 2>&1 & \
 	old=$$!; \
 	SPYGLASS_SANITIZE=1 SPYGLASS_TEST_PYTHONS=3.12 $(DRIVER)/bin/pytest -q \
-	  -p no:cacheprovider --basetemp=$(VENVS)/asan-tmp tests >$(ASAN_LOG) 2>&1 & \
+	  -p no:cacheprovider --basetemp=$(VENVS)/asan-tmp \
+	  --ignore=tests/test_fuzz.py tests >$(ASAN_LOG) 2>&1 & \
 	asan=$$!; \
-	SPYGLASS_TEST_PYTHONS=3.11,3.12,3.13 $(DRIVER)/bin/pytest -q tests; main=$$?; \
+	SPYGLASS_TEST_PYTHONS=3.11,3.12,3.13 $(DRIVER)/bin/pytest -q \
+	  --ignore=tests/test_fuzz.py tests; main=$$?; \
 	wait $$old; old_rc=$$?; wait $$asan; asan_rc=$$?; \
-	echo "== CPython 3.8-3.10, run beside the pass above"; cat $(OLD_LOG); \
+	echo "== CPython 3.8-3.10 and the fuzz targets, run beside the pass above"; cat $(OLD_LOG); \
 	echo "== the ASan+UBSan pass (CPython 3.12), run beside them"; \
 	cat $(ASAN_LOG); \
 	[ $$main -eq 0 ] && [ $$old_rc -eq 0 ] && [ $$asan_rc -eq 0 ]
