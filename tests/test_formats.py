@@ -64,9 +64,25 @@ def test_unknown_format_lists_the_command_formats(any_py, tmp_path):
     line = refused(any_py.spy("lines", "-o", tmp_path / "x.csv", "-c",
                               "pass"))
     assert "lines: the csv format" in line
-    line = refused(any_py.spy("time", "-f", "svg", "true"))
-    assert line == ("spyglass: error: time: unknown format 'svg' (formats "
+    line = refused(any_py.spy("time", "-f", "svgz", "true"))
+    assert line == ("spyglass: error: time: unknown format 'svgz' (formats "
                     "for timing results: text, json, csv, markdown)")
+    # An alias is refused under the name of the format it stands for.
+    line = refused(any_py.spy("time", "-f", "svg", "true"))
+    assert line.startswith("spyglass: error: time: the flamegraph format "
+                           "cannot hold timing results"), line
+
+
+def test_format_aliases_of_other_tools(any_py, tmp_path):
+    # py-spy's -f raw is collapsed stacks; -f svg is a flame graph.
+    for alias, start in (("raw", "<module> ("), ("svg", "<?xml")):
+        out = tmp_path / f"out.{alias}"
+        proc = any_py.spy("profile", "-f", alias, "-o", out, "-c",
+                          "sum(range(10))")
+        assert proc.returncode == 0, proc.stderr
+        name = {"raw": "collapsed", "svg": "flamegraph"}[alias]
+        assert f"({name})" in proc.stderr, proc.stderr
+        assert out.read_text().startswith(start), out.read_text()[:200]
 
 
 def test_uppercase_extension(py, tmp_path):

@@ -186,9 +186,25 @@ sg_writers(void)
     return all_writers;
 }
 
+/* Other tools' names for our formats: py-spy's -f raw is collapsed stacks,
+ * and "svg" is what a flame graph file is called. The error message and
+ * --help list the canonical names only. */
+static const struct {
+    const char *alias, *name;
+} writer_aliases[] = {
+    {"svg", "flamegraph"},
+    {"raw", "collapsed"},
+};
+
 const sg_writer *
 sg_writer_by_name(const char *name)
 {
+    for (size_t i = 0; i < sizeof writer_aliases / sizeof writer_aliases[0];
+         i++)
+        if (strcmp(writer_aliases[i].alias, name) == 0) {
+            name = writer_aliases[i].name;
+            break;
+        }
     for (size_t i = 0; all_writers[i]; i++)
         if (strcmp(all_writers[i]->name, name) == 0)
             return all_writers[i];
