@@ -1,9 +1,9 @@
 """`spyglass record` when the sampler cannot keep its deadlines: each sample
 weighs the time since its thread was last read, so a stalled sampler loses
 no time and invents none; the deadlines kept, missed and the weights are
-in the end report and the JSON metadata; the sampler's thread asks for a
-real-time priority when allowed, says so once when not, and never changes
-the target's.
+in the end report and the JSON metadata; the sampler's thread takes a
+real-time priority when its deadlines slip and it is allowed to, says so
+once when not, and never changes the target's.
 
 The stall is made, not hoped for: the sampler is stopped with SIGSTOP for
 a time the test measures. The bounds then follow from the loop's own
@@ -85,7 +85,9 @@ def stalled_run(py, tmp_path, prefix=(), stop_s=0.5):
     """record --idle -r 100 of SPIN into a Chrome trace, the sampler
     stopped for stop_s in the middle. Returns (stderr, the trace's
     metadata, the measured stop, the target's output, the sampler's
-    SCHED_FIFO threads and the target's policies, seen while it ran)."""
+    SCHED_FIFO threads seen just after the stall (the deadlines it missed
+    make the loop raise its priority when allowed) and the target's
+    policies, seen while it ran)."""
     out, flag = tmp_path / "s.trace.json", tmp_path / "stop"
     if flag.exists():  # from an earlier run
         flag.unlink()
@@ -96,14 +98,16 @@ def stalled_run(py, tmp_path, prefix=(), stop_s=0.5):
     try:
         assert proc.stdout.readline() == "ready\n"
         time.sleep(0.2)  # some samples before the stall
-        seen = {"fifo": fifo_threads(proc.pid, can_raise() and not prefix),
-                "target": policies(child_of(proc.pid))}
+        seen = {"target": policies(child_of(proc.pid))}
         t0 = time.monotonic()
         proc.send_signal(signal.SIGSTOP)
         time.sleep(stop_s)
         stopped = time.monotonic() - t0
         proc.send_signal(signal.SIGCONT)
-        time.sleep(0.3)  # and some after
+        # Raised, the loop holds the priority for at least a second of
+        # deadlines kept (src/sampler/loop.h): long enough to be seen.
+        seen["fifo"] = fifo_threads(proc.pid, can_raise() and not prefix)
+        time.sleep(0.3)  # and some samples after
         flag.write_text("")
         told, err = proc.communicate(timeout=60)
     finally:
@@ -139,6 +143,8 @@ def test_weights_cover_a_stalled_sampler(any_py, tmp_path):
             int(meta["deadlines_missed"]), int(meta["ticks"])) == (
                 on_time, late, missed, ticks), meta
     assert abs(int(meta["weight_ns"]) / 1e9 - weight) < 1e-3, meta
+    # Of the missed deadlines, those lost to a tick's own length.
+    assert 0 <= int(meta["deadlines_missed_in_tick"]) <= missed, meta
     assert meta["sampler_priority"] + " priority" in s.group(0), meta
     delivered = 100.0 * ticks / (ticks + missed)
     assert abs(float(s.group(1)) - delivered) < 0.06, s.group(0)
@@ -150,9 +156,10 @@ def test_weights_cover_a_stalled_sampler(any_py, tmp_path):
 
 def test_priority_raised_or_said_once(any_py, tmp_path):
     """With the right to, the sampling thread (one of spyglass's) runs
-    SCHED_FIFO during the loop; without it (root without CAP_SYS_NICE, as
-    setpriv makes it), one line says so and the end report names the
-    normal priority. The target runs SCHED_OTHER either way."""
+    SCHED_FIFO once its deadlines slip (the stall makes them); without it
+    (root without CAP_SYS_NICE, as setpriv makes it), one line says so,
+    the end report names the normal priority and the metadata counts no
+    raise. The target runs SCHED_OTHER either way."""
     if not can_raise():
         prefixes = [()]
     elif os.geteuid() == 0 and shutil.which("setpriv"):
@@ -165,12 +172,19 @@ def test_priority_raised_or_said_once(any_py, tmp_path):
         err, meta, _, told, seen = stalled_run(any_py, tmp_path, prefix,
                                                stop_s=0.05)
         fifo = seen["fifo"]
+        raises, raised = (int(meta["sampler_raises"]),
+                          int(meta["sampler_raised_ticks"]))
         if allowed:
             assert len(fifo) == 1, seen
             assert meta["sampler_priority"] == "real-time (SCHED_FIFO)"
             assert NOTE not in err, err
+            # Raised at least for the missed deadlines of the stall, and
+            # held for some ticks, never more than were taken.
+            assert int(meta["deadlines_missed"]) >= 1, meta
+            assert raises >= 1 and 1 <= raised <= int(meta["ticks"]), meta
         else:
             assert not fifo, seen
+            assert (raises, raised) == (0, 0), meta
             assert meta["sampler_priority"] == "normal", meta
             assert err.count(NOTE) == 1, err
             assert "at normal priority; the samples" in err, err

@@ -6,8 +6,12 @@
  * rate is seconds.
  *
  * A sample the scheduler delays is a sample late or missed, so the thread
- * asks for what the system lets it have (loop.h) and gives it back when
- * the loop ends: what follows (writing the profile) needs no haste.
+ * asks for what the system lets it have (loop.h), but holds it only while
+ * its deadlines slip (loop_policy): a real-time thread preempts the target
+ * at every tick when they share a CPU, which costs the target more than a
+ * prompt sample is worth on a machine with a CPU to spare. It gives it
+ * back when the loop ends: what follows (writing the profile) needs no
+ * haste.
  */
 #include <assert.h>
 #include <errno.h>
@@ -35,6 +39,15 @@ loop_classify(uint64_t d, uint64_t now, uint64_t i)
     return 2;
 }
 
+uint64_t
+loop_missed_in_tick(uint64_t d, uint64_t tick_end, uint64_t i, uint64_t behind)
+{
+    /* Deadline d + j*i is missed when the next one has passed: those
+     * whose next had passed when the last tick returned fell on it. */
+    uint64_t over = tick_end > d ? (tick_end - d) / i : 0;
+    return over < behind ? over : behind;
+}
+
 /* The nice value tried when no real-time policy is allowed. */
 #define LOOP_NICE (-10)
 
@@ -58,6 +71,56 @@ loop_raise(loop_sched *sv)
         setpriority(PRIO_PROCESS, (id_t)sv->tid, LOOP_NICE) == 0)
         return LOOP_PRIO_NICE;
     return LOOP_PRIO_NONE;
+}
+
+void
+loop_policy_init(loop_policy *pol, uint64_t interval_ns)
+{
+    uint64_t base = 16 * interval_ns;
+    if (base < 1000000000u)
+        base = 1000000000u;
+    *pol = (loop_policy){.base_ns = base, .quiet_ns = base};
+}
+
+static int
+loop_policy_raise(loop_policy *pol, uint64_t now)
+{
+    /* Dropped too soon: wait twice as long before the next try. */
+    if (pol->probation && pol->quiet_ns < pol->base_ns * LOOP_QUIET_MAX)
+        pol->quiet_ns *= 2;
+    pol->raised = 1;
+    pol->probation = 0;
+    pol->since_ns = now;
+    return LOOP_RAISE;
+}
+
+int
+loop_policy_tick(loop_policy *pol, int bucket, uint64_t now)
+{
+    if (pol->raised) {
+        /* The quiet stretch counts from the last tick that was not on
+         * time: raised, a late one says the load is still there. */
+        if (bucket != 0)
+            pol->since_ns = now;
+        if (now - pol->since_ns < pol->quiet_ns)
+            return LOOP_KEEP;
+        pol->raised = 0;
+        pol->probation = 1;
+        pol->since_ns = now;
+        pol->window = pol->late = 0;
+        return LOOP_DROP;
+    }
+    if (pol->probation && now - pol->since_ns >= pol->quiet_ns) {
+        pol->probation = 0; /* the drop was right: back to the first */
+        pol->quiet_ns = pol->base_ns;
+    }
+    if (bucket == 2)
+        return loop_policy_raise(pol, now);
+    if (bucket == 1 && ++pol->late >= LOOP_LATE_RAISE)
+        return loop_policy_raise(pol, now);
+    if (++pol->window >= LOOP_WINDOW)
+        pol->window = pol->late = 0;
+    return LOOP_KEEP;
 }
 
 /* Lowering is always allowed. */
@@ -110,7 +173,60 @@ loop_set_meta(const loop_stats *st, sg_profile *p)
     loop_meta_uint(p, SG_META_ON_TIME, st->on_time);
     loop_meta_uint(p, SG_META_LATE, st->late);
     loop_meta_uint(p, SG_META_MISSED, st->missed);
+    loop_meta_uint(p, LOOP_META_MISSED_IN_TICK, st->missed_in_tick);
     sg_profile_set_meta(p, SG_META_PRIORITY, loop_priority_name(st));
+    loop_meta_uint(p, LOOP_META_RAISES, st->raises);
+    loop_meta_uint(p, LOOP_META_RAISED_TICKS, st->raised_ticks);
+}
+
+/* The thread's priority over the loop: what it may take, found by taking
+ * it once, and whether it holds it now. A thread started real-time (by
+ * chrt, or a caller's choice) keeps what it was given throughout. */
+typedef struct loop_prio {
+    loop_sched saved;
+    loop_priority may; /* what raising gets */
+    int held;          /* it is raised now */
+    int fixed;         /* started real-time: never changed */
+    loop_policy pol;
+} loop_prio;
+
+static void
+loop_prio_start(loop_prio *lp, uint64_t interval)
+{
+    lp->may = loop_raise(&lp->saved);
+    lp->fixed = lp->saved.policy == SCHED_FIFO || lp->saved.policy == SCHED_RR;
+    lp->held = lp->may != LOOP_PRIO_NONE;
+    loop_policy_init(&lp->pol, interval);
+    if (lp->held && !lp->fixed) {
+        loop_restore(&lp->saved, lp->may); /* until deadlines slip */
+        lp->held = 0;
+    }
+}
+
+/* Apply the policy's decision for a tick of bucket woken at now. */
+static void
+loop_prio_tick(loop_prio *lp, int bucket, uint64_t now, loop_stats *st)
+{
+    if (lp->held)
+        st->raised_ticks++;
+    if (lp->may == LOOP_PRIO_NONE || lp->fixed)
+        return;
+    int act = loop_policy_tick(&lp->pol, bucket, now);
+    if (act == LOOP_RAISE) {
+        lp->may = loop_raise(&lp->saved);
+        lp->held = lp->may != LOOP_PRIO_NONE;
+        st->raises += lp->held;
+    } else if (act == LOOP_DROP && lp->held) {
+        loop_restore(&lp->saved, lp->may);
+        lp->held = 0;
+    }
+}
+
+static void
+loop_prio_end(loop_prio *lp)
+{
+    if (lp->held && !lp->fixed)
+        loop_restore(&lp->saved, lp->may);
 }
 
 int
@@ -121,11 +237,11 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
     *st = (loop_stats){0};
     /* The default 50 us timer slack would let every wake-up drift. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-    loop_sched saved;
-    st->priority = loop_raise(&saved);
     uint64_t interval = (uint64_t)(1e9 / cfg->rate_hz);
     if (interval == 0)
         interval = 1;
+    loop_prio prio;
+    loop_prio_start(&prio, interval);
     uint64_t start = sg_now_ns();
     uint64_t end = cfg->duration_s > 0
                        ? start + (uint64_t)(cfg->duration_s * 1e9)
@@ -133,6 +249,7 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
     uint64_t next_report =
         cfg->report_ns ? start + cfg->report_ns : UINT64_MAX;
     uint64_t k = 0;
+    uint64_t tick_end = start; /* when the last tick returned */
     int why = 0;
     sigset_t stops, during;
     proc_stop_signals(&stops);
@@ -154,10 +271,14 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
                 uint64_t due = (end - deadline + interval - 1) / interval;
                 if (behind >= due) {
                     st->missed += due;
+                    st->missed_in_tick +=
+                        loop_missed_in_tick(deadline, tick_end, interval, due);
                     break;
                 }
             }
             st->missed += behind;
+            st->missed_in_tick +=
+                loop_missed_in_tick(deadline, tick_end, interval, behind);
             k += behind;
             st->late++;
         } else if (bucket == 1) {
@@ -165,7 +286,9 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
         } else {
             st->on_time++;
         }
+        loop_prio_tick(&prio, bucket, now, st);
         int r = tick(ctx, now);
+        tick_end = sg_now_ns();
         if (r == LOOP_ERROR)
             st->errors++;
         k++;
@@ -181,6 +304,7 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
     }
     st->elapsed_ns = sg_now_ns() - start;
     pthread_sigmask(SIG_SETMASK, &during, NULL);
-    loop_restore(&saved, st->priority);
+    st->priority = prio.may;
+    loop_prio_end(&prio);
     return why;
 }
