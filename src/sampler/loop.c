@@ -249,7 +249,7 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
     uint64_t next_report =
         cfg->report_ns ? start + cfg->report_ns : UINT64_MAX;
     uint64_t k = 0;
-    uint64_t tick_end = start; /* when the last tick returned */
+    uint64_t slept = start; /* when the loop last went to sleep */
     int why = 0;
     sigset_t stops, during;
     proc_stop_signals(&stops);
@@ -262,6 +262,11 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
             break;
         uint64_t now = sg_now_ns();
         int bucket = loop_classify(deadline, now, interval);
+        /* The scheduler's part of the lateness: counted from the deadline,
+         * or from the sleep when the tick before ran past it. Only that
+         * part is what a priority can shorten. */
+        int woke =
+            loop_classify(deadline > slept ? deadline : slept, now, interval);
         if (bucket == 2) {
             /* Skip every deadline already past; the one at or before now
              * is taken late rather than dropped. */
@@ -272,13 +277,13 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
                 if (behind >= due) {
                     st->missed += due;
                     st->missed_in_tick +=
-                        loop_missed_in_tick(deadline, tick_end, interval, due);
+                        loop_missed_in_tick(deadline, slept, interval, due);
                     break;
                 }
             }
             st->missed += behind;
             st->missed_in_tick +=
-                loop_missed_in_tick(deadline, tick_end, interval, behind);
+                loop_missed_in_tick(deadline, slept, interval, behind);
             k += behind;
             st->late++;
         } else if (bucket == 1) {
@@ -286,9 +291,8 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
         } else {
             st->on_time++;
         }
-        loop_prio_tick(&prio, bucket, now, st);
+        loop_prio_tick(&prio, woke, now, st);
         int r = tick(ctx, now);
-        tick_end = sg_now_ns();
         if (r == LOOP_ERROR)
             st->errors++;
         k++;
@@ -301,6 +305,7 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
             report(ctx, st);
             next_report = now + cfg->report_ns;
         }
+        slept = sg_now_ns();
     }
     st->elapsed_ns = sg_now_ns() - start;
     pthread_sigmask(SIG_SETMASK, &during, NULL);

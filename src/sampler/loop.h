@@ -54,11 +54,14 @@ loop_priority loop_raise(loop_sched *sv);
 /* Give back what loop_raise took. */
 void loop_restore(const loop_sched *sv, loop_priority got);
 
-/* When to hold the raised priority. At normal priority the loop raises it
- * as soon as a deadline is missed, or LOOP_LATE_RAISE ticks of a window of
- * LOOP_WINDOW are late. Raised, it drops it again after a quiet stretch
- * (every tick on time for quiet_ns), and learns from a drop that came too
- * soon: raised again before a quiet stretch passed at normal priority, it
+/* When to hold the raised priority. The lateness that counts is the
+ * wake-up's, from the deadline or from the sleep's start when the tick
+ * before ran past the deadline (a slow read is not the scheduler's doing,
+ * and no priority shortens it). At normal priority the loop raises it as
+ * soon as a wake-up misses a deadline, or when LOOP_LATE_RAISE of a window
+ * of LOOP_WINDOW ticks woke late. Raised, it drops it again after a quiet
+ * stretch (every tick on time for quiet_ns), and learns from a drop that came
+ * too soon: raised again before a quiet stretch passed at normal priority, it
  * doubles the stretch (up to LOOP_QUIET_MAX times the first one); a quiet
  * stretch at normal priority brings it back to the first. So a steadily
  * loaded machine costs a few late ticks per probe, ever rarer, and an
