@@ -35,8 +35,9 @@ slowdown, spyglass side by side with py-spy and Austin, in one run.
   3. Diagnosis of the deadlines spyglass misses with priority
      (--only diagnose): --runs recordings at 1 kHz under stress-ng --cpu 8,
      each with what the metadata says of its loop (deadlines missed while a
-     tick still ran against those lost waiting to be woken, the times it
-     raised its priority and the ticks taken raised), the VM's steal time
+     tick still ran against those lost waiting to be woken, those missed
+     with the priority raised, the times it raised it and the ticks taken
+     raised), the VM's steal time
      over the run (/proc/stat), and the other real-time threads seen on
      the machine halfway through (which a SCHED_FIFO thread at the lowest
      priority waits behind).
@@ -402,8 +403,41 @@ def slowdown(py, peers, repeat, save, only=None, works=None, baseline=None):
                   f"{median([r[3] for r in ok]):g} | "
                   f"{failed.get(name, 0)} |", flush=True)
         print()
+    pooled(raw)
     if save:
         Path(save).write_text(json.dumps(raw))
+
+
+def pooled(raw):
+    """The table over all workloads: each run against its round's plain
+    one, pooled; the per-workload medians beside."""
+    names = list(next(iter(raw.values()))["runs"]) if raw else []
+    print("#### Pooled over " + ", ".join(raw) + "\n")
+    print("| run | user+sys vs plain: median [95%] | per workload | wall vs "
+          "plain: median [95%] | per workload | stopped per run | preempted, "
+          "more than plain |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        if name == "plain":
+            continue
+        cpu, wall, per_cpu, per_wall, stops, more = [], [], [], [], [], []
+        for w in raw.values():
+            pairs = [(r, b) for r, b in zip(w["runs"][name], w["runs"]["plain"])
+                     if r and b]
+            c = [r[1] / b[1] for r, b in pairs]
+            t = [r[0] / b[0] for r, b in pairs]
+            cpu += c
+            wall += t
+            per_cpu.append(f"{100 * (median(c) - 1):+.1f}%" if c else "-")
+            per_wall.append(f"{100 * (median(t) - 1):+.1f}%" if t else "-")
+            stops += [r[2] for r, _ in pairs]
+            more += [r[3] - b[3] for r, b in pairs]
+        if not cpu:
+            continue
+        print(f"| {name} | {pct(cpu)} | {' / '.join(per_cpu)} | {pct(wall)} "
+              f"| {' / '.join(per_wall)} | {median(stops):g} | "
+              f"{median(more):+g} |")
+    print()
 
 
 def cpu_times():
@@ -443,10 +477,10 @@ def diagnose(py, secs, runs, baseline):
         [("spyglass (before)", baseline)] if baseline else [])
     print(f"### Deadlines at 1 kHz under --cpu 8, with priority ({secs:g} s "
           "each)\n")
-    print("| run | sampler | delivered | missed | missed while a tick ran | "
-          "raises | ticks raised | steal | other real-time threads | load "
-          "average |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | sampler | delivered | missed | of which while a tick ran "
+          "| while raised | raises | ticks raised | steal | other real-time "
+          "threads | load average |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     stress_p = stress(8, runs * len(exes) * (secs + 15))
     try:
@@ -473,6 +507,7 @@ def diagnose(py, secs, runs, baseline):
                 row = {"sampler": label, "delivered": (on + late) / due,
                        "missed": missed, "due": due,
                        "in_tick": meta.get("deadlines_missed_in_tick"),
+                       "missed_raised": meta.get("deadlines_missed_raised"),
                        "raises": meta.get("sampler_raises"),
                        "raised": meta.get("sampler_raised_ticks"),
                        "steal": (s1[0] - s0[0]) / max(1, s1[1] - s0[1]),
@@ -482,7 +517,9 @@ def diagnose(py, secs, runs, baseline):
                           f"{100 * int(row['raised']) / (on + late):.0f}%")
                 print(f"| {i + 1} | {label} | "
                       f"{100 * row['delivered']:.2f}% | {missed} of {due} | "
-                      f"{row['in_tick'] or '-'} | {row['raises'] or '-'} | "
+                      f"{row['in_tick'] or '-'} | "
+                      f"{row['missed_raised'] or '-'} | "
+                      f"{row['raises'] or '-'} | "
                       f"{raised} | {100 * row['steal']:.1f}% | "
                       f"{', '.join(sorted(set(others))) or 'none'} | "
                       f"{row['loadavg']:.1f} |", flush=True)

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 # A target that spins, one thread, until told to stop (a file appears),
-# then says what scheduling it ran at.
+# then says what scheduling it ran at: policy, nice value, and the CPUs it
+# may run on.
 SPIN = """
 import os, sys, time
 print("ready", flush=True)
@@ -28,7 +29,7 @@ while not os.path.exists(sys.argv[1]):
     for _ in range(1000):
         pass
 print(os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0),
-      flush=True)
+      *sorted(os.sched_getaffinity(0)), flush=True)
 """
 REPORT = re.compile(r"spyglass record: (\d+) ticks in ([\d.]+) s \((\d+) on "
                     r"time, (\d+) late, (\d+) missed\), (\d+) samples")
@@ -74,6 +75,49 @@ def fifo_threads(pid, want):
         time.sleep(0.01)
 
 
+def cpus_allowed(pid, tid=None):
+    """The CPUs a thread (tid of pid; its main thread by default) may run
+    on, as a set."""
+    status = Path(f"/proc/{pid}/task/{tid or pid}/status").read_text()
+    spec = re.search(r"^Cpus_allowed_list:\s*(\S+)", status, re.M).group(1)
+    out = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def last_cpu(pid):
+    """The CPU pid's main thread last ran on (stat field 39)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[36])
+
+
+def kept_off(spy, target):
+    """Whether one of spy's threads (the sampling one) may run anywhere
+    this test may but on the CPU target's main thread is on, polled for a
+    few seconds (the target may move; the sampler follows it every few
+    ticks)."""
+    everywhere = os.sched_getaffinity(0)
+    end = time.monotonic() + 5.0
+    while True:
+        cpu = last_cpu(target)
+        for task in Path(f"/proc/{spy}/task").iterdir():
+            try:
+                if cpus_allowed(spy, task.name) == everywhere - {cpu}:
+                    return True
+            except (OSError, AttributeError):
+                continue
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+
+
+def told_cpus(told):
+    """The CPUs SPIN said it may run on."""
+    return {int(c) for c in told.split()[2:]}
+
+
 def can_raise():
     """Whether this test may give a thread SCHED_FIFO."""
     chrt = shutil.which("chrt")
@@ -98,7 +142,10 @@ def stalled_run(py, tmp_path, prefix=(), stop_s=0.5):
     try:
         assert proc.stdout.readline() == "ready\n"
         time.sleep(0.2)  # some samples before the stall
-        seen = {"target": policies(child_of(proc.pid))}
+        target = child_of(proc.pid)
+        seen = {"target": policies(target),
+                "kept_off": len(os.sched_getaffinity(0)) > 1 and
+                kept_off(proc.pid, target)}
         t0 = time.monotonic()
         proc.send_signal(signal.SIGSTOP)
         time.sleep(stop_s)
@@ -150,8 +197,14 @@ def test_weights_cover_a_stalled_sampler(any_py, tmp_path):
     assert abs(float(s.group(1)) - delivered) < 0.06, s.group(0)
     # The target's scheduling is its own (SCHED_OTHER, nice 0), whatever
     # the sampler got.
-    assert told.split() == ["0", "0"], told
+    assert told.split()[:2] == ["0", "0"], told
     assert set(seen["target"].values()) == {0}, seen
+    # With another CPU to go to, the sampler keeps off the target's, and
+    # only its own thread's affinity changes.
+    if len(os.sched_getaffinity(0)) > 1:
+        assert seen["kept_off"], seen
+        assert int(meta["sampler_cpu_moves"]) >= 1, meta
+        assert told_cpus(told) == os.sched_getaffinity(0), told
 
 
 def test_priority_raised_or_said_once(any_py, tmp_path):
@@ -188,7 +241,7 @@ def test_priority_raised_or_said_once(any_py, tmp_path):
             assert meta["sampler_priority"] == "normal", meta
             assert err.count(NOTE) == 1, err
             assert "at normal priority; the samples" in err, err
-        assert told.split() == ["0", "0"], (prefix, told)
+        assert told.split()[:2] == ["0", "0"], (prefix, told)
         assert set(seen["target"].values()) == {0}, (prefix, seen)
 
 

@@ -12,12 +12,19 @@
  * prompt sample is worth on a machine with a CPU to spare. It gives it
  * back when the loop ends: what follows (writing the profile) needs no
  * haste.
+ *
+ * For the same reason it keeps off the CPU its target's main thread runs
+ * on (loop_place): a sampler woken there preempts the target at each
+ * tick, at whatever priority; one woken on another CPU costs it nothing.
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -174,9 +181,11 @@ loop_set_meta(const loop_stats *st, sg_profile *p)
     loop_meta_uint(p, SG_META_LATE, st->late);
     loop_meta_uint(p, SG_META_MISSED, st->missed);
     loop_meta_uint(p, LOOP_META_MISSED_IN_TICK, st->missed_in_tick);
+    loop_meta_uint(p, LOOP_META_MISSED_RAISED, st->missed_raised);
     sg_profile_set_meta(p, SG_META_PRIORITY, loop_priority_name(st));
     loop_meta_uint(p, LOOP_META_RAISES, st->raises);
     loop_meta_uint(p, LOOP_META_RAISED_TICKS, st->raised_ticks);
+    loop_meta_uint(p, LOOP_META_MOVES, st->moves);
 }
 
 /* The thread's priority over the loop: what it may take, found by taking
@@ -222,6 +231,89 @@ loop_prio_tick(loop_prio *lp, int bucket, uint64_t now, loop_stats *st)
     }
 }
 
+/* n deadlines from d on were missed, the loop having gone to sleep at
+ * slept, with its priority raised or not. */
+static void
+loop_count_missed(loop_stats *st, uint64_t n, uint64_t d, uint64_t slept,
+                  uint64_t interval, int raised)
+{
+    st->missed += n;
+    st->missed_in_tick += loop_missed_in_tick(d, slept, interval, n);
+    if (raised)
+        st->missed_raised += n;
+}
+
+/* The CPU pid's main thread last ran on (field 39 of its stat), or -1. */
+static int
+loop_target_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* The name may hold spaces and parentheses: count from the last ')',
+     * which field 3 follows. */
+    char *p = strrchr(buf, ')');
+    for (int field = 3; field <= 39 && p; field++)
+        p = strchr(p + 1, ' ');
+    return p ? atoi(p + 1) : -1;
+}
+
+/* Where the loop's thread may run: anywhere it could before, but the CPU
+ * the target's main thread was last seen on, looked up every
+ * LOOP_PLACE_EVERY ticks (a CPU-bound thread seldom moves; a read of its
+ * stat is some microseconds). Only the loop's thread changes. */
+#define LOOP_PLACE_EVERY 16
+
+typedef struct loop_place {
+    pid_t pid;         /* 0: no target, nothing to avoid */
+    cpu_set_t allowed; /* the thread's affinity before the loop */
+    int avoided;       /* the CPU kept off, or -1 */
+} loop_place;
+
+static void
+loop_place_start(loop_place *lp, pid_t pid)
+{
+    lp->avoided = -1;
+    lp->pid = pid;
+    /* With one CPU there is nowhere else to go. */
+    if (pid <= 0 || sched_getaffinity(0, sizeof lp->allowed, &lp->allowed) ||
+        CPU_COUNT(&lp->allowed) < 2)
+        lp->pid = 0;
+}
+
+static void
+loop_place_tick(loop_place *lp, uint64_t k, loop_stats *st)
+{
+    if (!lp->pid || k % LOOP_PLACE_EVERY)
+        return;
+    int cpu = loop_target_cpu(lp->pid);
+    if (cpu < 0 || cpu == lp->avoided)
+        return;
+    cpu_set_t away = lp->allowed;
+    if (cpu < CPU_SETSIZE)
+        CPU_CLR(cpu, &away);
+    if (CPU_COUNT(&away) == 0)
+        return;
+    if (sched_setaffinity(0, sizeof away, &away) == 0) {
+        lp->avoided = cpu;
+        st->moves++;
+    }
+}
+
+static void
+loop_place_end(const loop_place *lp)
+{
+    if (lp->avoided >= 0)
+        sched_setaffinity(0, sizeof lp->allowed, &lp->allowed);
+}
+
 static void
 loop_prio_end(loop_prio *lp)
 {
@@ -233,6 +325,14 @@ int
 loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
          void *ctx, volatile sig_atomic_t *stop, loop_stats *st)
 {
+    return loop_run_beside(cfg, 0, tick, report, ctx, stop, st);
+}
+
+int
+loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
+                loop_report_fn report, void *ctx, volatile sig_atomic_t *stop,
+                loop_stats *st)
+{
     assert(cfg->rate_hz > 0);
     *st = (loop_stats){0};
     /* The default 50 us timer slack would let every wake-up drift. */
@@ -242,6 +342,8 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
         interval = 1;
     loop_prio prio;
     loop_prio_start(&prio, interval);
+    loop_place place;
+    loop_place_start(&place, target);
     uint64_t start = sg_now_ns();
     uint64_t end = cfg->duration_s > 0
                        ? start + (uint64_t)(cfg->duration_s * 1e9)
@@ -275,15 +377,13 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
                 /* Deadlines at or after the end were never due. */
                 uint64_t due = (end - deadline + interval - 1) / interval;
                 if (behind >= due) {
-                    st->missed += due;
-                    st->missed_in_tick +=
-                        loop_missed_in_tick(deadline, slept, interval, due);
+                    loop_count_missed(st, due, deadline, slept, interval,
+                                      prio.held);
                     break;
                 }
             }
-            st->missed += behind;
-            st->missed_in_tick +=
-                loop_missed_in_tick(deadline, slept, interval, behind);
+            loop_count_missed(st, behind, deadline, slept, interval,
+                              prio.held);
             k += behind;
             st->late++;
         } else if (bucket == 1) {
@@ -295,6 +395,7 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
         int r = tick(ctx, now);
         if (r == LOOP_ERROR)
             st->errors++;
+        loop_place_tick(&place, k, st);
         k++;
         if (r == LOOP_STOP) {
             why = LOOP_STOP;
@@ -311,5 +412,6 @@ loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
     pthread_sigmask(SIG_SETMASK, &during, NULL);
     st->priority = prio.may;
     loop_prio_end(&prio);
+    loop_place_end(&place);
     return why;
 }

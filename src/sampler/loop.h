@@ -93,10 +93,12 @@ int loop_policy_tick(loop_policy *pol, int bucket, uint64_t now);
 typedef struct loop_stats {
     uint64_t on_time, late, missed; /* deadlines, see above */
     uint64_t missed_in_tick;        /* of missed: passed while a tick ran */
+    uint64_t missed_raised;         /* of missed: the priority was raised */
     uint64_t errors;                /* ticks that reported a failed sample */
     uint64_t elapsed_ns;            /* from the first deadline to the stop */
     uint64_t raises;                /* times the priority was raised */
     uint64_t raised_ticks;          /* ticks woken at the raised priority */
+    uint64_t moves;                 /* times it moved off the target's CPU */
     loop_priority priority;         /* what the loop's thread could take */
 } loop_stats;
 
@@ -122,6 +124,11 @@ typedef struct loop_config {
  * seen at the end of the tick it arrived in, never an interval later. */
 int loop_run(const loop_config *cfg, loop_tick_fn tick, loop_report_fn report,
              void *ctx, volatile sig_atomic_t *stop, loop_stats *st);
+/* The same, the loop's thread kept off the CPU target's main thread runs
+ * on whenever it may run elsewhere (loop.c). */
+int loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
+                    loop_report_fn report, void *ctx,
+                    volatile sig_atomic_t *stop, loop_stats *st);
 
 /* The bucket for a sample started at now for deadline d (interval i):
  * 0 on time, 1 late, 2 missed (now is at or past the next deadline).
@@ -145,8 +152,10 @@ void loop_say_priority(const char *command, const loop_stats *st);
  * (writers/writers.h names the keys), and how the priority was used
  * (below), for the formats that copy it. */
 #define LOOP_META_MISSED_IN_TICK "deadlines_missed_in_tick"
+#define LOOP_META_MISSED_RAISED "deadlines_missed_raised"
 #define LOOP_META_RAISES "sampler_raises"
 #define LOOP_META_RAISED_TICKS "sampler_raised_ticks"
+#define LOOP_META_MOVES "sampler_cpu_moves"
 void loop_set_meta(const loop_stats *st, struct sg_profile *p);
 
 #endif
