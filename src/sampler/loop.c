@@ -19,7 +19,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -249,17 +248,14 @@ loop_target_cpu(pid_t pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    FILE *f = fopen(path, "re");
+    if (!f)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
+    char *p = fgets(buf, sizeof buf, f);
+    fclose(f);
     /* The name may hold spaces and parentheses: count from the last ')',
      * which field 3 follows. */
-    char *p = strrchr(buf, ')');
+    p = p ? strrchr(buf, ')') : NULL;
     for (int field = 3; field <= 39 && p; field++)
         p = strchr(p + 1, ' ');
     return p ? atoi(p + 1) : -1;
