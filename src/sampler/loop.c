@@ -7,11 +7,10 @@
  *
  * A sample the scheduler delays is a sample late or missed, so the thread
  * asks for what the system lets it have (loop.h), but holds it only while
- * its deadlines slip (loop_policy): a real-time thread preempts the target
- * at every tick when they share a CPU, which costs the target more than a
- * prompt sample is worth on a machine with a CPU to spare. It gives it
- * back when the loop ends: what follows (writing the profile) needs no
- * haste.
+ * its deadlines slip (loop_policy): where it must share the target's CPU,
+ * a real-time thread preempts the target at every tick, and on a machine
+ * with a CPU to spare it buys nothing. It gives it back when the loop
+ * ends: what follows (writing the profile) needs no haste.
  *
  * For the same reason it keeps off the CPU its target's main thread runs
  * on (loop_place): a sampler woken there preempts the target at each
@@ -80,12 +79,13 @@ loop_raise(loop_sched *sv)
 }
 
 void
-loop_policy_init(loop_policy *pol, uint64_t interval_ns)
+loop_policy_init(loop_policy *pol, uint64_t interval_ns, uint64_t now)
 {
     uint64_t base = 16 * interval_ns;
     if (base < 1000000000u)
         base = 1000000000u;
-    *pol = (loop_policy){.base_ns = base, .quiet_ns = base};
+    *pol = (loop_policy){
+        .base_ns = base, .quiet_ns = base, .since_ns = now, .raised = 1};
 }
 
 static int
@@ -199,16 +199,12 @@ typedef struct loop_prio {
 } loop_prio;
 
 static void
-loop_prio_start(loop_prio *lp, uint64_t interval)
+loop_prio_start(loop_prio *lp, uint64_t interval, uint64_t now)
 {
     lp->may = loop_raise(&lp->saved);
     lp->fixed = lp->saved.policy == SCHED_FIFO || lp->saved.policy == SCHED_RR;
     lp->held = lp->may != LOOP_PRIO_NONE;
-    loop_policy_init(&lp->pol, interval);
-    if (lp->held && !lp->fixed) {
-        loop_restore(&lp->saved, lp->may); /* until deadlines slip */
-        lp->held = 0;
-    }
+    loop_policy_init(&lp->pol, interval, now);
 }
 
 /* Apply the policy's decision for a tick of bucket woken at now. */
@@ -337,10 +333,11 @@ loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
     if (interval == 0)
         interval = 1;
     loop_prio prio;
-    loop_prio_start(&prio, interval);
     loop_place place;
     loop_place_start(&place, target);
     uint64_t start = sg_now_ns();
+    loop_prio_start(&prio, interval, start);
+    st->raises = prio.held && !prio.fixed;
     uint64_t end = cfg->duration_s > 0
                        ? start + (uint64_t)(cfg->duration_s * 1e9)
                        : UINT64_MAX;
@@ -360,11 +357,6 @@ loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
             break;
         uint64_t now = sg_now_ns();
         int bucket = loop_classify(deadline, now, interval);
-        /* The scheduler's part of the lateness: counted from the deadline,
-         * or from the sleep when the tick before ran past it. Only that
-         * part is what a priority can shorten. */
-        int woke =
-            loop_classify(deadline > slept ? deadline : slept, now, interval);
         if (bucket == 2) {
             /* Skip every deadline already past; the one at or before now
              * is taken late rather than dropped. */
@@ -387,7 +379,7 @@ loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
         } else {
             st->on_time++;
         }
-        loop_prio_tick(&prio, woke, now, st);
+        loop_prio_tick(&prio, bucket, now, st);
         int r = tick(ctx, now);
         if (r == LOOP_ERROR)
             st->errors++;

@@ -10,14 +10,14 @@
  *            distort the rate the profile claims).
  *
  * The loop's thread asks for prompt wake-ups while it runs: the smallest
- * timer slack throughout, and when its deadlines slip a real-time policy
- * (SCHED_FIFO at the lowest priority) or failing that a negative nice
- * value, which need root, CAP_SYS_NICE or an rlimit granting them. It
- * takes that priority only while needed (loop_policy below): a real-time
- * thread wakes on the CPU it last ran on and preempts whatever normal
- * thread runs there -- on a small machine, often the target -- even when
- * another CPU is idle, where a normal one is woken on the idle CPU. Only
- * the calling thread changes, for the length of the loop
+ * timer slack throughout, and a real-time policy (SCHED_FIFO at the
+ * lowest priority) or failing that a negative nice value, which need
+ * root, CAP_SYS_NICE or an rlimit granting them. It holds that priority
+ * only while needed (loop_policy below): what it buys is nothing on a
+ * machine with a CPU to spare, and where the sampler must share the
+ * target's CPU a real-time one preempts the target at every tick.
+ * loop_run_beside also keeps the thread off the target's CPU. Only the
+ * calling thread changes, for the length of the loop
  * (SCHED_RESET_ON_FORK: nothing it starts inherits it), never the target.
  * What it could get is in the stats, for the command to say once
  * (loop_say_priority) when it got nothing.
@@ -54,19 +54,19 @@ loop_priority loop_raise(loop_sched *sv);
 /* Give back what loop_raise took. */
 void loop_restore(const loop_sched *sv, loop_priority got);
 
-/* When to hold the raised priority. The lateness that counts is the
- * wake-up's, from the deadline or from the sleep's start when the tick
- * before ran past the deadline (a slow read is not the scheduler's doing,
- * and no priority shortens it). At normal priority the loop raises it as
- * soon as a wake-up misses a deadline, or when LOOP_LATE_RAISE of a window
- * of LOOP_WINDOW ticks woke late. Raised, it drops it again after a quiet
- * stretch (every tick on time for quiet_ns), and learns from a drop that came
- * too soon: raised again before a quiet stretch passed at normal priority, it
- * doubles the stretch (up to LOOP_QUIET_MAX times the first one); a quiet
- * stretch at normal priority brings it back to the first. So a steadily
- * loaded machine costs a few late ticks per probe, ever rarer, and an
- * idle one never sees the real-time thread. The decisions depend on the
- * buckets and the clock only (loop_policy_tick), for the unit tests. */
+/* When to hold the raised priority. The loop starts with it and drops it
+ * after a quiet stretch (every tick on time for quiet_ns). At normal
+ * priority it raises it again as soon as a deadline is missed, or when
+ * LOOP_LATE_RAISE ticks of a window of LOOP_WINDOW are late (late from any
+ * cause: at normal priority a tick that ran past the next deadline was
+ * most often preempted). It learns from a drop that came too soon: raised
+ * again before a quiet stretch passed at normal priority, it doubles the
+ * stretch (up to LOOP_QUIET_MAX times the first one); a quiet stretch at
+ * normal priority brings it back to the first. So a steadily loaded
+ * machine costs a few late ticks per probe, ever rarer, and an idle one
+ * has a real-time sampler for its first second only. The decisions
+ * depend on the buckets and the clock only (loop_policy_tick), for the
+ * unit tests. */
 #define LOOP_WINDOW 32
 #define LOOP_LATE_RAISE 2
 #define LOOP_QUIET_MAX 32
@@ -74,7 +74,8 @@ void loop_restore(const loop_sched *sv, loop_priority got);
 typedef struct loop_policy {
     uint64_t base_ns;  /* the first quiet stretch: 1 s or 16 intervals */
     uint64_t quiet_ns; /* the current one */
-    uint64_t since_ns; /* raised: the last late tick; else the last drop */
+    uint64_t since_ns; /* raised: the last late tick (or the start); else
+                          the last drop */
     unsigned window;   /* ticks in the current window (at normal) */
     unsigned late;     /* late ones among them */
     int raised;        /* the thread holds the raised priority */
@@ -84,8 +85,8 @@ typedef struct loop_policy {
 /* What loop_policy_tick asks of the loop. */
 enum { LOOP_KEEP = 0, LOOP_RAISE = 1, LOOP_DROP = 2 };
 
-/* Start at normal priority, for a loop of the given interval. */
-void loop_policy_init(loop_policy *pol, uint64_t interval_ns);
+/* Start raised at now, for a loop of the given interval. */
+void loop_policy_init(loop_policy *pol, uint64_t interval_ns, uint64_t now);
 /* A tick of bucket (loop_classify's) woke at now: whether to raise the
  * priority, drop it, or keep it as it is. */
 int loop_policy_tick(loop_policy *pol, int bucket, uint64_t now);
@@ -96,7 +97,8 @@ typedef struct loop_stats {
     uint64_t missed_raised;         /* of missed: the priority was raised */
     uint64_t errors;                /* ticks that reported a failed sample */
     uint64_t elapsed_ns;            /* from the first deadline to the stop */
-    uint64_t raises;                /* times the priority was raised */
+    uint64_t raises;                /* times the priority was raised, the
+                                       start's included */
     uint64_t raised_ticks;          /* ticks woken at the raised priority */
     uint64_t moves;                 /* times it moved off the target's CPU */
     loop_priority priority;         /* what the loop's thread could take */

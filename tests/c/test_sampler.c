@@ -108,12 +108,13 @@ test_policy_raises_only_when_deadlines_slip(void)
 {
     uint64_t ms = 1000000, now = 0;
     loop_policy pol;
-    loop_policy_init(&pol, ms);
-    CHECK(pol.base_ns == 1000000000u && !pol.raised);
+    loop_policy_init(&pol, ms, now);
+    CHECK(pol.base_ns == 1000000000u && pol.raised);
     int got[3] = {0};
-    /* Ten seconds on time at 1 kHz: never raised. */
-    policy_feed(&pol, &now, ms, 10000, 0, got);
-    CHECK(got[LOOP_RAISE] == 0 && got[LOOP_DROP] == 0);
+    /* Raised at the start; a second on time drops it, and ten more
+     * seconds on time at 1 kHz never raise it again. */
+    policy_feed(&pol, &now, ms, 11000, 0, got);
+    CHECK(got[LOOP_DROP] == 1 && got[LOOP_RAISE] == 0 && !pol.raised);
     /* A late tick now and then (one per window) is not enough... */
     for (int i = 0; i < 5; i++) {
         policy_feed(&pol, &now, ms, 1, 1, got);
@@ -126,10 +127,13 @@ test_policy_raises_only_when_deadlines_slip(void)
     CHECK(loop_policy_tick(&pol, 1, now += ms) == LOOP_RAISE);
     CHECK(pol.raised);
     /* A missed deadline raises at once. */
-    loop_policy_init(&pol, ms);
+    loop_policy_init(&pol, ms, now);
+    memset(got, 0, sizeof got);
+    policy_feed(&pol, &now, ms, 1000, 0, got);
+    CHECK(got[LOOP_DROP] == 1 && !pol.raised);
     CHECK(loop_policy_tick(&pol, 2, now += ms) == LOOP_RAISE);
     /* A slow rate waits 16 intervals, not 1 s, before dropping. */
-    loop_policy_init(&pol, 500 * ms);
+    loop_policy_init(&pol, 500 * ms, now);
     CHECK(pol.base_ns == 8000 * ms);
 }
 
@@ -138,9 +142,8 @@ test_policy_drops_after_a_quiet_stretch_and_backs_off(void)
 {
     uint64_t ms = 1000000, now = 0;
     loop_policy pol;
-    loop_policy_init(&pol, ms);
+    loop_policy_init(&pol, ms, now);
     int got[3] = {0};
-    CHECK(loop_policy_tick(&pol, 2, now += ms) == LOOP_RAISE);
     /* Raised: late ticks restart the quiet stretch; 1 s on time ends it. */
     policy_feed(&pol, &now, ms, 500, 0, got);
     policy_feed(&pol, &now, ms, 1, 1, got);
