@@ -233,7 +233,7 @@ def figures(r, got, rate, run_wall):
                         for k in NAMES)}
 
 
-def deadlines(py, peers, secs, save, baseline=None):
+def deadlines(py, peers, secs, save, baseline=None, only=None):
     samplers = [("spyglass (priority)", "sg", True)] + (
         [("spyglass (before, priority)", "before", True)]
         if baseline else []) + [
@@ -241,6 +241,7 @@ def deadlines(py, peers, secs, save, baseline=None):
                 ("py-spy", "pyspy", False),
                 ("py-spy --nonblocking", "pyspy", True),
                 ("Austin", "austin", None)]
+    samplers = [s for s in samplers if not only or s[0] in only]
     print(f"### Deadlines under load ({secs:g} s each, the 70/20/10 target)"
           "\n")
     print("| load | rate | sampler | delivered | missed | accounted / the "
@@ -541,8 +542,8 @@ def main():
     ap.add_argument("--workload", action="append", help="only this "
                     "slowdown workload (julia, raytrace, jsonre; repeatable)")
     ap.add_argument("--sampler", action="append", help="only this "
-                    "slowdown run besides the plain ones, by its name in "
-                    "the table (repeatable)")
+                    "run, by its name in the table (repeatable): besides "
+                    "the plain ones in the slowdown table")
     ap.add_argument("--save", help="the raw figures as JSON, to PREFIX-"
                     "deadlines.json and PREFIX-slowdown.json")
     ap.add_argument("--peers", type=Path,
@@ -563,7 +564,8 @@ def main():
         return
     if a.only != "slowdown":
         deadlines(py, a.peers, a.seconds,
-                  a.save and f"{a.save}-deadlines.json", a.baseline)
+                  a.save and f"{a.save}-deadlines.json", a.baseline,
+                  a.sampler)
     if a.only != "deadlines":
         slowdown(py, a.peers, a.repeat, a.save and f"{a.save}-slowdown.json",
                  a.sampler, a.workload, a.baseline)
