@@ -130,8 +130,9 @@ def stalled_run(py, tmp_path, prefix=(), stop_s=0.5):
     stopped for stop_s in the middle. Returns (stderr, the trace's
     metadata, the measured stop, the target's output, the sampler's
     SCHED_FIFO threads seen just after the stall (the loop starts with
-    the priority and holds it while deadlines slip, as they just did) and
-    the target's policies, seen while it ran)."""
+    the priority; kept off the target's CPU it holds it throughout, else
+    while deadlines slip, as they just did) and the target's policies,
+    seen while it ran)."""
     out, flag = tmp_path / "s.trace.json", tmp_path / "stop"
     if flag.exists():  # from an earlier run
         flag.unlink()
@@ -151,8 +152,8 @@ def stalled_run(py, tmp_path, prefix=(), stop_s=0.5):
         time.sleep(stop_s)
         stopped = time.monotonic() - t0
         proc.send_signal(signal.SIGCONT)
-        # The loop holds the priority until a second of deadlines kept
-        # (src/sampler/loop.h): long enough to be seen.
+        # The loop holds the priority at least until a second of
+        # deadlines kept (src/sampler/loop.h): long enough to be seen.
         seen["fifo"] = fifo_threads(proc.pid, can_raise() and not prefix)
         time.sleep(0.3)  # and some samples after
         flag.write_text("")

@@ -6,11 +6,11 @@
  * rate is seconds.
  *
  * A sample the scheduler delays is a sample late or missed, so the thread
- * asks for what the system lets it have (loop.h), but holds it only while
- * its deadlines slip (loop_policy): where it must share the target's CPU,
- * a real-time thread preempts the target at every tick, and on a machine
- * with a CPU to spare it buys nothing. It gives it back when the loop
- * ends: what follows (writing the profile) needs no haste.
+ * asks for what the system lets it have (loop.h); where it may share the
+ * target's CPU it holds it only while its deadlines slip (loop_policy),
+ * as a real-time thread there preempts the target at every tick. It gives
+ * it back when the loop ends: what follows (writing the profile) needs no
+ * haste.
  *
  * For the same reason it keeps off the CPU its target's main thread runs
  * on (loop_place): a sampler woken there preempts the target at each
@@ -189,20 +189,24 @@ loop_set_meta(const loop_stats *st, sg_profile *p)
 
 /* The thread's priority over the loop: what it may take, found by taking
  * it once, and whether it holds it now. A thread started real-time (by
- * chrt, or a caller's choice) keeps what it was given throughout. */
+ * chrt, or a caller's choice) keeps what it was given throughout; so does
+ * one kept off the target's CPU (loop_place), where the priority costs the
+ * target nothing and dropping it costs deadlines under load: only a loop
+ * that may share the target's CPU follows loop_policy. */
 typedef struct loop_prio {
     loop_sched saved;
     loop_priority may; /* what raising gets */
     int held;          /* it is raised now */
-    int fixed;         /* started real-time: never changed */
+    int fixed;         /* never changed during the loop */
     loop_policy pol;
 } loop_prio;
 
 static void
-loop_prio_start(loop_prio *lp, uint64_t interval, uint64_t now)
+loop_prio_start(loop_prio *lp, uint64_t interval, uint64_t now, int placed)
 {
     lp->may = loop_raise(&lp->saved);
-    lp->fixed = lp->saved.policy == SCHED_FIFO || lp->saved.policy == SCHED_RR;
+    lp->fixed = placed || lp->saved.policy == SCHED_FIFO ||
+                lp->saved.policy == SCHED_RR;
     lp->held = lp->may != LOOP_PRIO_NONE;
     loop_policy_init(&lp->pol, interval, now);
 }
@@ -309,8 +313,8 @@ loop_place_end(const loop_place *lp)
 static void
 loop_prio_end(loop_prio *lp)
 {
-    if (lp->held && !lp->fixed)
-        loop_restore(&lp->saved, lp->may);
+    if (lp->held)
+        loop_restore(&lp->saved, lp->may); /* keeps a real-time start */
 }
 
 int
@@ -336,8 +340,9 @@ loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
     loop_place place;
     loop_place_start(&place, target);
     uint64_t start = sg_now_ns();
-    loop_prio_start(&prio, interval, start);
-    st->raises = prio.held && !prio.fixed;
+    loop_prio_start(&prio, interval, start, place.pid != 0);
+    st->raises = prio.held && prio.saved.policy != SCHED_FIFO &&
+                 prio.saved.policy != SCHED_RR;
     uint64_t end = cfg->duration_s > 0
                        ? start + (uint64_t)(cfg->duration_s * 1e9)
                        : UINT64_MAX;

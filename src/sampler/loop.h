@@ -12,11 +12,12 @@
  * The loop's thread asks for prompt wake-ups while it runs: the smallest
  * timer slack throughout, and a real-time policy (SCHED_FIFO at the
  * lowest priority) or failing that a negative nice value, which need
- * root, CAP_SYS_NICE or an rlimit granting them. It holds that priority
- * only while needed (loop_policy below): what it buys is nothing on a
- * machine with a CPU to spare, and where the sampler must share the
- * target's CPU a real-time one preempts the target at every tick.
- * loop_run_beside also keeps the thread off the target's CPU. Only the
+ * root, CAP_SYS_NICE or an rlimit granting them. loop_run_beside keeps
+ * the thread off the target's CPU, and then holds the priority
+ * throughout: there it costs the target nothing. A loop that may share
+ * the target's CPU (no target given, or one CPU allowed) holds it only
+ * while needed (loop_policy below): a real-time sampler on the target's
+ * CPU preempts it at once at every tick. Only the
  * calling thread changes, for the length of the loop
  * (SCHED_RESET_ON_FORK: nothing it starts inherits it), never the target.
  * What it could get is in the stats, for the command to say once
