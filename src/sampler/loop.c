@@ -271,12 +271,14 @@ typedef struct loop_place {
     pid_t pid;         /* 0: no target, nothing to avoid */
     cpu_set_t allowed; /* the thread's affinity before the loop */
     int avoided;       /* the CPU kept off, or -1 */
+    uint64_t ticks;    /* taken so far */
 } loop_place;
 
 static void
 loop_place_start(loop_place *lp, pid_t pid)
 {
     lp->avoided = -1;
+    lp->ticks = 0;
     lp->pid = pid;
     /* With one CPU there is nowhere else to go. */
     if (pid <= 0 || sched_getaffinity(0, sizeof lp->allowed, &lp->allowed) ||
@@ -285,9 +287,9 @@ loop_place_start(loop_place *lp, pid_t pid)
 }
 
 static void
-loop_place_tick(loop_place *lp, uint64_t k, loop_stats *st)
+loop_place_tick(loop_place *lp, loop_stats *st)
 {
-    if (!lp->pid || k % LOOP_PLACE_EVERY)
+    if (!lp->pid || lp->ticks++ % LOOP_PLACE_EVERY)
         return;
     int cpu = loop_target_cpu(lp->pid);
     if (cpu < 0 || cpu == lp->avoided)
@@ -388,7 +390,7 @@ loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
         int r = tick(ctx, now);
         if (r == LOOP_ERROR)
             st->errors++;
-        loop_place_tick(&place, k, st);
+        loop_place_tick(&place, st);
         k++;
         if (r == LOOP_STOP) {
             why = LOOP_STOP;
