@@ -32,13 +32,28 @@ slowdown, spyglass side by side with py-spy and Austin, in one run.
      (perf stat -e instructions:u,cycles:u says <not supported>), so
      instructions and cycles are not measured.
 
+  3. Diagnosis of the deadlines spyglass misses with priority
+     (--only diagnose): --runs recordings at 1 kHz under stress-ng --cpu 8,
+     each with what the metadata says of its loop (deadlines missed while a
+     tick still ran against those lost waiting to be woken, those missed
+     with the priority raised, the times it raised it and the ticks taken
+     raised), the VM's steal time
+     over the run (/proc/stat), and the other real-time threads seen on
+     the machine halfway through (which a SCHED_FIFO thread at the lowest
+     priority waits behind).
+
+--baseline SPYGLASS adds the rows of another spyglass executable (e.g. a
+build of an earlier commit) beside this tree's, named "spyglass (before)".
+stress-ng always runs under timeout(1), so that no load generator
+outlives the benchmark.
+
 py-spy and Austin come from PyPI (py-spy, austin-dist) in .bench/venv
 (`make bench-venv`), or --peers DIR. stress-ng from Debian (apt-get
 install stress-ng).
 
 usage: python bench/load_bench.py [--version 3.12] [--seconds 20]
-           [--repeat 10] [--only deadlines|slowdown] [--peers DIR]
-           [--save PREFIX]
+           [--repeat 10] [--only deadlines|slowdown|diagnose] [--runs 3]
+           [--peers DIR] [--baseline SPYGLASS] [--save PREFIX]
 """
 import argparse
 import json
@@ -127,10 +142,25 @@ def target_args(secs):
             str(TMP / "loop.json")]
 
 
-def run_spyglass(py, rate, secs, priority):
+def stress(cpus, secs):
+    """stress-ng --cpu cpus for at most secs, under timeout(1): stopped by
+    the caller when done, and by timeout if the caller never gets to."""
+    p = subprocess.Popen(["timeout", str(int(secs) + 1), "stress-ng",
+                          "--cpu", str(cpus), "--quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    return p
+
+
+def unstress(p):
+    p.terminate()  # timeout passes it on to stress-ng
+    p.wait()
+
+
+def run_spyglass(py, rate, secs, priority, exe=None):
     out = TMP / "sg.json"
     cmd = ([] if priority else NO_NICE) + [
-        str(py.spyglass), "record", "-r", str(rate), "-o", str(out),
+        str(exe or py.spyglass), "record", "-r", str(rate), "-o", str(out),
         "--", str(py.python)] + target_args(secs)
     p = subprocess.run(cmd, capture_output=True, text=True, env=py.env)
     m = re.search(r"\((\d+) on time, (\d+) late, (\d+) missed\)", p.stderr)
@@ -203,12 +233,15 @@ def figures(r, got, rate, run_wall):
                         for k in NAMES)}
 
 
-def deadlines(py, peers, secs, save):
-    samplers = [("spyglass (priority)", "sg", True),
+def deadlines(py, peers, secs, save, baseline=None, only=None):
+    samplers = [("spyglass (priority)", "sg", True)] + (
+        [("spyglass (before, priority)", "before", True)]
+        if baseline else []) + [
                 ("spyglass (no priority)", "sg", False),
                 ("py-spy", "pyspy", False),
                 ("py-spy --nonblocking", "pyspy", True),
                 ("Austin", "austin", None)]
+    samplers = [s for s in samplers if not only or s[0] in only]
     print(f"### Deadlines under load ({secs:g} s each, the 70/20/10 target)"
           "\n")
     print("| load | rate | sampler | delivered | missed | accounted / the "
@@ -218,10 +251,8 @@ def deadlines(py, peers, secs, save):
     print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for cpus in (2, 8):
-        stress = subprocess.Popen(["stress-ng", "--cpu", str(cpus),
-                                   "--quiet"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        time.sleep(1)
+        # Each run lasts secs and some start-up; the margin is generous.
+        stress_p = stress(cpus, 2 * len(samplers) * (secs + 10))
         try:
             for rate in (100, 1000):
                 for label, kind, flag in samplers:
@@ -230,6 +261,8 @@ def deadlines(py, peers, secs, save):
                     t0 = time.monotonic()
                     if kind == "sg":
                         r = run_spyglass(py, rate, secs, flag)
+                    elif kind == "before":
+                        r = run_spyglass(py, rate, secs, flag, baseline)
                     elif kind == "pyspy":
                         r = run_pyspy(peers, py, rate, secs, flag)
                     else:
@@ -248,8 +281,7 @@ def deadlines(py, peers, secs, save):
                           f"({100 * f['err_wall']:.1f}) | "
                           f"{f['loadavg']:.1f} |", flush=True)
         finally:
-            stress.terminate()
-            stress.wait()
+            unstress(stress_p)
     print()
     if save:
         Path(save).write_text(json.dumps(rows))
@@ -259,7 +291,7 @@ WORKLOADS = (("julia", 160), ("raytrace", 120), ("jsonre", 30))
 LINE = re.compile(r"^([\d.]+) ([\d.]+) (\d+) (\d+)$", re.M)
 
 
-def samplers(py, peers, only=None):
+def samplers(py, peers, only=None, baseline=None):
     """(name, argv prefix) of each run of the slowdown table: plain twice
     (the second measures the noise floor), then each sampler at each
     rate."""
@@ -267,6 +299,9 @@ def samplers(py, peers, only=None):
     for rate in (100, 1000):
         sg = [str(py.spyglass), "record", "-r", str(rate), "-o",
               str(TMP / "s.json"), "--"]
+        if baseline:
+            configs.append((f"spyglass (before) {rate} Hz",
+                            [str(baseline)] + sg[1:]))
         configs += [
             (f"spyglass {rate} Hz", sg),
             (f"spyglass (no priority) {rate} Hz", NO_NICE + sg),
@@ -306,11 +341,11 @@ def pct(ratios):
             f"{100 * (hi - 1):+.1f}]")
 
 
-def slowdown_runs(py, peers, repeat, work, size, seed, only):
+def slowdown_runs(py, peers, repeat, work, size, seed, only, baseline):
     """{config: [(wall, cpu, voluntary, involuntary switches) per round]}
     and the failed runs; each round runs every config once, in a shuffled
     order, so that the machine's drift falls on all alike."""
-    configs = samplers(py, peers, only)
+    configs = samplers(py, peers, only, baseline)
     got = {name: [] for name, _ in configs}
     failed = {}
     rng = random.Random(seed)
@@ -333,7 +368,7 @@ def slowdown_runs(py, peers, repeat, work, size, seed, only):
     return configs, got, failed
 
 
-def slowdown(py, peers, repeat, save, only=None, works=None):
+def slowdown(py, peers, repeat, save, only=None, works=None, baseline=None):
     print(f"### Target slowdown ({repeat} rounds, each config once per "
           "round in a shuffled order)\n")
     print("Ratios are per round, against that round's plain run; median "
@@ -344,7 +379,7 @@ def slowdown(py, peers, repeat, save, only=None, works=None):
         if works and work not in works:
             continue
         configs, got, failed = slowdown_runs(py, peers, repeat, work, size,
-                                             i, only)
+                                             i, only, baseline)
         raw[work] = {"size": size, "runs": got}
         base = got["plain"]
         print(f"#### {work} {size}\n")
@@ -369,8 +404,130 @@ def slowdown(py, peers, repeat, save, only=None, works=None):
                   f"{median([r[3] for r in ok]):g} | "
                   f"{failed.get(name, 0)} |", flush=True)
         print()
+    pooled(raw)
     if save:
         Path(save).write_text(json.dumps(raw))
+
+
+def pooled(raw):
+    """The table over all workloads: each run against its round's plain
+    one, pooled; the per-workload medians beside."""
+    names = list(next(iter(raw.values()))["runs"]) if raw else []
+    print("#### Pooled over " + ", ".join(raw) + "\n")
+    print("| run | user+sys vs plain: median [95%] | per workload | wall vs "
+          "plain: median [95%] | per workload | stopped per run | preempted, "
+          "more than plain |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        if name == "plain":
+            continue
+        cpu, wall, per_cpu, per_wall, stops, more = [], [], [], [], [], []
+        for w in raw.values():
+            pairs = [(r, b) for r, b in zip(w["runs"][name], w["runs"]["plain"])
+                     if r and b]
+            c = [r[1] / b[1] for r, b in pairs]
+            t = [r[0] / b[0] for r, b in pairs]
+            cpu += c
+            wall += t
+            per_cpu.append(f"{100 * (median(c) - 1):+.1f}%" if c else "-")
+            per_wall.append(f"{100 * (median(t) - 1):+.1f}%" if t else "-")
+            stops += [r[2] for r, _ in pairs]
+            more += [r[3] - b[3] for r, b in pairs]
+        if not cpu:
+            continue
+        print(f"| {name} | {pct(cpu)} | {' / '.join(per_cpu)} | {pct(wall)} "
+              f"| {' / '.join(per_wall)} | {median(stops):g} | "
+              f"{median(more):+g} |")
+    print()
+
+
+def cpu_times():
+    """(steal, total) jiffies of all CPUs, from /proc/stat."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0]
+         .split()[1:]]
+    return f[7], sum(f[:8])
+
+
+def rt_threads(skip):
+    """The real-time threads on the machine but skip's (a pid), as
+    "comm:priority" strings (stat fields 40 and 41)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == skip:
+            continue
+        try:
+            tasks = list((proc / "task").iterdir())
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                stat = (t / "stat").read_text()
+            except OSError:
+                continue
+            rest = stat.rpartition(")")[2].split()
+            if int(rest[38]) in (1, 2):  # SCHED_FIFO, SCHED_RR
+                comm = stat[stat.index("(") + 1:stat.rindex(")")]
+                out.append(f"{comm}:{rest[37]}")
+    return out
+
+
+def diagnose(py, secs, runs, baseline):
+    """Where the deadlines spyglass misses with priority at 1 kHz under
+    stress-ng --cpu 8 go: see the module's docstring."""
+    exes = [("spyglass", py.spyglass)] + (
+        [("spyglass (before)", baseline)] if baseline else [])
+    print(f"### Deadlines at 1 kHz under --cpu 8, with priority ({secs:g} s "
+          "each)\n")
+    print("| run | sampler | delivered | missed | of which while a tick ran "
+          "| while raised | raises | ticks raised | steal | other real-time "
+          "threads | load average |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    stress_p = stress(8, runs * len(exes) * (secs + 15))
+    try:
+        for i in range(runs):
+            for label, exe in exes:
+                out = TMP / "diag.trace.json"
+                cmd = [str(exe), "record", "-r", "1000", "-o", str(out),
+                       "--", str(py.python)] + target_args(secs)
+                s0 = cpu_times()
+                p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=py.env)
+                time.sleep(secs / 2)
+                others = rt_threads(p.pid)
+                _, err = p.communicate()
+                s1 = cpu_times()
+                if p.returncode:
+                    raise RuntimeError(err[-2000:])
+                meta = json.loads(out.read_text())["otherData"]
+                on, late, missed = (int(meta[k]) for k in (
+                    "deadlines_on_time", "deadlines_late",
+                    "deadlines_missed"))
+                due = on + late + missed
+                row = {"sampler": label, "delivered": (on + late) / due,
+                       "missed": missed, "due": due,
+                       "in_tick": meta.get("deadlines_missed_in_tick"),
+                       "missed_raised": meta.get("deadlines_missed_raised"),
+                       "raises": meta.get("sampler_raises"),
+                       "raised": meta.get("sampler_raised_ticks"),
+                       "steal": (s1[0] - s0[0]) / max(1, s1[1] - s0[1]),
+                       "rt": others, "loadavg": os.getloadavg()[0]}
+                rows.append(row)
+                raised = ("-" if row["raised"] is None else
+                          f"{100 * int(row['raised']) / (on + late):.0f}%")
+                print(f"| {i + 1} | {label} | "
+                      f"{100 * row['delivered']:.2f}% | {missed} of {due} | "
+                      f"{row['in_tick'] or '-'} | "
+                      f"{row['missed_raised'] or '-'} | "
+                      f"{row['raises'] or '-'} | "
+                      f"{raised} | {100 * row['steal']:.1f}% | "
+                      f"{', '.join(sorted(set(others))) or 'none'} | "
+                      f"{row['loadavg']:.1f} |", flush=True)
+    finally:
+        unstress(stress_p)
+    print()
+    return rows
 
 
 def main():
@@ -378,12 +535,15 @@ def main():
     ap.add_argument("--version", default="3.12")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--repeat", type=int, default=10)
-    ap.add_argument("--only", choices=("deadlines", "slowdown"))
+    ap.add_argument("--only", choices=("deadlines", "slowdown", "diagnose"))
+    ap.add_argument("--runs", type=int, default=3, help="diagnose: runs")
+    ap.add_argument("--baseline", type=Path, help="another spyglass "
+                    "executable, whose rows are added as spyglass (before)")
     ap.add_argument("--workload", action="append", help="only this "
                     "slowdown workload (julia, raytrace, jsonre; repeatable)")
     ap.add_argument("--sampler", action="append", help="only this "
-                    "slowdown run besides the plain ones, by its name in "
-                    "the table (repeatable)")
+                    "run, by its name in the table (repeatable): besides "
+                    "the plain ones in the slowdown table")
     ap.add_argument("--save", help="the raw figures as JSON, to PREFIX-"
                     "deadlines.json and PREFIX-slowdown.json")
     ap.add_argument("--peers", type=Path,
@@ -397,12 +557,18 @@ def main():
     print(f"Machine: {machine()}; load average before: "
           f"{os.getloadavg()[0]:.1f}; CPython {py.version}; uid "
           f"{os.geteuid()}\n")
+    if a.only == "diagnose":
+        rows = diagnose(py, a.seconds, a.runs, a.baseline)
+        if a.save:
+            Path(f"{a.save}-diagnose.json").write_text(json.dumps(rows))
+        return
     if a.only != "slowdown":
         deadlines(py, a.peers, a.seconds,
-                  a.save and f"{a.save}-deadlines.json")
+                  a.save and f"{a.save}-deadlines.json", a.baseline,
+                  a.sampler)
     if a.only != "deadlines":
         slowdown(py, a.peers, a.repeat, a.save and f"{a.save}-slowdown.json",
-                 a.sampler, a.workload)
+                 a.sampler, a.workload, a.baseline)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """`spyglass record` when the sampler cannot keep its deadlines: each sample
 weighs the time since its thread was last read, so a stalled sampler loses
 no time and invents none; the deadlines kept, missed and the weights are
-in the end report and the JSON metadata; the sampler's thread asks for a
-real-time priority when allowed, says so once when not, and never changes
-the target's.
+in the end report and the JSON metadata; the sampler's thread takes a
+real-time priority when its deadlines slip and it is allowed to, says so
+once when not, and never changes the target's.
 
 The stall is made, not hoped for: the sampler is stopped with SIGSTOP for
 a time the test measures. The bounds then follow from the loop's own
@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 # A target that spins, one thread, until told to stop (a file appears),
-# then says what scheduling it ran at.
+# then says what scheduling it ran at: policy, nice value, and the CPUs it
+# may run on.
 SPIN = """
 import os, sys, time
 print("ready", flush=True)
@@ -28,7 +29,7 @@ while not os.path.exists(sys.argv[1]):
     for _ in range(1000):
         pass
 print(os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0),
-      flush=True)
+      *sorted(os.sched_getaffinity(0)), flush=True)
 """
 REPORT = re.compile(r"spyglass record: (\d+) ticks in ([\d.]+) s \((\d+) on "
                     r"time, (\d+) late, (\d+) missed\), (\d+) samples")
@@ -74,6 +75,49 @@ def fifo_threads(pid, want):
         time.sleep(0.01)
 
 
+def cpus_allowed(pid, tid=None):
+    """The CPUs a thread (tid of pid; its main thread by default) may run
+    on, as a set."""
+    status = Path(f"/proc/{pid}/task/{tid or pid}/status").read_text()
+    spec = re.search(r"^Cpus_allowed_list:\s*(\S+)", status, re.M).group(1)
+    out = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def last_cpu(pid):
+    """The CPU pid's main thread last ran on (stat field 39)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[36])
+
+
+def kept_off(spy, target):
+    """Whether one of spy's threads (the sampling one) may run anywhere
+    this test may but on the CPU target's main thread is on, polled for a
+    few seconds (the target may move; the sampler follows it every few
+    ticks)."""
+    everywhere = os.sched_getaffinity(0)
+    end = time.monotonic() + 5.0
+    while True:
+        cpu = last_cpu(target)
+        for task in Path(f"/proc/{spy}/task").iterdir():
+            try:
+                if cpus_allowed(spy, task.name) == everywhere - {cpu}:
+                    return True
+            except (OSError, AttributeError):
+                continue
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+
+
+def told_cpus(told):
+    """The CPUs SPIN said it may run on."""
+    return {int(c) for c in told.split()[2:]}
+
+
 def can_raise():
     """Whether this test may give a thread SCHED_FIFO."""
     chrt = shutil.which("chrt")
@@ -85,7 +129,10 @@ def stalled_run(py, tmp_path, prefix=(), stop_s=0.5):
     """record --idle -r 100 of SPIN into a Chrome trace, the sampler
     stopped for stop_s in the middle. Returns (stderr, the trace's
     metadata, the measured stop, the target's output, the sampler's
-    SCHED_FIFO threads and the target's policies, seen while it ran)."""
+    SCHED_FIFO threads seen just after the stall (the loop starts with
+    the priority; kept off the target's CPU it holds it throughout, else
+    while deadlines slip, as they just did) and the target's policies,
+    seen while it ran)."""
     out, flag = tmp_path / "s.trace.json", tmp_path / "stop"
     if flag.exists():  # from an earlier run
         flag.unlink()
@@ -96,14 +143,19 @@ def stalled_run(py, tmp_path, prefix=(), stop_s=0.5):
     try:
         assert proc.stdout.readline() == "ready\n"
         time.sleep(0.2)  # some samples before the stall
-        seen = {"fifo": fifo_threads(proc.pid, can_raise() and not prefix),
-                "target": policies(child_of(proc.pid))}
+        target = child_of(proc.pid)
+        seen = {"target": policies(target),
+                "kept_off": len(os.sched_getaffinity(0)) > 1 and
+                kept_off(proc.pid, target)}
         t0 = time.monotonic()
         proc.send_signal(signal.SIGSTOP)
         time.sleep(stop_s)
         stopped = time.monotonic() - t0
         proc.send_signal(signal.SIGCONT)
-        time.sleep(0.3)  # and some after
+        # The loop holds the priority at least until a second of
+        # deadlines kept (src/sampler/loop.h): long enough to be seen.
+        seen["fifo"] = fifo_threads(proc.pid, can_raise() and not prefix)
+        time.sleep(0.3)  # and some samples after
         flag.write_text("")
         told, err = proc.communicate(timeout=60)
     finally:
@@ -139,20 +191,29 @@ def test_weights_cover_a_stalled_sampler(any_py, tmp_path):
             int(meta["deadlines_missed"]), int(meta["ticks"])) == (
                 on_time, late, missed, ticks), meta
     assert abs(int(meta["weight_ns"]) / 1e9 - weight) < 1e-3, meta
+    # Of the missed deadlines, those lost to a tick's own length.
+    assert 0 <= int(meta["deadlines_missed_in_tick"]) <= missed, meta
     assert meta["sampler_priority"] + " priority" in s.group(0), meta
     delivered = 100.0 * ticks / (ticks + missed)
     assert abs(float(s.group(1)) - delivered) < 0.06, s.group(0)
     # The target's scheduling is its own (SCHED_OTHER, nice 0), whatever
     # the sampler got.
-    assert told.split() == ["0", "0"], told
+    assert told.split()[:2] == ["0", "0"], told
     assert set(seen["target"].values()) == {0}, seen
+    # With another CPU to go to, the sampler keeps off the target's, and
+    # only its own thread's affinity changes.
+    if len(os.sched_getaffinity(0)) > 1:
+        assert seen["kept_off"], seen
+        assert int(meta["sampler_cpu_moves"]) >= 1, meta
+        assert told_cpus(told) == os.sched_getaffinity(0), told
 
 
 def test_priority_raised_or_said_once(any_py, tmp_path):
     """With the right to, the sampling thread (one of spyglass's) runs
-    SCHED_FIFO during the loop; without it (root without CAP_SYS_NICE, as
-    setpriv makes it), one line says so and the end report names the
-    normal priority. The target runs SCHED_OTHER either way."""
+    SCHED_FIFO while its deadlines slip (the stall makes them); without it
+    (root without CAP_SYS_NICE, as setpriv makes it), one line says so,
+    the end report names the normal priority and the metadata counts no
+    raise. The target runs SCHED_OTHER either way."""
     if not can_raise():
         prefixes = [()]
     elif os.geteuid() == 0 and shutil.which("setpriv"):
@@ -165,16 +226,23 @@ def test_priority_raised_or_said_once(any_py, tmp_path):
         err, meta, _, told, seen = stalled_run(any_py, tmp_path, prefix,
                                                stop_s=0.05)
         fifo = seen["fifo"]
+        raises, raised = (int(meta["sampler_raises"]),
+                          int(meta["sampler_raised_ticks"]))
         if allowed:
             assert len(fifo) == 1, seen
             assert meta["sampler_priority"] == "real-time (SCHED_FIFO)"
             assert NOTE not in err, err
+            # Raised (at the start) and held for some ticks, never more
+            # than were taken.
+            assert int(meta["deadlines_missed"]) >= 1, meta
+            assert raises >= 1 and 1 <= raised <= int(meta["ticks"]), meta
         else:
             assert not fifo, seen
+            assert (raises, raised) == (0, 0), meta
             assert meta["sampler_priority"] == "normal", meta
             assert err.count(NOTE) == 1, err
             assert "at normal priority; the samples" in err, err
-        assert told.split() == ["0", "0"], (prefix, told)
+        assert told.split()[:2] == ["0", "0"], (prefix, told)
         assert set(seen["target"].values()) == {0}, (prefix, seen)
 
 

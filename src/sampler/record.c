@@ -735,7 +735,10 @@ record_run(record_session *s, volatile sig_atomic_t *stop)
         if (!s->follow)
             sg_warn("record: cannot follow subprocesses: %s", strerror(errno));
     }
-    loop_run(&cfg, tick, every ? report : NULL, s, stop, &s->loop);
+    /* Kept off the CPU of the root process's main thread: with several
+     * threads or processes, the one a single target most often is. */
+    loop_run_beside(&cfg, s->root_pid, tick, every ? report : NULL, s, stop,
+                    &s->loop);
     if (s->cfg.watch)
         s->cfg.watch(s->cfg.watch_ctx, true);
     set_run_meta(s);

@@ -72,6 +72,105 @@ test_slow_ticks_are_missed_not_bunched(void)
     CHECK(c.n < 50);
     CHECK(st.on_time + st.late + st.missed >= 95);
     CHECK(st.on_time + st.late + st.missed <= 101);
+    /* Every tick ran past the next deadline: at least one deadline after
+     * each was lost to the tick itself, whatever the wake-ups added. */
+    CHECK(st.missed_in_tick >= (uint64_t)c.n - 1);
+    CHECK(st.missed_in_tick <= st.missed);
+}
+
+static void
+test_missed_in_tick(void)
+{
+    uint64_t ms = 1000000;
+    /* The tick returned 3.5 intervals past the deadline it was to sleep
+     * to: three deadlines were gone before the sleep began. */
+    CHECK(loop_missed_in_tick(10 * ms, 13 * ms + ms / 2, ms, 5) == 3);
+    CHECK(loop_missed_in_tick(10 * ms, 13 * ms + ms / 2, ms, 2) == 2);
+    /* It returned before the deadline: the wake-up lost them all. */
+    CHECK(loop_missed_in_tick(10 * ms, 9 * ms, ms, 4) == 0);
+    CHECK(loop_missed_in_tick(10 * ms, 10 * ms + ms / 2, ms, 4) == 0);
+}
+
+/* Feed the policy n ticks of bucket, step_ns apart from *now; the count of
+ * each decision. */
+static void
+policy_feed(loop_policy *pol, uint64_t *now, uint64_t step_ns, int n,
+            int bucket, int got[3])
+{
+    for (int i = 0; i < n; i++) {
+        *now += step_ns;
+        got[loop_policy_tick(pol, bucket, *now)]++;
+    }
+}
+
+static void
+test_policy_raises_only_when_deadlines_slip(void)
+{
+    uint64_t ms = 1000000, now = 0;
+    loop_policy pol;
+    loop_policy_init(&pol, ms, now);
+    CHECK(pol.base_ns == 1000000000u && pol.raised);
+    int got[3] = {0};
+    /* Raised at the start; a second on time drops it, and ten more
+     * seconds on time at 1 kHz never raise it again. */
+    policy_feed(&pol, &now, ms, 11000, 0, got);
+    CHECK(got[LOOP_DROP] == 1 && got[LOOP_RAISE] == 0 && !pol.raised);
+    /* A late tick now and then (one per window) is not enough... */
+    for (int i = 0; i < 5; i++) {
+        policy_feed(&pol, &now, ms, 1, 1, got);
+        policy_feed(&pol, &now, ms, LOOP_WINDOW - 1, 0, got);
+    }
+    CHECK(got[LOOP_RAISE] == 0 && !pol.raised);
+    /* ... two in one window are. */
+    policy_feed(&pol, &now, ms, 1, 1, got);
+    policy_feed(&pol, &now, ms, 3, 0, got);
+    CHECK(loop_policy_tick(&pol, 1, now += ms) == LOOP_RAISE);
+    CHECK(pol.raised);
+    /* A missed deadline raises at once. */
+    loop_policy_init(&pol, ms, now);
+    memset(got, 0, sizeof got);
+    policy_feed(&pol, &now, ms, 1000, 0, got);
+    CHECK(got[LOOP_DROP] == 1 && !pol.raised);
+    CHECK(loop_policy_tick(&pol, 2, now += ms) == LOOP_RAISE);
+    /* A slow rate waits 16 intervals, not 1 s, before dropping. */
+    loop_policy_init(&pol, 500 * ms, now);
+    CHECK(pol.base_ns == 8000 * ms);
+}
+
+static void
+test_policy_drops_after_a_quiet_stretch_and_backs_off(void)
+{
+    uint64_t ms = 1000000, now = 0;
+    loop_policy pol;
+    loop_policy_init(&pol, ms, now);
+    int got[3] = {0};
+    /* Raised: late ticks restart the quiet stretch; 1 s on time ends it. */
+    policy_feed(&pol, &now, ms, 500, 0, got);
+    policy_feed(&pol, &now, ms, 1, 1, got);
+    policy_feed(&pol, &now, ms, 999, 0, got);
+    CHECK(got[LOOP_DROP] == 0 && pol.raised);
+    CHECK(loop_policy_tick(&pol, 0, now += ms) == LOOP_DROP);
+    CHECK(!pol.raised);
+    /* Slipping again soon after the drop: the next stretch is twice as
+     * long, then four times... */
+    for (uint64_t want = 2; want <= LOOP_QUIET_MAX; want *= 2) {
+        CHECK(loop_policy_tick(&pol, 2, now += 10 * ms) == LOOP_RAISE);
+        CHECK(pol.quiet_ns == want * pol.base_ns);
+        memset(got, 0, sizeof got);
+        policy_feed(&pol, &now, ms, (int)(want * 1000), 0, got);
+        CHECK(got[LOOP_DROP] == 1 && !pol.raised);
+    }
+    /* ... up to LOOP_QUIET_MAX times the first. */
+    CHECK(loop_policy_tick(&pol, 2, now += ms) == LOOP_RAISE);
+    CHECK(pol.quiet_ns == LOOP_QUIET_MAX * pol.base_ns);
+    memset(got, 0, sizeof got);
+    policy_feed(&pol, &now, ms, LOOP_QUIET_MAX * 1000, 0, got);
+    CHECK(got[LOOP_DROP] == 1);
+    /* A quiet stretch at normal priority proves the drop right: the next
+     * raise waits the first stretch again. */
+    policy_feed(&pol, &now, ms, LOOP_QUIET_MAX * 1000, 0, got);
+    CHECK(loop_policy_tick(&pol, 2, now += ms) == LOOP_RAISE);
+    CHECK(pol.quiet_ns == pol.base_ns);
 }
 
 static void
@@ -191,7 +290,10 @@ test_follower_reports_a_child_that_is_not_python(void)
 }
 
 TESTS(test_classify, test_rate_and_accounting,
-      test_slow_ticks_are_missed_not_bunched, test_stop_from_tick_and_flag,
+      test_slow_ticks_are_missed_not_bunched, test_missed_in_tick,
+      test_policy_raises_only_when_deadlines_slip,
+      test_policy_drops_after_a_quiet_stretch_and_backs_off,
+      test_stop_from_tick_and_flag,
       test_stop_during_a_tick_does_not_wait_an_interval,
       test_stop_signal_during_a_tick_ends_the_next_sleep,
       test_follower_reports_a_child_that_is_not_python)
