@@ -352,8 +352,12 @@ memtrack_run(memtrack *m, volatile sig_atomic_t *stop)
     m->mono0_ns = sg_now_ns();
     m->real0 = (double)rt.tv_sec + (double)rt.tv_nsec * 1e-9;
     loop_config lc = {1.0 / m->cfg.interval_s, m->cfg.duration_s, 0};
+    /* Kept off the program's CPU as record's loop is: at mprof's rates a
+     * tick that preempts the program costs it little, at 1 kHz it would
+     * not. */
     if (m->root.fd >= 0)
-        loop_run(&lc, mt_tick, NULL, m, stop, &m->counts.loop);
+        loop_run_beside(&lc, m->root.pid, mt_tick, NULL, m, stop,
+                        &m->counts.loop);
 }
 
 void
