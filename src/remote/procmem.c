@@ -159,7 +159,7 @@ size_t
 pm_readv(procmem *pm, pm_iov *v, size_t n)
 {
     size_t ok = 0;
-    struct iovec local[IOV_MAX < 1024 ? IOV_MAX : 1024];
+    struct iovec local[IOV_MAX < PM_BATCH_MAX ? IOV_MAX : PM_BATCH_MAX];
     struct iovec remote[sizeof local / sizeof local[0]];
     const size_t max = sizeof local / sizeof local[0];
     size_t i = 0;
