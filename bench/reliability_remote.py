@@ -19,16 +19,26 @@ same way for a before/after table):
         seconds, stacks under the wrong thread, and dropped walks as the
         reader counts them (--stats-like line on stderr when present).
   * asyncio: 10,000 tasks (tests/targets/reliable_asyncio.py, modes
-    await and spin by default): one-shot dumps with a torn thread, and
-    the dump loop's dropped walks.
+    await, spin, calls and nested by default): one-shot dumps with a torn
+    thread, the dump loop's and `record`'s dropped walks, and, with
+    --py-spy PATH, py-spy's dump (which pauses the target) and dump
+    --nonblocking on the same process, runs that failed.
   * long names: a function and a file name of 5,000 characters: the stack
     is read whole (one-shot dump).
   * deep stack: 6,000 frames: `record` keeps the root (<module> on the
     stack in every sample) and marks the cut.
 
+With --pin, the target runs on one CPU and spyglass on another, both at
+once, as on an idle multi-core machine: the reader then races a target
+that never stops, which is when a busy thread's walks tear (on a loaded
+machine they share CPUs and the target rarely runs while it is read).
+--churn-args THREADS,ROUNDS,NAP runs the churn target with many threads
+that live a while (reliable_churn.py's docstring).
+
     python3 bench/reliability_remote.py --spyglass PATH
         [--versions 3.8,3.11,3.12,3.13] [--dumps 200] [--repeat 2000]
-        [--seconds 5] [--markdown]
+        [--seconds 5] [--pin] [--churn-args 50,20,0.001]
+        [--py-spy PATH] [--markdown]
 """
 import argparse
 import json
@@ -60,6 +70,21 @@ exec(compile(f"def {name}():\n    park()\n", "/tmp/" + "d" * 5000 + ".py",
 ns[name]()
 '''
 
+# CPUs of --pin: the target's and the reader's (None: not pinned).
+PIN = None
+
+
+def pin_reader():
+    if PIN:
+        os.sched_setaffinity(0, {PIN[0]})
+
+
+def spy(exe, *args, timeout=600):
+    """Run spyglass (or py-spy) on the reader's CPU."""
+    return subprocess.run([exe, *args], capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=pin_reader)
+
+
 class Target:
     def __init__(self, python, source, tmp, *args):
         self.script = Path(tmp) / "target.py"
@@ -75,6 +100,8 @@ class Target:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("target did not start")
             time.sleep(0.02)
+        if PIN:
+            os.sched_setaffinity(self.proc.pid, {PIN[1]})
 
     def stop(self):
         self.proc.kill()
@@ -94,20 +121,20 @@ def stats_of(stderr):
 
 
 def churn(exe, python, tmp, a):
-    t = Target(python, CHURN, tmp)
+    extra = a.churn_args.split(",") if a.churn_args else []
+    t = Target(python, CHURN, tmp, *extra)
     out = {}
     try:
-        run = subprocess.run([exe, "dump", "-p", str(t.proc.pid), "--repeat",
-                              str(a.repeat), "--stats", "-f", "json"],
-                             capture_output=True, text=True, timeout=600)
+        run = spy(exe, "dump", "-p", str(t.proc.pid), "--repeat",
+                  str(a.repeat), "--stats", "-f", "json")
         st = stats_of(run.stderr)
-        walks = st["samples"] * 9  # 8 threads at most, about 8-9 walks
+        # 8 threads at most (about 8-9 walks), or THREADS of --churn-args
+        walks = st["samples"] * (int(extra[0]) if extra else 9)
         out["loop_dropped_%"] = 100 * st["thread_errors"] / walks
         wrong = torn = 0
         for _ in range(a.dumps):
-            one = subprocess.run([exe, "dump", "-p", str(t.proc.pid), "-f",
-                                  "json"], capture_output=True, text=True,
-                                 timeout=60)
+            one = spy(exe, "dump", "-p", str(t.proc.pid), "-f", "json",
+                      timeout=60)
             if one.returncode:
                 continue
             d = json.loads(one.stdout)
@@ -118,10 +145,8 @@ def churn(exe, python, tmp, a):
         out["dumps_torn_%"] = 100 * torn / a.dumps
         out["dumps_wrong_thread"] = wrong
         col = Path(tmp) / "r.collapsed"
-        rec = subprocess.run([exe, "record", "-p", str(t.proc.pid), "-r",
-                              "1000", "-d", str(a.seconds), "--threads",
-                              "--idle", "-o", str(col)],
-                             capture_output=True, text=True, timeout=600)
+        rec = spy(exe, "record", "-p", str(t.proc.pid), "-r", "1000", "-d",
+                  str(a.seconds), "--threads", "--idle", "-o", str(col))
         total = wrong = 0
         for line in col.read_text().splitlines():
             stack, n = line.rsplit(" ", 1)
@@ -146,23 +171,43 @@ def asyncio_case(exe, python, tmp, a):
     return out
 
 
+def record_dropped(exe, pid, seconds, out):
+    """`record`'s thread stacks and dropped walks, from its summary."""
+    rec = spy(exe, "record", "-p", str(pid), "-r", "1000", "-d",
+              str(seconds), "-f", "collapsed", "-o", str(out))
+    m = re.search(r"(\d+) thread walks dropped", rec.stderr)
+    dropped = int(m.group(1)) if m else 0
+    m = re.search(r"(\d+) samples from", rec.stderr)
+    return (int(m.group(1)) if m else 0), dropped
+
+
 def asyncio_mode(exe, python, tmp, a, mode):
     t = Target(python, ASYNCIO, tmp, mode)
+    pid = str(t.proc.pid)
     try:
         torn = 0
         n = max(a.dumps // 4, 10)
         for _ in range(n):
-            one = subprocess.run([exe, "dump", "-p", str(t.proc.pid)],
-                                 capture_output=True, text=True, timeout=60)
+            one = spy(exe, "dump", "-p", pid, timeout=60)
             torn += "stack incomplete" in one.stdout or one.returncode != 0
-        run = subprocess.run([exe, "dump", "-p", str(t.proc.pid), "--repeat",
-                              str(a.repeat // 4), "--interval-us", "1000",
-                              "--stats", "-f", "json"],
-                             capture_output=True, text=True, timeout=600)
+        run = spy(exe, "dump", "-p", pid, "--repeat", str(a.repeat // 4),
+                  "--interval-us", "1000", "--stats", "-f", "json")
         st = stats_of(run.stderr)
-        return {f"asyncio_{mode}_dumps_torn_%": 100 * torn / n,
-                f"asyncio_{mode}_loop_dropped_%":
-                    100 * st["thread_errors"] / st["samples"]}
+        stacks, dropped = record_dropped(exe, pid, a.seconds,
+                                         Path(tmp) / "a.collapsed")
+        out = {f"asyncio_{mode}_dumps_torn_%": 100 * torn / n,
+               f"asyncio_{mode}_loop_dropped_%":
+                   100 * st["thread_errors"] / st["samples"],
+               f"asyncio_{mode}_record_dropped_%":
+                   100 * dropped / max(stacks + dropped, 1)}
+        if a.py_spy:
+            for flag in ("", "--nonblocking"):
+                fails = sum(spy(a.py_spy, "dump", "-p", pid,
+                                *([flag] if flag else []),
+                                timeout=60).returncode != 0
+                            for _ in range(n))
+                out[f"asyncio_{mode}_py-spy{flag}_failed"] = f"{fails}/{n}"
+        return out
     finally:
         t.stop()
 
@@ -206,10 +251,22 @@ def main():
     p.add_argument("--repeat", type=int, default=2000)
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--cases", default="churn,asyncio,long,deep")
-    p.add_argument("--asyncio-modes", default="await,spin",
+    p.add_argument("--asyncio-modes", default="await,spin,calls,nested",
                    help="modes of tests/targets/reliable_asyncio.py")
+    p.add_argument("--pin", action="store_true",
+                   help="target and spyglass on CPUs of their own")
+    p.add_argument("--churn-args", default="",
+                   help="THREADS,ROUNDS,NAP of reliable_churn.py")
+    p.add_argument("--py-spy", default="",
+                   help="a py-spy to run beside on the asyncio targets")
     p.add_argument("--markdown", action="store_true")
     a = p.parse_args()
+    if a.pin:
+        global PIN
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            p.error("--pin needs two CPUs")
+        PIN = cpus[:2]
     cases = {"churn": churn, "asyncio": asyncio_case, "long": long_names,
              "deep": deep}
     rows = []

@@ -5,7 +5,7 @@
  * the same data. Hidden options for tests and benchmarks: --repeat N takes
  * N samples (the last one is printed), --interval-us N sleeps between them,
  * --no-status skips the /proc thread states, and --stats reports reads,
- * cache use and time per sample on stderr.
+ * cache use, time per sample and why thread walks were dropped on stderr.
  */
 #include <errno.h>
 #include <limits.h>
@@ -384,7 +384,8 @@ cmd_dump(int argc, char **argv)
         size_t frames = s.n_frames;
         fprintf(stderr,
                 "stats: samples=%llu failed=%llu thread_errors=%llu "
-                "retries=%llu "
+                "dropped_moving=%llu dropped_invalid=%llu "
+                "dropped_unreadable=%llu retries=%llu small_proofs=%llu "
                 "threads=%zu frames=%zu reads=%llu bytes=%llu "
                 "read_failures=%llu cache_hits=%llu proc_reads=%llu "
                 "code_hits=%llu code_misses=%llu code_invalidated=%llu "
@@ -393,7 +394,11 @@ cmd_dump(int argc, char **argv)
                 (unsigned long long)st.samples,
                 (unsigned long long)st.samples_failed,
                 (unsigned long long)st.thread_errors,
-                (unsigned long long)st.retries, s.n_threads, frames,
+                (unsigned long long)st.dropped_moving,
+                (unsigned long long)st.dropped_invalid,
+                (unsigned long long)st.dropped_unreadable,
+                (unsigned long long)st.retries,
+                (unsigned long long)st.small_proofs, s.n_threads, frames,
                 (unsigned long long)st.reads, (unsigned long long)st.bytes,
                 (unsigned long long)st.read_failures,
                 (unsigned long long)st.cache_hits,

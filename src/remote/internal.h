@@ -68,6 +68,7 @@ struct remote {
     uint64_t memo[RM_PROVE_MAX];   /* frames a small read last found on */
     size_t n_memo;                 /* ... the chain of memo_tstate's */
     uint64_t memo_tstate;          /* thread */
+    uint8_t *prove_bufs;           /* the small reads' frames (prove.c) */
     uint64_t sample_no;
     bool no_status; /* skip /proc thread states */
     rm_stats st;
@@ -87,6 +88,13 @@ uint32_t rm_frame_window(const sg_layout *L);
 int rm_frame_decode(const sg_layout *L, uint64_t frame_type,
                     const uint8_t *buf, bool inner, rm_raw_frame *rf,
                     uint64_t *back, bool *shim);
+/* Append a raw frame to the sample's scratch. */
+void rm_push_raw(remote *r, const rm_raw_frame *f);
+/* prove.c: prove t's walk of frame objects (the frames it read are in
+ * r->walked, link the address of its thread state's link to the
+ * innermost frame) by small reads; 0 with its raw frames from
+ * t->first_frame on, or an error (EAGAIN: not proven). */
+int rm_prove_small(remote *r, rm_thread *t, uint64_t link);
 /* code.c */
 bool rm_read_str(remote *r, uint64_t addr, strbuf *out);
 void rm_codes_free(remote *r);

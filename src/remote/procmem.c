@@ -159,7 +159,7 @@ size_t
 pm_readv(procmem *pm, pm_iov *v, size_t n)
 {
     size_t ok = 0;
-    struct iovec local[IOV_MAX < 1024 ? IOV_MAX : 1024];
+    struct iovec local[IOV_MAX < PM_BATCH_MAX ? IOV_MAX : PM_BATCH_MAX];
     struct iovec remote[sizeof local / sizeof local[0]];
     const size_t max = sizeof local / sizeof local[0];
     size_t i = 0;
@@ -415,8 +415,10 @@ pm_cache_lookup(procmem *pm, uint64_t addr, void *buf, size_t len)
     return -1;
 }
 
-void
-pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len)
+/* Enter len bytes just read at addr as a block (used: replayed by the
+ * next sample). */
+static void
+enter_block(procmem *pm, uint64_t addr, const void *buf, size_t len, bool used)
 {
     if (len == 0 || len > BLOCK_MAX || addr + len < addr)
         return;
@@ -426,8 +428,14 @@ pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len)
     memcpy(b->buf, buf, len);
     b->addr = addr;
     b->len = (uint32_t)len;
-    b->used = true;
+    b->used = used;
     index_block(pm, (unsigned)(b - pm->blocks));
+}
+
+void
+pm_cache_add(procmem *pm, uint64_t addr, const void *buf, size_t len)
+{
+    enter_block(pm, addr, buf, len, true);
 }
 
 int
@@ -458,8 +466,17 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
     }
     if (!m || m->perms[0] != 'r' || addr + len > m->end ||
         len > BLOCK_MAX / 2) {
-        /* Unknown or odd range: a plain read decides. */
-        return pm_read(pm, addr, buf, len);
+        /* Unknown or odd range: a plain read decides, and what it read is
+         * a block of its own. A mapping made after the maps were read
+         * (once per sample: a thread started meanwhile, its stack and its
+         * frames' chunk) is read this way; without the block, every walk
+         * again over a refreshed snapshot read it anew, so the walk was
+         * never one of the snapshot and the thread was dropped. */
+        if (pm_read(pm, addr, buf, len) != 0)
+            return -1;
+        if (len <= BLOCK_MAX / 2)
+            enter_block(pm, addr, buf, len, !pm->transient);
+        return 0;
     }
     if (back + fwd + len > BLOCK_MAX) {
         back = BLOCK_MAX / 2;
@@ -475,12 +492,15 @@ pm_read_cached(procmem *pm, uint64_t addr, void *buf, size_t len, size_t back,
         /* The window crossed memory unmapped since the maps were read (a
          * thread and its stacks went away): re-read the maps once per
          * sample so later samples do not fail the same way, and settle for
-         * the exact range now. */
+         * the exact range now, as the block. */
         if (!pm->reloaded) {
             pm->reloaded = true;
             pm_maps_reload(pm);
         }
-        return pm_read(pm, addr, buf, len);
+        if (pm_read(pm, addr, b->buf, len) != 0)
+            return -1;
+        lo = addr;
+        hi = addr + len;
     }
     b->addr = lo;
     b->len = (uint32_t)(hi - lo);

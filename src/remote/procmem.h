@@ -99,8 +99,11 @@ typedef struct pm_iov {
     size_t len;
     bool ok; /* set by pm_readv */
 } pm_iov;
+/* Ranges one process_vm_readv of pm_readv takes at most (IOV_MAX too). */
+#define PM_BATCH_MAX 1024
 /* Read several independent ranges in as few syscalls as possible (one per
- * IOV_MAX ranges). Sets each ok; returns the number that succeeded. */
+ * IOV_MAX or PM_BATCH_MAX ranges). Sets each ok; returns the number that
+ * succeeded. */
 size_t pm_readv(procmem *pm, pm_iov *v, size_t n);
 
 /* Start a sample. The blocks the previous sample used are read again, all

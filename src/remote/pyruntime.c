@@ -753,6 +753,7 @@ remote_close(remote *r)
         close(r->fds[i].fd);
     free(r->fds);
     free(r->raw);
+    free(r->prove_bufs);
     hm64_free(&r->code_index);
     if (r->names)
         sg_profile_free(r->names);

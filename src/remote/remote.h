@@ -106,6 +106,12 @@ typedef struct rm_info {
 typedef struct rm_stats {
     uint64_t samples, samples_failed, thread_errors;
     uint64_t retries; /* thread walks redone after a torn read */
+    /* Of the thread_errors: the thread never seen holding still while its
+     * frames were copied; a frame that failed validation (type, a caller
+     * no longer executing, a cycle); memory that could not be read (or
+     * a thread past RM_MAX_THREADS). */
+    uint64_t dropped_moving, dropped_invalid, dropped_unreadable;
+    uint64_t small_proofs; /* walks proven by small reads (<=3.10) */
     uint64_t reads, bytes, read_failures, cache_hits, proc_reads;
     uint64_t code_hits, code_misses, code_invalidated;
 } rm_stats;

@@ -39,9 +39,6 @@
  * the stress test: 6 retries left 16 % of its walks torn, 20 left 3.5 %,
  * 40 about 1 %); each round is one batched read and the walks. */
 #define RM_RETRIES 40
-/* Small reads that try to prove one walk of frame objects (prove_small):
- * each either proves it or learns a frame the thread has moved to. */
-#define PROVE_TRIES 8
 /* glibc x86_64: the offset of struct pthread's tid field (pthread_t is the
  * struct's address); used where the thread state has no native id, and
  * checked against /proc/PID/task. */
@@ -55,8 +52,21 @@ retriable(int e)
     return e && e != ESRCH && e != ENOENT;
 }
 
+/* Count a thread's walk dropped with error e, by why. */
 static void
-push_raw(remote *r, const rm_raw_frame *f)
+count_dropped(remote *r, int e)
+{
+    r->st.thread_errors++;
+    if (e == EAGAIN)
+        r->st.dropped_moving++;
+    else if (e == EILSEQ || e == ESTALE || e == ELOOP)
+        r->st.dropped_invalid++;
+    else
+        r->st.dropped_unreadable++;
+}
+
+void
+rm_push_raw(remote *r, const rm_raw_frame *f)
 {
     if (r->n_raw == r->cap_raw) {
         r->cap_raw = r->cap_raw ? r->cap_raw * 2 : 1024;
@@ -172,9 +182,9 @@ elide_middle(remote *r, size_t first, size_t kept, rm_thread *t)
     rm_raw_frame marker = {0};
     marker.elided = kept - WALK_HEAD - WALK_TAIL;
     r->n_raw = first + WALK_HEAD;
-    push_raw(r, &marker);
+    rm_push_raw(r, &marker);
     for (size_t i = 0; i < WALK_TAIL; i++)
-        push_raw(r, &tmp[i]);
+        rm_push_raw(r, &tmp[i]);
     free(tmp);
     t->truncated = true;
     t->elided = marker.elided;
@@ -244,7 +254,7 @@ walk_frames(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
             return e;
         if (!shim) {
             if (kept < WALK_HEAD + WALK_TAIL)
-                push_raw(r, &rf);
+                rm_push_raw(r, &rf);
             else /* round the ring of the outermost frames */
                 r->raw[first + WALK_HEAD + (kept - WALK_HEAD) % WALK_TAIL] =
                     rf;
@@ -380,7 +390,7 @@ resolve(remote *r, rm_sample *s)
                 if (!(L->tr.executable_any && r->code_type)) {
                     torn = true;
                     t->error = EILSEQ;
-                    r->st.thread_errors++;
+                    count_dropped(r, EILSEQ);
                     s->n_frames = t->first_frame;
                     t->n_frames = 0;
                 }
@@ -488,191 +498,6 @@ native_ids_from_pthread(remote *r, rm_sample *s)
     free(tids);
 }
 
-/* One small read of prove_small: the link before, the thread id, the
- * known frames (r->walked, one window each), the link after. */
-typedef struct small_read {
-    uint64_t before, after, id;
-    uint8_t *bufs; /* RM_PROVE_MAX frame windows */
-    pm_iov *iov;   /* [0] before, [1] id, [2..n+1] frames, [n+2] after */
-    bool *hit;     /* r->walked[i] was on a chain walked: kept */
-    bool *seen;    /* ... by a small read: remembered (r->memo) */
-} small_read;
-
-/* Index of frame address f among the n of a, or -1. */
-static long
-walked_index(const uint64_t *a, size_t n, uint64_t f)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i] == f)
-            return (long)i;
-    return -1;
-}
-
-/* The bytes of frame f in the small read, or NULL. */
-static const uint8_t *
-small_frame(const remote *r, small_read *sr, uint64_t f, uint32_t fw)
-{
-    long i = walked_index(r->walked, r->n_walked, f);
-    if (i < 0 || !sr->iov[i + 2].ok)
-        return NULL;
-    sr->hit[i] = sr->seen[i] = true;
-    return sr->bufs + (size_t)i * fw;
-}
-
-/* The chain from the innermost frame f over the small read: its raw
- * frames from t->first_frame on. 0, the error of a frame, or EAGAIN with
- * *unknown set to the first frame the read does not hold. */
-static int
-walk_small(remote *r, rm_thread *t, uint64_t f, small_read *sr,
-           uint64_t *unknown)
-{
-    const sg_layout *L = &r->L;
-    uint32_t fw = rm_frame_window(L);
-    r->n_raw = t->first_frame;
-    *unknown = 0;
-    for (size_t depth = 0; f; depth++) {
-        const uint8_t *buf = small_frame(r, sr, f, fw);
-        if (!buf) {
-            *unknown = f;
-            return EAGAIN;
-        }
-        if (depth > r->n_walked)
-            return ELOOP; /* more frames than were read: a cycle */
-        rm_raw_frame rf;
-        bool shim; /* never, for frame objects */
-        int e =
-            decode_frame(L, r->frame_type, buf, depth == 0, &rf, &f, &shim);
-        if (e)
-            return e;
-        push_raw(r, &rf);
-    }
-    t->n_frames = r->n_raw - t->first_frame;
-    return 0;
-}
-
-/* One small read of the link, the thread id and the known frames; false when
- * the link or the id could not be read or the thread state is another thread's
- * now. */
-static bool
-small_read_once(remote *r, rm_thread *t, uint64_t link, small_read *sr)
-{
-    const sg_layout *L = &r->L;
-    uint32_t fw = rm_frame_window(L);
-    size_t n = r->n_walked;
-    pm_iov *v = sr->iov;
-    v[0] = (pm_iov){link, &sr->before, 8, false};
-    v[1] = (pm_iov){t->tstate + L->ts_thread_id, &sr->id, 8, false};
-    for (size_t i = 0; i < n; i++)
-        v[i + 2] = (pm_iov){r->walked[i], sr->bufs + i * fw, fw, false};
-    v[n + 2] = (pm_iov){link, &sr->after, 8, false};
-    pm_readv(&r->pm, v, n + 3);
-    return v[0].ok && v[1].ok && v[n + 2].ok && sr->id == t->thread_id;
-}
-
-/* The frames of the next small read: those found on a chain so far (a
- * frame the thread has left, such as the last task's coroutine frame, is
- * dropped: every frame read widens the time the link must hold), the
- * first one the read did not hold, and the frame the thread was in at its
- * end. */
-static void
-learn_frames(remote *r, small_read *sr, uint64_t unknown)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < r->n_walked; i++)
-        if (sr->hit[i]) {
-            r->walked[k] = r->walked[i];
-            sr->seen[k] = sr->seen[i];
-            sr->hit[k++] = true;
-        }
-    r->n_walked = k;
-    uint64_t learn[2] = {unknown, sr->after};
-    for (int j = 0; j < 2; j++)
-        if (learn[j] && r->n_walked < RM_PROVE_MAX &&
-            walked_index(r->walked, r->n_walked, learn[j]) < 0) {
-            sr->hit[r->n_walked] = sr->seen[r->n_walked] = false;
-            r->walked[r->n_walked++] = learn[j];
-        }
-}
-
-/* Add the frames a small read last found on the thread's chain (its
- * callers that stay while its innermost frame moves: an event loop's own
- * frames) to the walk's: a walk over a snapshot taken while the thread
- * left a frame stops there, and each one learnt again costs a try. */
-static void
-recall_frames(remote *r, rm_thread *t)
-{
-    if (r->memo_tstate != t->tstate)
-        return;
-    for (size_t i = 0; i < r->n_memo && r->n_walked < RM_PROVE_MAX; i++)
-        if (walked_index(r->walked, r->n_walked, r->memo[i]) < 0)
-            r->walked[r->n_walked++] = r->memo[i];
-}
-
-/* Remember the frames the small reads found on a chain (none found: the
- * memory stays as it was). */
-static void
-remember_frames(remote *r, rm_thread *t, const small_read *sr)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < r->n_walked; i++)
-        if (sr->seen[i])
-            r->memo[k++] = r->walked[i];
-    if (k == 0 && r->memo_tstate == t->tstate)
-        return;
-    r->n_memo = k;
-    r->memo_tstate = t->tstate;
-}
-
-/* Frame objects (<=3.10) of a walk that could not be proven over the
- * snapshot, because the walk read on its own or because the link moved
- * while the whole snapshot was copied: proven by a small read instead,
- * the link, the walk's frames alone, the link again, in one batched read
- * (the kernel copies in order). A busy thread (an event loop switching
- * tasks every few microseconds, each task's coroutine frame another heap
- * address) moves its innermost frame faster than a snapshot of all blocks
- * is copied, and a new innermost frame is never in the snapshot: each
- * round of walking again read the new frame on its own and failed, 40
- * rounds in a row. A small read takes a few microseconds; when it finds
- * the link moved or a frame it does not hold, the frame joins the next
- * try (learn_frames). The proof is the snapshot's: the link equal before
- * and after the frames were copied, every frame below the innermost
- * executing, the thread state still the same thread's. */
-static int
-prove_small(remote *r, rm_thread *t, uint64_t link)
-{
-    if (r->n_walked == 0)
-        return EAGAIN;
-    uint32_t fw = rm_frame_window(&r->L);
-    small_read sr = {0};
-    sr.bufs = sg_xmalloc((size_t)RM_PROVE_MAX * fw);
-    sr.iov = sg_xmalloc((RM_PROVE_MAX + 3) * sizeof *sr.iov);
-    sr.hit = sg_xcalloc(RM_PROVE_MAX, sizeof *sr.hit);
-    sr.seen = sg_xcalloc(RM_PROVE_MAX, sizeof *sr.seen);
-    recall_frames(r, t);
-    for (size_t i = 0; i < r->n_walked; i++)
-        sr.hit[i] = true; /* on a chain followed before */
-    int e = EAGAIN;
-    for (int try = 0; try < PROVE_TRIES && e == EAGAIN; try++) {
-        if (!small_read_once(r, t, link, &sr))
-            break;
-        uint64_t unknown = 0;
-        e = walk_small(r, t, sr.before, &sr, &unknown);
-        if (e == 0 && sr.before != sr.after)
-            e = EAGAIN; /* read while the thread moved on: try again */
-        if (e != EAGAIN)
-            break;
-        learn_frames(r, &sr, unknown);
-    }
-    remember_frames(r, t, &sr);
-    free(sr.seen);
-    free(sr.hit);
-    free(sr.iov);
-    free(sr.bufs);
-    if (e)
-        r->n_raw = t->first_frame;
-    return e;
-}
-
 /* One walk of a thread, proven to be of this thread or EAGAIN: no read
  * of its own since the thread state was read (reads_before), and the
  * thread state's link to the innermost frame (the frame pointer, or the
@@ -701,9 +526,16 @@ walk_once(remote *r, uint64_t tstate, const uint8_t *ts, rm_thread *t,
     else if (first && L->ts_native_thread_id != LAYOUT_NONE && t->native_id)
         steady = pm_sentinel_steady(&r->pm, tstate + L->ts_native_thread_id,
                                     t->native_id);
-    if (!e && (r->pm.stats.reads != reads_before || !steady))
-        e = L->tr.frame_objects && !t->truncated ? prove_small(r, t, link)
-                                                 : EAGAIN;
+    bool proven = !e && r->pm.stats.reads == reads_before && steady;
+    /* Frame objects not proven over the snapshot, or torn in it (a frame
+     * left while the snapshot was copied: a busy thread's), are proven by
+     * small reads of their own (prove.c). */
+    if (!proven && L->tr.frame_objects && !t->truncated &&
+        (!e || retriable(e))) {
+        e = rm_prove_small(r, t, link);
+        r->st.small_proofs += e == 0;
+    } else if (!proven && !e)
+        e = EAGAIN;
     if (e) {
         r->n_raw = t->first_frame;
         t->n_frames = t->elided = 0;
@@ -767,7 +599,8 @@ drop_ended(remote *r, rm_sample *s)
     for (size_t i = 0; i < s->n_threads; i++) {
         if (s->threads[i].error == ENOENT)
             continue;
-        r->st.thread_errors += s->threads[i].error != 0;
+        if (s->threads[i].error)
+            count_dropped(r, s->threads[i].error);
         s->threads[k++] = s->threads[i];
     }
     s->n_threads = k;
@@ -838,19 +671,19 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
         uint64_t tstate = rm_u64(r->isbuf, L->is_threads_head);
         while (tstate) {
             if (total_threads++ >= RM_MAX_THREADS) {
-                r->st.thread_errors++;
+                count_dropped(r, E2BIG);
                 break;
             }
             uint64_t reads_before = r->pm.stats.reads;
             if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024, 1024) !=
                 0) {
-                r->st.thread_errors++;
+                count_dropped(r, EFAULT);
                 break; /* the list cannot be followed past this one */
             }
             if (rm_u64(ts, L->ts_interp) != interp) {
                 /* Freed or reused while we read: the rest of the list is
                  * not trustworthy. */
-                r->st.thread_errors++;
+                count_dropped(r, EILSEQ);
                 break;
             }
             rm_thread *t = push_thread(s);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -652,6 +653,33 @@ test_reads_self(void)
     pm_free(&pm);
 }
 
+/* Memory mapped after the maps were read (a thread started during the
+ * sample, once the maps had been re-read for it) is read plainly, and
+ * what was read is a block of the snapshot: a refresh re-reads it and the
+ * next look is served from it. Without the block, every walk again read
+ * it anew, and such a thread's walk was never proven. */
+static void
+test_new_mapping_joins_the_snapshot(void)
+{
+    procmem pm;
+    pm_init(&pm, getpid());
+    CHECK(pm_maps_load(getpid(), &pm.maps) == 0);
+    uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(page != MAP_FAILED);
+    uint64_t at = (uint64_t)(uintptr_t)(page + 8), x = 0;
+    page[8] = 7;
+    pm_cache_reset(&pm);
+    pm.reloaded = true; /* the maps were re-read this sample already */
+    CHECK(pm_maps_find(&pm.maps, at) == NULL);
+    CHECK(pm_read_cached(&pm, at, &x, 8, 1024, 1024) == 0 && x == 7);
+    page[8] = 8;
+    pm_cache_refresh(&pm);
+    CHECK(pm_cache_lookup(&pm, at, &x, 8) == 0 && x == 8);
+    munmap(page, 4096);
+    pm_free(&pm);
+}
+
 /* A sentinel is proven steady only by a replay or refresh that read it
  * (before and after the blocks) with the value the walk saw. */
 static void
@@ -705,4 +733,4 @@ TESTS(test_lnotab, test_linetable310, test_locations, test_pystr,
       test_frame_decode_tagged_executable, test_frame_decode_objects,
       test_host_check, test_maps, test_reads_self,
       test_cache_rejects_wrapping_addresses, test_sentinels,
-      test_linetable_sums_do_not_overflow)
+      test_new_mapping_joins_the_snapshot, test_linetable_sums_do_not_overflow)

@@ -13,6 +13,10 @@ READY_FILE once they all run:
           another task's coroutine frame every few microseconds;
   calls   every task calls a small function 50 times, then yields: the
           thread's innermost frame changes at every call;
+  nested  every task calls a function that recurses 20 deep 5 times, then
+          yields: the innermost frame runs up and down a chain of 20
+          frames every few microseconds, under another task's coroutine
+          frame each time;
   deep    every task awaits a chain i % 40 deep whose bottom yields and
           then computes (a busy loop with long coroutine chains);
   timers  every task sleeps a random 0-10 ms, then computes a little (the
@@ -28,7 +32,7 @@ import asyncio
 import random
 import sys
 
-MODES = ("await", "spin", "calls", "deep", "timers", "churn")
+MODES = ("await", "spin", "calls", "nested", "deep", "timers", "churn")
 
 
 def small(i, k):
@@ -54,6 +58,18 @@ async def calls(i):
         s = 0
         for k in range(50):
             s += small(i, k)
+        await asyncio.sleep(0)
+
+
+def down(n):
+    return down(n - 1) + 1 if n else 0
+
+
+async def nested(i):
+    while True:
+        s = 0
+        for k in range(5):
+            s += down(20)
         await asyncio.sleep(0)
 
 
