@@ -23,6 +23,14 @@
 #include "agent/core/ticks.h"
 #include "agent/core/tls.h"
 
+/* A callback's cold path (a first event, a table to grow) kept out of
+ * its hot path, which then saves fewer registers on every event. */
+#if defined(__GNUC__)
+#define SG_NOINLINE __attribute__((noinline))
+#else
+#define SG_NOINLINE
+#endif
+
 /* Set the layer up (the clock); every collector's init calls it, only the
  * first call does anything. */
 void instr_init(void);

@@ -50,16 +50,12 @@
 AGENT_TLS int mem_busy;
 AGENT_TLS int mem_quiet;
 bool mem_lines_on;
-
-#if defined(__GNUC__)
-#define SG_NOINLINE __attribute__((noinline))
-#else
-#define SG_NOINLINE
-#endif
+uint64_t mem_traced;
 
 /* Frames kept per stack: deeper stacks lose their outermost frames. */
 #define MEM_MAX_DEPTH 256
 #define MEM_LINE_CACHE 4096 /* entries, a power of two */
+#define MEM_SITE_CACHE 4096 /* entries, a power of two */
 /* A new peak this close (in allocations and frees) to the last one whose
  * time was read takes that time (mem_record). */
 #define MEM_PEAK_CLOCK_OPS 64
@@ -76,7 +72,6 @@ typedef struct mem_big {
 typedef struct mem_level {
     PyCodeObject *code;
     int lasti;
-    int32_t line; /* of lasti; set when the level is interned */
     uint32_t site;
 } mem_level;
 
@@ -98,6 +93,13 @@ typedef struct mem_line_entry {
     int lasti, line;
 } mem_line_entry;
 
+/* A level's site from its caller's site and its (code, lasti). */
+typedef struct mem_site_entry {
+    PyCodeObject *code;
+    int lasti;
+    uint32_t parent, site;
+} mem_site_entry;
+
 static struct {
     bool on, failed;
     bool chained[3]; /* our hooks are in the domain's chain */
@@ -112,10 +114,11 @@ static struct {
     uint32_t n_sites, cap_sites;
     uint32_t *site_index; /* site id + 1, 0 empty; cap_index slots */
     uint32_t cap_index;
-    mem_line_entry *lines; /* MEM_LINE_CACHE */
-    mem_big *big;          /* blocks of MEM_BIG_SIZE, unordered */
+    mem_line_entry *lines;     /* MEM_LINE_CACHE */
+    mem_site_entry *site_memo; /* MEM_SITE_CACHE */
+    mem_big *big;              /* blocks of MEM_BIG_SIZE, unordered */
     size_t n_big, cap_big;
-    uint64_t seq, total, peak, peak_stamp, peak_ticks;
+    uint64_t seq, peak, peak_stamp, peak_ticks;
     uint64_t clock_seq; /* the operation count when peak_ticks was read */
     uint32_t peak_site;
     uint64_t t0, t1;
@@ -475,30 +478,31 @@ mem_site_of(mem_thread *t, const mem_level *w, int n)
     while (k < n && k < t->depth && t->lv[k].code == w[n - 1 - k].code &&
            t->lv[k].lasti == w[n - 1 - k].lasti)
         k++;
-    /* Below the unchanged levels, a level that runs the same line of
-     * the same code under the same site as before (only its instruction
-     * moved: `z * z + c` allocates twice on one line) keeps its site. */
-    bool same = true;
+    /* Below the unchanged levels, each level's site comes from a cache
+     * of (caller's site, code, instruction) -> site: an allocation at an
+     * instruction seen before under the same caller (`z * z + c`
+     * allocates twice on one line, in a loop) finds its site without
+     * computing its line or interning it. */
     for (int i = k; i < n; i++) {
         const mem_level *x = &w[n - 1 - i];
-        int32_t line = mem_line_of(x->code, x->lasti);
-        uint32_t s;
-        if (same && i < t->depth && t->lv[i].code == x->code &&
-            t->lv[i].line == line) {
-            s = t->lv[i].site;
-        } else {
-            uint32_t parent = i ? t->lv[i - 1].site : t->root;
-            s = mem_intern(parent, x->code, line, 0);
-            if (s == MEM_NO_SITE) {
+        uint32_t parent = i ? t->lv[i - 1].site : t->root;
+        size_t h = ((((uintptr_t)x->code >> 4) ^ (size_t)parent) +
+                    (size_t)x->lasti * 0x9E3779B1u) &
+                   (MEM_SITE_CACHE - 1);
+        mem_site_entry *e = &mem.site_memo[h];
+        if (e->code != x->code || e->lasti != x->lasti ||
+            e->parent != parent) {
+            int32_t line = mem_line_of(x->code, x->lasti);
+            uint32_t site = mem_intern(parent, x->code, line, 0);
+            if (site == MEM_NO_SITE) {
                 t->depth = i;
                 return MEM_NO_SITE;
             }
-            same = i < t->depth && s == t->lv[i].site;
+            *e = (mem_site_entry){x->code, x->lasti, parent, site};
         }
         t->lv[i].code = x->code;
         t->lv[i].lasti = x->lasti;
-        t->lv[i].line = line;
-        t->lv[i].site = s;
+        t->lv[i].site = e->site;
     }
     t->depth = n;
     return t->lv[n - 1].site;
@@ -524,7 +528,7 @@ mem_unsite(mem_slot *b, uintptr_t ptr)
     mem_touch(s);
     s->live -= w;
     s->freed += w;
-    mem.total -= w;
+    mem_traced -= w;
 }
 
 /* Record block ptr of counted size w at the site walked into lv (n
@@ -561,9 +565,9 @@ mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
     s->alloc += w;
     s->allocs++;
     s->live += w;
-    mem.total += w;
-    if (mem.total > mem.peak) {
-        mem.peak = mem.total;
+    mem_traced += w;
+    if (mem_traced > mem.peak) {
+        mem.peak = mem_traced;
         mem.peak_stamp = mem.seq;
         mem.peak_site = site;
         /* A heap that grows makes each allocation a new peak; reading the
@@ -578,8 +582,8 @@ mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
     }
     if (mem_lines_on && n >= 0) {
         lines_frame *fr = lines_top();
-        if (fr && fr->line >= 0 && mem.total > fr->mem_hi)
-            fr->mem_hi = mem.total;
+        if (fr && fr->line >= 0 && mem_traced > fr->mem_hi)
+            fr->mem_hi = mem_traced;
     }
 }
 
@@ -803,14 +807,16 @@ mem_clear(void)
     free(mem.site_index);
     free(mem.big);
     free(mem.lines);
+    free(mem.site_memo);
     mem.sites = NULL;
     mem.site_index = NULL;
     mem.big = NULL;
     mem.n_big = mem.cap_big = 0;
     mem.lines = NULL;
+    mem.site_memo = NULL;
     mem.n_sites = mem.cap_sites = mem.cap_index = 0;
     mem_blocks_clear();
-    mem.seq = mem.total = mem.peak = mem.peak_stamp = mem.peak_ticks = 0;
+    mem.seq = mem_traced = mem.peak = mem.peak_stamp = mem.peak_ticks = 0;
     mem.clock_seq = 0;
     mem.peak_site = MEM_NO_SITE;
     mem.failed = false;
@@ -833,7 +839,8 @@ mem_start(const mem_config *cfg)
     mem_clear();
     mem_busy++;
     mem.lines = calloc(MEM_LINE_CACHE, sizeof *mem.lines);
-    bool ok = mem.lines && mem_index_grow() == 0;
+    mem.site_memo = calloc(MEM_SITE_CACHE, sizeof *mem.site_memo);
+    bool ok = mem.lines && mem.site_memo && mem_index_grow() == 0;
     mem_busy--;
     if (!ok) {
         mem_clear();
@@ -875,12 +882,6 @@ mem_tracing(void)
 }
 
 uint64_t
-mem_total(void)
-{
-    return mem.total;
-}
-
-uint64_t
 mem_site_at_peak(const mem_site *s)
 {
     return s->stamp <= mem.peak_stamp ? s->live : s->at_peak;
@@ -895,7 +896,7 @@ mem_summarize(mem_summary *out)
     out->peak_bytes = mem.peak;
     out->peak_ns =
         mem.peak ? (uint64_t)((double)(mem.peak_ticks - mem.t0) * npt) : 0;
-    out->end_bytes = mem.total;
+    out->end_bytes = mem_traced;
     uint64_t t1 = mem.on ? ticks_now() : mem.t1;
     out->total_ns = (uint64_t)((double)(t1 - mem.t0) * npt);
     out->peak_site = mem.peak ? mem.peak_site : MEM_NO_SITE;

@@ -97,8 +97,9 @@ mem_lcode_get(const lines_code *lc, bool create)
 }
 
 /* The columns of (lc, line), made when missing (outside the fast path,
- * which the line events of one function take); NULL when out of memory. */
-static mem_lcol *
+ * which the line events of one function take, and kept out of line so
+ * that the fast path saves no registers); NULL when out of memory. */
+static SG_NOINLINE mem_lcol *
 mem_lcol_slow(const lines_code *lc, int32_t line)
 {
     mem_busy++;
@@ -138,15 +139,15 @@ mem_line_begin(lines_frame *fr)
     fr->mem0 = fr->mem_hi = mem_total();
 }
 
-static void
-mem_line_end(lines_frame *fr)
+/* The line fr ran ends with the traced total at now: its columns. */
+static inline void
+mem_line_close(lines_frame *fr, uint64_t now)
 {
-    uint64_t now = mem_total();
     if (now > fr->mem_hi)
         fr->mem_hi = now;
-    /* The selected frame that called this one ran its line meanwhile. */
-    lines_stack *st = &lines_tls;
-    if (fr > st->v && fr < st->v + st->depth) {
+    /* The selected frame that called this one ran its line meanwhile.
+     * fr is in this thread's stack (the line layer tells only of those). */
+    if (fr != lines_tls.v) {
         lines_frame *up = fr - 1;
         if (up->line >= 0 && fr->mem_hi > up->mem_hi)
             up->mem_hi = fr->mem_hi;
@@ -169,13 +170,31 @@ mem_line_end(lines_frame *fr)
 }
 
 static void
+mem_line_end(lines_frame *fr)
+{
+    mem_line_close(fr, mem_total());
+}
+
+/* A line event: the end of fr's line (if any) and the start of the next,
+ * both at the same traced total. */
+static void
+mem_line_step(lines_frame *fr, int32_t line)
+{
+    (void)line;
+    uint64_t now = mem_total();
+    if (fr->line >= 0)
+        mem_line_close(fr, now);
+    fr->mem0 = fr->mem_hi = now;
+}
+
+static void
 mem_line_quiet(int delta)
 {
     mem_quiet += delta;
 }
 
-static const lines_watcher mem_watcher = {mem_line_begin, mem_line_end,
-                                          mem_line_quiet, NULL, NULL};
+static const lines_watcher mem_watcher = {
+    mem_line_begin, mem_line_end, mem_line_quiet, NULL, NULL, mem_line_step};
 
 void
 mem_lines_start(bool rss)

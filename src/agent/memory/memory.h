@@ -61,8 +61,14 @@ int mem_start(const mem_config *cfg);
 void mem_stop(void);
 /* Whether tracing is on. */
 bool mem_tracing(void);
-/* The traced heap now, in bytes. */
-uint64_t mem_total(void);
+/* The traced heap now, in bytes: read inline, since the memory table
+ * reads it at every line event of the selected functions. */
+extern uint64_t mem_traced;
+static inline uint64_t
+mem_total(void)
+{
+    return mem_traced;
+}
 
 /* Account one block (ptr of size bytes, of domain d) to the calling
  * thread's innermost Python frame, and one free. A free of a block the

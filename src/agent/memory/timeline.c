@@ -262,8 +262,8 @@ mt_quiet(int delta)
     mt.chained->quiet(delta);
 }
 
-static const lines_watcher mt_watcher = {mt_begin, mt_end, mt_quiet, mt_enter,
-                                         mt_leave};
+static const lines_watcher mt_watcher = {mt_begin, mt_end,   mt_quiet,
+                                         mt_enter, mt_leave, NULL};
 
 /* ---- the command's side ---- */
 
