@@ -522,8 +522,9 @@ mem_touch(mem_site *s)
 }
 
 /* Block ptr, in slot b, is gone: its bytes leave its site and the total
- * (with the lock). The slot is left as it is. */
-static void
+ * (with the lock). The slot is left as it is. Inlined in the free path,
+ * where it runs once per traced block. */
+static inline void
 mem_unsite(mem_slot *b, uintptr_t ptr)
 {
     mem_site *s = &mem.sites[b->site - 1];
@@ -672,20 +673,21 @@ mem_on_alloc(void *ptr, size_t size, mem_domain d)
     mem_alloc_fast(ptr, size, d);
 }
 
+/* Forget block ptr, if traced. Nothing here allocates or calls out (the
+ * table only shrinks), so the thread is not marked busy. */
 static SG_NOINLINE void
 mem_free_slow(void *ptr)
 {
-    mem_busy++;
+    uintptr_t p = (uintptr_t)ptr;
     mem_lock();
     if (mem.on) {
-        mem_slot *b = mem_blocks_get((uintptr_t)ptr);
+        mem_slot *b = mem_blocks_get(p);
         if (b) {
-            mem_unsite(b, (uintptr_t)ptr);
-            mem_blocks_del((uintptr_t)ptr, b);
+            mem_unsite(b, p);
+            mem_blocks_del(p, b);
         }
     }
     mem_unlock();
-    mem_busy--;
 }
 
 /* Inlined in the hooks: when sampling, the frees of blocks never sampled
