@@ -470,6 +470,20 @@ mem_walk(mem_level *buf)
     return (int)(buf + MEM_MAX_DEPTH - x);
 }
 
+/* The site of level x under site parent, missing from entry h of the
+ * cache of sites: interned and cached; MEM_NO_SITE when out of memory.
+ * Out of line, so that the loop that finds levels in the cache makes no
+ * call and keeps its values in registers. */
+static SG_NOINLINE uint32_t
+mem_site_miss(size_t h, uint32_t parent, const mem_level *x)
+{
+    int32_t line = mem_line_of(x->code, x->lasti);
+    uint32_t site = mem_intern(parent, x->code, line, 0);
+    if (site != MEM_NO_SITE)
+        mem.site_memo[h] = (mem_site_entry){x->code, x->lasti, parent, site};
+    return site;
+}
+
 /* The site of the stack w (n frames, outermost first), interning what
  * changed since the thread's last stack. With the lock. */
 static uint32_t
@@ -494,18 +508,14 @@ mem_site_of(mem_thread *t, const mem_level *w, int n)
         size_t h = ((((uintptr_t)x->code >> 4) ^ (size_t)parent) +
                     (size_t)x->lasti * 0x9E3779B1u) &
                    (MEM_SITE_CACHE - 1);
-        mem_site_entry *e = &mem.site_memo[h];
-        if (e->code != x->code || e->lasti != x->lasti ||
-            e->parent != parent) {
-            int32_t line = mem_line_of(x->code, x->lasti);
-            uint32_t site = mem_intern(parent, x->code, line, 0);
-            if (site == MEM_NO_SITE) {
-                t->depth = i;
-                return MEM_NO_SITE;
-            }
-            *e = (mem_site_entry){x->code, x->lasti, parent, site};
+        const mem_site_entry *e = &mem.site_memo[h];
+        if (e->code == x->code && e->lasti == x->lasti &&
+            e->parent == parent) {
+            parent = e->site;
+        } else if ((parent = mem_site_miss(h, parent, x)) == MEM_NO_SITE) {
+            t->depth = i;
+            return MEM_NO_SITE;
         }
-        parent = e->site;
         t->lv[i] = (mem_level){x->code, x->lasti, parent};
     }
     t->depth = n;
