@@ -18,12 +18,12 @@
  *
  * Sites. Each allocation walks its thread's frame chain (a few loads per
  * frame, no frame objects: core/frames.h) into (code, instruction offset)
- * pairs, and compares them from the root with the stack the thread walked
- * last, which caches each level's site: only the levels that changed --
- * usually the leaf -- are interned, and only their lines are computed,
- * from a small cache of (code, offset) -> line (PyCode_Addr2Line walks a
- * table). Code objects of interned sites are referenced, so a cached
- * address always means the same code.
+ * pairs, stored outermost first, and compares them from the root with the
+ * stack the thread walked last, which caches each level's site: only the
+ * levels that changed -- usually the leaf -- are interned, and only their
+ * lines are computed, from a small cache of (code, offset) -> line
+ * (PyCode_Addr2Line walks a table). Code objects of interned sites are
+ * referenced, so a cached address always means the same code.
  *
  * Peak, in O(1) per operation. Each site keeps the operation count of its
  * last change (its stamp); the peak keeps the count at which it was
@@ -451,61 +451,75 @@ mem_thread_get(void)
 
 /* ---- attribution ---- */
 
-/* The frames of this thread, innermost first, as (code, lasti) in lv;
- * their number. With the GIL held. */
+/* The frames of this thread, outermost first, as (code, lasti) at the end
+ * of buf (MEM_MAX_DEPTH levels): written from the end as the chain is
+ * walked from the innermost frame, so that the stack is in the order it
+ * is compared and interned in without being turned round. Their number
+ * n; the outermost is buf[MEM_MAX_DEPTH - n]. With the GIL held. */
 static int
-mem_walk(mem_level *lv)
+mem_walk(mem_level *buf)
 {
     PyThreadState *ts = frames_tstate();
-    int n = 0;
+    mem_level *x = buf + MEM_MAX_DEPTH;
     for (frames_frame *f = ts ? frames_current(ts) : NULL;
-         f && f != mem.floor && n < MEM_MAX_DEPTH; f = frames_back(f)) {
-        lv[n].code = frames_code(f);
-        lv[n].lasti = frames_lasti(f);
-        n++;
+         f && f != mem.floor && x > buf; f = frames_back(f)) {
+        x--;
+        x->code = frames_code(f);
+        x->lasti = frames_lasti(f);
     }
-    return n;
+    return (int)(buf + MEM_MAX_DEPTH - x);
 }
 
-/* The site of the stack walked into w (n frames, innermost first),
- * interning what changed since the thread's last stack. With the lock. */
+/* The site of level x under site parent, missing from entry h of the
+ * cache of sites: interned and cached; MEM_NO_SITE when out of memory.
+ * Out of line, so that the loop that finds levels in the cache makes no
+ * call and keeps its values in registers. */
+static SG_NOINLINE uint32_t
+mem_site_miss(size_t h, uint32_t parent, const mem_level *x)
+{
+    int32_t line = mem_line_of(x->code, x->lasti);
+    uint32_t site = mem_intern(parent, x->code, line, 0);
+    if (site != MEM_NO_SITE)
+        mem.site_memo[h] = (mem_site_entry){x->code, x->lasti, parent, site};
+    return site;
+}
+
+/* The site of the stack w (n frames, outermost first), interning what
+ * changed since the thread's last stack. With the lock. */
 static uint32_t
 mem_site_of(mem_thread *t, const mem_level *w, int n)
 {
     if (n == 0)
         return t->frameless;
-    int k = 0; /* levels from the root that are unchanged */
-    while (k < n && k < t->depth && t->lv[k].code == w[n - 1 - k].code &&
-           t->lv[k].lasti == w[n - 1 - k].lasti)
+    /* The levels from the root that are unchanged: usually all but the
+     * innermost. */
+    int k = 0, m = n < t->depth ? n : t->depth;
+    const mem_level *old = t->lv;
+    while (k < m && old[k].code == w[k].code && old[k].lasti == w[k].lasti)
         k++;
     /* Below the unchanged levels, each level's site comes from a cache
      * of (caller's site, code, instruction) -> site: an allocation at an
      * instruction seen before under the same caller (`z * z + c`
      * allocates twice on one line, in a loop) finds its site without
      * computing its line or interning it. */
+    uint32_t parent = k ? old[k - 1].site : t->root;
     for (int i = k; i < n; i++) {
-        const mem_level *x = &w[n - 1 - i];
-        uint32_t parent = i ? t->lv[i - 1].site : t->root;
+        const mem_level *x = &w[i];
         size_t h = ((((uintptr_t)x->code >> 4) ^ (size_t)parent) +
                     (size_t)x->lasti * 0x9E3779B1u) &
                    (MEM_SITE_CACHE - 1);
-        mem_site_entry *e = &mem.site_memo[h];
-        if (e->code != x->code || e->lasti != x->lasti ||
-            e->parent != parent) {
-            int32_t line = mem_line_of(x->code, x->lasti);
-            uint32_t site = mem_intern(parent, x->code, line, 0);
-            if (site == MEM_NO_SITE) {
-                t->depth = i;
-                return MEM_NO_SITE;
-            }
-            *e = (mem_site_entry){x->code, x->lasti, parent, site};
+        const mem_site_entry *e = &mem.site_memo[h];
+        if (e->code == x->code && e->lasti == x->lasti &&
+            e->parent == parent) {
+            parent = e->site;
+        } else if ((parent = mem_site_miss(h, parent, x)) == MEM_NO_SITE) {
+            t->depth = i;
+            return MEM_NO_SITE;
         }
-        t->lv[i].code = x->code;
-        t->lv[i].lasti = x->lasti;
-        t->lv[i].site = e->site;
+        t->lv[i] = (mem_level){x->code, x->lasti, parent};
     }
     t->depth = n;
-    return t->lv[n - 1].site;
+    return parent;
 }
 
 /* Site s is about to change: keep what it held at the peak. */
@@ -518,8 +532,9 @@ mem_touch(mem_site *s)
 }
 
 /* Block ptr, in slot b, is gone: its bytes leave its site and the total
- * (with the lock). The slot is left as it is. */
-static void
+ * (with the lock). The slot is left as it is. Inlined in the free path,
+ * where it runs once per traced block. */
+static inline void
 mem_unsite(mem_slot *b, uintptr_t ptr)
 {
     mem_site *s = &mem.sites[b->site - 1];
@@ -531,8 +546,8 @@ mem_unsite(mem_slot *b, uintptr_t ptr)
     mem_traced -= w;
 }
 
-/* Record block ptr of counted size w at the site walked into lv (n
- * frames; n < 0: no frame could be read). With the lock. */
+/* Record block ptr of counted size w at the site of stack lv (n frames,
+ * outermost first; n < 0: no frame could be read). With the lock. */
 static void
 mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
            int n)
@@ -639,7 +654,8 @@ mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
     int n = mem_has_gil(d) ? mem_walk(t->walk) : -1;
     mem_lock();
     if (mem.on && t->gen == mem.gen)
-        mem_record(t, (uintptr_t)ptr, w, t->walk, n);
+        mem_record(t, (uintptr_t)ptr, w,
+                   n < 0 ? NULL : t->walk + MEM_MAX_DEPTH - n, n);
     mem_unlock();
     mem_busy--;
 }
@@ -667,20 +683,21 @@ mem_on_alloc(void *ptr, size_t size, mem_domain d)
     mem_alloc_fast(ptr, size, d);
 }
 
+/* Forget block ptr, if traced. Nothing here allocates or calls out (the
+ * table only shrinks), so the thread is not marked busy. */
 static SG_NOINLINE void
 mem_free_slow(void *ptr)
 {
-    mem_busy++;
+    uintptr_t p = (uintptr_t)ptr;
     mem_lock();
     if (mem.on) {
-        mem_slot *b = mem_blocks_get((uintptr_t)ptr);
+        mem_slot *b = mem_blocks_get(p);
         if (b) {
-            mem_unsite(b, (uintptr_t)ptr);
-            mem_blocks_del((uintptr_t)ptr, b);
+            mem_unsite(b, p);
+            mem_blocks_del(p, b);
         }
     }
     mem_unlock();
-    mem_busy--;
 }
 
 /* Inlined in the hooks: when sampling, the frees of blocks never sampled
