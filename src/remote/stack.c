@@ -612,6 +612,29 @@ drop_ended(remote *r, rm_sample *s)
     s->n_threads = k;
 }
 
+/* A thread state made for a thread not started yet carries its creator's
+ * thread id until the thread takes it (3.8-3.10 preallocate the state in
+ * the thread that starts the new one): with no frame, it came out as a
+ * second main thread. Such a state, with the id of a state further down
+ * the list (older: states join at the head), leaves the sample. A state
+ * with frames is its thread's, whatever its id. */
+static void
+drop_unstarted(rm_sample *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_threads; i++) {
+        const rm_thread *t = &s->threads[i];
+        bool unstarted = false;
+        for (size_t j = i + 1;
+             j < s->n_threads && !t->n_frames && !t->error && !unstarted; j++)
+            unstarted = s->threads[j].interp == t->interp &&
+                        s->threads[j].thread_id == t->thread_id;
+        if (!unstarted)
+            s->threads[k++] = *t;
+    }
+    s->n_threads = k;
+}
+
 static int
 fail(rm_error *err, remote *r, const char *what)
 {
@@ -680,6 +703,7 @@ follow_lists(remote *r, rm_sample *s, uint8_t *ts, bool last, rm_error *err)
         uint64_t gil_locked, gil_holder;
         gil_of(r, interp, &gil_locked, &gil_holder);
         uint64_t tstate = rm_u64(r->isbuf, L->is_threads_head);
+        uint64_t prev = 0; /* the state whose link led here (0: the head) */
         while (tstate) {
             if (total_threads++ >= RM_MAX_THREADS) {
                 count_dropped(r, E2BIG);
@@ -689,10 +713,15 @@ follow_lists(remote *r, rm_sample *s, uint8_t *ts, bool last, rm_error *err)
             int cut = 0;
             /* A state freed while the list was read has its link to the
              * next written over by the allocator (seen: glibc's free-list
-             * key, an address in no mapping), or its memory reused. */
+             * key, an address in no mapping), or its memory reused. New
+             * states join at the head, so past the head a state's link
+             * back names the one we came from unless that one has left
+             * the list (freed, a thread no longer) or this state is
+             * another thread's now (which would lead back up the list). */
             if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024, 1024))
                 cut = EFAULT;
-            else if (rm_u64(ts, L->ts_interp) != interp)
+            else if (rm_u64(ts, L->ts_interp) != interp ||
+                     (prev && rm_u64(ts, L->ts_prev) != prev))
                 cut = EILSEQ;
             if (cut) {
                 /* The rest of the list cannot be followed from here. */
@@ -718,6 +747,7 @@ follow_lists(remote *r, rm_sample *s, uint8_t *ts, bool last, rm_error *err)
             else
                 t->holds_gil = gil_locked && gil_holder == tstate;
             t->error = walk_once(r, tstate, ts, t, reads_before);
+            prev = tstate;
             tstate = rm_u64(ts, L->ts_next);
         }
         interp = rm_u64(r->isbuf, L->is_next);
@@ -755,6 +785,7 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
     }
     walk_again_all(r, s, ts);
     drop_ended(r, s);
+    drop_unstarted(s);
     if (L->ts_native_thread_id == LAYOUT_NONE)
         native_ids_from_pthread(r, s);
     for (size_t i = 0; i < s->n_threads; i++) {
