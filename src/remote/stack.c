@@ -46,7 +46,7 @@
 /* Times a thread list cut while read is followed again (follow_lists).
  * The churn target's workers (living about 100 us) cut the list in 7-14 %
  * of one-shot dumps on 3.8 with the target on a CPU of its own (1-9 % on
- * 3.9-3.13), and in 1-8 % of the tries of a dump loop: a second following
+ * 3.9-3.13), and 1-13 % of a dump loop's samples: a second following
  * over a fresh snapshot nearly always gets through. */
 #define RM_LIST_RETRIES 8
 
