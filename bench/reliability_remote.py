@@ -14,7 +14,8 @@ same way for a before/after table):
       - dump loop: `dump --repeat N --stats`, torn (dropped) thread walks
         per walk, and the last sample checked;
       - one-shot dumps: R separate runs, each checked (wrong threads, runs
-        with a torn thread);
+        with a torn thread, runs without the main thread, which lives
+        throughout, or with two);
       - record: `record -r 1000 --threads --idle -f collapsed` for S
         seconds, stacks under the wrong thread, and dropped walks as the
         reader counts them (--stats-like line on stderr when present).
@@ -131,7 +132,8 @@ def churn(exe, python, tmp, a):
         # 8 threads at most (about 8-9 walks), or THREADS of --churn-args
         walks = st["samples"] * (int(extra[0]) if extra else 9)
         out["loop_dropped_%"] = 100 * st["thread_errors"] / walks
-        wrong = torn = 0
+        out["loop_lists_cut"] = int(st.get("lists_cut", -1))
+        wrong = torn = no_main = two_mains = 0
         for _ in range(a.dumps):
             one = spy(exe, "dump", "-p", str(t.proc.pid), "-f", "json",
                       timeout=60)
@@ -139,11 +141,16 @@ def churn(exe, python, tmp, a):
                 continue
             d = json.loads(one.stdout)
             torn += d["errors"] > 0
+            mains = sum(th["is_main"] for th in d["threads"])
+            no_main += mains == 0
+            two_mains += mains > 1
             for th in d["threads"]:
                 names = [f["name"] for f in reversed(th["frames"])]
                 wrong += wrong_thread(th["is_main"], names)
         out["dumps_torn_%"] = 100 * torn / a.dumps
         out["dumps_wrong_thread"] = wrong
+        out["dumps_no_main"] = no_main
+        out["dumps_two_mains"] = two_mains
         col = Path(tmp) / "r.collapsed"
         rec = spy(exe, "record", "-p", str(t.proc.pid), "-r", "1000", "-d",
                   str(a.seconds), "--threads", "--idle", "-o", str(col))

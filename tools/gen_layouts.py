@@ -82,6 +82,7 @@ int main(void)
 #endif
     /* PyThreadState */
     S("ts_size", PyThreadState)
+    F("ts_prev", PyThreadState, prev)
     F("ts_next", PyThreadState, next)
     F("ts_interp", PyThreadState, interp)
 #if PY_MINOR_VERSION <= 10
@@ -272,6 +273,7 @@ int main(void)
     F("dbg_is_gil_locked", _Py_DebugOffsets, interpreter_state.gil_runtime_state_locked)
     F("dbg_is_gil_holder", _Py_DebugOffsets, interpreter_state.gil_runtime_state_holder)
     F("dbg_ts_size", _Py_DebugOffsets, thread_state.size)
+    F("dbg_ts_prev", _Py_DebugOffsets, thread_state.prev)
     F("dbg_ts_next", _Py_DebugOffsets, thread_state.next)
     F("dbg_ts_interp", _Py_DebugOffsets, thread_state.interp)
     F("dbg_ts_frame", _Py_DebugOffsets, thread_state.current_frame)
@@ -311,7 +313,7 @@ FIELDS = [
     "rt_gil_locked", "rt_gil_last_holder", "rt_initialized",
     "is_next", "is_threads_head", "is_ceval_gil", "is_gil", "gil_locked",
     "gil_last_holder",
-    "ts_size", "ts_next", "ts_interp", "ts_frame", "cf_current_frame",
+    "ts_size", "ts_prev", "ts_next", "ts_interp", "ts_frame", "cf_current_frame",
     "ts_thread_id", "ts_native_thread_id", "ts_status", "ts_holds_gil_bit",
     "fr_size", "fr_back", "fr_code", "fr_lasti", "fr_live",
     "frame_executing", "frame_unwinding", "fr_instr", "fr_owner",
@@ -333,8 +335,8 @@ DBG_FIELDS = [
     "dbg_size", "dbg_version", "dbg_free_threaded", "dbg_rt_size",
     "dbg_rt_interpreters_head", "dbg_is_size", "dbg_is_next",
     "dbg_is_threads_head", "dbg_is_ceval_gil", "dbg_is_gil",
-    "dbg_is_gil_locked", "dbg_is_gil_holder", "dbg_ts_size", "dbg_ts_next",
-    "dbg_ts_interp", "dbg_ts_frame", "dbg_ts_thread_id",
+    "dbg_is_gil_locked", "dbg_is_gil_holder", "dbg_ts_size", "dbg_ts_prev",
+    "dbg_ts_next", "dbg_ts_interp", "dbg_ts_frame", "dbg_ts_thread_id",
     "dbg_ts_native_thread_id", "dbg_ts_status", "dbg_fr_size", "dbg_fr_back",
     "dbg_fr_code", "dbg_fr_instr", "dbg_fr_owner", "dbg_co_size",
     "dbg_co_filename", "dbg_co_name", "dbg_co_qualname", "dbg_co_linetable",

@@ -386,6 +386,7 @@ cmd_dump(int argc, char **argv)
                 "stats: samples=%llu failed=%llu thread_errors=%llu "
                 "dropped_moving=%llu dropped_invalid=%llu "
                 "dropped_unreadable=%llu retries=%llu small_proofs=%llu "
+                "list_retries=%llu lists_cut=%llu "
                 "threads=%zu frames=%zu reads=%llu bytes=%llu "
                 "read_failures=%llu cache_hits=%llu proc_reads=%llu "
                 "code_hits=%llu code_misses=%llu code_invalidated=%llu "
@@ -398,7 +399,9 @@ cmd_dump(int argc, char **argv)
                 (unsigned long long)st.dropped_invalid,
                 (unsigned long long)st.dropped_unreadable,
                 (unsigned long long)st.retries,
-                (unsigned long long)st.small_proofs, s.n_threads, frames,
+                (unsigned long long)st.small_proofs,
+                (unsigned long long)st.list_retries,
+                (unsigned long long)st.lists_cut, s.n_threads, frames,
                 (unsigned long long)st.reads, (unsigned long long)st.bytes,
                 (unsigned long long)st.read_failures,
                 (unsigned long long)st.cache_hits,

@@ -180,6 +180,7 @@ layout_from_debug(const uint8_t *dbg, size_t n, unsigned minor, sg_layout *out,
         take(dbg, d->is_gil, is, 8, &gil_abs) &&
         take(dbg, d->is_gil_locked, is, 4, &locked_abs) &&
         take(dbg, d->is_gil_holder, is, 8, &holder_abs) &&
+        take(dbg, d->ts_prev, ts, 8, &out->ts_prev) &&
         take(dbg, d->ts_next, ts, 8, &out->ts_next) &&
         take(dbg, d->ts_interp, ts, 8, &out->ts_interp) &&
         take(dbg, d->ts_frame, ts, 8, &out->ts_frame) &&

@@ -73,7 +73,7 @@ typedef struct sg_layout {
         gil_last_holder;
     /* PyThreadState (ts_frame: frame <=3.10, cframe 3.11-12, current_frame
      * 3.13; cf_current_frame: inside _PyCFrame) */
-    uint32_t ts_size, ts_next, ts_interp, ts_frame, cf_current_frame,
+    uint32_t ts_size, ts_prev, ts_next, ts_interp, ts_frame, cf_current_frame,
         ts_thread_id, ts_native_thread_id, ts_status, ts_holds_gil_bit;
     /* PyFrameObject (<=3.10) or _PyInterpreterFrame (3.11+) */
     uint32_t fr_size, fr_back, fr_code, fr_lasti, fr_instr, fr_owner,
@@ -107,11 +107,12 @@ typedef struct sg_debug_layout {
     uint32_t minor;
     uint32_t size, version, free_threaded, rt_size, rt_interpreters_head,
         is_size, is_next, is_threads_head, is_ceval_gil, is_gil, is_gil_locked,
-        is_gil_holder, ts_size, ts_next, ts_interp, ts_frame, ts_thread_id,
-        ts_native_thread_id, ts_status, fr_size, fr_back, fr_code, fr_instr,
-        fr_owner, co_size, co_filename, co_name, co_qualname, co_linetable,
-        co_firstlineno, co_code_adaptive, ob_type, tp_name, tp_flags,
-        bytes_sval, var_ob_size, u_size, u_state, u_length, u_ascii_size;
+        is_gil_holder, ts_size, ts_prev, ts_next, ts_interp, ts_frame,
+        ts_thread_id, ts_native_thread_id, ts_status, fr_size, fr_back,
+        fr_code, fr_instr, fr_owner, co_size, co_filename, co_name,
+        co_qualname, co_linetable, co_firstlineno, co_code_adaptive, ob_type,
+        tp_name, tp_flags, bytes_sval, var_ob_size, u_size, u_state, u_length,
+        u_ascii_size;
 } sg_debug_layout;
 
 /* The layout of a supported minor version (3.8 -> 8): the generated

@@ -112,6 +112,10 @@ typedef struct rm_stats {
      * a thread past RM_MAX_THREADS). */
     uint64_t dropped_moving, dropped_invalid, dropped_unreadable;
     uint64_t small_proofs; /* walks proven by small reads (<=3.10) */
+    /* Thread lists found cut by a thread state freed or reused while read
+     * (the threads after it missing): followed again, and left cut after
+     * the last try (each of these also a thread_error). */
+    uint64_t list_retries, lists_cut;
     uint64_t reads, bytes, read_failures, cache_hits, proc_reads;
     uint64_t code_hits, code_misses, code_invalidated;
 } rm_stats;

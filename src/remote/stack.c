@@ -43,6 +43,12 @@
  * struct's address); used where the thread state has no native id, and
  * checked against /proc/PID/task. */
 #define GLIBC_PTHREAD_TID 0x2d0
+/* Times a thread list cut while read is followed again (follow_lists).
+ * The churn target's workers (living about 100 us) cut the list in 7-14 %
+ * of one-shot dumps on 3.8 with the target on a CPU of its own (1-9 % on
+ * 3.9-3.13), and 1-13 % of a dump loop's samples: a second following
+ * over a fresh snapshot nearly always gets through. */
+#define RM_LIST_RETRIES 8
 
 /* Whether a thread's walk error may go away on another snapshot: not when
  * the process or the thread is gone. */
@@ -606,6 +612,29 @@ drop_ended(remote *r, rm_sample *s)
     s->n_threads = k;
 }
 
+/* A thread state made for a thread not started yet carries its creator's
+ * thread id until the thread takes it (3.8-3.10 preallocate the state in
+ * the thread that starts the new one): with no frame, it came out as a
+ * second main thread. Such a state, with the id of a state further down
+ * the list (older: states join at the head), leaves the sample. A state
+ * with frames is its thread's, whatever its id. */
+static void
+drop_unstarted(rm_sample *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_threads; i++) {
+        const rm_thread *t = &s->threads[i];
+        bool unstarted = false;
+        for (size_t j = i + 1;
+             j < s->n_threads && !t->n_frames && !t->error && !unstarted; j++)
+            unstarted = s->threads[j].interp == t->interp &&
+                        s->threads[j].thread_id == t->thread_id;
+        if (!unstarted)
+            s->threads[k++] = *t;
+    }
+    s->n_threads = k;
+}
+
 static int
 fail(rm_error *err, remote *r, const char *what)
 {
@@ -618,15 +647,41 @@ fail(rm_error *err, remote *r, const char *what)
     return -1;
 }
 
-int
-rm_walk(remote *r, rm_sample *s, rm_error *err)
+/* The GIL's state of interpreter interp (its state in r->isbuf), where
+ * the version keeps it there: whether it is locked, and its last holder. */
+static void
+gil_of(remote *r, uint64_t interp, uint64_t *locked, uint64_t *holder)
 {
     const sg_layout *L = &r->L;
-    s->n_threads = s->n_frames = 0;
-    s->interp_count = 0;
-    r->n_raw = 0;
-    r->sample_no++;
-    pm_cache_reset(&r->pm);
+    *locked = *holder = 0;
+    if (L->is_ceval_gil == LAYOUT_NONE)
+        return;
+    uint64_t gil = rm_u64(r->isbuf, L->is_ceval_gil);
+    if (gil == interp + L->is_gil) {
+        /* The interpreter's own GIL: already in isbuf. */
+        *locked = rm_u32(r->isbuf, L->is_gil + L->gil_locked);
+        *holder = rm_u64(r->isbuf, L->is_gil + L->gil_last_holder);
+    } else if (gil) {
+        uint8_t g[64];
+        uint32_t gw = window(L->gil_locked, L->gil_last_holder, LAYOUT_NONE,
+                             LAYOUT_NONE);
+        if (gw <= sizeof g && pm_read_cached(&r->pm, gil, g, gw, 0, 0) == 0) {
+            *locked = rm_u32(g, L->gil_locked);
+            *holder = rm_u64(g, L->gil_last_holder);
+        }
+    }
+}
+
+/* Follow every interpreter's list of thread states from _PyRuntime and
+ * walk each thread once. Returns 0; EAGAIN when a list was cut (a thread
+ * state freed or reused while the list was read: the threads after it,
+ * the main thread at the tail among them, are missing) and last is false,
+ * the threads found so far then to be dropped; or -1 with err set. On the
+ * last try a cut is counted and the threads before it kept. */
+static int
+follow_lists(remote *r, rm_sample *s, uint8_t *ts, bool last, rm_error *err)
+{
+    const sg_layout *L = &r->L;
     errno = 0;
     if (pm_read_cached(&r->pm, r->runtime, r->rtbuf, r->rt_window, 0, 0))
         return fail(err, r, "_PyRuntime");
@@ -640,50 +695,40 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
         rm_set_error(err, RM_ENOTINIT, "no interpreter (finalising?)");
         return -1;
     }
-    uint8_t ts[2048];
-    if (L->ts_size > sizeof ts) {
-        rm_set_error(err, RM_EVERSION, "thread state too large");
-        return -1;
-    }
     size_t total_threads = 0;
     for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
         if (pm_read_cached(&r->pm, interp, r->isbuf, r->is_window, 0, 0))
             return fail(err, r, "an interpreter state");
         s->interp_count++;
-        uint64_t gil_locked = 0, gil_holder = 0;
-        if (L->is_ceval_gil != LAYOUT_NONE) {
-            uint64_t gil = rm_u64(r->isbuf, L->is_ceval_gil);
-            if (gil == interp + L->is_gil) {
-                /* The interpreter's own GIL: already in isbuf. */
-                gil_locked = rm_u32(r->isbuf, L->is_gil + L->gil_locked);
-                gil_holder = rm_u64(r->isbuf, L->is_gil + L->gil_last_holder);
-            } else if (gil) {
-                uint8_t g[64];
-                uint32_t gw = window(L->gil_locked, L->gil_last_holder,
-                                     LAYOUT_NONE, LAYOUT_NONE);
-                if (gw <= sizeof g &&
-                    pm_read_cached(&r->pm, gil, g, gw, 0, 0) == 0) {
-                    gil_locked = rm_u32(g, L->gil_locked);
-                    gil_holder = rm_u64(g, L->gil_last_holder);
-                }
-            }
-        }
+        uint64_t gil_locked, gil_holder;
+        gil_of(r, interp, &gil_locked, &gil_holder);
         uint64_t tstate = rm_u64(r->isbuf, L->is_threads_head);
+        uint64_t prev = 0; /* the state whose link led here (0: the head) */
         while (tstate) {
             if (total_threads++ >= RM_MAX_THREADS) {
                 count_dropped(r, E2BIG);
                 break;
             }
             uint64_t reads_before = r->pm.stats.reads;
-            if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024, 1024) !=
-                0) {
-                count_dropped(r, EFAULT);
-                break; /* the list cannot be followed past this one */
-            }
-            if (rm_u64(ts, L->ts_interp) != interp) {
-                /* Freed or reused while we read: the rest of the list is
-                 * not trustworthy. */
-                count_dropped(r, EILSEQ);
+            int cut = 0;
+            /* A state freed while the list was read has its link to the
+             * next written over by the allocator (seen: glibc's free-list
+             * key, an address in no mapping), or its memory reused. New
+             * states join at the head, so past the head a state's link
+             * back names the one we came from unless that one has left
+             * the list (freed, a thread no longer) or this state is
+             * another thread's now (which would lead back up the list). */
+            if (pm_read_cached(&r->pm, tstate, ts, L->ts_size, 1024, 1024))
+                cut = EFAULT;
+            else if (rm_u64(ts, L->ts_interp) != interp ||
+                     (prev && rm_u64(ts, L->ts_prev) != prev))
+                cut = EILSEQ;
+            if (cut) {
+                /* The rest of the list cannot be followed from here. */
+                if (!last)
+                    return EAGAIN;
+                r->st.lists_cut++;
+                count_dropped(r, cut);
                 break;
             }
             rm_thread *t = push_thread(s);
@@ -702,12 +747,45 @@ rm_walk(remote *r, rm_sample *s, rm_error *err)
             else
                 t->holds_gil = gil_locked && gil_holder == tstate;
             t->error = walk_once(r, tstate, ts, t, reads_before);
+            prev = tstate;
             tstate = rm_u64(ts, L->ts_next);
         }
         interp = rm_u64(r->isbuf, L->is_next);
     }
+    return 0;
+}
+
+int
+rm_walk(remote *r, rm_sample *s, rm_error *err)
+{
+    const sg_layout *L = &r->L;
+    r->sample_no++;
+    pm_cache_reset(&r->pm);
+    uint8_t ts[2048];
+    if (L->ts_size > sizeof ts) {
+        rm_set_error(err, RM_EVERSION, "thread state too large");
+        return -1;
+    }
+    /* A list cut by a thread that ended while it was read is followed
+     * again from _PyRuntime over a fresh snapshot (the thread state just
+     * read is a block of it now), the threads of the cut try dropped: a
+     * thread is reported from one following of the list, never twice. */
+    for (int k = 0;; k++) {
+        s->n_threads = s->n_frames = 0;
+        s->interp_count = 0;
+        r->n_raw = 0;
+        if (k)
+            pm_cache_refresh(&r->pm);
+        int rc = follow_lists(r, s, ts, k == RM_LIST_RETRIES, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        r->st.list_retries++;
+    }
     walk_again_all(r, s, ts);
     drop_ended(r, s);
+    drop_unstarted(s);
     if (L->ts_native_thread_id == LAYOUT_NONE)
         native_ids_from_pthread(r, s);
     for (size_t i = 0; i < s->n_threads; i++) {

@@ -317,6 +317,7 @@ fake_debug(uint8_t *buf, const sg_debug_layout *d, const sg_layout *L)
     put64(buf, d->is_gil_locked, L->is_gil + L->gil_locked);
     put64(buf, d->is_gil_holder, L->is_gil + L->gil_last_holder);
     put64(buf, d->ts_size, L->ts_size);
+    put64(buf, d->ts_prev, L->ts_prev);
     put64(buf, d->ts_next, L->ts_next);
     put64(buf, d->ts_interp, L->ts_interp);
     put64(buf, d->ts_frame, L->ts_frame);
