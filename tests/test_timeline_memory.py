@@ -64,6 +64,19 @@ def test_dat_with_func_lines_in_mprofs_reader(any_py, tmp_path):
     assert "Line #" in proc.stdout
 
 
+def test_a_run_shorter_than_an_interval_has_its_start_and_end(any_py,
+                                                               tmp_path):
+    # The sampling thread samples when it starts and once more at the
+    # stop, whenever it is first scheduled: a run over before that (a busy
+    # machine) had no sample at all, and a plot of it no line.
+    dat = tmp_path / "m.dat"
+    proc = any_py.spy("memory", "--timeline", dat, "-c", "pass")
+    assert proc.returncode == 0, proc.stderr
+    stamps = [float(l.split()[2]) for l in dat.read_text().splitlines()
+              if l.startswith("MEM ")]
+    assert len(stamps) >= 2 and stamps == sorted(stamps), stamps
+
+
 def test_one_plot_of_heap_rss_and_brackets(any_py, tmp_path):
     """--timeline x.svg: one picture with the heap and RSS lines, the
     peak of RSS marked, and grow's call bracketed."""

@@ -98,6 +98,21 @@ mt_rss(void)
 
 /* ---- the sampling thread ---- */
 
+/* One sample of both series. The time first: a sample stamped t read
+ * memory after t. */
+static void
+mt_sample(void)
+{
+    double t = mt_unix_now();
+    uint64_t heap = mem_total(), rss = mt_rss();
+    sg_timeline_add(mt.tl, mt.heap, t, heap);
+    sg_timeline_add(mt.tl, mt.rss, t, rss);
+}
+
+/* The samples between the first and the last, which mem_timeline_start
+ * and mem_timeline_stop take themselves: a run shorter than an interval,
+ * or over before this thread is first scheduled on a busy machine, still
+ * has its start and its end. */
 static void *
 mt_main(void *arg)
 {
@@ -110,11 +125,6 @@ mt_main(void *arg)
     clock_gettime(CLOCK_MONOTONIC, &next);
     pthread_mutex_lock(&mt.lock);
     while (!mt.stop) {
-        /* The time first: a sample stamped t read memory after t. */
-        double t = mt_unix_now();
-        uint64_t heap = mem_total(), rss = mt_rss();
-        sg_timeline_add(mt.tl, mt.heap, t, heap);
-        sg_timeline_add(mt.tl, mt.rss, t, rss);
         uint64_t ns = (uint64_t)next.tv_nsec + mt.interval_ns;
         next.tv_sec += (time_t)(ns / 1000000000u);
         next.tv_nsec = (long)(ns % 1000000000u);
@@ -130,6 +140,8 @@ mt_main(void *arg)
         while (!mt.stop &&
                pthread_cond_timedwait(&mt.wake, &mt.lock, &next) != ETIMEDOUT)
             ;
+        if (!mt.stop)
+            mt_sample();
     }
     pthread_mutex_unlock(&mt.lock);
     return NULL;
@@ -315,6 +327,9 @@ mem_timeline_start(double interval_s, const char *cmdline)
     pthread_condattr_destroy(&ca);
     if (!mt.at_fork && pthread_atfork(NULL, NULL, mt_forked) == 0)
         mt.at_fork = true;
+    mem_busy++;
+    mt_sample();
+    mem_busy--;
     int err = pthread_create(&mt.thread, NULL, mt_main, NULL);
     if (err) {
         sg_error("memory: --timeline: cannot start its thread: %s",
@@ -343,6 +358,9 @@ mem_timeline_stop(void)
     pthread_mutex_unlock(&mt.lock);
     Py_BEGIN_ALLOW_THREADS pthread_join(mt.thread, NULL);
     Py_END_ALLOW_THREADS mt.running = false;
+    mem_busy++;
+    mt_sample();
+    mem_busy--;
     pthread_cond_destroy(&mt.wake);
 }
 
