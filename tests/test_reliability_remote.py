@@ -175,6 +175,12 @@ def test_no_stack_under_the_wrong_thread(py, tmp_path):
     assert wrong == []
 
 
+def dump_stats(run):
+    """The key=value pairs of `dump --stats`'s line on stderr."""
+    return dict(kv.split("=") for kv in
+                run.stderr.split("stats: ", 1)[1].split())
+
+
 @pytest.mark.py_versions("3.8")
 def test_a_busy_event_loop_keeps_its_stack(py, tmp_path):
     """Regression: 10,000 asyncio tasks that each add up a few numbers and
@@ -196,8 +202,7 @@ def test_a_busy_event_loop_keeps_its_stack(py, tmp_path):
         assert run.returncode == 0, run.stderr
     finally:
         stop(proc)
-    stats = dict(kv.split("=") for kv in
-                 run.stderr.split("stats: ", 1)[1].split())
+    stats = dump_stats(run)
     assert int(stats["samples"]) == 1000
     assert int(stats["thread_errors"]) <= 15, stats
     # The last sample's stack, when read, is the event loop's, whole.
@@ -245,8 +250,7 @@ def test_a_loop_of_small_calls_keeps_its_stack(py, tmp_path):
         assert run.returncode == 0, run.stderr
     finally:
         stop(proc)
-    stats = dict(kv.split("=") for kv in
-                 run.stderr.split("stats: ", 1)[1].split())
+    stats = dump_stats(run)
     assert int(stats["samples"]) == 1000
     assert int(stats["thread_errors"]) <= 10, stats
     # The last sample's stack, when read, is whole: the event loop's

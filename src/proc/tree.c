@@ -75,19 +75,29 @@ parse_stat(const char *buf, proc_entry *out)
     return 0;
 }
 
+/* Read a stat file's line into buf (NUL-terminated), path relative to dir
+ * (or absolute). Returns 0, or -1. */
+static int
+read_stat_line(int dir, const char *path, char *buf, size_t size)
+{
+    int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
 /* Read and parse a stat file, path relative to dir (or absolute). */
 static int
 read_stat(int dir, const char *path, pid_t pid, proc_entry *out)
 {
     char buf[1024];
-    int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (read_stat_line(dir, path, buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     out->pid = pid;
     return parse_stat(buf, out);
 }
@@ -98,6 +108,23 @@ proc_read(pid_t pid, proc_entry *out)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     return read_stat(AT_FDCWD, path, pid, out);
+}
+
+int
+proc_last_cpu(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_stat_line(AT_FDCWD, path, buf, sizeof buf) < 0)
+        return -1;
+    /* Field 39, counted from the last ')', which field 2 ends with (kept
+     * out of parse_stat: the follower parses a stat per process of the
+     * machine and needs none of the fields after 23). */
+    const char *p = strrchr(buf, ')');
+    for (int field = 3; field <= 39 && p; field++)
+        p = strchr(p + 1, ' ');
+    unsigned long long v;
+    return p && (++p, take_number(&p, &v)) ? (int)v : -1;
 }
 
 bool

@@ -32,6 +32,9 @@ typedef struct proc_list {
  * exist (or /proc cannot be read). */
 int proc_read(pid_t pid, proc_entry *out);
 
+/* The CPU pid's main thread last ran on (field 39 of its stat), or -1. */
+int proc_last_cpu(pid_t pid);
+
 /* Is (pid, start_time) still running (not a zombie)? start_time 0: any
  * process with that pid. */
 bool proc_running(pid_t pid, uint64_t start_time);

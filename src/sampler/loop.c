@@ -21,8 +21,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -31,6 +29,7 @@
 #include "common/clock.h"
 #include "model/profile.h"
 #include "proc/proc.h"
+#include "proc/tree.h"
 #include "sampler/loop.h"
 #include "writers/writers.h"
 
@@ -242,25 +241,6 @@ loop_count_missed(loop_stats *st, uint64_t n, uint64_t d, uint64_t slept,
         st->missed_raised += n;
 }
 
-/* The CPU pid's main thread last ran on (field 39 of its stat), or -1. */
-static int
-loop_target_cpu(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    char *p = fgets(buf, sizeof buf, f);
-    fclose(f);
-    /* The name may hold spaces and parentheses: count from the last ')',
-     * which field 3 follows. */
-    p = p ? strrchr(buf, ')') : NULL;
-    for (int field = 3; field <= 39 && p; field++)
-        p = strchr(p + 1, ' ');
-    return p ? atoi(p + 1) : -1;
-}
-
 /* Where the loop's thread may run: anywhere it could before, but the CPU
  * the target's main thread was last seen on, looked up every
  * LOOP_PLACE_EVERY ticks (a CPU-bound thread seldom moves; a read of its
@@ -291,7 +271,7 @@ loop_place_tick(loop_place *lp, loop_stats *st)
 {
     if (!lp->pid || lp->ticks++ % LOOP_PLACE_EVERY)
         return;
-    int cpu = loop_target_cpu(lp->pid);
+    int cpu = proc_last_cpu(lp->pid);
     if (cpu < 0 || cpu == lp->avoided)
         return;
     cpu_set_t away = lp->allowed;
