@@ -340,6 +340,68 @@ def test_memory_profiler_columns(py, tmp_path):
     assert all(rows[line][0] == 1 for line in (m["a"], m["b"], m["del"]))
 
 
+PEAKS = '''
+import json, threading
+
+@profile
+def callee():
+    t = bytearray(5000000)  # L:callee
+    del t
+    return 1
+
+def unselected():
+    return len(bytearray(3000000))
+
+def other_thread():
+    go.wait()
+    held.append(bytearray(6000000))
+    done.set()
+
+@profile
+def f():
+    x = bytearray(2000000)  # L:x
+    n = len(bytearray(4000000))  # L:temp
+    n += callee()  # L:call
+    n += unselected()  # L:unselected
+    n += (go.set() is None) + done.wait(60)  # L:thread
+    return x
+
+go, done, held = threading.Event(), threading.Event(), []
+worker = threading.Thread(target=other_thread)
+worker.start()
+keep = f()
+worker.join()
+from spyglass import _agent
+st = _agent._memory_stats()
+print(json.dumps([[k[2], v] for k, v in st["lines"].items()]))
+'''
+
+
+def test_the_peak_inside_a_line_includes_its_calls(py, tmp_path):
+    """A line's peak is the highest traced total while it ran: its own
+    temporaries, what the selected and unselected functions it calls
+    allocate and free, and what other threads hold meanwhile."""
+    prog = tmp_path / "prog.py"
+    prog.write_text(PEAKS)
+    proc = run_command(py, tmp_path, prog)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line: v for line, v in json.loads(proc.stdout.splitlines()[-1])}
+    m = marks(PEAKS)
+    usage, peak = 6, 7
+    base = rows[m["x"]][1][usage]  # the total with x held
+
+    def above(name, what):
+        return rows[m[name]][1][what] - base
+
+    assert 4000000 <= above("temp", peak) <= 4000000 * 1.01 + 10000
+    assert abs(above("temp", usage)) < 10000  # the temporary is gone
+    assert 5000000 <= above("call", peak) <= 5000000 * 1.01 + 10000
+    assert 3000000 <= above("unselected", peak) <= 3000000 * 1.01 + 10000
+    # The other thread's block, allocated while the line waits.
+    assert above("thread", peak) >= 6000000 - 10000
+    assert rows[m["callee"]][1][peak] - base >= 5000000
+
+
 def test_exit_status_is_kept(py, tmp_path):
     prog = tmp_path / "prog.py"
     prog.write_text("x = bytearray(10)\nraise SystemExit(3)\n")

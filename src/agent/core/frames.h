@@ -137,6 +137,29 @@ frames_lasti(frames_frame *f)
 #endif
 }
 
+/* Where f is, as one word: from 3.11 the address of its instruction,
+ * inside its code object, so that it tells both the code and the
+ * instruction apart from any other position of a code object still alive;
+ * before 3.11 the byte offset alone (FRAMES_POS_NAMES_CODE is 0), which
+ * callers compare together with the code. For comparing where a frame is
+ * with where it was, without computing an offset. */
+#if PY_VERSION_HEX >= 0x030B0000
+#define FRAMES_POS_NAMES_CODE 1
+#else
+#define FRAMES_POS_NAMES_CODE 0
+#endif
+static inline uintptr_t
+frames_pos(frames_frame *f)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return (uintptr_t)f->instr_ptr;
+#elif PY_VERSION_HEX >= 0x030B0000
+    return (uintptr_t)f->prev_instr;
+#else
+    return (uintptr_t)(intptr_t)f->f_lasti;
+#endif
+}
+
 /* The line of the instruction at byte offset lasti of code: a walk of the
  * code's line table, so callers cache it per (code, lasti). */
 static inline int

@@ -80,8 +80,9 @@ typedef struct lines_frame {
     int32_t line;    /* last line event, -1 before the first */
     uint64_t t;      /* its time, in ticks */
     /* For a line watcher (below): the traced heap when the line began,
-     * and the highest it reached while the line ran. */
-    uint64_t mem0, mem_hi;
+     * the highest it reached while the line ran, and while the frame
+     * ran. */
+    uint64_t mem0, mem_hi, mem_call_hi;
 } lines_frame;
 
 typedef struct lines_stack {

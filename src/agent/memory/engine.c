@@ -49,7 +49,7 @@
 
 AGENT_TLS int mem_busy;
 AGENT_TLS int mem_quiet;
-bool mem_lines_on;
+AGENT_TLS uint64_t mem_hw;
 uint64_t mem_traced;
 
 /* Frames kept per stack: deeper stacks lose their outermost frames. */
@@ -69,7 +69,11 @@ typedef struct mem_big {
     uint64_t size;
 } mem_big;
 
+/* A frame of a stack: where it is (frames_pos), its code and offset
+ * (the offset is only read when its line must be computed), and the
+ * site of the stack up to it once that is known. */
 typedef struct mem_level {
+    uintptr_t pos;
     PyCodeObject *code;
     int lasti;
     uint32_t site;
@@ -93,8 +97,9 @@ typedef struct mem_line_entry {
     int lasti, line;
 } mem_line_entry;
 
-/* A level's site from its caller's site and its (code, lasti). */
+/* A level's site from its caller's site and where it is. */
 typedef struct mem_site_entry {
+    uintptr_t pos;
     PyCodeObject *code;
     int lasti;
     uint32_t parent, site;
@@ -451,19 +456,33 @@ mem_thread_get(void)
 
 /* ---- attribution ---- */
 
-/* The frames of this thread, outermost first, as (code, lasti) at the end
+/* Whether level l is where frame f is. */
+static inline bool
+mem_level_is(const mem_level *l, frames_frame *f)
+{
+    return l->pos == frames_pos(f) &&
+           (FRAMES_POS_NAMES_CODE || l->code == frames_code(f));
+}
+
+/* The slot of the cache of sites for a level at pos under site parent. */
+static inline size_t
+mem_memo_slot(uint32_t parent, uintptr_t pos)
+{
+    return ((pos >> 1) ^ (size_t)parent * 0x9E3779B1u) & (MEM_SITE_CACHE - 1);
+}
+
+/* The frames of this thread from f outwards, outermost first, at the end
  * of buf (MEM_MAX_DEPTH levels): written from the end as the chain is
  * walked from the innermost frame, so that the stack is in the order it
  * is compared and interned in without being turned round. Their number
  * n; the outermost is buf[MEM_MAX_DEPTH - n]. With the GIL held. */
 static int
-mem_walk(mem_level *buf)
+mem_walk(mem_level *buf, frames_frame *f)
 {
-    PyThreadState *ts = frames_tstate();
     mem_level *x = buf + MEM_MAX_DEPTH;
-    for (frames_frame *f = ts ? frames_current(ts) : NULL;
-         f && f != mem.floor && x > buf; f = frames_back(f)) {
+    for (; f && f != mem.floor && x > buf; f = frames_back(f)) {
         x--;
+        x->pos = frames_pos(f);
         x->code = frames_code(f);
         x->lasti = frames_lasti(f);
     }
@@ -480,46 +499,90 @@ mem_site_miss(size_t h, uint32_t parent, const mem_level *x)
     int32_t line = mem_line_of(x->code, x->lasti);
     uint32_t site = mem_intern(parent, x->code, line, 0);
     if (site != MEM_NO_SITE)
-        mem.site_memo[h] = (mem_site_entry){x->code, x->lasti, parent, site};
+        mem.site_memo[h] =
+            (mem_site_entry){x->pos, x->code, x->lasti, parent, site};
     return site;
 }
 
 /* The site of the stack w (n frames, outermost first), interning what
  * changed since the thread's last stack. With the lock. */
-static uint32_t
+static SG_NOINLINE uint32_t
 mem_site_of(mem_thread *t, const mem_level *w, int n)
 {
     if (n == 0)
         return t->frameless;
-    /* The levels from the root that are unchanged: usually all but the
-     * innermost. */
+    /* The levels from the root that are unchanged. */
     int k = 0, m = n < t->depth ? n : t->depth;
     const mem_level *old = t->lv;
-    while (k < m && old[k].code == w[k].code && old[k].lasti == w[k].lasti)
+    while (k < m && old[k].pos == w[k].pos &&
+           (FRAMES_POS_NAMES_CODE || old[k].code == w[k].code))
         k++;
     /* Below the unchanged levels, each level's site comes from a cache
-     * of (caller's site, code, instruction) -> site: an allocation at an
-     * instruction seen before under the same caller (`z * z + c`
-     * allocates twice on one line, in a loop) finds its site without
-     * computing its line or interning it. */
+     * of (caller's site, position) -> site: an allocation at an
+     * instruction seen before under the same caller finds its site
+     * without computing its line or interning it. */
     uint32_t parent = k ? old[k - 1].site : t->root;
     for (int i = k; i < n; i++) {
         const mem_level *x = &w[i];
-        size_t h = ((((uintptr_t)x->code >> 4) ^ (size_t)parent) +
-                    (size_t)x->lasti * 0x9E3779B1u) &
-                   (MEM_SITE_CACHE - 1);
+        size_t h = mem_memo_slot(parent, x->pos);
         const mem_site_entry *e = &mem.site_memo[h];
-        if (e->code == x->code && e->lasti == x->lasti &&
-            e->parent == parent) {
+        if (e->pos == x->pos && e->parent == parent &&
+            (FRAMES_POS_NAMES_CODE || e->code == x->code)) {
             parent = e->site;
         } else if ((parent = mem_site_miss(h, parent, x)) == MEM_NO_SITE) {
             t->depth = i;
             return MEM_NO_SITE;
         }
-        t->lv[i] = (mem_level){x->code, x->lasti, parent};
+        t->lv[i] = (mem_level){x->pos, x->code, x->lasti, parent};
     }
     t->depth = n;
     return parent;
+}
+
+/* The site of the stack from the innermost frame f when its callers are
+ * those of the thread's last stack, which is the rule inside a function
+ * that allocates in a loop: the callers compared in place with the
+ * levels kept, without a walk into a buffer, and f's position looked up
+ * in the cache of sites. MEM_NO_SITE when that does not find it (a call
+ * or a return since, or a position not cached): mem_site_of then walks.
+ * With the lock. */
+static inline uint32_t
+mem_site_quick(mem_thread *t, frames_frame *f)
+{
+    int i = t->depth - 1, j = i;
+    if (i < 0)
+        return MEM_NO_SITE;
+    mem_level *lv = t->lv;
+    for (frames_frame *g = frames_back(f); g && g != mem.floor;
+         g = frames_back(g))
+        if (--j < 0 || !mem_level_is(&lv[j], g))
+            return MEM_NO_SITE;
+    if (j != 0)
+        return MEM_NO_SITE;
+    if (mem_level_is(&lv[i], f))
+        return lv[i].site;
+    uint32_t parent = i ? lv[i - 1].site : t->root;
+    uintptr_t pos = frames_pos(f);
+    const mem_site_entry *e = &mem.site_memo[mem_memo_slot(parent, pos)];
+    if (e->pos != pos || e->parent != parent ||
+        (!FRAMES_POS_NAMES_CODE && e->code != frames_code(f)))
+        return MEM_NO_SITE;
+    lv[i] = (mem_level){pos, e->code, e->lasti, e->site};
+    return e->site;
+}
+
+/* The site of this thread's stack from frame f (NULL: no Python frame).
+ * With the lock and the GIL. */
+static inline uint32_t
+mem_site_here(mem_thread *t, frames_frame *f)
+{
+    if (!f)
+        return t->frameless;
+    uint32_t site = mem_site_quick(t, f);
+    if (site != MEM_NO_SITE)
+        return site;
+    int n = mem_walk(t->walk, f);
+    return mem_site_of(t, t->walk + MEM_MAX_DEPTH - n, n);
 }
 
 /* Site s is about to change: keep what it held at the peak. */
@@ -546,13 +609,11 @@ mem_unsite(mem_slot *b, uintptr_t ptr)
     mem_traced -= w;
 }
 
-/* Record block ptr of counted size w at the site of stack lv (n frames,
- * outermost first; n < 0: no frame could be read). With the lock. */
+/* Record block ptr of counted size w at site (MEM_NO_SITE: it could
+ * not be interned). With the lock. */
 static void
-mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
-           int n)
+mem_record(uintptr_t ptr, uint64_t w, uint32_t site)
 {
-    uint32_t site = n < 0 ? t->frameless : mem_site_of(t, lv, n);
     mem_slot *b = site == MEM_NO_SITE ? NULL : mem_blocks_put(ptr);
     if (!b) {
         mem_fail();
@@ -595,11 +656,8 @@ mem_record(mem_thread *t, uintptr_t ptr, uint64_t w, const mem_level *lv,
             mem.clock_seq = mem.seq;
         }
     }
-    if (mem_lines_on && n >= 0) {
-        lines_frame *fr = lines_top();
-        if (fr && fr->line >= 0 && mem_traced > fr->mem_hi)
-            fr->mem_hi = mem_traced;
-    }
+    if (mem_traced > mem_hw)
+        mem_hw = mem_traced;
 }
 
 /* Whether this thread holds the GIL (domains other than RAW always do). */
@@ -610,7 +668,8 @@ mem_has_gil(mem_domain d)
 }
 
 /* An allocation past the sampling countdown: drawn when the countdown
- * already took the block's bytes and reached a sample point. */
+ * already took the block's bytes and reached a sample point. Called with
+ * mem_busy up (the hook's, around the allocator and this). */
 static SG_NOINLINE void
 mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
 {
@@ -622,7 +681,7 @@ mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
             mem_tls->countdown = mem_next_sample(mem_tls);
         return;
     }
-    mem_busy++;
+    assert(mem_busy);
     mem_thread *t = mem_tls;
     if (!t || t->gen != mem.gen) {
         mem_lock();
@@ -630,10 +689,8 @@ mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
         if (!t && mem.on)
             mem_fail();
         mem_unlock();
-        if (!t) {
-            mem_busy--;
+        if (!t)
             return;
-        }
     }
     uint64_t w = size;
     if (mem.cfg.sample_bytes) {
@@ -642,27 +699,31 @@ mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
          * size / (1 - exp(-size/B)) bytes (unbiased). */
         if (!drawn) {
             t->countdown -= (double)size;
-            if (t->countdown > 0) {
-                mem_busy--;
+            if (t->countdown > 0)
                 return;
-            }
         }
         t->countdown = mem_next_sample(t);
         double s = (double)size, b = (double)mem.cfg.sample_bytes;
         w = (uint64_t)(s / -expm1(-s / b) + 0.5);
     }
-    int n = mem_has_gil(d) ? mem_walk(t->walk) : -1;
+    /* Without the GIL the thread's frames cannot be read: the block goes
+     * to its "[no Python frame]" site. */
+    frames_frame *f = NULL;
+    bool framed = mem_has_gil(d);
+    if (framed) {
+        PyThreadState *ts = frames_tstate();
+        f = ts ? frames_current(ts) : NULL;
+    }
     mem_lock();
     if (mem.on && t->gen == mem.gen)
-        mem_record(t, (uintptr_t)ptr, w,
-                   n < 0 ? NULL : t->walk + MEM_MAX_DEPTH - n, n);
+        mem_record((uintptr_t)ptr, w,
+                   framed ? mem_site_here(t, f) : t->frameless);
     mem_unlock();
-    mem_busy--;
 }
 
-/* Inlined in the hooks: when sampling, most blocks hold no sample point
- * and cost only the countdown of the thread (its state for this
- * tracing), taken before anything else. */
+/* Inlined in the hooks, with mem_busy up: when sampling, most blocks
+ * hold no sample point and cost only the countdown of the thread (its
+ * state for this tracing), taken before anything else. */
 static inline void
 mem_alloc_fast(void *ptr, size_t size, mem_domain d)
 {
@@ -680,7 +741,9 @@ mem_alloc_fast(void *ptr, size_t size, mem_domain d)
 void
 mem_on_alloc(void *ptr, size_t size, mem_domain d)
 {
+    mem_busy++;
     mem_alloc_fast(ptr, size, d);
+    mem_busy--;
 }
 
 /* Forget block ptr, if traced. Nothing here allocates or calls out (the
@@ -729,8 +792,8 @@ mem_on_free(void *ptr, mem_domain d)
             return a->malloc(a->ctx, n);                                      \
         mem_busy++;                                                           \
         void *p = a->malloc(a->ctx, n);                                       \
-        mem_busy--;                                                           \
         mem_alloc_fast(p, n, DOM);                                            \
+        mem_busy--;                                                           \
         return p;                                                             \
     }                                                                         \
     static void *mem_calloc_##D(void *ctx, size_t k, size_t n)                \
@@ -740,8 +803,8 @@ mem_on_free(void *ptr, mem_domain d)
             return a->calloc(a->ctx, k, n);                                   \
         mem_busy++;                                                           \
         void *p = a->calloc(a->ctx, k, n);                                    \
-        mem_busy--;                                                           \
         mem_alloc_fast(p, k *n, DOM);                                         \
+        mem_busy--;                                                           \
         return p;                                                             \
     }                                                                         \
     static void *mem_realloc_##D(void *ctx, void *old, size_t n)              \
@@ -751,11 +814,11 @@ mem_on_free(void *ptr, mem_domain d)
             return a->realloc(a->ctx, old, n);                                \
         mem_busy++;                                                           \
         void *p = a->realloc(a->ctx, old, n);                                 \
-        mem_busy--;                                                           \
         if (p) {                                                              \
             mem_free_fast(old);                                               \
             mem_alloc_fast(p, n, DOM);                                        \
         }                                                                     \
+        mem_busy--;                                                           \
         return p;                                                             \
     }                                                                         \
     static void mem_free_##D(void *ctx, void *p)                              \

@@ -47,10 +47,12 @@ uint64_t mem_site_at_peak(const mem_site *s);
 /* Forget everything recorded (code references released). */
 void mem_clear(void);
 
-/* The innermost selected frame's open line saw the traced total reach
- * `total`: its peak inside the line follows it. Set while lines.c watches
- * (lines_mem_on), read by the engine on each allocation. */
-extern bool mem_lines_on;
+/* The highest traced total this thread's allocations reached since
+ * lines.c last set it (to the total, at a line event of the thread's
+ * innermost selected frame): the engine raises it on each allocation,
+ * lines.c hands it to the line that was running. One compare per
+ * allocation, and no look-up of which frame runs. */
+extern AGENT_TLS uint64_t mem_hw;
 
 /* Nonzero while this thread's allocations are the profilers' own (the
  * line profiler's tables and selection): not recorded. Unlike mem_busy,

@@ -4,10 +4,11 @@
  * Around each run of a line (from its line event to the next line event,
  * return or yield of its frame) the traced total is read at both ends:
  * Increment sums end - start, Mem usage keeps the highest end. The peak
- * inside the line is the highest total while it ran: the engine raises
- * the innermost selected frame's mark on each allocation of its thread,
- * and a line that ends hands its mark to the line of the selected frame
- * that called it, so a line's peak includes the calls it makes. With
+ * inside the line is the highest total while it ran: the engine keeps
+ * each thread's high-water mark since its last line event (mem_hw),
+ * which the line that ends takes; a selected frame that returns hands
+ * the highest total of its call to the line of the selected frame that
+ * called it, so a line's peak includes the calls it makes. With
  * --rss, the resident set size is read from /proc/self/statm at the end
  * of each run (one pread per line event).
  */
@@ -110,15 +111,6 @@ mem_lcol_slow(const lines_code *lc, int32_t line)
     return m ? &m->col[line - m->base] : NULL;
 }
 
-static inline mem_lcol *
-mem_lcol_of(const lines_code *lc, int32_t line)
-{
-    mem_lcode *m = ml.last;
-    if (m && m->lc == lc && (uint32_t)(line - m->base) < (uint32_t)m->n)
-        return &m->col[line - m->base];
-    return mem_lcol_slow(lc, line);
-}
-
 static uint64_t
 mem_rss_now(void)
 {
@@ -133,35 +125,45 @@ mem_rss_now(void)
     return p ? strtoull(p + 1, NULL, 10) * (uint64_t)ml.page : 0;
 }
 
-static void
-mem_line_begin(lines_frame *fr)
-{
-    fr->mem0 = fr->mem_hi = mem_total();
-}
-
-/* The line fr ran ends with the traced total at now: its columns. */
+/* The first line of fr begins at total now. What this thread allocated
+ * since its last line event happened in the line of fr's caller, which
+ * is still running: the caller's mark takes it before it is reset. */
 static inline void
-mem_line_close(lines_frame *fr, uint64_t now)
+mem_line_open(lines_frame *fr, uint64_t now)
 {
-    if (now > fr->mem_hi)
-        fr->mem_hi = now;
-    /* The selected frame that called this one ran its line meanwhile.
-     * fr is in this thread's stack (the line layer tells only of those). */
     if (fr != lines_tls.v) {
         lines_frame *up = fr - 1;
-        if (up->line >= 0 && fr->mem_hi > up->mem_hi)
-            up->mem_hi = fr->mem_hi;
+        if (up->line >= 0 && mem_hw > up->mem_hi)
+            up->mem_hi = mem_hw;
     }
-    mem_lcol *c = mem_lcol_of(fr->lc, fr->line);
-    if (!c) {
-        lines_fail(fr->lc->prof);
-        return;
-    }
-    c->inc += now - fr->mem0; /* wraps as int64_t arithmetic does */
+    fr->mem_call_hi = now;
+}
+
+/* A run of a line that began at total mem0, ended at now and reached hi,
+ * into its columns c. */
+static inline void
+mem_line_account(mem_lcol *c, uint64_t mem0, uint64_t now, uint64_t hi)
+{
+    c->inc += now - mem0; /* wraps as int64_t arithmetic does */
     if (now > c->usage)
         c->usage = now;
-    if (fr->mem_hi > c->peak)
-        c->peak = fr->mem_hi;
+    if (hi > c->peak)
+        c->peak = hi;
+}
+
+/* The same, for a line whose columns are not at hand (another function's,
+ * or not made yet), or with --rss. Out of line, so that the line event's
+ * usual path makes no call and saves no registers. */
+static SG_NOINLINE void
+mem_line_account_slow(const lines_code *lc, int32_t line, uint64_t mem0,
+                      uint64_t now, uint64_t hi)
+{
+    mem_lcol *c = mem_lcol_slow(lc, line);
+    if (!c) {
+        lines_fail(lc->prof);
+        return;
+    }
+    mem_line_account(c, mem0, now, hi);
     if (ml.rss) {
         uint64_t r = mem_rss_now();
         if (r > c->rss)
@@ -169,22 +171,93 @@ mem_line_close(lines_frame *fr, uint64_t now)
     }
 }
 
+/* The highest total while fr's line ran, which ends at total now: its
+ * mark, the thread's high-water mark since its last line event (calls it
+ * made hand theirs up to the mark), or the total now, which other
+ * threads may have raised. The frame's own highest follows it. */
+static inline uint64_t
+mem_line_hi(lines_frame *fr, uint64_t now)
+{
+    uint64_t hi = fr->mem_hi;
+    if (mem_hw > hi)
+        hi = mem_hw;
+    if (now > hi)
+        hi = now;
+    if (hi > fr->mem_call_hi)
+        fr->mem_call_hi = hi;
+    return hi;
+}
+
+/* The columns of (lc, line) when they are the last looked up, else
+ * NULL; NULL with --rss too, whose reading is the slow path's. */
+static inline mem_lcol *
+mem_lcol_at_hand(const lines_code *lc, int32_t line)
+{
+    mem_lcode *m = ml.last;
+    if (m && m->lc == lc && (uint32_t)(line - m->base) < (uint32_t)m->n &&
+        !ml.rss)
+        return &m->col[line - m->base];
+    return NULL;
+}
+
+/* The line fr ran ends with the traced total at now: its columns. */
+static inline void
+mem_line_close(lines_frame *fr, uint64_t now)
+{
+    uint64_t hi = mem_line_hi(fr, now);
+    mem_lcol *c = mem_lcol_at_hand(fr->lc, fr->line);
+    if (c)
+        mem_line_account(c, fr->mem0, now, hi);
+    else
+        mem_line_account_slow(fr->lc, fr->line, fr->mem0, now, hi);
+}
+
+static void
+mem_line_begin(lines_frame *fr)
+{
+    uint64_t now = mem_total();
+    mem_line_open(fr, now);
+    fr->mem0 = fr->mem_hi = mem_hw = now;
+}
+
+/* fr's frame returns or yields: its last line ends, and the selected
+ * frame that called it (fr is in this thread's stack: the line layer
+ * tells only of those) takes the highest total of the whole call into
+ * the line it is running. */
 static void
 mem_line_end(lines_frame *fr)
 {
     mem_line_close(fr, mem_total());
+    if (fr != lines_tls.v) {
+        lines_frame *up = fr - 1;
+        if (up->line >= 0 && fr->mem_call_hi > up->mem_hi)
+            up->mem_hi = fr->mem_call_hi;
+    }
 }
 
 /* A line event: the end of fr's line (if any) and the start of the next,
- * both at the same traced total. */
+ * both at the same traced total. The hottest path of the memory table:
+ * the frame is reset before the columns are written, so that the slow
+ * path is a tail call. */
 static void
 mem_line_step(lines_frame *fr, int32_t line)
 {
     (void)line;
+    int32_t ended = fr->line;
     uint64_t now = mem_total();
-    if (fr->line >= 0)
-        mem_line_close(fr, now);
-    fr->mem0 = fr->mem_hi = now;
+    if (ended < 0) {
+        mem_line_open(fr, now);
+        fr->mem0 = fr->mem_hi = mem_hw = now;
+        return;
+    }
+    uint64_t hi = mem_line_hi(fr, now), mem0 = fr->mem0;
+    const lines_code *lc = fr->lc;
+    fr->mem0 = fr->mem_hi = mem_hw = now;
+    mem_lcol *c = mem_lcol_at_hand(lc, ended);
+    if (c)
+        mem_line_account(c, mem0, now, hi);
+    else
+        mem_line_account_slow(lc, ended, mem0, now, hi);
 }
 
 static void
@@ -209,14 +282,12 @@ mem_lines_start(bool rss)
         ml.page = sysconf(_SC_PAGESIZE);
     }
     lines_watch = &mem_watcher;
-    mem_lines_on = true;
 }
 
 void
 mem_lines_stop(void)
 {
     lines_watch = NULL;
-    mem_lines_on = false;
     if (ml.statm >= 0) {
         close(ml.statm);
         ml.statm = -1;
