@@ -17,6 +17,7 @@
 #define MEM_LEAF_BYTES (MEM_LEAF_SLOTS * sizeof(mem_slot))
 
 mem_slot **mem_shadow_top[1 << MEM_SHADOW_TOP];
+struct mem_shadow_last mem_shadow_last = {UINTPTR_MAX, NULL};
 size_t mem_blocks_live;
 
 /* The leaves made, for mem_blocks_each and mem_blocks_clear. */
@@ -185,6 +186,8 @@ mem_blocks_clear(void)
     free(mem_leaves);
     mem_leaves = NULL;
     mem_n_leaves = mem_cap_leaves = 0;
+    mem_shadow_last.mib = UINTPTR_MAX;
+    mem_shadow_last.leaf = NULL;
     for (size_t i = 0; i < (size_t)1 << MEM_SHADOW_TOP; i++) {
         free(mem_shadow_top[i]);
         mem_shadow_top[i] = NULL;

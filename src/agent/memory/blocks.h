@@ -43,6 +43,14 @@ typedef struct mem_slot {
 extern mem_slot **mem_shadow_top[1 << MEM_SHADOW_TOP];
 extern size_t mem_blocks_live; /* blocks in the table */
 
+/* The leaf last found, by the MiB it covers (p >> MEM_SHADOW_LEAF; an
+ * impossible one when none): a program's blocks come from few pools at a
+ * time, so most look-ups skip the two dependent loads of the directory. */
+extern struct mem_shadow_last {
+    uintptr_t mib;
+    mem_slot *leaf;
+} mem_shadow_last;
+
 /* Whether address p is kept in the shadow (else in the hash table). */
 static inline int
 mem_blocks_shadowed(uintptr_t p)
@@ -55,13 +63,20 @@ mem_blocks_shadowed(uintptr_t p)
 static inline mem_slot *
 mem_shadow_slot(uintptr_t p)
 {
-    mem_slot **mid = mem_shadow_top[p >> (MEM_SHADOW_BITS - MEM_SHADOW_TOP)];
-    if (!mid)
-        return NULL;
-    mem_slot *leaf =
-        mid[(p >> MEM_SHADOW_LEAF) & ((1u << MEM_SHADOW_MID) - 1)];
-    if (!leaf)
-        return NULL;
+    mem_slot *leaf;
+    if (p >> MEM_SHADOW_LEAF == mem_shadow_last.mib) {
+        leaf = mem_shadow_last.leaf;
+    } else {
+        mem_slot **mid =
+            mem_shadow_top[p >> (MEM_SHADOW_BITS - MEM_SHADOW_TOP)];
+        if (!mid)
+            return NULL;
+        leaf = mid[(p >> MEM_SHADOW_LEAF) & ((1u << MEM_SHADOW_MID) - 1)];
+        if (!leaf)
+            return NULL;
+        mem_shadow_last.mib = p >> MEM_SHADOW_LEAF;
+        mem_shadow_last.leaf = leaf;
+    }
     return &leaf[(p >> MEM_SHADOW_GRANULE) &
                  ((1u << (MEM_SHADOW_LEAF - MEM_SHADOW_GRANULE)) - 1)];
 }
