@@ -402,6 +402,48 @@ def test_the_peak_inside_a_line_includes_its_calls(py, tmp_path):
     assert rows[m["callee"]][1][peak] - base >= 5000000
 
 
+CALLERS = '''
+def f(n):
+    return [0] * n  # L:alloc
+
+def g1():
+    f(1000)  # L:g1
+
+def g2():
+    f(3000)  # L:g2
+
+for _ in range(200):
+    g1()
+    g2()
+'''
+
+
+def test_one_function_called_from_two_callers_in_turn(py, tmp_path):
+    """f's frame is made at the same place for each call, by g1 and g2
+    in turn, with nothing allocated between the two calls (g1 and g2
+    return None): each allocation must still be charged to the stack
+    that made it, not to the stack of the allocation before, whose
+    innermost frame is at the same instruction."""
+    prog = tmp_path / "prog.py"
+    prog.write_text(CALLERS)
+    out = tmp_path / "out.collapsed"
+    proc = py.spy("memory", "--allocated", "-f", "collapsed", "-o", str(out),
+                  str(prog))
+    assert proc.returncode == 0, proc.stderr
+    m = marks(CALLERS)
+    by_caller = {}
+    for row in out.read_text().splitlines():
+        stack, weight = row.rsplit(" ", 1)
+        frames = stack.split(";")
+        if frames[-1].endswith(":%d)" % m["alloc"]):
+            by_caller[frames[-2]] = by_caller.get(frames[-2], 0) + int(weight)
+    g1 = "g1 (%s:%d)" % (prog, m["g1"])
+    g2 = "g2 (%s:%d)" % (prog, m["g2"])
+    assert set(by_caller) == {g1, g2}, by_caller
+    assert 200 * 8000 <= by_caller[g1] <= 200 * 8000 * 1.02
+    assert 200 * 24000 <= by_caller[g2] <= 200 * 24000 * 1.02
+
+
 def test_exit_status_is_kept(py, tmp_path):
     prog = tmp_path / "prog.py"
     prog.write_text("x = bytearray(10)\nraise SystemExit(3)\n")
