@@ -139,14 +139,21 @@ decode_frame(const sg_layout *L, uint64_t frame_type, const uint8_t *buf,
         /* A frame freed (and maybe reused) while we walked is no longer
          * executing: the chain beyond it is not this thread's. The
          * innermost frame is exempt: the thread may be entering or leaving
-         * it (CPython sets the flag before it moves tstate->frame). */
-        if (L->fr_live != LAYOUT_NONE && !inner) {
+         * it (CPython sets the flag before it moves tstate->frame), and
+         * its caller link is then still its caller. Not when that link is
+         * NULL: a frame freed meanwhile has its link overwritten by the
+         * free list, NULL at the list's end, and the link to the
+         * innermost frame may read the same before and after the copy (a
+         * call of the same function reused it): taking it would end the
+         * thread's stack at a frame that had returned. Only a thread's
+         * first frame, in the instants it starts or ends, is lost too. */
+        if (L->fr_live != LAYOUT_NONE) {
             int8_t live = (int8_t)buf[L->fr_live];
             bool ok = L->frame_executing == LAYOUT_NONE
                           ? live == 1
                           : live == (int8_t)L->frame_executing ||
                                 live == (int8_t)L->frame_unwinding;
-            if (!ok)
+            if (!ok && (!inner || !rm_u64(buf, L->fr_back)))
                 return ESTALE;
         }
         rf->code = rm_u64(buf, L->fr_code);

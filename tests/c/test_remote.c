@@ -529,6 +529,13 @@ test_frame_decode_objects(void)
     buf[L.fr_live] = (uint8_t)-2; /* FRAME_CREATED: freed and reused */
     CHECK(rm_frame_decode(&L, type, buf, false, &rf, &next, &shim) == ESTALE);
     CHECK(rm_frame_decode(&L, type, buf, true, &rf, &next, &shim) == 0);
+    /* Innermost and not executing, with no caller: a frame freed at the
+     * end of the free list (its stack would end there), not taken. */
+    put64(buf, L.fr_back, 0);
+    CHECK(rm_frame_decode(&L, type, buf, true, &rf, &next, &shim) == ESTALE);
+    buf[L.fr_live] = (uint8_t)L.frame_executing; /* a thread's first frame */
+    CHECK(rm_frame_decode(&L, type, buf, true, &rf, &next, &shim) == 0);
+    CHECK(next == 0);
     /* 3.9 counts bytes, and its flag is f_executing. */
     CHECK(layout_for_minor(9, &L));
     memset(buf, 0, sizeof buf);
@@ -539,6 +546,9 @@ test_frame_decode_objects(void)
     CHECK(rf.addrq == 7);
     buf[L.fr_live] = 0;
     CHECK(rm_frame_decode(&L, 0, buf, false, &rf, &next, &shim) == ESTALE);
+    CHECK(rm_frame_decode(&L, 0, buf, true, &rf, &next, &shim) == ESTALE);
+    put64(buf, L.fr_back, 0x1234); /* leaving it: its caller still holds */
+    CHECK(rm_frame_decode(&L, 0, buf, true, &rf, &next, &shim) == 0);
 }
 
 /* An image of another architecture is told apart from a broken one, so the
