@@ -121,6 +121,15 @@ class Browser:
         self._events.clear()
         self.call("Page.navigate", url=url)
         self.wait_event("Page.loadEventFired")
+        self.painted()
+
+    def painted(self):
+        """Wait until what the page's scripts changed so far is on screen:
+        two animation frames (the load event's handlers ran before it
+        fired, but a busy machine can paint their changes after a
+        screenshot taken at once)."""
+        self.js("new Promise(function (done) { requestAnimationFrame("
+                "function () { requestAnimationFrame(done); }); })")
 
     def js(self, expression):
         """The value of a JavaScript expression in the page."""

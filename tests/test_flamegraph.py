@@ -135,10 +135,15 @@ def test_first_screen_shows_the_root_and_the_controls(any_py, tmp_path,
     b.open(svg.as_uri(), VIEW_W, VIEW_H)
     w, h, rows = b.screenshot(tmp_path / f"first-{orientation}.png")
     assert (w, h) == (VIEW_W, VIEW_H)
-    # The outermost frames (<module>, main) span the width: on the first
-    # screen, under the controls.
+    # The outermost frames span the width: on the first screen, under the
+    # controls. <module> always; main when the file says it took nearly
+    # all of the run (a busy machine can hold the module's own few lines
+    # long enough to narrow it: the profile is of wall time).
+    _, fs = frames(svg)
+    width = {t.split(" (")[0]: r["width"] for t, r, _, _ in fs}
+    spanning = 1 + (width["main"] >= 0.95 * width["<module>"])
     wide = wide_rows(rows, BAR_H, VIEW_H)
-    assert len(wide) >= 2 * 12, (orientation, len(wide))
+    assert len(wide) >= spanning * 12, (orientation, len(wide), width)
     module = b.js("(function () { var g = Array.prototype.find.call("
                   "document.querySelectorAll('g.f'), function (g) { return "
                   "g.querySelector('title').textContent.indexOf('<module>') "
