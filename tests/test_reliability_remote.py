@@ -181,6 +181,27 @@ def dump_stats(run):
                 run.stderr.split("stats: ", 1)[1].split())
 
 
+def dump_loop(py, proc, cpus=None):
+    """1,000 dumps of the one thread of proc, a millisecond apart, then
+    proc stopped: `--stats`' figures and the last sample's thread. With
+    cpus (two), proc runs on the second and the reader on the first."""
+    kwargs = {}
+    try:
+        if cpus:
+            os.sched_setaffinity(proc.pid, {cpus[1]})
+            kwargs["preexec_fn"] = lambda: os.sched_setaffinity(0, {cpus[0]})
+        run = py.spy("dump", "-p", str(proc.pid), "--repeat", "1000",
+                     "--interval-us", "1000", "--stats", "-f", "json",
+                     **kwargs)
+        assert run.returncode == 0, run.stderr
+    finally:
+        stop(proc)
+    stats = dump_stats(run)
+    assert int(stats["samples"]) == 1000
+    (th,) = json.loads(run.stdout)["threads"]
+    return stats, th
+
+
 @pytest.mark.py_versions("3.8")
 def test_a_busy_event_loop_keeps_its_stack(py, tmp_path):
     """Regression: 10,000 asyncio tasks that each add up a few numbers and
@@ -196,17 +217,9 @@ def test_a_busy_event_loop_keeps_its_stack(py, tmp_path):
     thread: a binomial count, 15 is 7 standard deviations above the 3
     expected at 0.3 %."""
     proc, _ = start(py, "reliable_asyncio.py", tmp_path, "spin")
-    try:
-        run = py.spy("dump", "-p", str(proc.pid), "--repeat", "1000",
-                     "--interval-us", "1000", "--stats", "-f", "json")
-        assert run.returncode == 0, run.stderr
-    finally:
-        stop(proc)
-    stats = dump_stats(run)
-    assert int(stats["samples"]) == 1000
+    stats, th = dump_loop(py, proc)
     assert int(stats["thread_errors"]) <= 15, stats
     # The last sample's stack, when read, is the event loop's, whole.
-    (th,) = json.loads(run.stdout)["threads"]
     names = [f["name"] for f in th["frames"]]
     assert th["error"] or (names[-1] == "<module>" and
                            "run_forever" in names), names
@@ -242,21 +255,11 @@ def test_a_loop_of_small_calls_keeps_its_stack(py, tmp_path):
     if cpus is None:
         pytest.skip("needs two CPUs to run the target and the reader at once")
     proc, _ = start(py, "reliable_asyncio.py", tmp_path, "nested")
-    try:
-        os.sched_setaffinity(proc.pid, {cpus[1]})
-        run = py.spy("dump", "-p", str(proc.pid), "--repeat", "1000",
-                     "--interval-us", "1000", "--stats", "-f", "json",
-                     preexec_fn=lambda: os.sched_setaffinity(0, {cpus[0]}))
-        assert run.returncode == 0, run.stderr
-    finally:
-        stop(proc)
-    stats = dump_stats(run)
-    assert int(stats["samples"]) == 1000
+    stats, th = dump_loop(py, proc, cpus)
     assert int(stats["thread_errors"]) <= 10, stats
     # The last sample's stack, when read, is whole: the event loop's
     # frames at the root, and the recursion (innermost first) called by
     # a task's coroutine.
-    (th,) = json.loads(run.stdout)["threads"]
     names = [f["name"] for f in th["frames"]]
     if not th["error"]:
         assert names[-4:] == ["run_forever", "run_until_complete", "run",

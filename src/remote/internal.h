@@ -68,7 +68,11 @@ struct remote {
     uint64_t memo[RM_PROVE_MAX];   /* frames a small read last found on */
     size_t n_memo;                 /* ... the chain of memo_tstate's */
     uint64_t memo_tstate;          /* thread */
-    uint8_t *prove_bufs;           /* the small reads' frames (prove.c) */
+    /* The small reads' buffers (prove.c), made at the first and kept:
+     * frames, ranges, which frames were found on a chain. */
+    uint8_t *prove_bufs;
+    pm_iov *prove_iov;
+    bool prove_seen[RM_PROVE_MAX];
     uint64_t sample_no;
     bool no_status; /* skip /proc thread states */
     rm_stats st;

@@ -294,14 +294,17 @@ rm_prove_small(remote *r, rm_thread *t, uint64_t link)
         return EAGAIN;
     small_read sr = {0};
     sr.fw = rm_frame_window(&r->L);
-    if (!r->prove_bufs)
+    if (!r->prove_bufs) {
         r->prove_bufs =
             sg_xmalloc((size_t)PROVE_COPIES * RM_PROVE_MAX * sr.fw +
                        (size_t)PROVE_COPIES * PROVE_AREAS * PROVE_AREA);
+        r->prove_iov = sg_xmalloc(PROVE_IOV * sizeof *r->prove_iov);
+    }
     sr.bufs = r->prove_bufs;
     sr.area_bufs = sr.bufs + (size_t)PROVE_COPIES * RM_PROVE_MAX * sr.fw;
-    sr.iov = sg_xmalloc(PROVE_IOV * sizeof *sr.iov);
-    sr.seen = sg_xcalloc(RM_PROVE_MAX, sizeof *sr.seen);
+    sr.iov = r->prove_iov;
+    sr.seen = r->prove_seen;
+    memset(sr.seen, 0, sizeof r->prove_seen);
     recall_frames(r, t, &sr);
     int e = EAGAIN;
     for (int try = 0; try < PROVE_TRIES && e; try++) {
@@ -323,8 +326,6 @@ rm_prove_small(remote *r, rm_thread *t, uint64_t link)
             learn_chain(r, &sr, sr.link[sr.copies]);
     }
     remember_frames(r, t, &sr);
-    free(sr.seen);
-    free(sr.iov);
     if (e)
         r->n_raw = t->first_frame;
     return e;

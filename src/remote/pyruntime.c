@@ -754,6 +754,7 @@ remote_close(remote *r)
     free(r->fds);
     free(r->raw);
     free(r->prove_bufs);
+    free(r->prove_iov);
     hm64_free(&r->code_index);
     if (r->names)
         sg_profile_free(r->names);

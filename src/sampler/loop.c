@@ -55,6 +55,14 @@ loop_missed_in_tick(uint64_t d, uint64_t tick_end, uint64_t i, uint64_t behind)
 /* The nice value tried when no real-time policy is allowed. */
 #define LOOP_NICE (-10)
 
+/* Whether the thread was real-time before the loop (chrt, or a caller's
+ * choice): it keeps that throughout. */
+static int
+loop_started_rt(const loop_sched *sv)
+{
+    return sv->policy == SCHED_FIFO || sv->policy == SCHED_RR;
+}
+
 /* Linux applies both calls to the calling thread only, never to the rest
  * of the process nor to the target. */
 loop_priority
@@ -65,8 +73,8 @@ loop_raise(loop_sched *sv)
     sched_getparam(0, &sv->param);
     errno = 0;
     sv->nice = getpriority(PRIO_PROCESS, (id_t)sv->tid);
-    if (sv->policy == SCHED_FIFO || sv->policy == SCHED_RR)
-        return LOOP_PRIO_FIFO; /* started real-time: keep it */
+    if (loop_started_rt(sv))
+        return LOOP_PRIO_FIFO; /* keep it */
     struct sched_param sp = {.sched_priority =
                                  sched_get_priority_min(SCHED_FIFO)};
     if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0)
@@ -132,8 +140,7 @@ loop_policy_tick(loop_policy *pol, int bucket, uint64_t now)
 void
 loop_restore(const loop_sched *sv, loop_priority got)
 {
-    if (got == LOOP_PRIO_FIFO && sv->policy != SCHED_FIFO &&
-        sv->policy != SCHED_RR)
+    if (got == LOOP_PRIO_FIFO && !loop_started_rt(sv))
         sched_setscheduler(0, sv->policy, &sv->param);
     else if (got == LOOP_PRIO_NICE)
         setpriority(PRIO_PROCESS, (id_t)sv->tid, sv->nice);
@@ -204,8 +211,7 @@ static void
 loop_prio_start(loop_prio *lp, uint64_t interval, uint64_t now, int placed)
 {
     lp->may = loop_raise(&lp->saved);
-    lp->fixed = placed || lp->saved.policy == SCHED_FIFO ||
-                lp->saved.policy == SCHED_RR;
+    lp->fixed = placed || loop_started_rt(&lp->saved);
     lp->held = lp->may != LOOP_PRIO_NONE;
     loop_policy_init(&lp->pol, interval, now);
 }
@@ -323,8 +329,7 @@ loop_run_beside(const loop_config *cfg, pid_t target, loop_tick_fn tick,
     loop_place_start(&place, target);
     uint64_t start = sg_now_ns();
     loop_prio_start(&prio, interval, start, place.pid != 0);
-    st->raises = prio.held && prio.saved.policy != SCHED_FIFO &&
-                 prio.saved.policy != SCHED_RR;
+    st->raises = prio.held && !loop_started_rt(&prio.saved);
     uint64_t end = cfg->duration_s > 0
                        ? start + (uint64_t)(cfg->duration_s * 1e9)
                        : UINT64_MAX;

@@ -16,14 +16,18 @@
  * (PyGILState_Check for RAW calls), and a call without it is charged to
  * its thread's "[no Python frame]" site.
  *
- * Sites. Each allocation walks its thread's frame chain (a few loads per
- * frame, no frame objects: core/frames.h) into (code, instruction offset)
- * pairs, stored outermost first, and compares them from the root with the
- * stack the thread walked last, which caches each level's site: only the
- * levels that changed -- usually the leaf -- are interned, and only their
- * lines are computed, from a small cache of (code, offset) -> line
- * (PyCode_Addr2Line walks a table). Code objects of interned sites are
- * referenced, so a cached address always means the same code.
+ * Sites. Each allocation reads its thread's frame chain (a few loads per
+ * frame, no frame objects: core/frames.h), each frame's position one
+ * word from 3.11 (frames_pos). When the callers are those of the thread's
+ * last allocation (a function allocating in a loop), they are compared
+ * in place with the levels the thread kept, each of which remembers its
+ * site, and the innermost frame's site comes from a cache of (caller's
+ * site, position) -> site (mem_site_quick). Otherwise the chain is walked
+ * into a buffer, outermost first, compared from the root with the levels
+ * kept, and only the levels that changed are found in that cache or
+ * interned, their lines computed from a small cache of (code, offset) ->
+ * line (PyCode_Addr2Line walks a table). Code objects of interned sites
+ * are referenced, so a cached position always means the same code.
  *
  * Peak, in O(1) per operation. Each site keeps the operation count of its
  * last change (its stamp); the peak keeps the count at which it was
@@ -464,11 +468,28 @@ mem_level_is(const mem_level *l, frames_frame *f)
            (FRAMES_POS_NAMES_CODE || l->code == frames_code(f));
 }
 
+/* Whether levels a and b are at the same place. */
+static inline bool
+mem_level_same(const mem_level *a, const mem_level *b)
+{
+    return a->pos == b->pos && (FRAMES_POS_NAMES_CODE || a->code == b->code);
+}
+
 /* The slot of the cache of sites for a level at pos under site parent. */
 static inline size_t
 mem_memo_slot(uint32_t parent, uintptr_t pos)
 {
     return ((pos >> 1) ^ (size_t)parent * 0x9E3779B1u) & (MEM_SITE_CACHE - 1);
+}
+
+/* Whether entry e of the cache of sites is that of a level at (pos, code)
+ * under site parent (code is only compared before 3.11). */
+static inline bool
+mem_memo_is(const mem_site_entry *e, uint32_t parent, uintptr_t pos,
+            PyCodeObject *code)
+{
+    return e->pos == pos && e->parent == parent &&
+           (FRAMES_POS_NAMES_CODE || e->code == code);
 }
 
 /* The frames of this thread from f outwards, outermost first, at the end
@@ -514,8 +535,7 @@ mem_site_of(mem_thread *t, const mem_level *w, int n)
     /* The levels from the root that are unchanged. */
     int k = 0, m = n < t->depth ? n : t->depth;
     const mem_level *old = t->lv;
-    while (k < m && old[k].pos == w[k].pos &&
-           (FRAMES_POS_NAMES_CODE || old[k].code == w[k].code))
+    while (k < m && mem_level_same(&old[k], &w[k]))
         k++;
     /* Below the unchanged levels, each level's site comes from a cache
      * of (caller's site, position) -> site: an allocation at an
@@ -526,8 +546,7 @@ mem_site_of(mem_thread *t, const mem_level *w, int n)
         const mem_level *x = &w[i];
         size_t h = mem_memo_slot(parent, x->pos);
         const mem_site_entry *e = &mem.site_memo[h];
-        if (e->pos == x->pos && e->parent == parent &&
-            (FRAMES_POS_NAMES_CODE || e->code == x->code)) {
+        if (mem_memo_is(e, parent, x->pos, x->code)) {
             parent = e->site;
         } else if ((parent = mem_site_miss(h, parent, x)) == MEM_NO_SITE) {
             t->depth = i;
@@ -564,8 +583,7 @@ mem_site_quick(mem_thread *t, frames_frame *f)
     uint32_t parent = i ? lv[i - 1].site : t->root;
     uintptr_t pos = frames_pos(f);
     const mem_site_entry *e = &mem.site_memo[mem_memo_slot(parent, pos)];
-    if (e->pos != pos || e->parent != parent ||
-        (!FRAMES_POS_NAMES_CODE && e->code != frames_code(f)))
+    if (!mem_memo_is(e, parent, pos, frames_code(f)))
         return MEM_NO_SITE;
     lv[i] = (mem_level){pos, e->code, e->lasti, e->site};
     return e->site;

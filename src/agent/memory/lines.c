@@ -125,18 +125,28 @@ mem_rss_now(void)
     return p ? strtoull(p + 1, NULL, 10) * (uint64_t)ml.page : 0;
 }
 
+/* The selected frame that called fr (fr is in this thread's stack: the
+ * line layer tells only of those), when it runs a line, saw the total
+ * reach hi in it. */
+static inline void
+mem_hand_up(lines_frame *fr, uint64_t hi)
+{
+    if (fr != lines_tls.v) {
+        lines_frame *up = fr - 1;
+        if (up->line >= 0 && hi > up->mem_hi)
+            up->mem_hi = hi;
+    }
+}
+
 /* The first line of fr begins at total now. What this thread allocated
  * since its last line event happened in the line of fr's caller, which
  * is still running: the caller's mark takes it before it is reset. */
 static inline void
 mem_line_open(lines_frame *fr, uint64_t now)
 {
-    if (fr != lines_tls.v) {
-        lines_frame *up = fr - 1;
-        if (up->line >= 0 && mem_hw > up->mem_hi)
-            up->mem_hi = mem_hw;
-    }
+    mem_hand_up(fr, mem_hw);
     fr->mem_call_hi = now;
+    fr->mem0 = fr->mem_hi = mem_hw = now;
 }
 
 /* A run of a line that began at total mem0, ended at now and reached hi,
@@ -200,39 +210,33 @@ mem_lcol_at_hand(const lines_code *lc, int32_t line)
     return NULL;
 }
 
-/* The line fr ran ends with the traced total at now: its columns. */
+/* A run of line `line` of lc into its columns, at hand or not. */
 static inline void
-mem_line_close(lines_frame *fr, uint64_t now)
+mem_line_put(const lines_code *lc, int32_t line, uint64_t mem0, uint64_t now,
+             uint64_t hi)
 {
-    uint64_t hi = mem_line_hi(fr, now);
-    mem_lcol *c = mem_lcol_at_hand(fr->lc, fr->line);
+    mem_lcol *c = mem_lcol_at_hand(lc, line);
     if (c)
-        mem_line_account(c, fr->mem0, now, hi);
+        mem_line_account(c, mem0, now, hi);
     else
-        mem_line_account_slow(fr->lc, fr->line, fr->mem0, now, hi);
+        mem_line_account_slow(lc, line, mem0, now, hi);
 }
 
 static void
 mem_line_begin(lines_frame *fr)
 {
-    uint64_t now = mem_total();
-    mem_line_open(fr, now);
-    fr->mem0 = fr->mem_hi = mem_hw = now;
+    mem_line_open(fr, mem_total());
 }
 
 /* fr's frame returns or yields: its last line ends, and the selected
- * frame that called it (fr is in this thread's stack: the line layer
- * tells only of those) takes the highest total of the whole call into
+ * frame that called it takes the highest total of the whole call into
  * the line it is running. */
 static void
 mem_line_end(lines_frame *fr)
 {
-    mem_line_close(fr, mem_total());
-    if (fr != lines_tls.v) {
-        lines_frame *up = fr - 1;
-        if (up->line >= 0 && fr->mem_call_hi > up->mem_hi)
-            up->mem_hi = fr->mem_call_hi;
-    }
+    uint64_t now = mem_total();
+    mem_line_put(fr->lc, fr->line, fr->mem0, now, mem_line_hi(fr, now));
+    mem_hand_up(fr, fr->mem_call_hi);
 }
 
 /* A line event: the end of fr's line (if any) and the start of the next,
@@ -247,17 +251,11 @@ mem_line_step(lines_frame *fr, int32_t line)
     uint64_t now = mem_total();
     if (ended < 0) {
         mem_line_open(fr, now);
-        fr->mem0 = fr->mem_hi = mem_hw = now;
         return;
     }
     uint64_t hi = mem_line_hi(fr, now), mem0 = fr->mem0;
-    const lines_code *lc = fr->lc;
     fr->mem0 = fr->mem_hi = mem_hw = now;
-    mem_lcol *c = mem_lcol_at_hand(lc, ended);
-    if (c)
-        mem_line_account(c, mem0, now, hi);
-    else
-        mem_line_account_slow(lc, ended, mem0, now, hi);
+    mem_line_put(fr->lc, ended, mem0, now, hi);
 }
 
 static void
