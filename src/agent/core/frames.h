@@ -78,17 +78,26 @@ frames_real(frames_frame *f)
     return f;
 }
 
+/* The frame thread state ts runs now, as it is (3.11+: possibly a shim
+ * or incomplete frame): for a callback of an event of the running frame,
+ * which is real. */
+static inline frames_frame *
+frames_running(PyThreadState *ts)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return ts->current_frame;
+#elif PY_VERSION_HEX >= 0x030B0000
+    return ts->cframe->current_frame;
+#else
+    return ts->frame;
+#endif
+}
+
 /* The innermost real frame of thread state ts, or NULL. */
 static inline frames_frame *
 frames_current(PyThreadState *ts)
 {
-#if PY_VERSION_HEX >= 0x030D0000
-    return frames_real(ts->current_frame);
-#elif PY_VERSION_HEX >= 0x030B0000
-    return frames_real(ts->cframe->current_frame);
-#else
-    return ts->frame;
-#endif
+    return frames_real(frames_running(ts));
 }
 
 /* The real frame that called f (its caller, or the frame that resumed a

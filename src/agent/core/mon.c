@@ -22,6 +22,7 @@ static const char *const mon_event_names[MON_N_EVENTS] = {
     [MON_C_RETURN] = "C_RETURN",
     [MON_C_RAISE] = "C_RAISE",
     [MON_INSTRUCTION] = "INSTRUCTION",
+    [MON_RAISE] = "RAISE",
 };
 
 /* The ids spyglass may take, in order of preference. */

@@ -36,6 +36,7 @@ typedef enum mon_event {
     MON_C_RETURN,
     MON_C_RAISE,
     MON_INSTRUCTION,
+    MON_RAISE,
     MON_N_EVENTS
 } mon_event;
 

@@ -146,6 +146,7 @@ lines_code_free(lines_code *lc)
         if (lines_all[i] == lc)
             lines_all[i] = NULL;
     lines_backend_unwatch(lc);
+    lines_flow_free(lc->flow);
     PyMem_Free(lc->hits);
     PyMem_Free(lc->ticks);
     Py_XDECREF(lc->code);
@@ -177,6 +178,8 @@ lines_push(lines_code *lc, const void *key, uint64_t now)
     fr->lc = lc;
     fr->key = key;
     fr->line = -1;
+    fr->seg = -1;
+    fr->seg_next = 0;
     fr->t = now;
     if (lines_watch && lines_watch->enter)
         lines_watch->enter(fr);
@@ -209,8 +212,11 @@ lines_enable(lines_prof *prof)
         return 0;
     Py_INCREF(prof); /* an enabled profiler stays alive */
     lines_gen = tls_gen_next();
-    if (lines_n_enabled++ == 0 && lines_backend_start() < 0) {
+    lines_deriving += prof->derive;
+    if (lines_n_enabled++ == 0 ? lines_backend_start() < 0
+                               : prof->derive && lines_backend_global() < 0) {
         lines_n_enabled--;
+        lines_deriving -= prof->derive;
         prof->enabled = 0;
         Py_DECREF(prof);
         return -1;
@@ -229,6 +235,13 @@ lines_disable(lines_prof *prof)
     if (prof->enabled == 0 || --prof->enabled > 0)
         return 0;
     prof->auto_enabled = 0;
+    if (prof->derive) {
+        /* This thread's frames count what they ran since their last
+         * event (other threads' frames cannot be read here). */
+        lines_derive_flush();
+        if (--lines_deriving == 0 && lines_backend_global() < 0)
+            PyErr_Clear();
+    }
     for (Py_ssize_t i = 0; i < prof->n_codes; i++)
         lines_backend_unwatch(prof->codes[i]);
     lines_gen = tls_gen_next();

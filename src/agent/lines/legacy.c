@@ -304,6 +304,12 @@ lines_backend_start(void)
     return 0;
 }
 
+int
+lines_backend_global(void)
+{
+    return 0;
+}
+
 void
 lines_backend_stop(void)
 {

@@ -9,6 +9,10 @@
  *              targets, and the default (the script's own file);
  *   mon.c      the 3.12+ backend: sys.monitoring, local events on the
  *              selected code objects only;
+ *   flow.c     which line events of a code object follow from others
+ *              (3.12-3.13), for a profiler that counts without timing;
+ *   derive.c   counting those lines from the frame's position, with
+ *              their events switched off;
  *   legacy.c   the 3.8-3.11 backend: a frame-evaluation hook that turns
  *              the C trace function on only while selected code runs;
  *   type.c     the Python API (spyglass.LineProfiler, spyglass.lines,
@@ -18,7 +22,10 @@
  * Counting: a line's hits are its line events; its time runs from its line
  * event to the next line event or return of the same frame, as
  * line_profiler measures (so a line's time includes the calls it makes),
- * in ticks (core/ticks.h) until the results are built. Everything runs
+ * in ticks (core/ticks.h) until the results are built. A profiler that
+ * keeps no time (the memory table) counts, on 3.12-3.13, the lines
+ * reached only by falling through straight-line code from where the
+ * frame is instead, with their events off (flow.c, derive.c). Everything runs
  * with the GIL held; frame stacks are per thread.
  *
  * Out of memory inside a callback (a line table or a frame stack that
@@ -39,6 +46,24 @@
 
 struct lines_prof;
 
+/* A line event of a code object (flow.c): the code unit where it is
+ * delivered, its line, and whether it follows from the one before it
+ * (derived: reached only by falling through the straight-line code
+ * from there). */
+typedef struct lines_seg {
+    int32_t start, line, derived;
+} lines_seg;
+
+/* The line events of a code object with at least one derived. */
+typedef struct lines_flow {
+    uintptr_t code0; /* address of its first code unit */
+    int32_t n_units, n_seg;
+    int32_t *at; /* code unit -> index in seg + 1; 0: no line event */
+    lines_seg *seg;
+    uintptr_t last_pos; /* the position looked up last, and its index */
+    int32_t last_j;
+} lines_flow;
+
 /* One profiled code object: hits and ticks per line. */
 typedef struct lines_code {
     PyObject *code;          /* strong reference */
@@ -47,6 +72,9 @@ typedef struct lines_code {
     int32_t n;               /* slots */
     uint64_t *hits;
     uint64_t *ticks;
+    /* Its derived line events (NULL: none, or not yet looked for). */
+    lines_flow *flow;
+    int flow_done; /* looked for */
 } lines_code;
 
 /* A profiler: the object behind spyglass.LineProfiler. */
@@ -71,14 +99,24 @@ typedef struct lines_prof {
      * events skip reading the clock, a large part of a line event's cost
      * where the time stamp counter is slow to read (virtual machines). */
     int untimed;
+    /* Untimed, and lines whose events follow from others are counted from
+     * the frame's position with their events off (derive.c; 3.12-3.13). */
+    int derive;
+    uint64_t derived_hits; /* hits counted so, without their events */
 } lines_prof;
 
 /* A frame of profiled code being run by this thread. */
 typedef struct lines_frame {
     lines_code *lc;
-    const void *key; /* frame object (3.8-3.11), or NULL */
-    int32_t line;    /* last line event, -1 before the first */
-    uint64_t t;      /* its time, in ticks */
+    /* frame object (3.8-3.11); interpreter frame when deriving; or NULL */
+    const void *key;
+    int32_t line; /* last line event, -1 before the first */
+    /* Deriving: the line event (index in lc->flow->seg) the frame last
+     * passed, and the address of the next one when that is derived (the
+     * frame's lines up to its position are still to count), else 0. */
+    int32_t seg;
+    uintptr_t seg_next;
+    uint64_t t; /* its time, in ticks */
     /* For a line watcher (below): the traced heap when the line began,
      * the highest it reached while the line ran, and while the frame
      * ran. */
@@ -320,6 +358,61 @@ int lines_file_uses_profile(const char *path, const char *code);
  * prof. Returns 0, or -1 with TypeError when there is none. */
 int lines_add_callable(lines_prof *prof, PyObject *obj);
 
+/* ---- flow.c, derive.c ---- */
+
+/* The derived line events of code, whose local LINE events are set; NULL
+ * when it has none or they cannot be known (always before 3.12, and from
+ * 3.14). Never leaves an exception. */
+lines_flow *lines_flow_make(PyObject *code);
+void lines_flow_free(lines_flow *fw);
+
+/* Whether this CPython's line events can be derived (flow.c). */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+#define LINES_CAN_DERIVE 1
+#else
+#define LINES_CAN_DERIVE 0
+#endif
+
+/* How many enabled profilers derive (3.12+). */
+extern int lines_deriving;
+/* The state of this thread as of its last line event told to a deriving
+ * profiler (3.12+), for a collector that must find the thread's frames
+ * without the cost of asking CPython (a call, and a TLS look-up through
+ * the dynamic linker). While a frame of this thread has lines pending
+ * (lines_derive_pending), it is this state's: a thread state is not
+ * deleted while one of its frames runs. */
+extern AGENT_TLS PyThreadState *lines_derive_ts;
+
+/* A line event of fr, the running frame, told to a deriving profiler:
+ * counted, with the lines its frame passed since its last event. Returns
+ * 1 when the event is a derived one, which its caller switches off
+ * (DISABLE). */
+int lines_derive_line(lines_frame *fr, int32_t line, uint64_t now);
+/* Count fr's lines up to where its frame is, found from frame `from`
+ * (an interpreter frame of this thread: fr's own or one it called)
+ * outwards. For a collector that must know which line is running
+ * between events (the memory table, before the traced total changes),
+ * and for a frame that calls or returns. */
+void lines_derive_sync(lines_frame *fr, const void *from);
+/* A RAISE event: the running frame's lines are counted up to the
+ * instruction that raised, where its straight-line run stopped. */
+void lines_derive_raise(PyObject *code);
+/* Count the lines of every frame of this thread up to where it is (a
+ * profiler stops). */
+void lines_derive_flush(void);
+
+/* fr, when it is this thread's innermost selected frame with lines to
+ * count since its last event, else NULL. */
+static inline lines_frame *
+lines_derive_pending(void)
+{
+    lines_stack *st = &lines_tls;
+    if (st->depth == 0 || st->gen != lines_gen)
+        return NULL;
+    lines_frame *fr = &st->v[st->depth - 1];
+    return fr->seg_next ? fr : NULL;
+}
+
 /* ---- backends (mon.c on 3.12+, legacy.c before) ---- */
 
 /* The profiler whose file/key selection must see every new code object
@@ -327,6 +420,9 @@ int lines_add_callable(lines_prof *prof, PyObject *obj);
 extern lines_prof *lines_lazy;
 int lines_backend_start(void);
 void lines_backend_stop(void);
+/* Set the backend's global events again (which profilers derive
+ * changed); 0, or -1 with an exception set. */
+int lines_backend_global(void);
 /* Start delivering events for a newly profiled code object. */
 int lines_backend_watch(lines_code *lc);
 /* Stop delivering events for lc (its profiler is disabled or freed). */

@@ -9,15 +9,39 @@
  * DISABLE for every code object that is not selected, so that each one
  * pays once. Callbacks are C functions of the layer's callback type
  * (core/mon.h). Events reach the tool from every thread.
+ *
+ * A profiler that derives (derive.c) keeps each frame's interpreter frame
+ * as its key, switches off the line events that follow from others, and
+ * needs RAISE, which is global too, while it is enabled.
  */
 #include "agent/lines/lines.h"
 
 #if PY_VERSION_HEX >= 0x030C0000
 
+#include "agent/core/frames.h"
+
 int lines_running;
 lines_prof *lines_lazy;
 
 static int lines_tool = -1;
+
+/* The running interpreter frame, the key of a deriving profiler's frames
+ * (NULL for the others, which need none). */
+static inline const void *
+lines_mon_key(const lines_code *lc)
+{
+    if (!lc->prof->derive)
+        return NULL;
+    PyThreadState *ts = frames_tstate();
+    return ts ? frames_current(ts) : NULL;
+}
+
+static PyObject *
+lines_mon_disable(void)
+{
+    Py_INCREF(mon_DISABLE);
+    return mon_DISABLE;
+}
 
 /* LINE(code, line) */
 static PyObject *
@@ -30,7 +54,7 @@ lines_mon_line(PyObject *self, PyObject *const *args, size_t nargsf,
         /* A frame whose start we did not see (profiling began inside it,
          * or its PY_START was disabled before it was selected). */
         lines_code *lc = lines_lookup(code);
-        fr = lc ? lines_push(lc, NULL, lines_now(lc)) : NULL;
+        fr = lc ? lines_push(lc, lines_mon_key(lc), lines_now(lc)) : NULL;
         if (!fr)
             Py_RETURN_NONE;
     }
@@ -43,6 +67,11 @@ lines_mon_line(PyObject *self, PyObject *const *args, size_t nargsf,
             : PyLong_AsLong(a);
     if (line < 0) {
         PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (fr->lc->prof->derive) {
+        if (lines_derive_line(fr, (int32_t)line, now))
+            return lines_mon_disable();
         Py_RETURN_NONE;
     }
     lines_on_line(fr, (int32_t)line, now);
@@ -62,12 +91,16 @@ lines_mon_enter(PyObject *code, int may_disable)
         lines_quiet(-1);
         if (!lc) {
             /* Never selected: stop hearing about this code object. */
-            Py_INCREF(mon_DISABLE);
-            return mon_DISABLE;
+            return lines_mon_disable();
         }
     }
-    if (lc)
-        lines_push(lc, NULL, lines_now(lc));
+    if (!lc)
+        Py_RETURN_NONE;
+    const void *key = lines_mon_key(lc);
+    lines_frame *up = lines_deriving ? lines_derive_pending() : NULL;
+    if (up) /* the line that calls is the one running */
+        lines_derive_sync(up, key);
+    lines_push(lc, key, lines_now(lc));
     Py_RETURN_NONE;
 }
 
@@ -94,10 +127,23 @@ lines_mon_exit(PyObject *self, PyObject *const *args, size_t nargsf,
 {
     PyObject *code = args[0];
     lines_frame *fr = lines_top();
-    if (fr && fr->lc->code == code)
+    if (fr && fr->lc->code == code) {
+        if (fr->seg_next) {
+            PyThreadState *ts = frames_tstate();
+            lines_derive_sync(fr, ts ? frames_current(ts) : NULL);
+        }
         lines_return_top(fr, lines_now(fr->lc));
-    else if (lines_lookup(code))
+    } else if (lines_lookup(code))
         lines_pop(code, ticks_now());
+    Py_RETURN_NONE;
+}
+
+/* RAISE(code, offset, exception), while a profiler derives. */
+static PyObject *
+lines_mon_raise(PyObject *self, PyObject *const *args, size_t nargsf,
+                PyObject *kwnames)
+{
+    lines_derive_raise(args[0]);
     Py_RETURN_NONE;
 }
 
@@ -108,9 +154,20 @@ static const struct {
     {MON_LINE, lines_mon_line},        {MON_PY_START, lines_mon_start},
     {MON_PY_RESUME, lines_mon_resume}, {MON_PY_THROW, lines_mon_resume},
     {MON_PY_RETURN, lines_mon_exit},   {MON_PY_YIELD, lines_mon_exit},
-    {MON_PY_UNWIND, lines_mon_exit},
+    {MON_PY_UNWIND, lines_mon_exit},   {MON_RAISE, lines_mon_raise},
 };
 #define LINES_N_MON (sizeof lines_mon_table / sizeof lines_mon_table[0])
+
+int
+lines_backend_global(void)
+{
+    if (!lines_running)
+        return 0;
+    long global = mon_bit[MON_PY_UNWIND] | mon_bit[MON_PY_THROW] |
+                  (lines_lazy ? mon_bit[MON_PY_START] : 0) |
+                  (lines_deriving ? mon_bit[MON_RAISE] : 0);
+    return mon_set_events(lines_tool, global);
+}
 
 int
 lines_backend_start(void)
@@ -122,12 +179,13 @@ lines_backend_start(void)
         if (mon_register(tool, lines_mon_table[i].event,
                          lines_mon_table[i].fn) < 0)
             goto fail;
-    long global = mon_bit[MON_PY_UNWIND] | mon_bit[MON_PY_THROW] |
-                  (lines_lazy ? mon_bit[MON_PY_START] : 0);
-    if (mon_set_events(tool, global) < 0)
-        goto fail;
     lines_tool = tool;
     lines_running = 1;
+    if (lines_backend_global() < 0) {
+        lines_running = 0;
+        lines_tool = -1;
+        goto fail;
+    }
     return 0;
 fail:
     mon_release(tool);

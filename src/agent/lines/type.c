@@ -38,7 +38,9 @@ lines_prof_new(double output_unit)
     self->output_unit = output_unit;
     self->sel_files = self->sel_keys = NULL;
     self->command = NULL;
-    self->untimed = 0;
+    self->untimed = self->derive = 0;
+    self->derived_hits = 0;
+    self->no_source = 0;
     return self;
 }
 

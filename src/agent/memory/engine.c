@@ -685,6 +685,47 @@ mem_has_gil(mem_domain d)
     return d == MEM_DOMAIN_MEM || d == MEM_DOMAIN_OBJ || PyGILState_Check();
 }
 
+/* fr's frame, found from f (the running frame): f itself, or its caller
+ * (an unselected function the line calls allocates); else the line
+ * layer walks further. Then the lines fr ran since its last line event
+ * are counted, when it has passed the next derived one. */
+static inline void
+mem_lines_sync_at(lines_frame *fr, frames_frame *f)
+{
+    if (f != fr->key && (!f || (f = frames_back(f)) != fr->key)) {
+        lines_derive_sync(fr, f);
+        return;
+    }
+    if (frames_pos(f) >= fr->seg_next)
+        lines_derive_sync(fr, f);
+}
+
+/* The total is about to change, with frame f running (and the GIL held):
+ * the memory table's line must be the one running, so a line-counting
+ * profiler that derives counts the lines its innermost selected frame
+ * ran since its last line event (lines/derive.c). Usually that frame is
+ * f, still before its next derived line: one compare. */
+static inline void
+mem_lines_sync(frames_frame *f)
+{
+    lines_frame *fr;
+    if (lines_deriving && (fr = lines_derive_pending()) != NULL)
+        mem_lines_sync_at(fr, f);
+}
+
+/* The same before a free, whose frame is not read otherwise: from the
+ * thread state the line layer kept (lines_derive_ts, set while a frame
+ * is pending), as it is (a shim or a frame being set up is only compared
+ * by address). */
+static inline void
+mem_lines_sync_free(mem_domain d)
+{
+    lines_frame *fr = lines_derive_pending();
+    if (!fr || mem_quiet || !mem_has_gil(d))
+        return;
+    mem_lines_sync_at(fr, frames_running(lines_derive_ts));
+}
+
 /* An allocation past the sampling countdown: drawn when the countdown
  * already took the block's bytes and reached a sample point. Called with
  * mem_busy up (the hook's, around the allocator and this). */
@@ -731,6 +772,7 @@ mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
     if (framed) {
         PyThreadState *ts = frames_tstate();
         f = ts ? frames_current(ts) : NULL;
+        mem_lines_sync(f);
     }
     mem_lock();
     if (mem.on && t->gen == mem.gen)
@@ -784,20 +826,21 @@ mem_free_slow(void *ptr)
 /* Inlined in the hooks: when sampling, the frees of blocks never sampled
  * end at the filter. */
 static inline void
-mem_free_fast(void *ptr)
+mem_free_fast(void *ptr, mem_domain d)
 {
     if (!mem.on || !ptr)
         return;
     if (mem.cfg.sample_bytes && !mem_filter_maybe((uintptr_t)ptr))
         return;
+    if (lines_deriving)
+        mem_lines_sync_free(d);
     mem_free_slow(ptr);
 }
 
 void
 mem_on_free(void *ptr, mem_domain d)
 {
-    (void)d;
-    mem_free_fast(ptr);
+    mem_free_fast(ptr, d);
 }
 
 /* ---- the hooks, one set per domain ---- */
@@ -833,7 +876,7 @@ mem_on_free(void *ptr, mem_domain d)
         mem_busy++;                                                           \
         void *p = a->realloc(a->ctx, old, n);                                 \
         if (p) {                                                              \
-            mem_free_fast(old);                                               \
+            mem_free_fast(old, DOM);                                          \
             mem_alloc_fast(p, n, DOM);                                        \
         }                                                                     \
         mem_busy--;                                                           \
@@ -843,7 +886,7 @@ mem_on_free(void *ptr, mem_domain d)
     {                                                                         \
         PyMemAllocatorEx *a = &mem_prev[DOM];                                 \
         if (!mem_busy)                                                        \
-            mem_free_fast(p);                                                 \
+            mem_free_fast(p, DOM);                                            \
         mem_busy++;                                                           \
         a->free(a->ctx, p);                                                   \
         mem_busy--;                                                           \

@@ -8,9 +8,13 @@
  * each thread's high-water mark since its last line event (mem_hw),
  * which the line that ends takes; a selected frame that returns hands
  * the highest total of its call to the line of the selected frame that
- * called it, so a line's peak includes the calls it makes. With
- * --rss, the resident set size is read from /proc/self/statm at the end
- * of each run (one pread per line event).
+ * called it, so a line's peak includes the calls it makes. On 3.12-3.13
+ * the line layer tells the runs of lines whose events it derives
+ * (lines/derive.c) when it counts them: before the traced total changes,
+ * the engine has it count the lines the frame passed, so each run still
+ * begins and ends at the total of its own bounds. With --rss, the resident set
+ * size is read from /proc/self/statm at the end of each run (one pread per
+ * line event).
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -326,7 +330,9 @@ lines_prof *
 mem_lines_new(void)
 {
     lines_prof *prof = lines_prof_new(1e-6);
-    if (prof)
+    if (prof) {
         prof->untimed = 1;
+        prof->derive = LINES_CAN_DERIVE;
+    }
     return prof;
 }

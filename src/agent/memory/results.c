@@ -230,6 +230,10 @@ mem_to_model(lines_prof *prof, const char *command, bool rss)
     mem_build_tree(p, &funcs, &S, node_of);
     mem_build_lines(p, &funcs, &S, prof);
     mem_build_meta(p, &S, command, rss);
+    /* How many of the table's Occurrences were counted without a line
+     * event (lines/derive.c): 0 before 3.12. */
+    if (prof)
+        mem_meta_u64(p, "derived_line_hits", prof->derived_hits);
     hm64_free(&funcs);
     free(node_of);
     if (p->failed) {
