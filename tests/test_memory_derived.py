@@ -4,8 +4,8 @@ straight-line code is counted from the frame's position, with its event
 switched off; lines/derive.c).
 
 Oracles: `spyglass lines` (which takes every line event) on real code --
-stdlib modules full of loops, comprehensions, generators, try blocks and
-early returns -- and hand-counted hits where an exception leaves
+stdlib modules full of loops, comprehensions, generators, coroutines, try
+blocks and early returns -- and hand-counted hits where an exception leaves
 straight-line code half-way, in the frame or in a callee. On 3.8-3.11
 nothing is derived and the same comparisons hold, so they run there too.
 """
@@ -65,7 +65,8 @@ if os.environ.get("MEM_STATS"):
 '''
 
 STDLIB = '''
-import difflib, fractions, json, os, shlex, textwrap
+import argparse, asyncio, configparser, difflib, fractions, io, json, os
+import pprint, shlex, textwrap, tokenize
 
 a = ["line %d %s" % (i, "x" * (i % 7)) for i in range(400)]
 b = [s.replace("3", "4") if i % 5 else s for i, s in enumerate(a)]
@@ -91,6 +92,32 @@ for i in range(1, 120):
         fractions.Fraction("not a number %d" % i)
     except ValueError:
         n += 1
+p = argparse.ArgumentParser(prog="x")
+p.add_argument("--a", type=int, default=3)
+p.add_argument("b", nargs="*")
+for i in range(20):
+    n += p.parse_args(["--a", str(i), "x"]).a
+    try:
+        p.parse_args(["--a", "not an int"])
+    except SystemExit:
+        n += 1
+src = open(textwrap.__file__).read()
+n += sum(1 for _ in tokenize.generate_tokens(io.StringIO(src).readline))
+cp = configparser.ConfigParser()
+cp.read_string("[s]\\na = 1\\nb = %(a)s2\\n[t]\\nc = 3\\n")
+n += len(cp.get("s", "b")) + len(pprint.pformat({i: list(range(i)) for i in range(30)}))
+
+async def sub(k):
+    await asyncio.sleep(0)
+    if k % 5 == 0:
+        raise ValueError(k)
+    return k
+
+async def main():
+    r = await asyncio.gather(*[sub(k) for k in range(40)], return_exceptions=True)
+    return sum(x for x in r if isinstance(x, int))
+
+n += asyncio.run(main())
 print(n, f)
 ''' + DUMP
 
@@ -98,14 +125,17 @@ print(n, f)
 def test_hits_on_stdlib_code_are_those_of_spyglass_lines(py, tmp_path):
     prog = tmp_path / "prog.py"
     prog.write_text(STDLIB)
-    files = py.py("-c", "import difflib, fractions, shlex, textwrap; "
-                  "print(' '.join(m.__file__ for m in (difflib, fractions, "
-                  "shlex, textwrap)))").stdout.split()
+    files = py.py("-c", "import argparse, asyncio.base_events, asyncio.tasks, "
+                  "configparser, difflib, fractions, pprint, shlex, textwrap, "
+                  "tokenize; import sys; print(' '.join(sys.modules[m].__file__"
+                  " for m in ('argparse', 'asyncio.base_events', "
+                  "'asyncio.tasks', 'configparser', 'difflib', 'fractions', "
+                  "'pprint', 'shlex', 'textwrap', 'tokenize')))").stdout.split()
     sel = [a for f in files for a in ("--file", f)]
     ours = memory_hits(py, tmp_path, prog, *sel)
     theirs = lines_hits(py, tmp_path, prog, *sel)
-    # Hundreds of lines in four modules, most of them run.
-    assert len(theirs) > 300
+    # Hundreds of lines in ten modules.
+    assert len(files) == 10 and len(theirs) > 600
     differ = {k: (ours.get(k), theirs.get(k)) for k in set(ours) | set(theirs)
               if ours.get(k) != theirs.get(k)}
     assert not differ
