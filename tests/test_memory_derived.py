@@ -36,6 +36,17 @@ def memory_hits(py, tmp_path, prog, *args, derived=None):
     return out
 
 
+def table(py, tmp_path, src):
+    """`spyglass memory` on src, which prints its table's rows last:
+    {line: (hits, metrics)}, and src's markers."""
+    prog = tmp_path / "prog.py"
+    prog.write_text(src)
+    proc = run_command(py, tmp_path, prog)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line: v for line, v in json.loads(proc.stdout.splitlines()[-1])}
+    return rows, marks(src)
+
+
 def lines_hits(py, tmp_path, prog, *args):
     """The same from `spyglass lines`' line_profiler pickle."""
     lprof = tmp_path / "out.lprof"
@@ -278,12 +289,7 @@ def test_line_columns_in_straight_line_code(py, tmp_path):
     """Increment, Mem usage and the peak inside the line of consecutive
     lines with no event between them (derived on 3.12+), one of them left
     by an exception raised in a callee."""
-    prog = tmp_path / "prog.py"
-    prog.write_text(COLUMNS)
-    proc = run_command(py, tmp_path, prog)
-    assert proc.returncode == 0, proc.stderr
-    rows = {line: v for line, v in json.loads(proc.stdout.splitlines()[-1])}
-    m = marks(COLUMNS)
+    rows, m = table(py, tmp_path, COLUMNS)
     # (hits, (peak, alloc, allocs, free, leak, inc, usage, line_peak, rss))
     col = {k: rows[m[k]][1] for k in m if m[k] in rows}
     hits = {k: rows[m[k]][0] for k in m if m[k] in rows}
@@ -305,3 +311,39 @@ def test_line_columns_in_straight_line_code(py, tmp_path):
     assert all(col[k][7] >= col[k][6] for k in col)
     # d's 2 MB is still held while the line that raises runs.
     assert col["raise"][7] >= col["d"][6]
+
+
+ABOVE_256 = "import json\n" + "#\n" * 300 + '''
+@profile
+def f(n):
+    for i in range(n):
+        x = 5  # L:a
+        y = x  # L:b
+        z = [y]  # L:list
+    for j in range(300, 300 + n):  # L:ints
+        pass
+    return z
+
+f(1000)
+from spyglass import _agent
+st = _agent._memory_stats()
+print(json.dumps([[k[2], v] for k, v in st["lines"].items()]))
+'''
+
+
+def test_lines_above_256_allocate_nothing_they_do_not(py, tmp_path):
+    """CPython passes a line event's line number as an int, which it
+    allocates for each event when the line is above 256: the table must
+    not charge that to the line (its Allocated was 28 bytes per run). The
+    ints a line's first instruction makes still count: the loop's
+    FOR_ITER, at a line event, makes 1000 of them."""
+    rows, m = table(py, tmp_path, ABOVE_256)
+    assert m["a"] > 256
+    # (hits, (peak, alloc, allocs, free, leak, inc, usage, line_peak, rss))
+    for k in ("a", "b"):
+        hits, col = rows[m[k]]
+        assert hits == 1000 and col[1] == 0 and col[2] == 0, (k, col)
+    hits, col = rows[m["list"]]
+    assert hits == 1000 and col[2] == 1000  # one list per run, nothing else
+    hits, col = rows[m["ints"]]
+    assert hits == 1001 and 1000 <= col[2] <= 1010  # 300..1299, the range

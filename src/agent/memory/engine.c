@@ -678,6 +678,37 @@ mem_record(uintptr_t ptr, uint64_t w, uint32_t site)
         mem_hw = mem_traced;
 }
 
+/* Whether a block of size bytes, allocated while frame f runs, is the
+ * int CPython makes to pass an event's line number or offset above 256
+ * to sys.monitoring's callbacks (3.12+): the profiler's own, not the
+ * program's, and one per line event of a line above 256. It is the size
+ * of an int of one digit (to the digit, or the whole struct: 3.13's
+ * medium ints), allocated while f is at an instrumented instruction with
+ * its stack saved: delivering an event, not running the instruction
+ * (whose stack is live). A complex number has the same size: julia pays
+ * a load of its frame's saved stack per complex. */
+#if PY_VERSION_HEX >= 0x030C0000
+#include <opcode.h>
+static inline bool
+mem_is_event_arg(size_t size, mem_domain d, frames_frame *f)
+{
+    return (size == sizeof(PyLongObject) ||
+            size ==
+                offsetof(PyLongObject, long_value.ob_digit) + sizeof(digit)) &&
+           d == MEM_DOMAIN_OBJ && f && f->stacktop >= 0 &&
+           *(const uint8_t *)frames_pos(f) >= MIN_INSTRUMENTED_OPCODE;
+}
+#else
+static inline bool
+mem_is_event_arg(size_t size, mem_domain d, frames_frame *f)
+{
+    (void)size;
+    (void)d;
+    (void)f;
+    return false;
+}
+#endif
+
 /* Whether this thread holds the GIL (domains other than RAW always do). */
 static inline bool
 mem_has_gil(mem_domain d)
@@ -772,6 +803,8 @@ mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
     if (framed) {
         PyThreadState *ts = frames_tstate();
         f = ts ? frames_current(ts) : NULL;
+        if (mem_is_event_arg(size, d, f))
+            return; /* never traced: its free changes nothing either */
         mem_lines_sync(f);
     }
     mem_lock();
