@@ -128,10 +128,8 @@ lines_mon_exit(PyObject *self, PyObject *const *args, size_t nargsf,
     PyObject *code = args[0];
     lines_frame *fr = lines_top();
     if (fr && fr->lc->code == code) {
-        if (fr->seg_next) {
-            PyThreadState *ts = frames_tstate();
-            lines_derive_sync(fr, ts ? frames_current(ts) : NULL);
-        }
+        if (fr->seg_next) /* pending: lines_derive_ts is its thread's */
+            lines_derive_sync(fr, frames_running(lines_derive_ts));
         lines_return_top(fr, lines_now(fr->lc));
     } else if (lines_lookup(code))
         lines_pop(code, ticks_now());
