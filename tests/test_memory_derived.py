@@ -347,3 +347,40 @@ def test_lines_above_256_allocate_nothing_they_do_not(py, tmp_path):
     assert hits == 1000 and col[2] == 1000  # one list per run, nothing else
     hits, col = rows[m["ints"]]
     assert hits == 1001 and 1000 <= col[2] <= 1010  # 300..1299, the range
+
+
+FLAT = '''import json
+
+@profile
+def g(n):
+    keep = []
+    for i in range(n):
+        keep.append(bytearray(100000)) if i < n // 2 else keep.pop()  # L:change
+        x = i  # L:flat1
+        y = x  # L:flat2
+    return keep
+
+g(100)
+from spyglass import _agent
+st = _agent._memory_stats()
+print(json.dumps([[k[2], v] for k, v in st["lines"].items()]))
+'''
+
+
+def test_lines_that_change_nothing_in_a_loop(py, tmp_path):
+    """A loop whose first line allocates, then frees, and whose other
+    lines change nothing: on 3.12+ those are derived and counted in bulk
+    at the loop's next event, so their columns must still be those of
+    each run. A line that changes nothing begins and ends at the total
+    the line before it left, so its Mem usage is the highest of those
+    (half-way through the loop, neither the first run's nor the last's):
+    the first line's own Mem usage. Its Increment is 0, and the peak
+    inside it is its Mem usage."""
+    rows, m = table(py, tmp_path, FLAT)
+    # (hits, (peak, alloc, allocs, free, leak, inc, usage, line_peak, rss))
+    change = rows[m["change"]][1]
+    assert change[2] >= 50  # 50 bytearrays, and the list's growth
+    for k in ("flat1", "flat2"):
+        hits, col = rows[m[k]]
+        assert hits == 100 and col[1] == col[3] == col[5] == 0, (k, col)
+        assert col[6] == col[7] == change[6], (k, col, change)

@@ -239,6 +239,7 @@ lines_disable(lines_prof *prof)
         /* This thread's frames count what they ran since their last
          * event (other threads' frames cannot be read here). */
         lines_derive_flush();
+        lines_derive_fold(prof);
         if (--lines_deriving == 0 && lines_backend_global() < 0)
             PyErr_Clear();
     }

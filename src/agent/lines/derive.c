@@ -7,6 +7,8 @@
  * watcher as a line event -- whenever something needs them:
  *   - its next line event (everything up to the chain's end ran: only an
  *     exception leaves straight-line code early, and RAISE said so);
+ *     when the profiler has a level (the memory table's traced total),
+ *     in bulk (derive_rest);
  *   - a RAISE event in the frame (counted up to the instruction that
  *     raised; the chain ends there);
  *   - its return or yield (counted up to the instruction that left);
@@ -69,6 +71,35 @@ derive_to(lines_frame *fr, uintptr_t pos)
 {
     if (fr->seg_next && pos >= fr->seg_next)
         derive_run(fr, pos);
+}
+
+/* At fr's next line event, the lines it still had to count (those after
+ * line event fr->seg, to the chain's end) all ran. Nothing the profiler's
+ * level measures changed in them: an allocation or a free there would
+ * have counted the lines up to it first. So each began and ended at the
+ * level as it is now, which is also what counting them one by one would
+ * tell the watcher. With a level they are counted in bulk instead, as
+ * one more run of the chain after fr->seg, with the highest level such a
+ * run ended at, and added to the hits when those are read
+ * (lines_derive_fold): a loop whose head has an event and whose other
+ * lines are derived pays one increment per turn for them. */
+static inline void
+derive_rest(lines_frame *fr, lines_flow *fw)
+{
+    const lines_prof *prof = fr->lc->prof;
+    if (!fr->seg_next)
+        return;
+    if (!prof->level) {
+        derive_run(fr, UINTPTR_MAX);
+        return;
+    }
+    assert(fr->seg >= 0 && fr->seg < fw->n_seg);
+    lines_seg *s = &fw->seg[fr->seg];
+    uint64_t v = *prof->level;
+    s->bulk_n++;
+    if (v > s->bulk_hi)
+        s->bulk_hi = v;
+    fr->seg_next = 0;
 }
 
 /* The running frame of this thread, or NULL; its thread state is kept
@@ -172,11 +203,50 @@ lines_derive_line(lines_frame *fr, int32_t line, uint64_t now)
             return 1;
     }
     /* Anything the frame still had to count ran to its chain's end. */
-    derive_to(fr, UINTPTR_MAX);
+    derive_rest(fr, fw);
     lines_on_line(fr, line, now);
     fr->seg = j;
     fr->seg_next = j >= 0 ? derive_next(fw, j) : 0;
     return derived;
+}
+
+/* Count n more hits of line in lc, which grows when needed; -1 when
+ * memory is exhausted (then lc's profiler has failed). */
+static int
+derive_hits(lines_code *lc, int32_t line, uint64_t n)
+{
+    if ((uint32_t)(line - lc->base) >= (uint32_t)lc->n &&
+        lines_code_reserve(lc, line) < 0) {
+        lines_fail(lc->prof);
+        return -1;
+    }
+    lc->hits[line - lc->base] += n;
+    return 0;
+}
+
+void
+lines_derive_fold(lines_prof *prof)
+{
+    for (Py_ssize_t i = 0; i < prof->n_codes; i++) {
+        lines_code *lc = prof->codes[i];
+        lines_flow *fw = lc->flow;
+        for (int32_t k = 0; fw && k < fw->n_seg; k++) {
+            lines_seg *s = &fw->seg[k];
+            uint64_t n = s->bulk_n, hi = s->bulk_hi;
+            if (!n)
+                continue;
+            s->bulk_n = s->bulk_hi = 0;
+            for (int32_t d = k + 1; d < fw->n_seg && fw->seg[d].derived;
+                 d++) {
+                int32_t line = fw->seg[d].line;
+                if (derive_hits(lc, line, n) < 0)
+                    return;
+                prof->derived_hits += n;
+                if (prof->flat)
+                    prof->flat(lc, line, n, hi);
+            }
+        }
+    }
 }
 
 #else
@@ -207,6 +277,12 @@ lines_derive_raise(PyObject *code)
 void
 lines_derive_flush(void)
 {
+}
+
+void
+lines_derive_fold(lines_prof *prof)
+{
+    (void)prof;
 }
 
 #endif

@@ -263,6 +263,7 @@ flow_segments(PyCodeObject *co, lines_flow *fw, const uint8_t *fl,
         s->start = (int32_t)u;
         s->line = line[u];
         s->derived = 0;
+        s->bulk_n = s->bulk_hi = 0;
         if (j > 0) {
             const lines_seg *p = &fw->seg[j - 1];
             int p_fires = p->derived || !(fl[p->start] & FLOW_SKIPPABLE);

@@ -52,6 +52,10 @@ struct lines_prof;
  * from there). */
 typedef struct lines_seg {
     int32_t start, line, derived;
+    /* Runs of the derived events after this one counted in bulk
+     * (derive.c): how many, and the highest level (lines_prof.level) at
+     * their end. */
+    uint64_t bulk_n, bulk_hi;
 } lines_seg;
 
 /* The line events of a code object with at least one derived. */
@@ -103,6 +107,16 @@ typedef struct lines_prof {
      * the frame's position with their events off (derive.c; 3.12-3.13). */
     int derive;
     uint64_t derived_hits; /* hits counted so, without their events */
+    /* Deriving, the value a watcher keeps per run of a line (the traced
+     * heap): derived lines that run while it does not change are counted
+     * in bulk, and told to flat when the hits are folded
+     * (lines_derive_fold). NULL: each counted and told to the watcher as
+     * it runs. */
+    const uint64_t *level;
+    /* n runs of `line` of lc, each beginning and ending at the level,
+     * which was at most hi. */
+    void (*flat)(const lines_code *lc, int32_t line, uint64_t n,
+                 uint64_t hi);
 } lines_prof;
 
 /* A frame of profiled code being run by this thread. */
@@ -400,6 +414,10 @@ void lines_derive_raise(PyObject *code);
 /* Count the lines of every frame of this thread up to where it is (a
  * profiler stops). */
 void lines_derive_flush(void);
+/* Add the runs prof counted in bulk to its hits, and tell them to its
+ * flat: before its hits are read, and when it stops (so that none is
+ * left for its next start). */
+void lines_derive_fold(lines_prof *prof);
 
 /* fr, when it is this thread's innermost selected frame with lines to
  * count since its last event, else NULL. */

@@ -27,6 +27,7 @@ lines_to_model(lines_prof *prof)
         return NULL;
     }
     double npt = ticks_ns_per_tick();
+    lines_derive_fold(prof);
     for (Py_ssize_t i = 0; i < prof->n_codes; i++) {
         lines_code *lc = prof->codes[i];
         PyCodeObject *co = (PyCodeObject *)lc->code;

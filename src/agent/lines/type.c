@@ -40,6 +40,8 @@ lines_prof_new(double output_unit)
     self->command = NULL;
     self->untimed = self->derive = 0;
     self->derived_hits = 0;
+    self->level = NULL;
+    self->flat = NULL;
     self->no_source = 0;
     return self;
 }

@@ -138,7 +138,7 @@ agent_memory_main(const rq_memory *o)
     int rc = runmain_prepare(t);
     if (rc != 0)
         return rc;
-    lines_prof *prof = mem_lines_new();
+    lines_prof *prof = mem_lines_new(o->rss);
     if (!prof) {
         agent_print_exception();
         return SG_EXIT_FAIL;

@@ -76,7 +76,7 @@ void mem_lines_fill(const lines_code *lc, int32_t line, sg_line *l);
 void mem_lines_clear(void);
 /* A line profiler for the memory table: hits, no time (NULL with an
  * exception set). */
-lines_prof *mem_lines_new(void);
+lines_prof *mem_lines_new(bool rss);
 
 /* ---- results.c ---- */
 

@@ -262,6 +262,20 @@ mem_line_step(lines_frame *fr, int32_t line)
     mem_line_put(fr->lc, ended, mem0, now, hi);
 }
 
+/* n runs of a derived line counted in bulk (lines/derive.c), each
+ * beginning and ending at a total of at most hi. */
+static void
+mem_line_flat(const lines_code *lc, int32_t line, uint64_t n, uint64_t hi)
+{
+    (void)n;
+    mem_lcol *c = mem_lcol_slow(lc, line);
+    if (!c) {
+        lines_fail(lc->prof);
+        return;
+    }
+    mem_line_account(c, hi, hi, hi);
+}
+
 static void
 mem_line_quiet(int delta)
 {
@@ -327,12 +341,18 @@ mem_lines_clear(void)
 }
 
 lines_prof *
-mem_lines_new(void)
+mem_lines_new(bool rss)
 {
     lines_prof *prof = lines_prof_new(1e-6);
     if (prof) {
         prof->untimed = 1;
         prof->derive = LINES_CAN_DERIVE;
+        /* With --rss each run of a line reads the resident set at its
+         * end: derived lines are then told one by one. */
+        if (!rss) {
+            prof->level = &mem_traced;
+            prof->flat = mem_line_flat;
+        }
     }
     return prof;
 }

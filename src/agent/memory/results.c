@@ -130,6 +130,8 @@ mem_build_lines(sg_profile *p, hm64 *funcs, const mem_summary *S,
 {
     hm64 selected; /* code -> 1 */
     hm64_init(&selected);
+    if (prof)
+        lines_derive_fold(prof);
     for (Py_ssize_t i = 0; prof && i < prof->n_codes && !p->failed; i++) {
         lines_code *lc = prof->codes[i];
         sg_func_id f = mem_func(p, funcs, lc->code);

@@ -52,7 +52,7 @@ memobj_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->active = 0;
     self->model = NULL;
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
-        if (!self->lines && !(self->lines = mem_lines_new()))
+        if (!self->lines && !(self->lines = mem_lines_new(false)))
             goto fail;
         if (lines_add_callable(self->lines, PyTuple_GET_ITEM(args, i)) < 0)
             goto fail;
@@ -167,7 +167,7 @@ memobj_call(mem_obj *self, PyObject *args, PyObject *kwds)
     if ((kwds && PyDict_GET_SIZE(kwds)) ||
         !PyArg_ParseTuple(args, "O:memory", &func))
         return NULL;
-    if (!self->lines && !(self->lines = mem_lines_new()))
+    if (!self->lines && !(self->lines = mem_lines_new(false)))
         return NULL;
     if (lines_add_callable(self->lines, func) < 0)
         return NULL;
