@@ -181,6 +181,8 @@ lines_push(lines_code *lc, const void *key, uint64_t now)
     fr->seg = -1;
     fr->seg_next = 0;
     fr->t = now;
+    fr->mem_gen = 0;
+    fr->ts = NULL;
     if (lines_watch && lines_watch->enter)
         lines_watch->enter(fr);
     return fr;

@@ -33,7 +33,6 @@
 #include "agent/core/frames.h"
 
 int lines_deriving;
-AGENT_TLS PyThreadState *lines_derive_ts;
 
 /* Up while lines are counted here: a free made meanwhile (a table that
  * grows) does not count them again. */
@@ -102,14 +101,13 @@ derive_rest(lines_frame *fr, lines_flow *fw)
     fr->seg_next = 0;
 }
 
-/* The running frame of this thread, or NULL; its thread state is kept
- * for lines_derive_ts. In a callback of the frame's own event (a line
- * event, RAISE), it is the frame as it is: real. */
+/* The running frame of this thread, or NULL. In a callback of the
+ * frame's own event (a line event, RAISE), it is the frame as it is:
+ * real. */
 static inline frames_frame *
 derive_current(void)
 {
     PyThreadState *ts = frames_tstate();
-    lines_derive_ts = ts;
     return ts ? frames_running(ts) : NULL;
 }
 
@@ -189,7 +187,8 @@ lines_derive_line(lines_frame *fr, int32_t line, uint64_t now)
         lines_on_line(fr, line, now);
         return 0;
     }
-    frames_frame *cur = derive_current();
+    /* fr's event: its frame runs, in its thread state. */
+    frames_frame *cur = fr->ts ? frames_running(fr->ts) : derive_current();
     uintptr_t pos = cur ? frames_pos(cur) : 0;
     int32_t j = derive_index(fw, pos);
     int derived = j >= 0 && fw->seg[j].derived;
@@ -206,7 +205,10 @@ lines_derive_line(lines_frame *fr, int32_t line, uint64_t now)
     derive_rest(fr, fw);
     lines_on_line(fr, line, now);
     fr->seg = j;
-    fr->seg_next = j >= 0 ? derive_next(fw, j) : 0;
+    /* A frame with lines pending keeps its thread state (lines.h): one
+     * without (never, from a callback) has each line counted by its
+     * event. */
+    fr->seg_next = j >= 0 && fr->ts ? derive_next(fw, j) : 0;
     return derived;
 }
 
@@ -252,7 +254,6 @@ lines_derive_fold(lines_prof *prof)
 #else
 
 int lines_deriving;
-AGENT_TLS PyThreadState *lines_derive_ts;
 
 int
 lines_derive_line(lines_frame *fr, int32_t line, uint64_t now)

@@ -131,10 +131,21 @@ typedef struct lines_frame {
     int32_t seg;
     uintptr_t seg_next;
     uint64_t t; /* its time, in ticks */
+    /* When deriving, the thread state that runs the frame (it is not
+     * deleted while the frame runs): its frames are found from there
+     * without the cost of asking CPython (a call, and a TLS look-up
+     * through the dynamic linker). Else NULL. */
+    PyThreadState *ts;
     /* For a line watcher (below): the traced heap when the line began,
      * the highest it reached while the line ran, and while the frame
      * ran. */
     uint64_t mem0, mem_hi, mem_call_hi;
+    /* For the memory engine, when deriving (the key is then the frame
+     * itself): the allocation site of the frame's callers, which stay
+     * where they are while it runs, and the tracing that found it (0:
+     * none yet). */
+    uint64_t mem_gen;
+    uint32_t mem_parent;
 } lines_frame;
 
 typedef struct lines_stack {
@@ -389,13 +400,6 @@ void lines_flow_free(lines_flow *fw);
 
 /* How many enabled profilers derive (3.12+). */
 extern int lines_deriving;
-/* The state of this thread as of its last line event told to a deriving
- * profiler (3.12+), for a collector that must find the thread's frames
- * without the cost of asking CPython (a call, and a TLS look-up through
- * the dynamic linker). While a frame of this thread has lines pending
- * (lines_derive_pending), it is this state's: a thread state is not
- * deleted while one of its frames runs. */
-extern AGENT_TLS PyThreadState *lines_derive_ts;
 
 /* A line event of fr, the running frame, told to a deriving profiler:
  * counted, with the lines its frame passed since its last event. Returns
@@ -420,7 +424,8 @@ void lines_derive_flush(void);
 void lines_derive_fold(lines_prof *prof);
 
 /* fr, when it is this thread's innermost selected frame with lines to
- * count since its last event, else NULL. */
+ * count since its last event, else NULL. Such a frame has its thread
+ * state (fr->ts). */
 static inline lines_frame *
 lines_derive_pending(void)
 {

@@ -25,15 +25,24 @@ lines_prof *lines_lazy;
 
 static int lines_tool = -1;
 
-/* The running interpreter frame, the key of a deriving profiler's frames
- * (NULL for the others, which need none). */
-static inline const void *
-lines_mon_key(const lines_code *lc)
+/* The thread state a deriving profiler's frames of lc keep (NULL for
+ * the others, which need none). */
+static inline PyThreadState *
+lines_mon_ts(const lines_code *lc)
 {
-    if (!lc->prof->derive)
-        return NULL;
-    PyThreadState *ts = frames_tstate();
-    return ts ? frames_current(ts) : NULL;
+    return lc->prof->derive ? frames_tstate() : NULL;
+}
+
+/* Push a frame of lc run by thread state ts (lines_mon_ts), keyed by its
+ * running interpreter frame when deriving. */
+static inline lines_frame *
+lines_mon_push(lines_code *lc, PyThreadState *ts)
+{
+    lines_frame *fr =
+        lines_push(lc, ts ? frames_current(ts) : NULL, lines_now(lc));
+    if (fr)
+        fr->ts = ts;
+    return fr;
 }
 
 static PyObject *
@@ -54,7 +63,7 @@ lines_mon_line(PyObject *self, PyObject *const *args, size_t nargsf,
         /* A frame whose start we did not see (profiling began inside it,
          * or its PY_START was disabled before it was selected). */
         lines_code *lc = lines_lookup(code);
-        fr = lc ? lines_push(lc, lines_mon_key(lc), lines_now(lc)) : NULL;
+        fr = lc ? lines_mon_push(lc, lines_mon_ts(lc)) : NULL;
         if (!fr)
             Py_RETURN_NONE;
     }
@@ -96,11 +105,11 @@ lines_mon_enter(PyObject *code, int may_disable)
     }
     if (!lc)
         Py_RETURN_NONE;
-    const void *key = lines_mon_key(lc);
+    PyThreadState *ts = lines_mon_ts(lc);
     lines_frame *up = lines_deriving ? lines_derive_pending() : NULL;
-    if (up) /* the line that calls is the one running */
-        lines_derive_sync(up, key);
-    lines_push(lc, key, lines_now(lc));
+    if (up && ts) /* the line that calls is the one running */
+        lines_derive_sync(up, frames_current(ts));
+    lines_mon_push(lc, ts);
     Py_RETURN_NONE;
 }
 
@@ -128,8 +137,8 @@ lines_mon_exit(PyObject *self, PyObject *const *args, size_t nargsf,
     PyObject *code = args[0];
     lines_frame *fr = lines_top();
     if (fr && fr->lc->code == code) {
-        if (fr->seg_next) /* pending: lines_derive_ts is its thread's */
-            lines_derive_sync(fr, frames_running(lines_derive_ts));
+        if (fr->seg_next) /* pending: it has its thread state */
+            lines_derive_sync(fr, frames_running(fr->ts));
         lines_return_top(fr, lines_now(fr->lc));
     } else if (lines_lookup(code))
         lines_pop(code, ticks_now());

@@ -592,7 +592,7 @@ mem_site_quick(mem_thread *t, frames_frame *f)
 /* The site of this thread's stack from frame f (NULL: no Python frame).
  * With the lock and the GIL. */
 static inline uint32_t
-mem_site_here(mem_thread *t, frames_frame *f)
+mem_site_walk(mem_thread *t, frames_frame *f)
 {
     if (!f)
         return t->frameless;
@@ -601,6 +601,40 @@ mem_site_here(mem_thread *t, frames_frame *f)
         return site;
     int n = mem_walk(t->walk, f);
     return mem_site_of(t, t->walk + MEM_MAX_DEPTH - n, n);
+}
+
+/* The same, when f may be the thread's innermost selected frame, top
+ * (3.12+, where the line layer keys its frames by the interpreter
+ * frame): its callers stay where they are while it runs, so the site
+ * they make is kept in top once found, and f's site is then one look-up
+ * in the cache of sites, however deep the stack. */
+static inline uint32_t
+mem_site_here(mem_thread *t, frames_frame *f, lines_frame *top)
+{
+#if LINES_CAN_DERIVE
+    if (top && top->key == f && f &&
+        top->lc->code == (PyObject *)frames_code(f)) {
+        if (top->mem_gen == mem.gen) {
+            uint32_t parent = top->mem_parent;
+            uintptr_t pos = frames_pos(f);
+            const mem_site_entry *e =
+                &mem.site_memo[mem_memo_slot(parent, pos)];
+            if (mem_memo_is(e, parent, pos, frames_code(f)))
+                return e->site;
+        }
+        uint32_t site = mem_site_walk(t, f);
+        if (site != MEM_NO_SITE) {
+            /* The walk left f as the thread's last level. */
+            top->mem_parent = t->depth > 1 ? t->lv[t->depth - 2].site
+                                           : t->root;
+            top->mem_gen = mem.gen;
+        }
+        return site;
+    }
+#else
+    (void)top;
+#endif
+    return mem_site_walk(t, f);
 }
 
 /* Site s is about to change: keep what it held at the peak. */
@@ -731,30 +765,17 @@ mem_lines_sync_at(lines_frame *fr, frames_frame *f)
         lines_derive_sync(fr, f);
 }
 
-/* The total is about to change, with frame f running (and the GIL held):
- * the memory table's line must be the one running, so a line-counting
- * profiler that derives counts the lines its innermost selected frame
- * ran since its last line event (lines/derive.c). Usually that frame is
- * f, still before its next derived line: one compare. */
-static inline void
-mem_lines_sync(frames_frame *f)
-{
-    lines_frame *fr;
-    if (lines_deriving && (fr = lines_derive_pending()) != NULL)
-        mem_lines_sync_at(fr, f);
-}
 
 /* The same before a free, whose frame is not read otherwise: from the
- * thread state the line layer kept (lines_derive_ts, set while a frame
- * is pending), as it is (a shim or a frame being set up is only compared
- * by address). */
+ * thread state the pending frame keeps, as it is (a shim or a frame
+ * being set up is only compared by address). */
 static inline void
 mem_lines_sync_free(mem_domain d)
 {
     lines_frame *fr = lines_derive_pending();
     if (!fr || mem_quiet || !mem_has_gil(d))
         return;
-    mem_lines_sync_at(fr, frames_running(lines_derive_ts));
+    mem_lines_sync_at(fr, frames_running(fr->ts));
 }
 
 /* An allocation past the sampling countdown: drawn when the countdown
@@ -799,18 +820,30 @@ mem_alloc_slow(void *ptr, size_t size, mem_domain d, bool drawn)
     /* Without the GIL the thread's frames cannot be read: the block goes
      * to its "[no Python frame]" site. */
     frames_frame *f = NULL;
+    lines_frame *top = NULL;
     bool framed = mem_has_gil(d);
     if (framed) {
-        PyThreadState *ts = frames_tstate();
+        /* A selected frame with derived lines pending keeps its thread
+         * state, which saves asking CPython (a call, and a TLS look-up
+         * through the dynamic linker). */
+        lines_frame *pend = lines_deriving ? lines_derive_pending() : NULL;
+        PyThreadState *ts = pend ? pend->ts : frames_tstate();
         f = ts ? frames_current(ts) : NULL;
         if (mem_is_event_arg(size, d, f))
             return; /* never traced: its free changes nothing either */
-        mem_lines_sync(f);
+        /* The total is about to change: the memory table's line must be
+         * the one running, so the lines the innermost selected frame ran
+         * since its last line event are counted (lines/derive.c).
+         * Usually that frame is f, still before its next derived line:
+         * one compare. */
+        if (pend)
+            mem_lines_sync_at(pend, f);
+        top = lines_deriving ? lines_top() : NULL;
     }
     mem_lock();
     if (mem.on && t->gen == mem.gen)
         mem_record((uintptr_t)ptr, w,
-                   framed ? mem_site_here(t, f) : t->frameless);
+                   framed ? mem_site_here(t, f, top) : t->frameless);
     mem_unlock();
 }
 
