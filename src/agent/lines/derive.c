@@ -238,8 +238,7 @@ lines_derive_fold(lines_prof *prof)
             if (!n)
                 continue;
             s->bulk_n = s->bulk_hi = 0;
-            for (int32_t d = k + 1; d < fw->n_seg && fw->seg[d].derived;
-                 d++) {
+            for (int32_t d = k + 1; d < fw->n_seg && fw->seg[d].derived; d++) {
                 int32_t line = fw->seg[d].line;
                 if (derive_hits(lc, line, n) < 0)
                     return;

@@ -115,8 +115,7 @@ typedef struct lines_prof {
     const uint64_t *level;
     /* n runs of `line` of lc, each beginning and ending at the level,
      * which was at most hi. */
-    void (*flat)(const lines_code *lc, int32_t line, uint64_t n,
-                 uint64_t hi);
+    void (*flat)(const lines_code *lc, int32_t line, uint64_t n, uint64_t hi);
 } lines_prof;
 
 /* A frame of profiled code being run by this thread. */

@@ -625,8 +625,8 @@ mem_site_here(mem_thread *t, frames_frame *f, lines_frame *top)
         uint32_t site = mem_site_walk(t, f);
         if (site != MEM_NO_SITE) {
             /* The walk left f as the thread's last level. */
-            top->mem_parent = t->depth > 1 ? t->lv[t->depth - 2].site
-                                           : t->root;
+            top->mem_parent =
+                t->depth > 1 ? t->lv[t->depth - 2].site : t->root;
             top->mem_gen = mem.gen;
         }
         return site;
@@ -764,7 +764,6 @@ mem_lines_sync_at(lines_frame *fr, frames_frame *f)
     if (frames_pos(f) >= fr->seg_next)
         lines_derive_sync(fr, f);
 }
-
 
 /* The same before a free, whose frame is not read otherwise: from the
  * thread state the pending frame keeps, as it is (a shim or a frame
