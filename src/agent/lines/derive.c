@@ -212,20 +212,6 @@ lines_derive_line(lines_frame *fr, int32_t line, uint64_t now)
     return derived;
 }
 
-/* Count n more hits of line in lc, which grows when needed; -1 when
- * memory is exhausted (then lc's profiler has failed). */
-static int
-derive_hits(lines_code *lc, int32_t line, uint64_t n)
-{
-    if ((uint32_t)(line - lc->base) >= (uint32_t)lc->n &&
-        lines_code_reserve(lc, line) < 0) {
-        lines_fail(lc->prof);
-        return -1;
-    }
-    lc->hits[line - lc->base] += n;
-    return 0;
-}
-
 void
 lines_derive_fold(lines_prof *prof)
 {
@@ -240,7 +226,7 @@ lines_derive_fold(lines_prof *prof)
             s->bulk_n = s->bulk_hi = 0;
             for (int32_t d = k + 1; d < fw->n_seg && fw->seg[d].derived; d++) {
                 int32_t line = fw->seg[d].line;
-                if (derive_hits(lc, line, n) < 0)
+                if (lines_hits(lc, line, n) < 0)
                     return;
                 prof->derived_hits += n;
                 if (prof->flat)

@@ -273,10 +273,10 @@ lines_return_top(lines_frame *fr, uint64_t now)
     lines_tls.depth--;
 }
 
-/* Count a hit of line in lc, which grows when needed; -1 when memory is
+/* Count n hits of line in lc, which grows when needed; -1 when memory is
  * exhausted (then lc's profiler has failed). */
 static inline int
-lines_hit(lines_code *lc, int32_t line)
+lines_hits(lines_code *lc, int32_t line, uint64_t n)
 {
     int32_t i = line - lc->base;
     if ((uint32_t)i >= (uint32_t)lc->n) {
@@ -286,8 +286,15 @@ lines_hit(lines_code *lc, int32_t line)
         }
         i = line - lc->base;
     }
-    lc->hits[i]++;
+    lc->hits[i] += n;
     return 0;
+}
+
+/* Count a hit of line in lc (lines_hits). */
+static inline int
+lines_hit(lines_code *lc, int32_t line)
+{
+    return lines_hits(lc, line, 1);
 }
 
 /* A line event in frame fr, told to a watcher with a step. */
